@@ -1,0 +1,1 @@
+"""simharness harness: modem model, network world, scenarios, transports and the command line."""

@@ -1,0 +1,71 @@
+"""The run's event log: APDUs, registrations, refreshes, alerts, blocks, bills.
+
+One :class:`EventLog` per run; scenarios assert on it, failures print its tail and the
+report draws it. Events are cheap slotted records so logging stays off the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+class Event:
+    """One thing that happened: a kind, the simulated time, and its fields."""
+
+    __slots__ = ("seq", "time", "kind", "data")
+
+    def __init__(self, seq: int, time: float, kind: str, data: dict[str, Any]) -> None:
+        self.seq = seq
+        self.time = time
+        self.kind = kind
+        self.data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __repr__(self) -> str:
+        fields = " ".join(f"{k}={_short(v)}" for k, v in self.data.items())
+        return f"#{self.seq} t={self.time:g} {self.kind} {fields}".rstrip()
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    return str(value)
+
+
+class EventLog:
+    """Append-only, ordered log of :class:`Event` with a simulated clock."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self.time: float = 0.0
+
+    def record(self, kind: str, **data: Any) -> Event:
+        ev = Event(len(self._events), self.time, kind, data)
+        self._events.append(ev)
+        return ev
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> Event:
+        return self._events[index]
+
+    def of_kind(self, *kinds: str, since: int = 0) -> list[Event]:
+        return [e for e in self._events[since:] if e.kind in kinds]
+
+    def tail(self, n: int = 20, kinds: tuple[str, ...] | None = None) -> list[Event]:
+        events = self._events if kinds is None else [e for e in self._events if e.kind in kinds]
+        return events[-n:]
+
+    def mark(self) -> int:
+        """A position to pass as ``since=`` to look only at what happens next."""
+        return len(self._events)
