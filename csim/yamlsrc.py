@@ -8,6 +8,7 @@ the document, and any error names ``file:line: what is wrong``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,23 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     if not errors:
         return
     best = _most_precise(errors)
-    raise DataError(source, line_at(doc, best.absolute_path), _describe(best))
+    path = list(best.absolute_path)
+    extra = _unexpected_keys(best)
+    if extra:
+        path.append(extra[0])
+    raise DataError(source, line_at(doc, path), _describe(best))
+
+
+def _unexpected_keys(error: Any) -> list[Any]:
+    """For an ``additionalProperties`` error, the offending keys in document order."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    known = error.schema.get("properties", {})
+    patterns = error.schema.get("patternProperties", {})
+    return [
+        k for k in error.instance
+        if k not in known and not any(re.search(p, str(k)) for p in patterns)
+    ]
 
 
 def _most_precise(errors: list[Any]) -> Any:
