@@ -1,0 +1,537 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Milenage f1, f1*, f2, f3, f4, f5, f5* (3GPP TS 35.206) and the USIM side of AKA.
+
+AES-128 comes from OpenSSL's libcrypto (EVP, ECB, no padding); each :class:`Milenage` keeps one
+EVP context, so the key schedule is computed once per subscriber key.
+
+The USIM side (:class:`UsimAuth`) verifies AUTN (TS 33.102 §6.3.3), checks the freshness of SQN
+with the array scheme of TS 33.102 Annex C.2 (SQN = SEQ || IND, IND on 5 bits, 32 entries
+SEQ_MS(i)), answers a synchronisation failure with AUTS (§6.3.5) and builds the AUTHENTICATE
+response data of TS 31.102 §7.1.2. The network side (AuC/HSS) is :func:`generate_vector` and
+:func:`resync`.
+
+A :class:`Milenage` or :class:`UsimAuth` instance must not be used from two threads at once.
+"""
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+IND_BITS = 5
+"""Length of IND in bits (TS 33.102 Annex C.3: 5 bits, hence an array of 32 SEQ_MS values)."""
+ARRAY_SIZE = 32
+SQN_MAX = (1 << 48) - 1
+SEQ_MAX = (1 << 43) - 1
+
+SW_OK = 0
+SYNC_FAILURE = 1
+MAC_FAILURE = 2
+
+# rotation amounts r1..r5 of TS 35.206 §4.1, in bytes (all are multiples of 8 bits)
+cdef enum:
+    R1 = 8
+    R2 = 0
+    R3 = 4
+    R4 = 8
+    R5 = 12
+    IND_MASK = 31
+    NIND = 32
+
+
+cdef inline uint64_t load48(const unsigned char* p) noexcept nogil:
+    return ((<uint64_t>p[0] << 40) | (<uint64_t>p[1] << 32) | (<uint64_t>p[2] << 24)
+            | (<uint64_t>p[3] << 16) | (<uint64_t>p[4] << 8) | <uint64_t>p[5])
+
+
+cdef inline void store48(uint64_t v, unsigned char* p) noexcept nogil:
+    p[0] = (v >> 40) & 0xFF
+    p[1] = (v >> 32) & 0xFF
+    p[2] = (v >> 24) & 0xFF
+    p[3] = (v >> 16) & 0xFF
+    p[4] = (v >> 8) & 0xFF
+    p[5] = v & 0xFF
+
+
+cdef inline void out_block(const unsigned char* x, int rot, unsigned char c, unsigned char* blk) noexcept nogil:
+    """blk = rot(x, r) XOR c, with x = TEMP XOR OPc (TS 35.206 §4.1)."""
+    cdef int i
+    for i in range(16):
+        blk[i] = x[(i + rot) & 15]
+    blk[15] ^= c
+
+
+cdef inline bint equal8(const unsigned char* a, const unsigned char* b) noexcept nogil:
+    cdef unsigned char d = 0
+    cdef int i
+    for i in range(8):
+        d |= a[i] ^ b[i]
+    return d == 0
+
+
+def _buf(value, int n, str name) -> bytes:
+    if type(value) is bytes and len(<bytes>value) == n:
+        return value
+    if isinstance(value, str):
+        value = bytes.fromhex(value)
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
+    value = bytes(value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be {n} bytes, got {len(value)}")
+    return value
+
+
+def _sqn_bytes(sqn) -> bytes:
+    if isinstance(sqn, int):
+        if not 0 <= sqn <= SQN_MAX:
+            raise ValueError(f"SQN out of range (48 bits): {sqn}")
+        return sqn.to_bytes(6, "big")
+    return _buf(sqn, 6, "SQN")
+
+
+def sqn_split(sqn: int) -> tuple[int, int]:
+    """SQN -> (SEQ, IND), TS 33.102 Annex C.1.1 (IND = the 5 least significant bits)."""
+    return sqn >> IND_BITS, sqn & (ARRAY_SIZE - 1)
+
+
+def sqn_join(seq: int, ind: int) -> int:
+    """(SEQ, IND) -> SQN = SEQ || IND, TS 33.102 Annex C.1.1."""
+    if not 0 <= ind < ARRAY_SIZE or not 0 <= seq <= SEQ_MAX:
+        raise ValueError(f"SEQ/IND out of range: {seq}/{ind}")
+    return (seq << IND_BITS) | ind
+
+
+def compute_opc(k, op) -> bytes:
+    """OPc = OP XOR E_K(OP), TS 35.206 §4.1."""
+    cdef bytes kb = _buf(k, 16, "K")
+    cdef bytes opb = _buf(op, 16, "OP")
+    cdef unsigned char out[16]
+    cdef int outl = 0
+    cdef int i
+    cdef EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new()
+    if ctx == NULL:
+        raise MemoryError("EVP_CIPHER_CTX_new failed")
+    try:
+        if (EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), NULL, kb, NULL) != 1
+                or EVP_CIPHER_CTX_set_padding(ctx, 0) != 1
+                or EVP_EncryptUpdate(ctx, out, &outl, opb, 16) != 1):
+            raise RuntimeError("AES-128 encryption failed in libcrypto")
+    finally:
+        EVP_CIPHER_CTX_free(ctx)
+    for i in range(16):
+        out[i] ^= (<const unsigned char*>opb)[i]
+    return out[:16]
+
+
+cdef class Milenage:
+    """Milenage for one (K, OPc) pair, TS 35.206.
+
+    The C-level methods (``f1``, ``f2345``, ``f5star``) take raw buffers; Python code uses
+    ``compute_f1``, ``compute_f2345`` and ``compute_f5star``, which return bytes.
+    """
+
+    def __cinit__(self, k, opc):
+        cdef bytes kb = _buf(k, 16, "K")
+        cdef bytes ob = _buf(opc, 16, "OPc")
+        memcpy(self.opc, <const unsigned char*>ob, 16)
+        self.ctx = EVP_CIPHER_CTX_new()
+        if self.ctx == NULL:
+            raise MemoryError("EVP_CIPHER_CTX_new failed")
+        if (EVP_EncryptInit_ex(self.ctx, EVP_aes_128_ecb(), NULL, kb, NULL) != 1
+                or EVP_CIPHER_CTX_set_padding(self.ctx, 0) != 1):
+            raise RuntimeError("AES-128 key setup failed in libcrypto")
+
+    def __dealloc__(self):
+        if self.ctx != NULL:
+            EVP_CIPHER_CTX_free(self.ctx)
+            self.ctx = NULL
+
+    # -- C level ------------------------------------------------------------------------------
+
+    cdef void encrypt(self, const unsigned char* inp, unsigned char* out, int nblocks) noexcept nogil:
+        """E_K on nblocks independent 16-byte blocks (ECB), one libcrypto call."""
+        cdef int outl = 0
+        EVP_EncryptUpdate(self.ctx, out, &outl, inp, 16 * nblocks)
+
+    cdef void temp(self, const unsigned char* rand, unsigned char* temp) noexcept nogil:
+        """TEMP = E_K(RAND XOR OPc)."""
+        cdef unsigned char blk[16]
+        cdef int i
+        for i in range(16):
+            blk[i] = rand[i] ^ self.opc[i]
+        self.encrypt(blk, temp, 1)
+
+    cdef void out1(self, const unsigned char* temp, const unsigned char* sqn, const unsigned char* amf,
+                   unsigned char* out) noexcept nogil:
+        """OUT1 = E_K(TEMP XOR rot(IN1 XOR OPc, r1) XOR c1) XOR OPc, IN1 = SQN||AMF||SQN||AMF."""
+        cdef unsigned char in1[16]
+        cdef unsigned char blk[16]
+        cdef int i
+        memcpy(in1, sqn, 6)
+        memcpy(in1 + 6, amf, 2)
+        memcpy(in1 + 8, sqn, 6)
+        memcpy(in1 + 14, amf, 2)
+        for i in range(16):
+            blk[i] = temp[i] ^ in1[(i + R1) & 15] ^ self.opc[(i + R1) & 15]
+        self.encrypt(blk, out, 1)
+        for i in range(16):
+            out[i] ^= self.opc[i]
+
+    cdef void out234(self, const unsigned char* temp, unsigned char* out) noexcept nogil:
+        """OUT2 || OUT3 || OUT4 (48 bytes) in one ECB call."""
+        cdef unsigned char x[16]
+        cdef unsigned char blk[48]
+        cdef int i
+        for i in range(16):
+            x[i] = temp[i] ^ self.opc[i]
+        out_block(x, R2, 1, blk)
+        out_block(x, R3, 2, blk + 16)
+        out_block(x, R4, 4, blk + 32)
+        self.encrypt(blk, out, 3)
+        for i in range(48):
+            out[i] ^= self.opc[i & 15]
+
+    cdef void f1(self, const unsigned char* rand, const unsigned char* sqn, const unsigned char* amf,
+                 unsigned char* mac_a, unsigned char* mac_s) noexcept nogil:
+        """f1 (MAC-A, 8 bytes) and f1* (MAC-S, 8 bytes); either output pointer may be NULL."""
+        cdef unsigned char t[16]
+        cdef unsigned char o[16]
+        self.temp(rand, t)
+        self.out1(t, sqn, amf, o)
+        if mac_a != NULL:
+            memcpy(mac_a, o, 8)
+        if mac_s != NULL:
+            memcpy(mac_s, o + 8, 8)
+
+    cdef void f2345(self, const unsigned char* rand, unsigned char* res, unsigned char* ck,
+                    unsigned char* ik, unsigned char* ak) noexcept nogil:
+        """f2 (RES 8), f3 (CK 16), f4 (IK 16), f5 (AK 6)."""
+        cdef unsigned char t[16]
+        cdef unsigned char o[48]
+        self.temp(rand, t)
+        self.out234(t, o)
+        memcpy(res, o + 8, 8)
+        memcpy(ak, o, 6)
+        memcpy(ck, o + 16, 16)
+        memcpy(ik, o + 32, 16)
+
+    cdef void f5star(self, const unsigned char* rand, unsigned char* ak_s) noexcept nogil:
+        """f5* (AK*, 6 bytes) = first 48 bits of OUT5."""
+        cdef unsigned char t[16]
+        cdef unsigned char x[16]
+        cdef unsigned char blk[16]
+        cdef unsigned char o[16]
+        cdef int i
+        self.temp(rand, t)
+        for i in range(16):
+            x[i] = t[i] ^ self.opc[i]
+        out_block(x, R5, 8, blk)
+        self.encrypt(blk, o, 1)
+        for i in range(6):
+            ak_s[i] = o[i] ^ self.opc[i]
+
+    # -- Python level ---------------------------------------------------------------------------
+
+    def compute_f1(self, rand, sqn, amf) -> tuple[bytes, bytes]:
+        """(MAC-A, MAC-S) = (f1, f1*)(K, SQN, RAND, AMF), TS 35.206 §4.1."""
+        cdef bytes r = _buf(rand, 16, "RAND")
+        cdef bytes s = _sqn_bytes(sqn)
+        cdef bytes a = _buf(amf, 2, "AMF")
+        cdef unsigned char mac_a[8]
+        cdef unsigned char mac_s[8]
+        self.f1(r, s, a, mac_a, mac_s)
+        return mac_a[:8], mac_s[:8]
+
+    def compute_f2345(self, rand) -> tuple[bytes, bytes, bytes, bytes]:
+        """(RES, CK, IK, AK) = (f2, f3, f4, f5)(K, RAND), TS 35.206 §4.1."""
+        cdef bytes r = _buf(rand, 16, "RAND")
+        cdef unsigned char res[8]
+        cdef unsigned char ck[16]
+        cdef unsigned char ik[16]
+        cdef unsigned char ak[6]
+        self.f2345(r, res, ck, ik, ak)
+        return res[:8], ck[:16], ik[:16], ak[:6]
+
+    def compute_f5star(self, rand) -> bytes:
+        """AK* = f5*(K, RAND), TS 35.206 §4.1."""
+        cdef bytes r = _buf(rand, 16, "RAND")
+        cdef unsigned char ak_s[6]
+        self.f5star(r, ak_s)
+        return ak_s[:6]
+
+
+cdef inline void gsm_convert(const unsigned char* res, const unsigned char* ck, const unsigned char* ik,
+                             unsigned char* sres, unsigned char* kc) noexcept nogil:
+    """Conversion functions c2 (SRES from a 64-bit RES) and c3 (Kc), TS 33.102 §6.8.1.2."""
+    cdef int i
+    for i in range(4):
+        sres[i] = res[i] ^ res[i + 4]
+    for i in range(8):
+        kc[i] = ck[i] ^ ck[i + 8] ^ ik[i] ^ ik[i + 8]
+
+
+def gsm_from_umts(res, ck, ik) -> tuple[bytes, bytes]:
+    """(SRES, Kc) from (RES, CK, IK) with c2 and c3, TS 33.102 §6.8.1.2 (64-bit RES)."""
+    cdef bytes r = _buf(res, 8, "RES")
+    cdef bytes c = _buf(ck, 16, "CK")
+    cdef bytes i = _buf(ik, 16, "IK")
+    cdef unsigned char sres[4]
+    cdef unsigned char kc[8]
+    gsm_convert(r, c, i, sres, kc)
+    return sres[:4], kc[:8]
+
+
+cdef class UsimAuth:
+    """The USIM side of AKA for one subscriber.
+
+    AUTN check per TS 33.102 §6.3.3; SQN freshness per Annex C.2 with the array SEQ_MS(0..31)
+    indexed by IND (the 5 low bits of SQN). ``delta`` (Annex C.2.1: accept only if
+    SEQ - SEQ_MS <= delta) and ``limit`` (Annex C.2.2: accept only if SEQ_MS - SEQ < L) are
+    optional; 0 means the check is not applied. SEQ_MS there is the SEQ of SQN_MS, the highest
+    sequence number accepted so far. The AMF is not checked: the E-UTRAN "separation bit" is a
+    terminal-side check, not a USIM one.
+
+    ``UsimAuth(**auth.state())`` rebuilds an equal object (persistence).
+    """
+
+    def __cinit__(self, ki, opc, sqn=None, sqn_array=None, delta=0, limit=0):
+        cdef int i
+        self.ki = _buf(ki, 16, "Ki")
+        self.opc_bytes = _buf(opc, 16, "OPc")
+        self.mil = Milenage(self.ki, self.opc_bytes)
+        if sqn_array is None or len(sqn_array) == 0:
+            sqn_array = [0] * ARRAY_SIZE
+            if sqn:
+                sqn_array[int(sqn) & IND_MASK] = int(sqn) >> IND_BITS
+        if len(sqn_array) != ARRAY_SIZE:
+            raise ValueError(f"sqn_array must have {ARRAY_SIZE} entries (IND on {IND_BITS} bits)")
+        for i in range(ARRAY_SIZE):
+            v = int(sqn_array[i])
+            if not 0 <= v <= SEQ_MAX:
+                raise ValueError(f"sqn_array[{i}] out of range (SEQ is 43 bits): {v}")
+            self.seq_ms[i] = v
+        if sqn is None:
+            # highest accepted SQN anywhere in the array
+            best = 0
+            for i in range(ARRAY_SIZE):
+                if self.seq_ms[i]:
+                    best = max(best, (int(self.seq_ms[i]) << IND_BITS) | i)
+            sqn = best
+        sqn = int(sqn)
+        if not 0 <= sqn <= SQN_MAX:
+            raise ValueError(f"sqn out of range (48 bits): {sqn}")
+        if self.seq_ms[sqn & IND_MASK] < (sqn >> IND_BITS):
+            raise ValueError("sqn is higher than the SEQ_MS entry of its IND")
+        if max(self.sqn_array) > (sqn >> IND_BITS):
+            raise ValueError("sqn must be the highest sequence number accepted in sqn_array")
+        self.sqn_ms = sqn
+        if int(delta) < 0 or int(limit) < 0:
+            raise ValueError("delta and limit must be >= 0 (0 = not applied)")
+        self.delta = int(delta)
+        self.limit = int(limit)
+
+    # -- C level ------------------------------------------------------------------------------
+
+    cdef int authenticate_3g(self, const unsigned char* rand, const unsigned char* autn, bint with_kc,
+                             unsigned char* out, int* outlen) noexcept:
+        cdef unsigned char t[16]
+        cdef unsigned char o234[48]
+        cdef unsigned char o1[16]
+        cdef unsigned char sqn_b[6]
+        cdef uint64_t sqn, seq, seq_top
+        cdef unsigned int ind
+        cdef int i
+        cdef Milenage mil = self.mil
+        mil.temp(rand, t)
+        mil.out234(t, o234)
+        # SQN = (SQN XOR AK) XOR AK, AK = OUT2[0..5]
+        for i in range(6):
+            sqn_b[i] = autn[i] ^ o234[i]
+        mil.out1(t, sqn_b, autn + 6, o1)
+        if not equal8(o1, autn + 8):
+            outlen[0] = 0
+            return 2
+        sqn = load48(sqn_b)
+        seq = sqn >> 5
+        ind = <unsigned int>(sqn & IND_MASK)
+        seq_top = self.sqn_ms >> 5
+        if ((self.delta != 0 and seq > seq_top and seq - seq_top > self.delta)
+                or (self.limit != 0 and seq < seq_top and seq_top - seq >= self.limit)
+                or seq <= self.seq_ms[ind]):
+            self.sync_failure(t, out)
+            outlen[0] = 16
+            return 1
+        self.seq_ms[ind] = seq
+        if sqn > self.sqn_ms:
+            self.sqn_ms = sqn
+        # DB 08 RES 10 CK 10 IK [08 Kc], TS 31.102 §7.1.2.1
+        out[0] = 0xDB
+        out[1] = 8
+        memcpy(out + 2, o234 + 8, 8)
+        out[10] = 16
+        memcpy(out + 11, o234 + 16, 16)
+        out[27] = 16
+        memcpy(out + 28, o234 + 32, 16)
+        if with_kc:
+            out[44] = 8
+            for i in range(8):
+                out[45 + i] = o234[16 + i] ^ o234[24 + i] ^ o234[32 + i] ^ o234[40 + i]
+            outlen[0] = 53
+        else:
+            outlen[0] = 44
+        return 0
+
+    cdef void sync_failure(self, const unsigned char* temp, unsigned char* out) noexcept nogil:
+        """DC 0E AUTS, AUTS = (SQN_MS XOR AK*) || MAC-S, MAC-S = f1*(SQN_MS, RAND, AMF=0000)."""
+        cdef unsigned char x[16]
+        cdef unsigned char blk[32]
+        cdef unsigned char o[32]
+        cdef unsigned char in1[16]
+        cdef int i
+        store48(self.sqn_ms, in1)
+        in1[6] = 0
+        in1[7] = 0
+        memcpy(in1 + 8, in1, 8)
+        for i in range(16):
+            x[i] = temp[i] ^ self.mil.opc[i]
+            blk[i] = temp[i] ^ in1[(i + R1) & 15] ^ self.mil.opc[(i + R1) & 15]
+        out_block(x, R5, 8, blk + 16)
+        self.mil.encrypt(blk, o, 2)
+        out[0] = 0xDC
+        out[1] = 14
+        for i in range(6):
+            out[2 + i] = in1[i] ^ o[16 + i] ^ self.mil.opc[i]
+        for i in range(8):
+            out[8 + i] = o[8 + i] ^ self.mil.opc[8 + i]
+
+    cdef int authenticate_gsm(self, const unsigned char* rand, unsigned char* out, int* outlen) noexcept:
+        cdef unsigned char t[16]
+        cdef unsigned char o234[48]
+        self.mil.temp(rand, t)
+        self.mil.out234(t, o234)
+        out[0] = 4
+        out[5] = 8
+        gsm_convert(o234 + 8, o234 + 16, o234 + 32, out + 1, out + 6)
+        outlen[0] = 14
+        return 0
+
+    # -- Python level ---------------------------------------------------------------------------
+
+    def authenticate(self, rand, autn, with_kc: bool = False) -> tuple[int, bytes]:
+        """3G/EPS security context AUTHENTICATE (TS 31.102 §7.1.2).
+
+        Returns ``(0, DB..)`` on success, ``(1, DC 0E AUTS)`` on a synchronisation failure,
+        ``(2, b"")`` on a MAC failure (the card answers SW 98 62).
+        """
+        cdef bytes r = _buf(rand, 16, "RAND")
+        cdef bytes a = _buf(autn, 16, "AUTN")
+        cdef unsigned char out[64]
+        cdef int n = 0
+        cdef int rc = self.authenticate_3g(r, a, with_kc, out, &n)
+        return rc, out[:n]
+
+    def authenticate_gsm_context(self, rand) -> bytes:
+        """GSM security context AUTHENTICATE: ``04 SRES 08 Kc`` (TS 31.102 §7.1.2, c2/c3)."""
+        cdef bytes r = _buf(rand, 16, "RAND")
+        cdef unsigned char out[16]
+        cdef int n = 0
+        self.authenticate_gsm(r, out, &n)
+        return out[:n]
+
+    @property
+    def milenage(self) -> Milenage:
+        return self.mil
+
+    @property
+    def sqn(self) -> int:
+        """SQN_MS: the highest sequence number accepted so far."""
+        return self.sqn_ms
+
+    @property
+    def sqn_array(self) -> list[int]:
+        """SEQ_MS(0..31), TS 33.102 Annex C.2.2."""
+        return [self.seq_ms[i] for i in range(NIND)]
+
+    def state(self) -> dict:
+        """Everything needed to rebuild this object: ``UsimAuth(**state)``."""
+        return {
+            "ki": self.ki,
+            "opc": self.opc_bytes,
+            "sqn": self.sqn_ms,
+            "sqn_array": self.sqn_array,
+            "delta": self.delta,
+            "limit": self.limit,
+        }
+
+    def __reduce__(self):
+        return (_rebuild_usim_auth, (self.state(),))
+
+    def __eq__(self, other):
+        if not isinstance(other, UsimAuth):
+            return NotImplemented
+        return self.state() == other.state()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"UsimAuth(sqn={self.sqn_ms:#014x}, delta={self.delta}, limit={self.limit})"
+
+
+def _rebuild_usim_auth(state: dict) -> UsimAuth:
+    return UsimAuth(**state)
+
+
+def generate_vector(k, opc, sqn, amf, rand) -> dict:
+    """Authentication vector from the AuC (TS 33.102 §6.3.2).
+
+    Returns ``rand, autn, xres, ck, ik, ak`` and the GSM values ``sres, kc`` (c2/c3,
+    §6.8.1.2). ``sqn`` is an int or 6 bytes; AUTN = (SQN XOR AK) || AMF || MAC-A.
+    """
+    cdef bytes r = _buf(rand, 16, "RAND")
+    cdef bytes s = _sqn_bytes(sqn)
+    cdef bytes a = _buf(amf, 2, "AMF")
+    cdef Milenage mil = Milenage(k, opc)
+    cdef unsigned char mac_a[8]
+    cdef unsigned char res[8]
+    cdef unsigned char ck[16]
+    cdef unsigned char ik[16]
+    cdef unsigned char ak[6]
+    cdef unsigned char sres[4]
+    cdef unsigned char kc[8]
+    mil.f1(r, s, a, mac_a, NULL)
+    mil.f2345(r, res, ck, ik, ak)
+    gsm_convert(res, ck, ik, sres, kc)
+    conc = bytes(x ^ y for x, y in zip(s, ak[:6], strict=True))
+    return {
+        "rand": r,
+        "autn": conc + a + mac_a[:8],
+        "xres": res[:8],
+        "ck": ck[:16],
+        "ik": ik[:16],
+        "ak": ak[:6],
+        "sres": sres[:4],
+        "kc": kc[:8],
+    }
+
+
+def resync(k, opc, rand, auts):
+    """SQN_MS recovered from AUTS by the AuC (TS 33.102 §6.3.5), or None if MAC-S is wrong.
+
+    SQN_MS = (AUTS[0:6] XOR f5*(RAND)); MAC-S must equal f1*(SQN_MS, RAND, AMF = 0000).
+    """
+    cdef bytes r = _buf(rand, 16, "RAND")
+    cdef bytes au = _buf(auts, 14, "AUTS")
+    cdef Milenage mil = Milenage(k, opc)
+    cdef unsigned char ak_s[6]
+    cdef unsigned char sqn_ms[6]
+    cdef unsigned char mac_s[8]
+    cdef unsigned char amf0[2]
+    cdef int i
+    mil.f5star(r, ak_s)
+    for i in range(6):
+        sqn_ms[i] = (<const unsigned char*>au)[i] ^ ak_s[i]
+    amf0[0] = 0
+    amf0[1] = 0
+    mil.f1(r, sqn_ms, amf0, NULL, mac_s)
+    if not equal8(mac_s, (<const unsigned char*>au) + 6):
+        return None
+    return load48(sqn_ms)
