@@ -1,0 +1,544 @@
+"""Replay a :class:`harness.scenario.Scenario` against a card, a modem and a world.
+
+A :class:`Session` holds what one run needs: the :class:`csim.Card` built from the
+scenario's profile, the :class:`~harness.transport.InProcessTransport` that logs every APDU
+into one :class:`~harness.events.EventLog`, the :class:`harness.world.World` and the
+:class:`harness.modem.Modem`. :func:`run` executes the steps in order; the first unmet
+expectation raises :class:`ScenarioFailure` with the step, the line, expected vs actual and
+the last APDUs exchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.events import Event, EventLog
+from harness.scenario import Scenario, Step, card_profile, parse_duration
+from harness.transport import InProcessTransport
+
+#: Instruction bytes by name (ISO/IEC 7816-4 §5, TS 102 221 §10.1.2, TS 102 223 §6).
+INS_NAMES = {
+    "SELECT": 0xA4, "STATUS": 0xF2, "READ BINARY": 0xB0, "UPDATE BINARY": 0xD6,
+    "READ RECORD": 0xB2, "UPDATE RECORD": 0xDC, "SEARCH RECORD": 0xA2, "INCREASE": 0x32,
+    "VERIFY": 0x20, "VERIFY PIN": 0x20, "CHANGE PIN": 0x24, "DISABLE PIN": 0x26, "ENABLE PIN": 0x28,
+    "UNBLOCK PIN": 0x2C, "DEACTIVATE FILE": 0x04, "ACTIVATE FILE": 0x44, "AUTHENTICATE": 0x88,
+    "GET CHALLENGE": 0x84, "TERMINAL PROFILE": 0x10, "ENVELOPE": 0xC2, "FETCH": 0x12,
+    "TERMINAL RESPONSE": 0x14, "MANAGE CHANNEL": 0x70, "GET RESPONSE": 0xC0,
+}
+_HEX_CLEAN = re.compile(r"\s+")
+_EF_PATH = re.compile(r"^[0-9A-Fa-f]{4}(/[0-9A-Fa-f]{4})*$")
+_PROFILE_NAMES = ("domestic", "international")
+
+
+class ScenarioFailure(AssertionError):
+    """A step did not do what the scenario expects (or failed to run)."""
+
+    def __init__(self, scenario: Scenario, step: Step, mismatches: list[Mismatch],
+                 apdu_tail: list[Event], events_tail: list[Event], error: str | None = None) -> None:
+        self.scenario = scenario
+        self.step = step
+        self.step_index = step.index
+        self.line = step.line
+        self.mismatches = mismatches
+        self.apdu_tail = apdu_tail
+        self.events_tail = events_tail
+        self.error = error
+        self.result: ScenarioResult | None = None
+        super().__init__(self.summary())
+
+    @property
+    def where(self) -> str:
+        return self.step.where(self.scenario.source)
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return {m.key: m.expected for m in self.mismatches}
+
+    @property
+    def actual(self) -> dict[str, Any]:
+        return {m.key: m.actual for m in self.mismatches}
+
+    def summary(self) -> str:
+        head = f"{self.where}: step {self.step.index + 1} ({self.step.describe()})"
+        if self.error:
+            return f"{head} failed: {self.error}"
+        keys = ", ".join(m.key for m in self.mismatches)
+        return f"{head}: unmet expectation ({keys})"
+
+    def report(self, apdus: int = 12) -> str:
+        """The readable failure: where, the step, expected vs actual, the APDU tail."""
+        lines = [self.summary(), ""]
+        if self.scenario.matrix_id:
+            lines.append(f"scenario: {self.scenario.name} [{self.scenario.matrix_id}]")
+        else:
+            lines.append(f"scenario: {self.scenario.name}")
+        lines.append(f"step {self.step.index + 1}: {self.step.describe()}")
+        if self.step.note:
+            lines.append(f"  note: {self.step.note}")
+        if self.mismatches:
+            lines.append("")
+            width = max(len(m.key) for m in self.mismatches)
+            for m in self.mismatches:
+                at = f"  (line {m.line})" if m.line and m.line != self.step.line else ""
+                lines.append(f"  {m.key:<{width}}  expected: {_show(m.expected)}{at}")
+                lines.append(f"  {'':<{width}}  actual:   {_show(m.actual)}")
+        tail = self.apdu_tail[-apdus:]
+        lines.append("")
+        lines.append(f"last {len(tail)} APDUs:" if tail else "no APDU exchanged")
+        lines.extend("  " + format_apdu(e) for e in tail)
+        other = [e for e in self.events_tail if e.kind not in ("apdu", "reset")][-8:]
+        if other:
+            lines.append("last events:")
+            lines.extend(f"  {e!r}" for e in other)
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class Mismatch:
+    key: str
+    expected: Any
+    actual: Any
+    line: int | None = None
+
+
+@dataclass
+class StepResult:
+    index: int
+    kind: str
+    line: int | None
+    duration: float
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    passed: bool
+    steps: list[StepResult] = field(default_factory=list)
+    duration: float = 0.0
+    failure: ScenarioFailure | None = None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    if isinstance(value, str):
+        return repr(value)
+    return repr(value)
+
+
+def format_apdu(ev: Event) -> str:
+    """``#12 t=30 80C2000009D607... -> 9000`` for an ``apdu`` event."""
+    if ev.kind != "apdu":
+        return repr(ev)
+    cmd = ev.data["command"].hex().upper()
+    resp = ev.data["response"]
+    name = next((n for n, i in INS_NAMES.items() if len(ev.data["command"]) > 1
+                 and i == ev.data["command"][1]), "")
+    body = resp[:-2].hex().upper()
+    sw = resp[-2:].hex().upper()
+    shown = f"{body} {sw}" if body else sw
+    return f"#{ev.seq} t={ev.time:g} {name + ' ' if name else ''}{cmd} -> {shown}"
+
+
+# --------------------------------------------------------------------------- EF names
+
+
+def ef_path(name: str) -> str | None:
+    """The path of an EF given by name (``EF_IMSI``, ``IMSI``) or path (``3F00/7FF0/6F07``)."""
+    if _EF_PATH.match(name):
+        return name.upper()
+    table = _ef_table()
+    key = name.upper()
+    if not key.startswith("EF_"):
+        key = "EF_" + key
+    return table.get(key)
+
+
+_ef_cache: dict[str, str] = {}
+
+
+def _ef_table() -> dict[str, str]:
+    if not _ef_cache:
+        from csim import ef as eftable
+
+        for spec in eftable.iter_efs():
+            _ef_cache.setdefault(spec.name.upper(), spec.path.upper())
+    return _ef_cache
+
+
+def ef_decode(name: str, data: bytes) -> Any:
+    """Decode an EF's contents with the EF table's decoder (``csim.ef``)."""
+    from csim import ef as eftable
+
+    return eftable.decode(name if not _EF_PATH.match(name) else ef_path(name), data)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class Session:
+    """Card + transport + event log + world + modem for one scenario run."""
+
+    def __init__(self, card: Any, world: Any, modem: Any, log: EventLog, transport: Any,
+                 profile: Mapping[str, Any] | None = None) -> None:
+        self.card = card
+        self.world = world
+        self.modem = modem
+        self.log = log
+        self.transport = transport
+        self.profile = profile or {}
+        self._imsi_profiles = {
+            str(p.get("imsi")): name for name, p in (self.profile.get("profiles") or {}).items()
+            if isinstance(p, Mapping)
+        }
+
+    @classmethod
+    def build(cls, card: str | Path, world: str | Path, config: Mapping[str, Any] | None = None,
+              source: str = ".") -> Session:
+        """Build the in-process card, the world and the modem for a card profile and world."""
+        from csim import Card
+        from harness.modem import Modem, ModemConfig
+        from harness.scenario import resolve_card, resolve_world
+        from harness.world import World
+
+        card_path = resolve_card(str(card), source)
+        world_path = resolve_world(str(world), source)
+        log = EventLog()
+        sim = Card.from_profile(str(card_path))
+        transport = InProcessTransport(sim, log)
+        wld = World.load(str(world_path))
+        modem = Modem(transport, wld, log=log, config=ModemConfig(**dict(config or {})))
+        return cls(sim, wld, modem, log, transport, profile=card_profile(card_path))
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario) -> Session:
+        return cls.build(scenario.card, scenario.world, scenario.config, scenario.source)
+
+    def profile_name(self, imsi: str | None) -> str | None:
+        """Which profile of the card an IMSI belongs to (domestic/international)."""
+        if imsi is None:
+            return None
+        return self._imsi_profiles.get(str(imsi))
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _no_args(method: str) -> Callable[[Session, Any], None]:
+    def run(s: Session, _args: Any) -> None:
+        getattr(s.modem, method)()
+
+    run.__name__ = method
+    return run
+
+
+def _power_on(s: Session, args: Any) -> None:
+    s.modem.power_on(**dict(args or {}))
+
+
+def _move(s: Session, args: Any) -> None:
+    s.modem.move(country=args["country"])
+
+
+def _wait(s: Session, args: Any) -> None:
+    s.modem.wait(parse_duration(args))
+
+
+def _select_manual(s: Session, args: Any) -> None:
+    s.modem.select_manual(str(args))
+
+
+def _data_roaming(s: Session, args: Any) -> None:
+    s.modem.set_data_roaming(bool(args))
+
+
+def _force_profile(s: Session, args: Any) -> None:
+    s.modem.force_profile(str(args))
+
+
+ACTIONS: dict[str, Callable[[Session, Any], None]] = {
+    "power_on": _power_on,
+    "move": _move,
+    "wait": _wait,
+    "lose_coverage": _no_args("lose_coverage"),
+    "restore_coverage": _no_args("restore_coverage"),
+    "select_manual": _select_manual,
+    "select_automatic": _no_args("select_automatic"),
+    "data_roaming": _data_roaming,
+    "force_profile": _force_profile,
+    "restart": _no_args("restart"),
+    "power_off": _no_args("power_off"),
+}
+
+
+def _hex(text: str) -> str:
+    return _HEX_CLEAN.sub("", str(text)).upper()
+
+
+def sw_matches(pattern: str, sw: bytes) -> bool:
+    """``9000`` / ``91XX`` / ``6?82``: X and ? match any nibble."""
+    actual = sw.hex().upper()
+    pat = _hex(pattern)
+    return len(pat) == 4 and all(p in "X?" or p == a for p, a in zip(pat, actual, strict=True))
+
+
+def hex_matches(pattern: str, data: bytes) -> bool:
+    """Exact hex match where ``..`` stands for any byte."""
+    pat = _hex(pattern)
+    actual = data.hex().upper()
+    if len(pat) != len(actual):
+        return False
+    return all(p == "." or p == a for p, a in zip(pat, actual, strict=True))
+
+
+def _apdu(s: Session, args: Mapping[str, Any]) -> list[Mismatch]:
+    command = bytes.fromhex(_hex(args["command"]))
+    resp = s.transport.transmit(command)
+    out = []
+    if "sw" in args and not sw_matches(args["sw"], resp[-2:]):
+        out.append(Mismatch("sw", _hex(args["sw"]), resp[-2:].hex().upper()))
+    if "data" in args and not hex_matches(args["data"], resp[:-2]):
+        out.append(Mismatch("data", _hex(args["data"]), resp[:-2].hex().upper()))
+    return out
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def _ins_of(spec: str) -> int:
+    key = str(spec).upper().replace("_", " ").strip()
+    if key in INS_NAMES:
+        return INS_NAMES[key]
+    return int(key, 16)
+
+
+def _count_check(key: str, spec: Mapping[str, Any], n: int, line: int | None) -> Mismatch | None:
+    if "count" in spec:
+        if n != spec["count"]:
+            return Mismatch(key, f"count == {spec['count']}", n, line)
+        return None
+    lo = spec.get("min", 1 if "max" not in spec else 0)
+    hi = spec.get("max")
+    if n < lo or (hi is not None and n > hi):
+        want = f"{lo} <= count" + (f" <= {hi}" if hi is not None else "")
+        return Mismatch(key, want, n, line)
+    return None
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(actual, bytes | bytearray):
+        return isinstance(expected, str) and _hex(expected) == bytes(actual).hex().upper()
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual or expected == actual
+    if expected == actual:
+        return True
+    if isinstance(actual, list | tuple) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(
+            _same(e, a) for e, a in zip(expected, actual, strict=True))
+    return actual is not None and str(expected) == str(actual)
+
+
+class _Checker:
+    """Evaluates one ``expect`` mapping against the session."""
+
+    def __init__(self, session: Session, window: int) -> None:
+        self.s = session
+        self.window = window
+        self._status: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> dict[str, Any]:
+        if self._status is None:
+            self._status = dict(self.s.modem.status())
+        return self._status
+
+    def since(self, spec: Mapping[str, Any]) -> int:
+        return 0 if spec.get("since") == "start" else self.window
+
+    def observe(self, key: str) -> Any:
+        st = self.status
+        if key == "profile":
+            if "profile" in st:
+                return st["profile"]
+            return self.s.profile_name(st.get("imsi"))
+        if key == "refresh":
+            return bool(self.s.log.of_kind("refresh", since=self.window))
+        if key == "refresh_count":
+            return st.get("refresh_count", len(self.s.log.of_kind("refresh")))
+        if key == "selection":
+            return st.get("selection", getattr(getattr(self.s.modem, "config", None), "selection", None))
+        return st.get(key)
+
+    def check(self, expect: Mapping[str, Any]) -> list[Mismatch]:
+        out: list[Mismatch] = []
+        lines = getattr(expect, "lines", {})
+        for key, want in expect.items():
+            line = lines.get(key)
+            if key == "forbidden" or key == "not_forbidden":
+                have = [str(p) for p in (self.status.get("forbidden") or [])]
+                bad = [p for p in want if (p in have) != (key == "forbidden")]
+                if bad:
+                    out.append(Mismatch(key, list(want), have, line))
+            elif key == "status":
+                for k, v in want.items():
+                    if not _same(v, self.status.get(k)):
+                        out.append(Mismatch(f"status.{k}", v, self.status.get(k), line))
+            elif key == "ef":
+                out.extend(self.check_ef(want, line))
+            elif key == "sw":
+                last = self.s.log.tail(1, kinds=("apdu",))
+                actual = last[0].data["response"][-2:] if last else b""
+                if not last or not sw_matches(want, actual):
+                    out.append(Mismatch("sw", _hex(want), actual.hex().upper() if last else None, line))
+            elif key == "apdus":
+                out.extend(self.check_apdus(want))
+            elif key == "events":
+                out.extend(self.check_events(want))
+            else:
+                actual = self.observe(key)
+                if not _same(want, actual):
+                    out.append(Mismatch(key, want, actual, line))
+        return out
+
+    def check_ef(self, spec: Mapping[str, Any], line: int | None) -> list[Mismatch]:
+        out = []
+        lines = getattr(spec, "lines", {})
+        for name, want in spec.items():
+            path = ef_path(name)
+            at = lines.get(name, line)
+            record = want.get("record") if isinstance(want, Mapping) else None
+            try:
+                raw = (self.s.card.read_record(path, record) if record
+                       else self.s.card.read_file(path))
+            except Exception as exc:  # noqa: BLE001 - reported as the observed value
+                out.append(Mismatch(f"ef.{name}", want, f"cannot read: {exc}", at))
+                continue
+            raw = bytes(raw)
+            if isinstance(want, str) or "hex" in want:
+                pattern = want if isinstance(want, str) else want["hex"]
+                if not _hex_prefix_match(pattern, raw):
+                    out.append(Mismatch(f"ef.{name}", _hex(pattern), raw.hex().upper(), at))
+            if isinstance(want, Mapping) and "decoded" in want:
+                decoded = ef_decode(name, raw)
+                if not _same(want["decoded"], decoded):
+                    out.append(Mismatch(f"ef.{name} (decoded)", want["decoded"], decoded, at))
+        return out
+
+    def check_apdus(self, specs: list[Mapping[str, Any]]) -> list[Mismatch]:
+        out = []
+        for i, spec in enumerate(specs):
+            line = specs.line_of(i) if hasattr(specs, "line_of") else None
+            ins = _ins_of(spec["ins"])
+            cla = int(spec["cla"], 16) if "cla" in spec else None
+            data = _hex(spec["data"]) if "data" in spec else None
+            n = 0
+            for ev in self.s.log.of_kind("apdu", since=self.since(spec)):
+                cmd = ev.data["command"]
+                if len(cmd) < 2 or cmd[1] != ins or (cla is not None and cmd[0] != cla):
+                    continue
+                if data is not None and data not in cmd[5:].hex().upper():
+                    continue
+                if "sw" in spec and not sw_matches(spec["sw"], ev.data["response"][-2:]):
+                    continue
+                n += 1
+            bad = _count_check(f"apdus[{spec['ins']}]", spec, n, line)
+            if bad:
+                out.append(bad)
+        return out
+
+    def check_events(self, specs: list[Mapping[str, Any]]) -> list[Mismatch]:
+        out = []
+        for i, spec in enumerate(specs):
+            line = specs.line_of(i) if hasattr(specs, "line_of") else None
+            fields = spec.get("fields") or {}
+            matching = [
+                ev for ev in self.s.log.of_kind(spec["kind"], since=self.since(spec))
+                if all(_same(v, ev.data.get(k)) for k, v in fields.items())
+            ]
+            bad = _count_check(f"events[{spec['kind']}]", spec, len(matching), line)
+            if bad:
+                if fields:
+                    seen = [e.data for e in self.s.log.of_kind(spec["kind"], since=self.since(spec))][-3:]
+                    bad.expected = f"{bad.expected} with {dict(fields)}"
+                    bad.actual = f"{bad.actual} (last {spec['kind']}: {seen})"
+                out.append(bad)
+        return out
+
+
+def _hex_prefix_match(pattern: str, data: bytes) -> bool:
+    """EF contents match when the pattern matches the start and the rest is FF padding."""
+    pat = _hex(pattern)
+    n = len(pat) // 2
+    if n > len(data):
+        return False
+    head, rest = data[:n], data[n:]
+    return hex_matches(pat, head) and all(b == 0xFF for b in rest)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run(scenario: Scenario, session: Session | None = None,
+        on_step: Callable[[Step, StepResult], None] | None = None,
+        apdu_tail: int = 12) -> ScenarioResult:
+    """Execute every step; raise :class:`ScenarioFailure` at the first unmet expectation."""
+    s = session if session is not None else Session.for_scenario(scenario)
+    log = s.log
+    result = ScenarioResult(scenario, passed=False)
+    window = log.mark()
+    clock = time.perf_counter
+    started = clock()
+    for step in scenario.steps:
+        t0 = clock()
+        kind = step.kind
+        mismatches: list[Mismatch] = []
+        try:
+            if kind == "expect":
+                mismatches = _Checker(s, window).check(step.args)
+            else:
+                window = log.mark()
+                if kind == "apdu":
+                    mismatches = _apdu(s, step.args)
+                else:
+                    ACTIONS[kind](s, step.args)
+        except ScenarioFailure:
+            raise
+        except Exception as exc:
+            failure = ScenarioFailure(scenario, step, [], log.tail(apdu_tail, kinds=("apdu",)),
+                                      log.tail(40), error=f"{type(exc).__name__}: {exc}")
+            _fail(result, failure, started)
+            raise failure from exc
+        if mismatches:
+            failure = ScenarioFailure(scenario, step, mismatches, log.tail(apdu_tail, kinds=("apdu",)),
+                                      log.tail(40))
+            _fail(result, failure, started)
+            raise failure
+        sr = StepResult(step.index, kind, step.line, clock() - t0)
+        result.steps.append(sr)
+        if on_step is not None:
+            on_step(step, sr)
+    result.duration = clock() - started
+    result.passed = True
+    return result
+
+
+def _fail(result: ScenarioResult, failure: ScenarioFailure, started: float) -> None:
+    result.failure = failure
+    result.duration = time.perf_counter() - started
+    failure.result = result
+
+
+def replay(scenario: Scenario, session: Session | None = None) -> ScenarioResult:
+    """Like :func:`run` but returns a failed result instead of raising."""
+    started = time.perf_counter()
+    try:
+        return run(scenario, session)
+    except ScenarioFailure as failure:
+        if failure.result is not None:
+            return failure.result
+        return ScenarioResult(scenario, False, [], time.perf_counter() - started, failure)
