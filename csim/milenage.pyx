@@ -17,7 +17,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 IND_BITS = 5
-"""Length of IND in bits (TS 33.102 Annex C.3: 5 bits, hence an array of 32 SEQ_MS values)."""
+"""Length of IND in bits (SQN = SEQ || IND, TS 33.102 Annex C); a = 2^5 = 32 SEQ_MS array entries."""
 ARRAY_SIZE = 32
 SQN_MAX = (1 << 48) - 1
 SEQ_MAX = (1 << 43) - 1
@@ -89,12 +89,12 @@ def _sqn_bytes(sqn) -> bytes:
 
 
 def sqn_split(sqn: int) -> tuple[int, int]:
-    """SQN -> (SEQ, IND), TS 33.102 Annex C.1.1 (IND = the 5 least significant bits)."""
+    """SQN -> (SEQ, IND), TS 33.102 Annex C (IND = the 5 least significant bits)."""
     return sqn >> IND_BITS, sqn & (ARRAY_SIZE - 1)
 
 
 def sqn_join(seq: int, ind: int) -> int:
-    """(SEQ, IND) -> SQN = SEQ || IND, TS 33.102 Annex C.1.1."""
+    """(SEQ, IND) -> SQN = SEQ || IND, TS 33.102 Annex C."""
     if not 0 <= ind < ARRAY_SIZE or not 0 <= seq <= SEQ_MAX:
         raise ValueError(f"SEQ/IND out of range: {seq}/{ind}")
     return (seq << IND_BITS) | ind
