@@ -149,33 +149,40 @@ def format_apdu(ev: Event) -> str:
 
 
 def ef_path(name: str) -> str | None:
-    """The path of an EF given by name (``EF_IMSI``, ``IMSI``) or path (``3F00/7FF0/6F07``)."""
+    """The path of an EF given by path (``3F00/7FF0/6F07``), key (``ADF_USIM/EF_IMSI``) or
+    name (``EF_IMSI`` or ``IMSI``; the ADF.USIM file when DF_GSM has one of the same name)."""
     if _EF_PATH.match(name):
         return name.upper()
-    table = _ef_table()
+    spec = _ef_spec(name)
+    return spec.path if spec is not None else None
+
+
+def _ef_spec(name: str) -> Any:
+    from csim import ef as eftable
+
+    if _EF_PATH.match(name):
+        return eftable.by_path(name)
+    if "/" in name:
+        try:
+            return eftable.get(name)
+        except KeyError:
+            return None
     key = name.upper()
     if not key.startswith("EF_"):
         key = "EF_" + key
-    return table.get(key)
+    matches = [e for e in eftable.all_efs() if e.name.upper() == key]
+    matches.sort(key=lambda e: e.parent != "ADF_USIM")
+    return matches[0] if matches else None
 
 
-_ef_cache: dict[str, str] = {}
-
-
-def _ef_table() -> dict[str, str]:
-    if not _ef_cache:
-        from csim import ef as eftable
-
-        for spec in eftable.iter_efs():
-            _ef_cache.setdefault(spec.name.upper(), spec.path.upper())
-    return _ef_cache
-
-
-def ef_decode(name: str, data: bytes) -> Any:
+def ef_decode(name: str, data: bytes | list[bytes]) -> Any:
     """Decode an EF's contents with the EF table's decoder (``csim.ef``)."""
     from csim import ef as eftable
 
-    return eftable.decode(name if not _EF_PATH.match(name) else ef_path(name), data)
+    spec = _ef_spec(name)
+    if spec is None:
+        raise KeyError(f"no decoder for {name!r}")
+    return eftable.decode(spec, data)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -408,23 +415,33 @@ class _Checker:
     def check_ef(self, spec: Mapping[str, Any], line: int | None) -> list[Mismatch]:
         out = []
         lines = getattr(spec, "lines", {})
+        card = self.s.card
         for name, want in spec.items():
             path = ef_path(name)
             at = lines.get(name, line)
             record = want.get("record") if isinstance(want, Mapping) else None
+            ef = _ef_spec(name)
+            linear = ef is not None and ef.structure != "transparent"
             try:
-                raw = (self.s.card.read_record(path, record) if record
-                       else self.s.card.read_file(path))
+                if record:
+                    raw: Any = bytes(card.read_record(path, record))
+                elif linear:
+                    raw = [bytes(r) for r in card.records(path)]
+                else:
+                    raw = bytes(card.read_file(path))
             except Exception as exc:  # noqa: BLE001 - reported as the observed value
                 out.append(Mismatch(f"ef.{name}", want, f"cannot read: {exc}", at))
                 continue
-            raw = bytes(raw)
             if isinstance(want, str) or "hex" in want:
                 pattern = want if isinstance(want, str) else want["hex"]
-                if not _hex_prefix_match(pattern, raw):
-                    out.append(Mismatch(f"ef.{name}", _hex(pattern), raw.hex().upper(), at))
+                flat = raw if isinstance(raw, bytes) else b"".join(raw)
+                if not _hex_prefix_match(pattern, flat):
+                    out.append(Mismatch(f"ef.{name}", _hex(pattern), flat.hex().upper(), at))
             if isinstance(want, Mapping) and "decoded" in want:
-                decoded = ef_decode(name, raw)
+                try:
+                    decoded = ef_decode(name, raw)
+                except Exception as exc:  # noqa: BLE001
+                    decoded = f"cannot decode: {exc}"
                 if not _same(want["decoded"], decoded):
                     out.append(Mismatch(f"ef.{name} (decoded)", want["decoded"], decoded, at))
         return out

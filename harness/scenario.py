@@ -118,27 +118,14 @@ def _known(folder: str) -> list[str]:
     return sorted(p.stem for p in (FIXTURES / folder).glob("*.yaml"))
 
 
-@lru_cache(maxsize=64)
-def _world_countries(path: str, mtime: float) -> frozenset[str] | None:
-    try:
-        doc = load(path)
-    except DataError:
-        return None  # the world's own loader reports its errors when the run starts
-    countries = doc.get("countries") if isinstance(doc, Mapping) else None
-    if isinstance(countries, Mapping):
-        return frozenset(str(c) for c in countries)
-    if isinstance(countries, list):
-        return frozenset(str(c.get("code", c.get("iso", ""))) for c in countries if isinstance(c, Mapping))
-    return None
-
-
 def world_countries(path: Path) -> frozenset[str] | None:
-    """ISO codes of the countries a world defines (None when it cannot tell)."""
+    """ISO codes of the countries a world defines (None when the world does not load)."""
+    from harness.world import World
+
     try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        return None
-    return _world_countries(str(path), mtime)
+        return frozenset(World.load(path).countries)
+    except (DataError, OSError):
+        return None  # the session reports the world's own error when the run starts
 
 
 @lru_cache(maxsize=64)
@@ -309,7 +296,9 @@ def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mappin
         try:
             _validate(item, src, _step_schema())
         except DataError as exc:
-            raise DataError(src, exc.line or line, f"after substituting variables: {exc.message}") from None
+            origin = "".join(f" (in block {b!r} used at line {at})" for b, at in reversed(via))
+            raise DataError(src, exc.line or line,
+                            f"after substituting variables: {exc.message}{origin}") from None
         out.append(Step(len(out), kind, value, line, via, raw.get("note")))
 
 
