@@ -1,0 +1,467 @@
+"""Multi-IMSI roaming applet: domestic / international profile by country (TS 102 223, TS 31.111, TS 31.102).
+
+The applet holds a country policy as commercial multi-IMSI applets hold it: an ordered table of
+PLMN patterns (``"208-*"``, ``"206-01"``, ``"2**-**"``) each naming an IMSI profile, a default
+profile, and a priority profile used while nothing is known of the location.
+
+* After TERMINAL PROFILE it registers for the location status event (SET UP EVENT LIST), puts
+  up a menu (Automatic / one item per profile) and asks PROVIDE LOCAL INFORMATION, each only if
+  the terminal supports it.
+* On ENVELOPE (Event Download - Location Status) or a PROVIDE LOCAL INFORMATION response it
+  reads the serving PLMN. Normal service: the first matching table entry (else the default)
+  gives the profile. Limited service: the next profile among the entries for the same country
+  (MCC), then the default, cyclically; that choice holds in the country until the location
+  moves to another country. No service: nothing changes.
+* A switch rewrites the IMSI-dependent EFs from the target profile, clears the TMSI / P-TMSI /
+  GUTI and the stored LAI / RAI / TAI with update status "not updated" (TS 31.102 §4.2.17,
+  §4.2.23, §4.2.91), invalidates the stored CK/IK (EF_KEYS / EF_KEYSPS KSI = 07), swaps the
+  card's subscriber keys (each profile keeps its own SQN state), and queues a REFRESH.
+* A menu selection forces a profile (the user's "use the international profile"); "Automatic"
+  returns to the policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from csim import stk
+from csim.toolkit import Applet, Toolkit
+
+ADF_USIM = "3F00/7FF0"
+EF_LOCI = f"{ADF_USIM}/6F7E"
+EF_PSLOCI = f"{ADF_USIM}/6F73"
+EF_EPSLOCI = f"{ADF_USIM}/6FE3"
+EF_KEYS = f"{ADF_USIM}/6F08"
+EF_KEYSPS = f"{ADF_USIM}/6F09"
+EF_IMSI = f"{ADF_USIM}/6F07"
+
+# Location data "deleted" after a change of subscriber identity (TS 24.008 §4.1.2.2 / TS 24.301
+# §5.5.3.2.6: TMSI/P-TMSI/GUTI invalid = all FF, LAC/TAC FFFE = deleted area, status 01 = not updated)
+CLEARED_LOCI = bytes.fromhex("FFFFFFFF" "FFFFFF" "FFFE" "FF" "01")
+CLEARED_PSLOCI = bytes.fromhex("FFFFFFFF" "FFFFFF" "FFFFFF" "FFFE" "FF" "01")
+CLEARED_EPSLOCI = bytes.fromhex("FF" * 12 + "FFFFFF" "FFFE" "01")
+NO_KEYS = bytes([0x07]) + b"\xff" * 32  # KSI 07 "no key available", TS 31.102 §4.2.21
+
+REFRESH_MODES: dict[str, int] = {
+    "naa_init_full_fcn": stk.Refresh.NAA_INIT_FULL_FCN,
+    "fcn": stk.Refresh.FCN,
+    "naa_init_fcn": stk.Refresh.NAA_INIT_FCN,
+    "naa_init": stk.Refresh.NAA_INIT,
+    "uicc_reset": stk.Refresh.UICC_RESET,
+    "naa_application_reset": stk.Refresh.NAA_APPLICATION_RESET,
+    "naa_session_reset": stk.Refresh.NAA_SESSION_RESET,
+}
+
+AUTOMATIC_ITEM = 1
+MENU_TITLE = "Roaming profile"
+
+_PATTERN = re.compile(r"^([0-9*]{3})-(\*|[0-9*]{2,3})$")
+
+
+def plmn_matches(pattern: str, plmn: str) -> bool:
+    """Does ``plmn`` (``"MCC-MNC"``) match ``pattern``?
+
+    ``*`` stands for one digit; an MNC of a single ``*`` stands for any MNC (2 or 3 digits);
+    otherwise a pattern MNC only matches an MNC of the same number of digits.
+    """
+    m = _PATTERN.match(pattern)
+    if m is None:
+        raise ValueError(f"bad PLMN pattern {pattern!r}")
+    mcc, mnc = m.groups()
+    p_mcc, _, p_mnc = plmn.partition("-")
+    if not _digits_match(mcc, p_mcc):
+        return False
+    return mnc == "*" or (len(mnc) == len(p_mnc) and _digits_match(mnc, p_mnc))
+
+
+def mcc_matches(pattern: str, mcc: str) -> bool:
+    """Does the pattern's MCC part cover this country code?"""
+    m = _PATTERN.match(pattern)
+    if m is None:
+        raise ValueError(f"bad PLMN pattern {pattern!r}")
+    return _digits_match(m.group(1), mcc)
+
+
+def _digits_match(pattern: str, digits: str) -> bool:
+    return len(pattern) == len(digits) and all(p in ("*", d) for p, d in zip(pattern, digits, strict=True))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the country table: a PLMN pattern and the profile to use there."""
+
+    pattern: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The applet's country policy."""
+
+    priority: str
+    default: str
+    table: tuple[Entry, ...]
+    refresh: int = stk.Refresh.NAA_INIT_FULL_FCN
+
+    def __post_init__(self) -> None:
+        for e in self.table:
+            if _PATTERN.match(e.pattern) is None:
+                raise ValueError(f"bad PLMN pattern {e.pattern!r}")
+
+    def profiles(self) -> list[str]:
+        """Every profile the policy names, priority first, in order of appearance."""
+        return list(dict.fromkeys([self.priority, *(e.profile for e in self.table), self.default]))
+
+    def select(self, plmn: str) -> str:
+        """Profile for normal service on ``plmn``: first matching entry, else the default."""
+        for e in self.table:
+            if plmn_matches(e.pattern, plmn):
+                return e.profile
+        return self.default
+
+    def candidates(self, mcc: str) -> list[str]:
+        """Profiles to try in a country, in table order, the default last."""
+        return list(dict.fromkeys([*(e.profile for e in self.table if mcc_matches(e.pattern, mcc)),
+                                   self.default]))
+
+    @classmethod
+    def from_config(cls, config: Any) -> Policy:
+        """From the profile's applet configuration (attributes or mapping keys ``priority``,
+        ``refresh``, ``default``, ``table`` of ``pattern``/``plmn`` + ``profile``)."""
+
+        def get(obj: Any, *names: str) -> Any:
+            for n in names:
+                if isinstance(obj, Mapping) and n in obj:
+                    return obj[n]
+                if not isinstance(obj, Mapping) and hasattr(obj, n):
+                    return getattr(obj, n)
+            return None
+
+        table: list[Entry] = []
+        default = get(config, "default")
+        for row in get(config, "table") or ():
+            if get(row, "default") is not None and get(row, "pattern", "plmn") is None:
+                default = get(row, "default")
+                continue
+            table.append(Entry(str(get(row, "pattern", "plmn")), str(get(row, "profile"))))
+        refresh = get(config, "refresh")
+        if refresh is None:
+            mode = int(stk.Refresh.NAA_INIT_FULL_FCN)
+        elif isinstance(refresh, str):
+            if refresh not in REFRESH_MODES:
+                raise ValueError(f"unknown refresh mode {refresh!r}")
+            mode = REFRESH_MODES[refresh]
+        else:
+            mode = int(refresh)
+        priority = get(config, "priority")
+        if priority is None or default is None:
+            raise ValueError("applet policy needs a priority and a default profile")
+        return cls(str(priority), str(default), tuple(table), mode)
+
+
+class RoamingCard(Protocol):
+    """What the applet needs from the card (TS 31.102 files by path, the active keys)."""
+
+    auth: Any
+
+    def read_file(self, path: str) -> bytes: ...
+    def write_file(self, path: str, data: bytes) -> None: ...
+    def set_proactive_pending(self, length: int) -> None: ...
+
+
+ProfileFiles = Callable[[str], Mapping[str, bytes]]
+ProfileAuth = Callable[[str], Any]
+
+
+class RoamingApplet(Applet):
+    """The domestic / international switching applet.
+
+    ``files(name)`` gives the IMSI-dependent EF contents of a profile as ``{path: bytes}``
+    (paths from the MF as in ``card.read_file``); ``auth(name)`` builds that profile's
+    :class:`csim.milenage.UsimAuth`; ``restore_auth(state)`` rebuilds one from its ``state()``.
+    """
+
+    name = "roaming"
+
+    def __init__(
+        self,
+        card: RoamingCard,
+        policy: Policy,
+        files: ProfileFiles,
+        auth: ProfileAuth,
+        active: str | None = None,
+        restore_auth: Callable[[dict], Any] | None = None,
+    ) -> None:
+        self.card = card
+        self.policy = policy
+        self._files = files
+        self._auth = auth
+        self._restore_auth = restore_auth
+        self.profiles = policy.profiles()
+        self._active = active if active is not None else self._detect_active()
+        if self._active not in self.profiles:
+            raise ValueError(f"active profile {self._active!r} is not in the policy")
+        self._forced: str | None = None
+        self._last_plmn: str | None = None
+        self._last_status: int | None = None
+        self._fallback: tuple[str, str] | None = None  # (MCC, profile) chosen after limited service
+        self._switch_count = 0
+        self._history: list[dict[str, Any]] = []
+        self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
+        self._events_registered = False
+
+    # --- introspection -----------------------------------------------------------------------
+
+    @property
+    def active(self) -> str:
+        return self._active
+
+    @property
+    def forced(self) -> str | None:
+        """The profile the user forced from the menu, or None in automatic mode."""
+        return self._forced
+
+    @property
+    def mode(self) -> str:
+        return "automatic" if self._forced is None else "forced"
+
+    @property
+    def last_plmn(self) -> str | None:
+        return self._last_plmn
+
+    @property
+    def last_status(self) -> int | None:
+        return self._last_status
+
+    @property
+    def switch_count(self) -> int:
+        return self._switch_count
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Switches so far: ``{"from", "to", "reason", "plmn"}`` each."""
+        return [dict(h) for h in self._history]
+
+    @property
+    def events_registered(self) -> bool:
+        return self._events_registered
+
+    def menu_items(self) -> list[tuple[int, str]]:
+        """The SET UP MENU items: 1 Automatic, then one per profile."""
+        return [(AUTOMATIC_ITEM, "Automatic")] + [
+            (i + 2, name.replace("_", " ").capitalize()) for i, name in enumerate(self.profiles)
+        ]
+
+    # --- toolkit hooks -----------------------------------------------------------------------
+
+    def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
+        """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
+        self._events_registered = False
+        if profile.supports("set_up_event_list") and profile.supports("event_location_status"):
+            toolkit.queue(self, stk.set_up_event_list([stk.Event.LOCATION_STATUS]))
+        if profile.supports("set_up_menu") and profile.supports("menu_selection"):
+            toolkit.queue(self, stk.set_up_menu(MENU_TITLE, self.menu_items()))
+        if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
+            self._switch(toolkit, self.policy.priority, "priority", None)
+        if profile.supports("provide_local_information"):
+            toolkit.queue(self, stk.provide_local_information(stk.LocalInfo.LOCATION))
+
+    def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
+        if not isinstance(envelope, stk.EventDownload) or envelope.event != stk.Event.LOCATION_STATUS:
+            return None
+        status = envelope.location_status
+        assert status is not None  # parse_envelope guarantees it for this event
+        self._location(toolkit, status, envelope.location, may_ask=True)
+        return b""
+
+    def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
+        kind = command_type(command)
+        if kind == stk.Command.SET_UP_EVENT_LIST:
+            self._events_registered = response.successful
+        elif kind == stk.Command.PROVIDE_LOCAL_INFORMATION:
+            if response.result == stk.Result.SUCCESS and response.location is not None:
+                self._location(toolkit, stk.LocationStatus.NORMAL_SERVICE, response.location, may_ask=False)
+            elif response.result == stk.Result.LIMITED_SERVICE:
+                self._location(toolkit, stk.LocationStatus.LIMITED_SERVICE, response.location, may_ask=False)
+            elif response.result == stk.Result.TERMINAL_UNABLE and response.additional[:1] == bytes(
+                [stk.UNABLE_NO_SERVICE]
+            ):
+                self._last_status = stk.LocationStatus.NO_SERVICE
+
+    def menu_selection(self, toolkit: Toolkit, item: int, help_request: bool) -> None:
+        """Menu item chosen (TS 102 223 §7.4): force a profile, or return to automatic."""
+        if help_request:
+            return
+        if item == AUTOMATIC_ITEM:
+            self._forced = None
+            self._fallback = None
+            if self._last_plmn is not None and self._last_status == stk.LocationStatus.NORMAL_SERVICE:
+                target = self.policy.select(self._last_plmn)
+            elif self._last_plmn is None:
+                target = self.policy.priority
+            else:
+                target = self._active
+            if target != self._active:
+                self._switch(toolkit, target, "automatic", self._last_plmn)
+            return
+        names = dict(self.menu_items())
+        if item not in names or item == AUTOMATIC_ITEM:
+            return
+        target = self.profiles[item - 2]
+        self._forced = target
+        if target != self._active:
+            self._switch(toolkit, target, "forced", self._last_plmn)
+
+    # --- decision ----------------------------------------------------------------------------
+
+    def _location(
+        self, toolkit: Toolkit, status: int, location: stk.LocationInformation | None, may_ask: bool
+    ) -> None:
+        self._last_status = status
+        if location is not None:
+            self._last_plmn = location.plmn
+        if status == stk.LocationStatus.NORMAL_SERVICE:
+            if location is None:
+                return
+            mcc = location.mcc
+            if self._fallback is not None and self._fallback[0] != mcc:
+                self._fallback = None
+            if self._forced is not None:
+                return
+            if self._fallback is not None and self._fallback[1] == self._active:
+                return
+            target = self.policy.select(location.plmn)
+            if target != self._active:
+                self._switch(toolkit, target, "location", location.plmn)
+        elif status == stk.LocationStatus.LIMITED_SERVICE:
+            if self._forced is not None:
+                return
+            if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
+                "provide_local_information"
+            ):
+                toolkit.queue(self, stk.provide_local_information(stk.LocalInfo.LOCATION))
+                return
+            plmn = location.plmn if location is not None else self._last_plmn
+            if plmn is None:
+                return
+            mcc = plmn[:3]
+            options = self.policy.candidates(mcc)
+            if self._active in options:
+                target = options[(options.index(self._active) + 1) % len(options)]
+            else:
+                target = options[0]
+            if target != self._active:
+                self._fallback = (mcc, target)
+                self._switch(toolkit, target, "limited service", plmn)
+
+    # --- the switch --------------------------------------------------------------------------
+
+    def _switch(self, toolkit: Toolkit, target: str, reason: str, plmn: str | None) -> None:
+        """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
+        changed: list[str] = []
+        for path, data in self._files(target).items():
+            if self._write_if_present(path, data):
+                changed.append(path)
+        for path, data in ((EF_LOCI, CLEARED_LOCI), (EF_PSLOCI, CLEARED_PSLOCI),
+                           (EF_EPSLOCI, CLEARED_EPSLOCI), (EF_KEYS, NO_KEYS), (EF_KEYSPS, NO_KEYS)):
+            if self._write_if_present(path, data):
+                changed.append(path)
+        self._auths[self._active] = self.card.auth
+        new_auth = self._auths.pop(target, None)
+        self.card.auth = new_auth if new_auth is not None else self._auth(target)
+        self._history.append({"from": self._active, "to": target, "reason": reason, "plmn": plmn})
+        self._active = target
+        self._switch_count += 1
+        if toolkit.profile is not None and toolkit.profile.supports("refresh"):
+            mode = self.policy.refresh
+            files = None
+            if mode in (stk.Refresh.FCN, stk.Refresh.NAA_INIT_FCN):
+                files = [refresh_path(p) for p in dict.fromkeys(changed)]
+            toolkit.queue(self, stk.refresh(mode, files))
+
+    def _write_if_present(self, path: str, data: bytes) -> bool:
+        try:
+            current = self.card.read_file(path)
+        except (KeyError, FileNotFoundError, LookupError):
+            return False
+        self.card.write_file(path, data[: len(current)])
+        return True
+
+    def _detect_active(self) -> str:
+        """The profile whose EF_IMSI the card holds, else the priority profile."""
+        try:
+            imsi = self.card.read_file(EF_IMSI)
+        except (KeyError, FileNotFoundError, LookupError):
+            return self.policy.priority
+        for name in self.profiles:
+            if self._files(name).get(EF_IMSI) == imsi:
+                return name
+        return self.policy.priority
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "active": self._active,
+            "forced": self._forced,
+            "last_plmn": self._last_plmn,
+            "last_status": self._last_status,
+            "fallback": None if self._fallback is None else list(self._fallback),
+            "switch_count": self._switch_count,
+            "history": self.history,
+            "events_registered": self._events_registered,
+            "auths": {name: _jsonable(a.state()) for name, a in self._auths.items()},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        active = state["active"]
+        if active not in self.profiles:
+            raise ValueError(f"saved active profile {active!r} is not in the policy")
+        self._active = active
+        self._forced = state.get("forced")
+        self._last_plmn = state.get("last_plmn")
+        self._last_status = state.get("last_status")
+        fb = state.get("fallback")
+        self._fallback = None if fb is None else (fb[0], fb[1])
+        self._switch_count = int(state.get("switch_count", 0))
+        self._history = [dict(h) for h in state.get("history", [])]
+        self._events_registered = bool(state.get("events_registered", False))
+        self._auths = {}
+        for name, st in state.get("auths", {}).items():
+            if self._restore_auth is not None:
+                self._auths[name] = self._restore_auth(_from_jsonable(st))
+
+
+def command_type(command: bytes) -> int:
+    """Type of command of a ``D0`` proactive command."""
+    return stk.parse_proactive(command).type
+
+
+def refresh_path(path: str) -> str:
+    """Card path to REFRESH file-list form: the USIM ADF is named ``7FFF`` (TS 102 221 §8.4.2)."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1].upper() == ADF_USIM.split("/")[1]:
+        parts[1] = "7FFF"
+    return "/".join(parts)
+
+
+def _jsonable(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.hex() if isinstance(v, bytes | bytearray) else v) for k, v in state.items()}
+
+
+def _from_jsonable(state: dict[str, Any]) -> dict[str, Any]:
+    out = dict(state)
+    for k in ("ki", "opc"):
+        if isinstance(out.get(k), str):
+            out[k] = bytes.fromhex(out[k])
+    return out
+
+
+def usim_auth_from_state(state: dict[str, Any]) -> Any:
+    """Rebuild a :class:`csim.milenage.UsimAuth` from its ``state()``."""
+    from csim.milenage import UsimAuth
+
+    return UsimAuth(**state)

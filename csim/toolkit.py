@@ -1,0 +1,246 @@
+"""The card's toolkit runtime: TERMINAL PROFILE, the proactive command queue, ENVELOPE routing,
+FETCH and TERMINAL RESPONSE (ETSI TS 102 221 §11.2, TS 102 223 §6-7).
+
+The core calls :class:`Toolkit` for the four CAT instructions and turns ``9000`` into ``91xx``
+while :meth:`Toolkit.fetch` has a command to give. Applets (such as the roaming applet of
+:mod:`csim.roaming`) react to the terminal profile, to envelopes and to terminal responses, and
+queue proactive commands through :meth:`Toolkit.queue`.
+
+Status words returned (TS 102 221 §10.2.1): ``9000``; ``9300`` toolkit busy (a proactive
+command was fetched and its TERMINAL RESPONSE has not arrived, or the queue is full);
+``6700`` when the envelope's BER-TLV length disagrees with the data received; ``6A80``
+malformed data (bad TLV, missing mandatory data object, unknown menu item, terminal response
+not matching the command); ``6A81`` envelope template nothing on the card handles;
+``6985`` TERMINAL RESPONSE with no proactive command awaiting one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from csim import stk
+
+SW_OK = 0x9000
+SW_BUSY = 0x9300
+SW_WRONG_LENGTH = 0x6700
+SW_INCORRECT_DATA = 0x6A80
+SW_FUNCTION_NOT_SUPPORTED = 0x6A81
+SW_CONDITIONS_NOT_SATISFIED = 0x6985
+
+QUEUE_LIMIT = 8  # proactive commands waiting to be fetched
+
+
+class ToolkitCard(Protocol):
+    """What the toolkit and its applets need from the card."""
+
+    def set_proactive_pending(self, length: int) -> None: ...
+
+
+class Applet:
+    """Base of toolkit applets: every hook does nothing unless overridden.
+
+    ``envelope`` returns ``None`` when the applet does not handle the envelope, else the
+    response data (``b""`` for none).
+    """
+
+    name = "applet"
+
+    def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
+        return None
+
+    def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
+        return None
+
+    def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
+        return None
+
+    def menu_selection(self, toolkit: Toolkit, item: int, help_request: bool) -> None:
+        return None
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        return None
+
+
+class Toolkit:
+    """CAT runtime of one card (TS 102 223 §6: proactive UICC)."""
+
+    def __init__(self, card: ToolkitCard, applets: Iterable[Applet] = ()) -> None:
+        self.card = card
+        self.profile: stk.TerminalProfile | None = None
+        self.applets: list[Applet] = []
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._outstanding: tuple[str, bytes] | None = None
+        self._menu: dict[int, str] = {}  # item identifier -> applet name, from the last SET UP MENU
+        self._number = 0
+        for applet in applets:
+            self.install(applet)
+
+    # --- applets -----------------------------------------------------------------------------
+
+    def install(self, applet: Applet) -> None:
+        if any(a.name == applet.name for a in self.applets):
+            raise ValueError(f"applet {applet.name!r} already installed")
+        self.applets.append(applet)
+
+    def applet(self, name: str) -> Applet:
+        for a in self.applets:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    # --- proactive queue ---------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Length of the command FETCH would return now (0 = none), i.e. the SW2 of ``91xx``."""
+        if self.profile is None or self._outstanding is not None or not self._queue:
+            return 0
+        return len(self._queue[0][1])
+
+    @property
+    def busy(self) -> bool:
+        """A proactive session is open: a command was fetched, its TERMINAL RESPONSE is awaited."""
+        return self._outstanding is not None
+
+    def queued(self) -> list[bytes]:
+        """Commands waiting to be fetched, oldest first (read-only view)."""
+        return [c for _, c in self._queue]
+
+    def queue(self, owner: Applet, command: bytes) -> bool:
+        """Queue a ``D0`` proactive command; numbers it (01-FE, §8.6). False if the queue is full."""
+        if len(self._queue) >= QUEUE_LIMIT:
+            return False
+        self._number = self._number % 0xFE + 1
+        command = _renumber(command, self._number)
+        self._queue.append((owner.name, command))
+        self._signal()
+        return True
+
+    def _signal(self) -> None:
+        self.card.set_proactive_pending(self.pending)
+
+    # --- the four CAT instructions -----------------------------------------------------------
+
+    def terminal_profile(self, data: bytes) -> None:
+        """TERMINAL PROFILE (TS 102 221 §11.2.1): a new toolkit session starts.
+
+        Commands of the previous session are dropped; each applet then queues what it needs.
+        """
+        self.profile = stk.TerminalProfile(bytes(data))
+        self._queue.clear()
+        self._outstanding = None
+        self._menu.clear()
+        for applet in self.applets:
+            applet.terminal_profile(self, self.profile)
+        self._signal()
+
+    def envelope(self, data: bytes) -> tuple[int, bytes]:
+        """ENVELOPE (TS 102 221 §11.2.2, TS 102 223 §7) -> (SW, response data)."""
+        try:
+            env = stk.parse_envelope(data)
+        except stk.TlvLengthError:
+            return SW_WRONG_LENGTH, b""
+        except stk.TlvError:
+            return SW_INCORRECT_DATA, b""
+        if self._outstanding is not None or len(self._queue) >= QUEUE_LIMIT:
+            return SW_BUSY, b""
+        if isinstance(env, stk.MenuSelection):
+            owner = self._menu.get(env.item)
+            if owner is None:
+                return SW_INCORRECT_DATA, b""
+            self.applet(owner).menu_selection(self, env.item, env.help)
+            self._signal()
+            return SW_OK, b""
+        handled = False
+        response = b""
+        for applet in self.applets:
+            r = applet.envelope(self, env)
+            if r is not None:
+                handled = True
+                response += r
+        self._signal()
+        if isinstance(env, stk.OtherEnvelope) and not handled:
+            return SW_FUNCTION_NOT_SUPPORTED, b""
+        return SW_OK, response
+
+    def fetch(self) -> bytes | None:
+        """FETCH (TS 102 221 §11.2.3): the next proactive command, or None when none is pending."""
+        if self.pending == 0:
+            return None
+        self._outstanding = self._queue.popleft()
+        owner, command = self._outstanding
+        cmd = stk.parse_proactive(command)
+        if cmd.type == stk.Command.SET_UP_MENU:
+            self._menu = {ident: owner for ident, _ in cmd.menu_items()}
+        self._signal()
+        return command
+
+    def terminal_response(self, data: bytes) -> int:
+        """TERMINAL RESPONSE (TS 102 221 §11.2.4, TS 102 223 §6.8) -> SW."""
+        if self._outstanding is None:
+            return SW_CONDITIONS_NOT_SATISFIED
+        try:
+            resp = stk.parse_terminal_response(data)
+        except stk.TlvError:
+            return SW_INCORRECT_DATA
+        owner, command = self._outstanding
+        cmd = stk.parse_proactive(command)
+        if (resp.number, resp.type) != (cmd.number, cmd.type):
+            return SW_INCORRECT_DATA
+        self._outstanding = None
+        if cmd.type == stk.Command.SET_UP_MENU and not resp.successful:
+            self._menu.clear()
+        self.applet(owner).terminal_response(self, resp, command)
+        self._signal()
+        return SW_OK
+
+    # --- card life cycle ---------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Card reset: the toolkit session ends (profile, queue, menu); applet state is kept."""
+        self.profile = None
+        self._queue.clear()
+        self._outstanding = None
+        self._menu.clear()
+        self._signal()
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "terminal_profile": None if self.profile is None else self.profile.raw.hex(),
+            "queue": [[o, c.hex()] for o, c in self._queue],
+            "outstanding": None if self._outstanding is None else [self._outstanding[0],
+                                                                    self._outstanding[1].hex()],
+            "menu": {str(k): v for k, v in self._menu.items()},
+            "number": self._number,
+            "applets": {a.name: a.state() for a in self.applets},
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        tp = state.get("terminal_profile")
+        self.profile = None if tp is None else stk.TerminalProfile(bytes.fromhex(tp))
+        self._queue = deque((o, bytes.fromhex(c)) for o, c in state.get("queue", []))
+        out = state.get("outstanding")
+        self._outstanding = None if out is None else (out[0], bytes.fromhex(out[1]))
+        self._menu = {int(k): v for k, v in state.get("menu", {}).items()}
+        self._number = int(state.get("number", 0))
+        for name, st in state.get("applets", {}).items():
+            if any(a.name == name for a in self.applets):
+                self.applet(name).restore(st)
+        self._signal()
+
+
+def _renumber(command: bytes, number: int) -> bytes:
+    """Rewrite the command number in the command details of a ``D0`` command."""
+    tag, value = stk.parse_ber(command)
+    tlvs = stk.parse_ctlvs(value)
+    out = b""
+    for t in tlvs:
+        if t.tag == stk.Tag.COMMAND_DETAILS and len(t.value) == 3:
+            t = stk.CTLV(t.tag, bytes([number]) + t.value[1:], t.cr)
+        out += t.encode()
+    return stk.ber_tlv(tag, out)
