@@ -1,0 +1,82 @@
+"""``simharness run`` / ``simharness validate`` on real scenarios."""
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness.cli import main
+
+GOOD = """\
+name: Orange at home
+card: alphalink-orange
+world: europe
+steps:
+  - power_on: {country: FR}
+  - expect: {registered: "208-01", profile: domestic}
+"""
+BAD = """\
+name: Wrong network expected
+card: alphalink-orange
+world: europe
+steps:
+  - power_on: {country: FR}
+  - expect: {registered: "208-10"}
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "bad.yaml").write_text(BAD)
+    (tmp_path / "broken.yaml").write_text("name: x\ncard: alphalink-orange\nworld: europe\nsteps:\n  - fly\n")
+    return tmp_path
+
+
+def test_run_passing_scenario_exits_0_and_prints_the_table(files, capsys):
+    assert main(["run", "-q", str(files / "good.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "good" in out and "passed" in out and "2/2" in out
+    assert "1 passed, 0 failed, 0 invalid" in out
+
+
+def test_run_with_a_failure_exits_1_and_shows_the_diff(files, capsys):
+    assert main(["run", "-q", str(files / "good.yaml"), str(files / "bad.yaml")]) == 1
+    out = capsys.readouterr().out
+    assert f"{files / 'bad.yaml'}:6: step 2" in out
+    assert "expected: '208-10'" in out and "actual:   '208-01'" in out
+    assert "1 passed, 1 failed" in out
+
+
+def test_run_reports_invalid_files(files, capsys):
+    assert main(["run", "-q", str(files)]) == 1
+    out = capsys.readouterr().out
+    assert f"{files / 'broken.yaml'}:5:" in out and "1 invalid" in out
+
+
+def test_run_junitxml(files, tmp_path):
+    report = tmp_path / "out" / "junit.xml"
+    main(["run", "-q", "--junitxml", str(report), str(files / "good.yaml"), str(files / "bad.yaml")])
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["bad"]
+    assert "208-10" in failed[0].find("failure").text
+
+
+def test_run_keyword_filter(files, capsys):
+    assert main(["run", "-q", "-k", "good", str(files / "good.yaml"), str(files / "bad.yaml")]) == 0
+    assert "1 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_validate_checks_without_running(files, capsys):
+    assert main(["validate", str(files / "good.yaml"), str(files / "bad.yaml")]) == 0
+    assert "2/2 files valid, 2 scenarios" in capsys.readouterr().out
+    assert main(["validate", str(files)]) == 1
+    err = capsys.readouterr().err
+    assert f"{files / 'broken.yaml'}:5: steps/0: 'fly' is not one of" in err
+
+
+def test_validate_bundled_suite(capsys):
+    from harness.scenario import ROOT
+
+    assert main(["validate", str(ROOT / "scenarios")]) == 0
