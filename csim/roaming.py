@@ -1,8 +1,8 @@
 """Multi-IMSI roaming applet: domestic / international profile by country (TS 102 223, TS 31.111, TS 31.102).
 
 The applet holds a country policy as commercial multi-IMSI applets hold it: an ordered table of
-PLMN patterns (``"208-*"``, ``"206-01"``, ``"2**-**"``) each naming an IMSI profile, a default
-profile, and a priority profile used while nothing is known of the location.
+PLMN patterns (``"208-*"``, ``"206-01"``, ``"2??-??"``, ``"2**-**"``) each naming an IMSI profile,
+a default profile, and a priority profile used while nothing is known of the location.
 
 * After TERMINAL PROFILE it registers for the location status event (SET UP EVENT LIST), puts
   up a menu (Automatic / one item per profile) and asks PROVIDE LOCAL INFORMATION, each only if
@@ -37,6 +37,8 @@ EF_EPSLOCI = f"{ADF_USIM}/6FE3"
 EF_KEYS = f"{ADF_USIM}/6F08"
 EF_KEYSPS = f"{ADF_USIM}/6F09"
 EF_IMSI = f"{ADF_USIM}/6F07"
+EF_KC = "3F00/7F20/6F20"
+EF_KCGPRS = "3F00/7F20/6F52"
 
 # Location data "deleted" after a change of subscriber identity (TS 24.008 §4.1.2.2 / TS 24.301
 # §5.5.3.2.6: TMSI/P-TMSI/GUTI invalid = all FF, LAC/TAC FFFE = deleted area, status 01 = not updated)
@@ -44,6 +46,7 @@ CLEARED_LOCI = bytes.fromhex("FFFFFFFF" "FFFFFF" "FFFE" "FF" "01")
 CLEARED_PSLOCI = bytes.fromhex("FFFFFFFF" "FFFFFF" "FFFFFF" "FFFE" "FF" "01")
 CLEARED_EPSLOCI = bytes.fromhex("FF" * 12 + "FFFFFF" "FFFE" "01")
 NO_KEYS = bytes([0x07]) + b"\xff" * 32  # KSI 07 "no key available", TS 31.102 §4.2.21
+NO_KC = b"\xff" * 8 + bytes([0x07])  # Kc ‖ sequence number 07 "no key", TS 51.011 §10.3.2
 
 REFRESH_MODES: dict[str, int] = {
     "naa_init_full_fcn": stk.Refresh.NAA_INIT_FULL_FCN,
@@ -51,21 +54,22 @@ REFRESH_MODES: dict[str, int] = {
     "naa_init_fcn": stk.Refresh.NAA_INIT_FCN,
     "naa_init": stk.Refresh.NAA_INIT,
     "uicc_reset": stk.Refresh.UICC_RESET,
-    "naa_application_reset": stk.Refresh.NAA_APPLICATION_RESET,
+    "naa_app_reset": stk.Refresh.NAA_APPLICATION_RESET,
     "naa_session_reset": stk.Refresh.NAA_SESSION_RESET,
+    "steering_of_roaming": stk.Refresh.STEERING_OF_ROAMING,
 }
 
 AUTOMATIC_ITEM = 1
 MENU_TITLE = "Roaming profile"
 
-_PATTERN = re.compile(r"^([0-9*]{3})-(\*|[0-9*]{2,3})$")
+_PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
 
 def plmn_matches(pattern: str, plmn: str) -> bool:
     """Does ``plmn`` (``"MCC-MNC"``) match ``pattern``?
 
-    ``*`` stands for one digit; an MNC of a single ``*`` stands for any MNC (2 or 3 digits);
-    otherwise a pattern MNC only matches an MNC of the same number of digits.
+    ``?`` or ``*`` stands for one digit; an MNC of a single ``*`` stands for any MNC (2 or 3
+    digits); otherwise a pattern MNC only matches an MNC of the same number of digits.
     """
     m = _PATTERN.match(pattern)
     if m is None:
@@ -86,7 +90,9 @@ def mcc_matches(pattern: str, mcc: str) -> bool:
 
 
 def _digits_match(pattern: str, digits: str) -> bool:
-    return len(pattern) == len(digits) and all(p in ("*", d) for p, d in zip(pattern, digits, strict=True))
+    if len(pattern) != len(digits):
+        return False
+    return all(p in ("*", "?", d) for p, d in zip(pattern, digits, strict=True))
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ class Policy:
     """The applet's country policy."""
 
     priority: str
-    default: str
+    default: str | None  # None: no entry matches -> keep the active profile
     table: tuple[Entry, ...]
     refresh: int = stk.Refresh.NAA_INIT_FULL_FCN
 
@@ -113,9 +119,10 @@ class Policy:
 
     def profiles(self) -> list[str]:
         """Every profile the policy names, priority first, in order of appearance."""
-        return list(dict.fromkeys([self.priority, *(e.profile for e in self.table), self.default]))
+        names = [self.priority, *(e.profile for e in self.table)]
+        return list(dict.fromkeys(names + ([self.default] if self.default else [])))
 
-    def select(self, plmn: str) -> str:
+    def select(self, plmn: str) -> str | None:
         """Profile for normal service on ``plmn``: first matching entry, else the default."""
         for e in self.table:
             if plmn_matches(e.pattern, plmn):
@@ -124,8 +131,8 @@ class Policy:
 
     def candidates(self, mcc: str) -> list[str]:
         """Profiles to try in a country, in table order, the default last."""
-        return list(dict.fromkeys([*(e.profile for e in self.table if mcc_matches(e.pattern, mcc)),
-                                   self.default]))
+        names = [e.profile for e in self.table if mcc_matches(e.pattern, mcc)]
+        return list(dict.fromkeys(names + ([self.default] if self.default else [])))
 
     @classmethod
     def from_config(cls, config: Any) -> Policy:
@@ -157,9 +164,9 @@ class Policy:
         else:
             mode = int(refresh)
         priority = get(config, "priority")
-        if priority is None or default is None:
-            raise ValueError("applet policy needs a priority and a default profile")
-        return cls(str(priority), str(default), tuple(table), mode)
+        if priority is None:
+            raise ValueError("applet policy needs a priority profile")
+        return cls(str(priority), None if default is None else str(default), tuple(table), mode)
 
 
 class RoamingCard(Protocol):
@@ -212,6 +219,27 @@ class RoamingApplet(Applet):
         self._history: list[dict[str, Any]] = []
         self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
         self._events_registered = False
+
+    @classmethod
+    def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
+        """Applet for a card built from a :class:`csim.profile.Profile` with an ``applet`` section."""
+        from csim import profile as profiles
+        from csim.milenage import UsimAuth
+
+        if profile.applet is None:
+            raise ValueError(f"profile {profile.name} has no roaming applet configuration")
+        cache: dict[str, Mapping[str, bytes]] = {}
+
+        def files(name: str) -> Mapping[str, bytes]:
+            if name not in cache:
+                cache[name] = profiles.profile_files(profile, name)
+            return cache[name]
+
+        def auth(name: str) -> Any:
+            spec = profiles.profile_auth(profile, name)
+            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
+
+        return cls(card, Policy.from_config(profile.applet), files, auth, restore_auth=usim_auth_from_state)
 
     # --- introspection -----------------------------------------------------------------------
 
@@ -299,7 +327,7 @@ class RoamingApplet(Applet):
             self._forced = None
             self._fallback = None
             if self._last_plmn is not None and self._last_status == stk.LocationStatus.NORMAL_SERVICE:
-                target = self.policy.select(self._last_plmn)
+                target = self.policy.select(self._last_plmn) or self._active
             elif self._last_plmn is None:
                 target = self.policy.priority
             else:
@@ -334,7 +362,7 @@ class RoamingApplet(Applet):
             if self._fallback is not None and self._fallback[1] == self._active:
                 return
             target = self.policy.select(location.plmn)
-            if target != self._active:
+            if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", location.plmn)
         elif status == stk.LocationStatus.LIMITED_SERVICE:
             if self._forced is not None:
@@ -349,6 +377,8 @@ class RoamingApplet(Applet):
                 return
             mcc = plmn[:3]
             options = self.policy.candidates(mcc)
+            if not options:
+                return
             if self._active in options:
                 target = options[(options.index(self._active) + 1) % len(options)]
             else:
@@ -366,7 +396,8 @@ class RoamingApplet(Applet):
             if self._write_if_present(path, data):
                 changed.append(path)
         for path, data in ((EF_LOCI, CLEARED_LOCI), (EF_PSLOCI, CLEARED_PSLOCI),
-                           (EF_EPSLOCI, CLEARED_EPSLOCI), (EF_KEYS, NO_KEYS), (EF_KEYSPS, NO_KEYS)):
+                           (EF_EPSLOCI, CLEARED_EPSLOCI), (EF_KEYS, NO_KEYS), (EF_KEYSPS, NO_KEYS),
+                           (EF_KC, NO_KC), (EF_KCGPRS, NO_KC)):
             if self._write_if_present(path, data):
                 changed.append(path)
         self._auths[self._active] = self.card.auth

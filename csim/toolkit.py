@@ -244,3 +244,13 @@ def _renumber(command: bytes, number: int) -> bytes:
             t = stk.CTLV(t.tag, bytes([number]) + t.value[1:], t.cr)
         out += t.encode()
     return stk.ber_tlv(tag, out)
+
+
+def build(card: Any, profile: Any = None) -> Toolkit:
+    """The toolkit of a card; with the roaming applet installed when ``profile.applet`` is set."""
+    toolkit = Toolkit(card)
+    if profile is not None and getattr(profile, "applet", None) is not None:
+        from csim.roaming import RoamingApplet
+
+        toolkit.install(RoamingApplet.from_profile(card, profile))
+    return toolkit
