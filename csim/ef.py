@@ -1,0 +1,311 @@
+"""The elementary files the simulated card carries, declared once.
+
+Each :class:`EF` names its file identifier, SFI, parent directory, structure, size, access
+conditions (TS 31.102 §4.2 / TS 51.011 §10 / TS 102 221 §13 tables), its codec from
+:mod:`csim.encoding` and its own test vectors (encoded hex, decoded value). The profile
+builder fills the tree from this table and ``simharness card info`` decodes with it.
+
+Codecs: ``encode(value, size) -> bytes`` where ``size`` is the file size (transparent) or the
+record length (linear fixed, one record per call); ``decode(data) -> value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from csim import encoding as enc
+from csim.image import ADM1, ALW, NEV, PIN1, PIN2
+
+# directories of the tree: name -> path from the MF
+DIRECTORIES: dict[str, str] = {
+    "MF": "3F00",
+    "DF_TELECOM": "3F00/7F10",
+    "DF_GSM": "3F00/7F20",
+    "ADF_USIM": "3F00/7FF0",
+}
+
+
+@dataclass(frozen=True)
+class EF:
+    name: str
+    fid: int
+    parent: str
+    structure: str  # "transparent" | "linear"
+    size: int  # transparent: minimum file size; linear: record length
+    read: str
+    update: str
+    encode: Callable[[Any, int], bytes]
+    decode: Callable[[bytes], Any]
+    spec: str
+    sfi: int | None = None
+    link: str | None = None  # "ADF_USIM/EF_IMSI": shares the storage of that EF, as real cards link them
+    vectors: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"{DIRECTORIES[self.parent]}/{self.fid:04X}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.parent}/{self.name}"
+
+
+def _fixed(value: bytes, size: int) -> bytes:
+    if len(value) > size:
+        raise ValueError(f"{len(value)} bytes do not fit in {size}")
+    return value + b"\xff" * (size - len(value))
+
+
+def _raw_encode(value: str, size: int) -> bytes:
+    return _fixed(bytes.fromhex(value), size)
+
+
+def _raw_decode(data: bytes) -> str:
+    return data.hex().upper()
+
+
+_LOCI_EMPTY = {"tmsi": None, "plmn": "262-02", "lac": 0, "rfu": 0xFF, "status": "not_updated"}
+
+_EF_LIST: list[EF] = [
+    # ---------------------------------------------------------------- MF, TS 102 221 §13
+    EF("EF_DIR", 0x2F00, "MF", "linear", 38, ALW, ADM1,
+       lambda v, n: (b"\xff" * n if v is None
+                     else enc.encode_dir_record(bytes.fromhex(v["aid"]), v["label"], n)),
+       enc.decode_dir_record, "TS 102 221 §13.1", sfi=0x1E,
+       vectors=(("61184F10A0000000871002FFFFFFFF89070900005004555349" + "4D" + "FF" * 12,
+                 {"aid": "A0000000871002FFFFFFFF8907090000", "label": "USIM"}),
+                ("FF" * 38, None))),
+    EF("EF_ICCID", 0x2FE2, "MF", "transparent", 10, ALW, NEV,
+       lambda v, n: _fixed(enc.encode_iccid(v), n), enc.decode_iccid, "TS 102 221 §13.2", sfi=0x02,
+       vectors=(("988812010000400310F0", "8988211000000430010"),
+                ("983310000000000010F0", "8933010000000000010"))),
+    EF("EF_PL", 0x2F05, "MF", "transparent", 4, ALW, PIN1,
+       enc.encode_languages, enc.decode_languages, "TS 102 221 §13.5", sfi=0x05,
+       vectors=(("6672656E", ["fr", "en"]), ("6465FFFF", ["de"]))),
+    EF("EF_ARR", 0x2F06, "MF", "linear", 40, ALW, ADM1,
+       enc.encode_arr_rule, enc.decode_arr_rule, "TS 102 221 §13.4, §9.2.4", sfi=0x06,
+       vectors=(("800101A40683010195010880010290 00".replace(" ", "") + "FF" * 24,
+                 [{"ops": ["read"], "condition": "PIN1"}, {"ops": ["update"], "condition": "ALW"}]),
+                ("80011AA40683010A950108" + "FF" * 29,
+                 [{"ops": ["update", "deactivate", "activate"], "condition": "ADM1"}]))),
+    # ---------------------------------------------------------------- DF_TELECOM, TS 51.011 §10.5
+    EF("EF_ADN", 0x6F3A, "DF_TELECOM", "linear", 28, PIN1, PIN1,
+       lambda v, n: enc.encode_msisdn(v and v["number"], v["alpha"] if v else "", n), enc.decode_msisdn,
+       "TS 51.011 §10.5.1",
+       vectors=(("4F7267FFFFFFFFFFFFFFFFFFFFFF07913316325476F8FFFFFFFFFFFF",
+                 {"alpha": "Org", "number": "+33612345678", "ton": "international", "npi": "isdn"}),)),
+    EF("EF_SMS", 0x6F3C, "DF_TELECOM", "linear", 176, PIN1, PIN1,
+       lambda v, n: bytes([v["status"]]) + _fixed(bytes.fromhex(v["data"]), n - 1),
+       lambda d: {"status": d[0], "data": d[1:].hex().upper()}, "TS 51.011 §10.5.3",
+       vectors=(("00" + "FF" * 175, {"status": 0, "data": "FF" * 175}),)),
+    EF("EF_MSISDN", 0x6F40, "DF_TELECOM", "linear", 28, PIN1, PIN1,
+       lambda v, n: enc.encode_msisdn(v and v["number"], v["alpha"] if v else "", n), enc.decode_msisdn,
+       "TS 51.011 §10.5.5", link="ADF_USIM/EF_MSISDN",
+       vectors=(("FF" * 14 + "07913316325476F8FFFFFFFFFFFF",
+                 {"alpha": "", "number": "+33612345678", "ton": "international", "npi": "isdn"}),)),
+    # ---------------------------------------------------------------- ADF_USIM, TS 31.102 §4.2
+    EF("EF_LI", 0x6F05, "ADF_USIM", "transparent", 4, ALW, PIN1,
+       enc.encode_languages, enc.decode_languages, "TS 31.102 §4.2.1", sfi=0x02,
+       vectors=(("6672FFFF", ["fr"]),)),
+    EF("EF_ARR", 0x6F06, "ADF_USIM", "linear", 40, ALW, ADM1,
+       enc.encode_arr_rule, enc.decode_arr_rule, "TS 31.102 §4.2.57", sfi=0x17,
+       vectors=(("8001019000800102970080011AA40683010A950108" + "FF" * 19,
+                 [{"ops": ["read"], "condition": "ALW"}, {"ops": ["update"], "condition": "NEV"},
+                  {"ops": ["update", "deactivate", "activate"], "condition": "ADM1"}]),)),
+    EF("EF_IMSI", 0x6F07, "ADF_USIM", "transparent", 9, PIN1, ADM1,
+       lambda v, n: _fixed(enc.encode_imsi(v), n), enc.decode_imsi, "TS 31.102 §4.2.2", sfi=0x07,
+       vectors=(("082982608200002080", "228062800000208"), ("082980102143658709", "208011234567890"),
+                ("0821801021436587F9", "20801123456789"))),
+    EF("EF_KEYS", 0x6F08, "ADF_USIM", "transparent", 33, PIN1, PIN1,
+       lambda v, n: enc.encode_keys(v), enc.decode_keys, "TS 31.102 §4.2.9", sfi=0x08,
+       vectors=(("07" + "FF" * 32, {"ksi": 7, "ck": None, "ik": None}),
+                ("02" + "B40BA9A3C58B2A05BBF0D987B21BF8CB" + "F769BCD751044604127672711C6D3441",
+                 {"ksi": 2, "ck": "B40BA9A3C58B2A05BBF0D987B21BF8CB",
+                  "ik": "F769BCD751044604127672711C6D3441"}))),
+    EF("EF_KEYSPS", 0x6F09, "ADF_USIM", "transparent", 33, PIN1, PIN1,
+       lambda v, n: enc.encode_keys(v), enc.decode_keys, "TS 31.102 §4.2.10", sfi=0x09,
+       vectors=(("07" + "FF" * 32, {"ksi": 7, "ck": None, "ik": None}),)),
+    EF("EF_PLMNwAcT", 0x6F60, "ADF_USIM", "transparent", 40, PIN1, PIN1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 31.102 §4.2.5",
+       sfi=0x0A,
+       vectors=(("62F2104000" + "FFFFFF0000" * 7, [{"plmn": "262-01", "act": ["eutran"]}]),
+                ("02F8104800" + "02F6108084", [{"plmn": "208-01", "act": ["ngran", "eutran"]},
+                                               {"plmn": "206-01", "act": ["utran", "gsm"]}]))),
+    EF("EF_HPPLMN", 0x6F31, "ADF_USIM", "transparent", 1, PIN1, ADM1,
+       lambda v, n: enc.encode_hpplmn(v["minutes"]), enc.decode_hpplmn, "TS 31.102 §4.2.6", sfi=0x12,
+       vectors=(("0A", {"minutes": 60}), ("00", {"minutes": 0}))),
+    EF("EF_UST", 0x6F38, "ADF_USIM", "transparent", 17, PIN1, ADM1,
+       enc.encode_service_table, enc.decode_service_table, "TS 31.102 §4.2.8", sfi=0x04,
+       vectors=(("0A", [2, 4]), ("0204", [2, 11]), ("00000000000000000000000000000000" + "80", [136]))),
+    EF("EF_MSISDN", 0x6F40, "ADF_USIM", "linear", 28, PIN1, PIN1,
+       lambda v, n: enc.encode_msisdn(v and v["number"], v["alpha"] if v else "", n), enc.decode_msisdn,
+       "TS 31.102 §4.2.26",
+       vectors=(("FF" * 14 + "07913316325476F8FFFFFFFFFFFF",
+                 {"alpha": "", "number": "+33612345678", "ton": "international", "npi": "isdn"}),
+                ("FF" * 14 + "0891947172199181F3FFFFFFFFFF",
+                 {"alpha": "", "number": "+4917279119183", "ton": "international", "npi": "isdn"}),
+                ("FF" * 28, None))),
+    EF("EF_SPN", 0x6F46, "ADF_USIM", "transparent", 17, ALW, ADM1,
+       lambda v, n: enc.encode_spn(v["name"], v["display_plmn_on_home"], v["display_spn_when_roaming"], n),
+       enc.decode_spn, "TS 31.102 §4.2.12",
+       vectors=(("014F72616E67652046" + "FF" * 8,
+                 {"name": "Orange F", "display_plmn_on_home": True, "display_spn_when_roaming": True}),
+                ("0147534D2D52204348" + "FF" * 8,
+                 {"name": "GSM-R CH", "display_plmn_on_home": True, "display_spn_when_roaming": True}),
+                ("02426F7579677565732054656C" + "FF" * 4,
+                 {"name": "Bouygues Tel", "display_plmn_on_home": False,
+                  "display_spn_when_roaming": False}))),
+    EF("EF_EST", 0x6F56, "ADF_USIM", "transparent", 1, PIN1, PIN2,
+       enc.encode_service_table, enc.decode_service_table, "TS 31.102 §4.2.47", sfi=0x05,
+       vectors=(("04", [3]), ("00", []))),
+    EF("EF_ACL", 0x6F57, "ADF_USIM", "transparent", 32, PIN1, PIN2,
+       enc.encode_acl, enc.decode_acl, "TS 31.102 §4.2.48",
+       vectors=(("02DD0908696E7465726E6574DD0A066F72616E6765026672" + "FF" * 8, ["internet", "orange.fr"]),
+                ("01DD00" + "FF" * 29, [""]), ("00" + "FF" * 31, []))),
+    EF("EF_OPLMNwAcT", 0x6F61, "ADF_USIM", "transparent", 40, PIN1, ADM1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 31.102 §4.2.53",
+       sfi=0x11,
+       vectors=(("02F6104000" + "130062C000" + "FFFFFF0000" * 6,
+                 [{"plmn": "206-01", "act": ["eutran"]}, {"plmn": "310-260", "act": ["eutran", "utran"]}]),)),
+    EF("EF_HPLMNwAcT", 0x6F62, "ADF_USIM", "transparent", 5, PIN1, ADM1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 31.102 §4.2.54",
+       sfi=0x13,
+       vectors=(("02F810C884", [{"plmn": "208-01", "act": ["ngran", "eutran", "utran", "gsm"]}]),)),
+    EF("EF_PSLOCI", 0x6F73, "ADF_USIM", "transparent", 14, PIN1, PIN1,
+       lambda v, n: enc.encode_psloci(v), enc.decode_psloci, "TS 31.102 §4.2.23", sfi=0x0C,
+       vectors=(("D4A3B1C2" + "1A2B3C" + "02F810" + "0A0B" + "05" + "00",
+                 {"ptmsi": "D4A3B1C2", "ptmsi_signature": "1A2B3C", "plmn": "208-01", "lac": 0x0A0B,
+                  "rac": 5, "status": "updated"}),
+                ("FFFFFFFF" + "FFFFFF" + "FFFFFF" + "FFFE" + "FF" + "01",
+                 {"ptmsi": None, "ptmsi_signature": None, "plmn": None, "lac": 0xFFFE, "rac": 0xFF,
+                  "status": "not_updated"}))),
+    EF("EF_ACC", 0x6F78, "ADF_USIM", "transparent", 2, PIN1, ADM1,
+       lambda v, n: enc.encode_acc(v), enc.decode_acc, "TS 31.102 §4.2.15", sfi=0x06,
+       vectors=(("0008", [3]), ("0201", [0, 9]), ("F800", [11, 12, 13, 14, 15]))),
+    EF("EF_FPLMN", 0x6F7B, "ADF_USIM", "transparent", 12, PIN1, PIN1,
+       lambda v, n: enc.encode_plmn_list(v, n // 3), enc.decode_plmn_list, "TS 31.102 §4.2.16", sfi=0x0D,
+       vectors=(("42F618" + "02F801" + "FFFFFF" * 2, ["246-81", "208-10"]),
+                ("FFFFFF" + "02F851" + "FFFFFF" * 2, [None, "208-15"]))),
+    EF("EF_LOCI", 0x6F7E, "ADF_USIM", "transparent", 11, PIN1, PIN1,
+       lambda v, n: enc.encode_loci(v), enc.decode_loci, "TS 31.102 §4.2.17", sfi=0x0B,
+       vectors=(("47D1264A62F21037211E00",
+                 {"tmsi": "47D1264A", "plmn": "262-01", "lac": 0x3721, "rfu": 0x1E, "status": "updated"}),
+                ("FFFFFFFF62F2200000FF01", _LOCI_EMPTY))),
+    EF("EF_AD", 0x6FAD, "ADF_USIM", "transparent", 4, ALW, ADM1,
+       lambda v, n: enc.encode_ad(v["mnc_length"], v.get("ue_mode", "normal"),
+                                  v.get("ciphering_indicator", False), n),
+       enc.decode_ad, "TS 31.102 §4.2.18", sfi=0x03,
+       vectors=(("00000002", {"ue_mode": "normal", "ciphering_indicator": False, "mnc_length": 2}),
+                ("80000103", {"ue_mode": "type_approval", "ciphering_indicator": True, "mnc_length": 3}))),
+    EF("EF_EHPLMN", 0x6FD9, "ADF_USIM", "transparent", 12, PIN1, ADM1,
+       lambda v, n: enc.encode_plmn_list(v, n // 3), enc.decode_plmn_list, "TS 31.102 §4.2.84", sfi=0x1D,
+       vectors=(("02F810" + "02F820" + "FFFFFF" * 2, ["208-01", "208-02"]),)),
+    EF("EF_EHPLMNPI", 0x6FDB, "ADF_USIM", "transparent", 1, PIN1, ADM1,
+       lambda v, n: enc.encode_ehplmnpi(v), enc.decode_ehplmnpi, "TS 31.102 §4.2.85",
+       vectors=(("02", "all"), ("01", "highest"))),
+    EF("EF_EPSLOCI", 0x6FE3, "ADF_USIM", "transparent", 18, PIN1, PIN1,
+       lambda v, n: enc.encode_epsloci(v), enc.decode_epsloci, "TS 31.102 §4.2.91", sfi=0x1E,
+       vectors=(("02F810" + "8001" + "01" + "C0A1B2C3D4E5" + "02F810" + "1234" + "00",
+                 {"guti": "02F810800101C0A1B2C3D4E5", "plmn": "208-01", "tac": 0x1234, "status": "updated"}),
+                ("FF" * 12 + "FFFFFF" + "FFFE" + "01",
+                 {"guti": None, "plmn": None, "tac": 0xFFFE, "status": "not_updated"}))),
+    # ---------------------------------------------------------------- DF_GSM, TS 51.011 §10.3
+    EF("EF_LP", 0x6F05, "DF_GSM", "transparent", 2, ALW, PIN1,
+       lambda v, n: _fixed(bytes(v), n), lambda d: [b for b in d if b != 0xFF], "TS 51.011 §10.3.1",
+       vectors=(("01FF", [1]), ("0100", [1, 0]))),
+    EF("EF_IMSI", 0x6F07, "DF_GSM", "transparent", 9, PIN1, ADM1,
+       lambda v, n: _fixed(enc.encode_imsi(v), n), enc.decode_imsi, "TS 51.011 §10.3.2",
+       link="ADF_USIM/EF_IMSI", vectors=(("082980102143658709", "208011234567890"),)),
+    EF("EF_Kc", 0x6F20, "DF_GSM", "transparent", 9, PIN1, PIN1,
+       lambda v, n: enc.encode_kc(v), enc.decode_kc, "TS 51.011 §10.3.3",
+       vectors=(("FFFFFFFFFFFFFFFF07", {"kc": None, "cksn": 7}),
+                ("EAE4BE823AF9A08B01", {"kc": "EAE4BE823AF9A08B", "cksn": 1}))),
+    EF("EF_PLMNsel", 0x6F30, "DF_GSM", "transparent", 24, PIN1, PIN1,
+       lambda v, n: enc.encode_plmn_list(v, n // 3), enc.decode_plmn_list, "TS 51.011 §10.3.4",
+       vectors=(("02F610" + "62F210" + "FFFFFF" * 6, ["206-01", "262-01"]),)),
+    EF("EF_HPPLMN", 0x6F31, "DF_GSM", "transparent", 1, PIN1, ADM1,
+       lambda v, n: enc.encode_hpplmn(v["minutes"]), enc.decode_hpplmn, "TS 51.011 §10.3.5",
+       link="ADF_USIM/EF_HPPLMN", vectors=(("05", {"minutes": 30}),)),
+    EF("EF_SST", 0x6F38, "DF_GSM", "transparent", 2, PIN1, ADM1,
+       enc.encode_sst, enc.decode_sst, "TS 51.011 §10.3.7",
+       vectors=(("0F03", [1, 2, 5]), ("FF3F", [1, 2, 3, 4, 5, 6, 7]))),
+    EF("EF_SPN", 0x6F46, "DF_GSM", "transparent", 17, ALW, ADM1,
+       lambda v, n: enc.encode_spn(v["name"], v["display_plmn_on_home"], v["display_spn_when_roaming"], n),
+       enc.decode_spn, "TS 51.011 §10.3.11", link="ADF_USIM/EF_SPN",
+       vectors=(("014F72616E6765" + "FF" * 10,
+                 {"name": "Orange", "display_plmn_on_home": True, "display_spn_when_roaming": True}),)),
+    EF("EF_KcGPRS", 0x6F52, "DF_GSM", "transparent", 9, PIN1, PIN1,
+       lambda v, n: enc.encode_kc(v), enc.decode_kc, "TS 51.011 §10.3.21",
+       vectors=(("FFFFFFFFFFFFFFFF07", {"kc": None, "cksn": 7}),)),
+    EF("EF_LOCIGPRS", 0x6F53, "DF_GSM", "transparent", 14, PIN1, PIN1,
+       lambda v, n: enc.encode_psloci(v), enc.decode_psloci, "TS 51.011 §10.3.33", link="ADF_USIM/EF_PSLOCI",
+       vectors=(("FFFFFFFF" + "FFFFFF" + "02F810" + "0001" + "00" + "01",
+                 {"ptmsi": None, "ptmsi_signature": None, "plmn": "208-01", "lac": 1, "rac": 0,
+                  "status": "not_updated"}),)),
+    EF("EF_PLMNwAcT", 0x6F60, "DF_GSM", "transparent", 40, PIN1, PIN1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 51.011 §10.3.35",
+       link="ADF_USIM/EF_PLMNwAcT", vectors=(("62F2104000" + "FFFFFF0000" * 7, [{"plmn": "262-01",
+                                                                                "act": ["eutran"]}]),)),
+    EF("EF_OPLMNwAcT", 0x6F61, "DF_GSM", "transparent", 40, PIN1, ADM1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 51.011 §10.3.36",
+       link="ADF_USIM/EF_OPLMNwAcT", vectors=(("02F6100084" + "FFFFFF0000" * 7, [{"plmn": "206-01",
+                                                                                  "act": ["gsm"]}]),)),
+    EF("EF_HPLMNwAcT", 0x6F62, "DF_GSM", "transparent", 5, PIN1, ADM1,
+       lambda v, n: enc.encode_plmn_act_list(v, n // 5), enc.decode_plmn_act_list, "TS 51.011 §10.3.37",
+       link="ADF_USIM/EF_HPLMNwAcT", vectors=(("02F8028084", [{"plmn": "208-20",
+                                                                "act": ["utran", "gsm"]}]),)),
+    EF("EF_ACC", 0x6F78, "DF_GSM", "transparent", 2, PIN1, ADM1,
+       lambda v, n: enc.encode_acc(v), enc.decode_acc, "TS 51.011 §10.3.15", link="ADF_USIM/EF_ACC",
+       vectors=(("0004", [2]),)),
+    EF("EF_FPLMN", 0x6F7B, "DF_GSM", "transparent", 12, PIN1, PIN1,
+       lambda v, n: enc.encode_plmn_list(v, n // 3), enc.decode_plmn_list, "TS 51.011 §10.3.16",
+       link="ADF_USIM/EF_FPLMN", vectors=(("02F801" + "FFFFFF" * 3, ["208-10"]),)),
+    EF("EF_LOCI", 0x6F7E, "DF_GSM", "transparent", 11, PIN1, PIN1,
+       lambda v, n: enc.encode_loci(v), enc.decode_loci, "TS 51.011 §10.3.17", link="ADF_USIM/EF_LOCI",
+       vectors=(("FFFFFFFF62F2200000FF01", _LOCI_EMPTY),)),
+    EF("EF_AD", 0x6FAD, "DF_GSM", "transparent", 4, ALW, ADM1,
+       lambda v, n: enc.encode_ad(v["mnc_length"], v.get("ue_mode", "normal"),
+                                  v.get("ciphering_indicator", False), n),
+       enc.decode_ad, "TS 51.011 §10.3.18", link="ADF_USIM/EF_AD",
+       vectors=(("00000003", {"ue_mode": "normal", "ciphering_indicator": False, "mnc_length": 3}),)),
+    EF("EF_Phase", 0x6FAE, "DF_GSM", "transparent", 1, ALW, ADM1,
+       lambda v, n: enc.encode_phase(v), enc.decode_phase, "TS 51.011 §10.3.19",
+       vectors=(("03", "phase2+"), ("02", "phase2"))),
+]
+
+EFS: dict[str, EF] = {ef.key: ef for ef in _EF_LIST}
+BY_PATH: dict[str, EF] = {ef.path: ef for ef in _EF_LIST}
+
+if len(EFS) != len(_EF_LIST) or len(BY_PATH) != len(_EF_LIST):
+    raise RuntimeError("duplicate EF declaration")
+
+
+def all_efs() -> list[EF]:
+    """Every declared EF, in declaration order (MF, DF_TELECOM, ADF_USIM, DF_GSM)."""
+    return list(_EF_LIST)
+
+
+def get(key: str) -> EF:
+    """The EF ``"ADF_USIM/EF_IMSI"``; raises ``KeyError`` with the known keys."""
+    try:
+        return EFS[key]
+    except KeyError:
+        raise KeyError(f"unknown EF {key!r}") from None
+
+
+def by_path(path: str) -> EF | None:
+    """The EF at ``"3F00/7FF0/6F07"`` (case-insensitive hex), or ``None``."""
+    return BY_PATH.get(path.upper())
+
+
+def path_of(key: str) -> str:
+    return get(key).path
+
+
+def decode(ef: EF, data: bytes | list[bytes]) -> Any:
+    """Decoded contents: one value for a transparent EF, a list (one per record) otherwise."""
+    if ef.structure == "transparent":
+        return ef.decode(data)  # type: ignore[arg-type]
+    return [ef.decode(rec) for rec in data]

@@ -1,0 +1,773 @@
+"""Encoders and decoders for the contents of SIM/USIM elementary files.
+
+Plain Python, no I/O. Every decoder returns JSON-able data (str, int, bool, list, dict,
+``None``); every encoder takes that same shape back, so ``encode(decode(x)) == x`` for
+well-formed contents. Clause numbers refer to 3GPP TS 31.102 unless stated otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+# --------------------------------------------------------------------------- BCD helpers
+
+
+def swap_bcd(digits: str, size: int | None = None) -> bytes:
+    """Digits packed two per byte, low nibble first, ``F`` padded (TS 31.102 §4.2.2, TS 102 221 §13.2).
+
+    ``digits`` may contain ``0-9`` and the hex filler ``f``/``F``; ``size`` pads with ``FF``.
+    """
+    text = digits.upper()
+    if not re.fullmatch(r"[0-9A-F]*", text):
+        raise ValueError(f"not BCD digits: {digits!r}")
+    if len(text) % 2:
+        text += "F"
+    out = bytes(int(text[i + 1] + text[i], 16) for i in range(0, len(text), 2))
+    if size is not None:
+        if len(out) > size:
+            raise ValueError(f"{digits!r} does not fit in {size} bytes")
+        out += b"\xff" * (size - len(out))
+    return out
+
+
+def unswap_bcd(data: bytes) -> str:
+    """Inverse of :func:`swap_bcd`: the digits up to the first ``F`` filler nibble."""
+    out = []
+    for b in data:
+        for nib in (b & 0x0F, b >> 4):
+            if nib == 0x0F:
+                return "".join(out)
+            out.append("0123456789ABCDE"[nib])
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- PLMN
+
+_PLMN_RE = re.compile(r"^(\d{3})-(\d{2,3})$")
+
+
+def parse_plmn(plmn: str) -> tuple[str, str]:
+    """Split ``"208-01"`` into ``("208", "01")``; raises ``ValueError`` on anything else."""
+    m = _PLMN_RE.match(plmn) if isinstance(plmn, str) else None
+    if not m:
+        raise ValueError(f"not a PLMN 'MCC-MNC' (3 digits, dash, 2 or 3 digits): {plmn!r}")
+    return m.group(1), m.group(2)
+
+
+def encode_plmn(plmn: str) -> bytes:
+    """3-byte PLMN identity, TS 24.008 §10.5.1.3: MCC2|MCC1, MNC3|MCC3, MNC2|MNC1.
+
+    ``encode_plmn("246-81") == bytes.fromhex("42F618")`` (TS 31.102 §4.2.16 example).
+    """
+    mcc, mnc = parse_plmn(plmn)
+    mnc3 = int(mnc[2]) if len(mnc) == 3 else 0x0F
+    return bytes((
+        (int(mcc[1]) << 4) | int(mcc[0]),
+        (mnc3 << 4) | int(mcc[2]),
+        (int(mnc[1]) << 4) | int(mnc[0]),
+    ))
+
+
+def decode_plmn(data: bytes) -> str | None:
+    """Inverse of :func:`encode_plmn`; ``None`` for the unused entry ``FFFFFF``."""
+    if len(data) != 3:
+        raise ValueError("a PLMN is 3 bytes")
+    if data == b"\xff\xff\xff":
+        return None
+    n = [data[0] & 0x0F, data[0] >> 4, data[1] & 0x0F, data[2] & 0x0F, data[2] >> 4, data[1] >> 4]
+    if any(d > 9 for d in n[:5]) or n[5] not in (*range(10), 0x0F):
+        raise ValueError(f"not a BCD PLMN: {data.hex().upper()}")
+    mcc = "".join(str(d) for d in n[:3])
+    mnc = "".join(str(d) for d in n[3:5]) + ("" if n[5] == 0x0F else str(n[5]))
+    return f"{mcc}-{mnc}"
+
+
+def encode_plmn_list(plmns: Sequence[str | None], count: int) -> bytes:
+    """``count`` 3-byte PLMN entries, unused ones ``FFFFFF`` (EF_FPLMN §4.2.16, EF_EHPLMN §4.2.84)."""
+    if len(plmns) > count:
+        raise ValueError(f"{len(plmns)} PLMNs do not fit in {count} entries")
+    out = b"".join(b"\xff\xff\xff" if p is None else encode_plmn(p) for p in plmns)
+    return out + b"\xff\xff\xff" * (count - len(plmns))
+
+
+def decode_plmn_list(data: bytes) -> list[str | None]:
+    """The entries of a PLMN list in order. ``FFFFFF`` is not a terminator (§4.2.16): an unused
+    entry before a used one reads as ``None``; trailing unused entries are dropped."""
+    out: list[str | None] = [decode_plmn(data[i:i + 3]) for i in range(0, len(data) - len(data) % 3, 3)]
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+# --------------------------------------------------------------------------- access technology
+
+# TS 31.102 §4.2.5: byte 4 b8 UTRAN, b7 E-UTRAN (b6/b5 WB-S1/NB-S1), b4 NG-RAN;
+# byte 5 b8 GSM (b3 GSM, b4 EC-GSM-IoT), b7 GSM COMPACT, b6 cdma2000 HRPD, b5 cdma2000 1xRTT.
+ACT_BITS: dict[str, int] = {
+    "ngran": 0x0800,
+    "eutran": 0x4000,
+    "eutran_wb": 0x6000,
+    "eutran_nb": 0x5000,
+    "utran": 0x8000,
+    "gsm": 0x0084,
+    "ec_gsm_iot": 0x0088,
+    "gsm_compact": 0x0040,
+    "cdma2000_hrpd": 0x0020,
+    "cdma2000_1xrtt": 0x0010,
+}
+ACT_NAMES = tuple(ACT_BITS)
+
+
+def encode_act(names: Iterable[str]) -> bytes:
+    """2-byte access technology identifier (TS 31.102 §4.2.5)."""
+    value = 0
+    for name in names:
+        if name not in ACT_BITS:
+            raise ValueError(f"unknown access technology {name!r} (one of {', '.join(ACT_NAMES)})")
+        value |= ACT_BITS[name]
+    return value.to_bytes(2, "big")
+
+
+def decode_act(data: bytes) -> list[str]:
+    """Inverse of :func:`encode_act`; names in the order of :data:`ACT_BITS`."""
+    v = int.from_bytes(data, "big")
+    out = []
+    if v & 0x0800:
+        out.append("ngran")
+    if v & 0x4000:
+        wb, nb = v & 0x2000, v & 0x1000
+        out.append("eutran_wb" if wb and not nb else "eutran_nb" if nb and not wb else "eutran")
+    if v & 0x8000:
+        out.append("utran")
+    if v & 0x0080:
+        if v & 0x0004 or not v & 0x0008:
+            out.append("gsm")
+        if v & 0x0008:
+            out.append("ec_gsm_iot")
+    for name in ("gsm_compact", "cdma2000_hrpd", "cdma2000_1xrtt"):
+        if v & ACT_BITS[name]:
+            out.append(name)
+    return out
+
+
+def encode_plmn_act_list(entries: Sequence[dict[str, Any] | None], count: int) -> bytes:
+    """EF_PLMNwAcT / EF_OPLMNwAcT / EF_HPLMNwAcT (§4.2.5, §4.2.53, §4.2.54): ``count`` × 5 bytes.
+
+    Each entry is ``{"plmn": "208-01", "act": ["eutran", ...]}``; unused entries ``FFFFFF0000``.
+    """
+    if len(entries) > count:
+        raise ValueError(f"{len(entries)} PLMN/AcT entries do not fit in {count}")
+    unused = b"\xff\xff\xff\x00\x00"
+    out = b"".join(unused if e is None else encode_plmn(e["plmn"]) + encode_act(e.get("act", []))
+                   for e in entries)
+    return out + unused * (count - len(entries))
+
+
+def decode_plmn_act_list(data: bytes) -> list[dict[str, Any] | None]:
+    """The entries of a PLMN/AcT list in priority order; like :func:`decode_plmn_list`, an unused
+    entry before a used one reads as ``None`` and trailing unused entries are dropped."""
+    out: list[dict[str, Any] | None] = []
+    for i in range(0, len(data) - len(data) % 5, 5):
+        plmn = decode_plmn(data[i:i + 3])
+        out.append(None if plmn is None else {"plmn": plmn, "act": decode_act(data[i + 3:i + 5])})
+    while out and out[-1] is None:
+        out.pop()
+    return out
+
+
+# --------------------------------------------------------------------------- IMSI / ICCID
+
+
+def encode_imsi(imsi: str) -> bytes:
+    """EF_IMSI, TS 31.102 §4.2.2: length byte, then digit 1 | parity | type 001, then swapped digits.
+
+    ``encode_imsi("208011234567890") == bytes.fromhex("082980102143658709")``.
+    """
+    if not re.fullmatch(r"\d{6,15}", imsi or ""):
+        raise ValueError(f"an IMSI is 6 to 15 digits: {imsi!r}")
+    odd = len(imsi) % 2
+    first = (int(imsi[0]) << 4) | (0x08 if odd else 0) | 0x01
+    body = bytes([first]) + swap_bcd(imsi[1:])
+    return (bytes([len(body)]) + body).ljust(9, b"\xff")
+
+
+def decode_imsi(data: bytes) -> str | None:
+    """Inverse of :func:`encode_imsi`; ``None`` for an erased file (length byte ``FF`` or 0)."""
+    if len(data) < 2 or data[0] in (0x00, 0xFF):
+        return None
+    n = data[0]
+    if n > len(data) - 1:
+        raise ValueError(f"IMSI length byte {n} exceeds the file")
+    first = data[1]
+    if first & 0x07 != 0x01:
+        raise ValueError(f"identity type {first & 0x07} is not IMSI")
+    digits = str(first >> 4) + unswap_bcd(data[2:1 + n])
+    odd = bool(first & 0x08)
+    if (len(digits) % 2 == 1) != odd:
+        raise ValueError("IMSI parity bit does not match the number of digits")
+    return digits
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit to append to ``digits`` (ISO/IEC 7812-1 annex B, used by ITU-T E.118)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the last digit of ``digits`` is its Luhn check digit."""
+    return len(digits) >= 2 and digits.isdigit() and luhn_digit(digits[:-1]) == digits[-1]
+
+
+def encode_iccid(iccid: str) -> bytes:
+    """EF_ICCID, TS 102 221 §13.2: 10 bytes of swapped BCD, ``F`` padded (ITU-T E.118)."""
+    if not re.fullmatch(r"\d{18,20}", iccid or ""):
+        raise ValueError(f"an ICCID is 18 to 20 digits: {iccid!r}")
+    return swap_bcd(iccid, 10)
+
+
+def decode_iccid(data: bytes) -> str:
+    """Inverse of :func:`encode_iccid`."""
+    return unswap_bcd(data)
+
+
+# --------------------------------------------------------------------------- GSM 7-bit alphabet
+
+# TS 23.038 §6.2.1: the GSM 7 bit default alphabet (0x1B is the escape to the extension table)
+GSM7_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+# TS 23.038 §6.2.1.1: default alphabet extension table
+GSM7_EXTENSION = {"\x0c": 0x0A, "^": 0x14, "{": 0x28, "}": 0x29, "\\": 0x2F, "[": 0x3C, "~": 0x3D,
+                  "]": 0x3E, "|": 0x40, "€": 0x65}
+_GSM7_INDEX = {ch: i for i, ch in enumerate(GSM7_BASIC) if i != 0x1B}
+_GSM7_EXT_REVERSE = {v: k for k, v in GSM7_EXTENSION.items()}
+
+
+def gsm7_encode(text: str) -> bytes:
+    """Unpacked GSM 7-bit default alphabet, one septet per byte with b8 = 0 (TS 23.038 §6.2.1).
+
+    Raises ``ValueError`` naming the first character the alphabet cannot represent.
+    """
+    out = bytearray()
+    for ch in text:
+        if ch in _GSM7_INDEX:
+            out.append(_GSM7_INDEX[ch])
+        elif ch in GSM7_EXTENSION:
+            out += bytes((0x1B, GSM7_EXTENSION[ch]))
+        else:
+            raise ValueError(f"character {ch!r} is not in the GSM 7-bit default alphabet")
+    return bytes(out)
+
+
+def gsm7_decode(data: bytes) -> str:
+    """Inverse of :func:`gsm7_encode`; stops at the first ``FF`` filler byte."""
+    out = []
+    escape = False
+    for b in data:
+        if b == 0xFF:
+            break
+        b &= 0x7F
+        if escape:
+            out.append(_GSM7_EXT_REVERSE.get(b, " "))
+            escape = False
+        elif b == 0x1B:
+            escape = True
+        else:
+            out.append(GSM7_BASIC[b])
+    return "".join(out)
+
+
+def gsm7_encodable(text: str) -> bool:
+    try:
+        gsm7_encode(text)
+    except ValueError:
+        return False
+    return True
+
+
+def encode_alpha(text: str, size: int) -> bytes:
+    """Alpha field of SIM files (TS 31.102 annex A / TS 102 221 annex A): GSM 7-bit when possible,
+    otherwise UCS2 with the ``80`` prefix; ``FF`` padded to ``size``."""
+    try:
+        raw = gsm7_encode(text)
+    except ValueError:
+        raw = b"\x80" + text.encode("utf-16-be")
+    if len(raw) > size:
+        raise ValueError(f"{text!r} needs {len(raw)} bytes, the field holds {size}")
+    return raw + b"\xff" * (size - len(raw))
+
+
+def decode_alpha(data: bytes) -> str:
+    """Inverse of :func:`encode_alpha` (GSM 7-bit unpacked or UCS2 ``80`` coding)."""
+    if data[:1] == b"\x80":
+        body = data[1:]
+        chars = []
+        for i in range(0, len(body) - 1, 2):
+            if body[i:i + 2] == b"\xff\xff":
+                break
+            chars.append(body[i:i + 2].decode("utf-16-be"))
+        return "".join(chars)
+    return gsm7_decode(data)
+
+
+# --------------------------------------------------------------------------- SPN
+
+
+def encode_spn(name: str, display_plmn_on_home: bool = True, display_spn_when_roaming: bool = True,
+               size: int = 17) -> bytes:
+    """EF_SPN, TS 31.102 §4.2.12: display condition byte then the name (16 bytes).
+
+    b1 = 1: display of the registered PLMN name required on the HPLMN/SPDI PLMNs;
+    b2 = 0: display of the SPN required when not on the HPLMN/SPDI PLMNs.
+    """
+    cond = (0x01 if display_plmn_on_home else 0x00) | (0x00 if display_spn_when_roaming else 0x02)
+    return bytes([cond]) + encode_alpha(name, size - 1)
+
+
+def decode_spn(data: bytes) -> dict[str, Any]:
+    """Inverse of :func:`encode_spn`."""
+    cond = data[0]
+    return {
+        "name": decode_alpha(data[1:]),
+        "display_plmn_on_home": bool(cond & 0x01),
+        "display_spn_when_roaming": not cond & 0x02,
+    }
+
+
+# --------------------------------------------------------------------------- MSISDN
+
+# TON (b7..b5) and NPI (b4..b1) of the TON/NPI byte, TS 24.008 §10.5.4.7
+TON_NAMES = {0: "unknown", 1: "international", 2: "national", 3: "network_specific", 4: "subscriber",
+             5: "alphanumeric", 6: "abbreviated"}
+NPI_NAMES = {0: "unknown", 1: "isdn", 3: "data", 4: "telex", 8: "national", 9: "private"}
+
+
+def encode_msisdn(number: str | None, alpha: str = "", record_length: int = 28) -> bytes:
+    """One EF_MSISDN / EF_ADN record, TS 31.102 §4.2.26 (X = ``record_length`` - 14).
+
+    ``number`` is ``+E.164`` (TON international, NPI ISDN) or national digits; ``None`` gives an
+    empty record (all ``FF``).
+    """
+    x = record_length - 14
+    if x < 0:
+        raise ValueError("an MSISDN record is at least 14 bytes")
+    if number is None:
+        return b"\xff" * record_length
+    international = number.startswith("+")
+    digits = number[1:] if international else number
+    if not re.fullmatch(r"[0-9*#]{1,20}", digits):
+        raise ValueError(f"not a dialling number: {number!r}")
+    bcd = swap_bcd(digits.replace("*", "A").replace("#", "B"))
+    if len(bcd) > 10:
+        raise ValueError(f"{number!r} has more than 20 digits")
+    ton_npi = 0x91 if international else 0x81
+    return (encode_alpha(alpha, x) + bytes([len(bcd) + 1, ton_npi]) + bcd.ljust(10, b"\xff")
+            + b"\xff\xff")
+
+
+def decode_msisdn(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_msisdn`; ``None`` for an empty record."""
+    x = len(data) - 14
+    body = data[x:]
+    if body[0] in (0x00, 0xFF):
+        return None
+    n, ton_npi = body[0], body[1]
+    digits = unswap_bcd(body[2:1 + n]).replace("A", "*").replace("B", "#")
+    ton = (ton_npi >> 4) & 0x07
+    return {
+        "alpha": decode_alpha(data[:x]) if x else "",
+        "number": ("+" if ton == 1 else "") + digits,
+        "ton": TON_NAMES.get(ton, str(ton)),
+        "npi": NPI_NAMES.get(ton_npi & 0x0F, str(ton_npi & 0x0F)),
+    }
+
+
+# --------------------------------------------------------------------------- ACC, service tables
+
+
+def encode_acc(classes: Iterable[int]) -> bytes:
+    """EF_ACC, TS 31.102 §4.2.15: byte 1 b8..b1 = classes 15..8, byte 2 b8..b1 = classes 7..0."""
+    v = 0
+    for c in classes:
+        if not 0 <= c <= 15:
+            raise ValueError(f"access class {c} is not 0..15")
+        v |= 1 << c
+    return v.to_bytes(2, "big")
+
+
+def decode_acc(data: bytes) -> list[int]:
+    v = int.from_bytes(data[:2], "big")
+    return [c for c in range(16) if v >> c & 1]
+
+
+def encode_service_table(services: Iterable[int], size: int) -> bytes:
+    """EF_UST / EF_EST (§4.2.8, §4.2.47): service n is bit (n-1) % 8 of byte (n-1) // 8."""
+    out = bytearray(size)
+    for n in services:
+        if not 1 <= n <= size * 8:
+            raise ValueError(f"service {n} does not fit a {size}-byte table")
+        out[(n - 1) // 8] |= 1 << ((n - 1) % 8)
+    return bytes(out)
+
+
+def decode_service_table(data: bytes) -> list[int]:
+    return [i * 8 + b + 1 for i, byte in enumerate(data) for b in range(8) if byte >> b & 1]
+
+
+def encode_sst(services: Iterable[int], size: int) -> bytes:
+    """EF_SST, TS 51.011 §10.3.7: two bits per service (b1 allocated, b2 activated), 4 per byte."""
+    out = bytearray(size)
+    for n in services:
+        if not 1 <= n <= size * 4:
+            raise ValueError(f"service {n} does not fit a {size}-byte SST")
+        out[(n - 1) // 4] |= 0x03 << (2 * ((n - 1) % 4))
+    return bytes(out)
+
+
+def decode_sst(data: bytes) -> list[int]:
+    """Services both allocated and activated."""
+    return [i * 4 + k + 1 for i, byte in enumerate(data) for k in range(4) if (byte >> (2 * k)) & 3 == 3]
+
+
+# --------------------------------------------------------------------------- EF_AD
+
+UE_MODES = {0x00: "normal", 0x80: "type_approval", 0x01: "normal_specific", 0x81: "type_approval_specific",
+            0x02: "maintenance", 0x04: "cell_test"}
+_UE_MODE_CODES = {v: k for k, v in UE_MODES.items()}
+
+
+def encode_ad(mnc_length: int, ue_mode: str = "normal", ciphering_indicator: bool = False,
+              size: int = 4) -> bytes:
+    """EF_AD, TS 31.102 §4.2.18: UE mode, additional info (b1 of byte 3 = ciphering indicator),
+    byte 4 low nibble = number of MNC digits in the IMSI."""
+    if mnc_length not in (2, 3):
+        raise ValueError("MNC length is 2 or 3")
+    if ue_mode not in _UE_MODE_CODES:
+        raise ValueError(f"unknown UE operation mode {ue_mode!r}")
+    out = bytes([_UE_MODE_CODES[ue_mode], 0x00, 0x01 if ciphering_indicator else 0x00, mnc_length])
+    return out + b"\xff" * (size - 4)
+
+
+def decode_ad(data: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ue_mode": UE_MODES.get(data[0], f"{data[0]:02X}"),
+        "ciphering_indicator": bool(data[2] & 0x01),
+    }
+    out["mnc_length"] = data[3] & 0x0F if len(data) >= 4 else None
+    return out
+
+
+# --------------------------------------------------------------------------- LOCI / PSLOCI / EPSLOCI
+
+LU_STATUS = {0: "updated", 1: "not_updated", 2: "plmn_not_allowed", 3: "la_not_allowed"}
+RAU_STATUS = {0: "updated", 1: "not_updated", 2: "plmn_not_allowed", 3: "ra_not_allowed"}
+EPS_STATUS = {0: "updated", 1: "not_updated", 2: "roaming_not_allowed"}
+
+
+def _status_code(table: dict[int, str], name: str) -> int:
+    for code, n in table.items():
+        if n == name:
+            return code
+    raise ValueError(f"unknown update status {name!r} (one of {', '.join(table.values())})")
+
+
+def _opt_hex(value: str | None, size: int) -> bytes:
+    if value is None:
+        return b"\xff" * size
+    raw = bytes.fromhex(value)
+    if len(raw) != size:
+        raise ValueError(f"{value!r} is not {size} bytes")
+    return raw
+
+
+def _hex_or_none(data: bytes) -> str | None:
+    return None if all(b == 0xFF for b in data) else data.hex().upper()
+
+
+def _plmn_field(plmn: str | None) -> bytes:
+    return b"\xff\xff\xff" if plmn is None else encode_plmn(plmn)
+
+
+def _plmn_lenient(data: bytes) -> str | None:
+    """A PLMN inside a location file; an erased value (any FF in MCC) reads as ``None``."""
+    try:
+        return decode_plmn(data)
+    except ValueError:
+        return None
+
+
+def encode_loci(value: dict[str, Any]) -> bytes:
+    """EF_LOCI, TS 31.102 §4.2.17: TMSI(4) ‖ LAI(PLMN 3, LAC 2) ‖ RFU(1) ‖ location update status(1)."""
+    return (_opt_hex(value.get("tmsi"), 4) + _plmn_field(value.get("plmn"))
+            + int(value.get("lac", 0)).to_bytes(2, "big") + bytes([value.get("rfu", 0xFF)])
+            + bytes([_status_code(LU_STATUS, value.get("status", "not_updated"))]))
+
+
+def decode_loci(data: bytes) -> dict[str, Any]:
+    return {
+        "tmsi": _hex_or_none(data[0:4]),
+        "plmn": _plmn_lenient(data[4:7]),
+        "lac": int.from_bytes(data[7:9], "big"),
+        "rfu": data[9],
+        "status": LU_STATUS.get(data[10] & 0x07, f"{data[10]:02X}"),
+    }
+
+
+def encode_psloci(value: dict[str, Any]) -> bytes:
+    """EF_PSLOCI, TS 31.102 §4.2.23: P-TMSI(4) ‖ P-TMSI signature(3) ‖ RAI(PLMN 3, LAC 2, RAC 1) ‖
+    routing area update status(1)."""
+    return (_opt_hex(value.get("ptmsi"), 4) + _opt_hex(value.get("ptmsi_signature"), 3)
+            + _plmn_field(value.get("plmn")) + int(value.get("lac", 0)).to_bytes(2, "big")
+            + bytes([value.get("rac", 0)])
+            + bytes([_status_code(RAU_STATUS, value.get("status", "not_updated"))]))
+
+
+def decode_psloci(data: bytes) -> dict[str, Any]:
+    return {
+        "ptmsi": _hex_or_none(data[0:4]),
+        "ptmsi_signature": _hex_or_none(data[4:7]),
+        "plmn": _plmn_lenient(data[7:10]),
+        "lac": int.from_bytes(data[10:12], "big"),
+        "rac": data[12],
+        "status": RAU_STATUS.get(data[13] & 0x07, f"{data[13]:02X}"),
+    }
+
+
+def encode_epsloci(value: dict[str, Any]) -> bytes:
+    """EF_EPSLOCI, TS 31.102 §4.2.91: GUTI(12) ‖ last visited registered TAI(PLMN 3, TAC 2) ‖
+    EPS update status(1)."""
+    return (_opt_hex(value.get("guti"), 12) + _plmn_field(value.get("plmn"))
+            + int(value.get("tac", 0)).to_bytes(2, "big")
+            + bytes([_status_code(EPS_STATUS, value.get("status", "not_updated"))]))
+
+
+def decode_epsloci(data: bytes) -> dict[str, Any]:
+    return {
+        "guti": _hex_or_none(data[0:12]),
+        "plmn": _plmn_lenient(data[12:15]),
+        "tac": int.from_bytes(data[15:17], "big"),
+        "status": EPS_STATUS.get(data[17] & 0x07, f"{data[17]:02X}"),
+    }
+
+
+# --------------------------------------------------------------------------- ACL, EF_DIR
+
+
+def encode_apn(apn: str) -> bytes:
+    """APN in label format, TS 23.003 §9.1: each dot-separated label prefixed by its length."""
+    if apn == "":
+        return b""
+    out = bytearray()
+    for label in apn.split("."):
+        raw = label.encode("ascii")
+        if not 1 <= len(raw) <= 63:
+            raise ValueError(f"APN label {label!r} must be 1..63 characters")
+        out += bytes([len(raw)]) + raw
+    return bytes(out)
+
+
+def decode_apn(data: bytes) -> str:
+    labels, i = [], 0
+    while i < len(data):
+        n = data[i]
+        labels.append(data[i + 1:i + 1 + n].decode("ascii", "replace"))
+        i += 1 + n
+    return ".".join(labels)
+
+
+def encode_acl(apns: Sequence[str], size: int) -> bytes:
+    """EF_ACL, TS 31.102 §4.2.48: number of APNs, then ``DD`` TLVs (``DD 00`` = network provided APN)."""
+    out = bytearray([len(apns)])
+    for apn in apns:
+        raw = encode_apn(apn)
+        out += bytes([0xDD, len(raw)]) + raw
+    if len(out) > size:
+        raise ValueError(f"the APN list needs {len(out)} bytes, EF_ACL holds {size}")
+    return bytes(out) + b"\xff" * (size - len(out))
+
+
+def decode_acl(data: bytes) -> list[str]:
+    count, i, out = data[0], 1, []
+    if count == 0xFF:
+        return []
+    while len(out) < count and i + 1 < len(data) and data[i] == 0xDD:
+        n = data[i + 1]
+        out.append(decode_apn(data[i + 2:i + 2 + n]))
+        i += 2 + n
+    return out
+
+
+def encode_dir_record(aid: bytes, label: str, record_length: int) -> bytes:
+    """EF_DIR record, TS 102 221 §13.1: application template ``61`` {``4F`` AID, ``50`` label}."""
+    lab = label.encode("utf-8")
+    inner = bytes([0x4F, len(aid)]) + aid + bytes([0x50, len(lab)]) + lab
+    rec = bytes([0x61, len(inner)]) + inner
+    if len(rec) > record_length:
+        raise ValueError(f"application template needs {len(rec)} bytes, record is {record_length}")
+    return rec + b"\xff" * (record_length - len(rec))
+
+
+def decode_dir_record(data: bytes) -> dict[str, Any] | None:
+    if not data or data[0] != 0x61:
+        return None
+    end = 2 + data[1]
+    i, out = 2, {"aid": None, "label": None}
+    while i + 1 < end:
+        tag, n = data[i], data[i + 1]
+        value = data[i + 2:i + 2 + n]
+        if tag == 0x4F:
+            out["aid"] = value.hex().upper()
+        elif tag == 0x50:
+            out["label"] = value.decode("utf-8", "replace")
+        i += 2 + n
+    return out
+
+
+# --------------------------------------------------------------------------- small files
+
+
+def encode_hpplmn(minutes: int) -> bytes:
+    """EF_HPPLMN, TS 31.102 §4.2.6: higher priority PLMN search period, n × 6 minutes (0 = none)."""
+    if minutes % 6 or not 0 <= minutes <= 6 * 255:
+        raise ValueError("the HPLMN search period is a multiple of 6 minutes")
+    return bytes([minutes // 6])
+
+
+def decode_hpplmn(data: bytes) -> dict[str, int]:
+    return {"minutes": data[0] * 6}
+
+
+def encode_languages(codes: Sequence[str], size: int) -> bytes:
+    """EF_LI (§4.2.1) / EF_PL (TS 102 221 §13.5): ISO 639 alpha-2 codes, 2 bytes each, ``FF`` padded."""
+    out = bytearray()
+    for code in codes:
+        if not re.fullmatch(r"[a-z]{2}", code):
+            raise ValueError(f"not an ISO 639 two-letter language code: {code!r}")
+        out += code.encode("ascii")
+    if len(out) > size:
+        raise ValueError(f"{len(codes)} languages do not fit in {size} bytes")
+    return bytes(out) + b"\xff" * (size - len(out))
+
+
+def decode_languages(data: bytes) -> list[str]:
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        pair = data[i:i + 2]
+        if pair != b"\xff\xff":
+            out.append(pair.decode("ascii", "replace"))
+    return out
+
+
+def encode_keys(value: dict[str, Any]) -> bytes:
+    """EF_KEYS / EF_KEYSPS, TS 31.102 §4.2.9: KSI(1, ``07`` = no key) ‖ CK(16) ‖ IK(16)."""
+    return bytes([value.get("ksi", 7)]) + _opt_hex(value.get("ck"), 16) + _opt_hex(value.get("ik"), 16)
+
+
+def decode_keys(data: bytes) -> dict[str, Any]:
+    return {"ksi": data[0] & 0x07, "ck": _hex_or_none(data[1:17]), "ik": _hex_or_none(data[17:33])}
+
+
+def encode_kc(value: dict[str, Any]) -> bytes:
+    """EF_Kc / EF_KcGPRS, TS 51.011 §10.3.13: Kc(8) ‖ CKSN(1, ``07`` = no key)."""
+    return _opt_hex(value.get("kc"), 8) + bytes([value.get("cksn", 7)])
+
+
+def decode_kc(data: bytes) -> dict[str, Any]:
+    return {"kc": _hex_or_none(data[0:8]), "cksn": data[8] & 0x07}
+
+
+PHASES = {0x00: "phase1", 0x02: "phase2", 0x03: "phase2+"}
+
+
+def encode_phase(phase: str) -> bytes:
+    """EF_Phase, TS 51.011 §10.3.19."""
+    for code, name in PHASES.items():
+        if name == phase:
+            return bytes([code])
+    raise ValueError(f"unknown phase {phase!r}")
+
+
+def decode_phase(data: bytes) -> str:
+    return PHASES.get(data[0], f"{data[0]:02X}")
+
+
+def encode_ehplmnpi(indication: str) -> bytes:
+    """EF_EHPLMNPI, TS 31.102 §4.2.85."""
+    codes = {"none": 0, "highest": 1, "all": 2}
+    return bytes([codes[indication]])
+
+
+def decode_ehplmnpi(data: bytes) -> str:
+    return {0: "none", 1: "highest", 2: "all"}.get(data[0], f"{data[0]:02X}")
+
+
+# --------------------------------------------------------------------------- EF_ARR
+
+KEY_REFS = {"PIN1": 0x01, "PIN2": 0x81, "ADM1": 0x0A}
+_KEY_NAMES = {v: k for k, v in KEY_REFS.items()}
+# access mode byte of an EF, TS 102 221 §9.3 / ISO/IEC 7816-4 table 17
+AM_READ, AM_UPDATE, AM_DEACTIVATE, AM_ACTIVATE = 0x01, 0x02, 0x08, 0x10
+_AM_NAMES = ((AM_READ, "read"), (AM_UPDATE, "update"), (0x04, "write"), (AM_DEACTIVATE, "deactivate"),
+             (AM_ACTIVATE, "activate"), (0x20, "terminate"), (0x40, "delete"))
+
+
+def _sc_do(condition: str) -> bytes:
+    if condition == "ALW":
+        return b"\x90\x00"
+    if condition == "NEV":
+        return b"\x97\x00"
+    if condition not in KEY_REFS:
+        raise ValueError(f"unknown access condition {condition!r}")
+    return bytes((0xA4, 0x06, 0x83, 0x01, KEY_REFS[condition], 0x95, 0x01, 0x08))
+
+
+def encode_arr_rule(rules: Sequence[dict[str, Any]], record_length: int) -> bytes:
+    """One EF_ARR record in expanded format, TS 102 221 §9.2.4: AM_DO ``80`` then its SC_DO
+    (``90 00`` always, ``97 00`` never, ``A4 {83 key reference, 95 08}`` user verification)."""
+    out = bytearray()
+    for rule in rules:
+        mode = 0
+        for op in rule["ops"]:
+            mode |= next(bit for bit, name in _AM_NAMES if name == op)
+        out += bytes((0x80, 0x01, mode)) + _sc_do(rule["condition"])
+    if len(out) > record_length:
+        raise ValueError(f"access rule needs {len(out)} bytes, record is {record_length}")
+    return bytes(out) + b"\xff" * (record_length - len(out))
+
+
+def decode_arr_rule(data: bytes) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i + 1 < len(data) and data[i] == 0x80:
+        mode = data[i + 2]
+        i += 2 + data[i + 1]
+        tag, n = data[i], data[i + 1]
+        body = data[i + 2:i + 2 + n]
+        i += 2 + n
+        if tag == 0x90:
+            cond = "ALW"
+        elif tag == 0x97:
+            cond = "NEV"
+        elif tag == 0xA4 and len(body) >= 3 and body[0] == 0x83:
+            cond = _KEY_NAMES.get(body[2], f"key {body[2]:02X}")
+        else:
+            cond = f"{tag:02X}"
+        out.append({"ops": [name for bit, name in _AM_NAMES if mode & bit], "condition": cond})
+    return out
