@@ -332,7 +332,7 @@ def _count_check(key: str, spec: Mapping[str, Any], n: int, line: int | None) ->
     lo = spec.get("min", 1 if "max" not in spec else 0)
     hi = spec.get("max")
     if n < lo or (hi is not None and n > hi):
-        want = f"{lo} <= count" + (f" <= {hi}" if hi is not None else "")
+        want = f"count >= {lo}" if hi is None else f"{lo} <= count <= {hi}"
         return Mismatch(key, want, n, line)
     return None
 
