@@ -16,6 +16,7 @@ from csim.yamlsrc import DataError
 COMMAND_MODULES = (
     "harness.cli_card",
     "harness.cli_run",
+    "harness.cli_pcsc",
 )
 
 

@@ -351,3 +351,224 @@ class PcscTransport:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------------------------
+# Reading a UICC through any transport (TS 102 221 §11.1.1 SELECT, §11.1.3 READ BINARY,
+# §11.1.5 READ RECORD, FCP template §11.1.1.3)
+
+USIM_AID_PREFIX = bytes.fromhex("A0000000871002")  # TS 101 220 Annex E: 3GPP RID + USIM app code
+
+
+class CardCommandError(TransportError):
+    """The card answered a command with an error status word."""
+
+    def __init__(self, what: str, sw: int) -> None:
+        from harness.trace import sw_meaning
+
+        super().__init__(f"{what}: SW {sw:04X} ({sw_meaning(sw)})")
+        self.sw = sw
+
+
+_STRUCTURES = {1: "transparent", 2: "linear", 6: "cyclic"}
+
+
+def parse_fcp(data: bytes) -> dict[str, Any]:
+    """The fields of an FCP template (TS 102 221 §11.1.1.3) that reading needs."""
+    out: dict[str, Any] = {}
+    if len(data) < 2 or data[0] != 0x62:
+        return out
+    body = data[2 : 2 + data[1]]
+    pos = 0
+    while pos + 2 <= len(body):
+        tag, length = body[pos], body[pos + 1]
+        value = body[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+        if tag == 0x82 and value:
+            kind = value[0] & 0x07
+            out["structure"] = _STRUCTURES.get(kind, "df" if kind == 0 else "?")
+            if len(value) >= 5:
+                out["record_length"] = int.from_bytes(value[2:4], "big")
+                out["records"] = value[4]
+        elif tag == 0x83:
+            out["fid"] = value.hex().upper()
+        elif tag == 0x80:
+            out["size"] = int.from_bytes(value, "big")
+        elif tag == 0x84:
+            out["aid"] = value.hex().upper()
+    return out
+
+
+class CardFiles:
+    """Select and read the files of a UICC by path (``"3F00/7FF0/6F07"``) over a transport.
+
+    ``7FF0`` (the USIM ADF in csim paths) is selected by the USIM AID found in EF_DIR, as a
+    terminal does, so the same code reads physical cards whose ADF has no fixed FID.
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self.t = transport
+        self._usim_aid: bytes | None = None
+
+    def _cmd(self, apdu: bytes, what: str) -> bytes:
+        resp = self.t.transmit(apdu)
+        sw = int.from_bytes(resp[-2:], "big")
+        if sw != 0x9000 and resp[-2] != 0x91:
+            raise CardCommandError(what, sw)
+        return resp[:-2]
+
+    def usim_aid(self) -> bytes:
+        """The USIM AID from EF_DIR (TS 102 221 §13.1); falls back to the RID + app code."""
+        if self._usim_aid is None:
+            aid = USIM_AID_PREFIX
+            try:
+                for record in self.read_records("3F00/2F00"):
+                    if len(record) > 4 and record[0] == 0x61 and record[2] == 0x4F:
+                        candidate = record[4 : 4 + record[3]]
+                        if candidate.startswith(USIM_AID_PREFIX):
+                            aid = candidate
+                            break
+            except CardCommandError:
+                pass
+            self._usim_aid = aid
+        return self._usim_aid
+
+    def select(self, path: str) -> dict[str, Any]:
+        """Select ``path`` from the MF; returns the parsed FCP of the last file."""
+        parts = [p.upper() for p in path.strip("/").split("/") if p]
+        if parts and parts[0] == "3F00":
+            parts = parts[1:]
+        fcp = self._cmd(bytes.fromhex("00A40004023F00"), "SELECT MF")
+        for part in parts:
+            if part == "7FF0":
+                aid = self.usim_aid()
+                fcp = self._cmd(bytes([0x00, 0xA4, 0x04, 0x04, len(aid)]) + aid, "SELECT ADF.USIM")
+            else:
+                fcp = self._cmd(bytes([0x00, 0xA4, 0x00, 0x04, 0x02]) + bytes.fromhex(part), f"SELECT {part}")
+        return parse_fcp(fcp)
+
+    def read_binary(self, path: str) -> bytes:
+        info = self.select(path)
+        size = info.get("size", 0)
+        data = b""
+        while len(data) < size:
+            n = min(255, size - len(data))
+            off = len(data)
+            data += self._cmd(bytes([0x00, 0xB0, off >> 8, off & 0xFF, n]), f"READ BINARY {path}")
+        return data
+
+    def read_records(self, path: str) -> list[bytes]:
+        info = self.select(path)
+        length, count = info.get("record_length", 0), info.get("records", 0)
+        return [
+            self._cmd(bytes([0x00, 0xB2, n, 0x04, length]), f"READ RECORD {n} of {path}")
+            for n in range(1, count + 1)
+        ]
+
+    def read_ef(self, key: str) -> Any:
+        """Read and decode the csim EF ``key`` (``"ADF_USIM/EF_IMSI"``) with csim's decoders."""
+        from csim import ef as efs
+
+        spec = efs.get(key)
+        if spec.structure == "transparent":
+            return efs.decode(spec, self.read_binary(spec.path))
+        data = self.read_records(spec.path)
+        return efs.decode(spec, data)
+
+    def verify(self, pin: bytes, reference: int = 0x01) -> None:
+        """VERIFY PIN (§11.1.9); the transport's safety policy checks the counter first."""
+        self._cmd(bytes([0x00, 0x20, 0x00, reference, 0x08]) + pin.ljust(8, b"\xff"), "VERIFY PIN")
+
+
+def pin_bytes(value: str) -> bytes:
+    """A PIN as stored on a UICC: ASCII digits padded with FF to 8 bytes (TS 102 221 §9.5.2)."""
+    if not value.isdigit() or not 4 <= len(value) <= 8:
+        raise ValueError("a PIN is 4 to 8 digits")
+    return value.encode("ascii").ljust(8, b"\xff")
+
+
+# What `reader read` and the personalisation check look at: name -> EF key
+SUBSCRIBER_EFS: dict[str, str] = {
+    "iccid": "MF/EF_ICCID",
+    "imsi": "ADF_USIM/EF_IMSI",
+    "ad": "ADF_USIM/EF_AD",
+    "spn": "ADF_USIM/EF_SPN",
+    "msisdn": "ADF_USIM/EF_MSISDN",
+    "ust": "ADF_USIM/EF_UST",
+    "ehplmn": "ADF_USIM/EF_EHPLMN",
+    "hplmnwact": "ADF_USIM/EF_HPLMNwAcT",
+    "oplmnwact": "ADF_USIM/EF_OPLMNwAcT",
+    "plmnwact": "ADF_USIM/EF_PLMNwAcT",
+    "fplmn": "ADF_USIM/EF_FPLMN",
+    "acc": "ADF_USIM/EF_ACC",
+    "loci": "ADF_USIM/EF_LOCI",
+}
+
+
+def read_subscriber(files: CardFiles, names: list[str] | None = None) -> dict[str, Any]:
+    """Read and decode the subscriber EFs; a file the card refuses reads as ``{"error": ...}``."""
+    out: dict[str, Any] = {}
+    for name in names or list(SUBSCRIBER_EFS):
+        try:
+            out[name] = files.read_ef(SUBSCRIBER_EFS[name])
+        except CardCommandError as exc:
+            out[name] = {"error": str(exc), "sw": exc.sw}
+    return out
+
+
+def expected_from_profile(path: str | os.PathLike[str], profile: str | None = None) -> dict[str, Any]:
+    """Values a card personalised from the profile file must show (the active IMSI profile:
+    ``profile``, else the applet's priority profile, else the first)."""
+    from csim import yamlsrc
+
+    doc = yamlsrc.load(path)
+    profiles = doc.get("profiles") or {}
+    name = profile or (doc.get("applet") or {}).get("priority") or next(iter(profiles), None)
+    sub = profiles.get(name, {}) if name else {}
+    out: dict[str, Any] = {"iccid": str(doc["iccid"])}
+    if doc.get("msisdn"):
+        out["msisdn"] = str(doc["msisdn"])
+    if doc.get("ust") is not None:
+        out["ust"] = sorted(int(n) for n in doc["ust"])
+    if sub.get("imsi"):
+        out["imsi"] = str(sub["imsi"])
+    if sub.get("mnc_length"):
+        out["mnc_length"] = int(sub["mnc_length"])
+    if sub.get("spn"):
+        spn = sub["spn"]
+        out["spn"] = spn["name"] if isinstance(spn, dict) else str(spn)
+    for key in ("ehplmn", "fplmn"):
+        if key in sub:
+            out[key] = [str(p) for p in sub[key]]
+    for key in ("hplmnwact", "oplmnwact", "plmnwact"):
+        if key in sub:
+            out[key] = [str(e["plmn"]) for e in sub[key]]
+    if "acc" in sub:
+        out["acc"] = sorted(int(c) for c in sub["acc"])
+    out["profile"] = name
+    return out
+
+
+def compare_with_profile(values: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Differences between what the card shows and the expected profile (empty: conforms)."""
+    shown: dict[str, Any] = {
+        "iccid": values.get("iccid"),
+        "imsi": values.get("imsi"),
+        "mnc_length": (values.get("ad") or {}).get("mnc_length"),
+        "spn": (values.get("spn") or {}).get("name"),
+        "msisdn": next((r["number"] for r in values.get("msisdn") or [] if isinstance(r, dict)), None),
+        "ust": sorted(values.get("ust") or []),
+        "ehplmn": values.get("ehplmn"),
+        "fplmn": values.get("fplmn"),
+        "acc": sorted(values.get("acc") or []),
+    }
+    for key in ("hplmnwact", "oplmnwact", "plmnwact"):
+        entries = values.get(key)
+        shown[key] = [e["plmn"] for e in entries] if isinstance(entries, list) else entries
+    problems = []
+    for key, want in expected.items():
+        if key == "profile":
+            continue
+        if shown.get(key) != want:
+            problems.append(f"{key}: card has {shown.get(key)!r}, profile expects {want!r}")
+    return problems
