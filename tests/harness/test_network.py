@@ -1,0 +1,135 @@
+"""Network side: admission, HSS/AuC Milenage vectors, MAC failure and SQN resynchronisation."""
+
+import pytest
+from csim.milenage import UsimAuth
+
+from harness.network import (
+    AttachAccept,
+    AttachReject,
+    AttachRequest,
+    AuthenticationFailure,
+    AuthenticationReject,
+    AuthenticationRequest,
+    AuthenticationResponse,
+    DetachRequest,
+    Network,
+)
+from harness.world import World
+
+# TS 35.208 test set 1
+K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+IMSI = "208011234567890"
+INTL = "901701234567890"
+
+
+@pytest.fixture
+def net():
+    n = Network(World.load("europe"))
+    n.hss.provision(IMSI, K, OPC)
+    n.hss.provision(INTL, K, OPC)
+    return n
+
+
+def usim_answer(usim, challenge):
+    rc, data = usim.authenticate(challenge.rand, challenge.autn)
+    if rc == 0:
+        res = data[2:2 + data[1]]
+        return AuthenticationResponse(res)
+    if rc == 1:
+        return AuthenticationFailure(21, data[2:16])
+    return AuthenticationFailure(20)
+
+
+def register(net, imsi, plmn, usim, rat="4G", area=1):
+    msg = net.receive(AttachRequest(imsi, plmn, rat, area))
+    rounds = 0
+    while isinstance(msg, AuthenticationRequest):
+        rounds += 1
+        msg = net.receive(usim_answer(usim, msg), imsi=imsi)
+    return msg, rounds
+
+
+def test_home_registration_with_aka():
+    net = Network(World.load("europe"))
+    net.hss.provision(IMSI, K, OPC)
+    accept, rounds = register(net, IMSI, "208-01", UsimAuth(K, OPC))
+    assert isinstance(accept, AttachAccept) and rounds == 1
+    assert accept.plmn == "208-01" and not accept.roaming and accept.packet
+    assert accept.guti[:2] == b"\x0b\xf6" and len(accept.guti) == 12
+    assert accept.equivalent_plmns == ("208-02",)
+    assert net.registrations[IMSI].plmn == "208-01"
+
+
+def test_vector_sqn_increases_and_usim_accepts_consecutive_vectors(net):
+    usim = UsimAuth(K, OPC)
+    for _ in range(3):
+        accept, rounds = register(net, IMSI, "208-01", usim)
+        assert isinstance(accept, AttachAccept) and rounds == 1
+    assert net.hss.lookup(IMSI).sqn >> 5 == 3
+
+
+def test_roaming_registration_on_partner(net):
+    accept, _ = register(net, IMSI, "206-01", UsimAuth(K, OPC))
+    assert isinstance(accept, AttachAccept) and accept.roaming
+
+
+@pytest.mark.parametrize(("imsi", "plmn", "cause"), [
+    (IMSI, "206-20", 11),      # BASE has no agreement with 208-01
+    (IMSI, "213-03", 13),      # Andorra: roaming not allowed in this location area
+    (INTL, "311-480", 15),     # Verizon accepts the international IMSI on 4G only
+    (IMSI, "999-99", 11),      # no such operator
+])
+def test_registration_rejects_with_3gpp_cause(net, imsi, plmn, cause):
+    rat = "5G" if plmn == "311-480" else "4G"
+    msg = net.receive(AttachRequest(imsi, plmn, rat, 1))
+    assert msg == AttachReject(cause)
+
+
+def test_unknown_subscriber_of_a_known_home_is_imsi_unknown(net):
+    assert net.receive(AttachRequest("208010000000000", "208-01", "4G", 1)) == AttachReject(2)
+
+
+def test_wrong_res_is_authentication_reject(net):
+    challenge = net.receive(AttachRequest(IMSI, "208-01", "4G", 1))
+    assert isinstance(challenge, AuthenticationRequest)
+    assert isinstance(net.receive(AuthenticationResponse(b"\x00" * 8), imsi=IMSI), AuthenticationReject)
+    assert IMSI not in net.registrations
+
+
+def test_usim_ahead_triggers_resync_then_success(net):
+    usim = UsimAuth(K, OPC, sqn=(500 << 5))
+    accept, rounds = register(net, IMSI, "208-01", usim)
+    assert isinstance(accept, AttachAccept)
+    assert rounds == 2 and net.hss.resyncs == 1
+    assert net.hss.lookup(IMSI).sqn >> 5 == 501
+
+
+def test_mac_failure_with_other_keys_ends_in_authentication_reject(net):
+    usim = UsimAuth(bytes(16), OPC)
+    msg, rounds = register(net, IMSI, "208-01", usim)
+    assert isinstance(msg, AuthenticationReject) and rounds == 2
+
+
+def test_auts_with_wrong_mac_s_is_rejected(net):
+    challenge = net.receive(AttachRequest(IMSI, "208-01", "4G", 1))
+    assert isinstance(challenge, AuthenticationRequest)
+    msg = net.receive(AuthenticationFailure(21, bytes(14)), imsi=IMSI)
+    assert isinstance(msg, AuthenticationReject)
+
+
+def test_detach_forgets_registration(net):
+    register(net, IMSI, "208-01", UsimAuth(K, OPC))
+    assert net.receive(DetachRequest(IMSI, "208-01")) is None
+    assert IMSI not in net.registrations
+
+
+def test_auth_message_without_attach_is_an_error(net):
+    with pytest.raises(LookupError):
+        net.receive(AuthenticationResponse(b"1234"), imsi=IMSI)
+
+
+def test_bundled_cards_are_provisioned_from_the_world_subscribers():
+    net = Network(World.load("europe"))
+    assert net.hss.lookup("208019900000001") is not None  # alphalink-orange, domestic
+    assert net.hss.lookup("901709900000001") is not None  # alphalink-orange, international
