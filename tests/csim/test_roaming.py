@@ -1,0 +1,431 @@
+"""Multi-IMSI roaming applet (seed 003 "Paramétrage du roaming"): country table, wildcards,
+limited service, forced profile, REFRESH, EF contents after a switch, persistence."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from csim.milenage import UsimAuth, generate_vector
+
+from csim import profile as profiles
+from csim import stk
+from csim.roaming import (
+    CLEARED_EPSLOCI,
+    CLEARED_LOCI,
+    CLEARED_PSLOCI,
+    Entry,
+    Policy,
+    RoamingApplet,
+    mcc_matches,
+    plmn_matches,
+)
+from csim.toolkit import build
+
+H = bytes.fromhex
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "cards" / "alphalink-orange.yaml"
+FULL = stk.TerminalProfile.build(stk.PROFILE_BITS)
+IMSI = "3F00/7FF0/6F07"
+LOCI, PSLOCI, EPSLOCI = "3F00/7FF0/6F7E", "3F00/7FF0/6F73", "3F00/7FF0/6FE3"
+
+
+def load(**applet):
+    doc = yaml.safe_load(FIXTURE.read_text())
+    doc["applet"].update(applet)
+    return profiles.load_profile(doc)
+
+
+class Card:
+    """The card's file store as built from the profile (DF_GSM files linked to ADF_USIM ones)."""
+
+    def __init__(self, profile, active=None):
+        image = profiles.build_image(profile)
+        self.files = {f.path: bytearray(f.data) for f in image.files
+                      if f.kind == "EF" and f.structure == "transparent" and not f.link}
+        self.links = {f.path: f.link for f in image.files if f.link}
+        self.auth = UsimAuth(image.auth.ki, image.auth.opc, sqn=image.auth.sqn)
+        self.pending = 0
+        if active is not None:
+            for path, data in profiles.profile_files(profile, active).items():
+                self.write_file(path, data)
+        self.toolkit = build(self, profile)
+
+    def read_file(self, path):
+        return bytes(self.files[self.links.get(path, path)])
+
+    def write_file(self, path, data):
+        f = self.files[self.links.get(path, path)]
+        assert len(data) <= len(f)
+        f[:] = data + b"\xff" * (len(f) - len(data))
+
+    def set_proactive_pending(self, length):
+        self.pending = length
+
+
+class Terminal:
+    """A terminal running the toolkit protocol against the card: answers every proactive command."""
+
+    def __init__(self, card, profile=FULL):
+        self.card, self.tk, self.tp = card, card.toolkit, profile
+        self.location = None  # (status, LocationInformation | None)
+        self.refreshes, self.menu, self.commands = [], [], []
+        self.supports_pli = profile.supports("provide_local_information")
+
+    def power_on(self, plmn=None, status=stk.LocationStatus.NORMAL_SERVICE):
+        if plmn is None:
+            status = stk.LocationStatus.NO_SERVICE
+        self.location = (status, loc(plmn) if plmn else None)
+        self.tk.terminal_profile(self.tp.raw)
+        self.run()
+
+    def run(self):
+        while self.card.pending:
+            announced = self.card.pending
+            raw = self.tk.fetch()
+            assert raw is not None and len(raw) == announced
+            cmd = stk.parse_proactive(raw)
+            self.commands.append(raw)
+            objs, result = [], stk.Result.SUCCESS
+            if cmd.type == stk.Command.SET_UP_MENU:
+                self.menu = cmd.menu_items()
+            elif cmd.type == stk.Command.REFRESH:
+                self.refreshes.append(raw)
+            elif cmd.type == stk.Command.PROVIDE_LOCAL_INFORMATION:
+                status, where = self.location
+                if status == stk.LocationStatus.NORMAL_SERVICE:
+                    objs = [stk.ctlv(stk.Tag.LOCATION_INFORMATION, where.encode())]
+                elif status == stk.LocationStatus.LIMITED_SERVICE:
+                    result = stk.Result.LIMITED_SERVICE
+                    objs = [stk.ctlv(stk.Tag.LOCATION_INFORMATION, where.encode())] if where else []
+                else:
+                    result = stk.Result.TERMINAL_UNABLE
+            extra = b"\x04" if result == stk.Result.TERMINAL_UNABLE else b""
+            response = stk.terminal_response(cmd.details, result, *objs, additional=extra)
+            assert self.tk.terminal_response(response) == 0x9000
+
+    def event(self, plmn, status=stk.LocationStatus.NORMAL_SERVICE, with_location=None):
+        where = loc(plmn) if plmn else None
+        self.location = (status, where)
+        send = where if (with_location if with_location is not None else status == 0) else None
+        sw, data = self.tk.envelope(stk.event_download_location_status(status, send))
+        assert (sw, data) == (0x9000, b"")
+        self.run()
+
+    def select(self, text):
+        item = dict((t, i) for i, t in self.menu)[text]
+        assert self.tk.envelope(stk.menu_selection(item)) == (0x9000, b"")
+        self.run()
+
+
+def loc(plmn):
+    return stk.LocationInformation(plmn, 0x1234, H("00ABCDEF") if len(plmn) == 6 else H("0ABCDEFF"))
+
+
+@pytest.fixture
+def profile():
+    return load()
+
+
+@pytest.fixture
+def card(profile):
+    return Card(profile)
+
+
+def applet(card) -> RoamingApplet:
+    return card.toolkit.applet("roaming")
+
+
+def imsi_of(profile, name):
+    return profiles.profile_files(profile, name)[IMSI]
+
+
+# --- wildcard matching -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern, plmn, expected",
+    [
+        ("208-*", "208-01", True), ("208-*", "208-20", True), ("208-*", "206-01", False),
+        ("206-01", "206-01", True), ("206-01", "206-10", False), ("206-01", "206-010", False),
+        ("2**-**", "262-01", True), ("2**-**", "310-260", False), ("2**-**", "228-010", False),
+        ("2??-??", "213-03", True), ("3??-*", "310-260", True), ("3??-*", "302-720", True),
+        ("31?-2?0", "310-260", True), ("31?-2?0", "310-261", False), ("***-*", "001-01", True),
+    ],
+)
+def test_plmn_patterns(pattern, plmn, expected):
+    assert plmn_matches(pattern, plmn) is expected
+
+
+@pytest.mark.parametrize("bad", ["208", "2080-1", "208-1", "20A-01", "208-0001"])
+def test_bad_patterns_rejected(bad):
+    with pytest.raises(ValueError):
+        plmn_matches(bad, "208-01")
+    with pytest.raises(ValueError):
+        Policy("domestic", "international", (Entry(bad, "domestic"),))
+
+
+def test_policy_from_profile(profile):
+    policy = Policy.from_config(profile.applet)
+    assert policy.priority == "domestic" and policy.default == "international"
+    assert policy.table[1] == Entry("206-01", "domestic")
+    assert policy.refresh == stk.Refresh.NAA_INIT_FULL_FCN
+    assert policy.candidates("206") == ["domestic", "international"]
+    assert policy.candidates("262") == ["international"]
+    assert mcc_matches("2??-*", "262") and not mcc_matches("208-*", "206")
+
+
+# --- the country table (seed 003: France, Belgium/Proximus -> domestic, elsewhere -> international) -------
+
+
+@pytest.mark.parametrize(
+    "plmn, expected",
+    [
+        ("208-01", "domestic"),  # France, Orange
+        ("208-20", "domestic"),  # France, another operator
+        ("206-01", "domestic"),  # Belgium, direct agreement with Proximus
+        ("206-10", "international"),  # Belgium, Orange Belgium
+        ("206-20", "international"),  # Belgium, BASE
+        ("262-01", "international"),  # Germany
+        ("228-01", "international"),  # Switzerland
+        ("213-03", "international"),  # Andorra
+        ("310-260", "international"),  # USA
+    ],
+)
+def test_country_table(profile, card, plmn, expected):
+    term = Terminal(card)
+    term.power_on("208-01")
+    assert applet(card).active == "domestic" and term.refreshes == []
+    term.event(plmn)
+    a = applet(card)
+    assert a.active == expected and a.last_plmn == plmn
+    assert card.read_file(IMSI) == imsi_of(profile, expected)
+    assert len(term.refreshes) == a.switch_count == (expected != "domestic")
+
+
+def test_journey_and_back_home(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    for plmn in ("206-01", "262-01", "228-01", "208-01"):
+        term.event(plmn)
+    a = applet(card)
+    assert a.active == "domestic" and a.switch_count == 2
+    assert [(h["from"], h["to"], h["plmn"]) for h in a.history] == [
+        ("domestic", "international", "262-01"),
+        ("international", "domestic", "208-01"),
+    ]
+    assert card.read_file(IMSI) == imsi_of(profile, "domestic")
+    assert term.refreshes == [stk.refresh(0, number=stk.parse_proactive(r).number) for r in term.refreshes]
+
+
+def test_power_on_abroad_learns_location_from_provide_local_information(profile, card):
+    term = Terminal(card)
+    term.power_on("262-01")
+    kinds = [stk.parse_proactive(c).type for c in term.commands]
+    assert kinds == [0x05, 0x25, 0x26, 0x01]  # event list, menu, local info, then the REFRESH
+    assert applet(card).active == "international" and applet(card).events_registered
+
+
+def test_no_service_changes_nothing(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event(None, stk.LocationStatus.NO_SERVICE)
+    assert applet(card).active == "domestic" and applet(card).last_status == stk.LocationStatus.NO_SERVICE
+
+
+# --- limited service: next entry for the same country -----------------------------------------------
+
+
+def test_limited_service_steps_to_next_entry_for_country(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("206-01")
+    assert applet(card).active == "domestic"
+    # Proximus refuses the domestic IMSI: limited service; the applet asks where the terminal is
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE)
+    a = applet(card)
+    assert a.active == "international" and a.history[-1]["reason"] == "limited service"
+    assert card.read_file(IMSI) == imsi_of(profile, "international")
+    assert stk.parse_proactive(term.commands[-2]).type == stk.Command.PROVIDE_LOCAL_INFORMATION
+    # the international profile registers on Proximus: the fallback holds in Belgium
+    term.event("206-01")
+    assert a.active == "international" and a.switch_count == 1
+    # limited service again in Belgium: back to the first entry (cyclic)
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE)
+    assert a.active == "domestic"
+    # the fallback ends with the country: France is domestic, Belgium/Proximus domestic again
+    term.event("208-01")
+    term.event("206-01")
+    assert a.active == "domestic" and a.switch_count == 2
+
+
+def test_limited_service_without_local_information_uses_last_plmn(profile):
+    card = Card(profile)
+    tp = stk.TerminalProfile.build(f for f in stk.PROFILE_BITS if f != "provide_local_information")
+    term = Terminal(card, tp)
+    term.power_on()
+    term.event("206-01")
+    term.event(None, stk.LocationStatus.LIMITED_SERVICE)
+    assert applet(card).active == "international"
+    assert not any(stk.parse_proactive(c).type == 0x26 for c in term.commands)
+
+
+def test_limited_service_in_country_with_single_entry_uses_default(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("208-01", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert applet(card).active == "international"
+
+
+# --- forced profile (seed 003 troubleshooting) and back to automatic -----------------------------
+
+
+def test_menu_items(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    assert term.menu == [(1, "Automatic"), (2, "Domestic"), (3, "International")]
+    menu = next(c for c in term.commands if stk.parse_proactive(c).type == 0x25)
+    assert stk.parse_ctlvs(stk.parse_ber(menu)[1])[2] == stk.CTLV(0x05, b"Roaming profile", True)
+
+
+def test_forced_profile_and_return_to_automatic(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.select("International")
+    a = applet(card)
+    assert (a.active, a.mode, a.forced) == ("international", "forced", "international")
+    assert card.read_file(IMSI) == imsi_of(profile, "international") and len(term.refreshes) == 1
+    term.event("208-01")  # at home, but forced
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "international" and a.last_plmn == "206-01"
+    term.event("208-10")
+    term.select("Automatic")
+    assert (a.active, a.mode, a.forced) == ("domestic", "automatic", None)
+    assert a.switch_count == 2 and len(term.refreshes) == 2
+
+
+def test_forcing_the_active_profile_does_not_switch(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.select("Domestic")
+    assert applet(card).mode == "forced" and applet(card).switch_count == 0 and term.refreshes == []
+    term.event("262-01")
+    assert applet(card).active == "domestic"
+
+
+# --- REFRESH command and EF contents after a switch ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mode, qualifier", [("naa_init_full_fcn", 0x00), ("naa_init", 0x03), ("uicc_reset", 0x04)]
+)
+def test_refresh_qualifier_from_profile(mode, qualifier):
+    card = Card(load(refresh=mode))
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("262-01")
+    cmd = term.refreshes[0]
+    assert cmd[0] == 0xD0 and cmd[1] == 9
+    assert cmd[2:] == H(f"8103{cmd[4]:02X}01{qualifier:02X}82028182")
+
+
+def test_refresh_file_change_notification_lists_changed_files():
+    p = load(refresh="fcn")
+    card = Card(p)
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("262-01")
+    files = stk.parse_proactive(term.refreshes[0]).files()
+    assert stk.parse_proactive(term.refreshes[0]).qualifier == stk.Refresh.FCN
+    for fid in ("6F07", "6F46", "6F61", "6F7B", "6F78", "6FAD", "6F7E", "6F73", "6FE3"):
+        assert f"3F00/7FFF/{fid}" in files
+    assert "3F00/7F20/6F07" in files  # the GSM view of the IMSI
+
+
+def test_ef_contents_after_switch(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    # the terminal registered at home: TMSI, P-TMSI, GUTI and areas are stored
+    card.write_file(LOCI, H("47D1264A 02F810 3721 FF 00"))
+    card.write_file(PSLOCI, H("11223344 AABBCC 02F810 3721 05 00"))
+    card.write_file(EPSLOCI, H("02F810800102030405060708 02F8103721 00"))
+    term.event("228-01")
+    target = profiles.profile_files(profile, "international")
+    for path, data in target.items():
+        assert card.read_file(path) == data, path
+    assert card.read_file(IMSI) == H("089910079900000010")  # 901709900000001
+    assert card.read_file(LOCI) == CLEARED_LOCI == H("FFFFFFFF FFFFFF FFFE FF 01")
+    assert card.read_file(PSLOCI) == CLEARED_PSLOCI == H("FFFFFFFF FFFFFF FFFFFF FFFE FF 01")
+    assert card.read_file(EPSLOCI) == CLEARED_EPSLOCI == H("FF" * 12 + "FFFFFF FFFE 01")
+    assert card.read_file("3F00/7FF0/6F08")[0] == 0x07 and card.read_file("3F00/7FF0/6F09")[0] == 0x07
+    assert card.read_file("3F00/7F20/6F20")[8] == 0x07
+    assert card.read_file("3F00/7F20/6F7E") == CLEARED_LOCI  # DF_GSM view of the same file
+
+
+def test_each_profile_keeps_its_keys_and_sqn(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    dom = profiles.profile_auth(profile, "domestic")
+    intl = profiles.profile_auth(profile, "international")
+    rand = bytes(range(16))
+    v = generate_vector(dom.ki, dom.opc, 0x40, b"\x80\x00", rand)
+    assert card.auth.authenticate(rand, v["autn"])[0] == 0
+    domestic_auth = card.auth
+    term.event("262-01")
+    assert card.auth is not domestic_auth
+    w = generate_vector(intl.ki, intl.opc, 0x20, b"\x80\x00", rand)
+    assert card.auth.authenticate(rand, w["autn"])[0] == 0
+    assert card.auth.authenticate(rand, v["autn"])[0] == 2  # the domestic key does not verify here
+    term.event("208-01")
+    assert card.auth is domestic_auth
+    assert card.auth.authenticate(rand, v["autn"])[0] == 1  # replayed SQN: sync failure, state kept
+
+
+# --- priority profile and persistence -----------------------------------------------------------------
+
+
+def test_priority_profile_when_nothing_is_known(profile):
+    card = Card(profile, active="international")
+    assert applet(card).active == "international"  # detected from EF_IMSI
+    term = Terminal(card)
+    term.power_on()
+    a = applet(card)
+    assert a.active == "domestic" and a.history[0]["reason"] == "priority"
+    assert card.read_file(IMSI) == imsi_of(profile, "domestic") and len(term.refreshes) == 1
+
+
+def test_restart_abroad_keeps_profile(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("262-01")
+    card.toolkit.reset()
+    Terminal(card).power_on("262-01")
+    assert applet(card).active == "international" and applet(card).switch_count == 1
+
+
+def test_state_round_trip(profile, card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    dom = profiles.profile_auth(profile, "domestic")
+    rand = bytes(range(16))
+    v = generate_vector(dom.ki, dom.opc, 0x40, b"\x80\x00", rand)
+    card.auth.authenticate(rand, v["autn"])
+    term.event("206-01")
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE)
+    term.select("International")
+    saved = json.loads(json.dumps(card.toolkit.state()))
+
+    again = Card(profile, active="international")
+    again.auth = card.auth
+    again.toolkit.restore(saved)
+    a, b = applet(card), applet(again)
+    assert (b.active, b.mode, b.forced, b.last_plmn, b.switch_count) == (
+        a.active, a.mode, a.forced, a.last_plmn, a.switch_count)
+    assert b.history == a.history
+    term2 = Terminal(again)
+    term2.menu = term.menu
+    term2.location = term.location
+    term2.select("Automatic")  # back to automatic in Belgium after a limited-service step
+    assert b.active == "international"
+    term2.event("208-01")
+    assert b.active == "domestic"
+    assert again.auth.authenticate(rand, v["autn"])[0] == 1  # domestic SQN state survived the save
