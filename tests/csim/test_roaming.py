@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 from csim.milenage import UsimAuth, generate_vector
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from csim import profile as profiles
 from csim import stk
@@ -429,3 +431,47 @@ def test_state_round_trip(profile, card):
     term2.event("208-01")
     assert b.active == "domestic"
     assert again.auth.authenticate(rand, v["autn"])[0] == 1  # domestic SQN state survived the save
+
+
+# --- robustness: whatever the terminal sends, the toolkit answers a status word --------------------
+
+PLMNS = ["208-01", "206-01", "206-10", "262-01", "310-260"]
+ops = st.one_of(
+    st.tuples(st.just("envelope"), st.binary(max_size=40)),
+    st.tuples(st.just("tr"), st.binary(max_size=30)),
+    st.tuples(st.just("event"), st.tuples(st.integers(0, 3), st.sampled_from(PLMNS), st.booleans())),
+    st.tuples(st.just("menu"), st.integers(0, 5)),
+    st.tuples(st.just("fetch_ok"), st.integers(0, 0x40)),
+    st.tuples(st.just("tp"), st.binary(max_size=12)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(ops, max_size=25))
+def test_random_terminal_traffic(profile, steps):
+    card = Card(profile)
+    tk = card.toolkit
+    tk.terminal_profile(FULL.raw)
+    for kind, arg in steps:
+        if kind == "envelope":
+            sw, _ = tk.envelope(arg)
+        elif kind == "event":
+            status, plmn, with_loc = arg
+            sw, _ = tk.envelope(stk.event_download_location_status(status, loc(plmn) if with_loc else None))
+        elif kind == "menu":
+            sw, _ = tk.envelope(stk.menu_selection(arg))
+        elif kind == "tr":
+            sw = tk.terminal_response(arg)
+        elif kind == "fetch_ok":
+            raw = tk.fetch()
+            sw = 0x9000
+            if raw is not None:
+                sw = tk.terminal_response(stk.terminal_response(stk.parse_proactive(raw).details, arg))
+        else:
+            tk.terminal_profile(arg)
+            sw = 0x9000
+        assert sw in (0x9000, 0x9300, 0x6700, 0x6A80, 0x6A81, 0x6985)
+        assert card.pending == tk.pending
+        a = applet(card)
+        assert a.active in ("domestic", "international")
+        assert card.read_file(IMSI) == imsi_of(profile, a.active)
