@@ -104,7 +104,7 @@ class ImsiProfile:
 @dataclass
 class AppletEntry:
     """A row of the roaming applet's country table: ``pattern`` like ``"208-*"``, ``"206-01"``,
-    ``"3??-*"`` (``?`` any digit, ``*`` any MNC)."""
+    ``"3??-*"`` (``?`` one digit, an MNC of ``*`` any MNC)."""
 
     pattern: str
     profile: str
@@ -175,14 +175,14 @@ class Profile:
 
 
 def plmn_matches(pattern: str, plmn: str) -> bool:
-    """``?`` matches one digit, an MNC of ``*`` matches any MNC."""
+    """``?`` (or ``*``) matches one digit; an MNC of a single ``*`` matches any MNC."""
     pm, _, pn = pattern.partition("-")
     mcc, _, mnc = plmn.partition("-")
-    if len(pm) != 3 or len(mcc) != 3 or any(a not in ("?", b) for a, b in zip(pm, mcc, strict=True)):
-        return False
-    if pn == "*":
-        return True
-    return len(pn) == len(mnc) and all(a in ("?", b) for a, b in zip(pn, mnc, strict=True))
+
+    def same(pat: str, digits: str) -> bool:
+        return len(pat) == len(digits) and all(a in ("?", "*", b) for a, b in zip(pat, digits, strict=True))
+
+    return same(pm, mcc) and (pn == "*" or same(pn, mnc))
 
 
 def resolve_path(name_or_path: str | Path) -> Path:
@@ -343,6 +343,7 @@ def _imsi_profile(name: str, node: LineDict) -> ImsiProfile:
         raise spn_node.error("name", f"profiles/{name}/spn/name: {spn_name!r} has {len(spn_name)} "
                                      f"characters, the electrical profile allows {SPN_MAX_CHARS}")
     try:
+        enc.gsm7_encode(spn_name)
         enc.encode_spn(spn_name)
     except ValueError as exc:
         raise spn_node.error("name", f"profiles/{name}/spn/name: {exc}") from None
@@ -584,9 +585,9 @@ def _arr_rule(read: str, update: str) -> list[dict[str, Any]]:
 
 
 def _included(profile: Profile, ef: efs.EF) -> bool:
-    """Optional EFs follow their UST service (TS 31.102 §4.2 "M/O" column)."""
-    gates = {"ADF_USIM/EF_ACL": 35, "ADF_USIM/EF_EST": 34, "ADF_USIM/EF_EHPLMN": 71,
-             "ADF_USIM/EF_EHPLMNPI": 73, "ADF_USIM/EF_EPSLOCI": 85}
+    """EF_EHPLMNPI exists with UST service 73; the other EFs of the table are always present (the
+    UST tells the terminal whether the service behind them is available)."""
+    gates = {"ADF_USIM/EF_EHPLMNPI": 73}
     service = gates.get(ef.key)
     return service is None or service in profile.ust
 
