@@ -91,6 +91,19 @@ def wait_for_card(reader: str | int, timeout: float = 5.0) -> str:
         time.sleep(0.05)
 
 
+def wait_for_no_card(reader: str | int, timeout: float = 5.0) -> None:
+    """Wait until pcscd has noticed that the card left ``reader`` (it polls every ~0.4 s)."""
+    from harness.pcsc import reader_states, resolve_reader
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = reader_states()
+        name = resolve_reader(reader, [s[0] for s in states])
+        if not any(s[0] == name and s[1] for s in states):
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def serve_card(pcscd_service: Any) -> Iterator[Callable[..., Any]]:
     """``serve_card(card, slot=1, wait=True) -> VpcdCard``: put a card in a vpcd slot for one test."""
@@ -109,6 +122,7 @@ def serve_card(pcscd_service: Any) -> Iterator[Callable[..., Any]]:
     yield serve
     for vcard in served:
         vcard.stop()
+        wait_for_no_card(vcard.port - pcscd_service.port)
 
 
 @dataclass
