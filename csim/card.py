@@ -1,0 +1,224 @@
+"""The simulated UICC/USIM: :class:`Card` = the APDU engine plus profile loading and persistence.
+
+The APDU engine itself (TS 102 221 / TS 31.102 / TS 51.011) lives in :mod:`csim.apdu`; this
+module adds what a test bench needs around it: building a card from a profile, attaching the
+card's toolkit (TS 102 223), atomic save/load of the whole card state and introspection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from csim.apdu import CardCore
+from csim.image import AuthSpec, CardImage, FileSpec, PinSpec
+
+SAVE_FORMAT = "simharness-card"
+SAVE_VERSION = 1
+
+
+class Card(CardCore):
+    """A UICC with a USIM application, driven by APDUs through :meth:`transmit`.
+
+    ``Card(image)`` builds the card from a :class:`csim.image.CardImage`;
+    :meth:`from_profile` builds it from a card profile (``fixtures/cards/*.yaml`` or a mapping).
+    """
+
+    def __init__(self, image: CardImage, profile: Any = None, toolkit: bool = True) -> None:
+        super().__init__(image)
+        self.image = image
+        self.profile = profile
+        self.toolkit = _make_toolkit(self, profile) if toolkit else None
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_profile(cls, profile: str | os.PathLike[str] | Mapping[str, Any] | Any) -> Card:
+        """Build a card from a profile file, a profile name, a mapping or a loaded Profile."""
+        from csim.profile import build_image, load_profile
+
+        prof = load_profile(profile)
+        return cls(build_image(prof), profile=prof)
+
+    # --- introspection ----------------------------------------------------------------------
+
+    @property
+    def current_profile(self) -> str | None:
+        """Name of the IMSI profile in use (the roaming applet's view, else the profile's)."""
+        applet = self._roaming_applet()
+        if applet is not None:
+            return str(applet.active)
+        return getattr(self.profile, "active", None)
+
+    def _roaming_applet(self) -> Any:
+        tk = self.toolkit
+        if tk is None:
+            return None
+        for applet in getattr(tk, "applets", ()):
+            if hasattr(applet, "active") and hasattr(applet, "switch_count"):
+                return applet
+        return None
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def snapshot(self) -> CardImage:
+        """The card's current state as a :class:`CardImage` (files, PIN counters, keys, SQN)."""
+        files: list[FileSpec] = []
+        for spec in self.image.files:
+            new = dataclasses.replace(spec)
+            if spec.kind == "EF" and not spec.link:
+                contents = self._contents(spec.path)
+                if isinstance(contents, list):
+                    new.records = contents
+                    new.record_length = len(contents[0]) if contents else spec.record_length
+                    if spec.structure == "cyclic":
+                        new.structure = "cyclic"
+                else:
+                    new.data = contents
+            files.append(new)
+        pins: list[PinSpec] = []
+        values = {name: (value, puk) for name, value, puk in self.pin_values()}
+        for spec in self.image.pins:
+            st = self.pin_status(spec.name)
+            value, puk = values[spec.name]
+            pins.append(dataclasses.replace(
+                spec, value=value, puk=puk, attempts=st["attempts"],
+                puk_attempts=st["puk_attempts"] if puk is not None else spec.puk_attempts,
+                enabled=st["enabled"]))
+        auth = None
+        if self.auth is not None:
+            st = self.auth.state()
+            auth = AuthSpec(ki=st["ki"], opc=st["opc"], sqn=st["sqn"], sqn_array=list(st["sqn_array"]))
+        return CardImage(atr=self.atr, files=files, pins=pins, auth=auth)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the card state atomically: temp file in the same directory, fsync, rename."""
+        target = Path(path)
+        doc: dict[str, Any] = {
+            "format": SAVE_FORMAT,
+            "version": SAVE_VERSION,
+            "image": _image_to_json(self.snapshot()),
+            "auth_limits": None,
+            "profile": _profile_source(self.profile),
+            "toolkit": self.toolkit.state() if self.toolkit is not None else None,
+        }
+        if self.auth is not None:
+            st = self.auth.state()
+            doc["auth_limits"] = {"delta": st.get("delta", 0), "limit": st.get("limit", 0)}
+        payload = json.dumps(doc, default=_json_default, indent=1).encode()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        _fsync_dir(target.parent)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Card:
+        """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state)."""
+        doc = json.loads(Path(path).read_text())
+        if doc.get("format") != SAVE_FORMAT or doc.get("version") != SAVE_VERSION:
+            raise ValueError(f"{path}: not a saved simharness card (format/version)")
+        image = _image_from_json(doc["image"])
+        profile = None
+        src = doc.get("profile")
+        if src is not None:
+            from csim.profile import load_profile
+
+            try:
+                profile = load_profile(src)
+            except Exception:  # the profile file changed or vanished: the saved files still rule
+                profile = None
+        card = cls(image, profile=profile)
+        limits = doc.get("auth_limits")
+        if limits and card.auth is not None and (limits.get("delta") or limits.get("limit")):
+            from csim.milenage import UsimAuth
+
+            card.auth = UsimAuth(**{**card.auth.state(), **limits})
+        if card.toolkit is not None and doc.get("toolkit") is not None:
+            card.toolkit.restore(doc["toolkit"])
+        return card
+
+
+def _make_toolkit(card: Card, profile: Any) -> Any:
+    """The card's CAT runtime (TS 102 223) when :mod:`csim.toolkit` is available."""
+    try:
+        from csim import toolkit as tk
+    except ImportError:
+        return None
+    build = getattr(tk, "build", None)
+    if build is not None:
+        return build(card, profile)
+    return tk.Toolkit(card)
+
+
+def _profile_source(profile: Any) -> Any:
+    """How to find the profile again at load time (its file), or None."""
+    if profile is None:
+        return None
+    source = getattr(profile, "source", None)
+    if isinstance(source, str | os.PathLike) and Path(source).is_file():
+        return str(Path(source).resolve())
+    from csim.profile import resolve_path
+
+    name = getattr(profile, "name", None)
+    if isinstance(name, str) and name and resolve_path(name).is_file():
+        return name
+    return None
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, bytes | bytearray):
+        return {"__hex__": bytes(obj).hex()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def _unhex(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"__hex__"}:
+            return bytes.fromhex(obj["__hex__"])
+        return {k: _unhex(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unhex(v) for v in obj]
+    return obj
+
+
+def _image_to_json(image: CardImage) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(image), default=_json_default))
+
+
+def _image_from_json(doc: dict[str, Any]) -> CardImage:
+    doc = _unhex(doc)
+    files = [FileSpec(**f) for f in doc["files"]]
+    pins = [PinSpec(**p) for p in doc["pins"]]
+    auth = AuthSpec(**doc["auth"]) if doc.get("auth") else None
+    return CardImage(atr=doc["atr"], files=files, pins=pins, auth=auth)
