@@ -66,6 +66,20 @@ def _raw_decode(data: bytes) -> str:
     return data.hex().upper()
 
 
+# TS 51.011 §10.5.3: status byte of an EF_SMS record
+SMS_STATUS = {0x00: "free", 0x01: "received_read", 0x03: "received_unread", 0x05: "sent", 0x07: "to_be_sent"}
+
+
+def _encode_sms(value: dict[str, Any], size: int) -> bytes:
+    code = next(c for c, name in SMS_STATUS.items() if name == value["status"])
+    return bytes([code]) + _fixed(bytes.fromhex(value["tpdu"] or ""), size - 1)
+
+
+def _decode_sms(data: bytes) -> dict[str, Any]:
+    body = data[1:].rstrip(b"\xff")
+    return {"status": SMS_STATUS.get(data[0], f"{data[0]:02X}"), "tpdu": body.hex().upper() or None}
+
+
 _LOCI_EMPTY = {"tmsi": None, "plmn": "262-02", "lac": 0, "rfu": 0xFF, "status": "not_updated"}
 
 _EF_LIST: list[EF] = [
@@ -97,9 +111,9 @@ _EF_LIST: list[EF] = [
        vectors=(("4F7267FFFFFFFFFFFFFFFFFFFFFF07913316325476F8FFFFFFFFFFFF",
                  {"alpha": "Org", "number": "+33612345678", "ton": "international", "npi": "isdn"}),)),
     EF("EF_SMS", 0x6F3C, "DF_TELECOM", "linear", 176, PIN1, PIN1,
-       lambda v, n: bytes([v["status"]]) + _fixed(bytes.fromhex(v["data"]), n - 1),
-       lambda d: {"status": d[0], "data": d[1:].hex().upper()}, "TS 51.011 §10.5.3",
-       vectors=(("00" + "FF" * 175, {"status": 0, "data": "FF" * 175}),)),
+       _encode_sms, _decode_sms, "TS 51.011 §10.5.3",
+       vectors=(("00" + "FF" * 175, {"status": "free", "tpdu": None}),
+                ("03" + "0791" + "FF" * 173, {"status": "received_unread", "tpdu": "0791"}))),
     EF("EF_MSISDN", 0x6F40, "DF_TELECOM", "linear", 28, PIN1, PIN1,
        lambda v, n: enc.encode_msisdn(v and v["number"], v["alpha"] if v else "", n), enc.decode_msisdn,
        "TS 51.011 §10.5.5", link="ADF_USIM/EF_MSISDN",

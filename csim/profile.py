@@ -550,7 +550,7 @@ def _static_values(profile: Profile) -> dict[str, Any]:
         "MF/EF_ICCID": profile.iccid,
         "MF/EF_PL": profile.languages,
         "DF_TELECOM/EF_ADN": [None] * 10,
-        "DF_TELECOM/EF_SMS": [{"status": 0, "data": "FF" * 175}] * 10,
+        "DF_TELECOM/EF_SMS": [{"status": "free", "tpdu": None}] * 10,
         "DF_TELECOM/EF_MSISDN": [msisdn],
         "ADF_USIM/EF_LI": profile.languages,
         "ADF_USIM/EF_KEYS": no_keys,
