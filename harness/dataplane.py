@@ -228,6 +228,7 @@ class ActivationResult:
     radius: RadiusExchange | None = None
     l2tp: L2tpCall | None = None
     session_id: int | None = None
+    endpoints: Endpoints = Endpoints()
 
     @property
     def cause_name(self) -> str:
@@ -293,7 +294,8 @@ class NetworkDataPlane:
                      pgw_teid=0x4000 + n)
         sub = self.subscribers.get(request.imsi)
         base = ActivationResult(request=request, accepted=False, cause=CAUSE_UNSPECIFIED, reason="",
-                                operator=self.operator.key, apn=request.apn, imsi=request.imsi, gtp=gtp)
+                                operator=self.operator.key, apn=request.apn, imsi=request.imsi, gtp=gtp,
+                                endpoints=self.endpoints)
         try:
             if sub is None:
                 raise _Reject(CAUSE_REJECTED_BY_GW,
