@@ -114,6 +114,13 @@ ctypedef struct Pin:
     bint verified
 
 
+# instructions whose P3 is Lc (data sent to the card): P3 > 0 without data is a wrong length
+cdef unsigned char DATA_IN[256]
+memset(DATA_IN, 0, 256)
+for _ins in (0xA4, 0xD6, 0xDC, 0xA2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88, 0x10, 0xC2, 0x14):
+    DATA_IN[_ins] = 1
+
+
 cdef inline int gsm_sw(int sw) noexcept nogil:
     """Map a TS 102 221 status word onto its TS 51.011 §9.4 equivalent (CLA A0)."""
     cdef int hi = sw >> 8
@@ -726,6 +733,8 @@ cdef class CardCore:
         elif n == 5:
             p3 = a[4]
             nc = 0
+            if p3 != 0 and DATA_IN[ins]:
+                return SW_WRONG_LENGTH
         else:
             p3 = a[4]
             if p3 == 0 or (n != 5 + p3 and n != 6 + p3):
