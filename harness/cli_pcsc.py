@@ -146,6 +146,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
     try:
         for line in format_events(read_trace(args.file)):
             print(line)
+    except BrokenPipeError:
+        raise
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -156,8 +158,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _open_card(args: argparse.Namespace) -> tuple[Any, Any]:
-    from harness.hil import PIN1_ENV
-    from harness.pcsc import CardFiles, PcscTransport, pin_bytes
+    from harness.pcsc import PIN1_ENV, CardFiles, PcscTransport, pin_bytes
 
     transport = PcscTransport(args.reader, trace=args.trace, allow_write=False)
     files = CardFiles(transport)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,9 @@ from typing import Any
 
 import pytest
 
+from harness.pcsc import PIN1_ENV, wait_for_card, wait_for_no_card
+
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "fixtures" / "cards" / "alphalink-orange.yaml"
-PIN1_ENV = "SIMHARNESS_PIN1"
 REQUIRE_ENV = "SIMHARNESS_REQUIRE_PCSC"
 
 
@@ -73,35 +73,6 @@ def pcscd_service() -> Iterator[Any]:
     service.activate()
     yield service
     service.stop()
-
-
-def wait_for_card(reader: str | int, timeout: float = 5.0) -> str:
-    """Wait until ``reader`` shows a card; returns the reader name."""
-    from harness.pcsc import reader_states, resolve_reader
-    from harness.transport import TransportError
-
-    deadline = time.monotonic() + timeout
-    while True:
-        states = reader_states()
-        name = resolve_reader(reader, [s[0] for s in states])
-        if any(s[0] == name and s[1] for s in states):
-            return name
-        if time.monotonic() > deadline:
-            raise TransportError(f"no card appeared in {name!r} within {timeout:g} s")
-        time.sleep(0.05)
-
-
-def wait_for_no_card(reader: str | int, timeout: float = 5.0) -> None:
-    """Wait until pcscd has noticed that the card left ``reader`` (it polls every ~0.4 s)."""
-    from harness.pcsc import reader_states, resolve_reader
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        states = reader_states()
-        name = resolve_reader(reader, [s[0] for s in states])
-        if not any(s[0] == name and s[1] for s in states):
-            return
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - exercised only without pyscard
     scard = None
 
 PROTOCOLS = {"T0": 1, "T1": 2, "auto": 3}
+PIN1_ENV = "SIMHARNESS_PIN1"  # PIN1 of a physical card, for reading PIN-protected files
 _SCARD_ABSENT = 0x0002  # SCardStatus states (pcsclite.h)
 _SCARD_PRESENT = 0x0004
 
@@ -131,6 +132,30 @@ def resolve_reader(reader: int | str | None, names: list[str]) -> str:
 
 def _enumerate(names: list[str]) -> str:
     return ", ".join(f"{i}: {n}" for i, n in enumerate(names))
+
+
+def wait_for_card(reader: str | int, timeout: float = 5.0) -> str:
+    """Wait until ``reader`` shows a card; returns the reader name."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = reader_states()
+        name = resolve_reader(reader, [s[0] for s in states])
+        if any(s[0] == name and s[1] for s in states):
+            return name
+        if time.monotonic() > deadline:
+            raise TransportError(f"no card appeared in {name!r} within {timeout:g} s")
+        time.sleep(0.05)
+
+
+def wait_for_no_card(reader: str | int, timeout: float = 5.0) -> None:
+    """Wait until pcscd has noticed that the card left ``reader`` (it polls every ~0.4 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = reader_states()
+        name = resolve_reader(reader, [s[0] for s in states])
+        if not any(s[0] == name and s[1] for s in states):
+            return
+        time.sleep(0.05)
 
 
 class PcscTransport:

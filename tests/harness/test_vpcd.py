@@ -204,8 +204,7 @@ def test_state_paths_must_match_cards():
 
 
 def test_served_card_appears_in_pcscd_and_disappears_when_stopped(serve_card):
-    from harness.hil import wait_for_card
-    from harness.pcsc import PcscTransport, reader_states
+    from harness.pcsc import PcscTransport, reader_states, wait_for_card
 
     card = EchoCard()
     served = serve_card(card, slot=1)
