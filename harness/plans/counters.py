@@ -1,0 +1,44 @@
+"""Usage counters per billing month and per roaming zone: data bytes, voice seconds, SMS."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .zones import ZONES
+
+KINDS = ("data", "voice", "sms", "mms")
+
+
+class Counters:
+    """One month of a line's usage: ``counters.get("data", "europe")``; metered parts apart."""
+
+    def __init__(self, month: tuple[int, int]) -> None:
+        self.month = month
+        self._used: dict[tuple[str, str], int] = defaultdict(int)
+        self._metered: dict[tuple[str, str], int] = defaultdict(int)
+        self.rejected: dict[str, int] = defaultdict(int)
+        self.correspondents: set[str] = set()
+        self.sms_recipients: set[str] = set()
+
+    def add(self, kind: str, zone: str, amount: int, metered: int = 0) -> None:
+        if kind not in KINDS or zone not in ZONES:
+            raise ValueError(f"unknown counter {kind}/{zone}")
+        self._used[(kind, zone)] += amount
+        if metered:
+            self._metered[(kind, zone)] += metered
+
+    def get(self, kind: str, zone: str | None = None) -> int:
+        if zone is None:
+            return sum(v for (k, _), v in self._used.items() if k == kind)
+        return self._used.get((kind, zone), 0)
+
+    def metered(self, kind: str, zone: str | None = None) -> int:
+        if zone is None:
+            return sum(v for (k, _), v in self._metered.items() if k == kind)
+        return self._metered.get((kind, zone), 0)
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for (kind, zone), v in sorted(self._used.items()):
+            out.setdefault(kind, {})[zone] = v
+        return out

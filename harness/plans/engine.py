@@ -1,0 +1,861 @@
+"""The network-side policy engine: lines, usage, enforcement, contract changes and bills.
+
+One :class:`PolicyEngine` per run. Scenario steps and the network's data sessions call
+:meth:`~PolicyEngine.consume`, :meth:`~PolicyEngine.call`, :meth:`~PolicyEngine.sms`,
+:meth:`~PolicyEngine.session_open` / :meth:`~PolicyEngine.session_close`, the operator side
+:meth:`~PolicyEngine.change_plan`, :meth:`~PolicyEngine.set_cutoff`,
+:meth:`~PolicyEngine.set_option`, :meth:`~PolicyEngine.order_recharge`,
+:meth:`~PolicyEngine.cancel`, and time moves with :meth:`~PolicyEngine.advance` /
+:meth:`~PolicyEngine.at`. Alerts, blocks, throttling, rejected sessions and bills are events in
+the run's :class:`~harness.events.EventLog`; :meth:`~PolicyEngine.status` gives the observables.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from harness.events import EventLog
+
+from . import billing, enforcement
+from .billing import Bill, BillItem
+from .catalogue import Catalogue, NetworkRules, Offer, Provider, Subscription, default_catalogue
+from .clock import Clock, month_key, next_month_start, parse_duration, parse_instant, remaining_fraction
+from .contracts import cancellation_effective, decide
+from .counters import Counters
+from .enforcement import METERS, Policy
+from .units import format_volume, parse_volume
+from .zones import ROAMING_ZONES, ZONE_INDEX, ZONES, zone_of
+
+#: the zone each meter stands for (the envelope serves France and, by the rules, Europe)
+METER_ZONE = {
+    "envelope": "france",
+    "europe": "europe",
+    "usa_canada": "usa_canada",
+    "maghreb_turkey": "maghreb_turkey",
+    "world": "world",
+}
+
+
+class PlanError(ValueError):
+    """An operation the plan or the provider does not allow; ``str()`` is the reason."""
+
+
+@dataclass
+class Session:
+    id: int
+    zone: str
+    apn: str | None
+    opened: datetime
+
+
+@dataclass
+class Line:
+    """One subscribed line and its state in the current billing month."""
+
+    id: str
+    offer: Offer
+    rules: NetworkRules
+    provider: Provider
+    activated: datetime
+    expires: datetime | None
+    cutoffs: dict[str, Any]
+    options: dict[str, tuple[int, bool]]
+    threshold: int | None
+    fixed_ip: bool
+    counters: Counters
+    policy: Policy = field(default_factory=Policy)
+    month_offer: Offer | None = None
+    carry_envelope: int | None = None
+    allowance: int | None = None
+    recharged: int = 0
+    pending_recharges: list[tuple[datetime, int]] = field(default_factory=list)
+    pending_change: tuple[datetime, Offer] | None = None
+    change_requests: dict[tuple[int, int], int] = field(default_factory=dict)
+    sessions: dict[int, Session] = field(default_factory=dict)
+    sms_times: deque[datetime] = field(default_factory=deque)
+    sms_suspended_until: datetime | None = None
+    items: list[BillItem] = field(default_factory=list)
+    bills: list[Bill] = field(default_factory=list)
+    active: bool = True
+    ends: datetime | None = None
+    reboot_required: bool = False
+    zone_bytes_metered: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def envelope_limit(self) -> int | None:
+        """The blocking / reduction limit of the envelope meter (None: no limit)."""
+        if self.offer.metered:
+            return self.threshold
+        base = self.carry_envelope if self.carry_envelope is not None else (self.offer.volume or 0)
+        return base + self.recharged
+
+
+class PolicyEngine:
+    """Policy engine over a :class:`~harness.plans.catalogue.Catalogue` and a simulated clock."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue | None = None,
+        log: EventLog | None = None,
+        start: str | datetime = "2026-01-01T00:00",
+    ) -> None:
+        self.catalogue = catalogue or default_catalogue()
+        self.log = log if log is not None else EventLog()
+        self.clock = Clock(start, self.log)
+        self.lines: dict[str, Line] = {}
+        self._next_session = 1
+
+    # ------------------------------------------------------------------ lines
+    def add_line(
+        self, spec: dict[str, Any] | Subscription | str, line_id: str | None = None, **fields: Any
+    ) -> Line:
+        """Subscribe a line: a :class:`Subscription`, a mapping as in a ``lines:`` file, or an offer id."""
+        if isinstance(spec, str):
+            spec = {"id": line_id or f"line{len(self.lines) + 1}", "offer": spec, **fields}
+        sub = spec if isinstance(spec, Subscription) else self.catalogue.subscription(spec)
+        if sub.id in self.lines:
+            raise PlanError(f"line {sub.id!r} already exists")
+        activated = sub.activated or self.clock.now
+        if activated > self.clock.now:
+            self.at(activated)
+        offer = sub.offer
+        line = Line(
+            id=sub.id,
+            offer=offer,
+            rules=self.catalogue.rules(offer),
+            provider=self.catalogue.provider(offer),
+            activated=activated,
+            expires=sub.expires,
+            cutoffs=dict(sub.cutoffs),
+            options=dict(sub.options),
+            threshold=sub.threshold,
+            fixed_ip=sub.fixed_ip,
+            counters=Counters(month_key(self.clock.now)),
+            month_offer=offer,
+        )
+        self.lines[line.id] = line
+        self._rebuild(line, fresh=True)
+        first = line.provider.contract.get("first_month") == "prorata"
+        line.items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
+        for zone, (vol, voice) in line.options.items():
+            self._bill_option(line, zone, vol, voice)
+        if line.fixed_ip and line.rules.fixed_ip:
+            line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
+        self._event("line_activated", line, offer=offer.id, activated=activated.isoformat())
+        return line
+
+    def line(self, line: str | Line) -> Line:
+        if isinstance(line, Line):
+            return line
+        try:
+            return self.lines[line]
+        except KeyError:
+            raise PlanError(f"unknown line {line!r}") from None
+
+    # ------------------------------------------------------------------- time
+    def advance(self, duration: str | int | float | timedelta) -> datetime:
+        """Let simulated time pass (``"3d"``, ``"30min"``...), replaying what falls due on the way."""
+        return self.at(self.clock.now + parse_duration(duration))
+
+    def at(self, instant: str | datetime) -> datetime:
+        """Move the clock to ``instant`` (``"2026-03-01T00:00"``), replaying what falls due."""
+        target = parse_instant(instant)
+        if target < self.clock.now:
+            raise PlanError(f"time cannot go back to {target.isoformat()} (now {self.clock.now.isoformat()})")
+        while True:
+            due = self._next_due()
+            if due is None or due > target:
+                break
+            self.clock.set(due)
+            self._fire_due(due)
+        self.clock.set(target)
+        return target
+
+    def _next_due(self) -> datetime | None:
+        times: list[datetime] = [next_month_start(self.clock.now)] if self.lines else []
+        for line in self.lines.values():
+            times += [t for t, _ in line.pending_recharges]
+            if line.sms_suspended_until is not None:
+                times.append(line.sms_suspended_until)
+            if line.ends is not None and line.active:
+                times.append(line.ends)
+        return min(times) if times else None
+
+    def _fire_due(self, now: datetime) -> None:
+        for line in self.lines.values():
+            if line.ends is not None and line.active and line.ends <= now:
+                self._close_month(line, final=True)
+                line.active = False
+                self._cut_sessions(line, "line deactivated", all_zones=True)
+                self._event("deactivated", line, reason="contract expired after cancellation")
+        if now == datetime(now.year, now.month, 1):
+            for line in self.lines.values():
+                if line.active and line.counters.month != month_key(now):
+                    self._rollover(line, now)
+        for line in self.lines.values():
+            due = [r for r in line.pending_recharges if r[0] <= now]
+            for r in due:
+                line.pending_recharges.remove(r)
+                if not line.active:
+                    continue
+                line.recharged += r[1]
+                self._rebuild(line)
+                self._event(
+                    "recharge_applied",
+                    line,
+                    volume=format_volume(r[1]),
+                    envelope=format_volume(line.envelope_limit or 0),
+                )
+            if line.sms_suspended_until is not None and line.sms_suspended_until <= now:
+                line.sms_suspended_until = None
+                self._event("sms_resumed", line)
+
+    def _rollover(self, line: Line, now: datetime) -> None:
+        self._close_month(line)
+        if line.pending_change is not None and line.pending_change[0] <= now:
+            new = line.pending_change[1]
+            line.pending_change = None
+            old = line.offer
+            self._set_offer(line, new)
+            self._event("change_applied", line, old=old.id, new=new.id, effective=now.isoformat())
+        line.counters = Counters(month_key(now))
+        line.carry_envelope = None
+        line.allowance = None
+        line.recharged = 0
+        line.month_offer = line.offer
+        line.zone_bytes_metered = {}
+        self._rebuild(line, fresh=True)
+        line.items = [billing.subscription_item(line.offer)]
+        for zone, (vol, voice) in line.options.items():
+            self._bill_option(line, zone, vol, voice)
+        if line.fixed_ip and line.rules.fixed_ip:
+            line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
+        self._event("month_start", line, month=f"{now.year:04d}-{now.month:02d}", offer=line.offer.id)
+
+    def _set_offer(self, line: Line, offer: Offer) -> None:
+        line.offer = offer
+        line.rules = self.catalogue.rules(offer)
+
+    # ---------------------------------------------------------------- policy
+    def _rebuild(self, line: Line, fresh: bool = False) -> None:
+        new = enforcement.build_policy(
+            line.offer,
+            line.rules,
+            envelope=line.envelope_limit,
+            cutoffs=line.cutoffs,
+            options=line.options,
+            blocked=line.offer.blocked,
+        )
+        if fresh:
+            line.policy = new
+            return
+        line.policy.copy_limits_from(new)
+        changes: list[tuple[int, int, str]] = []
+        enforcement.refresh(line.policy, changes)
+        for mi, _, kind in changes:
+            self._event(kind, line, meter=METERS[mi], zone=METER_ZONE[METERS[mi]])
+
+    def _meter_event(self, line: Line, code: int, mi: int, zone: str) -> None:
+        m = line.policy.meters[mi]
+        name = METERS[mi]
+        euro = self._is_euro_meter(line, mi)
+        amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
+        if code in (enforcement.EV_ALERT80, enforcement.EV_ALERT100):
+            pct = enforcement.THRESHOLDS[code - enforcement.EV_ALERT80]
+            what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
+            self._event(
+                "alert",
+                line,
+                meter=name,
+                zone=zone,
+                percent=pct,
+                used=m.used,
+                limit=m.limit,
+                channel="sms",
+                message=f"{line.provider.label}: vous avez consommé {pct}% {what} "
+                f"({amount(m.used)} / {amount(m.limit)})",
+            )
+        elif code == enforcement.EV_BLOCK:
+            self._event("block", line, meter=name, zone=zone, used=m.used, limit=m.limit)
+            self._cut_sessions(line, f"{name} limit reached")
+        elif code == enforcement.EV_THROTTLE:
+            self._event(
+                "throttle", line, meter=name, zone=zone, throughput="reduced", used=m.used, limit=m.limit
+            )
+
+    def _is_euro_meter(self, line: Line, mi: int) -> bool:
+        return (mi == enforcement.EUROPE) or (mi == enforcement.WORLD and line.rules.cutoff_unit == "eur")
+
+    # ------------------------------------------------------------------ usage
+    def _where(self, zone: str | None, country: str | None, plmn: str | None) -> str:
+        try:
+            return zone_of(country=country, plmn=plmn, zone=zone)
+        except ValueError as exc:
+            raise PlanError(str(exc)) from None
+
+    def consume(
+        self,
+        line: str | Line,
+        data: int | str = 0,
+        *,
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Data usage (``data="24GB"``) where the line is served; returns accepted/rejected bytes."""
+        if at is not None:
+            self.at(at)
+        ln = self.line(line)
+        z = self._where(zone, country, plmn)
+        amount = parse_volume(data)
+        if not ln.active:
+            self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason="line deactivated")
+            return {"accepted": 0, "rejected": amount, "zone": z}
+        out: list[tuple[int, int]] = []
+        accepted = enforcement.apply_data(ln.policy, ZONE_INDEX[z], amount, out)
+        ln.counters.add("data", z, accepted)
+        rejected = amount - accepted
+        if rejected:
+            ln.counters.rejected["data"] += rejected
+        self._track_metered_zone(ln, z, accepted)
+        self._event("usage", ln, usage="data", zone=z, amount=amount, accepted=accepted, rejected=rejected)
+        for code, mi in out:
+            self._meter_event(ln, code, mi, z)
+        if rejected and not out:
+            state = enforcement.zone_state(ln.policy, ZONE_INDEX[z])
+            self._event(
+                "usage_rejected",
+                ln,
+                usage="data",
+                zone=z,
+                amount=rejected,
+                reason="no data in this zone" if state == "none" else "data blocked",
+            )
+        return {
+            "accepted": accepted,
+            "rejected": rejected,
+            "zone": z,
+            "throughput": self.throughput(ln, zone=z),
+        }
+
+    def _track_metered_zone(self, ln: Line, zone: str, nbytes: int) -> None:
+        """Bytes under a volume cut-off (not an option) are billed at the zone's per-MB rate."""
+        if (
+            zone in ROAMING_ZONES
+            and ln.rules.cutoff_unit == "volume"
+            and zone not in ln.options
+            and not (zone == "usa_canada" and ln.offer.usa_canada is not None)
+        ):
+            ln.zone_bytes_metered[zone] = ln.zone_bytes_metered.get(zone, 0) + nbytes
+
+    def _service_check(self, ln: Line, kind: str, zone: str) -> str | None:
+        if not ln.active:
+            return "line deactivated"
+        if kind not in ln.offer.services:
+            return f"{ln.offer.label} does not allow {kind}"
+        if zone != "france" and not ln.offer.roaming:
+            return f"{ln.offer.label} does not allow roaming"
+        return None
+
+    def _included(self, ln: Line, kind: str, zone: str, to_zone: str, direction: str) -> bool:
+        """Seed 003 "Consommations incluses dans les forfaits illimités" for one voice/SMS usage."""
+        if ln.offer.metered:
+            return False
+        if kind == "sms" and direction == "in":
+            return True
+        if kind == "mms" and zone == "france":
+            return to_zone == "france"
+        inside = ("france", "europe")
+        if zone in inside:
+            if direction == "in":
+                return True
+            if to_zone == "france" or (zone == "europe" and to_zone == "europe"):
+                return True
+            if zone == "france" and to_zone == "europe":
+                return kind == "voice" or ln.rules.international_sms_to_europe == "included"
+            return False
+        return False
+
+    def call(
+        self,
+        line: str | Line,
+        duration: str | int | float | timedelta,
+        *,
+        to: str = "+33100000000",
+        to_country: str = "FR",
+        direction: str = "out",
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """A voice call of ``duration``; returns included / metered seconds."""
+        if at is not None:
+            self.at(at)
+        ln = self.line(line)
+        z = self._where(zone, country, plmn)
+        seconds = int(parse_duration(duration).total_seconds())
+        why = self._service_check(ln, "voice", z)
+        if why:
+            ln.counters.rejected["voice"] += seconds
+            self._event("usage_rejected", ln, usage="voice", zone=z, amount=seconds, reason=why)
+            return {"included": 0, "metered": 0, "rejected": seconds}
+        to_zone = self._where(None, to_country, None)
+        metered = 0 if self._included(ln, "voice", z, to_zone, direction) else seconds
+        if ln.offer.usa_canada is not None and z == "usa_canada" and to_zone in ("usa_canada", "france"):
+            allowance = ln.offer.usa_canada[1]
+            before = ln.counters.get("voice", "usa_canada") - ln.counters.metered("voice", "usa_canada")
+            metered = max(0, seconds - max(0, allowance - before))
+        fair = ln.provider.fair_use
+        if fair and ln.offer.range in fair["ranges"] and direction == "out" and metered < seconds:
+            limit = int(fair["call_max"].total_seconds())
+            if seconds > limit:
+                metered = max(metered, seconds - limit)
+                self._event(
+                    "fair_use", ln, rule="call_max", limit=limit, seconds=seconds, metered=seconds - limit
+                )
+            if to not in ln.counters.correspondents and len(ln.counters.correspondents) >= fair["distinct"]:
+                metered = seconds
+                self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
+        if direction == "out":
+            ln.counters.correspondents.add(to)
+        ln.counters.add("voice", z, seconds, metered)
+        self._event(
+            "usage", ln, usage="voice", zone=z, amount=seconds, to=to, direction=direction, metered=metered
+        )
+        return {"included": seconds - metered, "metered": metered, "rejected": 0}
+
+    def sms(
+        self,
+        line: str | Line,
+        *,
+        to: str = "+33100000000",
+        to_country: str = "FR",
+        count: int = 1,
+        direction: str = "out",
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """``count`` SMS sent (or received); Orange's 500/hour limit suspends sending for 3 days."""
+        if at is not None:
+            self.at(at)
+        ln = self.line(line)
+        z = self._where(zone, country, plmn)
+        why = self._service_check(ln, "sms", z)
+        result = {"sent": 0, "metered": 0, "rejected": 0}
+        if why:
+            ln.counters.rejected["sms"] += count
+            self._event("usage_rejected", ln, usage="sms", zone=z, amount=count, reason=why)
+            result["rejected"] = count
+            return result
+        to_zone = self._where(None, to_country, None)
+        now = self.clock.now
+        fair = ln.provider.fair_use
+        for _ in range(count):
+            if direction == "out":
+                if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
+                    ln.counters.rejected["sms"] += 1
+                    result["rejected"] += 1
+                    continue
+                cap = ln.rules.sms_per_hour
+                if cap is not None:
+                    while ln.sms_times and ln.sms_times[0] <= now - timedelta(hours=1):
+                        ln.sms_times.popleft()
+                    if len(ln.sms_times) >= cap[0]:
+                        ln.sms_suspended_until = now + cap[1]
+                        ln.sms_times.clear()
+                        ln.counters.rejected["sms"] += 1
+                        result["rejected"] += 1
+                        self._event(
+                            "sms_suspended",
+                            ln,
+                            limit_per_hour=cap[0],
+                            until=ln.sms_suspended_until.isoformat(),
+                        )
+                        continue
+                    ln.sms_times.append(now)
+            metered = 0 if self._included(ln, "sms", z, to_zone, direction) else 1
+            if (
+                ln.offer.usa_canada is not None
+                and z == "usa_canada"
+                and direction == "out"
+                and to_zone in ("usa_canada", "france")
+            ):
+                sent = ln.counters.get("sms", "usa_canada") - ln.counters.metered("sms", "usa_canada")
+                metered = 0 if sent < ln.offer.usa_canada[2] else 1
+            if (
+                fair
+                and ln.offer.range in fair["ranges"]
+                and direction == "out"
+                and not metered
+                and to not in ln.counters.sms_recipients
+                and len(ln.counters.sms_recipients) >= fair["distinct"]
+            ):
+                metered = 1
+            if direction == "out":
+                ln.counters.sms_recipients.add(to)
+            ln.counters.add("sms", z, 1, metered)
+            result["sent"] += 1
+            result["metered"] += metered
+        self._event("usage", ln, usage="sms", zone=z, amount=count, to=to, direction=direction, **result)
+        return result
+
+    # --------------------------------------------------------------- sessions
+    def throughput(
+        self,
+        line: str | Line,
+        *,
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+    ) -> str:
+        """``"full"``, ``"reduced"`` (unblocked plan past its envelope), ``"blocked"`` or ``"none"``."""
+        ln = self.line(line)
+        if not ln.active:
+            return "none"
+        return enforcement.zone_state(ln.policy, ZONE_INDEX[self._where(zone, country, plmn)])
+
+    def session_open(
+        self,
+        line: str | Line,
+        *,
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        apn: str | None = None,
+        rat: str | None = None,
+    ) -> dict[str, Any]:
+        """PDP/PDN activation: allowed or rejected with a reason; the throughput class if allowed."""
+        ln = self.line(line)
+        z = self._where(zone, country, plmn)
+        state = self.throughput(ln, zone=z)
+        reason = None
+        if not ln.active:
+            reason = "line deactivated"
+        elif state == "none":
+            reason = "no data for this plan in this zone" if ln.offer.has_data else "plan without data"
+        elif state == "blocked":
+            reason = "data blocked: limit reached"
+        elif ln.offer.apn and apn is not None and apn != ln.offer.apn_for(ln.activated):
+            reason = f"APN {apn} is not {ln.offer.apn_for(ln.activated)} for {ln.offer.label}"
+        else:
+            cap = ln.rules.session_cap
+            if (
+                cap
+                and ln.offer.range in cap["ranges"]
+                and not (cap.get("unless") == "fixed_ip" and ln.fixed_ip)
+                and len(ln.sessions) >= cap["limit"]
+            ):
+                reason = f"{cap['limit']} simultaneous sessions reached (no fixed IP)"
+        if reason:
+            self._event("session_rejected", ln, zone=z, reason=reason)
+            return {"accepted": False, "reason": reason}
+        radio = "5G" if ln.offer.fiveg else ("4G" if ln.offer.radio != "3G" else "3G")
+        if rat == "5G" and not ln.offer.fiveg:
+            radio = "4G"
+        sid = self._next_session
+        self._next_session += 1
+        ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
+        self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
+        return {
+            "accepted": True,
+            "session": sid,
+            "throughput": state,
+            "radio": radio,
+            "reboot_required": ln.reboot_required,
+        }
+
+    def session_close(self, line: str | Line, session: int) -> None:
+        ln = self.line(line)
+        if ln.sessions.pop(session, None) is None:
+            raise PlanError(f"line {ln.id} has no session {session}")
+        self._event("session_closed", ln, session=session)
+
+    def _cut_sessions(self, ln: Line, reason: str, all_zones: bool = False) -> None:
+        for sid, s in list(ln.sessions.items()):
+            if all_zones or enforcement.zone_state(ln.policy, ZONE_INDEX[s.zone]) in ("blocked", "none"):
+                del ln.sessions[sid]
+                self._event("session_cut", ln, session=sid, zone=s.zone, reason=reason)
+
+    # ---------------------------------------------------------- operator side
+    def set_cutoff(self, line: str | Line, zone: str, value: int | str | float) -> None:
+        """Change a zone's cut-off (volume, or EUR on Bouygues Telecom); raising it unblocks at once."""
+        ln = self.line(line)
+        spec = {"id": ln.id, "offer": ln.offer.id, "cutoffs": {**ln.cutoffs, zone: value}}
+        if ln.rules.cutoff_unit == "eur" and zone in ROAMING_ZONES:
+            spec["cutoffs"] = {**{z: v for z, v in ln.cutoffs.items() if z == "europe"}, "world": value}
+            zone = "world"
+        try:
+            sub = self.catalogue.subscription(spec)
+        except Exception as exc:
+            self._event("cutoff_rejected", ln, zone=zone, value=value, reason=str(exc))
+            raise PlanError(str(exc).split(": ", 1)[-1]) from None
+        ln.cutoffs = dict(sub.cutoffs)
+        ln.options.pop(zone, None)
+        self._event("cutoff_changed", ln, zone=zone, value=str(value))
+        self._rebuild(ln)
+
+    def set_option(self, line: str | Line, zone: str, volume: int | str, voice_sms: bool = False) -> None:
+        """Order / change a roaming option: both are billed this month, the envelopes do not add up."""
+        ln = self.line(line)
+        vol = parse_volume(volume)
+        cut = {z: v for z, v in ln.cutoffs.items() if z != zone}
+        spec = {
+            "id": ln.id,
+            "offer": ln.offer.id,
+            "cutoffs": cut,
+            "options": {
+                **{z: {"volume": v, "voice_sms": w} for z, (v, w) in ln.options.items()},
+                zone: {"volume": vol, "voice_sms": voice_sms},
+            },
+        }
+        try:
+            self.catalogue.subscription(spec)
+        except Exception as exc:
+            self._event("option_rejected", ln, zone=zone, volume=format_volume(vol), reason=str(exc))
+            raise PlanError(str(exc).split(": ", 1)[-1]) from None
+        ln.cutoffs = cut
+        previous = ln.options.get(zone)
+        ln.options[zone] = (vol, voice_sms)
+        self._bill_option(ln, zone, vol, voice_sms)
+        self._event(
+            "option_changed",
+            ln,
+            zone=zone,
+            volume=format_volume(vol),
+            previous=None if previous is None else format_volume(previous[0]),
+        )
+        self._rebuild(ln)
+
+    def _bill_option(self, ln: Line, zone: str, vol: int, voice: bool) -> None:
+        price = ln.rules.roaming_options.get(zone, {}).get(("voice_sms_data" if voice else "data", vol))
+        ln.items.append(
+            BillItem(
+                f"option roaming {'voix SMS & data' if voice else 'data'} {zone} {format_volume(vol)}",
+                None if price is None else float(price),
+                billing.UNPUBLISHED if price is None else "tout mois commencé est facturé",
+            )
+        )
+
+    def order_recharge(self, line: str | Line, volume: int | str, *, zone: str = "france") -> dict[str, Any]:
+        """Order a data recharge: visible after the provider's delay; warns on a double order."""
+        ln = self.line(line)
+        vol = parse_volume(volume)
+        reason = None
+        if zone in ln.offer.no_recharge_zones:
+            reason = f"no data recharge in the {zone} zone: an upgrade is needed"
+        elif not ln.offer.recharges:
+            reason = f"{ln.offer.label} has no data recharge"
+        elif vol not in ln.offer.recharges:
+            reason = (
+                f"no {format_volume(vol)} recharge for {ln.offer.label} (recharges: "
+                + ", ".join(format_volume(v) for v in ln.offer.recharges)
+                + ")"
+            )
+        elif (
+            ln.offer.blocked is False
+            and ln.rules.recharge_unblocked == "same_volume"
+            and vol != ln.offer.volume
+        ):
+            reason = (
+                f"on {ln.rules.label} an unblocked plan takes only a recharge of its own volume "
+                f"({format_volume(ln.offer.volume or 0)})"
+            )
+        if reason:
+            self._event("recharge_rejected", ln, volume=format_volume(vol), reason=reason)
+            return {"accepted": False, "reason": reason}
+        now = self.clock.now
+        warning = None
+        if ln.pending_recharges:
+            warning = (
+                "a recharge ordered less than "
+                f"{int(ln.provider.recharge_delay.total_seconds() // 60)} min ago is not visible yet: "
+                "this order will be billed as well"
+            )
+            self._event("recharge_warning", ln, volume=format_volume(vol), message=warning)
+        due = now + ln.provider.recharge_delay
+        ln.pending_recharges.append((due, vol))
+        ln.items.append(BillItem(f"recharge data {format_volume(vol)}", None, billing.UNPUBLISHED))
+        self._event("recharge_ordered", ln, volume=format_volume(vol), visible_at=due.isoformat())
+        if due <= now:
+            self._fire_due(now)
+        return {"accepted": True, "visible_at": due, "warning": warning}
+
+    def change_plan(
+        self,
+        line: str | Line,
+        offer: str | None = None,
+        *,
+        mno: str | None = None,
+        at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Request a change of offer (and/or MNO) under the provider's own rule."""
+        if at is not None:
+            self.at(at)
+        ln = self.line(line)
+        now = self.clock.now
+        new = None
+        if offer is not None:
+            try:
+                new = self.catalogue.offer(offer)
+            except KeyError as exc:
+                return self._change_rejected(ln, offer, str(exc.args[0]))
+        env = ln.policy.meters[enforcement.ENVELOPE]
+        month = month_key(now)
+        d = decide(
+            self.catalogue,
+            ln.offer,
+            new,
+            now=now,
+            used=env.used,
+            limit=env.limit,
+            requests_this_month=ln.change_requests.get(month, 0),
+            mno=mno,
+        )
+        if not d.accepted:
+            return self._change_rejected(ln, offer or mno or "", d.reason)
+        ln.change_requests[month] = ln.change_requests.get(month, 0) + 1
+        assert d.offer is not None and d.effective is not None
+        ln.items.extend(d.bill)
+        if d.effective > now:
+            ln.pending_change = (d.effective, d.offer)
+            self._event(
+                "change_requested", ln, old=ln.offer.id, new=d.offer.id, effective=d.effective.isoformat()
+            )
+            return {"accepted": True, "effective": d.effective, "offer": d.offer.id}
+        old = ln.offer
+        self._set_offer(ln, d.offer)
+        if d.reset_usage:
+            env.used, env.fired, env.exhausted, env.throttled = 0, 0, False, False
+            ln.recharged = 0
+        if d.envelope is not None:
+            ln.carry_envelope = d.envelope
+        ln.allowance = d.allowance
+        self._rebuild(ln)
+        self._event(
+            "change_applied",
+            ln,
+            old=old.id,
+            new=d.offer.id,
+            effective=now.isoformat(),
+            envelope=format_volume(ln.envelope_limit or 0) if ln.envelope_limit is not None else None,
+        )
+        if d.reboot_required:
+            ln.reboot_required = True
+            self._event("reboot_required", ln, reason="the SIM takes the change after the equipment reboots")
+        return {
+            "accepted": True,
+            "effective": now,
+            "offer": d.offer.id,
+            "reboot_required": d.reboot_required,
+            "billed": [(i.label, i.amount) for i in d.bill],
+        }
+
+    def _change_rejected(self, ln: Line, target: str, reason: str) -> dict[str, Any]:
+        self._event("change_rejected", ln, offer=target, reason=reason)
+        return {"accepted": False, "reason": reason}
+
+    def reboot(self, line: str | Line) -> None:
+        ln = self.line(line)
+        ln.reboot_required = False
+        self._cut_sessions(ln, "equipment reboot", all_zones=True)
+        self._event("rebooted", ln)
+
+    def cancel(self, line: str | Line) -> datetime:
+        """Cancel the subscription; returns when the service ends (SIMALARM: the contract's expiry)."""
+        ln = self.line(line)
+        ends = cancellation_effective(self.catalogue, ln.offer, self.clock.now, ln.expires)
+        ln.ends = ends
+        self._event("cancellation", ln, active_until=ends.isoformat())
+        if ends <= self.clock.now:
+            self._fire_due(self.clock.now)
+        return ends
+
+    # ---------------------------------------------------------------- billing
+    def _close_month(self, ln: Line, final: bool = False) -> Bill:
+        bill = Bill(ln.id, ln.counters.month, list(ln.items))
+        offer = ln.month_offer or ln.offer
+        env_used = ln.counters.get("data")
+        if offer.tiers:
+            item = billing.tiered_data_item(offer, env_used)
+            if item:
+                bill.items.append(item)
+        for zone, nbytes in sorted(ln.zone_bytes_metered.items()):
+            rate = ln.rules.rates_per_mb.get(zone)
+            if nbytes and rate is not None:
+                bill.items.append(billing.metered_data_item(zone, nbytes, rate, bool(ln.rules.rates_per_mb)))
+        for mi in (enforcement.EUROPE, enforcement.WORLD):
+            m = ln.policy.meters[mi]
+            if self._is_euro_meter(ln, mi) and m.used:
+                bill.items.append(billing.euro_meter_item(METERS[mi], m.used))
+        if ln.allowance is not None and env_used > ln.allowance:
+            bill.items.append(
+                BillItem(
+                    f"dépassement data {format_volume(env_used - ln.allowance)} "
+                    "(forfait proratisé, seuil non proratisé)",
+                    None,
+                    billing.UNPUBLISHED,
+                )
+            )
+        for kind in ("voice", "sms"):
+            q = ln.counters.metered(kind)
+            if q:
+                unit = "s" if kind == "voice" else " SMS"
+                bill.items.append(BillItem(f"{kind} au compteur {q}{unit}", None, billing.UNPUBLISHED))
+        ln.bills.append(bill)
+        self._event("bill", ln, **{k: v for k, v in bill.as_dict().items() if k != "line"})
+        return bill
+
+    def current_bill(self, line: str | Line) -> Bill:
+        """The bill of the month in progress, as it stands now (not recorded)."""
+        ln = self.line(line)
+        saved_bills, saved_log = list(ln.bills), len(self.log)
+        bill = self._close_month(ln)
+        ln.bills = saved_bills
+        del self.log._events[saved_log:]
+        return bill
+
+    # ------------------------------------------------------------ observables
+    def status(self, line: str | Line) -> dict[str, Any]:
+        ln = self.line(line)
+        meters = {}
+        for mi, m in enumerate(ln.policy.meters):
+            if m.limit:
+                meters[METERS[mi]] = {
+                    "used": m.used,
+                    "limit": m.limit,
+                    "exhausted": m.exhausted,
+                    "throttled": m.throttled,
+                    "unit": "nEUR" if self._is_euro_meter(ln, mi) else "bytes",
+                }
+        return {
+            "line": ln.id,
+            "offer": ln.offer.id,
+            "active": ln.active,
+            "month": ln.counters.month,
+            "envelope": ln.envelope_limit,
+            "counters": ln.counters.as_dict(),
+            "meters": meters,
+            "throughput": {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
+            "cutoffs": {z: str(v) for z, v in ln.cutoffs.items()},
+            "options": {z: format_volume(v) for z, (v, _) in ln.options.items()},
+            "pending_change": None if ln.pending_change is None else ln.pending_change[1].id,
+            "pending_recharges": [format_volume(v) for _, v in ln.pending_recharges],
+            "sessions": len(ln.sessions),
+            "sms_suspended_until": ln.sms_suspended_until,
+            "reboot_required": ln.reboot_required,
+            "active_until": ln.ends,
+        }
+
+    def _event(self, event: str, ln: Line, **data: Any) -> None:
+        self.log.record(event, line=ln.id, **data)
+
+
+__all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]
