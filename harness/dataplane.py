@@ -412,6 +412,8 @@ class NetworkDataPlane:
                 raise _Reject(CAUSE_NOT_SUBSCRIBED, f"line {sub.msisdn} has no fixed-IP option")
             return "fixed_ip", login
         if fixed is not None and sub.fixed_ip is not None and apn.apn.lower() == fixed.apn.lower():
+            if sub.login and (req.auth == "none" or not user):
+                raise _Reject(CAUSE_USER_AUTH_FAILED, f"APN {apn.apn} needs a login and none was sent")
             if sub.login and req.auth not in fixed.auth:
                 raise _Reject(CAUSE_USER_AUTH_FAILED,
                               f"{op.name} fixed IP expects {'/'.join(a.upper() for a in fixed.auth)}, "
