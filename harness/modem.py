@@ -578,6 +578,9 @@ class Modem:
         if want is None or {EF_LOCI, EF_EPSLOCI} & want:
             u.rplmn = rplmn
         if old_imsi is not None and u.imsi != old_imsi:
+            # a new subscriber identity is a new subscription: the ME's forbidden LA lists go
+            # (they are erased at SIM removal, TS 24.008 §4.4.1)
+            self.forbidden_las.clear()
             self.profile_switches += 1
             self.log.record("profile_switch", old_imsi=old_imsi, imsi=u.imsi, hplmn=u.hplmn)
 
@@ -738,7 +741,7 @@ class Modem:
         """Reject handling, TS 24.008 §4.4.4.7 / TS 24.301 §5.5.1.2.5."""
         self.last_cause = cause
         self.log.record("registration_rejected", plmn=cell.plmn, rat=cell.rat, cause=cause,
-                        reason=CAUSE_NAMES.get(cause, "other"))
+                        reason=CAUSE_NAMES.get(cause, "other"), imsi=self.usim.imsi)
         home = sel.is_home(cell.plmn, self._sim_lists())
         plmn_b = enc.encode_plmn(cell.plmn)
         area_b = (cell.area & 0xFFFF).to_bytes(2, "big")

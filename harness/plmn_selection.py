@@ -147,10 +147,13 @@ def priority_order(
     for plmn, rats in sim.operator:
         take(_entry(plmn, rats or ALL_RATS, by_key))
     rest = [c for c in pool if (c.plmn, c.rat) not in seen]
-    high = sorted((c for c in rest if c.high_quality), key=lambda c: (c.plmn, c.rat))
+    high = [c for c in rest if c.high_quality]
     low = [c for c in rest if not c.high_quality]
-    (rng or random.Random(0)).shuffle(high)  # noqa: S311 - seeded on purpose (reproducible runs)
-    take(high)
+    # random order of the PLMNs; inside one PLMN the terminal's preferred technology first
+    plmns = sorted({c.plmn for c in high})
+    (rng or random.Random(0)).shuffle(plmns)  # noqa: S311 - seeded on purpose (reproducible runs)
+    rank = {p: i for i, p in enumerate(plmns)}
+    take(sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
     take(sorted(low, key=lambda c: (-c.signal, c.plmn, c.rat)))
     return out
 
