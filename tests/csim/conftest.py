@@ -30,7 +30,7 @@ def ef_dir_record(aid: bytes, label: bytes) -> bytes:
     return (b"\x61" + bytes([len(body)]) + body).ljust(40, b"\xff")
 
 
-def mini_image(pin1_enabled: bool = True, ust: bytes = bytes.fromhex("0E0C0400200000")) -> CardImage:
+def mini_image(pin1_enabled: bool = True, ust: bytes = bytes.fromhex("0E000C04200000")) -> CardImage:
     """UST default: services 2-4 (byte 1 0E), 19-20 (byte 3 0C), 27 (byte 4 04), 38 (byte 5 20)."""
     f = FileSpec
     files = [
