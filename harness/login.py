@@ -82,7 +82,8 @@ def international_msisdn(number: str, digits: int | None = None) -> str:
     if not text.startswith(FRANCE_CC):
         raise LoginError(f"{raw!r} is not a French number (country code 33 expected)")
     subscriber = text[len(FRANCE_CC):]
-    mobile = (len(subscriber) == 9 and subscriber[0] in "67") or (len(subscriber) == 13 and subscriber[0] == "7")
+    n = len(subscriber)
+    mobile = (n == 9 and subscriber[0] in "67") or (n == 13 and subscriber[0] == "7")
     if not mobile:
         raise LoginError(f"{raw!r} is not a French mobile number in international form")
     if digits is not None and len(text) != digits:
