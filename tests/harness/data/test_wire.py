@@ -1,3 +1,4 @@
+import os
 import shutil
 import subprocess
 
@@ -9,6 +10,8 @@ from harness.operators import Plan, load_all
 from harness.wire import hide_password, session_packets, sessions_packets, write_pcap
 
 TSHARK = shutil.which("tshark")
+if TSHARK is None and os.environ.get("SIMHARNESS_REQUIRE_TSHARK"):
+    raise RuntimeError("tshark is required (SIMHARNESS_REQUIRE_TSHARK is set) but not installed")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
 
 SECRET = "testing123"
