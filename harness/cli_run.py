@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -88,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios, errors = _collect(args.paths)
     scenarios = [s for s in scenarios if _selected(s, args.keyword, args.marker)]
     for err in errors:
-        console.print(f"[red]error:[/] {err}", markup=True, soft_wrap=True)
+        console.print(f"[red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
     outcomes: list[Outcome] = []
     started = time.perf_counter()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -96,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with progress:
         task = progress.add_task("scenarios", total=len(scenarios))
         for scn in scenarios:
-            progress.update(task, description=scn.test_id)
+            progress.update(task, description=escape(scn.test_id))
             outcome = _run_one(scn)
             outcomes.append(outcome)
             progress.advance(task)
@@ -106,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     for o in outcomes:
         if not o.passed:
-            console.rule(f"[red]FAILED[/] {o.id}")
+            console.rule(f"[red]FAILED[/] {escape(o.id)}")
             console.print(o.report or o.message, markup=False, highlight=False, soft_wrap=True)
     table = Table(title="scenarios", show_lines=False)
     table.add_column("scenario")
@@ -115,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_column("duration", justify="right")
     for o in outcomes:
         verdict = "[green]passed[/]" if o.passed else "[red]failed[/]"
-        table.add_row(o.id, verdict, f"{o.steps}/{o.total_steps}", f"{o.duration * 1000:.1f} ms")
+        table.add_row(escape(o.id), verdict, f"{o.steps}/{o.total_steps}", f"{o.duration * 1000:.1f} ms")
     console.print(table)
     passed = sum(o.passed for o in outcomes)
     failed = len(outcomes) - passed

@@ -215,12 +215,16 @@ class Session:
 
         card_path = resolve_card(str(card), source)
         world_path = resolve_world(str(world), source)
+        profile = card_profile(card_path)
         log = EventLog()
         sim = Card.from_profile(str(card_path))
         transport = InProcessTransport(sim, log)
         wld = World.load(str(world_path))
-        modem = Modem(transport, wld, log=log, config=ModemConfig(**dict(config or {})))
-        return cls(sim, wld, modem, log, transport, profile=card_profile(card_path))
+        settings = dict(config or {})
+        if "pin" not in settings:
+            settings["pin"] = user_pin(profile)
+        modem = Modem(transport, wld, log=log, config=ModemConfig(**settings))
+        return cls(sim, wld, modem, log, transport, profile=profile)
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Session:
@@ -231,6 +235,18 @@ class Session:
         if imsi is None:
             return None
         return self._imsi_profiles.get(str(imsi))
+
+
+def user_pin(profile: Mapping[str, Any]) -> str | None:
+    """PIN1 the user types at power-on: the profile's value when PIN1 is enabled, else none.
+
+    A terminal asks for PIN1 only when the card says it is enabled (TS 102 221 §9.5.1,
+    §11.1.9 VERIFY PIN with an empty body); a disabled PIN is never typed.
+    """
+    pin1 = (profile.get("pins") or {}).get("pin1")
+    if not isinstance(pin1, Mapping) or not pin1.get("enabled", True) or pin1.get("value") is None:
+        return None
+    return str(pin1["value"])
 
 
 # --------------------------------------------------------------------------- steps

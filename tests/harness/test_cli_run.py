@@ -80,3 +80,27 @@ def test_validate_bundled_suite(capsys):
     from harness.scenario import ROOT
 
     assert main(["validate", str(ROOT / "scenarios")]) == 0
+
+
+def test_run_table_keeps_matrix_ids(tmp_path, capsys):
+    (tmp_path / "trip.yaml").write_text(
+        "name: Power on in ${country}\ncard: alphalink-orange\nworld: europe\n"
+        "matrix:\n  - {id: fr, vars: {country: FR, roams: false}}\n"
+        "  - {id: be, vars: {country: BE, roams: true}}\n"
+        "steps:\n  - power_on: {country: \"${country}\"}\n  - expect: {roaming: \"${roams}\"}\n")
+    assert main(["run", "-q", str(tmp_path / "trip.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "trip[fr]" in out and "trip[be]" in out  # brackets are not taken for console markup
+
+
+def test_scenario_on_a_pin_protected_card_gets_pin1_from_the_profile(tmp_path, capsys):
+    (tmp_path / "pin.yaml").write_text(
+        "name: PIN1 typed at power-on\ncard: alphalink-orange\nworld: europe\n"
+        "steps:\n  - power_on: {country: FR}\n"
+        "  - expect:\n      registered: \"208-01\"\n      apdus:\n"
+        "        - {ins: VERIFY, data: \"30303030FFFFFFFF\", sw: \"9000\", count: 1}\n")
+    (tmp_path / "nopin.yaml").write_text(
+        "name: No PIN typed\ncard: alphalink-orange\nworld: europe\nconfig: {pin: null}\n"
+        "steps:\n  - power_on: {country: FR}\n"
+        "  - expect: {registered: null, status: {sim: pin_required}}\n")
+    assert main(["run", "-q", str(tmp_path / "pin.yaml"), str(tmp_path / "nopin.yaml")]) == 0

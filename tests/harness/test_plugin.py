@@ -118,11 +118,14 @@ def test_yaml_outside_scenario_directories_is_ignored(pytester):
 def test_xdist_two_local_gateways(suite):
     """The suite spread over two execnet gateways, as over two machines (docs/scenarios.md)."""
     py = sys.executable
-    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--dist", "load",
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--dist", "load",
                                         "--tx", f"popen//python={py}", "--tx", f"popen//python={py}",
                                         "scenarios")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["*gw0*", "*gw1*"])
+    result.stdout.fnmatch_lines(["created: 2/2 workers"])
+    ran_on = {line.split("]", 1)[0] + "]" for line in result.outlines
+              if line.startswith("[gw") and ("PASSED" in line or "FAILED" in line)}
+    assert ran_on == {"[gw0]", "[gw1]"}, result.outlines  # both gateways replayed scenarios
 
 
 def test_xdist_numprocesses(suite):
