@@ -33,7 +33,9 @@ def parse_volume(value: int | str) -> int:
 
 
 def format_volume(nbytes: int) -> str:
-    """Bytes -> the shortest exact decimal unit (``30000000000`` -> ``"30GB"``)."""
+    """Bytes -> the shortest exact decimal unit (``30000000000`` -> ``"30GB"``, 0 -> ``"0MB"``)."""
+    if nbytes == 0:
+        return "0MB"
     for unit, factor in (("TB", TB), ("GB", GB), ("MB", MB), ("kB", KB)):
         if nbytes and nbytes % factor == 0:
             return f"{nbytes // factor}{unit}"

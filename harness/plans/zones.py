@@ -40,7 +40,7 @@ class ZoneTable:
                         raise DataError(
                             items.source,
                             items.line_of(i),
-                            f"{key[:-1] if key == 'countries' else key} {code} is in both "
+                            f"{'country' if key == 'countries' else key} {code} is in both "
                             f"{table[code]} and {zone}",
                         )
                     table[code] = zone
