@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from csim import ef as efs
 from csim.image import CardImage
 from csim.profile import Profile, build_image, load_profile, resolve_path
+from csim.sw import sw_meaning
 from csim.yamlsrc import DataError
 from harness.transport import transmit_t0
 
@@ -144,58 +145,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         _print_info(info, args.raw, sys.stdout)
     return 0
-
-
-# TS 102 221 §10.2.1 and TS 51.011 §9.4: meaning of a status word
-_SW_EXACT = {
-    0x9000: "normal ending", 0x9300: "SIM Application Toolkit busy",
-    0x6200: "warning: no information given, NV memory unchanged", 0x6281: "warning: data may be corrupted",
-    0x6282: "warning: end of file/record reached before Le bytes or unsuccessful search",
-    0x6283: "warning: selected file invalidated", 0x6285: "warning: file in termination state",
-    0x62F1: "warning: more data available",
-    0x62F2: "warning: more data available, proactive command pending",
-    0x62F3: "warning: response data available", 0x63F1: "warning: more data expected",
-    0x63F2: "warning: more data expected, proactive command pending",
-    0x6400: "execution error: NV memory unchanged", 0x6500: "execution error: NV memory changed",
-    0x6581: "execution error: memory problem", 0x6700: "wrong length",
-    0x6800: "function in CLA not supported",
-    0x6881: "logical channel not supported", 0x6882: "secure messaging not supported",
-    0x6981: "command incompatible with file structure", 0x6982: "security status not satisfied",
-    0x6983: "authentication/PIN method blocked", 0x6984: "referenced data invalidated",
-    0x6985: "conditions of use not satisfied", 0x6986: "command not allowed (no EF selected)",
-    0x6989: "secure channel security not satisfied",
-    0x6A80: "incorrect parameters in the data field", 0x6A81: "function not supported",
-    0x6A82: "file or application not found", 0x6A83: "record not found", 0x6A84: "not enough memory space",
-    0x6A86: "incorrect parameters P1-P2", 0x6A87: "Lc inconsistent with P1-P2",
-    0x6A88: "referenced data not found", 0x6B00: "wrong parameter(s) P1-P2",
-    0x6D00: "instruction code not supported or invalid", 0x6E00: "class not supported",
-    0x6F00: "technical problem, no precise diagnosis",
-    0x9850: "INCREASE: maximum value reached",
-    0x9862: "authentication error, application specific", 0x9863: "security session or association expired",
-    0x9804: "GSM: access condition not fulfilled", 0x9840: "GSM: CHV blocked",
-    0x9404: "GSM: file not found",
-    0x9408: "GSM: file inconsistent with the command", 0x9402: "GSM: out of range (invalid address)",
-}
-
-
-def sw_meaning(sw: int) -> str:
-    """Human meaning of the status word ``sw`` (``0x9000``...)."""
-    if sw in _SW_EXACT:
-        return _SW_EXACT[sw]
-    sw1, sw2 = sw >> 8, sw & 0xFF
-    if sw1 == 0x61:
-        return f"{sw2} response bytes available (GET RESPONSE)"
-    if sw1 == 0x6C:
-        return f"wrong Le, {sw2} bytes available"
-    if sw1 == 0x91:
-        return f"normal ending, proactive command of {sw2} bytes pending (FETCH)"
-    if sw1 == 0x92:
-        return "normal ending, data transfer session information"
-    if sw1 == 0x9F:
-        return f"GSM: {sw2} response bytes available (GET RESPONSE)"
-    if sw1 == 0x63 and sw2 & 0xF0 == 0xC0:
-        return f"verification failed, {sw2 & 0x0F} retries left"
-    return "unknown status word"
 
 
 def _parse_apdu(text: str) -> bytes:

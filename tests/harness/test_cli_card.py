@@ -5,7 +5,6 @@ import json
 import pytest
 
 from harness.cli import main
-from harness.cli_card import sw_meaning
 
 
 def run_json(capsys, *argv):
@@ -62,7 +61,7 @@ def test_apdu_command(capsys):
     assert lines[0] == "> 00A4000C023F00"
     assert lines[1] == "< 9000  normal ending"
     assert "< 6982  security status not satisfied" in lines  # EF_IMSI needs PIN1
-    assert lines[-1] == "< 63C2  verification failed, 2 retries left"
+    assert lines[-1] == "< 63C2  verification failed, 2 attempt(s) left"
 
 
 def test_apdu_json_with_t0(capsys):
@@ -82,10 +81,3 @@ def test_bad_input_is_an_error(capsys, tmp_path):
     assert f"{bad}:1:" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("sw, text", [
-    (0x9000, "normal ending"), (0x6A82, "file or application not found"), (0x611A, "26 response bytes"),
-    (0x6C09, "wrong Le, 9 bytes"), (0x9112, "proactive command of 18 bytes"), (0x63C0, "0 retries left"),
-    (0x9F22, "GSM: 34 response bytes"), (0x9862, "authentication error"), (0x1234, "unknown status word"),
-])
-def test_sw_meaning(sw, text):
-    assert text in sw_meaning(sw)
