@@ -213,6 +213,7 @@ class Modem:
         self._next_retry = 0.0
         self._next_hplmn_search = 0.0
         self._in_proactive = False
+        self._aid: bytes | None = None
 
     # ================================================================== public API (scenario steps)
     def power_on(self, country: str | None = None, location: str | None = None,
@@ -466,7 +467,9 @@ class Modem:
     def _initialise(self, send_profile: bool) -> None:
         """USIM application selection and initialisation (TS 31.102 §5.1.1)."""
         self._efs.clear()
-        aid = self._usim_aid()
+        if send_profile or self._aid is None:  # UICC activation: EF_DIR/EF_ICCID; NAA init keeps them
+            self._aid = self._usim_aid()
+        aid = self._aid
         data, sw = self._tx(bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
         if sw != 0x9000:
             self.sim_state = "absent"
