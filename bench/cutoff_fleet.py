@@ -22,13 +22,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from harness.rating import unpack_events  # noqa: E402
+
 from harness.plans import PolicyEngine  # noqa: E402
 from harness.plans.enforcement import METERS  # noqa: E402
 from harness.plans.fleet import fleet_of  # noqa: E402
-from harness.rating import unpack_events  # noqa: E402
 
 OFFERS = [
-    ("alphalink-orange-unlimited-30gb-blocked", {"cutoffs": {"usa_canada": "1GB"}, "options": {"world": "2GB"}}),
+    (
+        "alphalink-orange-unlimited-30gb-blocked",
+        {"cutoffs": {"usa_canada": "1GB"}, "options": {"world": "2GB"}},
+    ),
     ("alphalink-orange-unlimited-10gb-unblocked", {"options": {"maghreb_turkey": "3GB"}}),
     ("alphalink-bouygues-unlimited-50gb-unblocked", {"cutoffs": {"europe": 100, "world": 50}}),
     ("alphalink-bouygues-unlimited-5gb-blocked", {"cutoffs": {"europe": 50}}),
@@ -56,8 +60,9 @@ def main() -> None:
     rng.shuffle(line)
     zone = rng.choice(np.arange(5, dtype=np.int8), size=n, p=[0.85, 0.09, 0.02, 0.02, 0.02]).astype(np.int8)
     kind = rng.choice(np.arange(3, dtype=np.int8), size=n, p=[0.8, 0.1, 0.1]).astype(np.int8)
-    amount = np.where(kind == 0, rng.integers(0, 400 * 10**6, size=n),
-                      rng.integers(1, 600, size=n)).astype(np.int64)
+    amount = np.where(kind == 0, rng.integers(0, 400 * 10**6, size=n), rng.integers(1, 600, size=n)).astype(
+        np.int64
+    )
     setup = time.perf_counter() - t0
 
     t1 = time.perf_counter()
@@ -70,12 +75,16 @@ def main() -> None:
     codes = [0, 0, 0, 0]
     for _, code, _ in unpack_events(events[: min(len(events), 2_000_000)]):
         codes[code] += 1
-    print(f"fleet: {args.lines} lines x {args.records} records = {n} records "
-          f"(offers: {len(OFFERS)}; meters {', '.join(METERS)})")
+    print(
+        f"fleet: {args.lines} lines x {args.records} records = {n} records "
+        f"(offers: {len(OFFERS)}; meters {', '.join(METERS)})"
+    )
     print(f"setup (engine, fleet, random records): {setup:.2f} s")
     print(f"rating: {elapsed:.3f} s -> {n / elapsed:,.0f} records/s on one core")
-    print(f"events: {len(events)} (alert80 {codes[0]}, alert100 {codes[1]}, block {codes[2]}, "
-          f"throttle {codes[3]})")
+    print(
+        f"events: {len(events)} (alert80 {codes[0]}, alert100 {codes[1]}, block {codes[2]}, "
+        f"throttle {codes[3]})"
+    )
     print(f"peak memory: tracemalloc {peak / 1e6:.1f} MB, max RSS {rss / 1024:.1f} MB")
 
 
