@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -29,13 +30,22 @@ def load_suite() -> list[scenario.Scenario]:
     return out
 
 
-def steps_per_second(scns: list[scenario.Scenario], rounds: int) -> tuple[float, float, int, int]:
-    """(steps/s of step execution, sessions/s, steps run, failures)."""
+def steps_per_second(scns: list[scenario.Scenario], rounds: int,
+                     by_kind: dict[str, list[float]] | None = None) -> tuple[float, float, int, int]:
+    """(steps/s of step execution, sessions/s, steps run, failures); ``by_kind`` collects
+    [count, seconds] per step kind."""
     steps = 0
     failures = 0
     step_time = 0.0
     build_time = 0.0
     builds = 0
+
+    def on_step(step: scenario.Step, sr: runner.StepResult) -> None:
+        if by_kind is not None:
+            slot = by_kind.setdefault(step.kind, [0, 0.0])
+            slot[0] += 1
+            slot[1] += sr.duration
+
     for _ in range(rounds):
         for scn in scns:
             t0 = time.perf_counter()
@@ -44,7 +54,7 @@ def steps_per_second(scns: list[scenario.Scenario], rounds: int) -> tuple[float,
             build_time += t1 - t0
             builds += 1
             try:
-                result = runner.run(scn, session)
+                result = runner.run(scn, session, on_step=on_step)
                 steps += len(result.steps)
             except runner.ScenarioFailure as failure:
                 failures += 1
@@ -61,11 +71,18 @@ def suite_in_process() -> tuple[float, int]:
     return time.perf_counter() - t0, len(runner_scns)
 
 
-def pytest_wall(*extra: str) -> tuple[float, int]:
+def pytest_wall(*extra: str, env: dict[str, str] | None = None) -> tuple[float, int]:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, "scenarios"]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     return time.perf_counter() - t0, proc.returncode
+
+
+def bytecode_env() -> dict[str, str]:
+    """The environment with bytecode caching allowed (pytest's rewritten-assertion cache too)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def main() -> int:
@@ -80,9 +97,13 @@ def main() -> int:
     total_steps = sum(len(s.steps) for s in scns)
     print(f"bundled suite: {len(scns)} scenarios, {total_steps} steps, loaded in {load_s * 1000:.0f} ms")
     sps, builds, steps, failures = steps_per_second(scns, 1)  # warm caches (profiles, world)
-    sps, builds, steps, failures = steps_per_second(scns, args.rounds)
+    by_kind: dict[str, list[float]] = {}
+    sps, builds, steps, failures = steps_per_second(scns, args.rounds, by_kind)
     print(f"replay serial: {sps:,.0f} steps/s ({steps} steps over {args.rounds} rounds, "
           f"{failures} failed runs); session set-up {builds:,.0f} sessions/s")
+    for kind, (n, secs) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {kind:<17} {int(n):6d} steps  {secs / n * 1e6:9.1f} us/step  "
+              f"{n / secs:10,.0f} steps/s  {secs:6.2f} s")
     wall, n = suite_in_process()
     print(f"whole suite in-process (load + sessions + steps): {wall:.2f} s for {n} scenarios")
     if not args.no_pytest:
@@ -90,6 +111,15 @@ def main() -> int:
         print(f"pytest scenarios/ serial: {wall:.2f} s wall (exit {rc})")
         wall, rc = pytest_wall("-n", "2")
         print(f"pytest scenarios/ -n 2:   {wall:.2f} s wall (exit {rc})")
+        if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+            # every process recompiles (and re-rewrites the asserts of) all plugins when
+            # bytecode is not cached; show the figures of a machine that caches it
+            env = bytecode_env()
+            pytest_wall(env=env)  # fills the caches
+            wall, rc = pytest_wall(env=env)
+            print(f"pytest scenarios/ serial, bytecode cached: {wall:.2f} s wall (exit {rc})")
+            wall, rc = pytest_wall("-n", "2", env=env)
+            print(f"pytest scenarios/ -n 2, bytecode cached:   {wall:.2f} s wall (exit {rc})")
     return 0
 
 

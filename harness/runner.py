@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,8 @@ class Session:
         world_path = resolve_world(str(world), source)
         profile = card_profile(card_path)
         log = EventLog()
-        sim = Card.from_profile(str(card_path))
+        image, prof = _card_source(str(card_path), card_path.stat().st_mtime)
+        sim = Card(image, profile=prof)
         transport = InProcessTransport(sim, log)
         wld = World.load(str(world_path))
         settings = dict(config or {})
@@ -235,6 +237,19 @@ class Session:
         if imsi is None:
             return None
         return self._imsi_profiles.get(str(imsi))
+
+
+@lru_cache(maxsize=64)
+def _card_source(path: str, mtime: float) -> tuple[Any, Any]:
+    """The checked profile and its card image, built once per file version.
+
+    :class:`csim.Card` copies the image into its own file system, so every session gets a
+    fresh card (files, PIN counters, SQN) without parsing and validating the profile again.
+    """
+    from csim.profile import build_image, load_profile
+
+    prof = load_profile(path)
+    return build_image(prof), prof
 
 
 def user_pin(profile: Mapping[str, Any]) -> str | None:

@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,8 +153,9 @@ def schema() -> dict[str, Any]:
 
 
 def _step_schema() -> dict[str, Any]:
-    s = schema()
-    return {"$defs": s["$defs"], "$ref": "#/$defs/step"}
+    if "step" not in _schema_cache:
+        _schema_cache["step"] = {"$defs": schema()["$defs"], "$ref": "#/$defs/step"}
+    return _schema_cache["step"]
 
 
 def parse_duration(value: Any) -> float:
@@ -211,6 +214,17 @@ def _substitute(node: Any, variables: Mapping[str, Any], source: str, line: int 
     if isinstance(node, list):
         return [_substitute(v, variables, source, line) for v in node]
     return node
+
+
+def _has_vars(node: Any) -> bool:
+    """Does a step argument contain a ``${variable}`` anywhere?"""
+    if isinstance(node, str):
+        return "${" in node
+    if isinstance(node, Mapping):
+        return any(_has_vars(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_vars(v) for v in node)
+    return False
 
 
 @dataclass
@@ -289,6 +303,10 @@ def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mappin
                 else:
                     raise DataError(src, raw.line_of("use"), f"block {name!r} needs parameter {pname!r}")
             _expand_steps(block.steps, block.source, lib, scope, via + ((name, raw.line_of("use")),), out)
+            continue
+        if not _has_vars(raw[kind]):
+            # already checked with its file (scenario or block library)
+            out.append(Step(len(out), kind, raw[kind], line, via, raw.get("note")))
             continue
         value = _substitute(raw[kind], variables, src, raw.line_of(kind))
         item = LineDict({kind: value})
@@ -406,8 +424,22 @@ def _readable(exc: DataError) -> DataError:
     return DataError(exc.source, exc.line, f"{where}: {text}" if where else text)
 
 
+_validators: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(sch: Mapping[str, Any]) -> Draft202012Validator:
+    """One compiled validator per schema object (building one is costly, using it is not)."""
+    hit = _validators.get(id(sch))
+    if hit is None or hit[0] is not sch:
+        hit = (sch, Draft202012Validator(sch))
+        _validators[id(sch)] = hit
+    return hit[1]
+
+
 def _validate(doc: Any, source: str, sch: Mapping[str, Any]) -> None:
-    try:
+    if _validator(sch).is_valid(doc):
+        return
+    try:  # the slow path words the error with its file:line
         validate(doc, sch, source)
     except DataError as exc:
         raise _readable(exc) from None
