@@ -10,10 +10,13 @@ semantic rules of the standards; every error reads ``file:line: what is wrong``.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
+import os
 import re
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -211,9 +214,15 @@ def _to_line_tree(obj: Any, source: str) -> Any:
 
 
 def load_profile(spec: str | Path | Mapping[str, Any] | Profile) -> Profile:
-    """Load and validate a card profile from a path, a bare bundled name or a mapping."""
+    """Load and validate a card profile from a path, a bare bundled name or a mapping.
+
+    A file is parsed and validated once per version (path, modification time, size); every
+    call returns a fresh copy of the validated profile, so callers never share mutable data.
+    """
     if isinstance(spec, Profile):
         return spec
+    if not isinstance(spec, Mapping):
+        return _load_file(resolve_path(spec))
     schema = load_schema(SCHEMA_PATH)
     if isinstance(spec, Mapping):
         source = str(spec.get("name", "<mapping>")) if not isinstance(spec, LineDict) else spec.source
@@ -224,6 +233,93 @@ def load_profile(spec: str | Path | Mapping[str, Any] | Profile) -> Profile:
     if not isinstance(doc, LineDict):
         raise DataError(str(spec), None, "a card profile is a mapping")
     return _build_profile(doc)
+
+
+# --------------------------------------------------------------------------- caching
+#
+# Parsing and validating a profile costs milliseconds; a test suite builds a card per test.
+# Validated profiles are kept per file version, and what is derived from a profile (the card
+# image, the IMSI-dependent files) per profile contents: the derived data are reused only while
+# the profile still equals the copy they were computed from, and handed out as fresh copies.
+
+_ATOMS = (str, bytes, int, float, bool, type(None), _dt.date, frozenset)
+_by_file: dict[str, tuple[int, int, Profile, dict[str, Any]]] = {}
+_derived: dict[int, tuple[weakref.ref[Profile], Profile, dict[str, Any]]] = {}
+
+
+def _fresh(obj: Any) -> Any:
+    """A copy of ``obj`` sharing no mutable part with it (immutable leaves are shared)."""
+    if isinstance(obj, _ATOMS):
+        return obj
+    cls = type(obj)
+    if cls is list:
+        return [_fresh(v) for v in obj]
+    if cls is dict:
+        return {k: _fresh(v) for k, v in obj.items()}
+    if cls is tuple:
+        return tuple(_fresh(v) for v in obj)
+    if is_dataclass(obj) and hasattr(obj, "__dict__") and not hasattr(cls, "__slots__"):
+        new = object.__new__(cls)
+        new.__dict__.update({k: _fresh(v) for k, v in obj.__dict__.items()})
+        return new
+    return copy.deepcopy(obj)
+
+
+def _forget(key: int, ref: weakref.ref[Profile]) -> None:
+    entry = _derived.get(key)
+    if entry is not None and entry[0] is ref:
+        del _derived[key]
+
+
+def _attach(profile: Profile, reference: Profile, cache: dict[str, Any]) -> None:
+    key = id(profile)
+    ref = weakref.ref(profile, lambda r, k=key: _forget(k, r))
+    _derived[key] = (ref, reference, cache)
+
+
+def _derived_cache(profile: Profile) -> dict[str, Any]:
+    """Cache of data derived from ``profile``, valid while it equals its reference copy."""
+    entry = _derived.get(id(profile))
+    if entry is not None and entry[0]() is profile and entry[1] == profile:
+        return entry[2]
+    cache: dict[str, Any] = {}
+    _attach(profile, _fresh(profile), cache)
+    return cache
+
+
+def _parse_file(path: Path) -> Profile:
+    doc = load(path, load_schema(SCHEMA_PATH))
+    if not isinstance(doc, LineDict):
+        raise DataError(str(path), None, "a card profile is a mapping")
+    return _build_profile(doc)
+
+
+def _load_file(path: Path) -> Profile:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _parse_file(path)  # the loader reports the missing file
+    key = os.path.abspath(path)
+    hit = _by_file.get(key)
+    if hit is None or hit[0] != st.st_mtime_ns or hit[1] != st.st_size:
+        hit = (st.st_mtime_ns, st.st_size, _parse_file(path), {})
+        _by_file[key] = hit
+    reference, cache = hit[2], hit[3]
+    profile = _fresh(reference)
+    _attach(profile, reference, cache)
+    return profile
+
+
+def _copy_file_spec(spec: FileSpec) -> FileSpec:
+    new = object.__new__(FileSpec)
+    new.__dict__.update(spec.__dict__)  # bytes/str/int fields are immutable
+    new.records = list(spec.records)
+    return new
+
+
+def _copy_image(image: CardImage) -> CardImage:
+    return CardImage(atr=image.atr, files=[_copy_file_spec(f) for f in image.files],
+                     pins=[_fresh(p) for p in image.pins], auth=_fresh(image.auth))
 
 
 def _hex(doc: LineDict, key: str) -> bytes:
@@ -524,12 +620,17 @@ def profile_files(profile: Profile, name: str) -> dict[str, bytes]:
     """
     if name not in profile.imsi_profiles:
         raise KeyError(f"no IMSI profile {name!r} in {profile.name} (has {', '.join(profile.imsi_profiles)})")
-    out = {}
-    for key, value in _profile_values(profile, profile.imsi_profiles[name]).items():
-        ef = efs.get(key)
-        if _included(profile, ef):
-            out[ef.path] = ef.encode(value, _size(profile, ef))
-    return out
+    cache = _derived_cache(profile)
+    key = f"files:{name}"
+    out = cache.get(key)
+    if out is None:
+        out = {}
+        for k, value in _profile_values(profile, profile.imsi_profiles[name]).items():
+            ef = efs.get(k)
+            if _included(profile, ef):
+                out[ef.path] = ef.encode(value, _size(profile, ef))
+        cache[key] = out
+    return dict(out)
 
 
 def profile_auth(profile: Profile, name: str) -> AuthSpec:
@@ -595,6 +696,14 @@ def _included(profile: Profile, ef: efs.EF) -> bool:
 def build_image(spec: Profile | str | Path | Mapping[str, Any]) -> CardImage:
     """The complete file tree, PINs and keys of the card, the priority IMSI profile active."""
     profile = load_profile(spec)
+    cache = _derived_cache(profile)
+    image = cache.get("image")
+    if image is None:
+        image = cache["image"] = _build_image(profile)
+    return _copy_image(image)
+
+
+def _build_image(profile: Profile) -> CardImage:
     values = _static_values(profile)
     values.update(_profile_values(profile, profile.active_profile))
     chosen = [ef for ef in efs.all_efs() if _included(profile, ef)]
