@@ -46,8 +46,16 @@ class EventLog:
         self.time: float = 0.0
 
     def record(self, kind: str, **data: Any) -> Event:
-        ev = Event(len(self._events), self.time, kind, data)
-        self._events.append(ev)
+        events = self._events
+        ev = Event(len(events), self.time, kind, data)
+        events.append(ev)
+        return ev
+
+    def record_apdu(self, command: bytes, response: bytes) -> Event:
+        """An ``apdu`` event (``command``, ``response``): the transports' per-command record."""
+        events = self._events
+        ev = Event(len(events), self.time, "apdu", {"command": command, "response": response})
+        events.append(ev)
         return ev
 
     def __iter__(self) -> Iterator[Event]:

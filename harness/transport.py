@@ -36,19 +36,36 @@ def _get_response_cla(apdu: bytes) -> int:
     return 0xA0 if apdu[0] == 0xA0 else apdu[0] & 0x03
 
 
-def transmit_t0(raw: Any, apdu: bytes) -> bytes:
-    """Run one command through ``raw(apdu) -> response`` handling 61xx/9Fxx and 6Cxx."""
-    resp = raw(apdu)
+def _needs_procedure(apdu: bytes, resp: bytes) -> bool:
+    """``resp`` is a T=0 procedure status (61xx, GSM 9Fxx, or 6Cxx to a case-2 command)."""
+    if len(resp) != 2:
+        return False
+    sw1 = resp[0]
+    return sw1 == 0x61 or (sw1 == 0x9F and apdu[0] == 0xA0) or (sw1 == 0x6C and len(apdu) == 5)
+
+
+def _complete(raw: Any, apdu: bytes, resp: bytes) -> bytes:
+    """TS 102 221 §7.3.1.1.4: resend with the right Le on 6Cxx, GET RESPONSE on 61xx/9Fxx."""
     if len(resp) == 2 and resp[0] == 0x6C and len(apdu) == 5:
-        resp = raw(apdu[:4] + bytes([resp[1]]))
+        resp = raw(apdu[:4] + bytes((resp[1],)))
     data = b""
     while len(resp) == 2 and (resp[0] == 0x61 or (resp[0] == 0x9F and apdu[0] == 0xA0)):
-        cla = _get_response_cla(apdu)
-        resp = raw(bytes([cla, 0xC0, 0x00, 0x00, resp[1]]))
+        resp = raw(bytes((_get_response_cla(apdu), 0xC0, 0x00, 0x00, resp[1])))
         if len(resp) >= 2 and resp[-2] == 0x61:
             data += resp[:-2]
             resp = resp[-2:]
-    return data + resp
+    return data + resp if data else resp
+
+
+def transmit_t0(raw: Any, apdu: bytes) -> bytes:
+    """Run one command through ``raw(apdu) -> response`` handling 61xx/9Fxx and 6Cxx."""
+    resp = raw(apdu)
+    if _needs_procedure(apdu, resp):
+        return _complete(raw, apdu, resp)
+    return resp
+
+
+_PROCEDURE_SW1 = frozenset((0x61, 0x6C, 0x9F))
 
 
 class InProcessTransport:
@@ -64,9 +81,14 @@ class InProcessTransport:
         return bytes(self.card.atr)
 
     def transmit(self, apdu: bytes) -> bytes:
-        resp = transmit_t0(self.card.transmit, bytes(apdu))
+        if type(apdu) is not bytes:
+            apdu = bytes(apdu)
+        raw = self.card.transmit
+        resp = raw(apdu)
+        if len(resp) == 2 and resp[0] in _PROCEDURE_SW1 and _needs_procedure(apdu, resp):
+            resp = _complete(raw, apdu, resp)
         if self.log is not None:
-            self.log.record("apdu", command=bytes(apdu), response=resp)
+            self.log.record_apdu(apdu, resp)
         return resp
 
     def reset(self) -> bytes:
