@@ -49,6 +49,19 @@ class Outcome:
     duration: float
     message: str = ""
     report: str = ""
+    xfail: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """passed / failed, or xfailed / xpassed for a scenario marked ``xfail``."""
+        if self.xfail is None:
+            return "passed" if self.passed else "failed"
+        return "xpassed" if self.passed else "xfailed"
+
+    @property
+    def ok(self) -> bool:
+        """A pass, or the expected failure of an ``xfail`` scenario (a pass there is strict)."""
+        return self.verdict in ("passed", "xfailed")
 
 
 def _collect(paths: Sequence[str]) -> tuple[list[scenario.Scenario], list[DataError]]:
@@ -69,6 +82,14 @@ def _selected(scn: scenario.Scenario, keyword: str | None, marker: str | None) -
 
 
 def _run_one(scn: scenario.Scenario) -> Outcome:
+    outcome = _replay(scn)
+    outcome.xfail = scn.xfail
+    if outcome.verdict == "xpassed":
+        outcome.message = f"{scn.source}: passed although marked xfail: {scn.xfail}"
+    return outcome
+
+
+def _replay(scn: scenario.Scenario) -> Outcome:
     started = time.perf_counter()
     name = scn.name + (f" [{scn.matrix_id}]" if scn.matrix_id else "")
     try:
@@ -101,12 +122,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             outcome = _run_one(scn)
             outcomes.append(outcome)
             progress.advance(task)
-            if not outcome.passed and args.exitfirst:
+            if not outcome.ok and args.exitfirst:
                 break
     wall = time.perf_counter() - started
 
     for o in outcomes:
-        if not o.passed:
+        if not o.ok:
             console.rule(f"[red]FAILED[/] {escape(o.id)}")
             console.print(o.report or o.message, markup=False, highlight=False, soft_wrap=True)
     table = Table(title="scenarios", show_lines=False)
@@ -115,14 +136,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_column("steps", justify="right")
     table.add_column("duration", justify="right")
     for o in outcomes:
-        verdict = "[green]passed[/]" if o.passed else "[red]failed[/]"
+        colour = {"passed": "green", "xfailed": "yellow"}.get(o.verdict, "red")
+        verdict = f"[{colour}]{o.verdict}[/]"
         table.add_row(escape(o.id), verdict, f"{o.steps}/{o.total_steps}", f"{o.duration * 1000:.1f} ms")
     console.print(table)
-    passed = sum(o.passed for o in outcomes)
-    failed = len(outcomes) - passed
+    passed = sum(o.verdict == "passed" for o in outcomes)
+    xfailed = sum(o.verdict == "xfailed" for o in outcomes)
+    failed = len(outcomes) - passed - xfailed
     steps = sum(o.steps for o in outcomes)
     color = "green" if not failed and not errors else "red"
-    console.print(f"[{color}]{passed} passed, {failed} failed, {len(errors)} invalid[/], "
+    xf = f", {xfailed} xfailed" if xfailed else ""
+    console.print(f"[{color}]{passed} passed, {failed} failed{xf}, {len(errors)} invalid[/], "
                   f"{steps} steps in {wall:.2f} s")
     if args.junitxml:
         write_junit(args.junitxml, outcomes, errors, wall)
@@ -134,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def write_junit(path: str, outcomes: list[Outcome], errors: list[DataError], wall: float) -> None:
     """A JUnit XML report (one testcase per scenario, invalid files as errors)."""
-    failures = sum(not o.passed for o in outcomes)
+    failures = sum(not o.ok for o in outcomes)
     suite = ET.Element("testsuite", name="simharness", tests=str(len(outcomes) + len(errors)),
                        failures=str(failures), errors=str(len(errors)), time=f"{wall:.3f}")
     for o in outcomes:
@@ -142,7 +166,9 @@ def write_junit(path: str, outcomes: list[Outcome], errors: list[DataError], wal
                              file=o.source, time=f"{o.duration:.4f}")
         props = ET.SubElement(case, "properties")
         ET.SubElement(props, "property", name="steps", value=str(o.steps))
-        if not o.passed:
+        if o.verdict == "xfailed":
+            ET.SubElement(case, "skipped", type="pytest.xfail", message=o.xfail or "")
+        elif not o.ok:
             fail = ET.SubElement(case, "failure", message=o.message)
             fail.text = o.report or o.message
     for err in errors:

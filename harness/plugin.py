@@ -62,6 +62,9 @@ class ScenarioFile(pytest.File):
             name = f"{Path(scn.source).stem}[{scn.matrix_id}]" if scn.matrix_id else Path(scn.source).stem
             item = ScenarioItem.from_parent(self, name=name, scenario=scn)
             item.add_marker("scenario")
+            if scn.xfail:
+                item.add_marker(pytest.mark.xfail(reason=scn.xfail, raises=runner.ScenarioFailure,
+                                                  strict=True))
             for m in scn.markers:
                 item.add_marker(m)
             yield item

@@ -83,6 +83,7 @@ class Scenario:
     description: str = ""
     matrix_id: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    xfail: str | None = None
 
     @property
     def test_id(self) -> str:
@@ -506,7 +507,8 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
         name = _substitute(doc["name"], variables, source, doc.line_of("name"))
         scn = Scenario(name=name, source=source, line=entry_line or doc.line_of("name"), card=card,
                        world=world, steps=steps, config=config, markers=markers,
-                       description=doc.get("description", ""), matrix_id=ident, vars=variables)
+                       description=doc.get("description", ""), matrix_id=ident, vars=variables,
+                       xfail=doc.get("xfail"))
         _check_countries(scn)
         _check_ef_names(scn)
         scenarios.append(scn)

@@ -152,3 +152,12 @@ def test_fixtures_for_plain_python_tests(pytester):
         """))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_xfail_scenarios_are_strict(pytester):
+    mark = "xfail: known defect elsewhere\n"
+    pytester.makefile(".yaml", **{"scenarios/known": FAILING.replace("steps:\n", mark + "steps:\n"),
+                                  "scenarios/fixed": PASSING.replace("steps:\n", mark + "steps:\n")})
+    result = pytester.runpytest("-p", "no:cacheprovider", "scenarios")
+    result.assert_outcomes(xfailed=1, failed=1)
+    result.stdout.fnmatch_lines(["*XPASS(strict)*known defect elsewhere*"])
