@@ -96,6 +96,43 @@ _LOCATION_STATUS = {SERVICE_NORMAL: stk.LocationStatus.NORMAL_SERVICE,
                     SERVICE_NONE: stk.LocationStatus.NO_SERVICE}
 
 
+#: memo tables of values that depend only on their key (bytes in, immutable value out)
+_MEMO_LIMIT = 4096
+_decoded: dict[tuple[int, bytes], Any] = {}
+_proactive_cmds: dict[bytes, stk.ProactiveCommand] = {}
+_responses: dict[tuple[Any, ...], bytes] = {}
+_envelopes: dict[tuple[Any, ...], bytes] = {}
+
+
+_selects: dict[tuple[int, int, bool], bytes] = {}
+
+
+def _select_apdu(fid: int, p1: int, fcp: bool) -> bytes:
+    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
+    key = (fid, p1, fcp)
+    apdu = _selects.get(key)
+    if apdu is None:
+        apdu = (bytes((0x00, 0xA4, p1, 0x04, 0x02, fid >> 8, fid & 0xFF, 0x00)) if fcp
+                else bytes((0x00, 0xA4, p1, 0x0C, 0x02, fid >> 8, fid & 0xFF)))
+        _selects[key] = apdu
+    return apdu
+
+
+def _remember(table: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(table) >= _MEMO_LIMIT:
+        table.clear()
+    table[key] = value
+    return value
+
+
+def _parse_proactive(data: bytes) -> stk.ProactiveCommand:
+    """A FETCHed proactive command, decoded (:class:`stk.ProactiveCommand` is immutable)."""
+    cmd = _proactive_cmds.get(data)
+    if cmd is None:
+        cmd = _remember(_proactive_cmds, bytes(data), stk.parse_proactive(data))
+    return cmd
+
+
 class ModemError(RuntimeError):
     """The terminal cannot do what was asked (card missing, no such menu item...)."""
 
@@ -214,6 +251,7 @@ class Modem:
         self._next_hplmn_search = 0.0
         self._in_proactive = False
         self._aid: bytes | None = None
+        self._sim_cache: tuple[tuple[Any, ...], sel.SimLists] | None = None
 
     # ================================================================== public API (scenario steps)
     def power_on(self, country: str | None = None, location: str | None = None,
@@ -353,7 +391,11 @@ class Modem:
     @property
     def roaming(self) -> bool:
         """Registered on a PLMN that is neither the HPLMN nor an EHPLMN (TS 23.122 §1.2)."""
-        return self.registered is not None and not sel.is_home(self.registered, self._sim_lists())
+        plmn = self.registered
+        if plmn is None:
+            return False
+        u = self.usim
+        return not (plmn == u.hplmn or plmn in u.ehplmn)  # sel.is_home on the USIM's lists
 
     @property
     def data_active(self) -> bool:
@@ -421,9 +463,9 @@ class Modem:
         """SELECT by FID; returns the file size (transparent) or record length, -1 if absent."""
         size = self._sizes.get(fid)
         if size is not None:
-            _, sw = self._tx(bytes((0x00, 0xA4, p1, 0x0C, 0x02, fid >> 8, fid & 0xFF)))
+            _, sw = self._tx(_select_apdu(fid, p1, False))
             return size if sw == 0x9000 else -1
-        data, sw = self._tx(bytes((0x00, 0xA4, p1, 0x04, 0x02, fid >> 8, fid & 0xFF, 0x00)))
+        data, sw = self._tx(_select_apdu(fid, p1, True))
         if sw != 0x9000 and sw >> 8 != 0x91:
             return -1
         size = _fcp_size(data)
@@ -534,50 +576,54 @@ class Modem:
             svc = _SERVICE_OF.get(fid)
             return svc is None or not u.ust or svc in u.ust
 
+        read = self._read
         if need(EF_UST):
-            raw = self._read(EF_UST)
-            u.ust = frozenset(enc.decode_service_table(raw)) if raw else frozenset()
+            raw = read(EF_UST)
+            u.ust = _decode(EF_UST, raw) if raw else frozenset()
         old_imsi = u.imsi
         if need(EF_IMSI):
-            raw = self._read(EF_IMSI)
-            u.imsi = enc.decode_imsi(raw) if raw else None
+            raw = read(EF_IMSI)
+            u.imsi = _decode(EF_IMSI, raw) if raw else None
         if need(EF_AD):
-            raw = self._read(EF_AD)
-            u.mnc_length = enc.decode_ad(raw).get("mnc_length", 2) if raw and len(raw) >= 4 else 2
+            raw = read(EF_AD)
+            u.mnc_length = _decode(EF_AD, raw) if raw else 2
         if need(EF_SPN):
-            raw = self._read(EF_SPN)
-            u.spn = enc.decode_spn(raw) if raw else None
-        for fid, attr in ((EF_PLMNWACT, "user"), (EF_OPLMNWACT, "operator"), (EF_HPLMNWACT, "hplmn_act")):
-            if need(fid):
-                raw = self._read(fid)
-                entries = enc.decode_plmn_act_list(raw) if raw else []
-                setattr(u, attr, tuple((e["plmn"], _rats(e["act"])) for e in entries))
+            raw = read(EF_SPN)
+            spn = _decode(EF_SPN, raw) if raw else None
+            u.spn = dict(spn) if spn is not None else None
+        if need(EF_PLMNWACT):
+            raw = read(EF_PLMNWACT)
+            u.user = _decode(EF_PLMNWACT, raw) if raw else ()
+        if need(EF_OPLMNWACT):
+            raw = read(EF_OPLMNWACT)
+            u.operator = _decode(EF_OPLMNWACT, raw) if raw else ()
+        if need(EF_HPLMNWACT):
+            raw = read(EF_HPLMNWACT)
+            u.hplmn_act = _decode(EF_HPLMNWACT, raw) if raw else ()
         if need(EF_EHPLMN):
-            raw = self._read(EF_EHPLMN)
-            u.ehplmn = tuple(enc.decode_plmn_list(raw)) if raw else ()
+            raw = read(EF_EHPLMN)
+            u.ehplmn = _decode(EF_EHPLMN, raw) if raw else ()
         if need(EF_FPLMN):
-            raw = self._read(EF_FPLMN)
+            raw = read(EF_FPLMN)
             if raw:
-                u.fplmn_size = len(raw) // 3
-                u.fplmn = [enc.decode_plmn(raw[i:i + 3]) or "" for i in range(0, 3 * u.fplmn_size, 3)]
+                u.fplmn = list(_decode(EF_FPLMN, raw))
+                u.fplmn_size = len(u.fplmn)
             else:
                 u.fplmn, u.fplmn_size = [], 0
         if need(EF_HPPLMN):
-            raw = self._read(EF_HPPLMN)
-            u.hpplmn_minutes = enc.decode_hpplmn(raw)["minutes"] if raw else 0
+            raw = read(EF_HPPLMN)
+            u.hpplmn_minutes = _decode(EF_HPPLMN, raw) if raw else 0
         rplmn = None
         if need(EF_EPSLOCI):
-            raw = self._read(EF_EPSLOCI)
+            raw = read(EF_EPSLOCI)
             if raw:
-                d = enc.decode_epsloci(raw)
-                rplmn = d["plmn"] if d["status"] == "updated" else rplmn
+                rplmn = _decode(EF_EPSLOCI, raw)
         if need(EF_PSLOCI):
-            self._read(EF_PSLOCI)
+            read(EF_PSLOCI)
         if need(EF_LOCI):
-            raw = self._read(EF_LOCI)
+            raw = read(EF_LOCI)
             if raw and rplmn is None:
-                d = enc.decode_loci(raw)
-                rplmn = d["plmn"] if d["status"] in ("updated", "not_updated") else None
+                rplmn = _decode(EF_LOCI, raw)
         if want is None or {EF_LOCI, EF_EPSLOCI} & want:
             u.rplmn = rplmn
         if old_imsi is not None and u.imsi != old_imsi:
@@ -603,36 +649,74 @@ class Modem:
             self.location = name
             self.log.record("move", location=name, country=self.world.locations[name].country)
 
+    def _radio(self) -> tuple[Any, ...]:
+        """What decides the cells heard: the place, the coverage and the forced signal levels."""
+        ov = self.signal_overrides
+        return (self.location, self.coverage, tuple(ov.items()) if ov else ())
+
+    def _heard_cells(self, radio: tuple[Any, ...]) -> tuple[Cell, ...]:
+        """The cells heard (cached per world and radio situation; worlds are immutable)."""
+        memo = self.world.memo
+        key = ("heard", radio)
+        cells = memo.get(key)
+        if cells is not None:
+            return cells
+        location, coverage, _ = radio
+        if not coverage or location is None:
+            cells = ()
+        else:
+            cells = self.world.locations[location].cells
+            if self.signal_overrides:
+                ov = self.signal_overrides
+                out = []
+                for c in cells:
+                    level = ov.get((c.plmn, c.rat), ov.get((c.plmn, None),
+                                                            ov.get((None, c.rat), ov.get((None, None)))))
+                    out.append(c if level is None else Cell(c.plmn, c.rat, level, c.area, c.cell_id))
+                cells = tuple(out)
+        return self.world.remember(key, cells)
+
     def _heard(self) -> list[Cell]:
-        if not self.coverage or self.location is None:
-            return []
-        cells = list(self.world.locations[self.location].cells)
-        if self.signal_overrides:
-            ov = self.signal_overrides
-            out = []
-            for c in cells:
-                level = ov.get((c.plmn, c.rat), ov.get((c.plmn, None),
-                                                        ov.get((None, c.rat), ov.get((None, None)))))
-                out.append(c if level is None else Cell(c.plmn, c.rat, level, c.area, c.cell_id))
-            cells = out
-        return cells
+        return list(self._heard_cells(self._radio()))
 
     def _candidates(self) -> list[sel.Candidate]:
-        return sel.available(
-            ((c.plmn, c.rat, c.signal, c.area, c.cell_id) for c in self._heard()),
-            supported_rats=self.config.rats, forbidden=[p for p in self.usim.fplmn if p],
-            forbidden_areas=self.forbidden_las,
-        )
+        radio = self._radio()
+        forbidden = tuple(p for p in self.usim.fplmn if p)
+        las = frozenset(self.forbidden_las) if self.forbidden_las else frozenset()
+        key = ("candidates", radio, self.config.rats, forbidden, las)
+        memo = self.world.memo
+        cands = memo.get(key)
+        if cands is None:
+            cands = self.world.remember(key, tuple(sel.available(
+                ((c.plmn, c.rat, c.signal, c.area, c.cell_id) for c in self._heard_cells(radio)),
+                supported_rats=self.config.rats, forbidden=forbidden, forbidden_areas=las,
+            )))
+        return list(cands)
 
     def _sim_lists(self) -> sel.SimLists:
         u = self.usim
-        return sel.SimLists(hplmn=u.hplmn or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
-                            operator=u.operator, forbidden=tuple(p for p in u.fplmn if p))
+        key = (u.imsi, u.mnc_length, u.ehplmn, u.hplmn_act, u.user, u.operator, tuple(u.fplmn))
+        cached = self._sim_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        lists = sel.SimLists(hplmn=u.hplmn or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
+                             operator=u.operator, forbidden=tuple(p for p in u.fplmn if p))
+        self._sim_cache = (key, lists)
+        return lists
 
     def _cell_for(self, cand: sel.Candidate) -> Cell:
-        for c in self._heard():
-            if c.plmn == cand.plmn and c.rat == cand.rat and c.cell_id == cand.cell_id:
-                return c
+        radio = self._radio()
+        memo = self.world.memo
+        key = ("cell_index", radio)
+        index = memo.get(key)
+        if index is None:
+            index = {}
+            for c in self._heard_cells(radio):
+                index.setdefault((c.plmn, c.rat, c.cell_id), c)
+            self.world.remember(key, index)
+        cell = index.get((cand.plmn, cand.rat, cand.cell_id))
+        if cell is not None:
+            return cell
         return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
 
     def _select_and_register(self, switch_on: bool) -> None:
@@ -865,8 +949,13 @@ class Modem:
         self.log.record("location_status", status=self.service, plmn=self.registered, sent=sent)
         if not sent:
             return False
-        info = _location_info(self.registered, cell) if cell and self.registered else None
-        sw = self._envelope(stk.event_download_location_status(status, info))
+        key = (status, self.registered, cell) if cell and self.registered else (status, None, None)
+        apdu = _envelopes.get(key)
+        if apdu is None:
+            info = _location_info(self.registered, cell) if cell and self.registered else None
+            data = stk.event_download_location_status(status, info)
+            apdu = _remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
+        _, sw = self._tx(apdu)
         self._proactive(sw)
         return True
 
@@ -883,7 +972,7 @@ class Modem:
                 if sw != 0x9000 and sw >> 8 != 0x91:
                     return
                 try:
-                    cmd = stk.parse_proactive(data)
+                    cmd = _parse_proactive(data)
                 except stk.TlvError:
                     sw = self._terminal_response(b"\x01\x00\x00", stk.Result.DATA_NOT_UNDERSTOOD)
                     continue
@@ -892,8 +981,12 @@ class Modem:
             self._in_proactive = False
 
     def _terminal_response(self, details: bytes, result: int, *objs: bytes, additional: bytes = b"") -> int:
-        tr = stk.terminal_response(details, result, *objs, additional=additional)
-        _, sw = self._tx(bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
+        key = (details, result, objs, additional)
+        apdu = _responses.get(key)
+        if apdu is None:
+            tr = stk.terminal_response(details, result, *objs, additional=additional)
+            apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
+        _, sw = self._tx(apdu)
         return sw
 
     def _handle(self, cmd: stk.ProactiveCommand) -> int:
@@ -984,6 +1077,60 @@ class Modem:
         self.packet = False
         self.service = SERVICE_LIMITED if self.camped else SERVICE_NONE
         self._last_location_status = None  # the re-registration is reported again
+
+
+def _plmn_act(raw: bytes) -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((e["plmn"], _rats(e["act"])) for e in enc.decode_plmn_act_list(raw))
+
+
+def _fplmn(raw: bytes) -> tuple[str, ...]:
+    return tuple(enc.decode_plmn(raw[i:i + 3]) or "" for i in range(0, 3 * (len(raw) // 3), 3))
+
+
+def _ad_mnc_length(raw: bytes) -> int:
+    return enc.decode_ad(raw).get("mnc_length", 2) if len(raw) >= 4 else 2
+
+
+def _eps_rplmn(raw: bytes) -> str | None:
+    d = enc.decode_epsloci(raw)
+    return d["plmn"] if d["status"] == "updated" else None
+
+
+def _cs_rplmn(raw: bytes) -> str | None:
+    d = enc.decode_loci(raw)
+    return d["plmn"] if d["status"] in ("updated", "not_updated") else None
+
+
+def _spn(raw: bytes) -> tuple[tuple[str, Any], ...] | None:
+    spn = enc.decode_spn(raw)
+    return tuple(spn.items()) if spn is not None else None
+
+
+# how the terminal decodes each EF it reads (TS 31.102 §4.2), into immutable values
+_DECODERS: dict[int, Any] = {
+    EF_UST: lambda raw: frozenset(enc.decode_service_table(raw)),
+    EF_IMSI: enc.decode_imsi,
+    EF_AD: _ad_mnc_length,
+    EF_SPN: _spn,
+    EF_PLMNWACT: _plmn_act,
+    EF_OPLMNWACT: _plmn_act,
+    EF_HPLMNWACT: _plmn_act,
+    EF_EHPLMN: lambda raw: tuple(enc.decode_plmn_list(raw)),
+    EF_FPLMN: _fplmn,
+    EF_HPPLMN: lambda raw: enc.decode_hpplmn(raw)["minutes"],
+    EF_EPSLOCI: _eps_rplmn,
+    EF_LOCI: _cs_rplmn,
+}
+_MISSING = object()
+
+
+def _decode(fid: int, raw: bytes) -> Any:
+    """Decoded contents of an EF read from the card (the same bytes always decode the same)."""
+    key = (fid, raw)
+    value = _decoded.get(key, _MISSING)
+    if value is _MISSING:
+        value = _remember(_decoded, key, _DECODERS[fid](raw))
+    return value
 
 
 def _imei_bytes(digits: str) -> bytes:

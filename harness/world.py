@@ -28,6 +28,8 @@ NETWORKS_DIR = ROOT / "fixtures" / "networks"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "network.schema.json"
 
 RATS = ("2G", "3G", "4G", "5G")
+#: entries kept in :attr:`World.memo` before it starts again from empty
+MEMO_LIMIT = 4096
 #: higher is preferred when an entry allows several access technologies
 RAT_RANK = {"5G": 3, "4G": 2, "3G": 1, "2G": 0}
 
@@ -192,11 +194,21 @@ class World:
     description: str = ""
     subscribers: tuple[Path, ...] = ()
     _mcc_country: dict[str, str] = field(default_factory=dict, repr=False)
+    #: values derived from the (immutable) world by its users, e.g. the candidate cells per place
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for code, country in self.countries.items():
             for mcc in country.mccs:
                 self._mcc_country.setdefault(mcc, code)
+
+    def remember(self, key: Any, value: Any) -> Any:
+        """Store ``value`` in :attr:`memo` under ``key`` (bounded) and return it."""
+        memo = self.memo
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[key] = value
+        return value
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod
