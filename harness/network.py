@@ -17,7 +17,9 @@ Registration (TS 24.301 §5.5.1 attach, §5.4.2 authentication)::
 
 from __future__ import annotations
 
+import os
 import random
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from csim import milenage
+from csim.encoding import encode_plmn
 from harness.events import EventLog
 from harness.world import (
     CAUSE_IMSI_UNKNOWN_IN_HLR,
@@ -132,10 +135,19 @@ class Subscriber:
     opc: bytes
     mnc_length: int = 2
     sqn: int = 0  # last SQN used by the AuC (SEQ << 5 | IND)
+    _mil: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def home_plmn(self) -> str:
         return plmn_of_imsi(self.imsi, self.mnc_length)
+
+    @property
+    def milenage(self) -> milenage.Milenage:
+        """The AuC's Milenage instance for K/OPc (key schedule built once, TS 35.206 §4.1)."""
+        mil = self._mil
+        if mil is None or mil[0] != (self.ki, self.opc):
+            mil = self._mil = ((self.ki, self.opc), milenage.Milenage(self.ki, self.opc))
+        return mil[1]
 
 
 class HSS:
@@ -169,9 +181,8 @@ class HSS:
     def provision_sources(self, sources: Iterable[Path]) -> None:
         """Card profiles from files or directories of ``*.yaml`` profiles."""
         for src in sources:
-            files = sorted(src.glob("*.yaml")) if src.is_dir() else [src]
-            for f in files:
-                self.provision_profile(f)
+            for imsi, ki, opc, n, sqn in _source_rows(src):
+                self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn)
 
     def lookup(self, imsi: str) -> Subscriber | None:
         return self.subscribers.get(imsi)
@@ -181,7 +192,14 @@ class HSS:
         seq, _ind = milenage.sqn_split(sub.sqn)
         sub.sqn = milenage.sqn_join(seq + 1, 0)
         rand = self.rng.randbytes(16)
-        return milenage.generate_vector(sub.ki, sub.opc, sub.sqn, AMF_EPS, rand)
+        mil = sub.milenage
+        sqn = sub.sqn.to_bytes(6, "big")
+        mac_a, _ = mil.compute_f1(rand, sqn, AMF_EPS)
+        xres, ck, ik, ak = mil.compute_f2345(rand)
+        conc = (sub.sqn ^ int.from_bytes(ak, "big")).to_bytes(6, "big")  # SQN xor AK
+        sres, kc = milenage.gsm_from_umts(xres, ck, ik)  # c2/c3, TS 33.102 §6.8.1.2
+        return {"rand": rand, "autn": conc + AMF_EPS + mac_a, "xres": xres, "ck": ck, "ik": ik, "ak": ak,
+                "sres": sres, "kc": kc}
 
     def resync(self, sub: Subscriber, rand: bytes, auts: bytes) -> bool:
         """Re-synchronise on SQN_MS from AUTS (TS 33.102 §6.3.5); False if MAC-S is wrong."""
@@ -342,9 +360,38 @@ def _profile_rows(path: str, mtime: float) -> tuple[tuple[str, bytes, bytes, int
     return _rows_of(path)
 
 
+def _source_rows(src: Path) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
+    """Subscriber rows of a profile file or of every ``*.yaml`` of a directory, per version."""
+    try:
+        st = os.stat(src)
+    except OSError:
+        return _profile_rows(str(src), 0.0)  # the profile loader reports the missing file
+    if not stat.S_ISDIR(st.st_mode):
+        return _profile_rows(str(src), st.st_mtime)
+    key = str(src)
+    hit = _dir_listing.get(key)
+    if hit is None or hit[0] != st.st_mtime_ns:
+        files = tuple(str(f) for f in sorted(src.glob("*.yaml")))
+        hit = _dir_listing[key] = (st.st_mtime_ns, files)
+    rows: list[tuple[str, bytes, bytes, int, int]] = []
+    for f in hit[1]:
+        try:
+            mtime = os.stat(f).st_mtime
+        except OSError:
+            mtime = 0.0
+        rows.extend(_profile_rows(f, mtime))
+    return tuple(rows)
+
+
+_dir_listing: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+
+@lru_cache(maxsize=256)
+def _plmn_bytes(plmn: str) -> bytes:
+    return encode_plmn(plmn)
+
+
 def _guti(plmn: str, n: int) -> bytes:
     """GUTI value bytes as stored in EF_EPSLOCI (octets 2..13 of the EPS mobile identity IE,
     TS 24.301 §9.9.3.12): length, identity type GUTI, PLMN, MME group ID, MME code, M-TMSI."""
-    from csim.encoding import encode_plmn
-
-    return b"\x0b\xf6" + encode_plmn(plmn) + b"\x80\x01" + b"\x01" + n.to_bytes(4, "big")
+    return b"\x0b\xf6" + _plmn_bytes(plmn) + b"\x80\x01" + b"\x01" + n.to_bytes(4, "big")
