@@ -125,6 +125,48 @@ def priority_order(
     the forbidden list are left out (automatic mode); with it they are kept and marked
     (the list shown for a manual search).
     """
+    key: tuple[object, ...] | None = (tuple(candidates), sim, rplmn, include_forbidden)
+    try:
+        plan = _plans.get(key)
+    except TypeError:  # lists inside the SIM lists: not hashable, computed every time
+        key, plan = None, None
+    if plan is None:
+        plan = _plan(candidates, sim, rplmn, include_forbidden)
+        if key is not None:
+            if len(_plans) >= _PLANS_LIMIT:
+                _plans.clear()
+            _plans[key] = plan
+    listed, high, plmns, low = plan
+    out = list(listed)
+    seen = {(c.plmn, c.rat) for c in out}
+
+    def take(items: Iterable[Candidate]) -> None:
+        for c in items:
+            k = (c.plmn, c.rat)
+            if k not in seen:
+                seen.add(k)
+                out.append(c)
+
+    # random order of the PLMNs; inside one PLMN the terminal's preferred technology first
+    order = list(plmns)
+    (rng or random.Random(0)).shuffle(order)  # noqa: S311 - seeded on purpose (reproducible runs)
+    rank = {p: i for i, p in enumerate(order)}
+    take(sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
+    take(low)
+    return out
+
+
+#: the deterministic part of :func:`priority_order` per (candidates, SIM lists, RPLMN, mode)
+_plans: dict[tuple[object, ...], tuple[tuple[Candidate, ...], tuple[Candidate, ...], tuple[str, ...],
+                                       tuple[Candidate, ...]]] = {}
+_PLANS_LIMIT = 2048
+
+
+def _plan(
+    candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None, include_forbidden: bool
+) -> tuple[tuple[Candidate, ...], tuple[Candidate, ...], tuple[str, ...], tuple[Candidate, ...]]:
+    """Items 0-iii in order, the high-quality others (item iv, before shuffling) with their
+    sorted PLMNs, and the other others by decreasing signal (item v)."""
     pool = [c for c in candidates if include_forbidden or not c.forbidden]
     by_key = {(c.plmn, c.rat): c for c in pool}
     seen: set[tuple[str, str]] = set()
@@ -147,15 +189,9 @@ def priority_order(
     for plmn, rats in sim.operator:
         take(_entry(plmn, rats or ALL_RATS, by_key))
     rest = [c for c in pool if (c.plmn, c.rat) not in seen]
-    high = [c for c in rest if c.high_quality]
-    low = [c for c in rest if not c.high_quality]
-    # random order of the PLMNs; inside one PLMN the terminal's preferred technology first
-    plmns = sorted({c.plmn for c in high})
-    (rng or random.Random(0)).shuffle(plmns)  # noqa: S311 - seeded on purpose (reproducible runs)
-    rank = {p: i for i, p in enumerate(plmns)}
-    take(sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
-    take(sorted(low, key=lambda c: (-c.signal, c.plmn, c.rat)))
-    return out
+    high = tuple(c for c in rest if c.high_quality)
+    low = tuple(sorted((c for c in rest if not c.high_quality), key=lambda c: (-c.signal, c.plmn, c.rat)))
+    return tuple(out), high, tuple(sorted({c.plmn for c in high})), low
 
 
 def automatic(
