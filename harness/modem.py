@@ -406,28 +406,34 @@ class Modem:
     def status(self) -> dict[str, Any]:
         """Observables for scenario expectations."""
         u = self.usim
-        loc = self.world.locations.get(self.location) if self.location else None
+        world = self.world
+        registered = self.registered
+        loc = world.locations.get(self.location) if self.location else None
         country = loc.country if loc else None
-        reg_country = self.world.country_of_plmn(self.registered)
+        reg_country = world.country_of_plmn(registered)
         spn = u.spn["name"] if u.spn else None
+        roaming = self.roaming
+        opname = world.operator_name(registered)
+        cell = self.cell if registered else None
         return {
             "powered": self.powered,
-            "registered": self.registered,
-            "plmn_name": self.world.operator_name(self.registered),
-            "rat": self.cell.rat if self.cell and self.registered else None,
-            "area": self.cell.area if self.cell and self.registered else None,
-            "roaming": self.roaming,
+            "registered": registered,
+            "plmn_name": opname,
+            "rat": cell.rat if cell else None,
+            "area": cell.area if cell else None,
+            "roaming": roaming,
             "service": self.service,
-            "data": self.data_active,
+            "data": (self.service == SERVICE_NORMAL and self.packet
+                     and (not roaming or self.config.data_roaming)),
             "data_roaming": self.config.data_roaming,
             "imsi": u.imsi,
             "iccid": u.iccid,
             "hplmn": u.hplmn,
             "spn": spn,
-            "display_name": self.display_name(),
+            "display_name": self._display_name(opname, roaming) if registered else None,
             "country": country,
             "location": self.location,
-            "zone": self.world.zones[reg_country.zone].key if reg_country else None,
+            "zone": world.zones[reg_country.zone].key if reg_country else None,
             "selection": self.config.selection,
             "manual_plmn": self.config.manual_plmn,
             "forbidden": [p for p in u.fplmn if p],
@@ -446,11 +452,13 @@ class Modem:
         """Network name shown to the user (EF_SPN display conditions, TS 31.102 §4.2.12)."""
         if not self.registered:
             return None
-        opname = self.world.operator_name(self.registered)
+        return self._display_name(self.world.operator_name(self.registered), self.roaming)
+
+    def _display_name(self, opname: str | None, roaming: bool) -> str | None:
         spn = self.usim.spn
         if not spn or not spn.get("name"):
             return opname
-        if not self.roaming:
+        if not roaming:
             return spn["name"]
         return f"{opname} ({spn['name']})" if spn.get("display_spn_when_roaming") else opname
 
