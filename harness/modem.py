@@ -1149,8 +1149,18 @@ def _imei_bytes(digits: str) -> bytes:
     return bytes([first, *rest])
 
 
+_fcp_sizes: dict[bytes, int] = {}
+
+
 def _fcp_size(fcp: bytes) -> int:
     """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
+    size = _fcp_sizes.get(fcp)
+    if size is None:
+        size = _remember(_fcp_sizes, bytes(fcp), _parse_fcp_size(fcp))
+    return size
+
+
+def _parse_fcp_size(fcp: bytes) -> int:
     if len(fcp) < 2 or fcp[0] != 0x62:
         return 0
     i, end = 2, min(len(fcp), 2 + fcp[1])

@@ -146,7 +146,7 @@ class Subscriber:
         """The AuC's Milenage instance for K/OPc (key schedule built once, TS 35.206 §4.1)."""
         mil = self._mil
         if mil is None or mil[0] != (self.ki, self.opc):
-            mil = self._mil = ((self.ki, self.opc), milenage.Milenage(self.ki, self.opc))
+            mil = self._mil = ((self.ki, self.opc), _milenage(self.ki, self.opc))
         return mil[1]
 
 
@@ -384,6 +384,12 @@ def _source_rows(src: Path) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
 
 
 _dir_listing: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+
+@lru_cache(maxsize=1024)
+def _milenage(ki: bytes, opc: bytes) -> milenage.Milenage:
+    """One AES key schedule per K/OPc (a Milenage instance keeps no state between calls)."""
+    return milenage.Milenage(ki, opc)
 
 
 @lru_cache(maxsize=256)
