@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness import plan_steps
 from harness.events import Event, EventLog
 from harness.scenario import Scenario, Step, card_profile, parse_duration
 from harness.transport import InProcessTransport
@@ -192,6 +193,8 @@ def ef_decode(name: str, data: bytes | list[bytes]) -> Any:
 class Session:
     """Card + transport + event log + world + modem for one scenario run."""
 
+    scenario: Scenario | None = None  # set by for_scenario; plan steps read its plan and start
+
     def __init__(self, card: Any, world: Any, modem: Any, log: EventLog, transport: Any,
                  profile: Mapping[str, Any] | None = None) -> None:
         self.card = card
@@ -230,7 +233,9 @@ class Session:
 
     @classmethod
     def for_scenario(cls, scenario: Scenario) -> Session:
-        return cls.build(scenario.card, scenario.world, scenario.config, scenario.source)
+        session = cls.build(scenario.card, scenario.world, scenario.config, scenario.source)
+        session.scenario = scenario
+        return session
 
     def profile_name(self, imsi: str | None) -> str | None:
         """Which profile of the card an IMSI belongs to (domestic/international)."""
@@ -312,6 +317,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "restart": _no_args("restart"),
     "power_off": _no_args("power_off"),
 }
+ACTIONS.update(plan_steps.ACTIONS)
 
 
 def _hex(text: str) -> str:
@@ -437,6 +443,8 @@ class _Checker:
                 out.extend(self.check_apdus(want))
             elif key == "events":
                 out.extend(self.check_events(want))
+            elif key in plan_steps.PLAN_EXPECT:
+                out.extend(plan_steps.check(self.s, key, want, line, self.window))
             else:
                 actual = self.observe(key)
                 if not _same(want, actual):

@@ -23,6 +23,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate
+from harness import plan_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "scenarios" / "schema.json"
@@ -33,7 +34,7 @@ ACTION_STEPS = (
     "power_on", "move", "wait", "lose_coverage", "restore_coverage", "select_manual",
     "select_automatic", "data_roaming", "force_profile", "restart", "power_off", "apdu",
 )
-STEP_KINDS = ACTION_STEPS + ("expect",)
+STEP_KINDS = ACTION_STEPS + ("expect",) + plan_steps.PLAN_STEPS
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|min|h)?\s*$")
@@ -84,6 +85,8 @@ class Scenario:
     matrix_id: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     xfail: str | None = None
+    plan: Any = None  # the line's subscription (harness.plan_steps), None without plans
+    start: str | None = None
 
     @property
     def test_id(self) -> str:
@@ -508,7 +511,11 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
         scn = Scenario(name=name, source=source, line=entry_line or doc.line_of("name"), card=card,
                        world=world, steps=steps, config=config, markers=markers,
                        description=doc.get("description", ""), matrix_id=ident, vars=variables,
-                       xfail=doc.get("xfail"))
+                       xfail=doc.get("xfail"),
+                       plan=_substitute(doc.get("plan"), variables, source, doc.line_of("plan")),
+                       start=doc.get("start"))
+        if plan_steps.uses_plans(scn):
+            plan_steps.check_scenario(scn, doc)
         _check_countries(scn)
         _check_ef_names(scn)
         scenarios.append(scn)

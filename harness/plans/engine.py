@@ -40,6 +40,13 @@ METER_ZONE = {
 }
 
 
+#: events that carry a snapshot of the line's meters (for the HTML report's timeline)
+SNAPSHOT_EVENTS = frozenset({
+    "line_activated", "usage", "alert", "block", "throttle", "unblock", "throughput_restored",
+    "cutoff_changed", "option_changed", "recharge_applied", "change_applied", "month_start",
+})
+
+
 class PlanError(ValueError):
     """An operation the plan or the provider does not allow; ``str()`` is the reason."""
 
@@ -855,7 +862,17 @@ class PolicyEngine:
         }
 
     def _event(self, event: str, ln: Line, **data: Any) -> None:
+        if event in SNAPSHOT_EVENTS:
+            data["meters"] = self._snapshot(ln)
         self.log.record(event, line=ln.id, **data)
+
+    def _snapshot(self, ln: Line) -> dict[str, tuple[int, int, str]]:
+        """Every finite meter as ``(used, limit, unit)``: what the report draws against time."""
+        return {
+            METERS[mi]: (m.used, m.limit, "nEUR" if self._is_euro_meter(ln, mi) else "bytes")
+            for mi, m in enumerate(ln.policy.meters)
+            if 0 < m.limit < enforcement.UNLIMITED
+        }
 
 
 __all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]

@@ -1,0 +1,609 @@
+"""Plan steps of the scenario language: a line's subscription, its usage, time and operator requests.
+
+A scenario that declares ``plan:`` (the line's subscription, checked against the catalogue of
+``fixtures/plans``) and optionally ``start:`` (the simulated date of the first step) gets a
+:class:`~harness.plans.PolicyEngine` on the run's event log. Steps feed it usage (``consume``,
+``call``, ``sms``), move simulated time (``advance``, ``at``) for the engine *and* the modem,
+and place the operator-side requests of seed 003 "ACTIONS SUR CONTRAT" / seed 002
+(``change_plan``, ``set_cutoff``, ``set_option``, ``order_recharge``, ``cancel``).
+Expectations read the engine's counters, alerts, blocks, throughput class and bills.
+
+Nothing here is imported by scenarios without a plan: the engine is built on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from csim.yamlsrc import DataError, LineDict
+
+if TYPE_CHECKING:
+    from harness.plans import PolicyEngine
+    from harness.runner import Mismatch, Session
+    from harness.scenario import Scenario
+
+#: Steps added to the scenario language (``harness.scenario.STEP_KINDS``).
+PLAN_STEPS: tuple[str, ...] = (
+    "consume", "call", "sms", "advance", "at", "change_plan", "set_cutoff", "set_option",
+    "order_recharge", "open_session", "close_session", "cancel", "reboot",
+)
+#: ``expect`` keys answered by the plan engine.
+PLAN_EXPECT: tuple[str, ...] = (
+    "counters", "remaining", "envelope", "alerts", "blocked", "throughput", "billed", "change",
+    "line", "sessions",
+)
+DEFAULT_START = "2026-01-01T00:00"
+LINE_ID = "line"
+
+
+class PlanStepError(RuntimeError):
+    """A plan step cannot run as written (no zone known, time going back...)."""
+
+
+# --------------------------------------------------------------------------- load-time checks
+
+
+def uses_plans(scn: Scenario) -> bool:
+    """Does the scenario declare a plan or use a plan step / expectation?"""
+    if scn.plan is not None:
+        return True
+    return any(_plan_key(step) for step in scn.steps)
+
+
+def _plan_key(step: Any) -> str | None:
+    if step.kind in PLAN_STEPS:
+        return step.kind
+    if step.kind == "expect" and isinstance(step.args, Mapping):
+        return next((k for k in step.args if k in PLAN_EXPECT), None)
+    return None
+
+
+def subscription_spec(plan: Mapping[str, Any]) -> LineDict:
+    """The scenario's ``plan:`` mapping as a catalogue order (``id`` added, lines kept)."""
+    spec = LineDict(plan)
+    spec.source = getattr(plan, "source", "<scenario>")
+    spec.line = getattr(plan, "line", None)
+    spec.lines = dict(getattr(plan, "lines", {}))
+    spec.setdefault("id", LINE_ID)
+    return spec
+
+
+def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
+    """Semantic checks of a scenario's plan part; errors read ``file:line: what is wrong``."""
+    from harness.plans import default_catalogue, parse_instant
+
+    if scn.plan is None:
+        step = next(s for s in scn.steps if _plan_key(s))
+        raise DataError(scn.source, step.line,
+                        f"'{_plan_key(step)}' needs the line's subscription: declare 'plan:' "
+                        "(offer, cutoffs, options...) at the top of the scenario")
+    catalogue = default_catalogue()
+    catalogue.subscription(subscription_spec(scn.plan))
+    if scn.start is not None:
+        try:
+            parse_instant(scn.start)
+        except ValueError as exc:
+            raise DataError(scn.source, _line_of(doc, "start"), str(exc)) from None
+    for step in scn.steps:
+        if step.kind == "change_plan":
+            offer = step.args if isinstance(step.args, str) else step.args.get("offer")
+            if offer is not None and offer not in catalogue.offers:
+                raise DataError(scn.source, step.line, catalogue._unknown_offer(offer))
+
+
+def _line_of(doc: Mapping[str, Any], key: str) -> int | None:
+    return doc.line_of(key) if isinstance(doc, LineDict) else None
+
+
+# --------------------------------------------------------------------------- run-time state
+
+
+class PlanContext:
+    """The policy engine of one run, its line, and the last operator request's outcome."""
+
+    def __init__(self, session: Session) -> None:
+        from harness.plans import PolicyEngine, parse_instant
+
+        scn = session.scenario
+        if scn is None or scn.plan is None:
+            raise PlanStepError("this scenario declares no 'plan:' (the line's subscription)")
+        self.session = session
+        log = session.log
+        elapsed = log.time
+        start = parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
+        self.start = start
+        self.engine: PolicyEngine = PolicyEngine(log=log, start=start)
+        self.engine.at(start + timedelta(seconds=elapsed))  # the modem may have lived a while
+        t0 = log.time
+        self.line = self.engine.add_line(subscription_spec(scn.plan))
+        self._modem_follow(t0)
+        self.last_zone = "france"
+        self.result: dict[str, Any] | None = None
+
+    # -- time
+    def catch_up(self) -> None:
+        """Bring the engine to the modem's time (a ``wait`` step moves only the modem)."""
+        target = self.engine.clock.origin + timedelta(seconds=self.session.log.time)
+        if target > self.engine.clock.now:
+            self.engine.at(target)
+
+    def move_to(self, target: datetime) -> None:
+        """Both clocks to ``target``: the engine replays what falls due, the modem its timers."""
+        self.catch_up()
+        if target < self.engine.clock.now:
+            raise PlanStepError(f"time cannot go back to {target.isoformat()} "
+                                f"(now {self.engine.clock.now.isoformat()})")
+        t0 = self.session.log.time
+        self.engine.at(target)
+        self._modem_follow(t0)
+
+    def _modem_follow(self, t0: float) -> None:
+        log = self.session.log
+        t1 = log.time
+        if t1 > t0:
+            log.time = t0
+            self.session.modem.wait(t1 - t0)
+            log.time = t1
+
+    # -- where
+    def where(self, args: Mapping[str, Any] | None) -> dict[str, str]:
+        """The zone of a usage: explicit ``zone:``/``country:``, else the modem's serving PLMN."""
+        args = args or {}
+        if "zone" in args:
+            return {"zone": str(args["zone"])}
+        if "country" in args:
+            return {"country": str(args["country"])}
+        st = self.session.modem.status()
+        if st.get("registered"):
+            return {"plmn": str(st["registered"])}
+        raise PlanStepError("the modem is not registered: say where the usage happens "
+                            "(country: FR or zone: europe)")
+
+    def zone(self, where: Mapping[str, str]) -> str:
+        from harness.plans import zone_of
+
+        zone = zone_of(**where)
+        self.last_zone = zone
+        return zone
+
+    def current_zone(self) -> str:
+        st = self.session.modem.status()
+        if st.get("registered"):
+            return self.zone({"plmn": str(st["registered"])})
+        return self.last_zone
+
+    def device_data_off(self, args: Mapping[str, Any] | None) -> str | None:
+        """Why the device cannot carry data now (registered but no PS data), for implicit zones."""
+        args = args or {}
+        if "zone" in args or "country" in args:
+            return None
+        st = self.session.modem.status()
+        if st.get("registered") and not st.get("data"):
+            return "the device has no data service (not attached, or data roaming off)"
+        return None
+
+
+def plans(session: Session) -> PlanContext:
+    """The run's :class:`PlanContext`, built on first use."""
+    ctx = getattr(session, "_plan_context", None)
+    if ctx is None:
+        ctx = PlanContext(session)
+        session._plan_context = ctx  # type: ignore[attr-defined]
+    ctx.catch_up()
+    return ctx
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _mapping(args: Any, key: str) -> Mapping[str, Any]:
+    if args is None:
+        return {}
+    if isinstance(args, Mapping):
+        return args
+    return {key: args}
+
+
+def _consume(s: Session, args: Any) -> None:
+    from harness.plans import parse_duration
+    from harness.plans.units import parse_volume
+
+    a = _mapping(args, "data")
+    ctx = plans(s)
+    total = parse_volume(a["data"])
+    why = ctx.device_data_off(a)
+    where = ctx.where(a)
+    if why:
+        zone = ctx.zone(where)
+        ctx.engine.log.record("usage_rejected", line=ctx.line.id, usage="data", zone=zone,
+                              amount=total, reason=why)
+        return
+    chunks = int(a.get("chunks", 10 if "over" in a else 1))
+    step = parse_duration(a["over"]) / chunks if "over" in a else None
+    done = 0
+    for i in range(chunks):
+        part = total * (i + 1) // chunks - done
+        done += part
+        ctx.engine.consume(ctx.line, part, **where)
+        ctx.zone(where)
+        if step is not None:
+            ctx.move_to(ctx.engine.clock.now + step)
+
+
+def _numbers(a: Mapping[str, Any]) -> Callable[[int], str]:
+    base = str(a.get("to", "+33600000000"))
+    if not a.get("distinct"):
+        return lambda _i: base
+    digits = base.lstrip("+")
+    width = len(digits)
+    return lambda i: ("+" if base.startswith("+") else "") + str(int(digits) + i).zfill(width)
+
+
+def _call(s: Session, args: Any) -> None:
+    a = _mapping(args, "duration")
+    ctx = plans(s)
+    where = ctx.where(a)
+    to = _numbers(a)
+    for i in range(int(a.get("count", 1))):
+        ctx.engine.call(ctx.line, a["duration"], to=to(i), to_country=str(a.get("to_country", "FR")),
+                        direction=str(a.get("direction", "out")), **where)
+    ctx.zone(where)
+
+
+def _sms(s: Session, args: Any) -> None:
+    a = _mapping(args, "count")
+    ctx = plans(s)
+    where = ctx.where(a)
+    count = int(a.get("count", 1))
+    common = {"to_country": str(a.get("to_country", "FR")), "direction": str(a.get("direction", "out"))}
+    if a.get("distinct"):
+        to = _numbers(a)
+        for i in range(count):
+            ctx.engine.sms(ctx.line, to=to(i), count=1, **common, **where)
+    else:
+        ctx.engine.sms(ctx.line, to=str(a.get("to", "+33600000000")), count=count, **common, **where)
+    ctx.zone(where)
+
+
+def _advance(s: Session, args: Any) -> None:
+    from harness.plans import parse_duration
+
+    ctx = plans(s)
+    ctx.move_to(ctx.engine.clock.now + parse_duration(args))
+
+
+def _at(s: Session, args: Any) -> None:
+    from harness.plans import parse_instant
+
+    plans(s).move_to(parse_instant(args))
+
+
+def _outcome(ctx: PlanContext, request: str, result: Mapping[str, Any]) -> None:
+    ctx.result = {"request": request, **result}
+
+
+def _operator(request: str, call: Callable[[PlanContext, Mapping[str, Any]], dict[str, Any] | None],
+              key: str) -> Callable[[Session, Any], None]:
+    def run(s: Session, args: Any) -> None:
+        from harness.plans import PlanError
+
+        ctx = plans(s)
+        try:
+            result = call(ctx, _mapping(args, key)) or {"accepted": True}
+        except PlanError as exc:
+            result = {"accepted": False, "reason": str(exc)}
+        _outcome(ctx, request, result)
+
+    run.__name__ = request
+    return run
+
+
+def _change_plan(ctx: PlanContext, a: Mapping[str, Any]) -> dict[str, Any]:
+    return ctx.engine.change_plan(ctx.line, a.get("offer"), mno=a.get("mno"))
+
+
+def _set_cutoff(ctx: PlanContext, a: Mapping[str, Any]) -> None:
+    ctx.engine.set_cutoff(ctx.line, str(a["zone"]), a["value"])
+
+
+def _set_option(ctx: PlanContext, a: Mapping[str, Any]) -> None:
+    ctx.engine.set_option(ctx.line, str(a["zone"]), a["volume"], bool(a.get("voice_sms", False)))
+
+
+def _order_recharge(ctx: PlanContext, a: Mapping[str, Any]) -> dict[str, Any]:
+    return ctx.engine.order_recharge(ctx.line, a["volume"], zone=str(a.get("zone", "france")))
+
+
+def _cancel(ctx: PlanContext, _a: Mapping[str, Any]) -> dict[str, Any]:
+    return {"accepted": True, "effective": ctx.engine.cancel(ctx.line)}
+
+
+def _open_session(s: Session, args: Any) -> None:
+    a = _mapping(args, "count")
+    ctx = plans(s)
+    where = ctx.where(a)
+    why = ctx.device_data_off(a)
+    st = s.modem.status()
+    opened, last = 0, {}
+    for _ in range(int(a.get("count", 1))):
+        if why:
+            ctx.engine.log.record("session_rejected", line=ctx.line.id, zone=ctx.zone(where), reason=why)
+            last = {"accepted": False, "reason": why}
+            continue
+        last = ctx.engine.session_open(ctx.line, apn=a.get("apn"), rat=st.get("rat"), **where)
+        opened += bool(last.get("accepted"))
+    ctx.zone(where)
+    _outcome(ctx, "open_session", {**last, "opened": opened})
+
+
+def _close_session(s: Session, args: Any) -> None:
+    a = _mapping(args, "count")
+    ctx = plans(s)
+    ids = sorted(ctx.line.sessions)
+    if "session" in a:
+        ids = [int(a["session"])]
+    elif "count" in a:
+        ids = ids[: int(a["count"])]
+    for sid in ids:
+        ctx.engine.session_close(ctx.line, sid)
+
+
+def _reboot(s: Session, _args: Any) -> None:
+    ctx = plans(s)
+    ctx.engine.reboot(ctx.line)
+    if s.modem.status().get("powered"):
+        s.modem.restart()
+
+
+ACTIONS: dict[str, Callable[[Session, Any], None]] = {
+    "consume": _consume,
+    "call": _call,
+    "sms": _sms,
+    "advance": _advance,
+    "at": _at,
+    "change_plan": _operator("change_plan", _change_plan, "offer"),
+    "set_cutoff": _operator("set_cutoff", _set_cutoff, "zone"),
+    "set_option": _operator("set_option", _set_option, "zone"),
+    "order_recharge": _operator("order_recharge", _order_recharge, "volume"),
+    "cancel": _operator("cancel", _cancel, "line"),
+    "open_session": _open_session,
+    "close_session": _close_session,
+    "reboot": _reboot,
+}
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def _quantity(kind: str, value: Any) -> int:
+    from harness.plans import parse_duration
+    from harness.plans.units import parse_volume
+
+    if kind == "data":
+        return parse_volume(value)
+    if kind == "voice":
+        return int(parse_duration(value).total_seconds())
+    return int(value)
+
+
+def _show_quantity(kind: str, value: int) -> str | int:
+    from harness.plans.units import format_volume
+
+    if kind == "data":
+        return format_volume(value)
+    if kind == "voice":
+        return f"{value}s"
+    return value
+
+
+def _lines(spec: Any) -> Mapping[Any, int]:
+    return getattr(spec, "lines", {})
+
+
+def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
+    """Evaluate one plan expectation (a key of :data:`PLAN_EXPECT`)."""
+    from harness.runner import Mismatch
+
+    ctx = plans(s)
+    return _CHECKS[key](ctx, want, line, window, Mismatch)
+
+
+def _check_counters(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    out = []
+    c = ctx.line.counters
+    for kind, spec in want.items():
+        at = _lines(want).get(kind, line)
+        if kind in ("rejected", "metered"):
+            for k, v in spec.items():
+                actual = c.rejected.get(k, 0) if kind == "rejected" else c.metered(k)
+                if actual != _quantity(k, v):
+                    out.append(M(f"counters.{kind}.{k}", v, _show_quantity(k, actual), at))
+            continue
+        zones = spec if isinstance(spec, Mapping) else {"total": spec}
+        for zone, v in zones.items():
+            actual = c.get(kind, None if zone == "total" else zone)
+            if actual != _quantity(kind, v):
+                out.append(M(f"counters.{kind}.{zone}", v, _show_quantity(kind, actual), at))
+    return out
+
+
+def _meter_value(ctx: PlanContext, meter: str, euro: bool, raw: int) -> Any:
+    from harness.plans.units import format_volume
+
+    return round(raw / 10**9, 2) if euro else format_volume(raw)
+
+
+def _meters(ctx: PlanContext) -> dict[str, tuple[int, int, bool]]:
+    from harness.plans.enforcement import METERS, UNLIMITED
+
+    out = {}
+    for mi, m in enumerate(ctx.line.policy.meters):
+        if m.limit and m.limit < UNLIMITED:
+            out[METERS[mi]] = (m.used, m.limit, ctx.engine._is_euro_meter(ctx.line, mi))
+    return out
+
+
+def _check_remaining(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    from harness.plans.units import parse_volume
+
+    out = []
+    meters = _meters(ctx)
+    spec = want if isinstance(want, Mapping) else {"envelope": want}
+    for meter, v in spec.items():
+        if meter not in meters:
+            out.append(M(f"remaining.{meter}", v, f"no {meter} limit (meters: {', '.join(meters)})", line))
+            continue
+        used, limit, euro = meters[meter]
+        left = max(0, limit - used)
+        expected = int(round(float(v) * 10**9)) if euro else parse_volume(v)
+        if left != expected:
+            out.append(M(f"remaining.{meter}", v, _meter_value(ctx, meter, euro, left),
+                         _lines(spec).get(meter, line)))
+    return out
+
+
+def _check_envelope(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    from harness.plans.units import format_volume, parse_volume
+
+    actual = ctx.line.envelope_limit
+    if want is None:
+        return [] if actual is None else [M("envelope", None, format_volume(actual), line)]
+    if actual != parse_volume(want):
+        return [M("envelope", want, None if actual is None else format_volume(actual), line)]
+    return []
+
+
+def _check_alerts(ctx: PlanContext, want: Any, line: int | None, window: int, M: Any) -> list[Any]:
+    spec = want if isinstance(want, Mapping) else {"percents": want}
+    since = 0 if spec.get("since") == "start" else window
+    events = ctx.engine.log.of_kind("alert", since=since)
+    if "meter" in spec:
+        events = [e for e in events if e.data.get("meter") == spec["meter"]]
+    actual = [e.data["percent"] for e in events]
+    if actual != list(spec["percents"]):
+        seen = [f"{e.data['meter']} {e.data['percent']}%" for e in events]
+        return [M("alerts", list(spec["percents"]), seen or [], line)]
+    return []
+
+
+def _check_blocked(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    state = ctx.engine.throughput(ctx.line, zone=ctx.current_zone())
+    if (state == "blocked") != bool(want):
+        return [M("blocked", want, f"{state} in {ctx.current_zone()}", line)]
+    return []
+
+
+def _check_throughput(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    spec = want if isinstance(want, Mapping) else {ctx.current_zone(): want}
+    out = []
+    for zone, v in spec.items():
+        state = ctx.engine.throughput(ctx.line, zone=zone)
+        if state != v:
+            out.append(M(f"throughput.{zone}", v, state, _lines(spec).get(zone, line)))
+    return out
+
+
+def _check_billed(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    month = want.get("month")
+    if month is None:
+        bill = ctx.engine.current_bill(ctx.line)
+    else:
+        y, m = (int(x) for x in str(month).split("-"))
+        bill = next((b for b in ctx.line.bills if b.month == (y, m)), None)
+        if bill is None:
+            have = [f"{b.month[0]:04d}-{b.month[1]:02d}" for b in ctx.line.bills]
+            return [M("billed.month", month, f"no closed bill (closed: {have})", line)]
+    out = []
+    lines = _lines(want)
+    if "total" in want and abs(bill.total - float(want["total"])) > 0.005:
+        out.append(M("billed.total", want["total"], bill.total, lines.get("total", line)))
+    if "amounts" in want:
+        actual = [i.amount for i in bill.items]
+        expected = [None if a is None else float(a) for a in want["amounts"]]
+        if len(actual) != len(expected) or any(
+            (a is None) != (e is None) or (a is not None and abs(a - e) > 0.005)
+            for a, e in zip(actual, expected, strict=False)
+        ):
+            out.append(M("billed.amounts", list(want["amounts"]),
+                         [f"{i.label}: {i.amount}" for i in bill.items], lines.get("amounts", line)))
+    for text, amount in (want.get("items") or {}).items():
+        hits = [i for i in bill.items if text.lower() in i.label.lower()]
+        ok = bool(hits) and (amount is None or any(
+            i.amount is not None and abs(i.amount - float(amount)) <= 0.005 for i in hits))
+        if not ok:
+            shown = [f"{i.label}: {i.amount}" for i in bill.items]
+            out.append(M(f"billed.items[{text}]", amount, shown, _lines(want["items"]).get(text, line)))
+    if "count" in want and len(bill.items) != want["count"]:
+        out.append(M("billed.count", want["count"], [f"{i.label}: {i.amount}" for i in bill.items],
+                     lines.get("count", line)))
+    if "complete" in want and bill.complete != want["complete"]:
+        out.append(M("billed.complete", want["complete"], bill.complete, lines.get("complete", line)))
+    return out
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, tuple):
+        return "-".join(f"{v:02d}" for v in value)
+    return value
+
+
+def _same_value(expected: Any, actual: Any) -> bool:
+    from harness.plans import parse_instant
+
+    if isinstance(actual, datetime):
+        try:
+            return parse_instant(expected) == actual
+        except ValueError:
+            return False
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    return expected == actual or (actual is not None and str(expected) == str(_norm(actual)))
+
+
+def _check_change(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    r = ctx.result
+    if r is None:
+        return [M("change", dict(want), "no operator request made yet", line)]
+    out = []
+    for key, v in want.items():
+        at = _lines(want).get(key, line)
+        actual = r.get(key)
+        if key in ("reason", "warning"):
+            if actual is None or str(v).lower() not in str(actual).lower():
+                out.append(M(f"change.{key}", f"contains {v!r}", actual, at))
+        elif not _same_value(v, actual):
+            out.append(M(f"change.{key}", v, _norm(actual), at))
+    return out
+
+
+def _check_line(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    st = ctx.engine.status(ctx.line)
+    out = []
+    for key, v in want.items():
+        actual = st.get(key)
+        if not _same_value(v, actual):
+            out.append(M(f"line.{key}", v, _norm(actual), _lines(want).get(key, line)))
+    return out
+
+
+def _check_sessions(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
+    n = len(ctx.line.sessions)
+    return [] if n == int(want) else [M("sessions", want, n, line)]
+
+
+_CHECKS: dict[str, Callable[..., list[Any]]] = {
+    "counters": _check_counters,
+    "remaining": _check_remaining,
+    "envelope": _check_envelope,
+    "alerts": _check_alerts,
+    "blocked": _check_blocked,
+    "throughput": _check_throughput,
+    "billed": _check_billed,
+    "change": _check_change,
+    "line": _check_line,
+    "sessions": _check_sessions,
+}
