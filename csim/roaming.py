@@ -9,9 +9,13 @@ a default profile, and a priority profile used while nothing is known of the loc
   the terminal supports it.
 * On ENVELOPE (Event Download - Location Status) or a PROVIDE LOCAL INFORMATION response it
   reads the serving PLMN. Normal service: the first matching table entry (else the default)
-  gives the profile. Limited service: the next profile among the entries for the same country
-  (MCC), then the default, cyclically; that choice holds in the country until the location
-  moves to another country. No service: nothing changes.
+  gives the profile. Limited service (no suitable cell): the country's profiles are those its
+  entries name, in table order (the default only for a country whose networks can fall through
+  to it). A profile other than the country's first moves to the first; the first - or a profile
+  already reached by stepping in this country - moves to the next entry for the same country.
+  With no further entry the profile stays: no wrap-around, so France stays domestic and a
+  country never alternates between two profiles. The choice holds in the country until the
+  location moves to another country. No service: nothing changes.
 * A switch rewrites the IMSI-dependent EFs from the target profile, clears the TMSI / P-TMSI /
   GUTI and the stored LAI / RAI / TAI with update status "not updated" (TS 31.102 §4.2.17,
   §4.2.23, §4.2.91), invalidates the stored CK/IK (EF_KEYS / EF_KEYSPS KSI = 07), swaps the
@@ -130,9 +134,18 @@ class Policy:
         return self.default
 
     def candidates(self, mcc: str) -> list[str]:
-        """Profiles to try in a country, in table order, the default last."""
-        names = [e.profile for e in self.table if mcc_matches(e.pattern, mcc)]
-        return list(dict.fromkeys(names + ([self.default] if self.default else [])))
+        """Profiles of the entries for country ``mcc``, in table order (limited service).
+
+        The default counts as an entry of the country only when some of its networks can reach
+        it, i.e. no entry for the country takes every MNC (``208-*`` covers France: France never
+        falls to the default; a country with no entry has just the default).
+        """
+        entries = [e for e in self.table if mcc_matches(e.pattern, mcc)]
+        names = [e.profile for e in entries]
+        covered = any(e.pattern.partition("-")[2] == "*" for e in entries)
+        if self.default is not None and not covered:
+            names.append(self.default)
+        return list(dict.fromkeys(names))
 
     @classmethod
     def from_config(cls, config: Any) -> Policy:
@@ -376,16 +389,27 @@ class RoamingApplet(Applet):
             if plmn is None:
                 return
             mcc = plmn[:3]
-            options = self.policy.candidates(mcc)
-            if not options:
-                return
-            if self._active in options:
-                target = options[(options.index(self._active) + 1) % len(options)]
-            else:
-                target = options[0]
-            if target != self._active:
+            if self._fallback is not None and self._fallback[0] != mcc:
+                self._fallback = None
+            target = self._limited_service_target(mcc)
+            if target is not None and target != self._active:
                 self._fallback = (mcc, target)
                 self._switch(toolkit, target, "limited service", plmn)
+
+    def _limited_service_target(self, mcc: str) -> str | None:
+        """Profile to try after limited service in country ``mcc``, None to stay.
+
+        Not yet stepping in this country and not on its first profile: the first. Otherwise the
+        next entry for the same country after the active profile; none left: stay.
+        """
+        options = self.policy.candidates(mcc)
+        if not options:
+            return None
+        stepping = self._fallback is not None and self._fallback[0] == mcc
+        if self._active not in options or (not stepping and self._active != options[0]):
+            return options[0]
+        i = options.index(self._active)
+        return options[i + 1] if i + 1 < len(options) else None
 
     # --- the switch --------------------------------------------------------------------------
 

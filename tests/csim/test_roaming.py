@@ -183,7 +183,19 @@ def test_policy_from_profile(profile):
     assert policy.refresh == stk.Refresh.NAA_INIT_FULL_FCN
     assert policy.candidates("206") == ["domestic", "international"]
     assert policy.candidates("262") == ["international"]
+    assert policy.candidates("208") == ["domestic"]  # 208-* takes every French network: no default
     assert mcc_matches("2??-*", "262") and not mcc_matches("208-*", "206")
+
+
+def test_candidates_include_default_only_where_reachable():
+    policy = Policy("domestic", "international", (Entry("208-*", "domestic"), Entry("206-01", "domestic")))
+    assert policy.select("206-10") == "international"  # a Belgian network reaches the default
+    assert policy.candidates("206") == ["domestic", "international"]
+    assert policy.candidates("208") == ["domestic"]
+    assert policy.candidates("213") == ["international"]
+    assert Policy("domestic", None, (Entry("208-*", "domestic"),)).candidates("213") == []
+    wide = Policy("a", "b", (Entry("2??-*", "a"), Entry("206-01", "c")))
+    assert wide.candidates("206") == ["a", "c"] and wide.candidates("310") == ["b"]
 
 
 # --- the country table (seed 003: France, Belgium/Proximus -> domestic, elsewhere -> international) -------
@@ -261,9 +273,9 @@ def test_limited_service_steps_to_next_entry_for_country(profile, card):
     # the international profile registers on Proximus: the fallback holds in Belgium
     term.event("206-01")
     assert a.active == "international" and a.switch_count == 1
-    # limited service again in Belgium: back to the first entry (cyclic)
+    # limited service again in Belgium: 206-* is the country's last entry, the profile stays
     term.event("206-01", stk.LocationStatus.LIMITED_SERVICE)
-    assert a.active == "domestic"
+    assert a.active == "international" and a.switch_count == 1 and len(term.refreshes) == 1
     # the fallback ends with the country: France is domestic, Belgium/Proximus domestic again
     term.event("208-01")
     term.event("206-01")
@@ -281,11 +293,107 @@ def test_limited_service_without_local_information_uses_last_plmn(profile):
     assert not any(stk.parse_proactive(c).type == 0x26 for c in term.commands)
 
 
-def test_limited_service_in_country_with_single_entry_uses_default(card):
+@pytest.mark.parametrize("camped", ["208-01", "208-20", None])
+def test_limited_service_in_france_stays_domestic(profile, card, camped):
+    """France has one entry (208-*): a network refusing the line at home never brings the
+    international profile (seed 003: France -> domestic)."""
     term = Terminal(card)
     term.power_on("208-01")
-    term.event("208-01", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    for _ in range(3):
+        term.event(camped, stk.LocationStatus.LIMITED_SERVICE, with_location=camped is not None)
+    a = applet(card)
+    assert a.active == "domestic" and a.switch_count == 0 and term.refreshes == []
+    assert a.last_status == stk.LocationStatus.LIMITED_SERVICE
+    assert card.read_file(IMSI) == imsi_of(profile, "domestic")
+    term.event("208-01")
+    assert a.active == "domestic" and a.switch_count == 0
+
+
+def test_arrival_in_limited_service_applies_the_countrys_first_entry(profile, card):
+    """Andorra has no entry: the default (international) is its only one."""
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("213-03", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    a = applet(card)
+    assert a.active == "international" and card.read_file(IMSI) == imsi_of(profile, "international")
+    assert (a.history[-1]["reason"], a.history[-1]["plmn"]) == ("limited service", "213-03")
+    term.event("213-03", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    term.event("213-03")
+    assert a.active == "international" and a.switch_count == 1 and len(term.refreshes) == 1
+
+
+def test_limited_service_where_the_default_is_the_only_entry_stays(card):
+    term = Terminal(card)
+    term.power_on("208-01")
+    term.event("262-01")
+    a = applet(card)
+    assert a.active == "international"
+    term.event("262-02", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    term.event("262-02", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "international" and a.switch_count == 1
+
+
+def test_arrival_in_belgium_from_abroad_steps_through_the_country_once(profile, card):
+    term = Terminal(card)
+    term.power_on("262-01")
+    a = applet(card)
+    assert a.active == "international" and a.switch_count == 1
+    # limited service in Belgium on the international profile: the country's first entry
+    term.event("206-10", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "domestic"
+    # refused again: the next entry for Belgium, then nothing further
+    term.event("206-10", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "international"
+    for _ in range(3):
+        term.event("206-20", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "international"
+    assert [(h["from"], h["to"]) for h in a.history[1:]] == [
+        ("international", "domestic"), ("domestic", "international")]
+
+
+def test_limited_service_reaches_default_where_the_country_falls_through():
+    """Without a 206-* entry, Belgian networks other than Proximus take the default."""
+    p = load(table=[{"plmn": "208-*", "profile": "domestic"}, {"plmn": "206-01", "profile": "domestic"},
+                    {"default": "international"}])
+    card = make_card(p)
+    term = Terminal(card)
+    term.power_on("206-01")
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
     assert applet(card).active == "international"
+    term.event("206-01", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert applet(card).active == "international" and applet(card).switch_count == 1
+
+
+def test_two_entries_for_one_country_step_without_wrapping():
+    """A card with a second profile for limited service at home (CSL-SIM DUO's table)."""
+    card = Card.from_profile("csl-sim-duo")
+    term = Terminal(card)
+    term.power_on("208-01")
+    a = applet(card)
+    assert a.active == "primary"
+    for _ in range(4):
+        term.event("208-10", stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    assert a.active == "secondary" and a.switch_count == 1
+    term.event("262-01")
+    assert a.active == "primary"  # the default, in another country
+
+
+@pytest.mark.parametrize("start", ["208-01", "262-01"])
+@pytest.mark.parametrize("plmn", ["208-01", "206-01", "206-10", "213-03", "262-01", "310-260"])
+def test_no_ping_pong_in_limited_service(profile, card, start, plmn):
+    """However often limited service is reported in one country, each profile is tried at most
+    once: at most as many switches as the country has profiles, never back to an earlier one."""
+    term = Terminal(card)
+    term.power_on(start)
+    a = applet(card)
+    before = a.switch_count
+    for _ in range(6):
+        term.event(plmn, stk.LocationStatus.LIMITED_SERVICE, with_location=True)
+    visited = [h["to"] for h in a.history[before:]]
+    options = Policy.from_config(profile.applet).candidates(plmn[:3])
+    assert len(visited) == len(set(visited)) <= len(options)
+    assert set(visited) <= set(options)
+    assert card.read_file(IMSI) == imsi_of(profile, a.active)
 
 
 # --- forced profile (seed 003 troubleshooting) and back to automatic -----------------------------
