@@ -283,3 +283,52 @@ def test_every_ef_of_the_image_decodes():
         assert value is not None or f.name in ("EF_MSISDN",), f.path
     spn = enc.decode_spn(next(f.data for f in image.files if f.path == "3F00/7FF0/6F46"))
     assert spn["name"] == "Bouygues Tel"
+
+
+def test_reloading_a_file_gives_independent_copies(tmp_path):
+    path = write(tmp_path)
+    first = load_profile(path)
+    fplmn = list(first.imsi_profiles[first.active].fplmn)
+    first.imsi_profiles[first.active].fplmn.append("208-15")
+    first.ust.append(99)
+    second = load_profile(path)
+    assert second.imsi_profiles[second.active].fplmn == fplmn
+    assert 99 not in second.ust
+    assert second == load_profile(path) and second is not load_profile(path)
+
+
+def test_a_changed_file_is_read_again(tmp_path):
+    path = write(tmp_path)
+    assert load_profile(path).msisdn == "+33700000000001"
+    text = path.read_text().replace("+33700000000001", "+33700000000002")
+    path.write_text(text)
+    assert load_profile(path).msisdn == "+33700000000002"
+
+
+def test_image_follows_changes_made_to_a_loaded_profile(tmp_path):
+    path = write(tmp_path)
+    profile = load_profile(path)
+    fplmn = profile.imsi_profiles[profile.active].fplmn
+    before = next(f for f in build_image(profile).files if f.path == "3F00/7FF0/6F7B")
+    assert enc.decode_plmn(before.data[:3]) == fplmn[0] != "208-15"
+    fplmn[0] = "208-15"
+    changed = next(f for f in build_image(profile).files if f.path == "3F00/7FF0/6F7B")
+    assert enc.decode_plmn(changed.data[:3]) == "208-15"
+    assert profile_files(profile, profile.active)["3F00/7FF0/6F7B"] == changed.data
+    # an image handed out and modified does not leak into the next one
+    image = build_image(profile)
+    image.files[0].records.append(b"\x00")
+    image.pins[0].attempts = 0
+    again = build_image(profile)
+    assert again.files[0].records == [] and again.pins[0].attempts == 3
+
+
+def test_cards_built_from_one_file_share_no_state(tmp_path):
+    from csim import Card
+
+    path = write(tmp_path)
+    one, two = Card.from_profile(path), Card.from_profile(path)
+    imsi = two.read_file("3F00/7FF0/6F07")
+    one.write_file("3F00/7FF0/6F07", bytes.fromhex("082980019900000099"))
+    assert two.read_file("3F00/7FF0/6F07") == imsi
+    assert Card.from_profile(path).read_file("3F00/7FF0/6F07") == imsi

@@ -300,3 +300,17 @@ def test_unknown_location_is_an_error(world):
 
 def test_file_ids_exported():
     assert (EF_LOCI, EF_EPSLOCI, EF_FPLMN) == (0x6F7E, 0x6FE3, 0x6F7B)
+
+
+def test_signal_forced_on_one_terminal_leaves_others_in_the_same_world_alone(world):
+    weak, _, _ = make(world)
+    other, _, _ = make(world)
+    weak.power_on(country="FR")
+    weak.set_signal(-140.0, plmn="208-01")  # below any camping threshold
+    other.power_on(country="FR")
+    assert weak.status()["registered"] != "208-01"
+    assert other.status()["registered"] == "208-01"
+    weak.clear_signal()
+    weak.lose_coverage()
+    weak.restore_coverage()
+    assert weak.status()["registered"] == "208-01"

@@ -133,3 +133,31 @@ def test_bundled_cards_are_provisioned_from_the_world_subscribers():
     net = Network(World.load("europe"))
     assert net.hss.lookup("208019900000001") is not None  # alphalink-orange, domestic
     assert net.hss.lookup("901709900000001") is not None  # alphalink-orange, international
+
+
+class _FixedRand:
+    """RAND source giving the TS 35.208 test set 1 RAND."""
+
+    def randbytes(self, n):
+        return bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")[:n]
+
+
+def test_auc_vector_matches_ts_35_208_set_1():
+    from harness.network import HSS
+
+    hss = HSS(rng=_FixedRand())
+    sub = hss.provision(IMSI, K, OPC, sqn=0)
+    for seq in (1, 2):
+        vec = hss.vector(sub)
+        assert sub.sqn == seq << 5  # SEQ + 1, IND 0 (TS 33.102 Annex C.3.2)
+        assert vec["rand"] == bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
+        assert vec["xres"] == bytes.fromhex("a54211d5e3ba50bf")
+        assert vec["ck"] == bytes.fromhex("b40ba9a3c58b2a05bbf0d987b21bf8cb")
+        assert vec["ik"] == bytes.fromhex("f769bcd751044604127672711c6d3441")
+        assert vec["ak"] == bytes.fromhex("aa689c648370")
+        sqn = bytes(a ^ b for a, b in zip(vec["autn"][:6], vec["ak"], strict=True))
+        assert int.from_bytes(sqn, "big") == sub.sqn and vec["autn"][6:8] == b"\x80\x00"
+    # the USIM with the same keys accepts it (MAC-A right, SQN fresh)
+    usim = UsimAuth(K, OPC)
+    rc, data = usim.authenticate(vec["rand"], vec["autn"])
+    assert rc == 0 and data[:2] == b"\xdb\x08" and data[2:10] == vec["xres"]  # DB L RES ...

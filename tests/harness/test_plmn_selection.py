@@ -133,3 +133,27 @@ def test_fplmn_update_uses_free_slot_then_shifts_when_full():
     assert add_forbidden(["a", "b", "c", "d"], "e", 4) == ["b", "c", "d", "e"]
     assert add_forbidden(["208-10"], "208-10", 4) == ["208-10", "", "", ""]
     assert remove_forbidden(["208-10", "206-20"], "208-10") == ["", "206-20"]
+
+
+def test_random_order_of_item_iv_is_drawn_at_every_selection():
+    others = [Candidate(f"262-0{i}", "4G", -70.0) for i in range(1, 7)]
+    low = Candidate("262-09", "4G", -120.0)
+    sim = SimLists(hplmn="208-01", user=(("262-09", frozenset({"4G"})),))
+    rng = random.Random(3)
+    orders = [[c.plmn for c in priority_order([*others, low], sim, rng=rng)] for _ in range(4)]
+    for order in orders:
+        assert order[0] == "262-09"  # item ii first, the high-quality others after it
+        assert sorted(order[1:]) == [c.plmn for c in others]
+    assert len({tuple(o) for o in orders}) > 1
+    # the same seed gives the same sequence of orders (reproducible runs)
+    rng = random.Random(3)
+    assert orders == [[c.plmn for c in priority_order([*others, low], sim, rng=rng)] for _ in range(4)]
+
+
+def test_sim_lists_given_as_lists_order_like_tuples():
+    cands = [Candidate("206-01", "4G", -90.0), Candidate("206-10", "3G", -80.0),
+             Candidate("208-01", "4G", -100.0)]
+    as_lists = SimLists(hplmn="208-01", user=[("206-10", frozenset({"3G"}))], ehplmn=["208-01"])
+    as_tuples = SimLists(hplmn="208-01", user=(("206-10", frozenset({"3G"})),), ehplmn=("208-01",))
+    assert priority_order(cands, as_lists) == priority_order(cands, as_tuples)
+    assert [c.plmn for c in priority_order(cands, as_tuples)] == ["208-01", "206-10", "206-01"]
