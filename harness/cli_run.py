@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 - only writes XML
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -30,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
     p.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--report", metavar="FILE",
+                   help="write an HTML report: per scenario, usage against envelope and cut-offs over time")
     p.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them",
@@ -50,6 +53,8 @@ class Outcome:
     message: str = ""
     report: str = ""
     xfail: str | None = None
+    events: Any = None  # the run's event log, kept for --report
+    start: Any = None
 
     @property
     def verdict(self) -> str:
@@ -81,28 +86,36 @@ def _selected(scn: scenario.Scenario, keyword: str | None, marker: str | None) -
     return not marker or marker in scn.markers
 
 
-def _run_one(scn: scenario.Scenario) -> Outcome:
-    outcome = _replay(scn)
+def _run_one(scn: scenario.Scenario, keep_log: bool = False) -> Outcome:
+    outcome = _replay(scn, keep_log)
     outcome.xfail = scn.xfail
     if outcome.verdict == "xpassed":
         outcome.message = f"{scn.source}: passed although marked xfail: {scn.xfail}"
     return outcome
 
 
-def _replay(scn: scenario.Scenario) -> Outcome:
+def _replay(scn: scenario.Scenario, keep_log: bool = False) -> Outcome:
     started = time.perf_counter()
     name = scn.name + (f" [{scn.matrix_id}]" if scn.matrix_id else "")
+    session = None
     try:
-        result = runner.run(scn)
+        session = runner.Session.for_scenario(scn)
+        result = runner.run(scn, session)
     except runner.ScenarioFailure as failure:
         done = len(failure.result.steps) if failure.result else failure.step.index
-        return Outcome(scn.test_id, name, scn.source, False, done, len(scn.steps),
-                       time.perf_counter() - started, failure.summary(), failure.report())
+        outcome = Outcome(scn.test_id, name, scn.source, False, done, len(scn.steps),
+                          time.perf_counter() - started, failure.summary(), failure.report())
     except Exception as exc:  # noqa: BLE001 - a broken session is a failed scenario, not a crash
-        return Outcome(scn.test_id, name, scn.source, False, 0, len(scn.steps),
-                       time.perf_counter() - started, f"{scn.source}: {type(exc).__name__}: {exc}")
-    return Outcome(scn.test_id, name, scn.source, True, len(result.steps), len(scn.steps),
-                   time.perf_counter() - started)
+        outcome = Outcome(scn.test_id, name, scn.source, False, 0, len(scn.steps),
+                          time.perf_counter() - started, f"{scn.source}: {type(exc).__name__}: {exc}")
+    else:
+        outcome = Outcome(scn.test_id, name, scn.source, True, len(result.steps), len(scn.steps),
+                          time.perf_counter() - started)
+    if keep_log and session is not None:
+        outcome.events = list(session.log)
+        ctx = getattr(session, "_plan_context", None)
+        outcome.start = ctx.start if ctx is not None else None
+    return outcome
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -119,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = progress.add_task("scenarios", total=len(scenarios))
         for scn in scenarios:
             progress.update(task, description=escape(scn.test_id))
-            outcome = _run_one(scn)
+            outcome = _run_one(scn, keep_log=bool(args.report))
             outcomes.append(outcome)
             progress.advance(task)
             if not outcome.ok and args.exitfirst:
@@ -150,6 +163,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"{steps} steps in {wall:.2f} s")
     if args.junitxml:
         write_junit(args.junitxml, outcomes, errors, wall)
+    if args.report:
+        from harness import report
+
+        report.write(args.report, [
+            report.ReportEntry(o.id, o.name, o.source, o.verdict, o.events or [], o.start, o.message)
+            for o in outcomes])
+        console.print(f"report: {escape(args.report)}")
     if not scenarios and not errors:
         console.print("[red]no scenario found[/]")
         return 1
