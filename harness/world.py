@@ -195,7 +195,7 @@ class World:
     subscribers: tuple[Path, ...] = ()
     _mcc_country: dict[str, str] = field(default_factory=dict, repr=False)
     #: values derived from the (immutable) world by its users, e.g. the candidate cells per place
-    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for code, country in self.countries.items():
