@@ -35,6 +35,7 @@ class CardIdentity:
     mnc_length: int = 2
     spn: str = ""
     gid1: str = ""                      # EF_GID1 in hex
+    msisdn: str = ""                    # EF_MSISDN (TS 31.102 §4.2.26), as dialled
     sim_reference: str | None = None    # provider's SIM reference (printed on the card / order)
     activation_date: dt.date | None = None
 

@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--report", metavar="FILE",
                    help="write an HTML report: per scenario, usage against envelope and cut-offs over time")
+    p.add_argument("--pcap", metavar="DIR",
+                   help="write one pcap per scenario with data sessions (GTP, RADIUS, L2TP/PPP) into DIR")
     p.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them",
@@ -86,15 +88,15 @@ def _selected(scn: scenario.Scenario, keyword: str | None, marker: str | None) -
     return not marker or marker in scn.markers
 
 
-def _run_one(scn: scenario.Scenario, keep_log: bool = False) -> Outcome:
-    outcome = _replay(scn, keep_log)
+def _run_one(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None) -> Outcome:
+    outcome = _replay(scn, keep_log, pcap)
     outcome.xfail = scn.xfail
     if outcome.verdict == "xpassed":
         outcome.message = f"{scn.source}: passed although marked xfail: {scn.xfail}"
     return outcome
 
 
-def _replay(scn: scenario.Scenario, keep_log: bool = False) -> Outcome:
+def _replay(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None) -> Outcome:
     started = time.perf_counter()
     name = scn.name + (f" [{scn.matrix_id}]" if scn.matrix_id else "")
     session = None
@@ -111,6 +113,10 @@ def _replay(scn: scenario.Scenario, keep_log: bool = False) -> Outcome:
     else:
         outcome = Outcome(scn.test_id, name, scn.source, True, len(result.steps), len(scn.steps),
                           time.perf_counter() - started)
+    if pcap and session is not None:
+        from harness import data_steps
+
+        data_steps.write_pcap(session, pcap)
     if keep_log and session is not None:
         outcome.events = list(session.log)
         ctx = getattr(session, "_plan_context", None)
@@ -132,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = progress.add_task("scenarios", total=len(scenarios))
         for scn in scenarios:
             progress.update(task, description=escape(scn.test_id))
-            outcome = _run_one(scn, keep_log=bool(args.report))
+            outcome = _run_one(scn, keep_log=bool(args.report), pcap=args.pcap)
             outcomes.append(outcome)
             progress.advance(task)
             if not outcome.ok and args.exitfirst:

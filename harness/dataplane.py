@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from harness.events import EventLog
 from harness.login import LoginError, international_msisdn, parse_login
@@ -63,6 +64,14 @@ GTPV1_CAUSE = {
 }
 
 PDN_TYPES = ("ipv4", "ipv6", "ipv4v6")
+
+
+def line_number(msisdn: str) -> str:
+    """The line's MSISDN as E.164 digits (TS 23.003 §3.3): French numbers converted, others as stored."""
+    try:
+        return international_msisdn(msisdn)
+    except LoginError:
+        return "".join(c for c in msisdn if c.isdigit())
 
 
 def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
@@ -118,6 +127,8 @@ class Subscriber:
     partner: str | None = None     # partner-platform delivery subscribed (partner name)
     account: str = ""              # the customer account, for simultaneous-session caps
     barred: bool = False
+    apns: tuple[str, ...] = ()     # subscribed APNs (TS 29.272 §7.3.35); empty: all of the operator's
+    apn_rule: str = ""             # why these APNs (SIM reference, activation date), quoted in rejections
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +258,18 @@ class ActivationResult:
         return self.ipv4 or self.ipv6_prefix
 
 
+class Charging(Protocol):
+    """The policy and charging side consulted at activation (Gx/Gy, TS 29.212 / TS 32.299).
+
+    ``open`` answers ``(token, 0, "")`` to admit the session or ``(None, cause, reason)`` to refuse it
+    with a TS 24.301 §9.9.4.4 cause; ``close`` ends the admitted session ``token``.
+    """
+
+    def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]: ...
+
+    def close(self, token: Any) -> None: ...
+
+
 class _Reject(Exception):
     def __init__(self, cause: int, reason: str) -> None:
         super().__init__(reason)
@@ -268,8 +291,13 @@ class NetworkDataPlane:
         aaa_secret: str = "testing123",  # noqa: S107 - the stock FreeRADIUS localhost client secret
         endpoints: Endpoints = Endpoints(),
         log: EventLog | None = None,
+        charging: Charging | None = None,
     ) -> None:
         self.operator = operator
+        self.charging = charging
+        #: sessions the account's other lines hold elsewhere, counted by the simultaneous-session cap
+        self.account_sessions: dict[str, int] = {}
+        self._tokens: dict[int, Any] = {}
         self.subscribers = {s.imsi: s for s in subscribers}
         self.lns = {x.realm: x for x in lns}
         self.endpoints = endpoints
@@ -300,25 +328,43 @@ class NetworkDataPlane:
             if sub is None:
                 raise _Reject(CAUSE_REJECTED_BY_GW,
                               f"IMSI {request.imsi} is not a {self.operator.name} subscriber")
-            base = replace(base, msisdn=international_msisdn(sub.msisdn))
+            base = replace(base, msisdn=line_number(sub.msisdn))
             result = self._serve(request, sub, base)
         except _Reject as rej:
             result = replace(base, accepted=False, cause=rej.cause, reason=rej.reason,
                              radius=getattr(rej, "radius", None), l2tp=getattr(rej, "l2tp", None))
+        if result.accepted and self.charging is not None and sub is not None:
+            token, cause, why = self.charging.open(request, sub)
+            if token is None:
+                self._release_address(result, sub)
+                result = replace(result, accepted=False, cause=cause, reason=why, pdn_type=None, ipv4=None,
+                                 ipv6_prefix=None, dns=())
+            else:
+                self._tokens[n] = token
         if result.accepted:
             result = replace(result, session_id=n)
             self.sessions[n] = result
         self._record(result)
         return result
 
-    def deactivate(self, session_id: int) -> None:
-        """Release a session and its dynamic address."""
+    def deactivate(self, session_id: int, reason: str = "released by the terminal") -> None:
+        """Release a session, its dynamic address and its charging session."""
         result = self.sessions.pop(session_id)
-        sub = self.subscribers.get(result.imsi)
+        self._release_address(result, self.subscribers.get(result.imsi))
+        token = self._tokens.pop(session_id, None)
+        if token is not None and self.charging is not None:
+            self.charging.close(token)
+        if self.log is not None:
+            self.log.record("pdn_released", session=session_id, imsi=result.imsi, apn=result.apn,
+                            reason=reason)
+
+    def token(self, session_id: int) -> Any:
+        """The charging side's handle of an active session (None without charging)."""
+        return self._tokens.get(session_id)
+
+    def _release_address(self, result: ActivationResult, sub: Subscriber | None) -> None:
         if result.ipv4 and (sub is None or result.ipv4 != sub.fixed_ip) and result.delivery != "partner":
             self._used_v4.discard(result.ipv4)
-        if self.log is not None:
-            self.log.record("pdn_released", session=session_id, imsi=result.imsi, apn=result.apn)
 
     def active_sessions(self, account: str | None = None) -> list[ActivationResult]:
         out = list(self.sessions.values())
@@ -338,6 +384,10 @@ class NetworkDataPlane:
             raise _Reject(CAUSE_NOT_SUBSCRIBED, f"the {sub.plan.kind} plan does not allow data in roaming")
         apn = self._resolve_apn(req)
         base = replace(base, apn=apn.apn)
+        if sub.apns and apn.apn.lower() not in (a.lower() for a in sub.apns):
+            rule = f" ({sub.apn_rule})" if sub.apn_rule else ""
+            raise _Reject(CAUSE_UNKNOWN_APN, f"APN {apn.apn!r} is not in the subscription of line "
+                                             f"{sub.msisdn}: {', '.join(sub.apns)}{rule}")
         delivery, login = self._delivery(req, sub, apn)
         self._check_cap(sub)
         if delivery == "partner":
@@ -396,7 +446,7 @@ class NetworkDataPlane:
                 raise _Reject(CAUSE_USER_AUTH_FAILED,
                               f"{op.name} expects {'/'.join(a.upper() for a in login.auth)} for {user!r}, "
                               f"the terminal used {req.auth.upper()}")
-            line = international_msisdn(sub.msisdn)
+            line = line_number(sub.msisdn)
             if login.msisdn != line:
                 raise _Reject(CAUSE_USER_AUTH_FAILED,
                               f"login {user!r} names MSISDN {login.msisdn}, this line is {line}")
@@ -439,10 +489,11 @@ class NetworkDataPlane:
             if self.subscribers[r.imsi].account == sub.account
             and not (op.cap_lifted_by_fixed_ip and self.subscribers[r.imsi].fixed_ip is not None)
         ]
-        if len(active) >= op.session_cap:
+        n = len(active) + self.account_sessions.get(sub.account, 0)
+        if n >= op.session_cap:
             raise _Reject(CAUSE_INSUFFICIENT_RESOURCES,
                           f"{op.name} caps an account at {op.session_cap} simultaneous sessions "
-                          f"(lifted by the fixed-IP option); {len(active)} are active")
+                          f"(lifted by the fixed-IP option); {n} are active")
 
     def _pdn_type(self, requested: str, apn: ApnSetting, fixed: bool) -> tuple[str, int, str]:
         allowed = ("ipv4",) if fixed else apn.pdn_types

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from harness import plan_steps
+from harness import data_steps, plan_steps
 from harness.events import Event, EventLog
 from harness.scenario import Scenario, Step, card_profile, parse_duration
 from harness.transport import InProcessTransport
@@ -318,6 +318,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "power_off": _no_args("power_off"),
 }
 ACTIONS.update(plan_steps.ACTIONS)
+ACTIONS.update(data_steps.ACTIONS)
 
 
 def _hex(text: str) -> str:
@@ -445,6 +446,8 @@ class _Checker:
                 out.extend(self.check_events(want))
             elif key in plan_steps.PLAN_EXPECT:
                 out.extend(plan_steps.check(self.s, key, want, line, self.window))
+            elif key in data_steps.DATA_EXPECT:
+                out.extend(data_steps.check(self.s, key, want, line, self.window))
             else:
                 actual = self.observe(key)
                 if not _same(want, actual):

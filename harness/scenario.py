@@ -23,7 +23,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate
-from harness import plan_steps
+from harness import data_steps, plan_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "scenarios" / "schema.json"
@@ -34,7 +34,7 @@ ACTION_STEPS = (
     "power_on", "move", "wait", "lose_coverage", "restore_coverage", "select_manual",
     "select_automatic", "data_roaming", "force_profile", "restart", "power_off", "apdu",
 )
-STEP_KINDS = ACTION_STEPS + ("expect",) + plan_steps.PLAN_STEPS
+STEP_KINDS = ACTION_STEPS + ("expect",) + plan_steps.PLAN_STEPS + data_steps.DATA_STEPS
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|min|h)?\s*$")
@@ -87,6 +87,8 @@ class Scenario:
     xfail: str | None = None
     plan: Any = None  # the line's subscription (harness.plan_steps), None without plans
     start: str | None = None
+    terminal: Any = None    # the terminal's data settings (harness.data_steps), None: defaults
+    subscriber: Any = None  # the line as the home network knows it (harness.data_steps)
 
     @property
     def test_id(self) -> str:
@@ -513,9 +515,14 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
                        description=doc.get("description", ""), matrix_id=ident, vars=variables,
                        xfail=doc.get("xfail"),
                        plan=_substitute(doc.get("plan"), variables, source, doc.line_of("plan")),
-                       start=doc.get("start"))
+                       start=doc.get("start"),
+                       terminal=_substitute(doc.get("terminal"), variables, source, doc.line_of("terminal")),
+                       subscriber=_substitute(doc.get("subscriber"), variables, source,
+                                              doc.line_of("subscriber")))
         if plan_steps.uses_plans(scn):
             plan_steps.check_scenario(scn, doc)
+        if data_steps.uses_data(scn):
+            data_steps.check_scenario(scn, doc)
         _check_countries(scn)
         _check_ef_names(scn)
         scenarios.append(scn)

@@ -1,0 +1,376 @@
+"""Data steps of the scenario language: the terminal's APN settings, the line's subscriber data,
+PDN connectivity requests and their outcome on the simulated packet core.
+
+A scenario may declare ``terminal:`` (its APN database, whether it keeps the connection profile
+across a profile switch, an APN typed by the user) and ``subscriber:`` (what the home network
+knows of the line: MSISDN, plan traits, fixed IP, partner delivery and VISPs, sessions the
+account holds elsewhere). ``data_connect`` has the terminal (:class:`harness.data_session.DataTerminal`)
+read the card and request a PDN connection from the home operator's
+:class:`~harness.dataplane.NetworkDataPlane`; ``data_disconnect`` releases sessions. When the
+scenario declares a ``plan:``, the packet core asks the plan engine (``session_open`` /
+``session_close``) before it admits a session, so a blocked plan refuses the activation and a
+plan that blocks later cuts the running sessions.
+
+Nothing here loads operators, scapy or the plan engine for scenarios without data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from csim.yamlsrc import DataError
+
+if TYPE_CHECKING:
+    from harness.data_session import DataTerminal
+    from harness.dataplane import ActivationRequest, NetworkDataPlane, Subscriber
+    from harness.runner import Mismatch, Session
+    from harness.scenario import Scenario
+
+#: Steps added to the scenario language (``harness.scenario.STEP_KINDS``).
+DATA_STEPS: tuple[str, ...] = ("data_connect", "data_disconnect")
+#: ``expect`` keys answered by the data side.
+DATA_EXPECT: tuple[str, ...] = ("pdn", "pdn_sessions", "fixed_ip")
+APN_DBS = ("android", "operators", "provider", "none")
+
+#: plan engine refusal -> TS 24.301 §9.9.4.4 cause the packet core sends
+_PLAN_CAUSES = (
+    ("line deactivated", 8),
+    ("data blocked", 8),
+    ("no data", 33),
+    ("plan without data", 33),
+    ("simultaneous sessions", 26),
+    ("APN", 27),
+)
+
+
+# --------------------------------------------------------------------------- load-time checks
+
+
+def uses_data(scn: Scenario) -> bool:
+    """Does the scenario declare a terminal or subscriber, or use a data step / expectation?"""
+    if scn.terminal is not None or scn.subscriber is not None:
+        return True
+    return any(_data_key(s) for s in scn.steps)
+
+
+def _data_key(step: Any) -> str | None:
+    if step.kind in DATA_STEPS:
+        return step.kind
+    if step.kind == "expect" and isinstance(step.args, Mapping):
+        return next((k for k in step.args if k in DATA_EXPECT), None)
+    return None
+
+
+def _line(node: Any, key: str, default: int | None) -> int | None:
+    lines = getattr(node, "lines", None) or {}
+    return lines.get(key, default)
+
+
+def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
+    """Semantic checks of the data part; errors read ``file:line: what is wrong``."""
+    from harness.operators import load_all
+
+    ops = load_all()
+    term = scn.terminal or {}
+    db = term.get("apn_db", "android")
+    tline = _line(doc, "terminal", None)
+    if db not in APN_DBS and not (Path(scn.source).parent / db).is_file():
+        raise DataError(scn.source, _line(term, "apn_db", tline),
+                        f"unknown APN database {db!r} ({', '.join(APN_DBS)} or an apns-conf.xml path)")
+    sub = scn.subscriber or {}
+    sline = _line(doc, "subscriber", None)
+    key = sub.get("operator")
+    if key is not None and key not in ops.operators:
+        raise DataError(scn.source, _line(sub, "operator", sline),
+                        f"unknown operator {key!r} (known: {', '.join(sorted(ops.operators))})")
+    if "fixed_ip" in sub and key is not None:
+        op = ops[key]
+        fixed = sub["fixed_ip"]
+        if op.fixed_ip is not None and op.fixed_ip.login_domain is None and "login" not in fixed:
+            raise DataError(scn.source, _line(sub, "fixed_ip", sline),
+                            f"{op.name}'s fixed-IP login is in the contract: give fixed_ip.login")
+    for step in scn.steps:
+        if step.kind == "data_connect" and isinstance(step.args, Mapping):
+            login = step.args.get("login")
+            if isinstance(login, Mapping) and login.get("operator") not in (None, *ops.operators):
+                raise DataError(scn.source, step.line, f"unknown operator {login['operator']!r} in login")
+
+
+# --------------------------------------------------------------------------- run-time state
+
+
+class PlanCharging:
+    """The plan engine as the packet core's charging side (:class:`harness.dataplane.Charging`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]:
+        from harness import plan_steps
+
+        ctx = plan_steps.plans(self.session)
+        res = ctx.engine.session_open(ctx.line, plmn=request.serving_plmn or None, apn=request.apn,
+                                      rat=request.rat)
+        if res.get("accepted"):
+            return res["session"], 0, ""
+        reason = str(res.get("reason", ""))
+        cause = next((c for text, c in _PLAN_CAUSES if text in reason), 31)
+        return None, cause, f"refused by the plan: {reason}"
+
+    def close(self, token: Any) -> None:
+        from harness import plan_steps
+
+        ctx = plan_steps.plans(self.session)
+        if token in ctx.line.sessions:
+            ctx.engine.session_close(ctx.line, token)
+
+    def alive(self, token: Any) -> bool:
+        from harness import plan_steps
+
+        return token in plan_steps.plans(self.session).line.sessions
+
+
+def _home_operator(profile: Mapping[str, Any], ops: Any, wanted: str | None) -> Any:
+    if wanted:
+        return ops[wanted]
+    for prof in (profile.get("profiles") or {}).values():
+        imsi = str(prof.get("imsi", ""))
+        op = ops.by_plmn(f"{imsi[:3]}-{imsi[3:3 + int(prof.get('mnc_length', 2))]}")
+        if op is not None:
+            return op
+    provider = profile.get("provider")
+    if provider in ops.operators:
+        return ops[provider]
+    return None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+class DataContext:
+    """The run's terminal data side and the home operator's packet core."""
+
+    def __init__(self, session: Session) -> None:
+        from harness.data_session import DataTerminal, TerminalConfig, apn_database
+        from harness.dataplane import NetworkDataPlane, PartnerLns
+        from harness.login import LoginError, build_login, fixed_ip_availability, fixed_ip_monthly_price
+        from harness.operators import Plan, load_all
+
+        scn = session.scenario
+        self.session = session
+        log = session.log
+        profile = session.profile
+        ops = load_all()
+        spec = dict((scn.subscriber if scn is not None else None) or {})
+        term = dict((scn.terminal if scn is not None else None) or {})
+        source = scn.source if scn is not None else "."
+        op = _home_operator(profile, ops, spec.get("operator"))
+        self.operator = op
+        msisdn = str(spec.get("msisdn") or profile.get("msisdn") or "")
+        plan_doc = spec.get("plan") or {}
+        plan = Plan(kind=str(plan_doc.get("kind", "unlimited")), blocked=bool(plan_doc.get("blocked", True)),
+                    data=bool(plan_doc.get("data", True)))
+        reference = profile.get("sim_reference")
+        activation = _date(spec.get("activated", profile.get("activation_date")))
+        self.fixed_ip: dict[str, Any] | None = None
+        fixed_addr = login = password = None
+        if "fixed_ip" in spec and op is not None:
+            f = spec["fixed_ip"]
+            avail = fixed_ip_availability(op, plan)
+            delivery = "partner_l2tp" if "partner" in spec else "internet_only"
+            price = fixed_ip_monthly_price(op, delivery) if op.fixed_ip is not None else None
+            self.fixed_ip = {"allowed": avail.allowed, "reason": avail.reason, "monthly_eur": price}
+            log.record("fixed_ip_option", operator=op.key, allowed=avail.allowed, reason=avail.reason,
+                       monthly_eur=price)
+            if avail.allowed:
+                fixed_addr = str(f["address"])
+                password = str(f.get("password", ""))
+                login = f.get("login")
+                if login is None:
+                    try:
+                        login = build_login(op, "fixed_ip", msisdn).username
+                    except LoginError as exc:
+                        login = ""
+                        log.record("login_refused", kind="fixed_ip", msisdn=msisdn, reason=exc.reason)
+        lns = []
+        partner = spec.get("partner")
+        if partner is not None and op is not None:
+            for i, visp in enumerate(partner.get("visps", [1])):
+                realm = None
+                users: dict[str, str] = {}
+                try:
+                    built = build_login(op, "partner", msisdn, partner=str(partner["name"]), visp=int(visp))
+                    realm = built.realm
+                    users[built.username] = str(partner.get("password", ""))
+                except LoginError as exc:
+                    log.record("login_refused", kind="partner", msisdn=msisdn, reason=exc.reason)
+                    pd = op.partner_delivery
+                    if pd is None:
+                        continue
+                    realm = f"{partner['name']}{visp if int(visp) > 1 else ''}.{pd.realm_suffix}"
+                lns.append(PartnerLns(realm, f"198.51.100.{10 + i}", f"lns{visp}.{partner['name']}.example",
+                                      users, pool=f"10.200.{int(visp)}.0/24",
+                                      dns=(f"10.200.{int(visp)}.53",)))
+        apns: tuple[str, ...] = ()
+        rule = ""
+        if op is not None and reference and op.reference(str(reference)) is not None:
+            try:
+                apns = (op.reference(str(reference)).apn_for(activation),)
+                rule = f"SIM reference {reference}" + (f" activated {activation}" if activation else "")
+            except LookupError as exc:
+                rule = str(exc)
+        from harness.dataplane import Subscriber
+
+        account = str(spec.get("account", "account"))
+        subs = [
+            Subscriber(imsi=str(p["imsi"]), msisdn=msisdn, plan=plan, fixed_ip=fixed_addr, login=login or "",
+                       password=password or "", partner=str(partner["name"]) if partner else None,
+                       account=account, barred=bool(spec.get("barred", False)), apns=apns, apn_rule=rule)
+            for p in (profile.get("profiles") or {}).values() if isinstance(p, Mapping) and p.get("imsi")
+        ]
+        self.charging = PlanCharging(session) if scn is not None and scn.plan is not None else None
+        self.plane: NetworkDataPlane | None = None
+        if op is not None:
+            self.plane = NetworkDataPlane(op, subs, lns=lns, log=log, charging=self.charging)
+            self.plane.account_sessions[account] = int(spec.get("account_sessions", 0))
+        config = TerminalConfig.from_mapping(term)
+        self.terminal: DataTerminal = DataTerminal(
+            config, ops, log, apn_db=apn_database(config.apn_db, ops, source),
+            sim_reference=str(reference) if reference else None, activation_date=activation,
+            home_operator=op.key if op is not None else "")
+        self._imsi: str | None = None
+
+    def sync(self) -> None:
+        """Follow the modem and the plan: sessions end with the PS service, the IMSI, or a plan cut."""
+        term, plane = self.terminal, self.plane
+        st = self.session.modem.status()
+        if st.get("powered") and st.get("sim") == "ready":
+            term.refresh_card(self.session.transport, st)
+        if plane is None or not term.sessions:
+            self._imsi = st.get("imsi")
+            return
+        if not st.get("registered") or not st.get("data"):
+            term.release_all(plane, "the terminal lost its packet-switched service")
+        elif self._imsi is not None and st.get("imsi") != self._imsi:
+            term.release_all(plane, f"the card changed IMSI ({self._imsi} -> {st.get('imsi')}): detach")
+        elif self.charging is not None:
+            for sid in list(term.sessions):
+                token = plane.token(sid)
+                if token is not None and not self.charging.alive(token):
+                    cut = [e for e in self.session.log.of_kind("session_cut")
+                           if e.data.get("session") == token]
+                    why = cut[-1].data.get("reason") if cut else "closed by the plan"
+                    plane.deactivate(sid, reason=f"cut by the plan: {why}")
+                    term.sessions.remove(sid)
+        self._imsi = st.get("imsi")
+
+
+def data(session: Session) -> DataContext:
+    """The run's :class:`DataContext`, built on first use and kept in step with the modem."""
+    ctx = getattr(session, "_data_context", None)
+    if ctx is None:
+        ctx = DataContext(session)
+        session._data_context = ctx  # type: ignore[attr-defined]
+    ctx.sync()
+    return ctx
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _connect(s: Session, args: Any) -> None:
+    ctx = data(s)
+    a = dict(args or {})
+    count = int(a.pop("count", 1))
+    for _ in range(count):
+        ctx.terminal.connect(ctx.plane, s.modem.status(), a)
+        ctx.sync()
+
+
+def _disconnect(s: Session, args: Any) -> None:
+    ctx = data(s)
+    count = args.get("count") if isinstance(args, Mapping) else None
+    ctx.terminal.disconnect(ctx.plane, None if count is None else int(count))
+
+
+ACTIONS: dict[str, Callable[[Session, Any], None]] = {
+    "data_connect": _connect,
+    "data_disconnect": _disconnect,
+}
+
+
+# --------------------------------------------------------------------------- expectations
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if expected is None or actual is None:
+        return expected is actual
+    return expected == actual or str(expected) == str(actual)
+
+
+def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
+    """Evaluate one data expectation (a key of :data:`DATA_EXPECT`)."""
+    from harness.runner import Mismatch
+
+    ctx = data(s)
+    lines = getattr(want, "lines", {}) or {}
+    out: list[Mismatch] = []
+    if key == "pdn_sessions":
+        n = len(ctx.terminal.sessions)
+        return [] if n == int(want) else [Mismatch("pdn_sessions", want, n, line)]
+    if key == "fixed_ip":
+        have = ctx.fixed_ip or {"allowed": None, "reason": "no fixed IP ordered", "monthly_eur": None}
+        for k, v in want.items():
+            at = lines.get(k, line)
+            if k == "reason":
+                if str(v).lower() not in str(have["reason"]).lower():
+                    out.append(Mismatch("fixed_ip.reason", f"contains {v!r}", have["reason"], at))
+            elif not _same(v, have.get(k)):
+                out.append(Mismatch(f"fixed_ip.{k}", v, have.get(k), at))
+        return out
+    attempts = ctx.terminal.attempts
+    if not attempts:
+        return [Mismatch("pdn", dict(want), "no data_connect yet", line)]
+    seen = attempts[-1].observed()
+    for k, v in want.items():
+        at = lines.get(k, line)
+        actual = seen.get(k)
+        if k == "reason":
+            if actual is None or str(v).lower() not in str(actual).lower():
+                out.append(Mismatch("pdn.reason", f"contains {v!r}", actual, at))
+        elif not _same(v, actual):
+            out.append(Mismatch(f"pdn.{k}", v, actual, at))
+    return out
+
+
+# --------------------------------------------------------------------------- wire
+
+
+def pcap_name(scn: Scenario) -> str:
+    """``<file stem>.pcap``, or ``<stem>-<matrix id>.pcap`` for matrix entries."""
+    stem = Path(scn.source).stem
+    ident = f"-{scn.matrix_id}" if scn.matrix_id else ""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem + ident) + ".pcap"
+
+
+def write_pcap(session: Session, directory: str | Path) -> Path | None:
+    """One pcap with every PDN request of the run that reached the network (None when none did)."""
+    ctx = getattr(session, "_data_context", None)
+    scn = session.scenario
+    if ctx is None or scn is None:
+        return None
+    results = ctx.terminal.results()
+    if not results:
+        return None
+    from harness.wire import sessions_packets
+    from harness.wire import write_pcap as write
+
+    return write(Path(directory) / pcap_name(scn), sessions_packets(results))
