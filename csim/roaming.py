@@ -66,6 +66,10 @@ REFRESH_MODES: dict[str, int] = {
 AUTOMATIC_ITEM = 1
 MENU_TITLE = "Roaming profile"
 
+# the commands the applet issues whatever its configuration (numbered by the toolkit)
+EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
+LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
+
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
 
@@ -232,6 +236,10 @@ class RoamingApplet(Applet):
         self._history: list[dict[str, Any]] = []
         self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
         self._events_registered = False
+        # derived once: the policy and the card's file tree do not change under the applet
+        self._menu_command: bytes | None = None
+        self._select: dict[str, str | None] = {}  # PLMN -> policy.select(PLMN)
+        self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
@@ -302,13 +310,16 @@ class RoamingApplet(Applet):
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
         if profile.supports("set_up_event_list") and profile.supports("event_location_status"):
-            toolkit.queue(self, stk.set_up_event_list([stk.Event.LOCATION_STATUS]))
+            toolkit.queue(self, EVENT_LIST_COMMAND)
         if profile.supports("set_up_menu") and profile.supports("menu_selection"):
-            toolkit.queue(self, stk.set_up_menu(MENU_TITLE, self.menu_items()))
+            menu = self._menu_command
+            if menu is None:
+                menu = self._menu_command = stk.set_up_menu(MENU_TITLE, self.menu_items())
+            toolkit.queue(self, menu)
         if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
             self._switch(toolkit, self.policy.priority, "priority", None)
         if profile.supports("provide_local_information"):
-            toolkit.queue(self, stk.provide_local_information(stk.LocalInfo.LOCATION))
+            toolkit.queue(self, LOCAL_INFO_COMMAND)
 
     def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
         if not isinstance(envelope, stk.EventDownload) or envelope.event != stk.Event.LOCATION_STATUS:
@@ -374,16 +385,21 @@ class RoamingApplet(Applet):
                 return
             if self._fallback is not None and self._fallback[1] == self._active:
                 return
-            target = self.policy.select(location.plmn)
+            plmn = location.plmn
+            select = self._select
+            if plmn in select:
+                target = select[plmn]
+            else:
+                target = select[plmn] = self.policy.select(plmn)
             if target is not None and target != self._active:
-                self._switch(toolkit, target, "location", location.plmn)
+                self._switch(toolkit, target, "location", plmn)
         elif status == stk.LocationStatus.LIMITED_SERVICE:
             if self._forced is not None:
                 return
             if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
                 "provide_local_information"
             ):
-                toolkit.queue(self, stk.provide_local_information(stk.LocalInfo.LOCATION))
+                toolkit.queue(self, LOCAL_INFO_COMMAND)
                 return
             plmn = location.plmn if location is not None else self._last_plmn
             if plmn is None:
@@ -438,11 +454,18 @@ class RoamingApplet(Applet):
             toolkit.queue(self, stk.refresh(mode, files))
 
     def _write_if_present(self, path: str, data: bytes) -> bool:
-        try:
-            current = self.card.read_file(path)
-        except (KeyError, FileNotFoundError, LookupError):
+        sizes = self._sizes
+        if path in sizes:
+            size = sizes[path]
+        else:
+            try:
+                size = len(self.card.read_file(path))
+            except (KeyError, FileNotFoundError, LookupError):
+                size = None
+            sizes[path] = size
+        if size is None:
             return False
-        self.card.write_file(path, data[: len(current)])
+        self.card.write_file(path, data[:size])
         return True
 
     def _detect_active(self) -> str:
@@ -490,9 +513,19 @@ class RoamingApplet(Applet):
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
 
 
+_command_types: dict[bytes, int] = {}
+
+
 def command_type(command: bytes) -> int:
-    """Type of command of a ``D0`` proactive command."""
-    return stk.parse_proactive(command).type
+    """Type of command of a ``D0`` proactive command (TS 102 223 §8.6)."""
+    kind = _command_types.get(command) if type(command) is bytes else None
+    if kind is None:
+        kind = stk.parse_proactive(command).type
+        if type(command) is bytes:
+            if len(_command_types) >= 1024:
+                _command_types.clear()
+            _command_types[command] = kind
+    return kind
 
 
 def refresh_path(path: str) -> str:

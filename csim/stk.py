@@ -238,23 +238,30 @@ def ctlv(tag: int, value: bytes | Iterable[int], cr: bool = True) -> bytes:
 def parse_ctlvs(data: bytes) -> list[CTLV]:
     """Decode a sequence of COMPREHENSION-TLVs (single-byte and three-byte tag formats)."""
     out: list[CTLV] = []
+    append = out.append
     pos = 0
-    data = bytes(data)
-    while pos < len(data):
+    if type(data) is not bytes:
+        data = bytes(data)
+    n = len(data)
+    while pos < n:
         first = data[pos]
-        if first in (0x00, 0x80, 0xFF):
-            raise TlvError(f"invalid COMPREHENSION-TLV tag byte {first:02X} at offset {pos}")
         if first == 0x7F:
-            if pos + 3 > len(data):
+            if pos + 3 > n:
                 raise TlvError("truncated three-byte tag")
             t = data[pos + 1] << 8 | data[pos + 2]
-            tag, cr, pos = t & 0x7FFF, bool(t & 0x8000), pos + 3
+            tag, cr, pos = t & 0x7FFF, t >= 0x8000, pos + 3
+        elif first == 0x00 or first == 0x80 or first == 0xFF:
+            raise TlvError(f"invalid COMPREHENSION-TLV tag byte {first:02X} at offset {pos}")
         else:
-            tag, cr, pos = first & 0x7F, bool(first & 0x80), pos + 1
-        length, pos = decode_length(data, pos)
-        if pos + length > len(data):
-            raise TlvError(f"tag {tag:02X} announces {length} bytes, {len(data) - pos} left")
-        out.append(CTLV(tag, data[pos : pos + length], cr))
+            tag, cr, pos = first & 0x7F, first >= 0x80, pos + 1
+        if pos < n and data[pos] < 0x80:
+            length = data[pos]
+            pos += 1
+        else:
+            length, pos = decode_length(data, pos)
+        if pos + length > n:
+            raise TlvError(f"tag {tag:02X} announces {length} bytes, {n - pos} left")
+        append(CTLV(tag, data[pos : pos + length], cr))
         pos += length
     return out
 
@@ -270,8 +277,23 @@ def find(tlvs: Sequence[CTLV], tag: int) -> CTLV | None:
 # --- PLMN and location information --------------------------------------------------------------
 
 
+_plmns: dict[bytes, str] = {}
+
+
 def decode_plmn(b: bytes) -> str:
     """3-byte PLMN (TS 24.008 §10.5.1.3) -> ``"MCC-MNC"``; MNC digit 3 ``F`` means a 2-digit MNC."""
+    if type(b) is bytes:
+        plmn = _plmns.get(b)
+        if plmn is None:
+            plmn = _decode_plmn(b)
+            if len(_plmns) >= 4096:
+                _plmns.clear()
+            _plmns[b] = plmn
+        return plmn
+    return _decode_plmn(b)
+
+
+def _decode_plmn(b: bytes) -> str:
     if len(b) != 3:
         raise TlvError("PLMN must be 3 bytes")
     digits = [b[0] & 0x0F, b[0] >> 4, b[1] & 0x0F, b[2] & 0x0F, b[2] >> 4, b[1] >> 4]
@@ -317,11 +339,12 @@ class LocationInformation:
 
     @classmethod
     def decode(cls, b: bytes) -> LocationInformation:
-        if len(b) in (7, 9):
-            return cls(decode_plmn(b[:3]), int.from_bytes(b[3:5], "big"), bytes(b[5:]))
-        if len(b) == 11:
-            return cls(decode_plmn(b[:3]), int.from_bytes(b[3:6], "big"), bytes(b[6:]))
-        raise TlvError(f"location information of length {len(b)}")
+        n = len(b)
+        if n == 7 or n == 9:
+            return cls(decode_plmn(bytes(b[:3])), b[3] << 8 | b[4], bytes(b[5:]))
+        if n == 11:
+            return cls(decode_plmn(bytes(b[:3])), b[3] << 16 | b[4] << 8 | b[5], bytes(b[6:]))
+        raise TlvError(f"location information of length {n}")
 
 
 # --- alpha identifiers, TS 102 221 Annex A ----------------------------------------------------------
@@ -528,6 +551,11 @@ def terminal_response(
 
 def parse_terminal_response(data: bytes) -> TerminalResponse:
     """Decode a TERMINAL RESPONSE data field (simple COMPREHENSION-TLVs, no BER template)."""
+    if type(data) is not bytes:
+        data = bytes(data)
+    resp = _terminal_response_in_order(data)
+    if resp is not None:
+        return resp
     tlvs = parse_ctlvs(data)
     det, dev = _details_and_devices(tlvs)
     res = find(tlvs, Tag.RESULT)
@@ -538,6 +566,31 @@ def parse_terminal_response(data: bytes) -> TerminalResponse:
         det[0], det[1], det[2], dev[0], dev[1], res.value[0], res.value[1:],
         LocationInformation.decode(loc.value) if loc else None, tuple(tlvs),
     )
+
+
+def _terminal_response_in_order(d: bytes) -> TerminalResponse | None:
+    """The usual layout of §6.8 decoded directly: command details, device identities, result
+    (short lengths), then nothing or one location information object. None: any other layout."""
+    n = len(d)
+    if (n < 12 or d[1] != 3 or d[6] != 2 or (d[0] != 0x81 and d[0] != 0x01)
+            or (d[5] != 0x82 and d[5] != 0x02) or (d[9] != 0x83 and d[9] != 0x03)):
+        return None
+    length = d[10]
+    end = 11 + length
+    if length == 0 or length >= 0x80 or end > n:
+        return None
+    details, devices, result = d[2:5], d[7:9], d[11:end]
+    tlvs = (CTLV(1, details, d[0] == 0x81), CTLV(2, devices, d[5] == 0x82), CTLV(3, result, d[9] == 0x83))
+    loc = None
+    if end < n:
+        length = d[end + 1] if end + 1 < n else 0x80
+        if (d[end] != 0x93 and d[end] != 0x13) or length >= 0x80 or end + 2 + length != n:
+            return None
+        value = d[end + 2 :]
+        tlvs += (CTLV(0x13, value, d[end] == 0x93),)
+        loc = LocationInformation.decode(value)
+    return TerminalResponse(details[0], details[1], details[2], devices[0], devices[1], result[0],
+                            result[1:], loc, tlvs)
 
 
 # --- ENVELOPE, TS 102 223 §7 ----------------------------------------------------------------------------
@@ -585,6 +638,11 @@ def _devices(tlvs: list[CTLV]) -> bytes:
 
 def parse_envelope(data: bytes) -> Envelope:
     """Decode an ENVELOPE data field; raises :class:`TlvError` / :class:`TlvLengthError`."""
+    if type(data) is not bytes:
+        data = bytes(data)
+    env = _location_status_in_order(data)
+    if env is not None:
+        return env
     tag, value = parse_ber(data)
     if tag not in ENVELOPE_TEMPLATES:
         raise TlvError(f"{tag:02X} is not an envelope template")
@@ -610,6 +668,28 @@ def parse_envelope(data: bytes) -> Envelope:
             raise TlvError("menu selection needs a 1-byte item identifier")
         return MenuSelection(item.value[0], find(tlvs, Tag.HELP_REQUEST) is not None, dev[0], dev[1])
     return OtherEnvelope(tag, tuple(tlvs))
+
+
+def _location_status_in_order(d: bytes) -> EventDownload | None:
+    """Event download - location status in the layout of §7.5.3 decoded directly: event list,
+    device identities, location status, then optionally location information, all with short
+    lengths. None: any other envelope or layout."""
+    n = len(d)
+    if (n < 12 or n > 0x81 or d[0] != EVENT_DOWNLOAD or d[1] != n - 2 or d[3] != 1 or d[4] != 0x03
+            or d[6] != 2 or d[10] != 1 or (d[2] != 0x19 and d[2] != 0x99)
+            or (d[5] != 0x82 and d[5] != 0x02) or (d[9] != 0x9B and d[9] != 0x1B)):
+        return None
+    devices, status = d[7:9], d[11]
+    tlvs = (CTLV(0x19, d[4:5], d[2] == 0x99), CTLV(2, devices, d[5] == 0x82),
+            CTLV(0x1B, d[11:12], d[9] == 0x9B))
+    loc = None
+    if n > 12:
+        if n < 14 or (d[12] != 0x93 and d[12] != 0x13) or d[13] != n - 14:
+            return None
+        value = d[14:]
+        tlvs += (CTLV(0x13, value, d[12] == 0x93),)
+        loc = LocationInformation.decode(value)
+    return EventDownload(d[4], devices[0], devices[1], status, loc, tlvs)
 
 
 def event_download_location_status(status: int, location: LocationInformation | None = None) -> bytes:

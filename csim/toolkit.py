@@ -30,6 +30,7 @@ SW_FUNCTION_NOT_SUPPORTED = 0x6A81
 SW_CONDITIONS_NOT_SATISFIED = 0x6985
 
 QUEUE_LIMIT = 8  # proactive commands waiting to be fetched
+_PREPARED_LIMIT = 512  # distinct command templates remembered (see _prepare)
 
 
 class ToolkitCard(Protocol):
@@ -73,8 +74,9 @@ class Toolkit:
         self.card = card
         self.profile: stk.TerminalProfile | None = None
         self.applets: list[Applet] = []
-        self._queue: deque[tuple[str, bytes]] = deque()
-        self._outstanding: tuple[str, bytes] | None = None
+        # queue entries: (owner name, command bytes, its command number, its template)
+        self._queue: deque[_Entry] = deque()
+        self._outstanding: _Entry | None = None
         self._menu: dict[int, str] = {}  # item identifier -> applet name, from the last SET UP MENU
         self._number = 0
         for applet in applets:
@@ -109,16 +111,16 @@ class Toolkit:
 
     def queued(self) -> list[bytes]:
         """Commands waiting to be fetched, oldest first (read-only view)."""
-        return [c for _, c in self._queue]
+        return [e[1] for e in self._queue]
 
     def queue(self, owner: Applet, command: bytes) -> bool:
         """Queue a ``D0`` proactive command; numbers it (01-FE, §8.6). False if the queue is full."""
         if len(self._queue) >= QUEUE_LIMIT:
             return False
-        self._number = self._number % 0xFE + 1
-        command = _renumber(command, self._number)
-        self._queue.append((owner.name, command))
-        self._signal()
+        self._number = number = self._number % 0xFE + 1
+        template = _prepare(command)
+        self._queue.append((owner.name, template.numbered(number), number, template))
+        self.card.set_proactive_pending(self.pending)
         return True
 
     def _signal(self) -> None:
@@ -172,11 +174,15 @@ class Toolkit:
         """FETCH (TS 102 221 §11.2.3): the next proactive command, or None when none is pending."""
         if self.pending == 0:
             return None
-        self._outstanding = self._queue.popleft()
-        owner, command = self._outstanding
-        cmd = stk.parse_proactive(command)
-        if cmd.type == stk.Command.SET_UP_MENU:
-            self._menu = {ident: owner for ident, _ in cmd.menu_items()}
+        self._outstanding = entry = self._queue.popleft()
+        owner, command, _, template = entry
+        if template.regular:
+            if template.type == stk.Command.SET_UP_MENU:
+                self._menu = dict.fromkeys(template.menu, owner)
+        else:
+            cmd = stk.parse_proactive(command)
+            if cmd.type == stk.Command.SET_UP_MENU:
+                self._menu = {ident: owner for ident, _ in cmd.menu_items()}
         self._signal()
         return command
 
@@ -188,12 +194,16 @@ class Toolkit:
             resp = stk.parse_terminal_response(data)
         except stk.TlvError:
             return SW_INCORRECT_DATA
-        owner, command = self._outstanding
-        cmd = stk.parse_proactive(command)
-        if (resp.number, resp.type) != (cmd.number, cmd.type):
+        owner, command, number, template = self._outstanding
+        if template.regular:
+            kind = template.type
+        else:
+            cmd = stk.parse_proactive(command)
+            number, kind = cmd.number, cmd.type
+        if resp.number != number or resp.type != kind:
             return SW_INCORRECT_DATA
         self._outstanding = None
-        if cmd.type == stk.Command.SET_UP_MENU and not resp.successful:
+        if kind == stk.Command.SET_UP_MENU and not resp.successful:
             self._menu.clear()
         self.applet(owner).terminal_response(self, resp, command)
         self._signal()
@@ -212,7 +222,7 @@ class Toolkit:
     def state(self) -> dict[str, Any]:
         return {
             "terminal_profile": None if self.profile is None else self.profile.raw.hex(),
-            "queue": [[o, c.hex()] for o, c in self._queue],
+            "queue": [[e[0], e[1].hex()] for e in self._queue],
             "outstanding": None if self._outstanding is None else [self._outstanding[0],
                                                                     self._outstanding[1].hex()],
             "menu": {str(k): v for k, v in self._menu.items()},
@@ -223,9 +233,9 @@ class Toolkit:
     def restore(self, state: dict[str, Any]) -> None:
         tp = state.get("terminal_profile")
         self.profile = None if tp is None else stk.TerminalProfile(bytes.fromhex(tp))
-        self._queue = deque((o, bytes.fromhex(c)) for o, c in state.get("queue", []))
+        self._queue = deque(_restored(o, bytes.fromhex(c)) for o, c in state.get("queue", []))
         out = state.get("outstanding")
-        self._outstanding = None if out is None else (out[0], bytes.fromhex(out[1]))
+        self._outstanding = None if out is None else _restored(out[0], bytes.fromhex(out[1]))
         self._menu = {int(k): v for k, v in state.get("menu", {}).items()}
         self._number = int(state.get("number", 0))
         for name, st in state.get("applets", {}).items():
@@ -234,16 +244,86 @@ class Toolkit:
         self._signal()
 
 
-def _renumber(command: bytes, number: int) -> bytes:
-    """Rewrite the command number in the command details of a ``D0`` command."""
-    tag, value = stk.parse_ber(command)
-    tlvs = stk.parse_ctlvs(value)
-    out = b""
-    for t in tlvs:
+class _Template:
+    """A proactive command as an applet queues it, decoded once (TS 102 223 §6.6).
+
+    ``canonical`` is the command re-encoded as the card sends it; ``positions`` are the offsets
+    of the command number in each 3-byte command details object (§8.6), so numbering a queued
+    command is a byte patch. ``regular`` commands decode as proactive commands: their ``type``
+    and, for SET UP MENU, their item identifiers (``menu``) are kept. Others take the general
+    decoder at FETCH and TERMINAL RESPONSE, which reports what is wrong with them.
+    """
+
+    __slots__ = ("canonical", "positions", "regular", "type", "menu")
+
+    def __init__(self, canonical: bytes, positions: tuple[int, ...], regular: bool,
+                 kind: int | None, menu: tuple[int, ...]) -> None:
+        self.canonical = canonical
+        self.positions = positions
+        self.regular = regular
+        self.type = kind
+        self.menu = menu
+
+    def numbered(self, number: int) -> bytes:
+        """The command with command number ``number`` (01-FE)."""
+        if not self.positions:
+            return self.canonical
+        b = bytearray(self.canonical)
+        for pos in self.positions:
+            b[pos] = number
+        return bytes(b)
+
+
+_Entry = tuple[str, bytes, int, _Template]  # owner, command, command number, template
+_prepared: dict[bytes, _Template] = {}
+_IRREGULAR = _Template(b"", (), False, None, ())
+
+
+def _prepare(command: bytes) -> _Template:
+    """The template of a ``D0`` command (remembered: applets queue the same commands again).
+
+    Raises :class:`csim.stk.TlvError` when the command is not one BER-TLV of COMPREHENSION-TLVs.
+    """
+    key = command if type(command) is bytes else bytes(command)
+    template = _prepared.get(key)
+    if template is not None:
+        return template
+    tag, value = stk.parse_ber(key)
+    body = bytearray()
+    numbers: list[int] = []
+    for t in stk.parse_ctlvs(value):
+        encoded = t.encode()
+        body += encoded
         if t.tag == stk.Tag.COMMAND_DETAILS and len(t.value) == 3:
-            t = stk.CTLV(t.tag, bytes([number]) + t.value[1:], t.cr)
-        out += t.encode()
-    return stk.ber_tlv(tag, out)
+            numbers.append(len(body) - 3)
+    canonical = stk.ber_tlv(tag, bytes(body))
+    head = len(canonical) - len(body)
+    regular, kind, menu = True, None, ()
+    try:
+        cmd = stk.parse_proactive(canonical)
+        kind = cmd.type
+        if kind == stk.Command.SET_UP_MENU:
+            menu = tuple(ident for ident, _ in cmd.menu_items())
+    except Exception:  # TlvError, an undecodable item text: the general path reports it
+        regular = False
+    template = _Template(canonical, tuple(head + n for n in numbers), regular, kind, menu)
+    if len(_prepared) >= _PREPARED_LIMIT:
+        _prepared.clear()
+    _prepared[key] = template
+    return template
+
+
+def _restored(owner: str, command: bytes) -> _Entry:
+    """A queue entry from saved state: the command as saved, numbered as it says."""
+    try:
+        template = _prepare(command)
+    except ValueError:
+        return owner, command, 0, _IRREGULAR
+    if template.canonical != command or not template.regular:
+        # decoded through the general path at FETCH / TERMINAL RESPONSE
+        return owner, command, 0, _IRREGULAR
+    number = command[template.positions[0]] if template.positions else 0
+    return owner, command, number, template
 
 
 def build(card: Any, profile: Any = None) -> Toolkit:
