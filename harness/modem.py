@@ -3,9 +3,10 @@
 What it does, in the order a real ME does it:
 
 * **Power-on** (TS 102 221 §6, TS 31.102 §5.1.1): ATR (reset), EF_DIR and EF_ICCID, SELECT
-  ADF.USIM by the AID found in EF_DIR, PIN status and VERIFY PIN when enabled and known, read
-  UST, IMSI, AD (MNC length), SPN, the PLMN selector lists, FPLMN, LOCI/PSLOCI/EPSLOCI and
-  HPPLMN, then TERMINAL PROFILE and the proactive session (FETCH / TERMINAL RESPONSE).
+  ADF.USIM by the AID found in EF_DIR, PIN state from the PS_DO of its FCP (TS 102 221 §9.5.2)
+  and VERIFY PIN only for an enabled key reference when the PIN is known, read UST, IMSI,
+  AD (MNC length), SPN, the PLMN selector lists, FPLMN, LOCI/PSLOCI/EPSLOCI and HPPLMN, then
+  TERMINAL PROFILE and the proactive session (FETCH / TERMINAL RESPONSE).
 * **PLMN selection** (TS 23.122 §4.4.3, :mod:`harness.plmn_selection`) in automatic or manual
   mode, then **registration** with the network (:mod:`harness.network`) including AKA: the
   network's RAND/AUTN go to the card in AUTHENTICATE (TS 31.102 §7.1.2), RES goes back; MAC
@@ -75,6 +76,10 @@ _ACCESS_TECHNOLOGY = {"2G": 0x00, "3G": 0x03, "4G": 0x08, "5G": 0x0A}
 # xPLMNwAcT access technology names (csim.encoding) -> RATs
 _ACT_RAT = {"gsm": "2G", "gsm_compact": "2G", "ec_gsm_iot": "2G", "utran": "3G", "eutran": "4G",
             "eutran_wb": "4G", "eutran_nb": "4G", "ngran": "5G"}
+
+# key references (TS 102 221 §9.5.1) and the usage qualifier "use the universal PIN" (§9.5.2)
+APPLICATION_PIN, UNIVERSAL_PIN = 0x01, 0x11
+USE_UNIVERSAL_PIN = 0x08
 
 #: causes after which the USIM is considered invalid until switch-off (TS 24.008 §4.4.4.7, 24.301 §5.5.1.2.5)
 SIM_INVALID_CAUSES = frozenset({2, 3, 6, 8})
@@ -334,7 +339,7 @@ class Modem:
         if self.powered:
             self.search_networks()
             if self.registered != plmn:
-                self._select_and_register(switch_on=False)
+                self._select_and_register(switch_on=False, user=True)
             self._settle()
 
     def select_automatic(self) -> None:
@@ -526,7 +531,7 @@ class Modem:
             self.usim = _Usim()
             self.log.record("sim", state="absent", sw=f"{sw:04X}")
             return
-        if not self._verify_pin():
+        if not self._user_verification(data):
             self.usim = _Usim(iccid=self.usim.iccid)
             return
         self.sim_state = "ready"
@@ -552,16 +557,30 @@ class Modem:
                     return bytes.fromhex(rec["aid"])
         return USIM_AID_PREFIX  # right-truncated AID selection (TS 102 221 §11.1.1.2)
 
-    def _verify_pin(self) -> bool:
-        """PIN1 status, VERIFY when needed (TS 102 221 §11.1.9)."""
-        _, sw = self._tx(bytes.fromhex("00200001"))  # case 1: PIN status
+    def _user_verification(self, fcp: bytes) -> bool:
+        """PIN to verify from the PIN status template DO of the ADF's FCP (TS 102 221 §9.5.2).
+
+        Only an enabled key reference is presented; when the FCP has no PIN status template
+        the terminal falls back to the status check of the application PIN (key reference 01).
+        """
+        status = _pin_status_template(fcp)
+        if status is None:
+            return self._verify_pin(APPLICATION_PIN)
+        ref = _pin_to_verify(status)
+        return True if ref is None else self._verify_pin(ref)
+
+    def _verify_pin(self, ref: int) -> bool:
+        """PIN status check of key reference ``ref``, VERIFY when needed (TS 102 221 §11.1.9)."""
+        _, sw = self._tx(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
         if sw == 0x9000:
             return True
+        if sw == 0x6984:
+            return True  # reference data not usable: the PIN is disabled, nothing to present
         if sw == 0x6983:
             self.sim_state = "blocked"
         elif sw >> 4 == 0x63C and self.config.pin:
             pin = self.config.pin.encode("ascii").ljust(8, b"\xff")
-            _, sw = self._tx(bytes.fromhex("0020000108") + pin)
+            _, sw = self._tx(bytes((0x00, 0x20, 0x00, ref, 0x08)) + pin)
             if sw == 0x9000:
                 self.log.record("pin", result="verified")
                 return True
@@ -727,8 +746,12 @@ class Modem:
             return cell
         return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
 
-    def _select_and_register(self, switch_on: bool) -> None:
-        """PLMN selection and registration (TS 23.122 §4.4.3) from scratch."""
+    def _select_and_register(self, switch_on: bool, user: bool = False) -> None:
+        """PLMN selection and registration (TS 23.122 §4.4.3) from scratch.
+
+        ``user``: the user has just selected the network (manual mode). Only then is a chosen
+        PLMN of the forbidden list attempted (TS 23.122 §3.1, §4.4.3.1.2).
+        """
         if self.sim_state != "ready" or not self.usim.imsi:
             self._no_registration()
             return
@@ -736,6 +759,8 @@ class Modem:
         sim = self._sim_lists()
         if self.config.selection == "manual" and self.config.manual_plmn:
             order = sel.manual(candidates, self.config.manual_plmn)
+            if not user and self._manual_choice_forbidden():
+                order = []
             mode = "manual"
         else:
             order = sel.automatic(candidates, sim, rplmn=self.usim.rplmn if switch_on else None, rng=self.rng)
@@ -759,6 +784,11 @@ class Modem:
             else:
                 rejected.add(cand.plmn)
         self._no_registration(candidates)
+
+    def _manual_choice_forbidden(self) -> bool:
+        """Manual mode on a PLMN of EF_FPLMN: limited service until the user selects again."""
+        return (self.config.selection == "manual" and self.config.manual_plmn is not None
+                and self.config.manual_plmn in self.usim.fplmn)
 
     def _no_registration(self, candidates: list[sel.Candidate] | None = None) -> None:
         """Limited service on an acceptable cell if any can be heard, else no service."""
@@ -864,7 +894,12 @@ class Modem:
             self._update(EF_EPSLOCI, b"\xff" * 12 + plmn_b + area_b + bytes([status]))
 
     def _write_fplmn(self, entries: list[str]) -> None:
-        if not self.usim.fplmn_size:
+        """EF_FPLMN write-back (TS 31.102 §4.2.16), only when the list changes."""
+        size = self.usim.fplmn_size
+        if not size:
+            return
+        current = list(self.usim.fplmn)[:size] + [""] * max(0, size - len(self.usim.fplmn))
+        if list(entries) == current:
             return
         data = b"".join(enc.encode_plmn(p) if p else b"\xff\xff\xff" for p in entries)
         if self._update(EF_FPLMN, data):
@@ -904,7 +939,8 @@ class Modem:
         if not self.powered or self.sim_state != "ready":
             return None
         if self.service != SERVICE_NORMAL:
-            return self._next_retry
+            # no periodic attempt on a forbidden PLMN chosen by the user (TS 23.122 §4.4.3.1.2)
+            return None if self._manual_choice_forbidden() else self._next_retry
         if self.roaming and self.config.selection == "automatic" and self.usim.hpplmn_minutes:
             return self._next_hplmn_search
         return None
@@ -1174,3 +1210,68 @@ def _parse_fcp_size(fcp: bytes) -> int:
             record = v[2] << 8 | v[3]
         i += 2 + n
     return record
+
+
+def _tlvs(data: bytes) -> Iterable[tuple[int, bytes]]:
+    """Simple BER-TLV objects (one-byte tags, short or 81/82 lengths) of a FCP (TS 102 221 §11.1.1.3)."""
+    i, end = 0, len(data)
+    while i + 1 < end:
+        tag, n = data[i], data[i + 1]
+        i += 2
+        if n in (0x81, 0x82):
+            width = n - 0x80
+            n = int.from_bytes(data[i:i + width], "big")
+            i += width
+        yield tag, data[i:i + n]
+        i += n
+
+
+_pin_templates: dict[bytes, tuple[tuple[int, bool, int | None], ...] | None] = {}
+
+
+def _pin_status_template(fcp: bytes) -> tuple[tuple[int, bool, int | None], ...] | None:
+    """PIN status template DO (tag C6) of a FCP, TS 102 221 §9.5.2 / §11.1.1.4.10.
+
+    Returns ``(key reference, enabled, usage qualifier or None)`` for every key reference in
+    the order listed; None when the FCP has no such template. The PS_DO (tag 90) holds one bit
+    per key reference, b8 of its first byte for the first one listed; a bit set means the PIN
+    is enabled. A usage qualifier (tag 95) applies to the key reference that follows it.
+    """
+    key = bytes(fcp)
+    if key in _pin_templates:
+        return _pin_templates[key]
+    found: tuple[tuple[int, bool, int | None], ...] | None = None
+    if fcp[:1] == b"\x62":
+        body = next((v for t, v in _tlvs(fcp) if t == 0x62), b"")
+        template = next((v for t, v in _tlvs(body) if t == 0xC6), None)
+        if template is not None:
+            ps_do, usage = b"", None
+            refs: list[tuple[int, bool, int | None]] = []
+            for tag, value in _tlvs(template):
+                if tag == 0x90:
+                    ps_do = value
+                elif tag == 0x95 and value:
+                    usage = value[0]
+                elif tag == 0x83 and value:
+                    j = len(refs)
+                    enabled = j // 8 < len(ps_do) and bool(ps_do[j // 8] & (0x80 >> (j % 8)))
+                    refs.append((value[0], enabled, usage))
+                    usage = None
+            found = tuple(refs)
+    return _remember(_pin_templates, key, found)
+
+
+def _pin_to_verify(status: Iterable[tuple[int, bool, int | None]]) -> int | None:
+    """Key reference the terminal presents for user verification (TS 102 221 §9.5.2).
+
+    The application PIN (first key reference 01..08) when enabled; when it is disabled, the
+    universal PIN if enabled and marked for use (usage qualifier 08); otherwise no PIN at all.
+    """
+    entries = list(status)
+    app = next((e for e in entries if 0x01 <= e[0] <= 0x08), None)
+    if app is not None and app[1]:
+        return app[0]
+    universal = next((e for e in entries if e[0] == UNIVERSAL_PIN), None)
+    if universal is not None and universal[1] and universal[2] == USE_UNIVERSAL_PIN:
+        return UNIVERSAL_PIN
+    return None

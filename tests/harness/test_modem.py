@@ -1,6 +1,9 @@
 """The modem against the simulated card: power-on, selection, AKA, STK, REFRESH, troubleshooting."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from csim import Card
 from csim import encoding as enc
@@ -19,9 +22,9 @@ def world():
     return World.load("europe")
 
 
-def make(world, **config):
+def make(world, card_path=CARD, **config):
     log = EventLog()
-    card = Card.from_profile(CARD)
+    card = Card.from_profile(card_path)
     config.setdefault("pin", "0000")
     modem = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(**config))
     return modem, card, log
@@ -314,3 +317,166 @@ def test_signal_forced_on_one_terminal_leaves_others_in_the_same_world_alone(wor
     weak.lose_coverage()
     weak.restore_coverage()
     assert weak.status()["registered"] == "208-01"
+
+
+# ---------------------------------------------------------------- PIN status from the FCP
+
+BUNDLED_CARDS = sorted(Path("fixtures/cards").glob("*.yaml"))
+PIN_DISABLED_CARDS = ["csl-sim", "csl-sim-duo", "simalarm", "simalarm-2"]
+
+
+def adf_fcp(log):
+    """FCP returned by SELECT ADF.USIM by AID (P1 04, P2 04)."""
+    return next(e["response"][:-2] for e in apdus(log, 0xA4) if e["command"][2:4] == b"\x04\x04")
+
+
+def pin_status_do(fcp):
+    """Value of the PIN status template DO (C6) of a FCP, walked TLV by TLV."""
+    i = 2
+    while i < len(fcp):
+        tag, n = fcp[i], fcp[i + 1]
+        if tag == 0xC6:
+            return fcp[i + 2:i + 2 + n]
+        i += 2 + n
+    return None
+
+
+@pytest.mark.parametrize("name", PIN_DISABLED_CARDS)
+def test_pin1_disabled_in_the_ps_do_means_no_pin_presented(world, name):
+    modem, card, log = make(world, f"fixtures/cards/{name}.yaml", pin=None)
+    modem.power_on(country="FR")
+    # TS 102 221 §9.5.2: PS_DO first, then the key references in PS_DO bit order (b8 = first)
+    c6 = pin_status_do(adf_fcp(log))
+    assert c6[:2] == b"\x90\x01" and c6[3:6] == b"\x83\x01\x01"  # PIN1 listed first
+    assert not c6[2] & 0x80 and card.pin_status("PIN1")["enabled"] is False
+    assert apdus(log, 0x20) == [] and log.of_kind("pin") == []
+    st = modem.status()
+    assert st["sim"] == "ready" and st["service"] == "normal" and st["imsi"]
+    assert apdus(log, 0x88), "AUTHENTICATE reached: the USIM was initialised"
+
+
+def test_enabled_pin1_is_checked_then_verified_with_its_key_reference(world):
+    modem, _, log = make(world)
+    modem.power_on(country="FR")
+    assert pin_status_do(adf_fcp(log))[2] & 0x80  # PIN1 enabled
+    verify = [e["command"] for e in apdus(log, 0x20)]
+    assert verify == [bytes.fromhex("00200001"), bytes.fromhex("002000010830303030FFFFFFFF")]
+    assert [e["result"] for e in log.of_kind("pin")] == ["verified"]
+
+
+def test_pin1_disabled_by_the_user_is_no_longer_presented(world):
+    log = EventLog()
+    card = Card.from_profile(CARD)
+    # DISABLE PIN (TS 102 221 §11.1.11) done earlier in another phone; the card keeps it
+    assert card.transmit(bytes.fromhex("002600010830303030FFFFFFFF")) == b"\x90\x00"
+    modem = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(pin=None))
+    modem.power_on(country="FR")
+    assert not pin_status_do(adf_fcp(log))[2] & 0x80
+    assert apdus(log, 0x20) == []
+    assert modem.status()["registered"] == "208-01" and modem.status()["sim"] == "ready"
+
+
+class WithoutPinStatusTemplate(InProcessTransport):
+    """A card whose ADF FCP carries no PIN status template DO (tag C6 left out)."""
+
+    def transmit(self, apdu):
+        resp = super().transmit(apdu)
+        if apdu[1] == 0xA4 and apdu[2] == 0x04 and resp[:1] == b"\x62":
+            fcp, sw = resp[:-2], resp[-2:]
+            c6 = pin_status_do(fcp)
+            if c6 is not None:
+                start = fcp.index(b"\xc6" + bytes([len(c6)]) + c6)
+                fcp = fcp[:start] + fcp[start + 2 + len(c6):]
+                resp = bytes([0x62, len(fcp) - 2]) + fcp[2:] + sw
+        return resp
+
+
+def test_without_ps_do_the_6984_status_check_means_pin_disabled(world):
+    log = EventLog()
+    card = Card.from_profile("fixtures/cards/csl-sim.yaml")
+    modem = Modem(WithoutPinStatusTemplate(card, log), world, log=log, config=ModemConfig(pin=None))
+    modem.power_on(country="FR")
+    # (the log holds the card's own answers; the terminal saw the FCP without C6, hence the check)
+    checks = apdus(log, 0x20)
+    assert [(e["command"], e["response"]) for e in checks] == [(bytes.fromhex("00200001"), b"\x69\x84")]
+    assert modem.status()["sim"] == "ready" and modem.status()["service"] == "normal"
+
+
+@pytest.mark.parametrize("path", BUNDLED_CARDS, ids=lambda p: p.stem)
+def test_every_bundled_card_registers_in_france(world, path):
+    """All bundled cards are French-market lines: normal service in France at switch-on."""
+    pin = yaml.safe_load(path.read_text())["pins"]["pin1"]["value"]
+    modem, _, _ = make(world, str(path), pin=pin)
+    modem.power_on(country="FR")
+    st = modem.status()
+    assert (st["sim"], st["service"]) == ("ready", "normal")
+    assert world.country_of_plmn(st["registered"]).code == "FR"
+
+
+# ---------------------------------------------------------------- EF_FPLMN written on change only
+
+def ef_writes(log, fid, since=0):
+    """UPDATE BINARY commands sent while ``fid`` was the selected EF."""
+    out, current = [], None
+    for e in log.of_kind("apdu", since=since):
+        cmd = e["command"]
+        if cmd[1] == 0xA4 and cmd[4] == 2:
+            current = int.from_bytes(cmd[5:7], "big")
+        elif cmd[1] == 0xD6 and current == fid:
+            out.append(cmd)
+    return out
+
+
+def test_fplmn_written_once_when_the_same_reject_comes_back(world):
+    modem, card, log = make(world, "fixtures/cards/alphalink-orange-domestic-only.yaml")
+    modem.power_on(country="BE")
+    modem.select_manual("206-20")  # BASE: #11 for the Orange IMSI, no other identity on the card
+    writes = ef_writes(log, EF_FPLMN)
+    assert [w[5:] for w in writes] == [bytes.fromhex("02F80102F85102F80202F602")]
+    assert [e["plmns"] for e in log.of_kind("fplmn")] == [["208-10", "208-15", "208-20", "206-20"]]
+    mark = log.mark()
+    modem.select_manual("206-20")  # the user insists: a new attempt, the same #11
+    assert [e["cause"] for e in log.of_kind("registration_rejected", since=mark)] == [11]
+    assert ef_writes(log, EF_FPLMN, mark) == [] and log.of_kind("fplmn", since=mark) == []
+    assert card.read_file("3F00/7FF0/6F7B") == bytes.fromhex("02F80102F85102F80202F602")
+
+
+def test_already_forbidden_plmn_rejected_again_is_not_rewritten(world):
+    modem, _, log = make(world)
+    modem.power_on(country="FR")
+    mark = log.mark()
+    modem.select_manual("208-20")  # in EF_FPLMN already
+    assert [e["cause"] for e in log.of_kind("registration_rejected", since=mark)] == [11]
+    assert ef_writes(log, EF_FPLMN, mark) == [] and log.of_kind("fplmn", since=mark) == []
+
+
+# ---------------------------------------------------------------- manual mode after #11
+
+def test_manual_mode_does_not_retry_a_forbidden_choice_on_its_own(world):
+    modem, _, log = make(world, "fixtures/cards/alphalink-orange-domestic-only.yaml")
+    modem.power_on(country="BE")
+    modem.select_manual("206-20")
+    assert modem.status()["service"] == "limited" and modem.status()["forbidden"][-1] == "206-20"
+    mark = log.mark()
+    modem.wait(3600)
+    # TS 23.122 §3.1 / §4.4.3.1.2: attempted only on the user's selection; limited service meanwhile
+    assert log.of_kind("registration_rejected", "registration", since=mark) == []
+    assert apdus(log, 0x88, mark) == [] and apdus(log, 0xD6, mark) == []
+    st = modem.status()
+    assert (st["selection"], st["service"], st["registered"]) == ("manual", "limited", None)
+    modem.select_manual("206-20")  # the user selects it again: exactly one new attempt
+    assert [e["plmn"] for e in log.of_kind("registration_rejected", since=mark)] == ["206-20"]
+    modem.select_automatic()
+    assert modem.status()["registered"] == "206-01" and modem.status()["service"] == "normal"
+
+
+def test_manual_choice_not_forbidden_is_still_retried_when_out_of_coverage(world):
+    modem, _, log = make(world)
+    modem.power_on(country="FR")
+    modem.select_manual("208-01")
+    modem.lose_coverage()
+    mark = log.mark()
+    modem.wait(120)  # nothing heard: periodic attempts continue (the choice is not forbidden)
+    assert [e["mode"] for e in log.of_kind("plmn_selection", since=mark)] == ["manual", "manual"]
+    modem.restore_coverage()
+    assert modem.status()["registered"] == "208-01"
