@@ -347,7 +347,7 @@ class OperatorDB:
 
     def apn_settings(self) -> list[ApnSetting]:
         """Every network operator's APN entries, as a terminal database would list them."""
-        return [a for op in self.operators.values() for a in op.apns]
+        return [a for op in self.operators.values() if op.plmn for a in op.apns]
 
 
 def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
