@@ -51,6 +51,11 @@ CLEARED_PSLOCI = bytes.fromhex("FFFFFFFF" "FFFFFF" "FFFFFF" "FFFE" "FF" "01")
 CLEARED_EPSLOCI = bytes.fromhex("FF" * 12 + "FFFFFF" "FFFE" "01")
 NO_KEYS = bytes([0x07]) + b"\xff" * 32  # KSI 07 "no key available", TS 31.102 §4.2.21
 NO_KC = b"\xff" * 8 + bytes([0x07])  # Kc ‖ sequence number 07 "no key", TS 51.011 §10.3.2
+# what a switch writes after the profile's own files (subscriber-identity dependent state)
+CLEARED_FILES: tuple[tuple[str, bytes], ...] = (
+    (EF_LOCI, CLEARED_LOCI), (EF_PSLOCI, CLEARED_PSLOCI), (EF_EPSLOCI, CLEARED_EPSLOCI),
+    (EF_KEYS, NO_KEYS), (EF_KEYSPS, NO_KEYS), (EF_KC, NO_KC), (EF_KCGPRS, NO_KC),
+)
 
 REFRESH_MODES: dict[str, int] = {
     "naa_init_full_fcn": stk.Refresh.NAA_INIT_FULL_FCN,
@@ -197,6 +202,7 @@ class RoamingCard(Protocol):
 
 
 ProfileFiles = Callable[[str], Mapping[str, bytes]]
+_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], list[str]]
 ProfileAuth = Callable[[str], Any]
 
 
@@ -237,9 +243,12 @@ class RoamingApplet(Applet):
         self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
         self._events_registered = False
         # derived once: the policy and the card's file tree do not change under the applet
-        self._menu_command: bytes | None = None
+        self._shared: dict[str, Any] = {}  # the SET UP MENU command (cards of one profile share it)
         self._select: dict[str, str | None] = {}  # PLMN -> policy.select(PLMN)
+        self._select_policy = policy
         self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
+        self._plans: dict[str, _Plan] = {}  # profile -> the writes of a switch to it
+        self._refresh_commands: dict[tuple[int, tuple[str, ...] | None], bytes] = {}
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
@@ -249,7 +258,13 @@ class RoamingApplet(Applet):
 
         if profile.applet is None:
             raise ValueError(f"profile {profile.name} has no roaming applet configuration")
-        cache: dict[str, Mapping[str, bytes]] = {}
+        # what every card of this profile shares (kept while the profile is unchanged): the
+        # policy, the profiles' files, the menu and the policy's choices per PLMN
+        shared = profiles._derived_cache(profile).setdefault("roaming applet", {})
+        policy = shared.get("policy")
+        if policy is None:
+            policy = shared["policy"] = Policy.from_config(profile.applet)
+        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
 
         def files(name: str) -> Mapping[str, bytes]:
             if name not in cache:
@@ -260,7 +275,10 @@ class RoamingApplet(Applet):
             spec = profiles.profile_auth(profile, name)
             return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
 
-        return cls(card, Policy.from_config(profile.applet), files, auth, restore_auth=usim_auth_from_state)
+        applet = cls(card, policy, files, auth, restore_auth=usim_auth_from_state)
+        applet._shared = shared.setdefault(cls, {})
+        applet._select = shared.setdefault("select", {})
+        return applet
 
     # --- introspection -----------------------------------------------------------------------
 
@@ -312,9 +330,9 @@ class RoamingApplet(Applet):
         if profile.supports("set_up_event_list") and profile.supports("event_location_status"):
             toolkit.queue(self, EVENT_LIST_COMMAND)
         if profile.supports("set_up_menu") and profile.supports("menu_selection"):
-            menu = self._menu_command
+            menu = self._shared.get("menu")
             if menu is None:
-                menu = self._menu_command = stk.set_up_menu(MENU_TITLE, self.menu_items())
+                menu = self._shared["menu"] = stk.set_up_menu(MENU_TITLE, self.menu_items())
             toolkit.queue(self, menu)
         if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
             self._switch(toolkit, self.policy.priority, "priority", None)
@@ -387,6 +405,9 @@ class RoamingApplet(Applet):
                 return
             plmn = location.plmn
             select = self._select
+            if self._select_policy is not self.policy:
+                select = self._select = {}
+                self._select_policy = self.policy
             if plmn in select:
                 target = select[plmn]
             else:
@@ -431,15 +452,20 @@ class RoamingApplet(Applet):
 
     def _switch(self, toolkit: Toolkit, target: str, reason: str, plmn: str | None) -> None:
         """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
-        changed: list[str] = []
-        for path, data in self._files(target).items():
-            if self._write_if_present(path, data):
-                changed.append(path)
-        for path, data in ((EF_LOCI, CLEARED_LOCI), (EF_PSLOCI, CLEARED_PSLOCI),
-                           (EF_EPSLOCI, CLEARED_EPSLOCI), (EF_KEYS, NO_KEYS), (EF_KEYSPS, NO_KEYS),
-                           (EF_KC, NO_KC), (EF_KCGPRS, NO_KC)):
-            if self._write_if_present(path, data):
-                changed.append(path)
+        files = self._files(target)
+        plan = self._plans.get(target)
+        if plan is None or plan[0] is not files:
+            plan = self._plan(target, files)
+        if plan is None:  # the card refuses one of the files: write up to it, as it stands
+            changed: list[str] = []
+            for path, data in (*files.items(), *CLEARED_FILES):
+                if self._write_if_present(path, data):
+                    changed.append(path)
+        else:
+            write = self.card.write_file
+            for path, data in plan[1]:
+                write(path, data)
+            changed = plan[2]
         self._auths[self._active] = self.card.auth
         new_auth = self._auths.pop(target, None)
         self.card.auth = new_auth if new_auth is not None else self._auth(target)
@@ -450,19 +476,47 @@ class RoamingApplet(Applet):
             mode = self.policy.refresh
             files = None
             if mode in (stk.Refresh.FCN, stk.Refresh.NAA_INIT_FCN):
-                files = [refresh_path(p) for p in dict.fromkeys(changed)]
-            toolkit.queue(self, stk.refresh(mode, files))
+                key: tuple[int, tuple[str, ...] | None] = (mode, tuple(dict.fromkeys(changed)))
+            else:
+                key = (mode, None)
+            command = self._refresh_commands.get(key)
+            if command is None:
+                paths = key[1]
+                files = None if paths is None else [refresh_path(p) for p in paths]
+                command = self._refresh_commands[key] = stk.refresh(mode, files)
+            toolkit.queue(self, command)
 
-    def _write_if_present(self, path: str, data: bytes) -> bool:
+    def _plan(self, target: str, files: Mapping[str, bytes]) -> _Plan | None:
+        """The writes of a switch to ``target``: (source mapping, (path, data) pairs, changed paths).
+
+        None when sizing one of the files fails (the switch then reports it as it writes).
+        """
+        writes: list[tuple[str, bytes]] = []
+        try:
+            for path, data in (*files.items(), *CLEARED_FILES):
+                size = self._size(path)
+                if size is not None:
+                    writes.append((path, data[:size]))
+        except Exception:
+            return None
+        plan = (files, tuple(writes), [path for path, _ in writes])
+        self._plans[target] = plan
+        return plan
+
+    def _size(self, path: str) -> int | None:
+        """Size of a transparent EF of the card, None when the card has no such file."""
         sizes = self._sizes
         if path in sizes:
-            size = sizes[path]
-        else:
-            try:
-                size = len(self.card.read_file(path))
-            except (KeyError, FileNotFoundError, LookupError):
-                size = None
-            sizes[path] = size
+            return sizes[path]
+        try:
+            size: int | None = len(self.card.read_file(path))
+        except (KeyError, FileNotFoundError, LookupError):
+            size = None
+        sizes[path] = size
+        return size
+
+    def _write_if_present(self, path: str, data: bytes) -> bool:
+        size = self._size(path)
         if size is None:
             return False
         self.card.write_file(path, data[:size])
