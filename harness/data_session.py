@@ -176,7 +176,8 @@ class DataTerminal:
         self.card = card
         choice = self.state.on_card(card)
         apn = choice.setting.apn if choice.setting else None
-        self.log.record("apn_selected", iccid=card.iccid, imsi=card.imsi, apn=apn, kept=choice.kept, reason=choice.reason)
+        self.log.record("apn_selected", iccid=card.iccid, imsi=card.imsi, apn=apn, kept=choice.kept,
+                        reason=choice.reason)
 
     # -- sessions
     def release_all(self, plane: NetworkDataPlane, reason: str) -> None:

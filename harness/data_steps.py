@@ -197,7 +197,7 @@ class DataContext:
                         login = build_login(op, "fixed_ip", msisdn).username
                     except LoginError as exc:
                         login = ""
-                        log.record("login_refused", kind="fixed_ip", msisdn=msisdn, reason=exc.reason)
+                        log.record("login_refused", login="fixed_ip", msisdn=msisdn, reason=exc.reason)
         lns = []
         partner = spec.get("partner")
         if partner is not None and op is not None:
@@ -209,7 +209,7 @@ class DataContext:
                     realm = built.realm
                     users[built.username] = str(partner.get("password", ""))
                 except LoginError as exc:
-                    log.record("login_refused", kind="partner", msisdn=msisdn, reason=exc.reason)
+                    log.record("login_refused", login="partner", msisdn=msisdn, reason=exc.reason)
                     pd = op.partner_delivery
                     if pd is None:
                         continue
