@@ -143,8 +143,7 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     The reported error is the one located deepest in the document (the most precise),
     with ties broken by document order so the message is stable.
     """
-    validator = Draft202012Validator(schema)
-    errors = list(validator.iter_errors(doc))
+    errors = list(_validator(schema).iter_errors(doc))
     if not errors:
         return
     best = _most_precise(errors)
@@ -153,6 +152,18 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     if extra:
         path.append(extra[0])
     raise DataError(source, line_at(doc, path), _describe(best))
+
+
+_validators: dict[int, tuple[Mapping[str, Any], Any]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    """One compiled validator per schema object (schemas are loaded once and never mutated)."""
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, Draft202012Validator(schema))
+        _validators[id(schema)] = hit
+    return hit[1]
 
 
 def _unexpected_keys(error: Any) -> list[Any]:

@@ -292,7 +292,13 @@ def schema() -> dict[str, Any]:
 
 
 def load_operator(path: str | Path) -> Operator:
-    """Load and validate one operator file."""
+    """Load and validate one operator file (parsed once per file version; operators are frozen)."""
+    st = Path(path).stat()
+    return _load_operator(str(path), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=128)
+def _load_operator(path: str, _mtime_ns: int, _size: int) -> Operator:
     doc = yamlsrc.load(path, schema())
     op = operator_from_doc(doc)
     stem = Path(path).stem
