@@ -42,13 +42,20 @@ def _ok(sw: bytes) -> bool:
     return sw == b"\x90\x00" or sw[0] == 0x91
 
 
+_READ_RECORD_1, _READ_BINARY = bytes.fromhex("00B2010400"), bytes.fromhex("00B0000000")
+_select_by_path: dict[str, bytes] = {}
+
+
 def _read(transport: Any, path: str, record: bool = False) -> bytes | None:
     """SELECT by path from the MF (ISO/IEC 7816-4 §11.2.2, P1=08), then READ BINARY / READ RECORD 1."""
-    body = bytes.fromhex(path)
-    resp = transport.transmit(bytes((0x00, 0xA4, 0x08, 0x0C, len(body))) + body)
+    select = _select_by_path.get(path)
+    if select is None:
+        body = bytes.fromhex(path)
+        select = _select_by_path[path] = bytes((0x00, 0xA4, 0x08, 0x0C, len(body))) + body
+    resp = transport.transmit(select)
     if not _ok(resp[-2:]):
         return None
-    resp = transport.transmit(bytes.fromhex("00B2010400" if record else "00B0000000"))
+    resp = transport.transmit(_READ_RECORD_1 if record else _READ_BINARY)
     return resp[:-2] if _ok(resp[-2:]) else None
 
 
@@ -89,7 +96,22 @@ def apn_database(name: str | None, operators: OperatorDB, source: str = ".") -> 
     if name == "operators":
         return operators.apn_settings()
     path = APN_DATABASES.get(name) or (Path(source).parent / name)
-    return load_apns_conf(path)
+    return list(_apns_conf(Path(path)))
+
+
+_apns_files: dict[tuple[str, int, int], tuple[ApnSetting, ...]] = {}
+
+
+def _apns_conf(path: Path) -> tuple[ApnSetting, ...]:
+    """The entries of an apns-conf.xml file, parsed once per file version (entries are frozen)."""
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    entries = _apns_files.get(key)
+    if entries is None:
+        if len(_apns_files) >= 64:
+            _apns_files.clear()
+        entries = _apns_files[key] = tuple(load_apns_conf(path))
+    return entries
 
 
 @dataclass

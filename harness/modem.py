@@ -123,6 +123,18 @@ def _select_apdu(fid: int, p1: int, fcp: bool) -> bytes:
     return apdu
 
 
+_read_binaries: dict[tuple[int, int], bytes] = {}
+
+
+def _read_binary_apdu(offset: int, n: int) -> bytes:
+    """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
+    key = (offset, n)
+    apdu = _read_binaries.get(key)
+    if apdu is None:
+        apdu = _remember(_read_binaries, key, bytes((0x00, 0xB0, offset >> 8, offset & 0xFF, n & 0xFF)))
+    return apdu
+
+
 def _remember(table: dict[Any, Any], key: Any, value: Any) -> Any:
     if len(table) >= _MEMO_LIMIT:
         table.clear()
@@ -476,12 +488,13 @@ class Modem:
         """SELECT by FID; returns the file size (transparent) or record length, -1 if absent."""
         size = self._sizes.get(fid)
         if size is not None:
-            _, sw = self._tx(_select_apdu(fid, p1, False))
-            return size if sw == 0x9000 else -1
-        data, sw = self._tx(_select_apdu(fid, p1, True))
-        if sw != 0x9000 and sw >> 8 != 0x91:
+            resp = self.transport.transmit(_select_apdu(fid, p1, False))
+            return size if resp[-2] == 0x90 and resp[-1] == 0x00 else -1
+        resp = self.transport.transmit(_select_apdu(fid, p1, True))
+        sw1 = resp[-2]
+        if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
             return -1
-        size = _fcp_size(data)
+        size = _fcp_size(resp[:-2])
         self._sizes[fid] = size
         return size
 
@@ -490,13 +503,14 @@ class Modem:
         size = self._select(fid, p1)
         if size <= 0:
             return None
+        transmit = self.transport.transmit
         out = b""
         while len(out) < size:
-            n = min(256, size - len(out))
-            data, sw = self._tx(bytes((0x00, 0xB0, len(out) >> 8, len(out) & 0xFF, n & 0xFF)))
-            if sw != 0x9000 and sw >> 8 != 0x91:
+            resp = transmit(_read_binary_apdu(len(out), min(256, size - len(out))))
+            sw1 = resp[-2]
+            if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
                 return None
-            out += data
+            out += resp[:-2]
         self._efs[fid] = out
         return out
 
@@ -1041,9 +1055,8 @@ class Modem:
             self._last_location_status = None  # the current status is reported after registration
             return self._terminal_response(cmd.details, stk.Result.SUCCESS)
         if kind == stk.Command.SET_UP_MENU:
-            self.menu = cmd.menu_items()
-            alpha = stk.find(cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
-            self.menu_title = stk.decode_alpha(alpha.value) if alpha else ""
+            items, self.menu_title = _menu_of(cmd)
+            self.menu = list(items)
             return self._terminal_response(cmd.details, stk.Result.SUCCESS)
         if kind == stk.Command.PROVIDE_LOCAL_INFORMATION:
             return self._local_information(cmd)
@@ -1168,13 +1181,35 @@ _DECODERS: dict[int, Any] = {
 _MISSING = object()
 
 
+#: the bytes a decoder depends on, when it ignores the rest: (start, end) and the least length
+#: (EF_EPSLOCI: TAI + status after the GUTI; EF_LOCI: LAI + RFU + status after the TMSI)
+_DECODED_SPAN: dict[int, tuple[int, int]] = {EF_EPSLOCI: (12, 18), EF_LOCI: (4, 11)}
+
+
 def _decode(fid: int, raw: bytes) -> Any:
     """Decoded contents of an EF read from the card (the same bytes always decode the same)."""
-    key = (fid, raw)
+    span = _DECODED_SPAN.get(fid)
+    if span is not None and len(raw) >= span[1]:
+        key: tuple[int, bytes] = (fid, raw[span[0]:span[1]])
+    else:
+        key = (fid, raw)
     value = _decoded.get(key, _MISSING)
     if value is _MISSING:
         value = _remember(_decoded, key, _DECODERS[fid](raw))
     return value
+
+
+_menus: dict[int, tuple[stk.ProactiveCommand, tuple[tuple[int, str], ...], str]] = {}
+
+
+def _menu_of(cmd: stk.ProactiveCommand) -> tuple[tuple[tuple[int, str], ...], str]:
+    """Items and title of a SET UP MENU (TS 102 223 §6.6.7), decoded once per command object."""
+    memo = _menus.get(id(cmd))
+    if memo is None or memo[0] is not cmd:
+        alpha = stk.find(cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
+        title = stk.decode_alpha(alpha.value) if alpha else ""
+        memo = _remember(_menus, id(cmd), (cmd, tuple(cmd.menu_items()), title))
+    return memo[1], memo[2]
 
 
 def _imei_bytes(digits: str) -> bytes:

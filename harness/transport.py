@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from harness.events import EventLog
+from harness.events import Event, EventLog
 
 
 class TransportError(RuntimeError):
@@ -87,8 +87,10 @@ class InProcessTransport:
         resp = raw(apdu)
         if len(resp) == 2 and resp[0] in _PROCEDURE_SW1 and _needs_procedure(apdu, resp):
             resp = _complete(raw, apdu, resp)
-        if self.log is not None:
-            self.log.record_apdu(apdu, resp)
+        log = self.log
+        if log is not None:
+            events = log._events  # EventLog.record_apdu, inlined: one event per command
+            events.append(Event(len(events), log.time, "apdu", {"command": apdu, "response": resp}))
         return resp
 
     def reset(self) -> bytes:
