@@ -277,7 +277,7 @@ def _attach(profile: Profile, reference: Profile, cache: dict[str, Any]) -> None
     _derived[key] = (ref, reference, cache)
 
 
-def _derived_cache(profile: Profile) -> dict[str, Any]:
+def derived_cache(profile: Profile) -> dict[str, Any]:
     """Cache of data derived from ``profile``, valid while it equals its reference copy."""
     entry = _derived.get(id(profile))
     if entry is not None and entry[0]() is profile and entry[1] == profile:
@@ -620,7 +620,7 @@ def profile_files(profile: Profile, name: str) -> dict[str, bytes]:
     """
     if name not in profile.imsi_profiles:
         raise KeyError(f"no IMSI profile {name!r} in {profile.name} (has {', '.join(profile.imsi_profiles)})")
-    cache = _derived_cache(profile)
+    cache = derived_cache(profile)
     key = f"files:{name}"
     out = cache.get(key)
     if out is None:
@@ -696,7 +696,7 @@ def _included(profile: Profile, ef: efs.EF) -> bool:
 def build_image(spec: Profile | str | Path | Mapping[str, Any]) -> CardImage:
     """The complete file tree, PINs and keys of the card, the priority IMSI profile active."""
     profile = load_profile(spec)
-    cache = _derived_cache(profile)
+    cache = derived_cache(profile)
     image = cache.get("image")
     if image is None:
         image = cache["image"] = _build_image(profile)

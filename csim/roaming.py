@@ -260,7 +260,7 @@ class RoamingApplet(Applet):
             raise ValueError(f"profile {profile.name} has no roaming applet configuration")
         # what every card of this profile shares (kept while the profile is unchanged): the
         # policy, the profiles' files, the menu and the policy's choices per PLMN
-        shared = profiles._derived_cache(profile).setdefault("roaming applet", {})
+        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
         policy = shared.get("policy")
         if policy is None:
             policy = shared["policy"] = Policy.from_config(profile.applet)
