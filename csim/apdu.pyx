@@ -947,31 +947,52 @@ cdef class CardCore:
         self.set_current(c, i)
         return i
 
+    cdef inline int binary_ef(self, Channel* c, int p1, int p2, bint gsm, int* off) noexcept:
+        """EF and offset addressed by READ/UPDATE BINARY P1-P2, TS 102 221 §11.1.3 (SFI when
+        P1 b8 = 1; not in the SIM view, TS 51.011 §9.2.3); -3 for a P1 with b7-b6 set."""
+        if (p1 & 0x80) and not gsm:
+            if p1 & 0x60:
+                return -3
+            off[0] = p2
+            return self.ef_for(c, p1 & 0x1F)
+        off[0] = (p1 << 8) | p2
+        return self.ef_for(c, 0)
+
+    cdef inline Node* access_ef(self, int i, bint records, bint update, int* sw) noexcept:
+        """The EF a binary or record command acts on, from ef_for/binary_ef/record_ef, once its
+        structure, access condition and life cycle (TS 102 221 §11.1.3-§11.1.6) allow it;
+        NULL with the status word in *sw otherwise."""
+        cdef Node* nd
+        if i == -3:
+            sw[0] = SW_P1P2
+            return NULL
+        if i == -2:
+            sw[0] = SW_NO_EF
+            return NULL
+        if i < 0:
+            sw[0] = SW_NOT_FOUND
+            return NULL
+        nd = &self.nodes[i]
+        if (nd.structure == S_TRANSPARENT) == records:
+            sw[0] = SW_INCOMPATIBLE
+            return NULL
+        if not self.ac_ok(nd.ac_update if update else nd.ac_read):
+            sw[0] = SW_SECURITY
+            return NULL
+        if nd.lcsi == 0x04:
+            sw[0] = SW_CONDITIONS
+            return NULL
+        return nd
+
     cdef int rd_binary(self, Channel* c, int p1, int p2, int p3, int nc, bint gsm) noexcept:
         """READ BINARY, TS 102 221 §11.1.3 (SFI in P1 when b8 = 1)."""
-        cdef int i, off, avail, le = p3 if p3 else 256
+        cdef int off, avail, sw, le = p3 if p3 else 256
         cdef Node* nd
         if nc != 0:
             return SW_WRONG_LENGTH
-        if (p1 & 0x80) and not gsm:
-            if p1 & 0x60:
-                return SW_P1P2
-            i = self.ef_for(c, p1 & 0x1F)
-            off = p2
-        else:
-            i = self.ef_for(c, 0)
-            off = (p1 << 8) | p2
-        if i == -2:
-            return SW_NO_EF
-        if i < 0:
-            return SW_NOT_FOUND
-        nd = &self.nodes[i]
-        if nd.structure != S_TRANSPARENT:
-            return SW_INCOMPATIBLE
-        if not self.ac_ok(nd.ac_read):
-            return SW_SECURITY
-        if nd.lcsi == 0x04:
-            return SW_CONDITIONS
+        nd = self.access_ef(self.binary_ef(c, p1, p2, gsm, &off), False, False, &sw)
+        if nd == NULL:
+            return sw
         if off >= nd.size:
             return SW_WRONG_P1P2
         avail = nd.size - off
@@ -984,29 +1005,13 @@ cdef class CardCore:
     cdef int up_binary(self, Channel* c, int p1, int p2, const unsigned char* d, int nc,
                            bint gsm) noexcept:
         """UPDATE BINARY, TS 102 221 §11.1.4."""
-        cdef int i, off
+        cdef int off, sw
         cdef Node* nd
         if nc == 0:
             return SW_WRONG_LENGTH
-        if (p1 & 0x80) and not gsm:
-            if p1 & 0x60:
-                return SW_P1P2
-            i = self.ef_for(c, p1 & 0x1F)
-            off = p2
-        else:
-            i = self.ef_for(c, 0)
-            off = (p1 << 8) | p2
-        if i == -2:
-            return SW_NO_EF
-        if i < 0:
-            return SW_NOT_FOUND
-        nd = &self.nodes[i]
-        if nd.structure != S_TRANSPARENT:
-            return SW_INCOMPATIBLE
-        if not self.ac_ok(nd.ac_update):
-            return SW_SECURITY
-        if nd.lcsi == 0x04:
-            return SW_CONDITIONS
+        nd = self.access_ef(self.binary_ef(c, p1, p2, gsm, &off), False, True, &sw)
+        if nd == NULL:
+            return sw
         if off >= nd.size:
             return SW_WRONG_P1P2
         if off + nc > nd.size:
@@ -1022,26 +1027,15 @@ cdef class CardCore:
 
     cdef int rd_record(self, Channel* c, int p1, int p2, int p3, int nc, bint gsm) noexcept:
         """READ RECORD, TS 102 221 §11.1.5: modes 02 next, 03 previous, 04 absolute/current."""
-        cdef int i, rec, mode = p2 & 7, le = p3 if p3 else 256
+        cdef int rec, sw, mode = p2 & 7, le = p3 if p3 else 256
         cdef Node* nd
         if nc != 0:
             return SW_WRONG_LENGTH
         if gsm and (p2 >> 3):
             return SW_P1P2
-        i = self.record_ef(c, p2, gsm)
-        if i == -3:
-            return SW_P1P2
-        if i == -2:
-            return SW_NO_EF
-        if i < 0:
-            return SW_NOT_FOUND
-        nd = &self.nodes[i]
-        if nd.structure == S_TRANSPARENT:
-            return SW_INCOMPATIBLE
-        if not self.ac_ok(nd.ac_read):
-            return SW_SECURITY
-        if nd.lcsi == 0x04:
-            return SW_CONDITIONS
+        nd = self.access_ef(self.record_ef(c, p2, gsm), True, False, &sw)
+        if nd == NULL:
+            return sw
         if mode == 4:
             rec = p1 if p1 else c.rec
             if rec == 0 or rec > nd.nrec:
@@ -1078,27 +1072,16 @@ cdef class CardCore:
     cdef int up_record(self, Channel* c, int p1, int p2, const unsigned char* d, int nc,
                            bint gsm) noexcept:
         """UPDATE RECORD, TS 102 221 §11.1.6 (cyclic EFs: previous mode only)."""
-        cdef int i, rec, mode = p2 & 7
+        cdef int rec, sw, mode = p2 & 7
         cdef Node* nd
         cdef Node* st
         if nc == 0:
             return SW_WRONG_LENGTH
         if gsm and (p2 >> 3):
             return SW_P1P2
-        i = self.record_ef(c, p2, gsm)
-        if i == -3:
-            return SW_P1P2
-        if i == -2:
-            return SW_NO_EF
-        if i < 0:
-            return SW_NOT_FOUND
-        nd = &self.nodes[i]
-        if nd.structure == S_TRANSPARENT:
-            return SW_INCOMPATIBLE
-        if not self.ac_ok(nd.ac_update):
-            return SW_SECURITY
-        if nd.lcsi == 0x04:
-            return SW_CONDITIONS
+        nd = self.access_ef(self.record_ef(c, p2, gsm), True, True, &sw)
+        if nd == NULL:
+            return sw
         if mode != 2 and mode != 3 and mode != 4:
             return SW_P1P2
         if mode != 4 and p1 != 0:
