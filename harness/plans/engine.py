@@ -304,6 +304,19 @@ class PolicyEngine:
         except ValueError as exc:
             raise PlanError(str(exc)) from None
 
+    def _usage_start(
+        self,
+        line: str | Line,
+        zone: str | None,
+        country: str | None,
+        plmn: str | None,
+        at: str | datetime | None,
+    ) -> tuple[Line, str]:
+        """The line and the zone of one usage, the clock first moved to ``at`` when given."""
+        if at is not None:
+            self.at(at)
+        return self.line(line), self._where(zone, country, plmn)
+
     def consume(
         self,
         line: str | Line,
@@ -315,10 +328,7 @@ class PolicyEngine:
         at: str | datetime | None = None,
     ) -> dict[str, Any]:
         """Data usage (``data="24GB"``) where the line is served; returns accepted/rejected bytes."""
-        if at is not None:
-            self.at(at)
-        ln = self.line(line)
-        z = self._where(zone, country, plmn)
+        ln, z = self._usage_start(line, zone, country, plmn, at)
         amount = parse_volume(data)
         if not ln.active:
             self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason="line deactivated")
@@ -369,6 +379,14 @@ class PolicyEngine:
             return f"{ln.offer.label} does not allow roaming"
         return None
 
+    def _refused(self, ln: Line, kind: str, zone: str, amount: int) -> bool:
+        """A voice/SMS usage the line may not make (``_service_check``): counted rejected and logged."""
+        why = self._service_check(ln, kind, zone)
+        if why:
+            ln.counters.rejected[kind] += amount
+            self._event("usage_rejected", ln, usage=kind, zone=zone, amount=amount, reason=why)
+        return bool(why)
+
     def _included(self, ln: Line, kind: str, zone: str, to_zone: str, direction: str) -> bool:
         """Seed 003 "Consommations incluses dans les forfaits illimités" for one voice/SMS usage."""
         if ln.offer.metered:
@@ -402,15 +420,9 @@ class PolicyEngine:
         at: str | datetime | None = None,
     ) -> dict[str, Any]:
         """A voice call of ``duration``; returns included / metered seconds."""
-        if at is not None:
-            self.at(at)
-        ln = self.line(line)
-        z = self._where(zone, country, plmn)
+        ln, z = self._usage_start(line, zone, country, plmn, at)
         seconds = int(parse_duration(duration).total_seconds())
-        why = self._service_check(ln, "voice", z)
-        if why:
-            ln.counters.rejected["voice"] += seconds
-            self._event("usage_rejected", ln, usage="voice", zone=z, amount=seconds, reason=why)
+        if self._refused(ln, "voice", z, seconds):
             return {"included": 0, "metered": 0, "rejected": seconds}
         to_zone = self._where(None, to_country, None)
         metered = 0 if self._included(ln, "voice", z, to_zone, direction) else seconds
@@ -451,15 +463,9 @@ class PolicyEngine:
         at: str | datetime | None = None,
     ) -> dict[str, Any]:
         """``count`` SMS sent (or received); Orange's 500/hour limit suspends sending for 3 days."""
-        if at is not None:
-            self.at(at)
-        ln = self.line(line)
-        z = self._where(zone, country, plmn)
-        why = self._service_check(ln, "sms", z)
+        ln, z = self._usage_start(line, zone, country, plmn, at)
         result = {"sent": 0, "metered": 0, "rejected": 0}
-        if why:
-            ln.counters.rejected["sms"] += count
-            self._event("usage_rejected", ln, usage="sms", zone=z, amount=count, reason=why)
+        if self._refused(ln, "sms", z, count):
             result["rejected"] = count
             return result
         to_zone = self._where(None, to_country, None)
