@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
+from harness.step_groups import group_key, run_context
 
 if TYPE_CHECKING:
     from harness.data_session import DataTerminal
@@ -57,11 +58,7 @@ def uses_data(scn: Scenario) -> bool:
 
 
 def _data_key(step: Any) -> str | None:
-    if step.kind in DATA_STEPS:
-        return step.kind
-    if step.kind == "expect" and isinstance(step.args, Mapping):
-        return next((k for k in step.args if k in DATA_EXPECT), None)
-    return None
+    return group_key(step, DATA_STEPS, DATA_EXPECT)
 
 
 def _line(node: Any, key: str, default: int | None) -> int | None:
@@ -273,10 +270,7 @@ class DataContext:
 
 def data(session: Session) -> DataContext:
     """The run's :class:`DataContext`, built on first use and kept in step with the modem."""
-    ctx = getattr(session, "_data_context", None)
-    if ctx is None:
-        ctx = DataContext(session)
-        session._data_context = ctx  # type: ignore[attr-defined]
+    ctx = run_context(session, "_data_context", DataContext)
     ctx.sync()
     return ctx
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
+from harness.step_groups import group_key, run_context
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -53,11 +54,7 @@ def uses_plans(scn: Scenario) -> bool:
 
 
 def _plan_key(step: Any) -> str | None:
-    if step.kind in PLAN_STEPS:
-        return step.kind
-    if step.kind == "expect" and isinstance(step.args, Mapping):
-        return next((k for k in step.args if k in PLAN_EXPECT), None)
-    return None
+    return group_key(step, PLAN_STEPS, PLAN_EXPECT)
 
 
 def subscription_spec(plan: Mapping[str, Any]) -> LineDict:
@@ -187,10 +184,7 @@ class PlanContext:
 
 def plans(session: Session) -> PlanContext:
     """The run's :class:`PlanContext`, built on first use."""
-    ctx = getattr(session, "_plan_context", None)
-    if ctx is None:
-        ctx = PlanContext(session)
-        session._plan_context = ctx  # type: ignore[attr-defined]
+    ctx = run_context(session, "_plan_context", PlanContext)
     ctx.catch_up()
     return ctx
 

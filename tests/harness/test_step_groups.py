@@ -1,0 +1,41 @@
+from types import SimpleNamespace
+
+import pytest
+
+from harness import data_steps, plan_steps
+from harness.scenario import Step
+from harness.step_groups import group_key, run_context
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "plan", "data"),
+    [
+        ("consume", {"data": "1GB"}, "consume", None),
+        ("data_connect", None, None, "data_connect"),
+        ("expect", {"registered": "208-01", "throughput": "full", "pdn": "accepted"}, "throughput", "pdn"),
+        ("expect", {"registered": "208-01"}, None, None),
+        ("expect", "not a mapping", None, None),
+        ("power_on", {"country": "FR"}, None, None),
+    ],
+)
+def test_group_key_per_group(kind, args, plan, data):
+    step = Step(index=0, kind=kind, args=args, line=3)
+    assert group_key(step, plan_steps.PLAN_STEPS, plan_steps.PLAN_EXPECT) == plan
+    assert group_key(step, data_steps.DATA_STEPS, data_steps.DATA_EXPECT) == data
+
+
+def test_run_context_built_once_per_session():
+    built = []
+
+    def build(session):
+        built.append(session)
+        return {"session": session}
+
+    session = SimpleNamespace()
+    first = run_context(session, "_ctx", build)
+    assert run_context(session, "_ctx", build) is first
+    assert first == {"session": session}
+    assert built == [session]
+    other = SimpleNamespace()
+    assert run_context(other, "_ctx", build) is not first
+    assert built == [session, other]
