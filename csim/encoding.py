@@ -56,6 +56,12 @@ def parse_plmn(plmn: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
+def imsi_plmn(imsi: str, mnc_length: int) -> tuple[str, str]:
+    """MCC and MNC of an IMSI: 3 digits, then ``mnc_length`` (EF_AD, TS 31.102 §4.2.18) digits,
+    TS 23.003 §2.2."""
+    return imsi[:3], imsi[3:3 + mnc_length]
+
+
 def encode_plmn(plmn: str) -> bytes:
     """3-byte PLMN identity, TS 24.008 §10.5.1.3: MCC2|MCC1, MNC3|MCC3, MNC2|MNC1.
 

@@ -92,11 +92,11 @@ class ImsiProfile:
 
     @property
     def mcc(self) -> str:
-        return self.imsi[:3]
+        return enc.imsi_plmn(self.imsi, self.mnc_length)[0]
 
     @property
     def mnc(self) -> str:
-        return self.imsi[3:3 + self.mnc_length]
+        return enc.imsi_plmn(self.imsi, self.mnc_length)[1]
 
     @property
     def hplmn(self) -> str:

@@ -19,6 +19,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from csim.encoding import imsi_plmn
 from harness.operators import ApnSetting, OperatorDB
 
 
@@ -41,11 +42,11 @@ class CardIdentity:
 
     @property
     def mcc(self) -> str:
-        return self.imsi[:3]
+        return imsi_plmn(self.imsi, self.mnc_length)[0]
 
     @property
     def mnc(self) -> str:
-        return self.imsi[3:3 + self.mnc_length]
+        return imsi_plmn(self.imsi, self.mnc_length)[1]
 
     @property
     def home_plmn(self) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
 from harness.step_groups import group_key, run_context
+from harness.world import plmn_of_imsi
 
 if TYPE_CHECKING:
     from harness.data_session import DataTerminal
@@ -135,7 +136,7 @@ def _home_operator(profile: Mapping[str, Any], ops: Any, wanted: str | None) -> 
         return ops[wanted]
     for prof in (profile.get("profiles") or {}).values():
         imsi = str(prof.get("imsi", ""))
-        op = ops.by_plmn(f"{imsi[:3]}-{imsi[3:3 + int(prof.get('mnc_length', 2))]}")
+        op = ops.by_plmn(plmn_of_imsi(imsi, int(prof.get("mnc_length", 2))))
         if op is not None:
             return op
     provider = profile.get("provider")

@@ -53,6 +53,7 @@ from harness.world import (
     CAUSE_ROAMING_NOT_ALLOWED_IN_LA,
     Cell,
     World,
+    plmn_of_imsi,
 )
 
 USIM_AID_PREFIX = bytes.fromhex("A0000000871002")  # TS 101 220 Annex E: 3GPP RID + USIM app code
@@ -204,7 +205,7 @@ class _Usim:
     def hplmn(self) -> str | None:
         if not self.imsi:
             return None
-        return f"{self.imsi[:3]}-{self.imsi[3:3 + self.mnc_length]}"
+        return plmn_of_imsi(self.imsi, self.mnc_length)
 
 
 def _rats(act: Iterable[str]) -> frozenset[str]:

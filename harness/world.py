@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from csim import yamlsrc
+from csim.encoding import imsi_plmn
 from csim.yamlsrc import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def split_plmn(plmn: str) -> tuple[str, str]:
 
 def plmn_of_imsi(imsi: str, mnc_length: int) -> str:
     """Home PLMN of an IMSI: MCC (3 digits) then MNC (2 or 3 digits), TS 23.003 §2.2."""
-    return f"{imsi[:3]}-{imsi[3:3 + mnc_length]}"
+    return "-".join(imsi_plmn(imsi, mnc_length))
 
 
 @dataclass(frozen=True, slots=True)

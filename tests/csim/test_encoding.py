@@ -54,6 +54,16 @@ def test_imsi_vectors(imsi, hexval):
     assert enc.decode_imsi(H(hexval)) == imsi
 
 
+@pytest.mark.parametrize("imsi, mnc_length, plmn", [
+    ("208011234567890", 2, ("208", "01")),
+    ("228062800000208", 2, ("228", "06")),
+    ("310260123456789", 3, ("310", "260")),
+    ("302720123456789", 3, ("302", "720")),
+])
+def test_imsi_plmn(imsi, mnc_length, plmn):
+    assert enc.imsi_plmn(imsi, mnc_length) == plmn
+
+
 def test_imsi_rejects_bad_input():
     for bad in ("12345", "1234567890123456", "20801A"):
         with pytest.raises(ValueError):
