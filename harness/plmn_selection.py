@@ -140,20 +140,22 @@ def priority_order(
     out = list(listed)
     seen = {(c.plmn, c.rat) for c in out}
 
-    def take(items: Iterable[Candidate]) -> None:
-        for c in items:
-            k = (c.plmn, c.rat)
-            if k not in seen:
-                seen.add(k)
-                out.append(c)
-
     # random order of the PLMNs; inside one PLMN the terminal's preferred technology first
     order = list(plmns)
     (rng or random.Random(0)).shuffle(order)  # noqa: S311 - seeded on purpose (reproducible runs)
     rank = {p: i for i, p in enumerate(order)}
-    take(sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
-    take(low)
+    _take(out, seen, sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
+    _take(out, seen, low)
     return out
+
+
+def _take(out: list[Candidate], seen: set[tuple[str, str]], items: Iterable[Candidate]) -> None:
+    """Append to ``out`` the candidates whose (PLMN, access technology) is not yet in ``seen``."""
+    for c in items:
+        k = (c.plmn, c.rat)
+        if k not in seen:
+            seen.add(k)
+            out.append(c)
 
 
 #: the deterministic part of :func:`priority_order` per (candidates, SIM lists, RPLMN, mode)
@@ -172,22 +174,15 @@ def _plan(
     seen: set[tuple[str, str]] = set()
     out: list[Candidate] = []
 
-    def take(items: Iterable[Candidate]) -> None:
-        for c in items:
-            k = (c.plmn, c.rat)
-            if k not in seen:
-                seen.add(k)
-                out.append(c)
-
     if rplmn:
-        take(_entry(rplmn, ALL_RATS, by_key))
+        _take(out, seen, _entry(rplmn, ALL_RATS, by_key))
     home_act = dict(sim.hplmn_act)
     for home in sim.home_plmns:
-        take(_entry(home, home_act.get(home) or ALL_RATS, by_key))
+        _take(out, seen, _entry(home, home_act.get(home) or ALL_RATS, by_key))
     for plmn, rats in sim.user:
-        take(_entry(plmn, rats or ALL_RATS, by_key))
+        _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
     for plmn, rats in sim.operator:
-        take(_entry(plmn, rats or ALL_RATS, by_key))
+        _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
     rest = [c for c in pool if (c.plmn, c.rat) not in seen]
     high = tuple(c for c in rest if c.high_quality)
     low = tuple(sorted((c for c in rest if not c.high_quality), key=lambda c: (-c.signal, c.plmn, c.rat)))
