@@ -126,40 +126,37 @@ def test_unknown_offer_is_reported_at_its_line(tmp_path):
         CAT.load_subscriptions(p)
 
 
-def test_cutoff_outside_the_providers_list(tmp_path):
-    p = write(
-        tmp_path,
-        "lines:\n  - id: a\n    offer: alphalink-orange-unlimited-30gb-blocked\n"
-        "    cutoffs:\n      usa_canada: 2GB\n",
-    )
-    with pytest.raises(
-        DataError,
-        match=r"lines.yaml:5: cut-off '2GB' for usa_canada is not one of AlphaLink "
-        r"Orange's cut-offs: 0MB, 500MB, 1GB, 5GB, 10GB, 30GB, 50GB",
-    ):
-        CAT.load_subscriptions(p)
-    p = write(
-        tmp_path,
-        "lines:\n  - id: a\n    offer: alphalink-bouygues-unlimited-30gb-blocked\n"
-        "    cutoffs:\n      europe: 50\n      world: 75\n",
-    )
-    with pytest.raises(
-        DataError,
-        match=r"lines.yaml:6: cut-off 75 for world is not one of .*0 EUR, 50 EUR, "
-        r"100 EUR, 200 EUR",
-    ):
-        CAT.load_subscriptions(p)
-    p = write(
-        tmp_path,
-        "lines:\n  - id: a\n    offer: alphalink-orange-unlimited-30gb-blocked\n"
-        "    cutoffs: {europe: 10GB}\n",
-    )
-    with pytest.raises(DataError, match=r"lines.yaml:4: on Orange the Europe cut-off is the plan envelope"):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "lines:\n  - id: a\n    offer: alphalink-orange-unlimited-30gb-blocked\n"
+            "    cutoffs:\n      usa_canada: 2GB\n",
+            r"lines.yaml:5: cut-off '2GB' for usa_canada is not one of AlphaLink "
+            r"Orange's cut-offs: 0MB, 500MB, 1GB, 5GB, 10GB, 30GB, 50GB",
+        ),
+        (
+            "lines:\n  - id: a\n    offer: alphalink-bouygues-unlimited-30gb-blocked\n"
+            "    cutoffs:\n      europe: 50\n      world: 75\n",
+            r"lines.yaml:6: cut-off 75 for world is not one of .*0 EUR, 50 EUR, "
+            r"100 EUR, 200 EUR",
+        ),
+        (
+            "lines:\n  - id: a\n    offer: alphalink-orange-unlimited-30gb-blocked\n"
+            "    cutoffs: {europe: 10GB}\n",
+            r"lines.yaml:4: on Orange the Europe cut-off is the plan envelope",
+        ),
+    ],
+)
+def test_cutoff_outside_the_providers_list(tmp_path, text, message):
+    p = write(tmp_path, text)
+    with pytest.raises(DataError, match=message):
         CAT.load_subscriptions(p)
 
 
-def test_other_subscription_mistakes(tmp_path):
-    cases = [
+@pytest.mark.parametrize(
+    ("offer", "extra", "message"),
+    [
         ("alphalink-orange-data-only-20gb-blocked", "    cutoffs: {world: 1GB}\n", "does not allow roaming"),
         (
             "alphalink-bouygues-unlimited-30gb-blocked",
@@ -177,11 +174,12 @@ def test_other_subscription_mistakes(tmp_path):
             "    options: {usa_canada: 3GB}\n",
             "already included in the Travel",
         ),
-    ]
-    for offer, extra, message in cases:
-        p = write(tmp_path, f"lines:\n  - id: a\n    offer: {offer}\n{extra}")
-        with pytest.raises(DataError, match=rf"lines.yaml:4: .*{message}"):
-            CAT.load_subscriptions(p)
+    ],
+)
+def test_other_subscription_mistakes(tmp_path, offer, extra, message):
+    p = write(tmp_path, f"lines:\n  - id: a\n    offer: {offer}\n{extra}")
+    with pytest.raises(DataError, match=rf"lines.yaml:4: .*{message}"):
+        CAT.load_subscriptions(p)
 
 
 def test_schema_and_semantic_errors_in_a_provider_file(tmp_path):
