@@ -143,7 +143,7 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     The reported error is the one located deepest in the document (the most precise),
     with ties broken by document order so the message is stable.
     """
-    errors = list(_validator(schema).iter_errors(doc))
+    errors = list(validator(schema).iter_errors(doc))
     if not errors:
         return
     best = _most_precise(errors)
@@ -154,11 +154,12 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     raise DataError(source, line_at(doc, path), _describe(best))
 
 
-_validators: dict[int, tuple[Mapping[str, Any], Any]] = {}
+_validators: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
 
 
-def _validator(schema: Mapping[str, Any]) -> Any:
-    """One compiled validator per schema object (schemas are loaded once and never mutated)."""
+def validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    """One compiled JSON Schema validator per schema object (schemas are loaded once and never
+    mutated; building a validator is costly, using it is not)."""
     hit = _validators.get(id(schema))
     if hit is None or hit[0] is not schema:
         hit = (schema, Draft202012Validator(schema))

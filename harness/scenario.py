@@ -20,9 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate
+from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate, validator
 from harness import data_steps, plan_steps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,20 +428,8 @@ def _readable(exc: DataError) -> DataError:
     return DataError(exc.source, exc.line, f"{where}: {text}" if where else text)
 
 
-_validators: dict[int, tuple[Mapping[str, Any], Draft202012Validator]] = {}
-
-
-def _validator(sch: Mapping[str, Any]) -> Draft202012Validator:
-    """One compiled validator per schema object (building one is costly, using it is not)."""
-    hit = _validators.get(id(sch))
-    if hit is None or hit[0] is not sch:
-        hit = (sch, Draft202012Validator(sch))
-        _validators[id(sch)] = hit
-    return hit[1]
-
-
 def _validate(doc: Any, source: str, sch: Mapping[str, Any]) -> None:
-    if _validator(sch).is_valid(doc):
+    if validator(sch).is_valid(doc):
         return
     try:  # the slow path words the error with its file:line
         validate(doc, sch, source)
