@@ -376,6 +376,9 @@ def _count_check(key: str, spec: Mapping[str, Any], n: int, line: int | None) ->
 
 
 def _same(expected: Any, actual: Any) -> bool:
+    kind = type(actual)
+    if kind is not bytes and kind is not bytearray and expected == actual:
+        return True  # equal values match (True == 1 included, as below)
     if isinstance(actual, bytes | bytearray):
         return isinstance(expected, str) and _hex(expected) == bytes(actual).hex().upper()
     if isinstance(expected, bool) or isinstance(actual, bool):
@@ -388,6 +391,11 @@ def _same(expected: Any, actual: Any) -> bool:
     return actual is not None and str(expected) == str(actual)
 
 
+#: expectation keys with their own check; every other key is an observable (:meth:`_Checker.observe`)
+_SPECIAL_KEYS = frozenset({"forbidden", "not_forbidden", "status", "ef", "sw", "apdus", "events",
+                           *plan_steps.PLAN_EXPECT, *data_steps.DATA_EXPECT})
+
+
 class _Checker:
     """Evaluates one ``expect`` mapping against the session."""
 
@@ -397,10 +405,11 @@ class _Checker:
         self._status: dict[str, Any] | None = None
 
     @property
-    def status(self) -> dict[str, Any]:
-        if self._status is None:
-            self._status = dict(self.s.modem.status())
-        return self._status
+    def status(self) -> Mapping[str, Any]:
+        st = self._status
+        if st is None:
+            st = self._status = self.s.modem.status()  # read only here
+        return st
 
     def since(self, spec: Mapping[str, Any]) -> int:
         return 0 if spec.get("since") == "start" else self.window
@@ -423,6 +432,11 @@ class _Checker:
         out: list[Mismatch] = []
         lines = getattr(expect, "lines", {})
         for key, want in expect.items():
+            if key not in _SPECIAL_KEYS:  # an observable of the modem or the session
+                actual = self.observe(key)
+                if not _same(want, actual):
+                    out.append(Mismatch(key, want, actual, lines.get(key)))
+                continue
             line = lines.get(key)
             if key == "forbidden" or key == "not_forbidden":
                 have = [str(p) for p in (self.status.get("forbidden") or [])]
@@ -446,12 +460,8 @@ class _Checker:
                 out.extend(self.check_events(want))
             elif key in plan_steps.PLAN_EXPECT:
                 out.extend(plan_steps.check(self.s, key, want, line, self.window))
-            elif key in data_steps.DATA_EXPECT:
-                out.extend(data_steps.check(self.s, key, want, line, self.window))
             else:
-                actual = self.observe(key)
-                if not _same(want, actual):
-                    out.append(Mismatch(key, want, actual, line))
+                out.extend(data_steps.check(self.s, key, want, line, self.window))
         return out
 
     def check_ef(self, spec: Mapping[str, Any], line: int | None) -> list[Mismatch]:
