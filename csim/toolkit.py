@@ -133,7 +133,7 @@ class Toolkit:
 
         Commands of the previous session are dropped; each applet then queues what it needs.
         """
-        self.profile = stk.TerminalProfile(bytes(data))
+        self.profile = stk.TerminalProfile.decode(data)
         self._queue.clear()
         self._outstanding = None
         self._menu.clear()
@@ -232,7 +232,7 @@ class Toolkit:
 
     def restore(self, state: dict[str, Any]) -> None:
         tp = state.get("terminal_profile")
-        self.profile = None if tp is None else stk.TerminalProfile(bytes.fromhex(tp))
+        self.profile = None if tp is None else stk.TerminalProfile.decode(bytes.fromhex(tp))
         self._queue = deque(_restored(o, bytes.fromhex(c)) for o, c in state.get("queue", []))
         out = state.get("outstanding")
         self._outstanding = None if out is None else _restored(out[0], bytes.fromhex(out[1]))
@@ -254,7 +254,7 @@ class _Template:
     decoder at FETCH and TERMINAL RESPONSE, which reports what is wrong with them.
     """
 
-    __slots__ = ("canonical", "positions", "regular", "type", "menu")
+    __slots__ = ("canonical", "positions", "regular", "type", "menu", "_numbered")
 
     def __init__(self, canonical: bytes, positions: tuple[int, ...], regular: bool,
                  kind: int | None, menu: tuple[int, ...]) -> None:
@@ -263,15 +263,21 @@ class _Template:
         self.regular = regular
         self.type = kind
         self.menu = menu
+        self._numbered: dict[int, bytes] = {}
 
     def numbered(self, number: int) -> bytes:
         """The command with command number ``number`` (01-FE)."""
-        if not self.positions:
-            return self.canonical
-        b = bytearray(self.canonical)
-        for pos in self.positions:
-            b[pos] = number
-        return bytes(b)
+        command = self._numbered.get(number)
+        if command is None:
+            if self.positions:
+                b = bytearray(self.canonical)
+                for pos in self.positions:
+                    b[pos] = number
+                command = bytes(b)
+            else:
+                command = self.canonical
+            self._numbered[number] = command  # at most 254 numbers
+        return command
 
 
 _Entry = tuple[str, bytes, int, _Template]  # owner, command, command number, template
