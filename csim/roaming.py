@@ -75,6 +75,13 @@ MENU_TITLE = "Roaming profile"
 EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
 LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
 
+# plain ints for the hot paths (enum member lookups cost more than the comparison)
+_EVENT_LOCATION_STATUS = int(stk.Event.LOCATION_STATUS)
+_NORMAL_SERVICE = int(stk.LocationStatus.NORMAL_SERVICE)
+_LIMITED_SERVICE = int(stk.LocationStatus.LIMITED_SERVICE)
+_SET_UP_EVENT_LIST = int(stk.Command.SET_UP_EVENT_LIST)
+_PROVIDE_LOCAL_INFORMATION = int(stk.Command.PROVIDE_LOCAL_INFORMATION)
+
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
 
@@ -327,20 +334,21 @@ class RoamingApplet(Applet):
     def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
-        if profile.supports("set_up_event_list") and profile.supports("event_location_status"):
+        events, menu_supported, local_info = _facilities(profile)
+        if events:
             toolkit.queue(self, EVENT_LIST_COMMAND)
-        if profile.supports("set_up_menu") and profile.supports("menu_selection"):
+        if menu_supported:
             menu = self._shared.get("menu")
             if menu is None:
                 menu = self._shared["menu"] = stk.set_up_menu(MENU_TITLE, self.menu_items())
             toolkit.queue(self, menu)
         if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
             self._switch(toolkit, self.policy.priority, "priority", None)
-        if profile.supports("provide_local_information"):
+        if local_info:
             toolkit.queue(self, LOCAL_INFO_COMMAND)
 
     def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
-        if not isinstance(envelope, stk.EventDownload) or envelope.event != stk.Event.LOCATION_STATUS:
+        if not isinstance(envelope, stk.EventDownload) or envelope.event != _EVENT_LOCATION_STATUS:
             return None
         status = envelope.location_status
         assert status is not None  # parse_envelope guarantees it for this event
@@ -349,9 +357,9 @@ class RoamingApplet(Applet):
 
     def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
         kind = command_type(command)
-        if kind == stk.Command.SET_UP_EVENT_LIST:
+        if kind == _SET_UP_EVENT_LIST:
             self._events_registered = response.successful
-        elif kind == stk.Command.PROVIDE_LOCAL_INFORMATION:
+        elif kind == _PROVIDE_LOCAL_INFORMATION:
             if response.result == stk.Result.SUCCESS and response.location is not None:
                 self._location(toolkit, stk.LocationStatus.NORMAL_SERVICE, response.location, may_ask=False)
             elif response.result == stk.Result.LIMITED_SERVICE:
@@ -393,17 +401,17 @@ class RoamingApplet(Applet):
         self._last_status = status
         if location is not None:
             self._last_plmn = location.plmn
-        if status == stk.LocationStatus.NORMAL_SERVICE:
+        if status == _NORMAL_SERVICE:
             if location is None:
                 return
-            mcc = location.mcc
-            if self._fallback is not None and self._fallback[0] != mcc:
-                self._fallback = None
+            plmn = location.plmn
+            fallback = self._fallback
+            if fallback is not None and fallback[0] != plmn[:3]:
+                self._fallback = fallback = None
             if self._forced is not None:
                 return
-            if self._fallback is not None and self._fallback[1] == self._active:
+            if fallback is not None and fallback[1] == self._active:
                 return
-            plmn = location.plmn
             select = self._select
             if self._select_policy is not self.policy:
                 select = self._select = {}
@@ -414,7 +422,7 @@ class RoamingApplet(Applet):
                 target = select[plmn] = self.policy.select(plmn)
             if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", plmn)
-        elif status == stk.LocationStatus.LIMITED_SERVICE:
+        elif status == _LIMITED_SERVICE:
             if self._forced is not None:
                 return
             if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
@@ -565,6 +573,26 @@ class RoamingApplet(Applet):
         for name, st in state.get("auths", {}).items():
             if self._restore_auth is not None:
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
+
+
+_profile_facilities: dict[bytes, tuple[bool, bool, bool]] = {}
+
+
+def _facilities(profile: stk.TerminalProfile) -> tuple[bool, bool, bool]:
+    """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
+    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION."""
+    flags = _profile_facilities.get(profile.raw)
+    if flags is None:
+        supports = profile.supports
+        flags = (
+            supports("set_up_event_list") and supports("event_location_status"),
+            supports("set_up_menu") and supports("menu_selection"),
+            supports("provide_local_information"),
+        )
+        if len(_profile_facilities) >= 256:
+            _profile_facilities.clear()
+        _profile_facilities[profile.raw] = flags
+    return flags
 
 
 _command_types: dict[bytes, int] = {}

@@ -25,7 +25,7 @@ class TlvLengthError(TlvError):
 
 
 _T = TypeVar("_T")
-_MEMO_LIMIT = 1024  # entries per decode table; a full table starts again empty
+_MEMO_LIMIT = 4096  # entries per decode table; a full table starts again empty
 
 
 def _remember(table: dict[bytes, _T], key: bytes, value: _T) -> _T:
