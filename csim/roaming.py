@@ -26,6 +26,7 @@ a default profile, and a priority profile used while nothing is known of the loc
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ _NORMAL_SERVICE = int(stk.LocationStatus.NORMAL_SERVICE)
 _LIMITED_SERVICE = int(stk.LocationStatus.LIMITED_SERVICE)
 _SET_UP_EVENT_LIST = int(stk.Command.SET_UP_EVENT_LIST)
 _PROVIDE_LOCAL_INFORMATION = int(stk.Command.PROVIDE_LOCAL_INFORMATION)
+_FCN = int(stk.Refresh.FCN)
+_NAA_INIT_FCN = int(stk.Refresh.NAA_INIT_FCN)
 
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
@@ -255,7 +258,6 @@ class RoamingApplet(Applet):
         self._select_policy = policy
         self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
         self._plans: dict[str, _Plan] = {}  # profile -> the writes of a switch to it
-        self._refresh_commands: dict[tuple[int, tuple[str, ...] | None], bytes] = {}
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
@@ -278,9 +280,13 @@ class RoamingApplet(Applet):
                 cache[name] = profiles.profile_files(profile, name)
             return cache[name]
 
+        specs: dict[str, Any] = shared.setdefault("auth", {})
+
         def auth(name: str) -> Any:
-            spec = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
+            spec = specs.get(name)
+            if spec is None:
+                spec = specs[name] = profiles.profile_auth(profile, name)
+            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
 
         applet = cls(card, policy, files, auth, restore_auth=usim_auth_from_state)
         applet._shared = shared.setdefault(cls, {})
@@ -462,18 +468,13 @@ class RoamingApplet(Applet):
         """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
         files = self._files(target)
         plan = self._plans.get(target)
-        if plan is None or plan[0] is not files:
-            plan = self._plan(target, files)
-        if plan is None:  # the card refuses one of the files: write up to it, as it stands
-            changed: list[str] = []
-            for path, data in (*files.items(), *CLEARED_FILES):
-                if self._write_if_present(path, data):
-                    changed.append(path)
-        else:
+        if plan is not None and plan[0] is files:
             write = self.card.write_file
             for path, data in plan[1]:
                 write(path, data)
             changed = plan[2]
+        else:
+            changed = self._write_profile(target, files)
         self._auths[self._active] = self.card.auth
         new_auth = self._auths.pop(target, None)
         self.card.auth = new_auth if new_auth is not None else self._auth(target)
@@ -482,34 +483,38 @@ class RoamingApplet(Applet):
         self._switch_count += 1
         if toolkit.profile is not None and toolkit.profile.supports("refresh"):
             mode = self.policy.refresh
-            files = None
-            if mode in (stk.Refresh.FCN, stk.Refresh.NAA_INIT_FCN):
-                key: tuple[int, tuple[str, ...] | None] = (mode, tuple(dict.fromkeys(changed)))
+            if mode == _FCN or mode == _NAA_INIT_FCN:
+                command = _refresh_command(mode, tuple(dict.fromkeys(changed)))
             else:
-                key = (mode, None)
-            command = self._refresh_commands.get(key)
-            if command is None:
-                paths = key[1]
-                files = None if paths is None else [refresh_path(p) for p in paths]
-                command = self._refresh_commands[key] = stk.refresh(mode, files)
+                command = _refresh_command(mode, None)
             toolkit.queue(self, command)
 
-    def _plan(self, target: str, files: Mapping[str, bytes]) -> _Plan | None:
-        """The writes of a switch to ``target``: (source mapping, (path, data) pairs, changed paths).
+    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> list[str]:
+        """Write ``files`` then :data:`CLEARED_FILES`, each cut to the size of the card's EF and
+        skipped when the card has no such EF; returns the paths written.
 
-        None when sizing one of the files fails (the switch then reports it as it writes).
+        Data that fits is written as it is: ``write_file`` refuses data longer than the EF
+        (ValueError) and names a missing EF with a LookupError, as :class:`csim.apdu.CardCore`
+        does. The writes are kept as the plan of later switches to ``target`` on this card; a
+        file the card cannot take (not transparent) raises after the writes before it.
         """
+        write = self.card.write_file
         writes: list[tuple[str, bytes]] = []
-        try:
-            for path, data in (*files.items(), *CLEARED_FILES):
+        for path, data in (*files.items(), *CLEARED_FILES):
+            try:
+                write(path, data)
+            except (KeyError, FileNotFoundError, LookupError):
+                continue  # the card has no such file
+            except ValueError:
                 size = self._size(path)
-                if size is not None:
-                    writes.append((path, data[:size]))
-        except Exception:
-            return None
-        plan = (files, tuple(writes), [path for path, _ in writes])
-        self._plans[target] = plan
-        return plan
+                if size is None:
+                    continue
+                data = data[:size]
+                write(path, data)
+            writes.append((path, data))
+        changed = [path for path, _ in writes]
+        self._plans[target] = (files, tuple(writes), changed)
+        return changed
 
     def _size(self, path: str) -> int | None:
         """Size of a transparent EF of the card, None when the card has no such file."""
@@ -522,13 +527,6 @@ class RoamingApplet(Applet):
             size = None
         sizes[path] = size
         return size
-
-    def _write_if_present(self, path: str, data: bytes) -> bool:
-        size = self._size(path)
-        if size is None:
-            return False
-        self.card.write_file(path, data[:size])
-        return True
 
     def _detect_active(self) -> str:
         """The profile whose EF_IMSI the card holds, else the priority profile."""
@@ -573,6 +571,12 @@ class RoamingApplet(Applet):
         for name, st in state.get("auths", {}).items():
             if self._restore_auth is not None:
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
+
+
+@functools.lru_cache(maxsize=256)
+def _refresh_command(mode: int, paths: tuple[str, ...] | None) -> bytes:
+    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
+    return stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
 
 
 _profile_facilities: dict[bytes, tuple[bool, bool, bool]] = {}
