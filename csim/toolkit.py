@@ -124,7 +124,10 @@ class Toolkit:
         template = _prepared.get(command) if type(command) is bytes else None
         if template is None:
             template = _prepare(command)
-        queue.append((owner.name, template.numbered(number), number, template))
+        numbered = template._numbered.get(number)
+        if numbered is None:
+            numbered = template.numbered(number)
+        queue.append((owner.name, numbered, number, template))
         if len(queue) == 1:  # behind another command, the pending length does not change
             self._signal()
         return True
