@@ -26,6 +26,7 @@ a default profile, and a priority profile used while nothing is known of the loc
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -74,6 +75,15 @@ MENU_TITLE = "Roaming profile"
 # the commands the applet issues whatever its configuration (numbered by the toolkit)
 EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
 LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
+
+# plain ints for the hot paths (enum member lookups cost more than the comparison)
+_EVENT_LOCATION_STATUS = int(stk.Event.LOCATION_STATUS)
+_NORMAL_SERVICE = int(stk.LocationStatus.NORMAL_SERVICE)
+_LIMITED_SERVICE = int(stk.LocationStatus.LIMITED_SERVICE)
+_SET_UP_EVENT_LIST = int(stk.Command.SET_UP_EVENT_LIST)
+_PROVIDE_LOCAL_INFORMATION = int(stk.Command.PROVIDE_LOCAL_INFORMATION)
+_FCN = int(stk.Refresh.FCN)
+_NAA_INIT_FCN = int(stk.Refresh.NAA_INIT_FCN)
 
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
@@ -248,7 +258,6 @@ class RoamingApplet(Applet):
         self._select_policy = policy
         self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
         self._plans: dict[str, _Plan] = {}  # profile -> the writes of a switch to it
-        self._refresh_commands: dict[tuple[int, tuple[str, ...] | None], bytes] = {}
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
@@ -271,9 +280,13 @@ class RoamingApplet(Applet):
                 cache[name] = profiles.profile_files(profile, name)
             return cache[name]
 
+        specs: dict[str, Any] = shared.setdefault("auth", {})
+
         def auth(name: str) -> Any:
-            spec = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
+            spec = specs.get(name)
+            if spec is None:
+                spec = specs[name] = profiles.profile_auth(profile, name)
+            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
 
         applet = cls(card, policy, files, auth, restore_auth=usim_auth_from_state)
         applet._shared = shared.setdefault(cls, {})
@@ -327,20 +340,21 @@ class RoamingApplet(Applet):
     def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
-        if profile.supports("set_up_event_list") and profile.supports("event_location_status"):
+        events, menu_supported, local_info = _facilities(profile)
+        if events:
             toolkit.queue(self, EVENT_LIST_COMMAND)
-        if profile.supports("set_up_menu") and profile.supports("menu_selection"):
+        if menu_supported:
             menu = self._shared.get("menu")
             if menu is None:
                 menu = self._shared["menu"] = stk.set_up_menu(MENU_TITLE, self.menu_items())
             toolkit.queue(self, menu)
         if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
             self._switch(toolkit, self.policy.priority, "priority", None)
-        if profile.supports("provide_local_information"):
+        if local_info:
             toolkit.queue(self, LOCAL_INFO_COMMAND)
 
     def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
-        if not isinstance(envelope, stk.EventDownload) or envelope.event != stk.Event.LOCATION_STATUS:
+        if not isinstance(envelope, stk.EventDownload) or envelope.event != _EVENT_LOCATION_STATUS:
             return None
         status = envelope.location_status
         assert status is not None  # parse_envelope guarantees it for this event
@@ -349,9 +363,9 @@ class RoamingApplet(Applet):
 
     def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
         kind = command_type(command)
-        if kind == stk.Command.SET_UP_EVENT_LIST:
+        if kind == _SET_UP_EVENT_LIST:
             self._events_registered = response.successful
-        elif kind == stk.Command.PROVIDE_LOCAL_INFORMATION:
+        elif kind == _PROVIDE_LOCAL_INFORMATION:
             if response.result == stk.Result.SUCCESS and response.location is not None:
                 self._location(toolkit, stk.LocationStatus.NORMAL_SERVICE, response.location, may_ask=False)
             elif response.result == stk.Result.LIMITED_SERVICE:
@@ -393,17 +407,17 @@ class RoamingApplet(Applet):
         self._last_status = status
         if location is not None:
             self._last_plmn = location.plmn
-        if status == stk.LocationStatus.NORMAL_SERVICE:
+        if status == _NORMAL_SERVICE:
             if location is None:
                 return
-            mcc = location.mcc
-            if self._fallback is not None and self._fallback[0] != mcc:
-                self._fallback = None
+            plmn = location.plmn
+            fallback = self._fallback
+            if fallback is not None and fallback[0] != plmn[:3]:
+                self._fallback = fallback = None
             if self._forced is not None:
                 return
-            if self._fallback is not None and self._fallback[1] == self._active:
+            if fallback is not None and fallback[1] == self._active:
                 return
-            plmn = location.plmn
             select = self._select
             if self._select_policy is not self.policy:
                 select = self._select = {}
@@ -414,7 +428,7 @@ class RoamingApplet(Applet):
                 target = select[plmn] = self.policy.select(plmn)
             if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", plmn)
-        elif status == stk.LocationStatus.LIMITED_SERVICE:
+        elif status == _LIMITED_SERVICE:
             if self._forced is not None:
                 return
             if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
@@ -454,18 +468,13 @@ class RoamingApplet(Applet):
         """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
         files = self._files(target)
         plan = self._plans.get(target)
-        if plan is None or plan[0] is not files:
-            plan = self._plan(target, files)
-        if plan is None:  # the card refuses one of the files: write up to it, as it stands
-            changed: list[str] = []
-            for path, data in (*files.items(), *CLEARED_FILES):
-                if self._write_if_present(path, data):
-                    changed.append(path)
-        else:
+        if plan is not None and plan[0] is files:
             write = self.card.write_file
             for path, data in plan[1]:
                 write(path, data)
             changed = plan[2]
+        else:
+            changed = self._write_profile(target, files)
         self._auths[self._active] = self.card.auth
         new_auth = self._auths.pop(target, None)
         self.card.auth = new_auth if new_auth is not None else self._auth(target)
@@ -474,34 +483,38 @@ class RoamingApplet(Applet):
         self._switch_count += 1
         if toolkit.profile is not None and toolkit.profile.supports("refresh"):
             mode = self.policy.refresh
-            files = None
-            if mode in (stk.Refresh.FCN, stk.Refresh.NAA_INIT_FCN):
-                key: tuple[int, tuple[str, ...] | None] = (mode, tuple(dict.fromkeys(changed)))
+            if mode == _FCN or mode == _NAA_INIT_FCN:
+                command = _refresh_command(mode, tuple(dict.fromkeys(changed)))
             else:
-                key = (mode, None)
-            command = self._refresh_commands.get(key)
-            if command is None:
-                paths = key[1]
-                files = None if paths is None else [refresh_path(p) for p in paths]
-                command = self._refresh_commands[key] = stk.refresh(mode, files)
+                command = _refresh_command(mode, None)
             toolkit.queue(self, command)
 
-    def _plan(self, target: str, files: Mapping[str, bytes]) -> _Plan | None:
-        """The writes of a switch to ``target``: (source mapping, (path, data) pairs, changed paths).
+    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> list[str]:
+        """Write ``files`` then :data:`CLEARED_FILES`, each cut to the size of the card's EF and
+        skipped when the card has no such EF; returns the paths written.
 
-        None when sizing one of the files fails (the switch then reports it as it writes).
+        Data that fits is written as it is: ``write_file`` refuses data longer than the EF
+        (ValueError) and names a missing EF with a LookupError, as :class:`csim.apdu.CardCore`
+        does. The writes are kept as the plan of later switches to ``target`` on this card; a
+        file the card cannot take (not transparent) raises after the writes before it.
         """
+        write = self.card.write_file
         writes: list[tuple[str, bytes]] = []
-        try:
-            for path, data in (*files.items(), *CLEARED_FILES):
+        for path, data in (*files.items(), *CLEARED_FILES):
+            try:
+                write(path, data)
+            except (KeyError, FileNotFoundError, LookupError):
+                continue  # the card has no such file
+            except ValueError:
                 size = self._size(path)
-                if size is not None:
-                    writes.append((path, data[:size]))
-        except Exception:
-            return None
-        plan = (files, tuple(writes), [path for path, _ in writes])
-        self._plans[target] = plan
-        return plan
+                if size is None:
+                    continue
+                data = data[:size]
+                write(path, data)
+            writes.append((path, data))
+        changed = [path for path, _ in writes]
+        self._plans[target] = (files, tuple(writes), changed)
+        return changed
 
     def _size(self, path: str) -> int | None:
         """Size of a transparent EF of the card, None when the card has no such file."""
@@ -514,13 +527,6 @@ class RoamingApplet(Applet):
             size = None
         sizes[path] = size
         return size
-
-    def _write_if_present(self, path: str, data: bytes) -> bool:
-        size = self._size(path)
-        if size is None:
-            return False
-        self.card.write_file(path, data[:size])
-        return True
 
     def _detect_active(self) -> str:
         """The profile whose EF_IMSI the card holds, else the priority profile."""
@@ -565,6 +571,32 @@ class RoamingApplet(Applet):
         for name, st in state.get("auths", {}).items():
             if self._restore_auth is not None:
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
+
+
+@functools.lru_cache(maxsize=256)
+def _refresh_command(mode: int, paths: tuple[str, ...] | None) -> bytes:
+    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
+    return stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
+
+
+_profile_facilities: dict[bytes, tuple[bool, bool, bool]] = {}
+
+
+def _facilities(profile: stk.TerminalProfile) -> tuple[bool, bool, bool]:
+    """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
+    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION."""
+    flags = _profile_facilities.get(profile.raw)
+    if flags is None:
+        supports = profile.supports
+        flags = (
+            supports("set_up_event_list") and supports("event_location_status"),
+            supports("set_up_menu") and supports("menu_selection"),
+            supports("provide_local_information"),
+        )
+        if len(_profile_facilities) >= 256:
+            _profile_facilities.clear()
+        _profile_facilities[profile.raw] = flags
+    return flags
 
 
 _command_types: dict[bytes, int] = {}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import cached_property
+from typing import TypeVar
 
 
 class TlvError(ValueError):
@@ -20,6 +22,18 @@ class TlvError(ValueError):
 
 class TlvLengthError(TlvError):
     """The outer BER-TLV length disagrees with the number of bytes received (``6700``)."""
+
+
+_T = TypeVar("_T")
+_MEMO_LIMIT = 4096  # entries per decode table; a full table starts again empty
+
+
+def _remember(table: dict[bytes, _T], key: bytes, value: _T) -> _T:
+    """Store ``value`` (an immutable decoded object) under ``key`` in a bounded table."""
+    if len(table) >= _MEMO_LIMIT:
+        table.clear()
+    table[key] = value
+    return value
 
 
 # --- BER-TLV templates, TS 101 220 §7.2 -------------------------------------------------------
@@ -467,8 +481,9 @@ class ProactiveCommand:
     destination: int
     tlvs: tuple[CTLV, ...] = field(default=())
 
-    @property
+    @cached_property
     def details(self) -> bytes:
+        """Command details value: number, type, qualifier (§8.6)."""
         return bytes([self.number, self.type, self.qualifier])
 
     def menu_items(self) -> list[tuple[int, str]]:
@@ -502,8 +517,20 @@ def _details_and_devices(tlvs: list[CTLV]) -> tuple[bytes, bytes]:
     return det.value, dev.value
 
 
+_proactive_commands: dict[bytes, ProactiveCommand] = {}
+
+
 def parse_proactive(data: bytes) -> ProactiveCommand:
-    """Decode a FETCH response (``D0`` template)."""
+    """Decode a FETCH response (``D0`` template); each distinct command is decoded once."""
+    if type(data) is not bytes:
+        data = bytes(data)
+    cmd = _proactive_commands.get(data)
+    if cmd is None:
+        cmd = _remember(_proactive_commands, data, _parse_proactive(data))
+    return cmd
+
+
+def _parse_proactive(data: bytes) -> ProactiveCommand:
     tag, value = parse_ber(data)
     if tag != PROACTIVE_COMMAND:
         raise TlvError(f"proactive command template is D0, not {tag:02X}")
@@ -527,8 +554,9 @@ class TerminalResponse:
     location: LocationInformation | None
     tlvs: tuple[CTLV, ...] = field(default=())
 
-    @property
+    @cached_property
     def details(self) -> bytes:
+        """Command details value: number, type, qualifier (§8.6)."""
         return bytes([self.number, self.type, self.qualifier])
 
     @property
@@ -537,10 +565,29 @@ class TerminalResponse:
         return self.result < 0x10
 
 
+_built: dict[tuple, bytes] = {}  # terminal-side encodings by their arguments
+
+
 def terminal_response(
     details: bytes, result: int, *data_objects: bytes, additional: bytes = b""
 ) -> bytes:
     """Build a TERMINAL RESPONSE data field (terminal side): details, devices 82->81, result, objects."""
+    key = ("TR", details, result, data_objects, additional)
+    try:
+        data = _built.get(key)
+    except TypeError:  # a mutable argument: encode without remembering
+        return _terminal_response(details, result, data_objects, additional)
+    if data is None:
+        data = _terminal_response(details, result, data_objects, additional)
+        if len(_built) >= _MEMO_LIMIT:
+            _built.clear()
+        _built[key] = data
+    return data
+
+
+def _terminal_response(
+    details: bytes, result: int, data_objects: tuple[bytes, ...], additional: bytes
+) -> bytes:
     return (
         ctlv(Tag.COMMAND_DETAILS, details)
         + ctlv(Tag.DEVICE_IDENTITIES, (Device.TERMINAL, Device.UICC))
@@ -549,10 +596,23 @@ def terminal_response(
     )
 
 
+_terminal_responses: dict[bytes, TerminalResponse] = {}
+
+
 def parse_terminal_response(data: bytes) -> TerminalResponse:
-    """Decode a TERMINAL RESPONSE data field (simple COMPREHENSION-TLVs, no BER template)."""
+    """Decode a TERMINAL RESPONSE data field (simple COMPREHENSION-TLVs, no BER template).
+
+    Each distinct data field is decoded once (the result is immutable).
+    """
     if type(data) is not bytes:
         data = bytes(data)
+    resp = _terminal_responses.get(data)
+    if resp is None:
+        resp = _remember(_terminal_responses, data, _parse_terminal_response(data))
+    return resp
+
+
+def _parse_terminal_response(data: bytes) -> TerminalResponse:
     resp = _terminal_response_in_order(data)
     if resp is not None:
         return resp
@@ -636,10 +696,23 @@ def _devices(tlvs: list[CTLV]) -> bytes:
     return dev.value
 
 
+_envelopes: dict[bytes, Envelope] = {}
+
+
 def parse_envelope(data: bytes) -> Envelope:
-    """Decode an ENVELOPE data field; raises :class:`TlvError` / :class:`TlvLengthError`."""
+    """Decode an ENVELOPE data field; raises :class:`TlvError` / :class:`TlvLengthError`.
+
+    Each distinct data field is decoded once (the result is immutable).
+    """
     if type(data) is not bytes:
         data = bytes(data)
+    env = _envelopes.get(data)
+    if env is None:
+        env = _remember(_envelopes, data, _parse_envelope(data))
+    return env
+
+
+def _parse_envelope(data: bytes) -> Envelope:
     env = _location_status_in_order(data)
     if env is not None:
         return env
@@ -694,6 +767,17 @@ def _location_status_in_order(d: bytes) -> EventDownload | None:
 
 def event_download_location_status(status: int, location: LocationInformation | None = None) -> bytes:
     """ENVELOPE (Event Download - Location Status) data field, terminal side (§7.5.3)."""
+    key = ("LS", status, location)
+    data = _built.get(key)
+    if data is None:
+        data = _event_download_location_status(status, location)
+        if len(_built) >= _MEMO_LIMIT:
+            _built.clear()
+        _built[key] = data
+    return data
+
+
+def _event_download_location_status(status: int, location: LocationInformation | None) -> bytes:
     objs = ctlv(Tag.EVENT_LIST, (Event.LOCATION_STATUS,), cr=False)
     objs += ctlv(Tag.DEVICE_IDENTITIES, (Device.TERMINAL, Device.UICC))
     objs += ctlv(Tag.LOCATION_STATUS, (status,), cr=False)
@@ -754,9 +838,29 @@ class TerminalProfile:
 
     raw: bytes = b""
 
+    @classmethod
+    def decode(cls, data: bytes) -> TerminalProfile:
+        """The profile of a TERMINAL PROFILE data field; each distinct field is decoded once."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        profile = _terminal_profiles.get(data)
+        if profile is None:
+            profile = _remember(_terminal_profiles, data, cls(data))
+        return profile
+
+    @cached_property
+    def _supported(self) -> frozenset[str]:
+        raw = self.raw
+        return frozenset(f for f, (byte, bit) in PROFILE_BITS.items()
+                         if len(raw) >= byte and raw[byte - 1] >> (bit - 1) & 1)
+
     def supports(self, facility: str) -> bool:
-        byte, bit = PROFILE_BITS[facility]
-        return len(self.raw) >= byte and bool(self.raw[byte - 1] >> (bit - 1) & 1)
+        """Is ``facility`` (a key of :data:`PROFILE_BITS`) set? KeyError for an unknown one."""
+        if facility in self._supported:
+            return True
+        if facility not in PROFILE_BITS:
+            raise KeyError(facility)
+        return False
 
     @classmethod
     def build(cls, facilities: Iterable[str], length: int = 20) -> TerminalProfile:
@@ -771,3 +875,6 @@ class TerminalProfile:
 
     def facilities(self) -> list[str]:
         return [f for f in PROFILE_BITS if self.supports(f)]
+
+
+_terminal_profiles: dict[bytes, TerminalProfile] = {}

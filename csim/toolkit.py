@@ -30,6 +30,7 @@ SW_FUNCTION_NOT_SUPPORTED = 0x6A81
 SW_CONDITIONS_NOT_SATISFIED = 0x6985
 
 QUEUE_LIMIT = 8  # proactive commands waiting to be fetched
+_SET_UP_MENU = int(stk.Command.SET_UP_MENU)
 _PREPARED_LIMIT = 512  # distinct command templates remembered (see _prepare)
 
 
@@ -90,6 +91,7 @@ class Toolkit:
         self.applets.append(applet)
 
     def applet(self, name: str) -> Applet:
+        """The installed applet called ``name`` (KeyError if none)."""
         for a in self.applets:
             if a.name == name:
                 return a
@@ -115,16 +117,27 @@ class Toolkit:
 
     def queue(self, owner: Applet, command: bytes) -> bool:
         """Queue a ``D0`` proactive command; numbers it (01-FE, §8.6). False if the queue is full."""
-        if len(self._queue) >= QUEUE_LIMIT:
+        queue = self._queue
+        if len(queue) >= QUEUE_LIMIT:
             return False
         self._number = number = self._number % 0xFE + 1
-        template = _prepare(command)
-        self._queue.append((owner.name, template.numbered(number), number, template))
-        self.card.set_proactive_pending(self.pending)
+        template = _prepared.get(command) if type(command) is bytes else None
+        if template is None:
+            template = _prepare(command)
+        numbered = template._numbered.get(number)
+        if numbered is None:
+            numbered = template.numbered(number)
+        queue.append((owner.name, numbered, number, template))
+        if len(queue) == 1:  # behind another command, the pending length does not change
+            self._signal()
         return True
 
     def _signal(self) -> None:
-        self.card.set_proactive_pending(self.pending)
+        """Tell the core the length of the command FETCH would return (:attr:`pending`)."""
+        queue = self._queue
+        self.card.set_proactive_pending(
+            len(queue[0][1]) if queue and self._outstanding is None and self.profile is not None else 0
+        )
 
     # --- the four CAT instructions -----------------------------------------------------------
 
@@ -133,7 +146,7 @@ class Toolkit:
 
         Commands of the previous session are dropped; each applet then queues what it needs.
         """
-        self.profile = stk.TerminalProfile(bytes(data))
+        self.profile = stk.TerminalProfile.decode(data)
         self._queue.clear()
         self._outstanding = None
         self._menu.clear()
@@ -151,7 +164,8 @@ class Toolkit:
             return SW_INCORRECT_DATA, b""
         if self._outstanding is not None or len(self._queue) >= QUEUE_LIMIT:
             return SW_BUSY, b""
-        if isinstance(env, stk.MenuSelection):
+        kind = type(env)
+        if kind is stk.MenuSelection:
             owner = self._menu.get(env.item)
             if owner is None:
                 return SW_INCORRECT_DATA, b""
@@ -166,22 +180,22 @@ class Toolkit:
                 handled = True
                 response += r
         self._signal()
-        if isinstance(env, stk.OtherEnvelope) and not handled:
+        if kind is stk.OtherEnvelope and not handled:
             return SW_FUNCTION_NOT_SUPPORTED, b""
         return SW_OK, response
 
     def fetch(self) -> bytes | None:
         """FETCH (TS 102 221 §11.2.3): the next proactive command, or None when none is pending."""
-        if self.pending == 0:
+        if self._outstanding is not None or not self._queue or self.profile is None:
             return None
         self._outstanding = entry = self._queue.popleft()
         owner, command, _, template = entry
         if template.regular:
-            if template.type == stk.Command.SET_UP_MENU:
+            if template.type == _SET_UP_MENU:
                 self._menu = dict.fromkeys(template.menu, owner)
         else:
             cmd = stk.parse_proactive(command)
-            if cmd.type == stk.Command.SET_UP_MENU:
+            if cmd.type == _SET_UP_MENU:
                 self._menu = {ident: owner for ident, _ in cmd.menu_items()}
         self._signal()
         return command
@@ -203,7 +217,7 @@ class Toolkit:
         if resp.number != number or resp.type != kind:
             return SW_INCORRECT_DATA
         self._outstanding = None
-        if kind == stk.Command.SET_UP_MENU and not resp.successful:
+        if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12
             self._menu.clear()
         self.applet(owner).terminal_response(self, resp, command)
         self._signal()
@@ -232,7 +246,7 @@ class Toolkit:
 
     def restore(self, state: dict[str, Any]) -> None:
         tp = state.get("terminal_profile")
-        self.profile = None if tp is None else stk.TerminalProfile(bytes.fromhex(tp))
+        self.profile = None if tp is None else stk.TerminalProfile.decode(bytes.fromhex(tp))
         self._queue = deque(_restored(o, bytes.fromhex(c)) for o, c in state.get("queue", []))
         out = state.get("outstanding")
         self._outstanding = None if out is None else _restored(out[0], bytes.fromhex(out[1]))
@@ -254,7 +268,7 @@ class _Template:
     decoder at FETCH and TERMINAL RESPONSE, which reports what is wrong with them.
     """
 
-    __slots__ = ("canonical", "positions", "regular", "type", "menu")
+    __slots__ = ("canonical", "positions", "regular", "type", "menu", "_numbered")
 
     def __init__(self, canonical: bytes, positions: tuple[int, ...], regular: bool,
                  kind: int | None, menu: tuple[int, ...]) -> None:
@@ -263,15 +277,21 @@ class _Template:
         self.regular = regular
         self.type = kind
         self.menu = menu
+        self._numbered: dict[int, bytes] = {}
 
     def numbered(self, number: int) -> bytes:
         """The command with command number ``number`` (01-FE)."""
-        if not self.positions:
-            return self.canonical
-        b = bytearray(self.canonical)
-        for pos in self.positions:
-            b[pos] = number
-        return bytes(b)
+        command = self._numbered.get(number)
+        if command is None:
+            if self.positions:
+                b = bytearray(self.canonical)
+                for pos in self.positions:
+                    b[pos] = number
+                command = bytes(b)
+            else:
+                command = self.canonical
+            self._numbered[number] = command  # at most 254 numbers
+        return command
 
 
 _Entry = tuple[str, bytes, int, _Template]  # owner, command, command number, template

@@ -606,3 +606,35 @@ def test_random_terminal_traffic(profile, steps):
         a = applet(card)
         assert a.active in ("domestic", "international")
         assert card.read_file(IMSI) == imsi_of(profile, a.active)
+
+
+def test_switch_writes_what_the_card_holds(profile):
+    """A profile file the card lacks is skipped, one longer than the EF is cut to its size; a
+    later switch to the same profile writes the same (TS 31.102 file sizes are the card's)."""
+    card = make_card(profile)
+    applet = card.toolkit.applet("roaming")
+    real = applet._files
+    ef_ad = "3F00/7FF0/6FAD"
+    size = len(card.read_file(ef_ad))
+
+    def files(name):
+        out = dict(real(name))
+        out["3F00/7FF0/6FFF"] = b"\x01\x02"  # no such EF on this card
+        out[ef_ad] = out[ef_ad] + b"\x5a" * 4  # longer than the EF
+        return out
+
+    cache = {name: files(name) for name in applet.profiles}
+    applet._files = cache.__getitem__
+    applet.policy = Policy(applet.policy.priority, applet.policy.default, applet.policy.table,
+                           stk.Refresh.FCN)
+    term = Terminal(card)
+    term.power_on("208-01")
+    for _ in range(2):
+        term.event("262-01")
+        assert card.read_file(ef_ad) == cache["international"][ef_ad][:size]
+        files_listed = stk.parse_proactive(term.refreshes[-1]).files()
+        assert "3F00/7FFF/6FAD" in files_listed and "3F00/7FFF/6FFF" not in files_listed
+        term.event("208-01")
+        assert card.read_file(ef_ad) == cache["domestic"][ef_ad][:size]
+        assert card.read_file(IMSI) == imsi_of(profile, "domestic")
+    assert applet.switch_count == 4 and len(term.refreshes) == 4
