@@ -46,6 +46,7 @@ from harness.network import (
     Network,
 )
 from harness.transport import Transport
+from harness.uicc_link import UiccLink
 from harness.world import (
     CAUSE_NAMES,
     CAUSE_NO_SUITABLE_CELLS_IN_LA,
@@ -108,32 +109,7 @@ _decoded: dict[tuple[int, bytes], Any] = {}
 _proactive_cmds: dict[bytes, stk.ProactiveCommand] = {}
 _responses: dict[tuple[Any, ...], bytes] = {}
 _envelopes: dict[tuple[Any, ...], bytes] = {}
-
-
-_selects: dict[tuple[int, int, bool], bytes] = {}
-
-
-def _select_apdu(fid: int, p1: int, fcp: bool) -> bytes:
-    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
-    key = (fid, p1, fcp)
-    apdu = _selects.get(key)
-    if apdu is None:
-        apdu = (bytes((0x00, 0xA4, p1, 0x04, 0x02, fid >> 8, fid & 0xFF, 0x00)) if fcp
-                else bytes((0x00, 0xA4, p1, 0x0C, 0x02, fid >> 8, fid & 0xFF)))
-        _selects[key] = apdu
-    return apdu
-
-
-_read_binaries: dict[tuple[int, int], bytes] = {}
-
-
-def _read_binary_apdu(offset: int, n: int) -> bytes:
-    """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
-    key = (offset, n)
-    apdu = _read_binaries.get(key)
-    if apdu is None:
-        apdu = _remember(_read_binaries, key, bytes((0x00, 0xB0, offset >> 8, offset & 0xFF, n & 0xFF)))
-    return apdu
+_MISSING = object()
 
 
 def _remember(table: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -149,6 +125,50 @@ def _parse_proactive(data: bytes) -> stk.ProactiveCommand:
     if cmd is None:
         cmd = _remember(_proactive_cmds, bytes(data), stk.parse_proactive(data))
     return cmd
+
+
+# fixed commands of the UICC activation (TS 102 221 §11.1.1, §11.1.5)
+_SELECT_MF = bytes.fromhex("00A4000C023F00")
+_SELECT_EF_DIR = bytes.fromhex("00A4000C022F00")
+_READ_DIR_RECORDS = {n: bytes((0x00, 0xB2, n, 0x04, 0x00)) for n in range(1, 9)}  # absolute mode
+_aid_selects: dict[bytes, bytes] = {}
+_iccids: dict[bytes, str | None] = {}
+_dir_aids: dict[bytes, bytes | None] = {}
+_terminal_profiles: dict[tuple[str, ...], bytes] = {}
+
+
+def _select_aid_apdu(aid: bytes) -> bytes:
+    """SELECT by DF name (TS 102 221 §11.1.1, P1 = 04), FCP returned."""
+    apdu = _aid_selects.get(aid)
+    if apdu is None:
+        apdu = _remember(_aid_selects, aid, bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
+    return apdu
+
+
+def _iccid(raw: bytes) -> str | None:
+    """EF_ICCID decoded (TS 102 221 §13.2)."""
+    value = _iccids.get(raw, _MISSING)
+    if value is _MISSING:
+        value = _remember(_iccids, raw, enc.decode_iccid(raw))
+    return value
+
+
+def _usim_aid_of(record: bytes) -> bytes | None:
+    """The AID of an EF_DIR record (TS 102 221 §13.1) when it is a USIM's, else None."""
+    aid = _dir_aids.get(record, _MISSING)
+    if aid is _MISSING:
+        rec = enc.decode_dir_record(record)
+        found = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
+        aid = _remember(_dir_aids, record, found if found and found.startswith(USIM_AID_PREFIX) else None)
+    return aid
+
+
+def _default_terminal_profile() -> bytes:
+    """TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2)."""
+    tp = _terminal_profiles.get(TERMINAL_FACILITIES)
+    if tp is None:
+        tp = _terminal_profiles[TERMINAL_FACILITIES] = stk.TerminalProfile.build(TERMINAL_FACILITIES).raw
+    return tp
 
 
 class ModemError(RuntimeError):
@@ -233,7 +253,9 @@ class Modem:
 
     def __init__(self, transport: Transport, world: World, log: EventLog | None = None,
                  config: ModemConfig | None = None, network: Network | None = None) -> None:
-        self.transport = transport
+        self._efs: dict[int, bytes] = {}
+        self._sizes: dict[int, int] = {}
+        self.transport = transport  # also builds the link (see the property)
         self.world = world
         self.log = log if log is not None else EventLog()
         self.config = config or ModemConfig()
@@ -261,8 +283,6 @@ class Modem:
         self.menu: list[tuple[int, str]] = []
         self.menu_title = ""
         self._last_location_status: tuple[Any, ...] | None = None
-        self._efs: dict[int, bytes] = {}
-        self._sizes: dict[int, int] = {}
         self._reinit = False
         self._reselect = False
         self._next_retry = 0.0
@@ -270,6 +290,15 @@ class Modem:
         self._in_proactive = False
         self._aid: bytes | None = None
         self._sim_cache: tuple[tuple[Any, ...], sel.SimLists] | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """The transport to the card; setting it rebuilds the terminal's side of the link."""
+        return self._link.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._link = UiccLink(transport, self._sizes, self._efs)
 
     # ================================================================== public API (scenario steps)
     def power_on(self, country: str | None = None, location: str | None = None,
@@ -482,56 +511,26 @@ class Modem:
 
     # ================================================================== card access
     def _tx(self, apdu: bytes) -> tuple[bytes, int]:
-        resp = self.transport.transmit(apdu)
-        return resp[:-2], resp[-2] << 8 | resp[-1]
+        return self._link.tx(apdu)
 
     def _select(self, fid: int, p1: int = 0x00) -> int:
         """SELECT by FID; returns the file size (transparent) or record length, -1 if absent."""
-        size = self._sizes.get(fid)
-        if size is not None:
-            resp = self.transport.transmit(_select_apdu(fid, p1, False))
-            return size if resp[-2] == 0x90 and resp[-1] == 0x00 else -1
-        resp = self.transport.transmit(_select_apdu(fid, p1, True))
-        sw1 = resp[-2]
-        if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
-            return -1
-        size = _fcp_size(resp[:-2])
-        self._sizes[fid] = size
-        return size
+        return self._link.select(fid, p1)
 
     def _read(self, fid: int, p1: int = 0x00) -> bytes | None:
         """SELECT + READ BINARY of a transparent EF; None if absent or not readable."""
-        size = self._select(fid, p1)
-        if size <= 0:
-            return None
-        transmit = self.transport.transmit
-        out = b""
-        while len(out) < size:
-            resp = transmit(_read_binary_apdu(len(out), min(256, size - len(out))))
-            sw1 = resp[-2]
-            if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
-                return None
-            out += resp[:-2]
-        self._efs[fid] = out
-        return out
+        return self._link.read(fid, p1)
 
     def _update(self, fid: int, data: bytes) -> bool:
         """UPDATE BINARY when the contents change; returns whether the card accepted it."""
-        if self._efs.get(fid) == data:
+        sw = self._link.update(fid, data)
+        if sw >> 8 == 0x91:
+            self._proactive(sw)
             return True
-        if self._select(fid) <= 0:
-            return False
-        _, sw = self._tx(bytes((0x00, 0xD6, 0x00, 0x00, len(data))) + data)
-        if sw == 0x9000 or sw >> 8 == 0x91:
-            self._efs[fid] = data
-            if sw >> 8 == 0x91:
-                self._proactive(sw)
-            return True
-        return False
+        return sw == 0x9000
 
     def _envelope(self, data: bytes) -> int:
-        _, sw = self._tx(bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
-        return sw
+        return self._link.envelope(data)
 
     # ================================================================== initialisation
     def _initialise(self, send_profile: bool) -> None:
@@ -539,8 +538,7 @@ class Modem:
         self._efs.clear()
         if send_profile or self._aid is None:  # UICC activation: EF_DIR/EF_ICCID; NAA init keeps them
             self._aid = self._usim_aid()
-        aid = self._aid
-        data, sw = self._tx(bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
+        data, sw = self._tx(_select_aid_apdu(self._aid))
         if sw != 0x9000:
             self.sim_state = "absent"
             self.usim = _Usim()
@@ -552,24 +550,23 @@ class Modem:
         self.sim_state = "ready"
         self._read_usim()
         if send_profile:
-            tp = self.config.terminal_profile or stk.TerminalProfile.build(TERMINAL_FACILITIES).raw
-            _, sw = self._tx(bytes((0x80, 0x10, 0x00, 0x00, len(tp))) + tp)
-            self._proactive(sw)
+            tp = self.config.terminal_profile or _default_terminal_profile()
+            self._proactive(self._link.terminal_profile(bytes(tp)))
 
     def _usim_aid(self) -> bytes:
         """The USIM AID from EF_DIR (TS 102 221 §13.1), and EF_ICCID, both under the MF."""
-        self._tx(bytes.fromhex("00A4000C023F00"))
-        iccid = self._read(EF_ICCID)
-        self.usim.iccid = enc.decode_iccid(iccid) if iccid else None
-        _, sw = self._tx(bytes.fromhex("00A4000C022F00"))
-        if sw == 0x9000:
+        link = self._link
+        link.sw(_SELECT_MF)
+        iccid = link.read(EF_ICCID)
+        self.usim.iccid = _iccid(iccid) if iccid else None
+        if link.sw(_SELECT_EF_DIR) == 0x9000:
             for n in range(1, 9):
-                data, sw = self._tx(bytes((0x00, 0xB2, n, 0x04, 0x00)))
+                data, sw = link.tx(_READ_DIR_RECORDS[n])
                 if sw != 0x9000:
                     break
-                rec = enc.decode_dir_record(data)
-                if rec and rec.get("aid") and bytes.fromhex(rec["aid"]).startswith(USIM_AID_PREFIX):
-                    return bytes.fromhex(rec["aid"])
+                aid = _usim_aid_of(data)
+                if aid is not None:
+                    return aid
         return USIM_AID_PREFIX  # right-truncated AID selection (TS 102 221 §11.1.1.2)
 
     def _user_verification(self, fcp: bytes) -> bool:
@@ -586,7 +583,7 @@ class Modem:
 
     def _verify_pin(self, ref: int) -> bool:
         """PIN status check of key reference ``ref``, VERIFY when needed (TS 102 221 §11.1.9)."""
-        _, sw = self._tx(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
+        sw = self._link.sw(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
         if sw == 0x9000:
             return True
         if sw == 0x6984:
@@ -1008,14 +1005,14 @@ class Modem:
         self.log.record("location_status", status=self.service, plmn=self.registered, sent=sent)
         if not sent:
             return False
-        key = (status, self.registered, cell) if cell and self.registered else (status, None, None)
+        key = ((status, self.registered, cell.rat, cell.area, cell.cell_id) if cell and self.registered
+               else (status, None, None, None, None))
         apdu = _envelopes.get(key)
         if apdu is None:
             info = _location_info(self.registered, cell) if cell and self.registered else None
             data = stk.event_download_location_status(status, info)
             apdu = _remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
-        _, sw = self._tx(apdu)
-        self._proactive(sw)
+        self._proactive(self._link.sw(apdu))
         return True
 
     def _proactive(self, sw: int) -> None:
@@ -1023,11 +1020,12 @@ class Modem:
         if self._in_proactive:
             return
         self._in_proactive = True
+        fetch = self._link.fetch
         try:
             for _ in range(32):
                 if sw >> 8 != 0x91:
                     return
-                data, sw = self._tx(bytes((0x80, 0x12, 0x00, 0x00, sw & 0xFF)))
+                data, sw = fetch(sw & 0xFF)
                 if sw != 0x9000 and sw >> 8 != 0x91:
                     return
                 try:
@@ -1045,8 +1043,7 @@ class Modem:
         if apdu is None:
             tr = stk.terminal_response(details, result, *objs, additional=additional)
             apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
-        _, sw = self._tx(apdu)
-        return sw
+        return self._link.sw(apdu)
 
     def _handle(self, cmd: stk.ProactiveCommand) -> int:
         kind = cmd.type
@@ -1179,9 +1176,6 @@ _DECODERS: dict[int, Any] = {
     EF_EPSLOCI: _eps_rplmn,
     EF_LOCI: _cs_rplmn,
 }
-_MISSING = object()
-
-
 #: the bytes a decoder depends on, when it ignores the rest: (start, end) and the least length
 #: (EF_EPSLOCI: TAI + status after the GUTI; EF_LOCI: LAI + RFU + status after the TMSI)
 _DECODED_SPAN: dict[int, tuple[int, int]] = {EF_EPSLOCI: (12, 18), EF_LOCI: (4, 11)}
@@ -1219,33 +1213,6 @@ def _imei_bytes(digits: str) -> bytes:
     first = d[0] << 4 | 0x0A  # odd number of digits (15) + type IMEI
     rest = [d[i + 1] << 4 | d[i] for i in range(1, 15, 2)]
     return bytes([first, *rest])
-
-
-_fcp_sizes: dict[bytes, int] = {}
-
-
-def _fcp_size(fcp: bytes) -> int:
-    """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
-    size = _fcp_sizes.get(fcp)
-    if size is None:
-        size = _remember(_fcp_sizes, bytes(fcp), _parse_fcp_size(fcp))
-    return size
-
-
-def _parse_fcp_size(fcp: bytes) -> int:
-    if len(fcp) < 2 or fcp[0] != 0x62:
-        return 0
-    i, end = 2, min(len(fcp), 2 + fcp[1])
-    record = 0
-    while i + 1 < end:
-        tag, n = fcp[i], fcp[i + 1]
-        v = fcp[i + 2:i + 2 + n]
-        if tag == 0x80 and n >= 1:
-            return int.from_bytes(v, "big")
-        if tag == 0x82 and n >= 5:
-            record = v[2] << 8 | v[3]
-        i += 2 + n
-    return record
 
 
 def _tlvs(data: bytes) -> Iterable[tuple[int, bytes]]:
