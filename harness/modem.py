@@ -607,64 +607,26 @@ class Modem:
     def _read_usim(self, only: Iterable[int] | None = None) -> None:
         """Read and decode the USIM files the terminal uses (all, or ``only`` those)."""
         u = self.usim
-        want = set(only) if only is not None else None
-
-        def need(fid: int) -> bool:
-            if want is not None and fid not in want:
-                return False
-            svc = _SERVICE_OF.get(fid)
-            return svc is None or not u.ust or svc in u.ust
-
-        read = self._read
-        if need(EF_UST):
-            raw = read(EF_UST)
+        link = self._link
+        want = frozenset(only) if only is not None else None
+        if want is None or EF_UST in want:
+            raw = link.read(EF_UST)
             u.ust = _decode(EF_UST, raw) if raw else frozenset()
+        fids, n = _files_to_read(u.ust, want)
+        raws = link.read_each(fids)
+        values = _usim_values(fids[:n], raws[:n])
         old_imsi = u.imsi
-        if need(EF_IMSI):
-            raw = read(EF_IMSI)
-            u.imsi = _decode(EF_IMSI, raw) if raw else None
-        if need(EF_AD):
-            raw = read(EF_AD)
-            u.mnc_length = _decode(EF_AD, raw) if raw else 2
-        if need(EF_SPN):
-            raw = read(EF_SPN)
-            spn = _decode(EF_SPN, raw) if raw else None
-            u.spn = dict(spn) if spn is not None else None
-        if need(EF_PLMNWACT):
-            raw = read(EF_PLMNWACT)
-            u.user = _decode(EF_PLMNWACT, raw) if raw else ()
-        if need(EF_OPLMNWACT):
-            raw = read(EF_OPLMNWACT)
-            u.operator = _decode(EF_OPLMNWACT, raw) if raw else ()
-        if need(EF_HPLMNWACT):
-            raw = read(EF_HPLMNWACT)
-            u.hplmn_act = _decode(EF_HPLMNWACT, raw) if raw else ()
-        if need(EF_EHPLMN):
-            raw = read(EF_EHPLMN)
-            u.ehplmn = _decode(EF_EHPLMN, raw) if raw else ()
-        if need(EF_FPLMN):
-            raw = read(EF_FPLMN)
-            if raw:
-                u.fplmn = list(_decode(EF_FPLMN, raw))
-                u.fplmn_size = len(u.fplmn)
-            else:
-                u.fplmn, u.fplmn_size = [], 0
-        if need(EF_HPPLMN):
-            raw = read(EF_HPPLMN)
-            u.hpplmn_minutes = _decode(EF_HPPLMN, raw) if raw else 0
-        rplmn = None
-        if need(EF_EPSLOCI):
-            raw = read(EF_EPSLOCI)
-            if raw:
-                rplmn = _decode(EF_EPSLOCI, raw)
-        if need(EF_PSLOCI):
-            read(EF_PSLOCI)
-        if need(EF_LOCI):
-            raw = read(EF_LOCI)
-            if raw and rplmn is None:
-                rplmn = _decode(EF_LOCI, raw)
-        if want is None or {EF_LOCI, EF_EPSLOCI} & want:
-            u.rplmn = rplmn
+        vars(u).update(values)
+        if "spn" in values and u.spn is not None:
+            u.spn = dict(u.spn)  # the terminal's own copies of the mutable values
+        if "fplmn" in values:
+            u.fplmn = list(u.fplmn)
+        if want is None or not want.isdisjoint((EF_LOCI, EF_EPSLOCI)):
+            # registered PLMN: EPS location information first, then the CS one (TS 23.122 §4.4.3)
+            location = dict(zip(fids[n:], raws[n:], strict=True))
+            eps, cs = location.get(EF_EPSLOCI), location.get(EF_LOCI)
+            rplmn = _decode(EF_EPSLOCI, eps) if eps else None
+            u.rplmn = rplmn if rplmn is not None or not cs else _decode(EF_LOCI, cs)
         if old_imsi is not None and u.imsi != old_imsi:
             # a new subscriber identity is a new subscription: the ME's forbidden LA lists go
             # (they are erased at SIM removal, TS 24.008 §4.4.1)
@@ -1192,6 +1154,53 @@ def _decode(fid: int, raw: bytes) -> Any:
     if value is _MISSING:
         value = _remember(_decoded, key, _DECODERS[fid](raw))
     return value
+
+
+#: the USIM files read after EF_UST, in the order the terminal reads them: subscription data,
+#: then the location information (rewritten at every registration)
+_USIM_FILES = (EF_IMSI, EF_AD, EF_SPN, EF_PLMNWACT, EF_OPLMNWACT, EF_HPLMNWACT, EF_EHPLMN, EF_FPLMN,
+               EF_HPPLMN, EF_EPSLOCI, EF_PSLOCI, EF_LOCI)
+_LOCATION_FILES = frozenset((EF_EPSLOCI, EF_PSLOCI, EF_LOCI))
+#: the _Usim field each file sets, and its value when the file is absent or empty
+_USIM_FIELD: dict[int, tuple[str, Any]] = {
+    EF_IMSI: ("imsi", None), EF_AD: ("mnc_length", 2), EF_SPN: ("spn", None), EF_PLMNWACT: ("user", ()),
+    EF_OPLMNWACT: ("operator", ()), EF_HPLMNWACT: ("hplmn_act", ()), EF_EHPLMN: ("ehplmn", ()),
+    EF_FPLMN: ("fplmn", ()), EF_HPPLMN: ("hpplmn_minutes", 0),
+}
+_file_plans: dict[tuple[frozenset[int], frozenset[int] | None], tuple[tuple[int, ...], int]] = {}
+_usim_decoded: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _files_to_read(ust: frozenset[int], want: frozenset[int] | None) -> tuple[tuple[int, ...], int]:
+    """The files to read: those wanted whose service is available in EF_UST (TS 31.102 §4.2.8).
+
+    Also returns how many of them come before the location information files.
+    """
+    key = (ust, want)
+    plan = _file_plans.get(key)
+    if plan is None:
+        fids = tuple(fid for fid in _USIM_FILES
+                     if (want is None or fid in want)
+                     and (_SERVICE_OF.get(fid) is None or not ust or _SERVICE_OF[fid] in ust))
+        plan = _remember(_file_plans, key, (fids, sum(fid not in _LOCATION_FILES for fid in fids)))
+    return plan
+
+
+def _usim_values(fids: tuple[int, ...], raws: tuple[bytes | None, ...]) -> dict[str, Any]:
+    """The :class:`_Usim` fields decoded from subscription files (the same bytes decode the same)."""
+    key = (fids, raws)
+    values = _usim_decoded.get(key)
+    if values is not None:
+        return values
+    values = {}
+    contents = dict(zip(fids, raws, strict=True))
+    for fid, raw in contents.items():
+        field_ = _USIM_FIELD.get(fid)
+        if field_ is not None:
+            values[field_[0]] = _decode(fid, raw) if raw else field_[1]
+    if EF_FPLMN in contents:
+        values["fplmn_size"] = len(values["fplmn"])
+    return _remember(_usim_decoded, key, values)
 
 
 _menus: dict[int, tuple[stk.ProactiveCommand, tuple[tuple[int, str], ...], str]] = {}

@@ -13,6 +13,7 @@
   an exact :class:`InProcessTransport` is driven without Python method dispatch.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_SIZE
 
@@ -21,6 +22,7 @@ cdef int _MEMO_LIMIT = 4096
 
 # ====================================================================== event records
 
+@cython.no_gc  # plain values only (bytes, numbers, strings, lists of them): no reference cycles
 cdef class Event:
     """One thing that happened: a kind, the simulated time, and its fields (``data``)."""
 
@@ -363,6 +365,14 @@ cdef class UiccLink:
             got = PyBytes_GET_SIZE(out)
         self.efs[fid] = out
         return out
+
+    cpdef tuple read_each(self, tuple fids):
+        """:meth:`read` of each file in turn; their contents (None for an absent file)."""
+        cdef Py_ssize_t i, n = len(fids)
+        cdef list out = [None] * n
+        for i in range(n):
+            out[i] = self.read(fids[i], 0)
+        return tuple(out)
 
     cpdef int update(self, int fid, bytes data):
         """UPDATE BINARY (TS 102 221 §11.1.4) when the contents change.
