@@ -225,7 +225,24 @@ class _Usim:
     def hplmn(self) -> str | None:
         if not self.imsi:
             return None
-        return plmn_of_imsi(self.imsi, self.mnc_length)
+        key = (self.imsi, self.mnc_length)
+        plmn = _hplmns.get(key)
+        if plmn is None:
+            plmn = _remember(_hplmns, key, plmn_of_imsi(self.imsi, self.mnc_length))
+        return plmn
+
+
+_hplmns: dict[tuple[str, int], str] = {}
+_lais: dict[tuple[str, int], bytes] = {}
+
+
+def _lai(plmn: str, area: int) -> bytes:
+    """PLMN and 16-bit LAC/TAC as stored in EF_LOCI/PSLOCI/EPSLOCI (TS 24.008 §10.5.1.3)."""
+    key = (plmn, area)
+    lai = _lais.get(key)
+    if lai is None:
+        lai = _remember(_lais, key, enc.encode_plmn(plmn) + (area & 0xFFFF).to_bytes(2, "big"))
+    return lai
 
 
 def _rats(act: Iterable[str]) -> frozenset[str]:
@@ -453,14 +470,10 @@ class Modem:
     def status(self) -> dict[str, Any]:
         """Observables for scenario expectations."""
         u = self.usim
-        world = self.world
         registered = self.registered
-        loc = world.locations.get(self.location) if self.location else None
-        country = loc.country if loc else None
-        reg_country = world.country_of_plmn(registered)
+        country, opname, zone = self._place(self.location, registered)
         spn = u.spn["name"] if u.spn else None
         roaming = self.roaming
-        opname = world.operator_name(registered)
         cell = self.cell if registered else None
         return {
             "powered": self.powered,
@@ -480,7 +493,7 @@ class Modem:
             "display_name": self._display_name(opname, roaming) if registered else None,
             "country": country,
             "location": self.location,
-            "zone": world.zones[reg_country.zone].key if reg_country else None,
+            "zone": zone,
             "selection": self.config.selection,
             "manual_plmn": self.config.manual_plmn,
             "forbidden": [p for p in u.fplmn if p],
@@ -494,6 +507,18 @@ class Modem:
             "networks": list(self.last_search),
             "time": self.log.time,
         }
+
+    def _place(self, location: str | None, registered: str | None) -> tuple[Any, ...]:
+        """Country of the location, name of the serving operator and its zone (worlds are immutable)."""
+        world = self.world
+        key = ("status_place", location, registered)
+        place = world.memo.get(key)
+        if place is None:
+            loc = world.locations.get(location) if location else None
+            reg_country = world.country_of_plmn(registered)
+            place = world.remember(key, (loc.country if loc else None, world.operator_name(registered),
+                                         world.zones[reg_country.zone].key if reg_country else None))
+        return place
 
     def display_name(self) -> str | None:
         """Network name shown to the user (EF_SPN display conditions, TS 31.102 §4.2.12)."""
@@ -818,23 +843,24 @@ class Modem:
         self.service = SERVICE_NORMAL
         self.last_cause = None
         self.usim.rplmn = acc.plmn
-        if self.roaming and self.usim.hpplmn_minutes:
+        roaming = self.roaming
+        if roaming and self.usim.hpplmn_minutes:
             self._next_hplmn_search = self.log.time + 60.0 * self.usim.hpplmn_minutes
         if manual and acc.plmn in self.usim.fplmn:
             # a PLMN the user chose and registered on leaves the forbidden list (TS 23.122 §3.1)
             self._write_fplmn(sel.remove_forbidden(self.usim.fplmn, acc.plmn))
-        plmn_b = enc.encode_plmn(acc.plmn)
-        area = cell.area & 0xFFFF
-        self._update(EF_LOCI, acc.tmsi + plmn_b + area.to_bytes(2, "big") + b"\xff\x00")
+        lai = _lai(acc.plmn, cell.area)
+        self._update(EF_LOCI, acc.tmsi + lai + b"\xff\x00")
         if cell.rat in ("2G", "3G"):
             if acc.packet:
-                self._update(EF_PSLOCI, acc.ptmsi + acc.ptmsi_signature + plmn_b + area.to_bytes(2, "big")
-                             + b"\x01\x00")
+                self._update(EF_PSLOCI, acc.ptmsi + acc.ptmsi_signature + lai + b"\x01\x00")
         elif EF_EPSLOCI in self._efs or self._select(EF_EPSLOCI) > 0:
             # 5G NSA is anchored on the EPC: EPS location information applies
-            self._update(EF_EPSLOCI, acc.guti + plmn_b + area.to_bytes(2, "big") + b"\x00")
-        self.log.record("registration", plmn=acc.plmn, rat=cell.rat, area=cell.area, roaming=self.roaming,
-                        previous=previous, imsi=self.usim.imsi, data=self.data_active)
+            self._update(EF_EPSLOCI, acc.guti + lai + b"\x00")
+        roaming = self.roaming  # the writes may have run proactive commands (REFRESH)
+        data = self.service == SERVICE_NORMAL and self.packet and (not roaming or self.config.data_roaming)
+        self.log.record("registration", plmn=acc.plmn, rat=cell.rat, area=cell.area, roaming=roaming,
+                        previous=previous, imsi=self.usim.imsi, data=data)
 
     def _rejected(self, cause: int, cell: Cell) -> str:
         """Reject handling, TS 24.008 §4.4.4.7 / TS 24.301 §5.5.1.2.5."""
