@@ -1,7 +1,7 @@
 """The run's event log: APDUs, registrations, refreshes, alerts, blocks, bills.
 
 One :class:`EventLog` per run; scenarios assert on it, failures print its tail and the
-report draws it. Events are cheap slotted records so logging stays off the hot path.
+report draws it. Events are cheap compiled records so logging stays off the hot path.
 """
 
 from __future__ import annotations
@@ -9,33 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+# the record itself is a compiled class: every APDU exchanged is one (harness.uicc_link)
+from harness.uicc_link import Event, apdu_event
 
-class Event:
-    """One thing that happened: a kind, the simulated time, and its fields."""
-
-    __slots__ = ("seq", "time", "kind", "data")
-
-    def __init__(self, seq: int, time: float, kind: str, data: dict[str, Any]) -> None:
-        self.seq = seq
-        self.time = time
-        self.kind = kind
-        self.data = data
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def __repr__(self) -> str:
-        fields = " ".join(f"{k}={_short(v)}" for k, v in self.data.items())
-        return f"#{self.seq} t={self.time:g} {self.kind} {fields}".rstrip()
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex().upper()
-    return str(value)
+__all__ = ["Event", "EventLog"]
 
 
 class EventLog:
@@ -53,10 +30,7 @@ class EventLog:
 
     def record_apdu(self, command: bytes, response: bytes) -> Event:
         """An ``apdu`` event (``command``, ``response``): the transports' per-command record."""
-        events = self._events
-        ev = Event(len(events), self.time, "apdu", {"command": command, "response": response})
-        events.append(ev)
-        return ev
+        return apdu_event(self, command, response)
 
     def __iter__(self) -> Iterator[Event]:
         return iter(self._events)

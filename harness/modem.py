@@ -46,6 +46,7 @@ from harness.network import (
     Network,
 )
 from harness.transport import Transport
+from harness.uicc_link import UiccLink
 from harness.world import (
     CAUSE_NAMES,
     CAUSE_NO_SUITABLE_CELLS_IN_LA,
@@ -108,32 +109,7 @@ _decoded: dict[tuple[int, bytes], Any] = {}
 _proactive_cmds: dict[bytes, stk.ProactiveCommand] = {}
 _responses: dict[tuple[Any, ...], bytes] = {}
 _envelopes: dict[tuple[Any, ...], bytes] = {}
-
-
-_selects: dict[tuple[int, int, bool], bytes] = {}
-
-
-def _select_apdu(fid: int, p1: int, fcp: bool) -> bytes:
-    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
-    key = (fid, p1, fcp)
-    apdu = _selects.get(key)
-    if apdu is None:
-        apdu = (bytes((0x00, 0xA4, p1, 0x04, 0x02, fid >> 8, fid & 0xFF, 0x00)) if fcp
-                else bytes((0x00, 0xA4, p1, 0x0C, 0x02, fid >> 8, fid & 0xFF)))
-        _selects[key] = apdu
-    return apdu
-
-
-_read_binaries: dict[tuple[int, int], bytes] = {}
-
-
-def _read_binary_apdu(offset: int, n: int) -> bytes:
-    """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
-    key = (offset, n)
-    apdu = _read_binaries.get(key)
-    if apdu is None:
-        apdu = _remember(_read_binaries, key, bytes((0x00, 0xB0, offset >> 8, offset & 0xFF, n & 0xFF)))
-    return apdu
+_MISSING = object()
 
 
 def _remember(table: dict[Any, Any], key: Any, value: Any) -> Any:
@@ -149,6 +125,50 @@ def _parse_proactive(data: bytes) -> stk.ProactiveCommand:
     if cmd is None:
         cmd = _remember(_proactive_cmds, bytes(data), stk.parse_proactive(data))
     return cmd
+
+
+# fixed commands of the UICC activation (TS 102 221 §11.1.1, §11.1.5)
+_SELECT_MF = bytes.fromhex("00A4000C023F00")
+_SELECT_EF_DIR = bytes.fromhex("00A4000C022F00")
+_READ_DIR_RECORDS = {n: bytes((0x00, 0xB2, n, 0x04, 0x00)) for n in range(1, 9)}  # absolute mode
+_aid_selects: dict[bytes, bytes] = {}
+_iccids: dict[bytes, str | None] = {}
+_dir_aids: dict[bytes, bytes | None] = {}
+_terminal_profiles: dict[tuple[str, ...], bytes] = {}
+
+
+def _select_aid_apdu(aid: bytes) -> bytes:
+    """SELECT by DF name (TS 102 221 §11.1.1, P1 = 04), FCP returned."""
+    apdu = _aid_selects.get(aid)
+    if apdu is None:
+        apdu = _remember(_aid_selects, aid, bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
+    return apdu
+
+
+def _iccid(raw: bytes) -> str | None:
+    """EF_ICCID decoded (TS 102 221 §13.2)."""
+    value = _iccids.get(raw, _MISSING)
+    if value is _MISSING:
+        value = _remember(_iccids, raw, enc.decode_iccid(raw))
+    return value
+
+
+def _usim_aid_of(record: bytes) -> bytes | None:
+    """The AID of an EF_DIR record (TS 102 221 §13.1) when it is a USIM's, else None."""
+    aid = _dir_aids.get(record, _MISSING)
+    if aid is _MISSING:
+        rec = enc.decode_dir_record(record)
+        found = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
+        aid = _remember(_dir_aids, record, found if found and found.startswith(USIM_AID_PREFIX) else None)
+    return aid
+
+
+def _default_terminal_profile() -> bytes:
+    """TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2)."""
+    tp = _terminal_profiles.get(TERMINAL_FACILITIES)
+    if tp is None:
+        tp = _terminal_profiles[TERMINAL_FACILITIES] = stk.TerminalProfile.build(TERMINAL_FACILITIES).raw
+    return tp
 
 
 class ModemError(RuntimeError):
@@ -205,7 +225,24 @@ class _Usim:
     def hplmn(self) -> str | None:
         if not self.imsi:
             return None
-        return plmn_of_imsi(self.imsi, self.mnc_length)
+        key = (self.imsi, self.mnc_length)
+        plmn = _hplmns.get(key)
+        if plmn is None:
+            plmn = _remember(_hplmns, key, plmn_of_imsi(self.imsi, self.mnc_length))
+        return plmn
+
+
+_hplmns: dict[tuple[str, int], str] = {}
+_lais: dict[tuple[str, int], bytes] = {}
+
+
+def _lai(plmn: str, area: int) -> bytes:
+    """PLMN and 16-bit LAC/TAC as stored in EF_LOCI/PSLOCI/EPSLOCI (TS 24.008 §10.5.1.3)."""
+    key = (plmn, area)
+    lai = _lais.get(key)
+    if lai is None:
+        lai = _remember(_lais, key, enc.encode_plmn(plmn) + (area & 0xFFFF).to_bytes(2, "big"))
+    return lai
 
 
 def _rats(act: Iterable[str]) -> frozenset[str]:
@@ -233,7 +270,9 @@ class Modem:
 
     def __init__(self, transport: Transport, world: World, log: EventLog | None = None,
                  config: ModemConfig | None = None, network: Network | None = None) -> None:
-        self.transport = transport
+        self._efs: dict[int, bytes] = {}
+        self._sizes: dict[int, int] = {}
+        self.transport = transport  # also builds the link (see the property)
         self.world = world
         self.log = log if log is not None else EventLog()
         self.config = config or ModemConfig()
@@ -261,8 +300,6 @@ class Modem:
         self.menu: list[tuple[int, str]] = []
         self.menu_title = ""
         self._last_location_status: tuple[Any, ...] | None = None
-        self._efs: dict[int, bytes] = {}
-        self._sizes: dict[int, int] = {}
         self._reinit = False
         self._reselect = False
         self._next_retry = 0.0
@@ -270,6 +307,15 @@ class Modem:
         self._in_proactive = False
         self._aid: bytes | None = None
         self._sim_cache: tuple[tuple[Any, ...], sel.SimLists] | None = None
+
+    @property
+    def transport(self) -> Transport:
+        """The transport to the card; setting it rebuilds the terminal's side of the link."""
+        return self._link.transport
+
+    @transport.setter
+    def transport(self, transport: Transport) -> None:
+        self._link = UiccLink(transport, self._sizes, self._efs)
 
     # ================================================================== public API (scenario steps)
     def power_on(self, country: str | None = None, location: str | None = None,
@@ -424,14 +470,10 @@ class Modem:
     def status(self) -> dict[str, Any]:
         """Observables for scenario expectations."""
         u = self.usim
-        world = self.world
         registered = self.registered
-        loc = world.locations.get(self.location) if self.location else None
-        country = loc.country if loc else None
-        reg_country = world.country_of_plmn(registered)
+        country, opname, zone = self._place(self.location, registered)
         spn = u.spn["name"] if u.spn else None
         roaming = self.roaming
-        opname = world.operator_name(registered)
         cell = self.cell if registered else None
         return {
             "powered": self.powered,
@@ -451,7 +493,7 @@ class Modem:
             "display_name": self._display_name(opname, roaming) if registered else None,
             "country": country,
             "location": self.location,
-            "zone": world.zones[reg_country.zone].key if reg_country else None,
+            "zone": zone,
             "selection": self.config.selection,
             "manual_plmn": self.config.manual_plmn,
             "forbidden": [p for p in u.fplmn if p],
@@ -465,6 +507,18 @@ class Modem:
             "networks": list(self.last_search),
             "time": self.log.time,
         }
+
+    def _place(self, location: str | None, registered: str | None) -> tuple[Any, ...]:
+        """Country of the location, name of the serving operator and its zone (worlds are immutable)."""
+        world = self.world
+        key = ("status_place", location, registered)
+        place = world.memo.get(key)
+        if place is None:
+            loc = world.locations.get(location) if location else None
+            reg_country = world.country_of_plmn(registered)
+            place = world.remember(key, (loc.country if loc else None, world.operator_name(registered),
+                                         world.zones[reg_country.zone].key if reg_country else None))
+        return place
 
     def display_name(self) -> str | None:
         """Network name shown to the user (EF_SPN display conditions, TS 31.102 §4.2.12)."""
@@ -482,56 +536,26 @@ class Modem:
 
     # ================================================================== card access
     def _tx(self, apdu: bytes) -> tuple[bytes, int]:
-        resp = self.transport.transmit(apdu)
-        return resp[:-2], resp[-2] << 8 | resp[-1]
+        return self._link.tx(apdu)
 
     def _select(self, fid: int, p1: int = 0x00) -> int:
         """SELECT by FID; returns the file size (transparent) or record length, -1 if absent."""
-        size = self._sizes.get(fid)
-        if size is not None:
-            resp = self.transport.transmit(_select_apdu(fid, p1, False))
-            return size if resp[-2] == 0x90 and resp[-1] == 0x00 else -1
-        resp = self.transport.transmit(_select_apdu(fid, p1, True))
-        sw1 = resp[-2]
-        if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
-            return -1
-        size = _fcp_size(resp[:-2])
-        self._sizes[fid] = size
-        return size
+        return self._link.select(fid, p1)
 
     def _read(self, fid: int, p1: int = 0x00) -> bytes | None:
         """SELECT + READ BINARY of a transparent EF; None if absent or not readable."""
-        size = self._select(fid, p1)
-        if size <= 0:
-            return None
-        transmit = self.transport.transmit
-        out = b""
-        while len(out) < size:
-            resp = transmit(_read_binary_apdu(len(out), min(256, size - len(out))))
-            sw1 = resp[-2]
-            if sw1 != 0x91 and (sw1 != 0x90 or resp[-1] != 0x00):
-                return None
-            out += resp[:-2]
-        self._efs[fid] = out
-        return out
+        return self._link.read(fid, p1)
 
     def _update(self, fid: int, data: bytes) -> bool:
         """UPDATE BINARY when the contents change; returns whether the card accepted it."""
-        if self._efs.get(fid) == data:
+        sw = self._link.update(fid, data)
+        if sw >> 8 == 0x91:
+            self._proactive(sw)
             return True
-        if self._select(fid) <= 0:
-            return False
-        _, sw = self._tx(bytes((0x00, 0xD6, 0x00, 0x00, len(data))) + data)
-        if sw == 0x9000 or sw >> 8 == 0x91:
-            self._efs[fid] = data
-            if sw >> 8 == 0x91:
-                self._proactive(sw)
-            return True
-        return False
+        return sw == 0x9000
 
     def _envelope(self, data: bytes) -> int:
-        _, sw = self._tx(bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
-        return sw
+        return self._link.envelope(data)
 
     # ================================================================== initialisation
     def _initialise(self, send_profile: bool) -> None:
@@ -539,8 +563,7 @@ class Modem:
         self._efs.clear()
         if send_profile or self._aid is None:  # UICC activation: EF_DIR/EF_ICCID; NAA init keeps them
             self._aid = self._usim_aid()
-        aid = self._aid
-        data, sw = self._tx(bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
+        data, sw = self._tx(_select_aid_apdu(self._aid))
         if sw != 0x9000:
             self.sim_state = "absent"
             self.usim = _Usim()
@@ -552,24 +575,23 @@ class Modem:
         self.sim_state = "ready"
         self._read_usim()
         if send_profile:
-            tp = self.config.terminal_profile or stk.TerminalProfile.build(TERMINAL_FACILITIES).raw
-            _, sw = self._tx(bytes((0x80, 0x10, 0x00, 0x00, len(tp))) + tp)
-            self._proactive(sw)
+            tp = self.config.terminal_profile or _default_terminal_profile()
+            self._proactive(self._link.terminal_profile(bytes(tp)))
 
     def _usim_aid(self) -> bytes:
         """The USIM AID from EF_DIR (TS 102 221 §13.1), and EF_ICCID, both under the MF."""
-        self._tx(bytes.fromhex("00A4000C023F00"))
-        iccid = self._read(EF_ICCID)
-        self.usim.iccid = enc.decode_iccid(iccid) if iccid else None
-        _, sw = self._tx(bytes.fromhex("00A4000C022F00"))
-        if sw == 0x9000:
+        link = self._link
+        link.sw(_SELECT_MF)
+        iccid = link.read(EF_ICCID)
+        self.usim.iccid = _iccid(iccid) if iccid else None
+        if link.sw(_SELECT_EF_DIR) == 0x9000:
             for n in range(1, 9):
-                data, sw = self._tx(bytes((0x00, 0xB2, n, 0x04, 0x00)))
+                data, sw = link.tx(_READ_DIR_RECORDS[n])
                 if sw != 0x9000:
                     break
-                rec = enc.decode_dir_record(data)
-                if rec and rec.get("aid") and bytes.fromhex(rec["aid"]).startswith(USIM_AID_PREFIX):
-                    return bytes.fromhex(rec["aid"])
+                aid = _usim_aid_of(data)
+                if aid is not None:
+                    return aid
         return USIM_AID_PREFIX  # right-truncated AID selection (TS 102 221 §11.1.1.2)
 
     def _user_verification(self, fcp: bytes) -> bool:
@@ -586,7 +608,7 @@ class Modem:
 
     def _verify_pin(self, ref: int) -> bool:
         """PIN status check of key reference ``ref``, VERIFY when needed (TS 102 221 §11.1.9)."""
-        _, sw = self._tx(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
+        sw = self._link.sw(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
         if sw == 0x9000:
             return True
         if sw == 0x6984:
@@ -610,64 +632,26 @@ class Modem:
     def _read_usim(self, only: Iterable[int] | None = None) -> None:
         """Read and decode the USIM files the terminal uses (all, or ``only`` those)."""
         u = self.usim
-        want = set(only) if only is not None else None
-
-        def need(fid: int) -> bool:
-            if want is not None and fid not in want:
-                return False
-            svc = _SERVICE_OF.get(fid)
-            return svc is None or not u.ust or svc in u.ust
-
-        read = self._read
-        if need(EF_UST):
-            raw = read(EF_UST)
+        link = self._link
+        want = frozenset(only) if only is not None else None
+        if want is None or EF_UST in want:
+            raw = link.read(EF_UST)
             u.ust = _decode(EF_UST, raw) if raw else frozenset()
+        fids, n = _files_to_read(u.ust, want)
+        raws = link.read_each(fids)
+        values = _usim_values(fids[:n], raws[:n])
         old_imsi = u.imsi
-        if need(EF_IMSI):
-            raw = read(EF_IMSI)
-            u.imsi = _decode(EF_IMSI, raw) if raw else None
-        if need(EF_AD):
-            raw = read(EF_AD)
-            u.mnc_length = _decode(EF_AD, raw) if raw else 2
-        if need(EF_SPN):
-            raw = read(EF_SPN)
-            spn = _decode(EF_SPN, raw) if raw else None
-            u.spn = dict(spn) if spn is not None else None
-        if need(EF_PLMNWACT):
-            raw = read(EF_PLMNWACT)
-            u.user = _decode(EF_PLMNWACT, raw) if raw else ()
-        if need(EF_OPLMNWACT):
-            raw = read(EF_OPLMNWACT)
-            u.operator = _decode(EF_OPLMNWACT, raw) if raw else ()
-        if need(EF_HPLMNWACT):
-            raw = read(EF_HPLMNWACT)
-            u.hplmn_act = _decode(EF_HPLMNWACT, raw) if raw else ()
-        if need(EF_EHPLMN):
-            raw = read(EF_EHPLMN)
-            u.ehplmn = _decode(EF_EHPLMN, raw) if raw else ()
-        if need(EF_FPLMN):
-            raw = read(EF_FPLMN)
-            if raw:
-                u.fplmn = list(_decode(EF_FPLMN, raw))
-                u.fplmn_size = len(u.fplmn)
-            else:
-                u.fplmn, u.fplmn_size = [], 0
-        if need(EF_HPPLMN):
-            raw = read(EF_HPPLMN)
-            u.hpplmn_minutes = _decode(EF_HPPLMN, raw) if raw else 0
-        rplmn = None
-        if need(EF_EPSLOCI):
-            raw = read(EF_EPSLOCI)
-            if raw:
-                rplmn = _decode(EF_EPSLOCI, raw)
-        if need(EF_PSLOCI):
-            read(EF_PSLOCI)
-        if need(EF_LOCI):
-            raw = read(EF_LOCI)
-            if raw and rplmn is None:
-                rplmn = _decode(EF_LOCI, raw)
-        if want is None or {EF_LOCI, EF_EPSLOCI} & want:
-            u.rplmn = rplmn
+        vars(u).update(values)
+        if "spn" in values and u.spn is not None:
+            u.spn = dict(u.spn)  # the terminal's own copies of the mutable values
+        if "fplmn" in values:
+            u.fplmn = list(u.fplmn)
+        if want is None or not want.isdisjoint((EF_LOCI, EF_EPSLOCI)):
+            # registered PLMN: EPS location information first, then the CS one (TS 23.122 §4.4.3)
+            location = dict(zip(fids[n:], raws[n:], strict=True))
+            eps, cs = location.get(EF_EPSLOCI), location.get(EF_LOCI)
+            rplmn = _decode(EF_EPSLOCI, eps) if eps else None
+            u.rplmn = rplmn if rplmn is not None or not cs else _decode(EF_LOCI, cs)
         if old_imsi is not None and u.imsi != old_imsi:
             # a new subscriber identity is a new subscription: the ME's forbidden LA lists go
             # (they are erased at SIM removal, TS 24.008 §4.4.1)
@@ -859,23 +843,24 @@ class Modem:
         self.service = SERVICE_NORMAL
         self.last_cause = None
         self.usim.rplmn = acc.plmn
-        if self.roaming and self.usim.hpplmn_minutes:
+        roaming = self.roaming
+        if roaming and self.usim.hpplmn_minutes:
             self._next_hplmn_search = self.log.time + 60.0 * self.usim.hpplmn_minutes
         if manual and acc.plmn in self.usim.fplmn:
             # a PLMN the user chose and registered on leaves the forbidden list (TS 23.122 §3.1)
             self._write_fplmn(sel.remove_forbidden(self.usim.fplmn, acc.plmn))
-        plmn_b = enc.encode_plmn(acc.plmn)
-        area = cell.area & 0xFFFF
-        self._update(EF_LOCI, acc.tmsi + plmn_b + area.to_bytes(2, "big") + b"\xff\x00")
+        lai = _lai(acc.plmn, cell.area)
+        self._update(EF_LOCI, acc.tmsi + lai + b"\xff\x00")
         if cell.rat in ("2G", "3G"):
             if acc.packet:
-                self._update(EF_PSLOCI, acc.ptmsi + acc.ptmsi_signature + plmn_b + area.to_bytes(2, "big")
-                             + b"\x01\x00")
+                self._update(EF_PSLOCI, acc.ptmsi + acc.ptmsi_signature + lai + b"\x01\x00")
         elif EF_EPSLOCI in self._efs or self._select(EF_EPSLOCI) > 0:
             # 5G NSA is anchored on the EPC: EPS location information applies
-            self._update(EF_EPSLOCI, acc.guti + plmn_b + area.to_bytes(2, "big") + b"\x00")
-        self.log.record("registration", plmn=acc.plmn, rat=cell.rat, area=cell.area, roaming=self.roaming,
-                        previous=previous, imsi=self.usim.imsi, data=self.data_active)
+            self._update(EF_EPSLOCI, acc.guti + lai + b"\x00")
+        roaming = self.roaming  # the writes may have run proactive commands (REFRESH)
+        data = self.service == SERVICE_NORMAL and self.packet and (not roaming or self.config.data_roaming)
+        self.log.record("registration", plmn=acc.plmn, rat=cell.rat, area=cell.area, roaming=roaming,
+                        previous=previous, imsi=self.usim.imsi, data=data)
 
     def _rejected(self, cause: int, cell: Cell) -> str:
         """Reject handling, TS 24.008 §4.4.4.7 / TS 24.301 §5.5.1.2.5."""
@@ -1008,14 +993,14 @@ class Modem:
         self.log.record("location_status", status=self.service, plmn=self.registered, sent=sent)
         if not sent:
             return False
-        key = (status, self.registered, cell) if cell and self.registered else (status, None, None)
+        key = ((status, self.registered, cell.rat, cell.area, cell.cell_id) if cell and self.registered
+               else (status, None, None, None, None))
         apdu = _envelopes.get(key)
         if apdu is None:
             info = _location_info(self.registered, cell) if cell and self.registered else None
             data = stk.event_download_location_status(status, info)
             apdu = _remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
-        _, sw = self._tx(apdu)
-        self._proactive(sw)
+        self._proactive(self._link.sw(apdu))
         return True
 
     def _proactive(self, sw: int) -> None:
@@ -1023,11 +1008,12 @@ class Modem:
         if self._in_proactive:
             return
         self._in_proactive = True
+        fetch = self._link.fetch
         try:
             for _ in range(32):
                 if sw >> 8 != 0x91:
                     return
-                data, sw = self._tx(bytes((0x80, 0x12, 0x00, 0x00, sw & 0xFF)))
+                data, sw = fetch(sw & 0xFF)
                 if sw != 0x9000 and sw >> 8 != 0x91:
                     return
                 try:
@@ -1045,8 +1031,7 @@ class Modem:
         if apdu is None:
             tr = stk.terminal_response(details, result, *objs, additional=additional)
             apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
-        _, sw = self._tx(apdu)
-        return sw
+        return self._link.sw(apdu)
 
     def _handle(self, cmd: stk.ProactiveCommand) -> int:
         kind = cmd.type
@@ -1179,9 +1164,6 @@ _DECODERS: dict[int, Any] = {
     EF_EPSLOCI: _eps_rplmn,
     EF_LOCI: _cs_rplmn,
 }
-_MISSING = object()
-
-
 #: the bytes a decoder depends on, when it ignores the rest: (start, end) and the least length
 #: (EF_EPSLOCI: TAI + status after the GUTI; EF_LOCI: LAI + RFU + status after the TMSI)
 _DECODED_SPAN: dict[int, tuple[int, int]] = {EF_EPSLOCI: (12, 18), EF_LOCI: (4, 11)}
@@ -1198,6 +1180,53 @@ def _decode(fid: int, raw: bytes) -> Any:
     if value is _MISSING:
         value = _remember(_decoded, key, _DECODERS[fid](raw))
     return value
+
+
+#: the USIM files read after EF_UST, in the order the terminal reads them: subscription data,
+#: then the location information (rewritten at every registration)
+_USIM_FILES = (EF_IMSI, EF_AD, EF_SPN, EF_PLMNWACT, EF_OPLMNWACT, EF_HPLMNWACT, EF_EHPLMN, EF_FPLMN,
+               EF_HPPLMN, EF_EPSLOCI, EF_PSLOCI, EF_LOCI)
+_LOCATION_FILES = frozenset((EF_EPSLOCI, EF_PSLOCI, EF_LOCI))
+#: the _Usim field each file sets, and its value when the file is absent or empty
+_USIM_FIELD: dict[int, tuple[str, Any]] = {
+    EF_IMSI: ("imsi", None), EF_AD: ("mnc_length", 2), EF_SPN: ("spn", None), EF_PLMNWACT: ("user", ()),
+    EF_OPLMNWACT: ("operator", ()), EF_HPLMNWACT: ("hplmn_act", ()), EF_EHPLMN: ("ehplmn", ()),
+    EF_FPLMN: ("fplmn", ()), EF_HPPLMN: ("hpplmn_minutes", 0),
+}
+_file_plans: dict[tuple[frozenset[int], frozenset[int] | None], tuple[tuple[int, ...], int]] = {}
+_usim_decoded: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _files_to_read(ust: frozenset[int], want: frozenset[int] | None) -> tuple[tuple[int, ...], int]:
+    """The files to read: those wanted whose service is available in EF_UST (TS 31.102 §4.2.8).
+
+    Also returns how many of them come before the location information files.
+    """
+    key = (ust, want)
+    plan = _file_plans.get(key)
+    if plan is None:
+        fids = tuple(fid for fid in _USIM_FILES
+                     if (want is None or fid in want)
+                     and (_SERVICE_OF.get(fid) is None or not ust or _SERVICE_OF[fid] in ust))
+        plan = _remember(_file_plans, key, (fids, sum(fid not in _LOCATION_FILES for fid in fids)))
+    return plan
+
+
+def _usim_values(fids: tuple[int, ...], raws: tuple[bytes | None, ...]) -> dict[str, Any]:
+    """The :class:`_Usim` fields decoded from subscription files (the same bytes decode the same)."""
+    key = (fids, raws)
+    values = _usim_decoded.get(key)
+    if values is not None:
+        return values
+    values = {}
+    contents = dict(zip(fids, raws, strict=True))
+    for fid, raw in contents.items():
+        field_ = _USIM_FIELD.get(fid)
+        if field_ is not None:
+            values[field_[0]] = _decode(fid, raw) if raw else field_[1]
+    if EF_FPLMN in contents:
+        values["fplmn_size"] = len(values["fplmn"])
+    return _remember(_usim_decoded, key, values)
 
 
 _menus: dict[int, tuple[stk.ProactiveCommand, tuple[tuple[int, str], ...], str]] = {}
@@ -1219,33 +1248,6 @@ def _imei_bytes(digits: str) -> bytes:
     first = d[0] << 4 | 0x0A  # odd number of digits (15) + type IMEI
     rest = [d[i + 1] << 4 | d[i] for i in range(1, 15, 2)]
     return bytes([first, *rest])
-
-
-_fcp_sizes: dict[bytes, int] = {}
-
-
-def _fcp_size(fcp: bytes) -> int:
-    """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
-    size = _fcp_sizes.get(fcp)
-    if size is None:
-        size = _remember(_fcp_sizes, bytes(fcp), _parse_fcp_size(fcp))
-    return size
-
-
-def _parse_fcp_size(fcp: bytes) -> int:
-    if len(fcp) < 2 or fcp[0] != 0x62:
-        return 0
-    i, end = 2, min(len(fcp), 2 + fcp[1])
-    record = 0
-    while i + 1 < end:
-        tag, n = fcp[i], fcp[i + 1]
-        v = fcp[i + 2:i + 2 + n]
-        if tag == 0x80 and n >= 1:
-            return int.from_bytes(v, "big")
-        if tag == 0x82 and n >= 5:
-            record = v[2] << 8 | v[3]
-        i += 2 + n
-    return record
 
 
 def _tlvs(data: bytes) -> Iterable[tuple[int, bytes]]:

@@ -1,0 +1,417 @@
+# cython: language_level=3
+"""The ME side of the ME-UICC link (TS 102 221 §7) and the event records it writes.
+
+* :func:`transmit_t0`: one command through a raw ``apdu -> response`` exchange with the T=0
+  procedure bytes handled (§7.3.1.1.4): ``6Cxx`` resends the command with the right Le,
+  ``61xx`` (and GSM ``9Fxx``, TS 51.011 §9.4.1) is followed by GET RESPONSE until the data is
+  complete, so callers see what a T=1 reader would give them.
+* :class:`InProcessTransport`: the simulated card behind the transport interface; one ``apdu``
+  :class:`Event` per command in the run's event log.
+* :class:`UiccLink`: what the terminal does over the link, SELECT by FID with the file size
+  of the FCP remembered (§11.1.1), the READ BINARY loop (§11.1.3), UPDATE BINARY (§11.1.4),
+  ENVELOPE / FETCH / TERMINAL RESPONSE (TS 102 221 §10.2, TS 102 223 §6). Any transport works;
+  an exact :class:`InProcessTransport` is driven without Python method dispatch.
+"""
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_SIZE
+
+cdef int _MEMO_LIMIT = 4096
+
+
+# ====================================================================== event records
+
+@cython.no_gc  # plain values only (bytes, numbers, strings, lists of them): no reference cycles
+cdef class Event:
+    """One thing that happened: a kind, the simulated time, and its fields (``data``)."""
+
+    cdef public object seq
+    cdef public object time
+    cdef public object kind
+    cdef object _data           # the fields; built on first use for an APDU record
+    cdef object _command
+    cdef object _response
+
+    def __init__(self, seq, time, kind, data):
+        self.seq = seq
+        self.time = time
+        self.kind = kind
+        self._data = data
+
+    @property
+    def data(self):
+        if self._data is None:
+            self._data = {"command": self._command, "response": self._response}
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value
+
+    def __getitem__(self, key):
+        return self.data[key]
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def __repr__(self):
+        fields = " ".join(f"{k}={_short(v)}" for k, v in self.data.items())
+        return f"#{self.seq} t={self.time:g} {self.kind} {fields}".rstrip()
+
+
+def _short(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex().upper()
+    return str(value)
+
+
+cdef inline void record_apdu(object log, bytes command, bytes response):
+    """Append an ``apdu`` event (``command``, ``response``) to an :class:`EventLog`."""
+    cdef list events = log._events
+    cdef Event ev = Event.__new__(Event)
+    ev.seq = PyList_GET_SIZE(events)
+    ev.time = log.time
+    ev.kind = "apdu"
+    ev._command = command
+    ev._response = response
+    events.append(ev)
+
+
+def apdu_event(log, command, response):
+    """Record one ``apdu`` event in ``log`` and return it (the transports' per-command record)."""
+    cdef list events = log._events
+    record_apdu(log, command, response)
+    return events[PyList_GET_SIZE(events) - 1]
+
+
+# ====================================================================== T=0 (TS 102 221 §7.3.1.1.4)
+
+cdef inline bint needs_procedure(const unsigned char* a, Py_ssize_t n, bytes resp):
+    """``resp`` is a procedure status: 61xx, GSM 9Fxx, or 6Cxx to a case-2 command."""
+    if PyBytes_GET_SIZE(resp) != 2:
+        return False
+    cdef unsigned char sw1 = (<const unsigned char*>PyBytes_AS_STRING(resp))[0]
+    return sw1 == 0x61 or (sw1 == 0x9F and a[0] == 0xA0) or (sw1 == 0x6C and n == 5)
+
+
+cdef inline bytes as_bytes(object value):
+    return value if type(value) is bytes else bytes(value)
+
+
+cdef bytes complete(object raw, bytes apdu, bytes resp):
+    """Resend with the right Le on 6Cxx, GET RESPONSE on 61xx/9Fxx (data accumulated on 61xx)."""
+    cdef const unsigned char* a = <const unsigned char*>PyBytes_AS_STRING(apdu)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(apdu)
+    cdef const unsigned char* r = <const unsigned char*>PyBytes_AS_STRING(resp)
+    cdef unsigned char get[5]
+    cdef bytes data = b""
+    cdef Py_ssize_t m
+    if r[0] == 0x6C and n == 5:
+        resp = as_bytes(raw(apdu[:4] + bytes((r[1],))))
+    # GET RESPONSE keeps the class: GSM A0, or 00 with the command's logical channel bits
+    get[0] = 0xA0 if a[0] == 0xA0 else a[0] & 0x03
+    get[1] = 0xC0
+    get[2] = 0x00
+    get[3] = 0x00
+    while PyBytes_GET_SIZE(resp) == 2:
+        r = <const unsigned char*>PyBytes_AS_STRING(resp)
+        if not (r[0] == 0x61 or (r[0] == 0x9F and a[0] == 0xA0)):
+            break
+        get[4] = r[1]
+        resp = as_bytes(raw(PyBytes_FromStringAndSize(<char*>get, 5)))
+        m = PyBytes_GET_SIZE(resp)
+        if m >= 2 and (<const unsigned char*>PyBytes_AS_STRING(resp))[m - 2] == 0x61:
+            data += resp[:m - 2]
+            resp = resp[m - 2:]
+    return data + resp if data else resp
+
+
+cpdef bytes transmit_t0(object raw, object apdu):
+    """Run one command through ``raw(apdu) -> response`` handling 61xx/9Fxx and 6Cxx."""
+    cdef bytes cmd = as_bytes(apdu)
+    cdef bytes resp = as_bytes(raw(cmd))
+    if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(cmd), PyBytes_GET_SIZE(cmd), resp):
+        return complete(raw, cmd, resp)
+    return resp
+
+
+# ====================================================================== in-process transport
+
+cdef class InProcessTransport:
+    """The simulated :class:`csim.Card` behind the transport interface."""
+
+    cdef public object card
+    cdef public object log
+    cdef public object name
+
+    def __init__(self, card, log=None, name="in-process"):
+        self.card = card
+        self.log = log
+        self.name = name
+
+    @property
+    def atr(self):
+        return bytes(self.card.atr)
+
+    def transmit(self, apdu):
+        """One command, T=0 procedure bytes handled, logged as an ``apdu`` event."""
+        return self.exchange(as_bytes(apdu))
+
+    cdef bytes exchange(self, bytes apdu):
+        cdef object raw = self.card.transmit
+        cdef bytes resp = as_bytes(raw(apdu))
+        if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
+            resp = complete(raw, apdu, resp)
+        if self.log is not None:
+            record_apdu(self.log, apdu, resp)
+        return resp
+
+    def reset(self):
+        atr = self.card.reset()
+        if self.log is not None:
+            self.log.record("reset", atr=atr)
+        return atr
+
+    def close(self):
+        pass
+
+
+# ====================================================================== the terminal's commands
+
+cdef dict _select_apdus = {}
+cdef dict _read_apdus = {}
+cdef dict _fetch_apdus = {}
+
+
+cdef bytes select_apdu(int fid, int p1, bint fcp):
+    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
+    cdef long key = (<long>fid) | (<long>p1) << 16 | (<long>fcp) << 24
+    cdef object apdu = _select_apdus.get(key)
+    cdef unsigned char a[8]
+    if apdu is None:
+        a[0] = 0x00
+        a[1] = 0xA4
+        a[2] = p1
+        a[3] = 0x04 if fcp else 0x0C
+        a[4] = 0x02
+        a[5] = (fid >> 8) & 0xFF
+        a[6] = fid & 0xFF
+        a[7] = 0x00
+        apdu = PyBytes_FromStringAndSize(<char*>a, 8 if fcp else 7)
+        if len(_select_apdus) >= _MEMO_LIMIT:
+            _select_apdus.clear()
+        _select_apdus[key] = apdu
+    return <bytes>apdu
+
+
+cdef bytes read_binary_apdu(int offset, int n):
+    """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
+    cdef long key = (<long>offset) << 9 | n
+    cdef object apdu = _read_apdus.get(key)
+    cdef unsigned char a[5]
+    if apdu is None:
+        a[0] = 0x00
+        a[1] = 0xB0
+        a[2] = (offset >> 8) & 0xFF
+        a[3] = offset & 0xFF
+        a[4] = n & 0xFF
+        apdu = PyBytes_FromStringAndSize(<char*>a, 5)
+        if len(_read_apdus) >= _MEMO_LIMIT:
+            _read_apdus.clear()
+        _read_apdus[key] = apdu
+    return <bytes>apdu
+
+
+cdef bytes command_apdu(int cla, int ins, int p1, int p2, bytes data):
+    """A case-3 command: header, Lc and the data field."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 5 + n)
+    cdef unsigned char* o = <unsigned char*>PyBytes_AS_STRING(out)
+    cdef const unsigned char* d = <const unsigned char*>PyBytes_AS_STRING(data)
+    cdef Py_ssize_t i
+    o[0] = cla
+    o[1] = ins
+    o[2] = p1
+    o[3] = p2
+    o[4] = n & 0xFF
+    for i in range(n):
+        o[5 + i] = d[i]
+    return out
+
+
+cdef dict _fcp_sizes = {}
+
+
+cdef Py_ssize_t parse_fcp_size(bytes fcp):
+    """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
+    cdef const unsigned char* f = <const unsigned char*>PyBytes_AS_STRING(fcp)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(fcp), i, end, j, tag, k, record = 0, value
+    if n < 2 or f[0] != 0x62:
+        return 0
+    i = 2
+    end = min(n, 2 + f[1])
+    while i + 1 < end:
+        tag = f[i]
+        k = f[i + 1]
+        if tag == 0x80 and k >= 1:
+            value = 0
+            for j in range(i + 2, min(i + 2 + k, n)):
+                value = value << 8 | f[j]
+            return value
+        if tag == 0x82 and k >= 5 and i + 6 <= n:
+            record = f[i + 4] << 8 | f[i + 5]
+        i += 2 + k
+    return record
+
+
+cpdef Py_ssize_t fcp_size(bytes fcp):
+    """File size or record length of a FCP, memoised per distinct FCP."""
+    cdef object size = _fcp_sizes.get(fcp)
+    if size is None:
+        size = parse_fcp_size(fcp)
+        if len(_fcp_sizes) >= _MEMO_LIMIT:
+            _fcp_sizes.clear()
+        _fcp_sizes[fcp] = size
+    return size
+
+
+cdef inline int status_word(bytes resp):
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
+    cdef const unsigned char* r = <const unsigned char*>PyBytes_AS_STRING(resp)
+    if n < 2:
+        return -1
+    return r[n - 2] << 8 | r[n - 1]
+
+
+cdef inline bint ok(int sw):
+    """Normal ending: 9000, or 91xx (a proactive command pending, TS 102 221 §10.2.1.1)."""
+    return sw == 0x9000 or (sw >> 8) == 0x91
+
+
+cdef class UiccLink:
+    """The terminal's commands to the UICC over a :class:`~harness.transport.Transport`.
+
+    ``sizes`` maps a FID to the size taken from its FCP at the first SELECT (later SELECTs ask
+    for no data, P2 = 0C); ``efs`` maps a FID to the contents last read or written.
+    """
+
+    cdef readonly object transport
+    cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
+    cdef public dict sizes
+    cdef public dict efs
+
+    def __init__(self, transport, dict sizes=None, dict efs=None):
+        self.transport = transport
+        self.direct = transport if type(transport) is InProcessTransport else None
+        self.sizes = sizes if sizes is not None else {}
+        self.efs = efs if efs is not None else {}
+
+    cdef inline bytes xfer(self, bytes apdu):
+        if self.direct is not None:
+            return self.direct.exchange(apdu)
+        return as_bytes(self.transport.transmit(apdu))
+
+    cpdef bytes transmit(self, bytes apdu):
+        """The complete response (data + SW1 SW2) to one command."""
+        return self.xfer(apdu)
+
+    cpdef tuple tx(self, bytes apdu):
+        """``(response data, status word)`` of one command."""
+        cdef bytes resp = self.xfer(apdu)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
+        return resp[:n - 2] if n > 2 else b"", status_word(resp)
+
+    cpdef int sw(self, bytes apdu):
+        """The status word only (commands whose response data the terminal does not use)."""
+        return status_word(self.xfer(apdu))
+
+    cpdef Py_ssize_t select(self, int fid, int p1=0):
+        """SELECT by FID; the file size (transparent) or record length, -1 if absent."""
+        cdef object known = self.sizes.get(fid)
+        cdef bytes resp
+        cdef int sw
+        cdef Py_ssize_t size, n
+        if known is not None:
+            sw = status_word(self.xfer(select_apdu(fid, p1, False)))
+            return <Py_ssize_t>known if sw == 0x9000 else -1
+        resp = self.xfer(select_apdu(fid, p1, True))
+        sw = status_word(resp)
+        if (sw >> 8) != 0x91 and sw != 0x9000:
+            return -1
+        n = PyBytes_GET_SIZE(resp)
+        size = fcp_size(resp[:n - 2])
+        self.sizes[fid] = size
+        return size
+
+    cpdef object read(self, int fid, int p1=0):
+        """SELECT + READ BINARY of a transparent EF; None if absent or not readable."""
+        cdef Py_ssize_t size = self.select(fid, p1), got = 0, n, chunk
+        cdef bytes resp
+        cdef bytes out = b""
+        cdef int sw
+        if size <= 0:
+            return None
+        while got < size:
+            chunk = min(256, size - got)
+            resp = self.xfer(read_binary_apdu(got, chunk))
+            sw = status_word(resp)
+            if not ok(sw):
+                return None
+            n = PyBytes_GET_SIZE(resp)
+            if n == 2:
+                return None  # no data and a normal ending: the loop could not advance
+            out = resp[:n - 2] if got == 0 else out + resp[:n - 2]
+            got = PyBytes_GET_SIZE(out)
+        self.efs[fid] = out
+        return out
+
+    cpdef tuple read_each(self, tuple fids):
+        """:meth:`read` of each file in turn; their contents (None for an absent file)."""
+        cdef Py_ssize_t i, n = len(fids)
+        cdef list out = [None] * n
+        for i in range(n):
+            out[i] = self.read(fids[i], 0)
+        return tuple(out)
+
+    cpdef int update(self, int fid, bytes data):
+        """UPDATE BINARY (TS 102 221 §11.1.4) when the contents change.
+
+        Returns the status word (9000 without any command when the contents are already
+        those), or -1 when the file cannot be selected.
+        """
+        cdef int sw
+        if self.efs.get(fid) == data:
+            return 0x9000
+        if self.select(fid, 0) <= 0:
+            return -1
+        sw = status_word(self.xfer(command_apdu(0x00, 0xD6, 0x00, 0x00, data)))
+        if ok(sw):
+            self.efs[fid] = data
+        return sw
+
+    cpdef int envelope(self, bytes data):
+        """ENVELOPE (TS 102 221 §10.2.2, TS 102 223 §7); the status word."""
+        return status_word(self.xfer(command_apdu(0x80, 0xC2, 0x00, 0x00, data)))
+
+    cpdef int terminal_response(self, bytes data):
+        """TERMINAL RESPONSE (TS 102 221 §10.2.4, TS 102 223 §6.8); the status word."""
+        return status_word(self.xfer(command_apdu(0x80, 0x14, 0x00, 0x00, data)))
+
+    cpdef int terminal_profile(self, bytes data):
+        """TERMINAL PROFILE (TS 102 221 §10.2.1, TS 102 223 §5.2); the status word."""
+        return status_word(self.xfer(command_apdu(0x80, 0x10, 0x00, 0x00, data)))
+
+    cpdef tuple fetch(self, int length):
+        """FETCH the pending proactive command of ``length`` bytes (SW 91xx, TS 102 221 §10.2.3)."""
+        cdef object apdu = _fetch_apdus.get(length)
+        cdef unsigned char a[5]
+        if apdu is None:
+            a[0] = 0x80
+            a[1] = 0x12
+            a[2] = 0x00
+            a[3] = 0x00
+            a[4] = length & 0xFF
+            apdu = PyBytes_FromStringAndSize(<char*>a, 5)
+            _fetch_apdus[length] = apdu
+        return self.tx(<bytes>apdu)
