@@ -471,20 +471,33 @@ class PolicyEngine:
         to_zone = self._where(None, to_country, None)
         now = self.clock.now
         fair = ln.provider.fair_use
+        # the same for every SMS of this order
+        out = direction == "out"
+        cap = ln.rules.sms_per_hour if out else None
+        hour_ago = now - timedelta(hours=1)
+        included = self._included(ln, "sms", z, to_zone, direction)
+        usa_allowance = (
+            ln.offer.usa_canada[2]
+            if ln.offer.usa_canada is not None and z == "usa_canada" and out
+            and to_zone in ("usa_canada", "france")
+            else None
+        )
+        fair_distinct = fair["distinct"] if fair and ln.offer.range in fair["ranges"] and out else None
+        counters = ln.counters
+        sms_times = ln.sms_times
         for _ in range(count):
-            if direction == "out":
+            if out:
                 if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
-                    ln.counters.rejected["sms"] += 1
+                    counters.rejected["sms"] += 1
                     result["rejected"] += 1
                     continue
-                cap = ln.rules.sms_per_hour
                 if cap is not None:
-                    while ln.sms_times and ln.sms_times[0] <= now - timedelta(hours=1):
-                        ln.sms_times.popleft()
-                    if len(ln.sms_times) >= cap[0]:
+                    while sms_times and sms_times[0] <= hour_ago:
+                        sms_times.popleft()
+                    if len(sms_times) >= cap[0]:
                         ln.sms_suspended_until = now + cap[1]
-                        ln.sms_times.clear()
-                        ln.counters.rejected["sms"] += 1
+                        sms_times.clear()
+                        counters.rejected["sms"] += 1
                         result["rejected"] += 1
                         self._event(
                             "sms_suspended",
@@ -493,28 +506,21 @@ class PolicyEngine:
                             until=ln.sms_suspended_until.isoformat(),
                         )
                         continue
-                    ln.sms_times.append(now)
-            metered = 0 if self._included(ln, "sms", z, to_zone, direction) else 1
+                    sms_times.append(now)
+            metered = 0 if included else 1
+            if usa_allowance is not None:
+                sent = counters.get("sms", "usa_canada") - counters.metered("sms", "usa_canada")
+                metered = 0 if sent < usa_allowance else 1
             if (
-                ln.offer.usa_canada is not None
-                and z == "usa_canada"
-                and direction == "out"
-                and to_zone in ("usa_canada", "france")
-            ):
-                sent = ln.counters.get("sms", "usa_canada") - ln.counters.metered("sms", "usa_canada")
-                metered = 0 if sent < ln.offer.usa_canada[2] else 1
-            if (
-                fair
-                and ln.offer.range in fair["ranges"]
-                and direction == "out"
+                fair_distinct is not None
                 and not metered
-                and to not in ln.counters.sms_recipients
-                and len(ln.counters.sms_recipients) >= fair["distinct"]
+                and to not in counters.sms_recipients
+                and len(counters.sms_recipients) >= fair_distinct
             ):
                 metered = 1
-            if direction == "out":
-                ln.counters.sms_recipients.add(to)
-            ln.counters.add("sms", z, 1, metered)
+            if out:
+                counters.sms_recipients.add(to)
+            counters.add("sms", z, 1, metered)
             result["sent"] += 1
             result["metered"] += metered
         self._event("usage", ln, usage="sms", zone=z, amount=count, to=to, direction=direction, **result)
@@ -548,7 +554,7 @@ class PolicyEngine:
         """PDP/PDN activation: allowed or rejected with a reason; the throughput class if allowed."""
         ln = self.line(line)
         z = self._where(zone, country, plmn)
-        state = self.throughput(ln, zone=z)
+        state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"
         reason = None
         if not ln.active:
             reason = "line deactivated"
