@@ -40,6 +40,8 @@ METER_ZONE = {
 }
 
 
+_UNLIMITED, _EUROPE, _WORLD = enforcement.UNLIMITED, enforcement.EUROPE, enforcement.WORLD
+
 #: events that carry a snapshot of the line's meters (for the HTML report's timeline)
 SNAPSHOT_EVENTS = frozenset({
     "line_activated", "usage", "alert", "block", "throttle", "unblock", "throughput_restored",
@@ -880,11 +882,13 @@ class PolicyEngine:
 
     def _snapshot(self, ln: Line) -> dict[str, tuple[int, int, str]]:
         """Every finite meter as ``(used, limit, unit)``: what the report draws against time."""
-        return {
-            METERS[mi]: (m.used, m.limit, "nEUR" if self._is_euro_meter(ln, mi) else "bytes")
-            for mi, m in enumerate(ln.policy.meters)
-            if 0 < m.limit < enforcement.UNLIMITED
-        }
+        out = {}
+        euro_world = ln.rules.cutoff_unit == "eur"  # as _is_euro_meter
+        for mi, m in enumerate(ln.policy.meters):
+            if 0 < m.limit < _UNLIMITED:
+                euro = mi == _EUROPE or (mi == _WORLD and euro_world)
+                out[METERS[mi]] = (m.used, m.limit, "nEUR" if euro else "bytes")
+        return out
 
 
 __all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]
