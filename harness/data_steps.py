@@ -158,13 +158,13 @@ class DataContext:
         from harness.data_session import DataTerminal, TerminalConfig, apn_database
         from harness.dataplane import NetworkDataPlane, PartnerLns
         from harness.login import LoginError, build_login, fixed_ip_availability, fixed_ip_monthly_price
-        from harness.operators import Plan, load_all
+        from harness.operators import Plan, current
 
         scn = session.scenario
         self.session = session
         log = session.log
         profile = session.profile
-        ops = load_all()
+        ops = current()  # as the scenario's load checked them
         spec = dict((scn.subscriber if scn is not None else None) or {})
         term = dict((scn.terminal if scn is not None else None) or {})
         source = scn.source if scn is not None else "."

@@ -388,6 +388,15 @@ def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
     return OperatorDB(dict(hit[1]))
 
 
+def current(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
+    """The operators of the latest :func:`load_all` of ``directory``, without looking at the files
+    again: a scenario's run uses the operators its load checked. Loaded now if never loaded."""
+    hit = _loaded.get(str(directory))
+    if hit is None:
+        return load_all(directory)
+    return OperatorDB(dict(hit[1]))
+
+
 def iter_apns(operators: Iterable[Operator]) -> Iterator[ApnSetting]:
     for op in operators:
         yield from op.apns
