@@ -324,14 +324,14 @@ def _open_session(s: Session, args: Any) -> None:
     st = s.modem.status()
     where = ctx.where(a, st)
     why = ctx.device_data_off(a, st)
+    count = int(a.get("count", 1))
     opened, last = 0, {}
-    for _ in range(int(a.get("count", 1))):
-        if why:
+    if why:
+        for _ in range(count):
             ctx.engine.log.record("session_rejected", line=ctx.line.id, zone=ctx.zone(where), reason=why)
             last = {"accepted": False, "reason": why}
-            continue
-        last = ctx.engine.session_open(ctx.line, apn=a.get("apn"), rat=st.get("rat"), **where)
-        opened += bool(last.get("accepted"))
+    elif count > 0:
+        opened, last = ctx.engine.open_sessions(ctx.line, count, apn=a.get("apn"), rat=st.get("rat"), **where)
     ctx.zone(where)
     _outcome(ctx, "open_session", {**last, "opened": opened})
 

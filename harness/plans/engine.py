@@ -554,9 +554,25 @@ class PolicyEngine:
         rat: str | None = None,
     ) -> dict[str, Any]:
         """PDP/PDN activation: allowed or rejected with a reason; the throughput class if allowed."""
+        return self.open_sessions(line, 1, zone=zone, country=country, plmn=plmn, apn=apn, rat=rat)[1]
+
+    def open_sessions(
+        self,
+        line: str | Line,
+        count: int,
+        *,
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        apn: str | None = None,
+        rat: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """``count`` activations in a row, each as :meth:`session_open`: how many were accepted,
+        and the answer to the last one (``{}`` when ``count`` is 0)."""
         ln = self.line(line)
         z = self._where(zone, country, plmn)
         state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"
+        # what opening a session changes in none of these: the line, its meters, the APN
         reason = None
         if not ln.active:
             reason = "line deactivated"
@@ -566,32 +582,35 @@ class PolicyEngine:
             reason = "data blocked: limit reached"
         elif ln.offer.apn and apn is not None and apn != ln.offer.apn_for(ln.activated):
             reason = f"APN {apn} is not {ln.offer.apn_for(ln.activated)} for {ln.offer.label}"
-        else:
-            cap = ln.rules.session_cap
-            if (
-                cap
-                and ln.offer.range in cap["ranges"]
-                and not (cap.get("unless") == "fixed_ip" and ln.fixed_ip)
-                and len(ln.sessions) >= cap["limit"]
-            ):
-                reason = f"{cap['limit']} simultaneous sessions reached (no fixed IP)"
-        if reason:
-            self._event("session_rejected", ln, zone=z, reason=reason)
-            return {"accepted": False, "reason": reason}
+        cap = ln.rules.session_cap
+        lifted = cap is not None and cap.get("unless") == "fixed_ip" and ln.fixed_ip
+        capped = cap and ln.offer.range in cap["ranges"] and not lifted
+        limit = cap["limit"] if capped else None
         radio = "5G" if ln.offer.fiveg else ("4G" if ln.offer.radio != "3G" else "3G")
         if rat == "5G" and not ln.offer.fiveg:
             radio = "4G"
-        sid = self._next_session
-        self._next_session += 1
-        ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
-        self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
-        return {
-            "accepted": True,
-            "session": sid,
-            "throughput": state,
-            "radio": radio,
-            "reboot_required": ln.reboot_required,
-        }
+        opened, last = 0, {}
+        for _ in range(count):
+            why = reason
+            if why is None and limit is not None and len(ln.sessions) >= limit:
+                why = f"{limit} simultaneous sessions reached (no fixed IP)"
+            if why:
+                self._event("session_rejected", ln, zone=z, reason=why)
+                last = {"accepted": False, "reason": why}
+                continue
+            sid = self._next_session
+            self._next_session += 1
+            ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
+            self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
+            opened += 1
+            last = {
+                "accepted": True,
+                "session": sid,
+                "throughput": state,
+                "radio": radio,
+                "reboot_required": ln.reboot_required,
+            }
+        return opened, last
 
     def session_close(self, line: str | Line, session: int) -> None:
         ln = self.line(line)
