@@ -56,7 +56,7 @@ def _parse_duration(value: object) -> timedelta:
 def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return value if value.tzinfo is None else value.replace(tzinfo=None)
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
