@@ -17,6 +17,7 @@ IMSI and finds no APN. Every decision is an event of the run's log.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,16 +97,16 @@ def apn_database(name: str | None, operators: OperatorDB, source: str = ".") -> 
     if name == "operators":
         return operators.apn_settings()
     path = APN_DATABASES.get(name) or (Path(source).parent / name)
-    return list(_apns_conf(Path(path)))
+    return list(_apns_conf(path))
 
 
 _apns_files: dict[tuple[str, int, int], tuple[ApnSetting, ...]] = {}
 
 
-def _apns_conf(path: Path) -> tuple[ApnSetting, ...]:
+def _apns_conf(path: str | Path) -> tuple[ApnSetting, ...]:
     """The entries of an apns-conf.xml file, parsed once per file version (entries are frozen)."""
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size)
+    st = os.stat(path)
+    key = (os.fspath(path), st.st_mtime_ns, st.st_size)
     entries = _apns_files.get(key)
     if entries is None:
         if len(_apns_files) >= 64:

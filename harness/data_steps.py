@@ -158,13 +158,13 @@ class DataContext:
         from harness.data_session import DataTerminal, TerminalConfig, apn_database
         from harness.dataplane import NetworkDataPlane, PartnerLns
         from harness.login import LoginError, build_login, fixed_ip_availability, fixed_ip_monthly_price
-        from harness.operators import Plan, load_all
+        from harness.operators import Plan, current
 
         scn = session.scenario
         self.session = session
         log = session.log
         profile = session.profile
-        ops = load_all()
+        ops = current()  # as the scenario's load checked them
         spec = dict((scn.subscriber if scn is not None else None) or {})
         term = dict((scn.terminal if scn is not None else None) or {})
         source = scn.source if scn is not None else "."
@@ -244,10 +244,13 @@ class DataContext:
             home_operator=op.key if op is not None else "")
         self._imsi: str | None = None
 
-    def sync(self) -> None:
-        """Follow the modem and the plan: sessions end with the PS service, the IMSI, or a plan cut."""
+    def sync(self, status: Mapping[str, Any] | None = None) -> None:
+        """Follow the modem and the plan: sessions end with the PS service, the IMSI, or a plan cut.
+
+        ``status`` is the modem's current status when the caller already has it.
+        """
         term, plane = self.terminal, self.plane
-        st = self.session.modem.status()
+        st = status if status is not None else self.session.modem.status()
         if st.get("powered") and st.get("sim") == "ready":
             term.refresh_card(self.session.transport, st)
         if plane is None or not term.sessions:
@@ -269,10 +272,11 @@ class DataContext:
         self._imsi = st.get("imsi")
 
 
-def data(session: Session) -> DataContext:
-    """The run's :class:`DataContext`, built on first use and kept in step with the modem."""
+def data(session: Session, status: Mapping[str, Any] | None = None) -> DataContext:
+    """The run's :class:`DataContext`, built on first use and kept in step with the modem
+    (``status``: the modem's current status, when the caller has it)."""
     ctx = run_context(session, "_data_context", DataContext)
-    ctx.sync()
+    ctx.sync(status)
     return ctx
 
 
@@ -280,12 +284,17 @@ def data(session: Session) -> DataContext:
 
 
 def _connect(s: Session, args: Any) -> None:
-    ctx = data(s)
+    log = s.log
+    st = s.modem.status()
+    ctx = data(s, st)
     a = dict(args or {})
     count = int(a.pop("count", 1))
     for _ in range(count):
-        ctx.terminal.connect(ctx.plane, s.modem.status(), a)
-        ctx.sync()
+        t = log.time
+        ctx.terminal.connect(ctx.plane, st, a)
+        if log.time != t:  # the plan engine started and the modem followed its clock
+            st = s.modem.status()
+        ctx.sync(st)
 
 
 def _disconnect(s: Session, args: Any) -> None:

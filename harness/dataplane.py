@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 from harness.events import EventLog
@@ -72,6 +73,18 @@ def line_number(msisdn: str) -> str:
         return international_msisdn(msisdn)
     except LoginError:
         return "".join(c for c in msisdn if c.isdigit())
+
+
+@lru_cache(maxsize=64)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A parsed address pool (networks are immutable: parsed once per text)."""
+    return ipaddress.ip_network(text)
+
+
+@lru_cache(maxsize=64)
+def _first_host(text: str) -> str:
+    """The first host address of a pool (the LNS's own PPP address)."""
+    return str(next(_network(text).hosts()))
 
 
 def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
@@ -271,10 +284,13 @@ class Charging(Protocol):
 
 
 class _Reject(Exception):
-    def __init__(self, cause: int, reason: str) -> None:
+    def __init__(self, cause: int, reason: str, *, radius: RadiusExchange | None = None,
+                 l2tp: L2tpCall | None = None) -> None:
         super().__init__(reason)
         self.cause = cause
         self.reason = reason
+        self.radius = radius
+        self.l2tp = l2tp
 
 
 class NetworkDataPlane:
@@ -303,8 +319,8 @@ class NetworkDataPlane:
         self.endpoints = endpoints
         self.aaa_secret = aaa_secret
         self.log = log
-        self._pool_v4 = ipaddress.ip_network(pool_v4)
-        self._prefix_v6 = ipaddress.ip_network(prefix_v6)
+        self._pool_v4 = _network(pool_v4)
+        self._prefix_v6 = _network(prefix_v6)
         self._used_v4: set[str] = set()
         self._next_v4 = 0
         self._next_v6 = 0
@@ -321,28 +337,30 @@ class NetworkDataPlane:
         gtp = GtpIds(seq=n, mme_teid=0x1000 + n, sgw_teid=0x2000 + n, sgw_s5_teid=0x3000 + n,
                      pgw_teid=0x4000 + n)
         sub = self.subscribers.get(request.imsi)
-        base = ActivationResult(request=request, accepted=False, cause=CAUSE_UNSPECIFIED, reason="",
-                                operator=self.operator.key, apn=request.apn, imsi=request.imsi, gtp=gtp,
-                                endpoints=self.endpoints)
+        # the result's fields; a rejection keeps the APN as requested
+        out: dict[str, Any] = {"accepted": False, "cause": CAUSE_UNSPECIFIED, "reason": "",
+                               "apn": request.apn}
         try:
             if sub is None:
                 raise _Reject(CAUSE_REJECTED_BY_GW,
                               f"IMSI {request.imsi} is not a {self.operator.name} subscriber")
-            base = replace(base, msisdn=line_number(sub.msisdn))
-            result = self._serve(request, sub, base)
+            out["msisdn"] = line_number(sub.msisdn)
+            out.update(self._serve(request, sub, n, out["msisdn"]))
         except _Reject as rej:
-            result = replace(base, accepted=False, cause=rej.cause, reason=rej.reason,
-                             radius=getattr(rej, "radius", None), l2tp=getattr(rej, "l2tp", None))
-        if result.accepted and self.charging is not None and sub is not None:
+            out.update(accepted=False, cause=rej.cause, reason=rej.reason, radius=rej.radius, l2tp=rej.l2tp)
+        if out["accepted"] and self.charging is not None and sub is not None:
             token, cause, why = self.charging.open(request, sub)
             if token is None:
-                self._release_address(result, sub)
-                result = replace(result, accepted=False, cause=cause, reason=why, pdn_type=None, ipv4=None,
-                                 ipv6_prefix=None, dns=())
+                self._release(out.get("ipv4"), out.get("delivery", "internet"), sub)
+                out.update(accepted=False, cause=cause, reason=why, pdn_type=None, ipv4=None,
+                           ipv6_prefix=None, dns=())
             else:
                 self._tokens[n] = token
+        if out["accepted"]:
+            out["session_id"] = n
+        result = ActivationResult(request=request, operator=self.operator.key, imsi=request.imsi, gtp=gtp,
+                                  endpoints=self.endpoints, **out)
         if result.accepted:
-            result = replace(result, session_id=n)
             self.sessions[n] = result
         self._record(result)
         return result
@@ -363,8 +381,11 @@ class NetworkDataPlane:
         return self._tokens.get(session_id)
 
     def _release_address(self, result: ActivationResult, sub: Subscriber | None) -> None:
-        if result.ipv4 and (sub is None or result.ipv4 != sub.fixed_ip) and result.delivery != "partner":
-            self._used_v4.discard(result.ipv4)
+        self._release(result.ipv4, result.delivery, sub)
+
+    def _release(self, ipv4: str | None, delivery: str, sub: Subscriber | None) -> None:
+        if ipv4 and (sub is None or ipv4 != sub.fixed_ip) and delivery != "partner":
+            self._used_v4.discard(ipv4)
 
     def active_sessions(self, account: str | None = None) -> list[ActivationResult]:
         out = list(self.sessions.values())
@@ -374,7 +395,8 @@ class NetworkDataPlane:
 
     # -- checks -----------------------------------------------------------------------------------
 
-    def _serve(self, req: ActivationRequest, sub: Subscriber, base: ActivationResult) -> ActivationResult:
+    def _serve(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str) -> dict[str, Any]:
+        """The fields of the accepted result of request ``n``; raises :class:`_Reject` otherwise."""
         op = self.operator
         if sub.barred:
             raise _Reject(CAUSE_ODB, f"line {sub.msisdn} is barred")
@@ -383,7 +405,6 @@ class NetworkDataPlane:
         if req.roaming and not op.roaming_allowed(sub.plan):
             raise _Reject(CAUSE_NOT_SUBSCRIBED, f"the {sub.plan.kind} plan does not allow data in roaming")
         apn = self._resolve_apn(req)
-        base = replace(base, apn=apn.apn)
         if sub.apns and apn.apn.lower() not in (a.lower() for a in sub.apns):
             rule = f" ({sub.apn_rule})" if sub.apn_rule else ""
             raise _Reject(CAUSE_UNKNOWN_APN, f"APN {apn.apn!r} is not in the subscription of line "
@@ -392,14 +413,12 @@ class NetworkDataPlane:
         self._check_cap(sub)
         if delivery == "partner":
             assert login is not None
-            return self._partner(req, sub, apn, login, base)
+            return self._partner(req, apn, login, n, msisdn)
         radius = None
         if delivery == "fixed_ip" or (apn.login == "subscriber"):
-            radius = self._radius(req, sub, base)
+            radius = self._radius(req, sub, n, msisdn, apn.apn)
             if not radius.accepted:
-                exc = _Reject(CAUSE_USER_AUTH_FAILED, radius.reply_message)
-                exc.radius = radius  # type: ignore[attr-defined]
-                raise exc
+                raise _Reject(CAUSE_USER_AUTH_FAILED, radius.reply_message, radius=radius)
         pdn_type, cause, remark = self._pdn_type(req.pdn_type, apn, fixed=delivery == "fixed_ip")
         ipv4 = ipv6 = None
         if pdn_type in ("ipv4", "ipv4v6"):
@@ -407,8 +426,9 @@ class NetworkDataPlane:
         if pdn_type in ("ipv6", "ipv4v6"):
             ipv6 = self._allocate_v6()
         reason = f"{apn.apn}: {delivery} session, {pdn_type} " + " ".join(a for a in (ipv4, ipv6) if a)
-        return replace(base, accepted=True, cause=cause, reason=(reason + remark).strip(), pdn_type=pdn_type,
-                       ipv4=ipv4, ipv6_prefix=ipv6, dns=apn.dns, delivery=delivery, radius=radius)
+        return {"accepted": True, "cause": cause, "reason": (reason + remark).strip(), "apn": apn.apn,
+                "pdn_type": pdn_type, "ipv4": ipv4, "ipv6_prefix": ipv6, "dns": apn.dns, "delivery": delivery,
+                "radius": radius}
 
     def _resolve_apn(self, req: ActivationRequest) -> ApnSetting:
         op = self.operator
@@ -519,8 +539,9 @@ class NetworkDataPlane:
             return chap_response(req.chap_id, password, req.chap_challenge) == req.chap_value
         return False
 
-    def _radius(self, req: ActivationRequest, sub: Subscriber, base: ActivationResult) -> RadiusExchange:
-        ident = base.gtp.seq & 0xFF if base.gtp else 0
+    def _radius(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str,
+                apn: str) -> RadiusExchange:
+        ident = n & 0xFF
         authenticator = hashlib.sha256(f"{req.imsi}/{ident}/ra".encode()).digest()[:16]
         if req.auth == "none" or not req.username:
             ok, message = False, "no credentials in the PCO"
@@ -536,18 +557,18 @@ class NetworkDataPlane:
             identifier=ident, authenticator=authenticator, secret=self.aaa_secret, nas_ip=self.endpoints.pgw,
             server_ip=self.endpoints.aaa, username=req.username or "-", auth=req.auth, password=req.password,
             chap_id=req.chap_id, chap_challenge=req.chap_challenge, chap_value=req.chap_value,
-            calling_station=base.msisdn, called_station=base.apn or "", imsi=req.imsi, accepted=ok,
+            calling_station=msisdn, called_station=apn, imsi=req.imsi, accepted=ok,
             framed_ip=sub.fixed_ip if ok else None, reply_message=message,
         )
 
-    def _partner(self, req: ActivationRequest, sub: Subscriber, apn: ApnSetting, login, base):  # noqa: ANN001,ANN202
+    def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int,
+                 msisdn: str) -> dict[str, Any]:
         realm = login.realm
         lns = self.lns.get(realm)
         if lns is None:
             raise _Reject(CAUSE_USER_AUTH_FAILED, f"no L2TP network server configured for realm {realm!r}")
         if req.pdn_type == "ipv6":
             raise _Reject(CAUSE_IPV4_ONLY, "partner delivery over L2TP/IPCP carries IPv4 only")
-        n = base.gtp.seq if base.gtp else 1
         known = lns.users.get(req.username)
         ok = known is not None and self._credentials_ok(req, known)
         address = None
@@ -557,25 +578,22 @@ class NetworkDataPlane:
             f"unknown user {req.username!r} at {lns.host_name}" if known is None
             else f"wrong password for {req.username!r} at {lns.host_name}"
         )
-        pool = ipaddress.ip_network(lns.pool)
         call = L2tpCall(
             lac_ip=self.endpoints.pgw, lns_ip=lns.address, lac_host=f"lac.{self.operator.key}",
             lns_host=lns.host_name, lac_tunnel=0x100 + n, lns_tunnel=0x200 + n, lac_session=0x300 + n,
-            lns_session=0x400 + n, calling_number=base.msisdn, called_number=apn.apn, auth=req.auth,
+            lns_session=0x400 + n, calling_number=msisdn, called_number=apn.apn, auth=req.auth,
             username=req.username, password=req.password, chap_id=req.chap_id,
             chap_challenge=req.chap_challenge, chap_value=req.chap_value,
             lac_magic=0x1A2B0000 + n, lns_magic=0x5C6D0000 + n, accepted=ok, address=address,
-            lns_ppp_ip=str(next(pool.hosts())), dns=lns.dns, message=message,
+            lns_ppp_ip=_first_host(lns.pool), dns=lns.dns, message=message,
             lptype=self.operator.partner_delivery.lptype if self.operator.partner_delivery else None,
         )
         if not ok:
-            exc = _Reject(CAUSE_USER_AUTH_FAILED, f"partner LNS refused the login: {message}")
-            exc.l2tp = call  # type: ignore[attr-defined]
-            raise exc
+            raise _Reject(CAUSE_USER_AUTH_FAILED, f"partner LNS refused the login: {message}", l2tp=call)
         cause = CAUSE_IPV4_ONLY if req.pdn_type == "ipv4v6" else 0
-        return replace(base, accepted=True, cause=cause, pdn_type="ipv4", ipv4=address, dns=lns.dns,
-                       delivery="partner", l2tp=call,
-                       reason=f"{apn.apn}: delivered over L2TP to {lns.host_name} ({realm}), {address}")
+        return {"accepted": True, "cause": cause, "apn": apn.apn, "pdn_type": "ipv4", "ipv4": address,
+                "dns": lns.dns, "delivery": "partner", "l2tp": call,
+                "reason": f"{apn.apn}: delivered over L2TP to {lns.host_name} ({realm}), {address}"}
 
     # -- addresses --------------------------------------------------------------------------------
 
@@ -590,12 +608,13 @@ class NetworkDataPlane:
         raise _Reject(CAUSE_INSUFFICIENT_RESOURCES, f"address pool {self._pool_v4} exhausted")
 
     def _allocate_v6(self) -> str:
+        """The next /64 of the operator's prefix (one per PDN connection, TS 23.401 §5.3.1.2.2)."""
         self._next_v6 += 1
-        prefix = ipaddress.IPv6Network((int(self._prefix_v6.network_address) + (self._next_v6 << 64), 64))
-        return str(prefix)
+        first = int(self._prefix_v6.network_address) + (self._next_v6 << 64)
+        return f"{ipaddress.IPv6Address(first)}/64"
 
     def _lns_allocate(self, lns: PartnerLns) -> str:
-        pool = ipaddress.ip_network(lns.pool)
+        pool = _network(lns.pool)
         k = self._lns_next.get(lns.realm, 1) + 1   # .1 is the LNS itself
         self._lns_next[lns.realm] = k
         return str(pool.network_address + k)

@@ -10,6 +10,7 @@ whether the login is checked, the default APN of TS 23.401 §5.3.2.1).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -356,8 +357,44 @@ class OperatorDB:
         return [a for op in self.operators.values() if op.plmn for a in op.apns]
 
 
+#: directory -> (its files' versions, the operators loaded from them)
+_loaded: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Operator]]] = {}
+
+
+def _versions(directory: str) -> tuple[tuple[str, int, int], ...]:
+    """(name, mtime, size) of the directory's operator files, in name order."""
+    out = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.endswith(".yaml"):
+                st = entry.stat()
+                out.append((entry.name, st.st_mtime_ns, st.st_size))
+    out.sort()
+    return tuple(out)
+
+
 def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
-    return OperatorDB.load(directory)
+    """Every operator of ``directory``, loaded once per version of its files.
+
+    The operators are frozen and shared; each call gets its own :class:`OperatorDB` around them.
+    """
+    key = str(directory)
+    versions = _versions(key)
+    hit = _loaded.get(key)
+    if hit is None or hit[0] != versions:
+        if len(_loaded) >= 16:
+            _loaded.clear()
+        hit = _loaded[key] = (versions, OperatorDB.load(directory).operators)
+    return OperatorDB(dict(hit[1]))
+
+
+def current(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
+    """The operators of the latest :func:`load_all` of ``directory``, without looking at the files
+    again: a scenario's run uses the operators its load checked. Loaded now if never loaded."""
+    hit = _loaded.get(str(directory))
+    if hit is None:
+        return load_all(directory)
+    return OperatorDB(dict(hit[1]))
 
 
 def iter_apns(operators: Iterable[Operator]) -> Iterator[ApnSetting]:

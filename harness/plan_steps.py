@@ -145,14 +145,16 @@ class PlanContext:
             log.time = t1
 
     # -- where
-    def where(self, args: Mapping[str, Any] | None) -> dict[str, str]:
-        """The zone of a usage: explicit ``zone:``/``country:``, else the modem's serving PLMN."""
+    def where(self, args: Mapping[str, Any] | None,
+              status: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """The zone of a usage: explicit ``zone:``/``country:``, else the modem's serving PLMN
+        (from ``status`` when the step already has the modem's status)."""
         args = args or {}
         if "zone" in args:
             return {"zone": str(args["zone"])}
         if "country" in args:
             return {"country": str(args["country"])}
-        st = self.session.modem.status()
+        st = status if status is not None else self.session.modem.status()
         if st.get("registered"):
             return {"plmn": str(st["registered"])}
         raise PlanStepError("the modem is not registered: say where the usage happens "
@@ -171,12 +173,13 @@ class PlanContext:
             return self.zone({"plmn": str(st["registered"])})
         return self.last_zone
 
-    def device_data_off(self, args: Mapping[str, Any] | None) -> str | None:
+    def device_data_off(self, args: Mapping[str, Any] | None,
+                        status: Mapping[str, Any] | None = None) -> str | None:
         """Why the device cannot carry data now (registered but no PS data), for implicit zones."""
         args = args or {}
         if "zone" in args or "country" in args:
             return None
-        st = self.session.modem.status()
+        st = status if status is not None else self.session.modem.status()
         if st.get("registered") and not st.get("data"):
             return "the device has no data service (not attached, or data roaming off)"
         return None
@@ -207,8 +210,9 @@ def _consume(s: Session, args: Any) -> None:
     a = _mapping(args, "data")
     ctx = plans(s)
     total = parse_volume(a["data"])
-    why = ctx.device_data_off(a)
-    where = ctx.where(a)
+    st = None if "zone" in a or "country" in a else s.modem.status()
+    why = ctx.device_data_off(a, st)
+    where = ctx.where(a, st)
     if why:
         zone = ctx.zone(where)
         ctx.engine.log.record("usage_rejected", line=ctx.line.id, usage="data", zone=zone,
@@ -317,17 +321,17 @@ def _cancel(ctx: PlanContext, _a: Mapping[str, Any]) -> dict[str, Any]:
 def _open_session(s: Session, args: Any) -> None:
     a = _mapping(args, "count")
     ctx = plans(s)
-    where = ctx.where(a)
-    why = ctx.device_data_off(a)
     st = s.modem.status()
+    where = ctx.where(a, st)
+    why = ctx.device_data_off(a, st)
+    count = int(a.get("count", 1))
     opened, last = 0, {}
-    for _ in range(int(a.get("count", 1))):
-        if why:
+    if why:
+        for _ in range(count):
             ctx.engine.log.record("session_rejected", line=ctx.line.id, zone=ctx.zone(where), reason=why)
             last = {"accepted": False, "reason": why}
-            continue
-        last = ctx.engine.session_open(ctx.line, apn=a.get("apn"), rat=st.get("rat"), **where)
-        opened += bool(last.get("accepted"))
+    elif count > 0:
+        opened, last = ctx.engine.open_sessions(ctx.line, count, apn=a.get("apn"), rat=st.get("rat"), **where)
     ctx.zone(where)
     _outcome(ctx, "open_session", {**last, "opened": opened})
 

@@ -17,6 +17,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)")
 _UNIT = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
 
 
+#: duration text -> timedelta (both immutable), parsed once
+_durations: dict[str, timedelta] = {}
+
+
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
     """``"3d"``, ``"30min"``, ``"1h30min"``, ``"90s"`` or seconds -> :class:`timedelta`."""
     if isinstance(value, timedelta):
@@ -25,6 +29,18 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         if value < 0:
             raise ValueError(f"negative duration: {value}")
         return timedelta(seconds=value)
+    if isinstance(value, str):
+        hit = _durations.get(value)
+        if hit is None:
+            hit = _parse_duration(value)
+            if len(_durations) >= 1024:
+                _durations.clear()
+            _durations[value] = hit
+        return hit
+    return _parse_duration(value)
+
+
+def _parse_duration(value: object) -> timedelta:
     text = str(value).replace(" ", "")
     pos, total = 0, 0.0
     for m in _DURATION.finditer(text):
@@ -40,7 +56,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
 def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
+        return value if value.tzinfo is None else value.replace(tzinfo=None)
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:

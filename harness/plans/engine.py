@@ -40,6 +40,8 @@ METER_ZONE = {
 }
 
 
+_UNLIMITED, _EUROPE, _WORLD = enforcement.UNLIMITED, enforcement.EUROPE, enforcement.WORLD
+
 #: events that carry a snapshot of the line's meters (for the HTML report's timeline)
 SNAPSHOT_EVENTS = frozenset({
     "line_activated", "usage", "alert", "block", "throttle", "unblock", "throughput_restored",
@@ -471,20 +473,33 @@ class PolicyEngine:
         to_zone = self._where(None, to_country, None)
         now = self.clock.now
         fair = ln.provider.fair_use
+        # the same for every SMS of this order
+        out = direction == "out"
+        cap = ln.rules.sms_per_hour if out else None
+        hour_ago = now - timedelta(hours=1)
+        included = self._included(ln, "sms", z, to_zone, direction)
+        usa_allowance = (
+            ln.offer.usa_canada[2]
+            if ln.offer.usa_canada is not None and z == "usa_canada" and out
+            and to_zone in ("usa_canada", "france")
+            else None
+        )
+        fair_distinct = fair["distinct"] if fair and ln.offer.range in fair["ranges"] and out else None
+        counters = ln.counters
+        sms_times = ln.sms_times
         for _ in range(count):
-            if direction == "out":
+            if out:
                 if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
-                    ln.counters.rejected["sms"] += 1
+                    counters.rejected["sms"] += 1
                     result["rejected"] += 1
                     continue
-                cap = ln.rules.sms_per_hour
                 if cap is not None:
-                    while ln.sms_times and ln.sms_times[0] <= now - timedelta(hours=1):
-                        ln.sms_times.popleft()
-                    if len(ln.sms_times) >= cap[0]:
+                    while sms_times and sms_times[0] <= hour_ago:
+                        sms_times.popleft()
+                    if len(sms_times) >= cap[0]:
                         ln.sms_suspended_until = now + cap[1]
-                        ln.sms_times.clear()
-                        ln.counters.rejected["sms"] += 1
+                        sms_times.clear()
+                        counters.rejected["sms"] += 1
                         result["rejected"] += 1
                         self._event(
                             "sms_suspended",
@@ -493,28 +508,21 @@ class PolicyEngine:
                             until=ln.sms_suspended_until.isoformat(),
                         )
                         continue
-                    ln.sms_times.append(now)
-            metered = 0 if self._included(ln, "sms", z, to_zone, direction) else 1
+                    sms_times.append(now)
+            metered = 0 if included else 1
+            if usa_allowance is not None:
+                sent = counters.get("sms", "usa_canada") - counters.metered("sms", "usa_canada")
+                metered = 0 if sent < usa_allowance else 1
             if (
-                ln.offer.usa_canada is not None
-                and z == "usa_canada"
-                and direction == "out"
-                and to_zone in ("usa_canada", "france")
-            ):
-                sent = ln.counters.get("sms", "usa_canada") - ln.counters.metered("sms", "usa_canada")
-                metered = 0 if sent < ln.offer.usa_canada[2] else 1
-            if (
-                fair
-                and ln.offer.range in fair["ranges"]
-                and direction == "out"
+                fair_distinct is not None
                 and not metered
-                and to not in ln.counters.sms_recipients
-                and len(ln.counters.sms_recipients) >= fair["distinct"]
+                and to not in counters.sms_recipients
+                and len(counters.sms_recipients) >= fair_distinct
             ):
                 metered = 1
-            if direction == "out":
-                ln.counters.sms_recipients.add(to)
-            ln.counters.add("sms", z, 1, metered)
+            if out:
+                counters.sms_recipients.add(to)
+            counters.add("sms", z, 1, metered)
             result["sent"] += 1
             result["metered"] += metered
         self._event("usage", ln, usage="sms", zone=z, amount=count, to=to, direction=direction, **result)
@@ -546,9 +554,25 @@ class PolicyEngine:
         rat: str | None = None,
     ) -> dict[str, Any]:
         """PDP/PDN activation: allowed or rejected with a reason; the throughput class if allowed."""
+        return self.open_sessions(line, 1, zone=zone, country=country, plmn=plmn, apn=apn, rat=rat)[1]
+
+    def open_sessions(
+        self,
+        line: str | Line,
+        count: int,
+        *,
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+        apn: str | None = None,
+        rat: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """``count`` activations in a row, each as :meth:`session_open`: how many were accepted,
+        and the answer to the last one (``{}`` when ``count`` is 0)."""
         ln = self.line(line)
         z = self._where(zone, country, plmn)
-        state = self.throughput(ln, zone=z)
+        state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"
+        # what opening a session changes in none of these: the line, its meters, the APN
         reason = None
         if not ln.active:
             reason = "line deactivated"
@@ -558,32 +582,35 @@ class PolicyEngine:
             reason = "data blocked: limit reached"
         elif ln.offer.apn and apn is not None and apn != ln.offer.apn_for(ln.activated):
             reason = f"APN {apn} is not {ln.offer.apn_for(ln.activated)} for {ln.offer.label}"
-        else:
-            cap = ln.rules.session_cap
-            if (
-                cap
-                and ln.offer.range in cap["ranges"]
-                and not (cap.get("unless") == "fixed_ip" and ln.fixed_ip)
-                and len(ln.sessions) >= cap["limit"]
-            ):
-                reason = f"{cap['limit']} simultaneous sessions reached (no fixed IP)"
-        if reason:
-            self._event("session_rejected", ln, zone=z, reason=reason)
-            return {"accepted": False, "reason": reason}
+        cap = ln.rules.session_cap
+        lifted = cap is not None and cap.get("unless") == "fixed_ip" and ln.fixed_ip
+        capped = cap and ln.offer.range in cap["ranges"] and not lifted
+        limit = cap["limit"] if capped else None
         radio = "5G" if ln.offer.fiveg else ("4G" if ln.offer.radio != "3G" else "3G")
         if rat == "5G" and not ln.offer.fiveg:
             radio = "4G"
-        sid = self._next_session
-        self._next_session += 1
-        ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
-        self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
-        return {
-            "accepted": True,
-            "session": sid,
-            "throughput": state,
-            "radio": radio,
-            "reboot_required": ln.reboot_required,
-        }
+        opened, last = 0, {}
+        for _ in range(count):
+            why = reason
+            if why is None and limit is not None and len(ln.sessions) >= limit:
+                why = f"{limit} simultaneous sessions reached (no fixed IP)"
+            if why:
+                self._event("session_rejected", ln, zone=z, reason=why)
+                last = {"accepted": False, "reason": why}
+                continue
+            sid = self._next_session
+            self._next_session += 1
+            ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
+            self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
+            opened += 1
+            last = {
+                "accepted": True,
+                "session": sid,
+                "throughput": state,
+                "radio": radio,
+                "reboot_required": ln.reboot_required,
+            }
+        return opened, last
 
     def session_close(self, line: str | Line, session: int) -> None:
         ln = self.line(line)
@@ -874,11 +901,13 @@ class PolicyEngine:
 
     def _snapshot(self, ln: Line) -> dict[str, tuple[int, int, str]]:
         """Every finite meter as ``(used, limit, unit)``: what the report draws against time."""
-        return {
-            METERS[mi]: (m.used, m.limit, "nEUR" if self._is_euro_meter(ln, mi) else "bytes")
-            for mi, m in enumerate(ln.policy.meters)
-            if 0 < m.limit < enforcement.UNLIMITED
-        }
+        out = {}
+        euro_world = ln.rules.cutoff_unit == "eur"  # as _is_euro_meter
+        for mi, m in enumerate(ln.policy.meters):
+            if 0 < m.limit < _UNLIMITED:
+                euro = mi == _EUROPE or (mi == _WORLD and euro_world)
+                out[METERS[mi]] = (m.used, m.limit, "nEUR" if euro else "bytes")
+        return out
 
 
 __all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]

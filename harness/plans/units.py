@@ -25,6 +25,22 @@ def parse_volume(value: int | str) -> int:
         if value < 0:
             raise ValueError(f"negative data volume: {value}")
         return value
+    if isinstance(value, str):
+        hit = _volumes.get(value)
+        if hit is None:
+            hit = _parse_volume(value)
+            if len(_volumes) >= 1024:
+                _volumes.clear()
+            _volumes[value] = hit
+        return hit
+    return _parse_volume(value)
+
+
+#: volume text -> bytes, parsed once
+_volumes: dict[str, int] = {}
+
+
+def _parse_volume(value: object) -> int:
     m = _VOLUME.match(str(value))
     if not m:
         raise ValueError(f"not a data volume: {value!r} (expected e.g. 500MB, 24GB, 1TB)")
