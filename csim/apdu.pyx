@@ -1465,6 +1465,9 @@ cdef class CardCore:
         self._auth = value
 
     cdef int _node(self, path) except -1:
+        i = self._index.get(path)  # already in the index's form ("3F00/7FF0/6F07")
+        if i is not None:
+            return i
         p = str(path).upper().strip("/")
         if not p.startswith("3F00"):
             p = "3F00/" + p
@@ -1491,12 +1494,14 @@ cdef class CardCore:
         """Overwrite a transparent EF; shorter data is padded with FF."""
         cdef int i = self._ef(path, S_TRANSPARENT)
         cdef Node* nd = &self.nodes[i]
-        b = bytes(data)
-        if len(b) > nd.size:
-            raise ValueError(f"{path}: {len(b)} bytes do not fit in {nd.size}")
-        b = b + b"\xff" * (nd.size - len(b))
-        if nd.size:
-            memcpy(self.data + nd.offset, <const unsigned char*>b, nd.size)
+        cdef bytes b = data if type(data) is bytes else bytes(data)
+        cdef Py_ssize_t n = len(b)
+        if n > nd.size:
+            raise ValueError(f"{path}: {n} bytes do not fit in {nd.size}")
+        if n:
+            memcpy(self.data + nd.offset, <const unsigned char*>b, n)
+        if n < nd.size:
+            memset(self.data + nd.offset + n, 0xFF, nd.size - n)
 
     def read_record(self, path: str, int n) -> bytes:
         """Record ``n`` (1-based) of a linear fixed or cyclic EF."""
