@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
-from harness.step_groups import group_key, run_context
+from harness.step_groups import group_key, modem_view, run_context
 from harness.world import plmn_of_imsi
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class DataContext:
         ``status`` is the modem's current status when the caller already has it.
         """
         term, plane = self.terminal, self.plane
-        st = status if status is not None else self.session.modem.status()
+        st = status if status is not None else modem_view(self.session.modem)
         if st.get("powered") and st.get("sim") == "ready":
             term.refresh_card(self.session.transport, st)
         if plane is None or not term.sessions:
@@ -285,7 +285,7 @@ def data(session: Session, status: Mapping[str, Any] | None = None) -> DataConte
 
 def _connect(s: Session, args: Any) -> None:
     log = s.log
-    st = s.modem.status()
+    st = modem_view(s.modem)
     ctx = data(s, st)
     a = dict(args or {})
     count = int(a.pop("count", 1))
@@ -293,7 +293,7 @@ def _connect(s: Session, args: Any) -> None:
         t = log.time
         ctx.terminal.connect(ctx.plane, st, a)
         if log.time != t:  # the plan engine started and the modem followed its clock
-            st = s.modem.status()
+            st = modem_view(s.modem)
         ctx.sync(st)
 
 

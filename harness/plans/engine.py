@@ -97,10 +97,14 @@ class Line:
     @property
     def envelope_limit(self) -> int | None:
         """The blocking / reduction limit of the envelope meter (None: no limit)."""
-        if self.offer.metered:
-            return self.threshold
-        base = self.carry_envelope if self.carry_envelope is not None else (self.offer.volume or 0)
-        return base + self.recharged
+        return _envelope_limit(self.offer, self.threshold, self.carry_envelope, self.recharged)
+
+
+def _envelope_limit(offer: Offer, threshold: int | None, carry: int | None, recharged: int) -> int | None:
+    if offer.metered:
+        return threshold
+    base = carry if carry is not None else (offer.volume or 0)
+    return base + recharged
 
 
 class PolicyEngine:
@@ -132,22 +136,28 @@ class PolicyEngine:
         if activated > self.clock.now:
             self.at(activated)
         offer = sub.offer
+        rules = self.catalogue.rules(offer)
+        cutoffs, options = dict(sub.cutoffs), dict(sub.options)
+        policy = enforcement.build_policy(
+            offer, rules, envelope=_envelope_limit(offer, sub.threshold, None, 0),
+            cutoffs=cutoffs, options=options, blocked=offer.blocked,
+        )
         line = Line(
             id=sub.id,
             offer=offer,
-            rules=self.catalogue.rules(offer),
+            rules=rules,
             provider=self.catalogue.provider(offer),
             activated=activated,
             expires=sub.expires,
-            cutoffs=dict(sub.cutoffs),
-            options=dict(sub.options),
+            cutoffs=cutoffs,
+            options=options,
             threshold=sub.threshold,
             fixed_ip=sub.fixed_ip,
             counters=Counters(month_key(self.clock.now)),
+            policy=policy,
             month_offer=offer,
         )
         self.lines[line.id] = line
-        self._rebuild(line, fresh=True)
         first = line.provider.contract.get("first_month") == "prorata"
         line.items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
         for zone, (vol, voice) in line.options.items():
