@@ -259,9 +259,9 @@ def _call(s: Session, args: Any) -> None:
     ctx = plans(s)
     where = ctx.where(a)
     to = _numbers(a)
-    for i in range(int(a.get("count", 1))):
-        ctx.engine.call(ctx.line, a["duration"], to=to(i), to_country=str(a.get("to_country", "FR")),
-                        direction=str(a.get("direction", "out")), **where)
+    ctx.engine.calls(ctx.line, a["duration"], [to(i) for i in range(int(a.get("count", 1)))],
+                     to_country=str(a.get("to_country", "FR")), direction=str(a.get("direction", "out")),
+                     **where)
     ctx.zone(where)
 
 
@@ -273,8 +273,7 @@ def _sms(s: Session, args: Any) -> None:
     common = {"to_country": str(a.get("to_country", "FR")), "direction": str(a.get("direction", "out"))}
     if a.get("distinct"):
         to = _numbers(a)
-        for i in range(count):
-            ctx.engine.sms(ctx.line, to=to(i), count=1, **common, **where)
+        ctx.engine.sms_each(ctx.line, [to(i) for i in range(count)], **common, **where)
     else:
         ctx.engine.sms(ctx.line, to=str(a.get("to", "+33600000000")), count=count, **common, **where)
     ctx.zone(where)
