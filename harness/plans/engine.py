@@ -498,8 +498,8 @@ class PolicyEngine:
             if out:
                 counters.correspondents.add(to)
             counters.add("voice", z, seconds, metered)
-            self.log.record("usage", line=ln.id, usage="voice", zone=z, amount=seconds, to=to, direction=direction,
-                            metered=metered, meters=meters)
+            self.log.record("usage", line=ln.id, usage="voice", zone=z, amount=seconds, to=to,
+                            direction=direction, metered=metered, meters=meters)
             results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
         return results
 
@@ -613,8 +613,8 @@ class PolicyEngine:
             if sent:
                 counters.add("sms", z, sent, metered_sum)
             result = {"sent": sent, "metered": metered_sum, "rejected": rejected}
-            self.log.record("usage", line=ln.id, usage="sms", zone=z, amount=count, to=to, direction=direction,
-                            **result, meters=meters)
+            self.log.record("usage", line=ln.id, usage="sms", zone=z, amount=count, to=to,
+                            direction=direction, **result, meters=meters)
             results.append(result)
         return results
 
