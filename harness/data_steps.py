@@ -322,8 +322,9 @@ def _same(expected: Any, actual: Any) -> bool:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one data expectation (a key of :data:`DATA_EXPECT`)."""
-    from harness.runner import Mismatch
+    from harness.plan_steps import _mismatch
 
+    Mismatch = _mismatch()
     ctx = data(s)
     lines = getattr(want, "lines", {}) or {}
     out: list[Mismatch] = []

@@ -389,6 +389,18 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
 # --------------------------------------------------------------------------- expectations
 
 
+_MISMATCH: list[Any] = []
+
+
+def _mismatch() -> Any:
+    """:class:`harness.runner.Mismatch` (imported on first use: the runner imports this module)."""
+    if not _MISMATCH:
+        from harness.runner import Mismatch
+
+        _MISMATCH.append(Mismatch)
+    return _MISMATCH[0]
+
+
 def _quantity(kind: str, value: Any) -> int:
     from harness.plans import parse_duration
     from harness.plans.units import parse_volume
@@ -416,10 +428,7 @@ def _lines(spec: Any) -> Mapping[Any, int]:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one plan expectation (a key of :data:`PLAN_EXPECT`)."""
-    from harness.runner import Mismatch
-
-    ctx = plans(s)
-    return _CHECKS[key](ctx, want, line, window, Mismatch)
+    return _CHECKS[key](plans(s), want, line, window, _mismatch())
 
 
 def _check_counters(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
