@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
-from harness.step_groups import group_key, run_context
+from harness.step_groups import group_key, modem_view, per_scenario, run_context
 from harness.world import plmn_of_imsi
 
 if TYPE_CHECKING:
@@ -151,20 +151,19 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
-class DataContext:
-    """The run's terminal data side and the home operator's packet core."""
+class _DataSetup:
+    """What every run of a scenario starts its data side from (the card profile and operators
+    given): the home operator, the subscriber records, partner LNSs and the terminal's settings,
+    and the events building them records. Everything here is frozen or copied per run."""
 
-    def __init__(self, session: Session) -> None:
-        from harness.data_session import DataTerminal, TerminalConfig, apn_database
-        from harness.dataplane import NetworkDataPlane, PartnerLns
+    def __init__(self, scn: Scenario | None, profile: Mapping[str, Any], ops: Any) -> None:
+        from harness.data_session import TerminalConfig, apn_database
+        from harness.dataplane import PartnerLns, Subscriber
         from harness.login import LoginError, build_login, fixed_ip_availability, fixed_ip_monthly_price
-        from harness.operators import Plan, current
+        from harness.operators import Plan
 
-        scn = session.scenario
-        self.session = session
-        log = session.log
-        profile = session.profile
-        ops = current()  # as the scenario's load checked them
+        self.profile, self.ops = profile, ops
+        self.events: list[tuple[str, dict[str, Any]]] = []
         spec = dict((scn.subscriber if scn is not None else None) or {})
         term = dict((scn.terminal if scn is not None else None) or {})
         source = scn.source if scn is not None else "."
@@ -184,8 +183,8 @@ class DataContext:
             delivery = "partner_l2tp" if "partner" in spec else "internet_only"
             price = fixed_ip_monthly_price(op, delivery) if op.fixed_ip is not None else None
             self.fixed_ip = {"allowed": avail.allowed, "reason": avail.reason, "monthly_eur": price}
-            log.record("fixed_ip_option", operator=op.key, allowed=avail.allowed, reason=avail.reason,
-                       monthly_eur=price)
+            self.events.append(("fixed_ip_option", {"operator": op.key, "allowed": avail.allowed,
+                                                    "reason": avail.reason, "monthly_eur": price}))
             if avail.allowed:
                 fixed_addr = str(f["address"])
                 password = str(f.get("password", ""))
@@ -195,7 +194,8 @@ class DataContext:
                         login = build_login(op, "fixed_ip", msisdn).username
                     except LoginError as exc:
                         login = ""
-                        log.record("login_refused", login="fixed_ip", msisdn=msisdn, reason=exc.reason)
+                        self.events.append(("login_refused", {"login": "fixed_ip", "msisdn": msisdn,
+                                                              "reason": exc.reason}))
         lns = []
         partner = spec.get("partner")
         if partner is not None and op is not None:
@@ -207,7 +207,8 @@ class DataContext:
                     realm = built.realm
                     users[built.username] = str(partner.get("password", ""))
                 except LoginError as exc:
-                    log.record("login_refused", login="partner", msisdn=msisdn, reason=exc.reason)
+                    self.events.append(("login_refused", {"login": "partner", "msisdn": msisdn,
+                                                          "reason": exc.reason}))
                     pd = op.partner_delivery
                     if pd is None:
                         continue
@@ -215,6 +216,7 @@ class DataContext:
                 lns.append(PartnerLns(realm, f"198.51.100.{10 + i}", f"lns{visp}.{partner['name']}.example",
                                       users, pool=f"10.200.{int(visp)}.0/24",
                                       dns=(f"10.200.{int(visp)}.53",)))
+        self.lns = tuple(lns)
         apns: tuple[str, ...] = ()
         rule = ""
         if op is not None and reference and op.reference(str(reference)) is not None:
@@ -223,25 +225,54 @@ class DataContext:
                 rule = f"SIM reference {reference}" + (f" activated {activation}" if activation else "")
             except LookupError as exc:
                 rule = str(exc)
-        from harness.dataplane import Subscriber
-
-        account = str(spec.get("account", "account"))
-        subs = [
+        self.account = str(spec.get("account", "account"))
+        self.account_sessions = int(spec.get("account_sessions", 0))
+        self.subscribers = tuple(
             Subscriber(imsi=str(p["imsi"]), msisdn=msisdn, plan=plan, fixed_ip=fixed_addr, login=login or "",
                        password=password or "", partner=str(partner["name"]) if partner else None,
-                       account=account, barred=bool(spec.get("barred", False)), apns=apns, apn_rule=rule)
+                       account=self.account, barred=bool(spec.get("barred", False)), apns=apns,
+                       apn_rule=rule)
             for p in (profile.get("profiles") or {}).values() if isinstance(p, Mapping) and p.get("imsi")
-        ]
+        )
+        self.term = term
+        self.apn_db = tuple(apn_database(TerminalConfig.from_mapping(term).apn_db, ops, source))
+        self.reference = str(reference) if reference else None
+        self.activation = activation
+
+
+class DataContext:
+    """The run's terminal data side and the home operator's packet core."""
+
+    def __init__(self, session: Session) -> None:
+        from harness.data_session import DataTerminal, TerminalConfig
+        from harness.dataplane import NetworkDataPlane
+        from harness.operators import current
+
+        scn = session.scenario
+        self.session = session
+        log = session.log
+        profile = session.profile
+        ops = current()  # as the scenario's load checked them
+        setup = None
+        if scn is not None:
+            setup = per_scenario(scn, "data", lambda s: _DataSetup(s, profile, ops))
+        if setup is None or setup.profile is not profile or setup.ops.operators != ops.operators:
+            setup = _DataSetup(scn, profile, ops)
+        for kind, fields in setup.events:
+            log.record(kind, **fields)
+        op = setup.operator
+        self.operator = op
+        self.fixed_ip: dict[str, Any] | None = dict(setup.fixed_ip) if setup.fixed_ip is not None else None
         self.charging = PlanCharging(session) if scn is not None and scn.plan is not None else None
         self.plane: NetworkDataPlane | None = None
         if op is not None:
-            self.plane = NetworkDataPlane(op, subs, lns=lns, log=log, charging=self.charging)
-            self.plane.account_sessions[account] = int(spec.get("account_sessions", 0))
-        config = TerminalConfig.from_mapping(term)
+            self.plane = NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
+                                          charging=self.charging)
+            self.plane.account_sessions[setup.account] = setup.account_sessions
+        config = TerminalConfig.from_mapping(setup.term)
         self.terminal: DataTerminal = DataTerminal(
-            config, ops, log, apn_db=apn_database(config.apn_db, ops, source),
-            sim_reference=str(reference) if reference else None, activation_date=activation,
-            home_operator=op.key if op is not None else "")
+            config, ops, log, apn_db=list(setup.apn_db), sim_reference=setup.reference,
+            activation_date=setup.activation, home_operator=op.key if op is not None else "")
         self._imsi: str | None = None
 
     def sync(self, status: Mapping[str, Any] | None = None) -> None:
@@ -250,7 +281,7 @@ class DataContext:
         ``status`` is the modem's current status when the caller already has it.
         """
         term, plane = self.terminal, self.plane
-        st = status if status is not None else self.session.modem.status()
+        st = status if status is not None else modem_view(self.session.modem)
         if st.get("powered") and st.get("sim") == "ready":
             term.refresh_card(self.session.transport, st)
         if plane is None or not term.sessions:
@@ -285,7 +316,7 @@ def data(session: Session, status: Mapping[str, Any] | None = None) -> DataConte
 
 def _connect(s: Session, args: Any) -> None:
     log = s.log
-    st = s.modem.status()
+    st = modem_view(s.modem)
     ctx = data(s, st)
     a = dict(args or {})
     count = int(a.pop("count", 1))
@@ -293,7 +324,7 @@ def _connect(s: Session, args: Any) -> None:
         t = log.time
         ctx.terminal.connect(ctx.plane, st, a)
         if log.time != t:  # the plan engine started and the modem followed its clock
-            st = s.modem.status()
+            st = modem_view(s.modem)
         ctx.sync(st)
 
 
@@ -322,8 +353,9 @@ def _same(expected: Any, actual: Any) -> bool:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one data expectation (a key of :data:`DATA_EXPECT`)."""
-    from harness.runner import Mismatch
+    from harness.plan_steps import _mismatch
 
+    Mismatch = _mismatch()
     ctx = data(s)
     lines = getattr(want, "lines", {}) or {}
     out: list[Mismatch] = []

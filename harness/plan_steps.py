@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import group_key, run_context
+from harness.step_groups import group_key, modem_view, per_scenario, run_context
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -101,7 +101,7 @@ class PlanContext:
     """The policy engine of one run, its line, and the last operator request's outcome."""
 
     def __init__(self, session: Session) -> None:
-        from harness.plans import PolicyEngine, parse_instant
+        from harness.plans import PolicyEngine, default_catalogue
 
         scn = session.scenario
         if scn is None or scn.plan is None:
@@ -109,12 +109,17 @@ class PlanContext:
         self.session = session
         log = session.log
         elapsed = log.time
-        start = parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
+        catalogue = default_catalogue()
+        setup = per_scenario(scn, "plan", _plan_setup)
+        if setup[0] is not catalogue:
+            setup = _plan_setup(scn)
+        _, subscription, start = setup
         self.start = start
-        self.engine: PolicyEngine = PolicyEngine(log=log, start=start)
-        self.engine.at(start + timedelta(seconds=elapsed))  # the modem may have lived a while
+        self.engine: PolicyEngine = PolicyEngine(catalogue, log=log, start=start)
+        if elapsed:
+            self.engine.at(start + timedelta(seconds=elapsed))  # the modem may have lived a while
         t0 = log.time
-        self.line = self.engine.add_line(subscription_spec(scn.plan))
+        self.line = self.engine.add_line(subscription)
         self._modem_follow(t0)
         self.last_zone = "france"
         self.result: dict[str, Any] | None = None
@@ -154,7 +159,7 @@ class PlanContext:
             return {"zone": str(args["zone"])}
         if "country" in args:
             return {"country": str(args["country"])}
-        st = status if status is not None else self.session.modem.status()
+        st = status if status is not None else modem_view(self.session.modem)
         if st.get("registered"):
             return {"plmn": str(st["registered"])}
         raise PlanStepError("the modem is not registered: say where the usage happens "
@@ -168,7 +173,7 @@ class PlanContext:
         return zone
 
     def current_zone(self) -> str:
-        st = self.session.modem.status()
+        st = modem_view(self.session.modem)
         if st.get("registered"):
             return self.zone({"plmn": str(st["registered"])})
         return self.last_zone
@@ -179,10 +184,20 @@ class PlanContext:
         args = args or {}
         if "zone" in args or "country" in args:
             return None
-        st = status if status is not None else self.session.modem.status()
+        st = status if status is not None else modem_view(self.session.modem)
         if st.get("registered") and not st.get("data"):
             return "the device has no data service (not attached, or data roaming off)"
         return None
+
+
+def _plan_setup(scn: Scenario) -> tuple[Any, Any, datetime]:
+    """What every run of ``scn`` starts from: the catalogue, the line's checked subscription
+    (frozen offer, cut-offs and options the engine copies) and the start instant."""
+    from harness.plans import default_catalogue, parse_instant
+
+    catalogue = default_catalogue()
+    start = parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
+    return catalogue, catalogue.subscription(subscription_spec(scn.plan)), start
 
 
 def plans(session: Session) -> PlanContext:
@@ -210,7 +225,7 @@ def _consume(s: Session, args: Any) -> None:
     a = _mapping(args, "data")
     ctx = plans(s)
     total = parse_volume(a["data"])
-    st = None if "zone" in a or "country" in a else s.modem.status()
+    st = None if "zone" in a or "country" in a else modem_view(s.modem)
     why = ctx.device_data_off(a, st)
     where = ctx.where(a, st)
     if why:
@@ -244,9 +259,9 @@ def _call(s: Session, args: Any) -> None:
     ctx = plans(s)
     where = ctx.where(a)
     to = _numbers(a)
-    for i in range(int(a.get("count", 1))):
-        ctx.engine.call(ctx.line, a["duration"], to=to(i), to_country=str(a.get("to_country", "FR")),
-                        direction=str(a.get("direction", "out")), **where)
+    ctx.engine.calls(ctx.line, a["duration"], [to(i) for i in range(int(a.get("count", 1)))],
+                     to_country=str(a.get("to_country", "FR")), direction=str(a.get("direction", "out")),
+                     **where)
     ctx.zone(where)
 
 
@@ -258,8 +273,7 @@ def _sms(s: Session, args: Any) -> None:
     common = {"to_country": str(a.get("to_country", "FR")), "direction": str(a.get("direction", "out"))}
     if a.get("distinct"):
         to = _numbers(a)
-        for i in range(count):
-            ctx.engine.sms(ctx.line, to=to(i), count=1, **common, **where)
+        ctx.engine.sms_each(ctx.line, [to(i) for i in range(count)], **common, **where)
     else:
         ctx.engine.sms(ctx.line, to=str(a.get("to", "+33600000000")), count=count, **common, **where)
     ctx.zone(where)
@@ -321,7 +335,7 @@ def _cancel(ctx: PlanContext, _a: Mapping[str, Any]) -> dict[str, Any]:
 def _open_session(s: Session, args: Any) -> None:
     a = _mapping(args, "count")
     ctx = plans(s)
-    st = s.modem.status()
+    st = modem_view(s.modem)
     where = ctx.where(a, st)
     why = ctx.device_data_off(a, st)
     count = int(a.get("count", 1))
@@ -351,7 +365,7 @@ def _close_session(s: Session, args: Any) -> None:
 def _reboot(s: Session, _args: Any) -> None:
     ctx = plans(s)
     ctx.engine.reboot(ctx.line)
-    if s.modem.status().get("powered"):
+    if modem_view(s.modem).get("powered"):
         s.modem.restart()
 
 
@@ -373,6 +387,18 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
 
 
 # --------------------------------------------------------------------------- expectations
+
+
+_MISMATCH: list[Any] = []
+
+
+def _mismatch() -> Any:
+    """:class:`harness.runner.Mismatch` (imported on first use: the runner imports this module)."""
+    if not _MISMATCH:
+        from harness.runner import Mismatch
+
+        _MISMATCH.append(Mismatch)
+    return _MISMATCH[0]
 
 
 def _quantity(kind: str, value: Any) -> int:
@@ -402,10 +428,7 @@ def _lines(spec: Any) -> Mapping[Any, int]:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one plan expectation (a key of :data:`PLAN_EXPECT`)."""
-    from harness.runner import Mismatch
-
-    ctx = plans(s)
-    return _CHECKS[key](ctx, want, line, window, Mismatch)
+    return _CHECKS[key](plans(s), want, line, window, _mismatch())
 
 
 def _check_counters(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:

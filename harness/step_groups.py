@@ -7,6 +7,7 @@ and its ``expect`` keys; the scenario loader asks it whether a scenario uses the
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeVar
 
@@ -31,3 +32,45 @@ def run_context(session: Any, attr: str, build: Callable[[Any], T]) -> T:
         ctx = build(session)
         setattr(session, attr, ctx)
     return ctx
+
+
+#: (id of a scenario, table) -> (the scenario, its value); an entry goes with its scenario
+_PER_SCENARIO: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+def per_scenario(scn: Any, table: str, build: Callable[[Any], T]) -> T:
+    """``build(scn)`` once per scenario object (scenarios are not changed once loaded): the
+    immutable parts of a group's run state shared by every run of the scenario."""
+    key = (id(scn), table)
+    hit = _PER_SCENARIO.get(key)
+    if hit is not None and hit[0]() is scn:
+        return hit[1]
+    value = build(scn)
+    _PER_SCENARIO[key] = (weakref.ref(scn), value)
+    weakref.finalize(scn, _PER_SCENARIO.pop, key, None)
+    return value
+
+
+def modem_view(modem: Any) -> Mapping[str, Any]:
+    """The few observables of ``modem.status()`` the plan and data groups follow (power, card
+    identity and state, serving PLMN, PS data, RAT, roaming), read from the modem's own attributes.
+
+    A modem without them (a stand-in in tests) answers with its full ``status()``.
+    """
+    usim = getattr(modem, "usim", None)
+    if usim is None:
+        return modem.status()
+    registered = modem.registered
+    cell = modem.cell if registered else None
+    return {
+        "powered": modem.powered,
+        "sim": modem.sim_state,
+        "iccid": usim.iccid,
+        "imsi": usim.imsi,
+        "refresh_count": modem.refresh_count,
+        "registered": registered,
+        "data": modem.data_active,
+        "rat": cell.rat if cell else None,
+        "roaming": modem.roaming,
+        "data_roaming": modem.config.data_roaming,
+    }

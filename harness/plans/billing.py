@@ -55,8 +55,24 @@ class Bill:
 UNPUBLISHED = "price not published in the seed"
 
 
+_SUBSCRIPTION_ITEMS: dict[tuple[int, float], tuple[Offer, BillItem]] = {}
+
+
 def subscription_item(offer: Offer, fraction: float = 1.0) -> BillItem:
-    """The month's subscription; ``fraction`` < 1 for a prorated first month."""
+    """The month's subscription; ``fraction`` < 1 for a prorated first month (items are frozen:
+    one per offer and fraction)."""
+    key = (id(offer), fraction)
+    hit = _SUBSCRIPTION_ITEMS.get(key)
+    if hit is not None and hit[0] is offer:
+        return hit[1]
+    if len(_SUBSCRIPTION_ITEMS) >= 512:
+        _SUBSCRIPTION_ITEMS.clear()
+    item = _subscription_item(offer, fraction)
+    _SUBSCRIPTION_ITEMS[key] = (offer, item)
+    return item
+
+
+def _subscription_item(offer: Offer, fraction: float) -> BillItem:
     label = f"abonnement {offer.label}" + ("" if fraction >= 1.0 else f" (prorata {fraction:.4f})")
     if offer.price is None:
         return BillItem(label, None, UNPUBLISHED)

@@ -77,6 +77,12 @@ class Policy:
         self.chains = [list(c) for c in other.chains]
 
 
+#: (offer, rules, meters' (limit, alerts), chains) per contract state: the offers and rules of a
+#: catalogue are frozen, so a state's policy is built once and copied
+_TEMPLATES: dict[tuple[object, ...], tuple[object, object, tuple[tuple[int, int], ...],
+                                            tuple[tuple[tuple[int, int, int], ...], ...]]] = {}
+
+
 def build_policy(
     offer: Offer,
     rules: NetworkRules,
@@ -86,7 +92,33 @@ def build_policy(
     options: dict[str, tuple[int, bool]],
     blocked: bool | None,
 ) -> Policy:
-    """The meters and chains of a line in its current contract state."""
+    """The meters and chains of a line in its current contract state (a fresh, unused Policy)."""
+    try:
+        key: tuple[object, ...] | None = (id(offer), id(rules), envelope, tuple(cutoffs.items()),
+                                          tuple(options.items()), blocked)
+        t = _TEMPLATES.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable cut-off value: no table entry
+        key, t = None, None
+    if t is not None and t[0] is offer and t[1] is rules:
+        return Policy([Meter(limit, 0, alerts) for limit, alerts in t[2]], [list(c) for c in t[3]])
+    p = _build_policy(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options, blocked=blocked)
+    if key is not None:
+        if len(_TEMPLATES) >= 512:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = (offer, rules, tuple((m.limit, m.alerts) for m in p.meters),
+                           tuple(tuple(c) for c in p.chains))
+    return p
+
+
+def _build_policy(
+    offer: Offer,
+    rules: NetworkRules,
+    *,
+    envelope: int | None,
+    cutoffs: dict[str, object],
+    options: dict[str, tuple[int, bool]],
+    blocked: bool | None,
+) -> Policy:
     p = Policy()
     if not offer.has_data:
         return p

@@ -13,6 +13,7 @@ the run's :class:`~harness.events.EventLog`; :meth:`~PolicyEngine.status` gives 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -97,10 +98,14 @@ class Line:
     @property
     def envelope_limit(self) -> int | None:
         """The blocking / reduction limit of the envelope meter (None: no limit)."""
-        if self.offer.metered:
-            return self.threshold
-        base = self.carry_envelope if self.carry_envelope is not None else (self.offer.volume or 0)
-        return base + self.recharged
+        return _envelope_limit(self.offer, self.threshold, self.carry_envelope, self.recharged)
+
+
+def _envelope_limit(offer: Offer, threshold: int | None, carry: int | None, recharged: int) -> int | None:
+    if offer.metered:
+        return threshold
+    base = carry if carry is not None else (offer.volume or 0)
+    return base + recharged
 
 
 class PolicyEngine:
@@ -132,22 +137,28 @@ class PolicyEngine:
         if activated > self.clock.now:
             self.at(activated)
         offer = sub.offer
+        rules = self.catalogue.rules(offer)
+        cutoffs, options = dict(sub.cutoffs), dict(sub.options)
+        policy = enforcement.build_policy(
+            offer, rules, envelope=_envelope_limit(offer, sub.threshold, None, 0),
+            cutoffs=cutoffs, options=options, blocked=offer.blocked,
+        )
         line = Line(
             id=sub.id,
             offer=offer,
-            rules=self.catalogue.rules(offer),
+            rules=rules,
             provider=self.catalogue.provider(offer),
             activated=activated,
             expires=sub.expires,
-            cutoffs=dict(sub.cutoffs),
-            options=dict(sub.options),
+            cutoffs=cutoffs,
+            options=options,
             threshold=sub.threshold,
             fixed_ip=sub.fixed_ip,
             counters=Counters(month_key(self.clock.now)),
+            policy=policy,
             month_offer=offer,
         )
         self.lines[line.id] = line
-        self._rebuild(line, fresh=True)
         first = line.provider.contract.get("first_month") == "prorata"
         line.items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
         for zone, (vol, voice) in line.options.items():
@@ -423,33 +434,74 @@ class PolicyEngine:
     ) -> dict[str, Any]:
         """A voice call of ``duration``; returns included / metered seconds."""
         ln, z = self._usage_start(line, zone, country, plmn, at)
+        return self._calls(ln, z, duration, (to,), to_country, direction)[0]
+
+    def calls(
+        self,
+        line: str | Line,
+        duration: str | int | float | timedelta,
+        to: Sequence[str],
+        *,
+        to_country: str = "FR",
+        direction: str = "out",
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Calls of the same ``duration`` to each number of ``to`` in order, at the same moment:
+        the same counters, events and answers as one :meth:`call` per number."""
+        if not to:
+            return []
+        ln, z = self._usage_start(line, zone, country, plmn, None)
+        return self._calls(ln, z, duration, to, to_country, direction)
+
+    def _calls(
+        self, ln: Line, z: str, duration: str | int | float | timedelta, numbers: Sequence[str],
+        to_country: str, direction: str,
+    ) -> list[dict[str, Any]]:
         seconds = int(parse_duration(duration).total_seconds())
-        if self._refused(ln, "voice", z, seconds):
-            return {"included": 0, "metered": 0, "rejected": seconds}
+        results: list[dict[str, Any]] = []
+        counters = ln.counters
+        why = self._service_check(ln, "voice", z)
+        if why:
+            for _ in numbers:
+                counters.rejected["voice"] += seconds
+                self._event("usage_rejected", ln, usage="voice", zone=z, amount=seconds, reason=why)
+                results.append({"included": 0, "metered": 0, "rejected": seconds})
+            return results
+        # what no call of the batch changes: the zones, the offer, the provider's fair use
         to_zone = self._where(None, to_country, None)
-        metered = 0 if self._included(ln, "voice", z, to_zone, direction) else seconds
-        if ln.offer.usa_canada is not None and z == "usa_canada" and to_zone in ("usa_canada", "france"):
-            allowance = ln.offer.usa_canada[1]
-            before = ln.counters.get("voice", "usa_canada") - ln.counters.metered("voice", "usa_canada")
-            metered = max(0, seconds - max(0, allowance - before))
-        fair = ln.provider.fair_use
-        if fair and ln.offer.range in fair["ranges"] and direction == "out" and metered < seconds:
-            limit = int(fair["call_max"].total_seconds())
-            if seconds > limit:
-                metered = max(metered, seconds - limit)
-                self._event(
-                    "fair_use", ln, rule="call_max", limit=limit, seconds=seconds, metered=seconds - limit
-                )
-            if to not in ln.counters.correspondents and len(ln.counters.correspondents) >= fair["distinct"]:
-                metered = seconds
-                self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
-        if direction == "out":
-            ln.counters.correspondents.add(to)
-        ln.counters.add("voice", z, seconds, metered)
-        self._event(
-            "usage", ln, usage="voice", zone=z, amount=seconds, to=to, direction=direction, metered=metered
+        included = self._included(ln, "voice", z, to_zone, direction)
+        usa_allowance = (
+            ln.offer.usa_canada[1]
+            if ln.offer.usa_canada is not None and z == "usa_canada" and to_zone in ("usa_canada", "france")
+            else None
         )
-        return {"included": seconds - metered, "metered": metered, "rejected": 0}
+        fair = ln.provider.fair_use
+        fair_out = bool(fair) and ln.offer.range in fair["ranges"] and direction == "out"
+        call_max = int(fair["call_max"].total_seconds()) if fair_out else 0
+        out = direction == "out"
+        meters = self._snapshot(ln)  # calls draw on no data meter
+        for to in numbers:
+            metered = 0 if included else seconds
+            if usa_allowance is not None:
+                before = counters.get("voice", "usa_canada") - counters.metered("voice", "usa_canada")
+                metered = max(0, seconds - max(0, usa_allowance - before))
+            if fair_out and metered < seconds:
+                if seconds > call_max:
+                    metered = max(metered, seconds - call_max)
+                    self._event("fair_use", ln, rule="call_max", limit=call_max, seconds=seconds,
+                                metered=seconds - call_max)
+                if to not in counters.correspondents and len(counters.correspondents) >= fair["distinct"]:
+                    metered = seconds
+                    self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
+            if out:
+                counters.correspondents.add(to)
+            counters.add("voice", z, seconds, metered)
+            self.log.record("usage", line=ln.id, usage="voice", zone=z, amount=seconds, to=to,
+                            direction=direction, metered=metered, meters=meters)
+            results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
+        return results
 
     def sms(
         self,
@@ -466,14 +518,42 @@ class PolicyEngine:
     ) -> dict[str, Any]:
         """``count`` SMS sent (or received); Orange's 500/hour limit suspends sending for 3 days."""
         ln, z = self._usage_start(line, zone, country, plmn, at)
-        result = {"sent": 0, "metered": 0, "rejected": 0}
-        if self._refused(ln, "sms", z, count):
-            result["rejected"] = count
-            return result
+        return self._sms_orders(ln, z, ((to, count),), to_country, direction)[0]
+
+    def sms_each(
+        self,
+        line: str | Line,
+        to: Sequence[str],
+        *,
+        to_country: str = "FR",
+        direction: str = "out",
+        zone: str | None = None,
+        country: str | None = None,
+        plmn: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """One SMS to each number of ``to`` in order, at the same moment: the same counters,
+        events and answers as one ``sms(to=number, count=1)`` per number."""
+        if not to:
+            return []
+        ln, z = self._usage_start(line, zone, country, plmn, None)
+        return self._sms_orders(ln, z, [(number, 1) for number in to], to_country, direction)
+
+    def _sms_orders(
+        self, ln: Line, z: str, orders: Sequence[tuple[str, int]], to_country: str, direction: str
+    ) -> list[dict[str, Any]]:
+        """SMS orders ``(to, count)`` in a row at the current instant, one ``usage`` event each."""
+        results: list[dict[str, Any]] = []
+        why = self._service_check(ln, "sms", z)
+        if why:
+            for _, count in orders:
+                ln.counters.rejected["sms"] += count
+                self._event("usage_rejected", ln, usage="sms", zone=z, amount=count, reason=why)
+                results.append({"sent": 0, "metered": 0, "rejected": count})
+            return results
         to_zone = self._where(None, to_country, None)
         now = self.clock.now
         fair = ln.provider.fair_use
-        # the same for every SMS of this order
+        # the same for every SMS of these orders
         out = direction == "out"
         cap = ln.rules.sms_per_hour if out else None
         hour_ago = now - timedelta(hours=1)
@@ -487,46 +567,56 @@ class PolicyEngine:
         fair_distinct = fair["distinct"] if fair and ln.offer.range in fair["ranges"] and out else None
         counters = ln.counters
         sms_times = ln.sms_times
-        for _ in range(count):
-            if out:
-                if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
-                    counters.rejected["sms"] += 1
-                    result["rejected"] += 1
-                    continue
-                if cap is not None:
-                    while sms_times and sms_times[0] <= hour_ago:
-                        sms_times.popleft()
-                    if len(sms_times) >= cap[0]:
-                        ln.sms_suspended_until = now + cap[1]
-                        sms_times.clear()
-                        counters.rejected["sms"] += 1
-                        result["rejected"] += 1
-                        self._event(
-                            "sms_suspended",
-                            ln,
-                            limit_per_hour=cap[0],
-                            until=ln.sms_suspended_until.isoformat(),
-                        )
+        meters = self._snapshot(ln)  # SMS draw on no data meter
+        recipients = counters.sms_recipients
+        usa_sent = (counters.get("sms", "usa_canada") - counters.metered("sms", "usa_canada")
+                    if usa_allowance is not None else 0)
+        for to, count in orders:
+            sent = metered_sum = rejected = 0
+            for _ in range(count):
+                if out:
+                    if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
+                        rejected += 1
                         continue
-                    sms_times.append(now)
-            metered = 0 if included else 1
-            if usa_allowance is not None:
-                sent = counters.get("sms", "usa_canada") - counters.metered("sms", "usa_canada")
-                metered = 0 if sent < usa_allowance else 1
-            if (
-                fair_distinct is not None
-                and not metered
-                and to not in counters.sms_recipients
-                and len(counters.sms_recipients) >= fair_distinct
-            ):
-                metered = 1
-            if out:
-                counters.sms_recipients.add(to)
-            counters.add("sms", z, 1, metered)
-            result["sent"] += 1
-            result["metered"] += metered
-        self._event("usage", ln, usage="sms", zone=z, amount=count, to=to, direction=direction, **result)
-        return result
+                    if cap is not None:
+                        while sms_times and sms_times[0] <= hour_ago:
+                            sms_times.popleft()
+                        if len(sms_times) >= cap[0]:
+                            ln.sms_suspended_until = now + cap[1]
+                            sms_times.clear()
+                            rejected += 1
+                            self._event(
+                                "sms_suspended",
+                                ln,
+                                limit_per_hour=cap[0],
+                                until=ln.sms_suspended_until.isoformat(),
+                            )
+                            continue
+                        sms_times.append(now)
+                metered = 0 if included else 1
+                if usa_allowance is not None:
+                    metered = 0 if usa_sent < usa_allowance else 1
+                    usa_sent += 1 - metered
+                if (
+                    fair_distinct is not None
+                    and not metered
+                    and to not in recipients
+                    and len(recipients) >= fair_distinct
+                ):
+                    metered = 1
+                if out:
+                    recipients.add(to)
+                sent += 1
+                metered_sum += metered
+            if rejected:
+                counters.rejected["sms"] += rejected
+            if sent:
+                counters.add("sms", z, sent, metered_sum)
+            result = {"sent": sent, "metered": metered_sum, "rejected": rejected}
+            self.log.record("usage", line=ln.id, usage="sms", zone=z, amount=count, to=to,
+                            direction=direction, **result, meters=meters)
+            results.append(result)
+        return results
 
     # --------------------------------------------------------------- sessions
     def throughput(

@@ -1,0 +1,82 @@
+"""Batched voice/SMS usage (PolicyEngine.calls / sms_each / sms count) against one usage at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.events import EventLog
+from harness.plans import PolicyEngine
+
+ORANGE = "alphalink-orange-unlimited-10gb-blocked"
+BOUYGUES = "alphalink-bouygues-unlimited-10gb-blocked"
+TRAVEL = "alphalink-orange-travel-20gb"
+DATA_ONLY = "alphalink-orange-data-only-20gb-blocked"
+
+
+def _engine(offer: str) -> tuple[PolicyEngine, Any]:
+    engine = PolicyEngine(log=EventLog(), start="2026-03-01T10:00")
+    return engine, engine.add_line({"id": "l1", "offer": offer})
+
+
+def _state(engine: PolicyEngine, line: Any) -> tuple[Any, ...]:
+    events = [(e.seq, e.time, e.kind, e.data) for e in engine.log]
+    c = line.counters
+    return (events, engine.status(line), dict(c.rejected), sorted(c.correspondents), sorted(c.sms_recipients),
+            list(line.sms_times), line.sms_suspended_until, engine.current_bill(line).as_dict())
+
+
+def _numbers(n: int, distinct: bool) -> list[str]:
+    return [f"+336{i if distinct else 0:08d}" for i in range(n)]
+
+
+@pytest.mark.parametrize("offer", [ORANGE, BOUYGUES, TRAVEL, DATA_ONLY])
+@pytest.mark.parametrize(("where", "to_country"), [({"country": "FR"}, "FR"), ({"country": "US"}, "US"),
+                                                   ({"country": "CA"}, "FR"), ({"zone": "europe"}, "MA")])
+@pytest.mark.parametrize("distinct", [True, False])
+@pytest.mark.parametrize("duration", ["10min", "3h"])
+def test_calls_rate_as_single_calls(offer: str, where: dict[str, str], to_country: str, distinct: bool,
+                                    duration: str) -> None:
+    numbers = _numbers(260, distinct)
+    batch, bl = _engine(offer)
+    single, sl = _engine(offer)
+    answers = batch.calls(bl, duration, numbers, to_country=to_country, **where)
+    assert answers == [single.call(sl, duration, to=n, to_country=to_country, **where) for n in numbers]
+    assert _state(batch, bl) == _state(single, sl)
+
+
+@pytest.mark.parametrize("offer", [ORANGE, BOUYGUES, TRAVEL, DATA_ONLY])
+@pytest.mark.parametrize(("where", "to_country"), [({"country": "FR"}, "FR"), ({"country": "CA"}, "FR"),
+                                                   ({"zone": "europe"}, "DE")])
+@pytest.mark.parametrize("direction", ["out", "in"])
+def test_sms_batches_rate_as_single_sms(offer: str, where: dict[str, str], to_country: str,
+                                        direction: str) -> None:
+    common = {"to_country": to_country, "direction": direction, **where}
+    batch, bl = _engine(offer)
+    single, sl = _engine(offer)
+    # one order of many SMS (the hourly cap and the US allowance are crossed inside it)
+    assert batch.sms(bl, to="+33612345678", count=620, **common) == single.sms(sl, to="+33612345678",
+                                                                               count=620, **common)
+    numbers = _numbers(300, True)
+    answers = batch.sms_each(bl, numbers, **common)
+    assert answers == [single.sms(sl, to=n, count=1, **common) for n in numbers]
+    assert _state(batch, bl) == _state(single, sl)
+
+
+def test_sms_order_matches_sms_one_by_one() -> None:
+    batch, bl = _engine(ORANGE)
+    single, sl = _engine(ORANGE)
+    batch.sms(bl, to="+33612345678", count=505, country="FR")
+    for _ in range(505):
+        single.sms(sl, to="+33612345678", count=1, country="FR")
+    assert batch.status(bl)["counters"] == single.status(sl)["counters"]
+    assert batch.status(bl)["sms_suspended_until"] == single.status(sl)["sms_suspended_until"]
+    assert dict(bl.counters.rejected) == dict(sl.counters.rejected)
+
+
+def test_empty_batches_touch_nothing() -> None:
+    engine, line = _engine(ORANGE)
+    before = len(engine.log)
+    assert engine.calls(line, "1min", []) == [] and engine.sms_each(line, []) == []
+    assert len(engine.log) == before
