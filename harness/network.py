@@ -1,8 +1,8 @@
 """The network side: visited PLMN admission, home HSS/AuC running Milenage, registration.
 
-The network never reaches into the terminal: the two sides exchange the message dataclasses
-below (the NAS messages of TS 24.301 / TS 24.008 reduced to what the simulation needs), so a
-wire layer can later turn each one into a packet.
+The network never reaches into the terminal: the two sides exchange the message dataclasses of
+:mod:`harness.nas` (the NAS messages of TS 24.301 / TS 24.008 reduced to what the simulation
+needs, importable from here too), so a wire layer can later turn each one into a packet.
 
 Registration (TS 24.301 §5.5.1 attach, §5.4.2 authentication)::
 
@@ -29,6 +29,16 @@ from typing import Any
 from csim import milenage
 from csim.encoding import encode_plmn
 from harness.events import EventLog
+from harness.nas import (
+    AttachAccept,
+    AttachReject,
+    AttachRequest,
+    AuthenticationFailure,
+    AuthenticationReject,
+    AuthenticationRequest,
+    AuthenticationResponse,
+    DetachRequest,
+)
 from harness.world import (
     CAUSE_IMSI_UNKNOWN_IN_HLR,
     CAUSE_MAC_FAILURE,
@@ -47,80 +57,13 @@ AMF_EPS = b"\x80\x00"
 MAX_AUTH_ATTEMPTS = 2
 
 
-# --- messages -----------------------------------------------------------------------------------
+# --- messages: harness.nas (compiled dataclasses), re-exported here ----------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class AttachRequest:
-    """Terminal -> network: register (EPS attach / location updating / registration)."""
-
-    imsi: str
-    plmn: str
-    rat: str
-    area: int
-    cell_id: int = 0
-    packet: bool = True  # attach for packet services as well
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationRequest:
-    """Network -> terminal: RAND and AUTN for the USIM (TS 24.301 §8.2.7)."""
-
-    rand: bytes
-    autn: bytes
-    ksi: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationResponse:
-    """Terminal -> network: RES computed by the USIM."""
-
-    res: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationFailure:
-    """Terminal -> network: #20 MAC failure, or #21 synch failure with AUTS (TS 24.301 §8.2.5)."""
-
-    cause: int
-    auts: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationReject:
-    """Network -> terminal: the USIM is to be considered invalid (TS 24.301 §5.4.2.5)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AttachAccept:
-    """Network -> terminal: registered. Temporary identities for EF_LOCI/PSLOCI/EPSLOCI."""
-
-    plmn: str
-    rat: str
-    area: int
-    tmsi: bytes
-    ptmsi: bytes
-    ptmsi_signature: bytes
-    guti: bytes
-    packet: bool  # packet services allowed on this PLMN for this subscriber
-    roaming: bool  # the network serves the subscriber as a visitor
-    equivalent_plmns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AttachReject:
-    """Network -> terminal: registration refused with a 3GPP cause (TS 24.301 §9.9.3.9)."""
-
-    cause: int
-
-
-@dataclass(frozen=True, slots=True)
-class DetachRequest:
-    """Terminal -> network: IMSI detach (switch off, REFRESH, profile change)."""
-
-    imsi: str
-    plmn: str
-
+__all__ = [
+    "AMF_EPS", "HSS", "MAX_AUTH_ATTEMPTS", "AttachAccept", "AttachReject", "AttachRequest",
+    "AuthenticationFailure", "AuthenticationReject", "AuthenticationRequest", "AuthenticationResponse",
+    "DetachRequest", "Network", "NetworkMessage", "Registration", "Subscriber",
+]
 
 NetworkMessage = AuthenticationRequest | AuthenticationReject | AttachAccept | AttachReject
 
@@ -463,13 +406,10 @@ class Network:
 
     def _admission(self, op: Operator, imsi: str, sub: Subscriber | None, rat: str, area: int) -> Admission:
         """The visited PLMN's roaming decision, a pure function of the world and the request."""
-        home = sub.home_plmn if sub is not None else None
-        key = ("admission", op.plmn, imsi, home, rat, area)
-        memo = self.world.memo
-        decision = memo.get(key)
+        key = ("admission", op.plmn, imsi, sub.mnc_length if sub is not None else None, rat, area)
+        decision = self.world.memo.get(key)
         if decision is None:
-            if sub is None:
-                home = self.world.home_plmn_of(imsi)
+            home = sub.home_plmn if sub is not None else self.world.home_plmn_of(imsi)
             decision = self.world.remember(key, op.admit(imsi, home, rat, area))
         return decision
 
