@@ -218,9 +218,9 @@ class _Plan:
         return hit
 
 
-#: plans by value (candidates, SIM lists, RPLMN, mode), and by the identity of the same objects
+#: plans by value (candidates, SIM lists, RPLMN, mode), and by the identity of the same candidates
 _plans: dict[tuple[object, ...], _Plan] = {}
-_plans_by_id: dict[tuple[object, ...], tuple[tuple[Candidate, ...], SimLists, _Plan]] = {}
+_plans_by_id: dict[tuple[object, ...], tuple[tuple[Candidate, ...], _Plan]] = {}
 _PLANS_LIMIT = 2048
 _ORDERS_PER_PLAN = 32
 
@@ -229,20 +229,20 @@ def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
              include_forbidden: bool) -> _Plan:
     """The plan of :func:`priority_order`, computed once per distinct inputs.
 
-    The same candidate and SIM list objects are found by identity (the table holds them, so
-    their ids are not reused while listed); other ones by value. SIM lists holding lists are
-    not hashable: their plan is computed every time.
+    The same candidate objects (a terminal keeps those of a place) are found by identity: the
+    table holds them, so their ids are not reused while listed. Other ones are found by value.
+    SIM lists holding lists are not hashable: their plan is computed every time.
     """
-    id_key = (tuple(map(id, candidates)), id(sim), rplmn, include_forbidden)
-    hit = _plans_by_id.get(id_key)
+    try:
+        id_key = (tuple(map(id, candidates)), sim, rplmn, include_forbidden)
+        hit = _plans_by_id.get(id_key)
+    except TypeError:  # lists inside the SIM lists
+        return _Plan(candidates, sim, rplmn, include_forbidden)
     if hit is not None:
-        return hit[2]
+        return hit[1]
     cands = tuple(candidates)
     key = (cands, sim, rplmn, include_forbidden)
-    try:
-        plan = _plans.get(key)
-    except TypeError:  # lists inside the SIM lists: not hashable, computed every time
-        return _Plan(cands, sim, rplmn, include_forbidden)
+    plan = _plans.get(key)
     if plan is None:
         plan = _Plan(cands, sim, rplmn, include_forbidden)
         if len(_plans) >= _PLANS_LIMIT:
@@ -250,7 +250,7 @@ def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
         _plans[key] = plan
     if len(_plans_by_id) >= _PLANS_LIMIT:
         _plans_by_id.clear()
-    _plans_by_id[id_key] = (cands, sim, plan)
+    _plans_by_id[id_key] = (cands, plan)
     return plan
 
 
@@ -282,12 +282,8 @@ def network_list(
     candidates: Sequence[Candidate], sim: SimLists, *, rng: random.Random | None = None
 ) -> list[str]:
     """The PLMNs shown for a manual network search: all available, forbidden included, in priority order."""
-    order = priority_order(candidates, sim, rng=rng, include_forbidden=True)
-    out: list[str] = []
-    for c in order:
-        if c.plmn not in out:
-            out.append(c.plmn)
-    return out
+    order = _plan_of(candidates, sim, None, True).order(rng)
+    return list(dict.fromkeys(c.plmn for c in order))  # each PLMN once, at its first place
 
 
 def is_home(plmn: str | None, sim: SimLists) -> bool:
