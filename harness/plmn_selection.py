@@ -274,8 +274,8 @@ def automatic(
 
 def manual(candidates: Sequence[Candidate], chosen: str) -> list[Candidate]:
     """Manual mode, TS 23.122 §4.4.3.1.2: only the chosen PLMN (forbidden or not), best RAT first."""
-    by_key = {(c.plmn, c.rat): c for c in candidates}
-    return _entry(chosen, ALL_RATS, by_key)
+    by_rat = {c.rat: c for c in candidates if c.plmn == chosen}
+    return [by_rat[r] for r in RAT_PREFERENCE if r in by_rat]
 
 
 def network_list(
