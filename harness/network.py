@@ -137,6 +137,11 @@ class HSS:
         self._materialise()
         return self._subscribers
 
+    @subscribers.setter
+    def subscribers(self, value: dict[str, Subscriber]) -> None:
+        self._directory = None
+        self._subscribers = value
+
     def provision(self, imsi: str, ki: bytes | str, opc: bytes | str, *, mnc_length: int = 2,
                   sqn: int = 0) -> Subscriber:
         self._materialise()

@@ -212,3 +212,15 @@ def test_rand_stream_is_the_seeded_generator():
     assert first == ref.randbytes(16)
     assert net.hss.rng.getstate() == ref.getstate()  # the generator built later is where the stream is
     assert net.hss.vector(sub)["rand"] == ref.randbytes(16)
+
+
+def test_rand_stream_continues_past_the_shared_table(monkeypatch):
+    import random
+
+    from harness import network
+
+    monkeypatch.setattr(network, "_RAND_STREAM_LIMIT", 2)
+    net = Network(World.load("europe"), seed=1234)
+    sub = net.hss.lookup("208019900000001")
+    ref = random.Random(1234)
+    assert [net.hss.challenge(sub)[0] for _ in range(4)] == [ref.randbytes(16) for _ in range(4)]
