@@ -231,18 +231,21 @@ def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
 
     The same candidate objects (a terminal keeps those of a place) are found by identity: the
     table holds them, so their ids are not reused while listed. Other ones are found by value.
-    SIM lists holding lists are not hashable: their plan is computed every time.
+    Inputs holding lists are not hashable: their plan is computed every time.
     """
+    cands = tuple(candidates)
     try:
-        id_key = (tuple(map(id, candidates)), sim, rplmn, include_forbidden)
+        id_key = (tuple(map(id, cands)), sim, rplmn, include_forbidden)
         hit = _plans_by_id.get(id_key)
     except TypeError:  # lists inside the SIM lists
-        return _Plan(candidates, sim, rplmn, include_forbidden)
+        return _Plan(cands, sim, rplmn, include_forbidden)
     if hit is not None:
         return hit[1]
-    cands = tuple(candidates)
     key = (cands, sim, rplmn, include_forbidden)
-    plan = _plans.get(key)
+    try:
+        plan = _plans.get(key)
+    except TypeError:  # a candidate holding a list
+        return _Plan(cands, sim, rplmn, include_forbidden)
     if plan is None:
         plan = _Plan(cands, sim, rplmn, include_forbidden)
         if len(_plans) >= _PLANS_LIMIT:
