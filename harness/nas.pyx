@@ -1,7 +1,8 @@
-# cython: language_level=3
+# cython: language_level=3, annotation_typing=False
 """NAS messages between terminal and network (TS 24.301 / TS 24.008), reduced to what the
 simulation needs: immutable dataclasses (``dataclasses.fields``/``replace`` work on them), built
-for every registration attempt, hence compiled.
+for every registration attempt, hence compiled. The annotations document the field types; like
+those of a Python dataclass they are not enforced.
 """
 
 cimport cython
@@ -11,36 +12,36 @@ cimport cython
 cdef class AttachRequest:
     """Terminal -> network: register (EPS attach / location updating / registration)."""
 
-    imsi: object
-    plmn: object
-    rat: object
-    area: object
-    cell_id: object = 0
-    packet: object = True  # attach for packet services as well
+    imsi: str
+    plmn: str
+    rat: str
+    area: int
+    cell_id: int = 0
+    packet: bool = True  # attach for packet services as well
 
 
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationRequest:
     """Network -> terminal: RAND and AUTN for the USIM (TS 24.301 §8.2.7)."""
 
-    rand: object
-    autn: object
-    ksi: object = 0
+    rand: bytes
+    autn: bytes
+    ksi: int = 0
 
 
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationResponse:
     """Terminal -> network: RES computed by the USIM."""
 
-    res: object
+    res: bytes
 
 
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationFailure:
     """Terminal -> network: #20 MAC failure, or #21 synch failure with AUTS (TS 24.301 §8.2.5)."""
 
-    cause: object
-    auts: object = None
+    cause: int
+    auts: bytes | None = None
 
 
 @cython.dataclasses.dataclass(frozen=True)
@@ -52,28 +53,28 @@ cdef class AuthenticationReject:
 cdef class AttachAccept:
     """Network -> terminal: registered. Temporary identities for EF_LOCI/PSLOCI/EPSLOCI."""
 
-    plmn: object
-    rat: object
-    area: object
-    tmsi: object
-    ptmsi: object
-    ptmsi_signature: object
-    guti: object
-    packet: object  # packet services allowed on this PLMN for this subscriber
-    roaming: object  # the network serves the subscriber as a visitor
-    equivalent_plmns: object = ()
+    plmn: str
+    rat: str
+    area: int
+    tmsi: bytes
+    ptmsi: bytes
+    ptmsi_signature: bytes
+    guti: bytes
+    packet: bool  # packet services allowed on this PLMN for this subscriber
+    roaming: bool  # the network serves the subscriber as a visitor
+    equivalent_plmns: tuple[str, ...] = ()
 
 
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AttachReject:
     """Network -> terminal: registration refused with a 3GPP cause (TS 24.301 §9.9.3.9)."""
 
-    cause: object
+    cause: int
 
 
 @cython.dataclasses.dataclass(frozen=True)
 cdef class DetachRequest:
     """Terminal -> network: IMSI detach (switch off, REFRESH, profile change)."""
 
-    imsi: object
-    plmn: object
+    imsi: str
+    plmn: str
