@@ -224,3 +224,18 @@ def test_rand_stream_continues_past_the_shared_table(monkeypatch):
     sub = net.hss.lookup("208019900000001")
     ref = random.Random(1234)
     assert [net.hss.challenge(sub)[0] for _ in range(4)] == [ref.randbytes(16) for _ in range(4)]
+
+
+def test_messages_are_immutable_dataclasses():
+    import dataclasses
+    import pickle
+
+    req = AttachRequest(IMSI, "208-01", "4G", 1)
+    same = AttachRequest(IMSI, "208-01", "4G", 1, 0, True)
+    assert req == same and hash(req) == hash(same)
+    assert [f.name for f in dataclasses.fields(req)] == ["imsi", "plmn", "rat", "area", "cell_id", "packet"]
+    assert dataclasses.replace(req, rat="3G").rat == "3G" and pickle.loads(pickle.dumps(req)) == req
+    assert repr(AttachReject(11)) == "AttachReject(cause=11)" and AuthenticationFailure(20).auts is None
+    with pytest.raises(AttributeError):
+        req.plmn = "208-10"
+    assert DetachRequest(IMSI, "208-01") != AttachRequest(IMSI, "208-01", "4G", 1)
