@@ -28,6 +28,7 @@ from typing import Any
 
 from csim import milenage
 from csim.encoding import encode_plmn
+from harness.auc import eps_challenge
 from harness.events import EventLog
 from harness.nas import (
     AttachAccept,
@@ -221,11 +222,8 @@ class HSS:
         (TS 33.401 §6.1.1; AUTN = SQN xor AK || AMF || MAC-A, TS 33.102 §6.3.2)."""
         sqn = self._next_sqn(sub)
         rand = self._rand()
-        mil = sub.milenage
-        mac_a, _ = mil.compute_f1(rand, sqn.to_bytes(6, "big"), AMF_EPS)
-        xres, _ck, _ik, ak = mil.compute_f2345(rand)
-        conc = (sqn ^ int.from_bytes(ak, "big")).to_bytes(6, "big")
-        return rand, conc + AMF_EPS + mac_a, xres
+        autn, xres = eps_challenge(sub.milenage, rand, sqn, AMF_EPS)
+        return rand, autn, xres
 
     def vector(self, sub: Subscriber) -> dict[str, bytes]:
         """A fresh authentication vector (RAND, AUTN, XRES, CK, IK) with the next SQN."""

@@ -239,3 +239,14 @@ def test_messages_are_immutable_dataclasses():
     with pytest.raises(AttributeError):
         req.plmn = "208-10"
     assert DetachRequest(IMSI, "208-01") != AttachRequest(IMSI, "208-01", "4G", 1)
+
+
+def test_challenge_is_the_vector_the_auc_would_give():
+    from harness.network import HSS
+
+    a, b = HSS(seed=7), HSS(seed=7)
+    sa, sb = a.provision(IMSI, K, OPC, sqn=41 << 5), b.provision(IMSI, K, OPC, sqn=41 << 5)
+    for _ in range(2):
+        vec = a.vector(sa)
+        assert b.challenge(sb) == (vec["rand"], vec["autn"], vec["xres"])
+        assert sa.sqn == sb.sqn and sb.sqn & 31 == 0
