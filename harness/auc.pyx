@@ -9,10 +9,12 @@ from libc.string cimport memcpy
 from csim.milenage cimport Milenage
 
 
-def eps_challenge(Milenage mil not None, bytes rand not None, uint64_t sqn, bytes amf not None) -> tuple:
+def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
     """(AUTN, XRES) for RAND and SQN: AUTN = SQN xor AK || AMF || MAC-A (f1), XRES = f2,
-    AK = f5 (TS 33.102 §6.3.2, TS 35.206 §4.1)."""
-    if len(rand) != 16 or len(amf) != 2:
+    AK = f5 (TS 33.102 §6.3.2, TS 35.206 §4.1). RAND and AMF are bytes-like."""
+    cdef bytes rand_b = rand if type(rand) is bytes else bytes(rand)
+    cdef bytes amf_b = amf if type(amf) is bytes else bytes(amf)
+    if len(rand_b) != 16 or len(amf_b) != 2:
         raise ValueError("RAND is 16 bytes and AMF 2 bytes")
     if sqn >> 48:
         raise ValueError(f"SQN out of range (48 bits): {sqn}")
@@ -23,8 +25,8 @@ def eps_challenge(Milenage mil not None, bytes rand not None, uint64_t sqn, byte
     cdef unsigned char ik[16]
     cdef unsigned char ak[6]
     cdef unsigned char autn[16]
-    cdef const unsigned char* r = rand
-    cdef const unsigned char* a = amf
+    cdef const unsigned char* r = rand_b
+    cdef const unsigned char* a = amf_b
     cdef int i
     for i in range(6):
         sqn_b[i] = (sqn >> (8 * (5 - i))) & 0xFF
