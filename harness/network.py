@@ -1,8 +1,8 @@
 """The network side: visited PLMN admission, home HSS/AuC running Milenage, registration.
 
-The network never reaches into the terminal: the two sides exchange the message dataclasses
-below (the NAS messages of TS 24.301 / TS 24.008 reduced to what the simulation needs), so a
-wire layer can later turn each one into a packet.
+The network never reaches into the terminal: the two sides exchange the message dataclasses of
+:mod:`harness.nas` (the NAS messages of TS 24.301 / TS 24.008 reduced to what the simulation
+needs, importable from here too), so a wire layer can later turn each one into a packet.
 
 Registration (TS 24.301 §5.5.1 attach, §5.4.2 authentication)::
 
@@ -28,13 +28,26 @@ from typing import Any
 
 from csim import milenage
 from csim.encoding import encode_plmn
+from harness.auc import eps_challenge
 from harness.events import EventLog
+from harness.nas import (
+    AttachAccept,
+    AttachReject,
+    AttachRequest,
+    AuthenticationFailure,
+    AuthenticationReject,
+    AuthenticationRequest,
+    AuthenticationResponse,
+    DetachRequest,
+)
 from harness.world import (
     CAUSE_IMSI_UNKNOWN_IN_HLR,
     CAUSE_MAC_FAILURE,
     CAUSE_NETWORK_FAILURE,
     CAUSE_PLMN_NOT_ALLOWED,
     CAUSE_SYNCH_FAILURE,
+    Admission,
+    Operator,
     World,
     plmn_of_imsi,
 )
@@ -45,85 +58,21 @@ AMF_EPS = b"\x80\x00"
 MAX_AUTH_ATTEMPTS = 2
 
 
-# --- messages -----------------------------------------------------------------------------------
+# --- messages: harness.nas (compiled dataclasses), re-exported here ----------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class AttachRequest:
-    """Terminal -> network: register (EPS attach / location updating / registration)."""
-
-    imsi: str
-    plmn: str
-    rat: str
-    area: int
-    cell_id: int = 0
-    packet: bool = True  # attach for packet services as well
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationRequest:
-    """Network -> terminal: RAND and AUTN for the USIM (TS 24.301 §8.2.7)."""
-
-    rand: bytes
-    autn: bytes
-    ksi: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationResponse:
-    """Terminal -> network: RES computed by the USIM."""
-
-    res: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationFailure:
-    """Terminal -> network: #20 MAC failure, or #21 synch failure with AUTS (TS 24.301 §8.2.5)."""
-
-    cause: int
-    auts: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AuthenticationReject:
-    """Network -> terminal: the USIM is to be considered invalid (TS 24.301 §5.4.2.5)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AttachAccept:
-    """Network -> terminal: registered. Temporary identities for EF_LOCI/PSLOCI/EPSLOCI."""
-
-    plmn: str
-    rat: str
-    area: int
-    tmsi: bytes
-    ptmsi: bytes
-    ptmsi_signature: bytes
-    guti: bytes
-    packet: bool  # packet services allowed on this PLMN for this subscriber
-    roaming: bool  # the network serves the subscriber as a visitor
-    equivalent_plmns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AttachReject:
-    """Network -> terminal: registration refused with a 3GPP cause (TS 24.301 §9.9.3.9)."""
-
-    cause: int
-
-
-@dataclass(frozen=True, slots=True)
-class DetachRequest:
-    """Terminal -> network: IMSI detach (switch off, REFRESH, profile change)."""
-
-    imsi: str
-    plmn: str
-
+__all__ = [
+    "AMF_EPS", "HSS", "MAX_AUTH_ATTEMPTS", "AttachAccept", "AttachReject", "AttachRequest",
+    "AuthenticationFailure", "AuthenticationReject", "AuthenticationRequest", "AuthenticationResponse",
+    "DetachRequest", "Network", "NetworkMessage", "Registration", "Subscriber",
+]
 
 NetworkMessage = AuthenticationRequest | AuthenticationReject | AttachAccept | AttachReject
 
 
 # --- HSS / AuC ------------------------------------------------------------------------------------
+
+#: one subscriber row of a card profile: IMSI, K, OPc, MNC length, SQN
+Row = tuple[str, bytes, bytes, int, int]
 
 
 @dataclass
@@ -154,49 +103,136 @@ class HSS:
     """Home subscriber server with its authentication centre, for all home PLMNs of a world.
 
     Vectors follow TS 33.102 Annex C.3.2: SEQ increases by one per vector, IND = 0.
+
+    RAND values come from ``rng``, or, without one, from a :class:`random.Random` seeded with
+    ``seed``. Subscribers of :meth:`provision_sources` are read from a per-process directory of
+    the card profiles and become :class:`Subscriber` objects of this HSS when first looked up.
     """
 
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self.subscribers: dict[str, Subscriber] = {}
-        self.rng = rng or random.Random(0x5EED)  # noqa: S311 - reproducible simulation
+    def __init__(self, rng: random.Random | None = None, *, seed: int = 0x5EED) -> None:
+        self._subscribers: dict[str, Subscriber] = {}
+        self._rng = rng
+        self._seed = seed
+        self._drawn = 0  # RANDs taken from the seed's shared stream while ``_rng`` is unset
+        self._directory: _Directory | None = None
+        self._rescanned = False  # the directory was read again for an IMSI it did not list
         self.resyncs = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The RAND generator, in the state it has after the vectors generated so far."""
+        if self._rng is None:
+            rng = random.Random(self._seed)  # noqa: S311 - reproducible simulation
+            for _ in range(self._drawn):
+                rng.randbytes(16)
+            self._rng = rng
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        self._rng = value
+
+    @property
+    def subscribers(self) -> dict[str, Subscriber]:
+        """Every subscriber of this HSS by IMSI (the profile directory read in full)."""
+        self._materialise()
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, value: dict[str, Subscriber]) -> None:
+        self._directory = None
+        self._subscribers = value
 
     def provision(self, imsi: str, ki: bytes | str, opc: bytes | str, *, mnc_length: int = 2,
                   sqn: int = 0) -> Subscriber:
+        self._materialise()
+        return self._add(imsi, ki, opc, mnc_length, sqn)
+
+    def _add(self, imsi: str, ki: bytes | str, opc: bytes | str, mnc_length: int, sqn: int) -> Subscriber:
         ki_b = bytes.fromhex(ki) if isinstance(ki, str) else bytes(ki)
         opc_b = bytes.fromhex(opc) if isinstance(opc, str) else bytes(opc)
         sub = Subscriber(imsi, ki_b, opc_b, mnc_length, sqn)
-        self.subscribers[imsi] = sub
+        self._subscribers[imsi] = sub
         return sub
 
     def provision_profile(self, profile: Any) -> list[Subscriber]:
         """Every IMSI profile of a card profile (path, bundled name or :class:`csim.profile.Profile`)."""
         if isinstance(profile, str | Path):
             path = Path(profile)
-            rows = _profile_rows(str(path), path.stat().st_mtime if path.exists() else 0.0)
+            rows = _profile_rows(str(path), path.stat().st_mtime_ns if path.exists() else 0)
         else:
             rows = _rows_of(profile)
         return [self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn) for imsi, ki, opc, n, sqn in rows]
 
     def provision_sources(self, sources: Iterable[Path]) -> None:
-        """Card profiles from files or directories of ``*.yaml`` profiles."""
-        for src in sources:
-            for imsi, ki, opc, n, sqn in _source_rows(src):
-                self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn)
+        """Card profiles from files or directories of ``*.yaml`` profiles.
+
+        A fresh HSS takes them from the shared :class:`_Directory` of these sources and builds
+        each subscriber on first lookup; otherwise they are provisioned at once.
+        """
+        directory = _Directory.of(tuple(sources))
+        if self._subscribers or self._directory is not None:
+            self._materialise()
+            for imsi, ki, opc, n, sqn in directory.all_rows():
+                self._add(imsi, ki, opc, n, sqn)
+        else:
+            self._directory = directory
 
     def lookup(self, imsi: str) -> Subscriber | None:
-        return self.subscribers.get(imsi)
+        sub = self._subscribers.get(imsi)
+        if sub is None and self._directory is not None:
+            row = self._directory.row(imsi, rescan=not self._rescanned)
+            self._rescanned |= row is None
+            if row is not None:
+                sub = self._add(*row)
+        return sub
+
+    def _materialise(self) -> None:
+        """Build the subscribers of the directory not looked up yet, then drop the directory."""
+        directory = self._directory
+        if directory is None:
+            return
+        rows = directory.all_rows()
+        live = self._subscribers
+        self._subscribers = {}
+        for imsi, ki, opc, n, sqn in rows:
+            if imsi in live:
+                self._subscribers[imsi] = live[imsi]
+            else:
+                self._add(imsi, ki, opc, n, sqn)
+        self._subscribers.update(live)
+        self._directory = None
+
+    def _rand(self) -> bytes:
+        """The next RAND (TS 33.102 §6.3.2: generated by the AuC)."""
+        if self._rng is None:
+            rand = _seeded_rand(self._seed, self._drawn)
+            if rand is not None:
+                self._drawn += 1
+                return rand
+        return self.rng.randbytes(16)
+
+    def _next_sqn(self, sub: Subscriber) -> int:
+        """SEQ + 1 with IND = 0 (TS 33.102 Annex C.3.2)."""
+        sub.sqn = milenage.sqn_join((sub.sqn >> milenage.IND_BITS) + 1, 0)
+        return sub.sqn
+
+    def challenge(self, sub: Subscriber) -> tuple[bytes, bytes, bytes]:
+        """(RAND, AUTN, XRES) of a fresh EPS authentication vector with the next SQN
+        (TS 33.401 §6.1.1; AUTN = SQN xor AK || AMF || MAC-A, TS 33.102 §6.3.2)."""
+        sqn = self._next_sqn(sub)
+        rand = self._rand()
+        autn, xres = eps_challenge(sub.milenage, rand, sqn, AMF_EPS)
+        return rand, autn, xres
 
     def vector(self, sub: Subscriber) -> dict[str, bytes]:
         """A fresh authentication vector (RAND, AUTN, XRES, CK, IK) with the next SQN."""
-        seq, _ind = milenage.sqn_split(sub.sqn)
-        sub.sqn = milenage.sqn_join(seq + 1, 0)
-        rand = self.rng.randbytes(16)
+        sqn = self._next_sqn(sub)
+        rand = self._rand()
         mil = sub.milenage
-        sqn = sub.sqn.to_bytes(6, "big")
-        mac_a, _ = mil.compute_f1(rand, sqn, AMF_EPS)
+        mac_a, _ = mil.compute_f1(rand, sqn.to_bytes(6, "big"), AMF_EPS)
         xres, ck, ik, ak = mil.compute_f2345(rand)
-        conc = (sub.sqn ^ int.from_bytes(ak, "big")).to_bytes(6, "big")  # SQN xor AK
+        conc = (sqn ^ int.from_bytes(ak, "big")).to_bytes(6, "big")  # SQN xor AK
         sres, kc = milenage.gsm_from_umts(xres, ck, ik)  # c2/c3, TS 33.102 §6.8.1.2
         return {"rand": rand, "autn": conc + AMF_EPS + mac_a, "xres": xres, "ck": ck, "ik": ik, "ak": ak,
                 "sres": sres, "kc": kc}
@@ -211,17 +247,93 @@ class HSS:
         return True
 
 
+#: RANDs of each seed's stream, shared by the HSSs of the process (a pure function of the seed)
+_rand_streams: dict[int, tuple[random.Random, list[bytes]]] = {}
+_RAND_STREAM_LIMIT = 4096
+
+
+def _seeded_rand(seed: int, k: int) -> bytes | None:
+    """The ``k``-th 16-byte RAND of ``random.Random(seed)``, or None past the shared table."""
+    if k >= _RAND_STREAM_LIMIT:
+        return None
+    stream = _rand_streams.get(seed)
+    if stream is None:
+        if len(_rand_streams) >= 64:
+            _rand_streams.clear()
+        stream = _rand_streams[seed] = (random.Random(seed), [])  # noqa: S311 - reproducible
+    rng, rands = stream
+    while len(rands) <= k:
+        rands.append(rng.randbytes(16))
+    return rands[k]
+
+
+class _Directory:
+    """The subscriber rows of a set of profile sources (files or directories of ``*.yaml``),
+    one per process for every network of the worlds naming them.
+
+    A network session only reads it: nothing is stat-ed when a network is built. The profile
+    file of a subscriber is checked (one ``stat``) when an HSS first looks the subscriber up,
+    and an IMSI not found makes the sources be read again once per HSS, so a profile edited,
+    added or removed while the process runs is picked up by the next network that uses it.
+    """
+
+    _shared: dict[tuple[Path, ...], _Directory] = {}
+
+    def __init__(self, sources: tuple[Path, ...]) -> None:
+        self.sources = sources
+        self._scan()
+
+    @classmethod
+    def of(cls, sources: tuple[Path, ...]) -> _Directory:
+        directory = cls._shared.get(sources)
+        if directory is None:
+            if len(cls._shared) >= 64:
+                cls._shared.clear()
+            directory = cls._shared[sources] = cls(sources)
+        return directory
+
+    def _scan(self) -> None:
+        rows: dict[str, tuple[Row, str, int]] = {}
+        for src in self.sources:
+            for path, version, file_rows in _source_files(src):
+                for row in file_rows:
+                    rows[row[0]] = (row, path, version)  # a later profile of the IMSI wins
+        self._rows = rows
+
+    def row(self, imsi: str, *, rescan: bool = True) -> Row | None:
+        """The row of an IMSI, its profile file checked for a newer version first; an IMSI not
+        listed makes the sources be read again if ``rescan``."""
+        hit = self._rows.get(imsi)
+        if hit is not None and _version(hit[1]) == hit[2]:
+            return hit[0]
+        if hit is None and not rescan:
+            return None
+        self._scan()
+        hit = self._rows.get(imsi)
+        return hit[0] if hit is not None else None
+
+    def all_rows(self) -> list[Row]:
+        """Every row, the sources read again."""
+        self._scan()
+        return [hit[0] for hit in self._rows.values()]
+
+
 # --- the network ------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Session:
-    request: AttachRequest
-    subscriber: Subscriber
-    vector: dict[str, bytes]
-    packet: bool
-    roaming: bool
-    attempts: int = 1
+    """A registration in progress: the request, the subscriber and the current challenge."""
+
+    __slots__ = ("request", "subscriber", "rand", "xres", "packet", "roaming", "attempts")
+
+    def __init__(self, request: AttachRequest, subscriber: Subscriber, challenge: tuple[bytes, bytes, bytes],
+                 packet: bool, roaming: bool) -> None:
+        self.request = request
+        self.subscriber = subscriber
+        self.rand, _, self.xres = challenge
+        self.packet = packet
+        self.roaming = roaming
+        self.attempts = 1
 
 
 @dataclass
@@ -253,7 +365,7 @@ class Network:
     _counter: int = 0
 
     def __post_init__(self) -> None:
-        self.hss = HSS(random.Random(self.seed))  # noqa: S311 - reproducible simulation
+        self.hss = HSS(seed=self.seed)
         self.hss.provision_sources(self.world.subscribers)
 
     # --- dispatch -------------------------------------------------------------------------------
@@ -272,53 +384,62 @@ class Network:
         raise TypeError(f"the network does not handle {type(msg).__name__}")
 
     def _session(self, imsi: str | None) -> _Session:
-        if imsi is None or imsi not in self._sessions:
+        s = self._sessions.get(imsi) if imsi is not None else None
+        if s is None:
             raise LookupError(f"no registration in progress for IMSI {imsi}")
-        return self._sessions[imsi]
+        return s
 
     # --- procedures -----------------------------------------------------------------------------
     def _attach(self, req: AttachRequest) -> NetworkMessage:
-        self._sessions.pop(req.imsi, None)
-        self.registrations.pop(req.imsi, None)
-        op = self.world.operator(req.plmn)
+        imsi = req.imsi
+        self._sessions.pop(imsi, None)
+        self.registrations.pop(imsi, None)
+        op = self.world.operators.get(req.plmn)
         if op is None or req.rat not in op.rats:
             return self._reject(req, CAUSE_PLMN_NOT_ALLOWED)
-        sub = self.hss.lookup(req.imsi)
-        home = sub.home_plmn if sub else self.world.home_plmn_of(req.imsi)
-        decision = op.admit(req.imsi, home, req.rat, req.area)
+        sub = self.hss.lookup(imsi)
+        decision = self._admission(op, imsi, sub, req.rat, req.area)
         if not decision.accepted:
             return self._reject(req, decision.cause or CAUSE_PLMN_NOT_ALLOWED)
         if sub is None:
             return self._reject(req, CAUSE_IMSI_UNKNOWN_IN_HLR)
-        vec = self.hss.vector(sub)
-        self._sessions[req.imsi] = _Session(req, sub, vec, req.packet and decision.data, not decision.home)
-        return AuthenticationRequest(vec["rand"], vec["autn"])
+        challenge = self.hss.challenge(sub)
+        self._sessions[imsi] = _Session(req, sub, challenge, req.packet and decision.data, not decision.home)
+        return AuthenticationRequest(challenge[0], challenge[1])
+
+    def _admission(self, op: Operator, imsi: str, sub: Subscriber | None, rat: str, area: int) -> Admission:
+        """The visited PLMN's roaming decision, a pure function of the world and the request."""
+        key = ("admission", op.plmn, imsi, sub.mnc_length if sub is not None else None, rat, area)
+        decision = self.world.memo.get(key)
+        if decision is None:
+            home = sub.home_plmn if sub is not None else self.world.home_plmn_of(imsi)
+            decision = self.world.remember(key, op.admit(imsi, home, rat, area))
+        return decision
 
     def _auth_response(self, s: _Session, msg: AuthenticationResponse) -> NetworkMessage:
-        if bytes(msg.res) != s.vector["xres"]:
+        res = msg.res
+        if (res if type(res) is bytes else bytes(res)) != s.xres:
             # TS 24.301 §5.4.2.4: RES mismatch -> authentication reject
             return self._auth_reject(s, "RES mismatch")
-        del self._sessions[s.request.imsi]
         req = s.request
+        imsi = req.imsi
+        del self._sessions[imsi]
         self._counter += 1
         n = self._counter
-        reg = Registration(req.imsi, req.plmn, req.rat, req.area, s.packet, s.roaming)
-        self.registrations[req.imsi] = reg
+        self.registrations[imsi] = Registration(imsi, req.plmn, req.rat, req.area, s.packet, s.roaming)
         if self.log is not None:
-            self.log.record("network_attach", imsi=req.imsi, plmn=req.plmn, rat=req.rat,
+            self.log.record("network_attach", imsi=imsi, plmn=req.plmn, rat=req.rat,
                             roaming=s.roaming, packet=s.packet)
-        op = self.world.operator(req.plmn)
+        op = self.world.operators.get(req.plmn)
         return AttachAccept(
-            plmn=req.plmn, rat=req.rat, area=req.area,
-            tmsi=n.to_bytes(4, "big"), ptmsi=(0xC0000000 | n).to_bytes(4, "big"),
-            ptmsi_signature=(n & 0xFFFFFF).to_bytes(3, "big"),
-            guti=_guti(req.plmn, n), packet=s.packet, roaming=s.roaming,
-            equivalent_plmns=op.equivalent if op else (),
+            req.plmn, req.rat, req.area, n.to_bytes(4, "big"), (0xC0000000 | n).to_bytes(4, "big"),
+            (n & 0xFFFFFF).to_bytes(3, "big"), _guti(req.plmn, n), s.packet, s.roaming,
+            op.equivalent if op else (),
         )
 
     def _auth_failure(self, s: _Session, msg: AuthenticationFailure) -> NetworkMessage:
         if msg.cause == CAUSE_SYNCH_FAILURE and msg.auts is not None:
-            if not self.hss.resync(s.subscriber, s.vector["rand"], msg.auts):
+            if not self.hss.resync(s.subscriber, s.rand, msg.auts):
                 return self._auth_reject(s, "AUTS MAC-S wrong")
             if self.log is not None:
                 self.log.record("network_resync", imsi=s.request.imsi, sqn=s.subscriber.sqn)
@@ -328,8 +449,9 @@ class Network:
         s.attempts += 1
         if s.attempts > MAX_AUTH_ATTEMPTS + (1 if msg.cause == CAUSE_SYNCH_FAILURE else 0):
             return self._auth_reject(s, f"authentication failure #{msg.cause}")
-        s.vector = self.hss.vector(s.subscriber)
-        return AuthenticationRequest(s.vector["rand"], s.vector["autn"])
+        challenge = self.hss.challenge(s.subscriber)
+        s.rand, _, s.xres = challenge
+        return AuthenticationRequest(challenge[0], challenge[1])
 
     def _auth_reject(self, s: _Session, why: str) -> AuthenticationReject:
         self._sessions.pop(s.request.imsi, None)
@@ -343,7 +465,7 @@ class Network:
         return AttachReject(cause)
 
 
-def _rows_of(profile: Any) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
+def _rows_of(profile: Any) -> tuple[Row, ...]:
     from csim.profile import load_profile, profile_auth
 
     prof = load_profile(profile)
@@ -355,32 +477,37 @@ def _rows_of(profile: Any) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
 
 
 @lru_cache(maxsize=256)
-def _profile_rows(path: str, mtime: float) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
-    """Subscriber rows of a profile file, cached per file version (worlds are rebuilt per scenario)."""
+def _profile_rows(path: str, version: int) -> tuple[Row, ...]:
+    """Subscriber rows of a profile file, cached per file version (mtime in ns)."""
     return _rows_of(path)
 
 
-def _source_rows(src: Path) -> tuple[tuple[str, bytes, bytes, int, int], ...]:
-    """Subscriber rows of a profile file or of every ``*.yaml`` of a directory, per version."""
+def _version(path: str) -> int:
+    """The version of a profile file (modification time in ns), 0 when it is missing."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _source_files(src: Path) -> list[tuple[str, int, tuple[Row, ...]]]:
+    """(file, version, rows) of a profile file or of every ``*.yaml`` of a directory."""
     try:
         st = os.stat(src)
     except OSError:
-        return _profile_rows(str(src), 0.0)  # the profile loader reports the missing file
+        return [(str(src), 0, _profile_rows(str(src), 0))]  # the profile loader reports the missing file
     if not stat.S_ISDIR(st.st_mode):
-        return _profile_rows(str(src), st.st_mtime)
+        return [(str(src), st.st_mtime_ns, _profile_rows(str(src), st.st_mtime_ns))]
     key = str(src)
     hit = _dir_listing.get(key)
     if hit is None or hit[0] != st.st_mtime_ns:
         files = tuple(str(f) for f in sorted(src.glob("*.yaml")))
         hit = _dir_listing[key] = (st.st_mtime_ns, files)
-    rows: list[tuple[str, bytes, bytes, int, int]] = []
+    out = []
     for f in hit[1]:
-        try:
-            mtime = os.stat(f).st_mtime
-        except OSError:
-            mtime = 0.0
-        rows.extend(_profile_rows(f, mtime))
-    return tuple(rows)
+        version = _version(f)
+        out.append((f, version, _profile_rows(f, version)))
+    return out
 
 
 _dir_listing: dict[str, tuple[int, tuple[str, ...]]] = {}

@@ -125,28 +125,7 @@ def priority_order(
     the forbidden list are left out (automatic mode); with it they are kept and marked
     (the list shown for a manual search).
     """
-    key: tuple[object, ...] | None = (tuple(candidates), sim, rplmn, include_forbidden)
-    try:
-        plan = _plans.get(key)
-    except TypeError:  # lists inside the SIM lists: not hashable, computed every time
-        key, plan = None, None
-    if plan is None:
-        plan = _plan(candidates, sim, rplmn, include_forbidden)
-        if key is not None:
-            if len(_plans) >= _PLANS_LIMIT:
-                _plans.clear()
-            _plans[key] = plan
-    listed, high, plmns, low = plan
-    out = list(listed)
-    seen = {(c.plmn, c.rat) for c in out}
-
-    # random order of the PLMNs; inside one PLMN the terminal's preferred technology first
-    order = list(plmns)
-    (rng or random.Random(0)).shuffle(order)  # noqa: S311 - seeded on purpose (reproducible runs)
-    rank = {p: i for i, p in enumerate(order)}
-    _take(out, seen, sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
-    _take(out, seen, low)
-    return out
+    return list(_plan_of(candidates, sim, rplmn, include_forbidden).order(rng))
 
 
 def _take(out: list[Candidate], seen: set[tuple[str, str]], items: Iterable[Candidate]) -> None:
@@ -158,35 +137,124 @@ def _take(out: list[Candidate], seen: set[tuple[str, str]], items: Iterable[Cand
             out.append(c)
 
 
-#: the deterministic part of :func:`priority_order` per (candidates, SIM lists, RPLMN, mode)
-_plans: dict[tuple[object, ...], tuple[tuple[Candidate, ...], tuple[Candidate, ...], tuple[str, ...],
-                                       tuple[Candidate, ...]]] = {}
+class _Plan:
+    """The deterministic part of :func:`priority_order` for one (candidates, SIM lists, RPLMN,
+    mode): items 0-iii in order, the high-quality others (item iv) with their sorted PLMNs, the
+    other others by decreasing signal (item v), and the orders already built per random draw."""
+
+    __slots__ = ("listed", "high", "plmns", "low", "sim_plmns", "_orders", "_higher")
+
+    def __init__(self, candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
+                 include_forbidden: bool) -> None:
+        pool = [c for c in candidates if include_forbidden or not c.forbidden]
+        by_key = {(c.plmn, c.rat): c for c in pool}
+        seen: set[tuple[str, str]] = set()
+        out: list[Candidate] = []
+        if rplmn:
+            _take(out, seen, _entry(rplmn, ALL_RATS, by_key))
+        home_act = dict(sim.hplmn_act)
+        for home in sim.home_plmns:
+            _take(out, seen, _entry(home, home_act.get(home) or ALL_RATS, by_key))
+        for plmn, rats in sim.user:
+            _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
+        for plmn, rats in sim.operator:
+            _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
+        rest = [c for c in pool if (c.plmn, c.rat) not in seen]
+        self.listed = tuple(out)
+        self.high = tuple(c for c in rest if c.high_quality)
+        self.plmns = tuple(sorted({c.plmn for c in self.high}))
+        low = (c for c in rest if not c.high_quality)
+        self.low = tuple(sorted(low, key=lambda c: (-c.signal, c.plmn, c.rat)))
+        #: the PLMNs the SIM lists (items i-iii), for the periodic search
+        self.sim_plmns = frozenset(sim.home_plmns) | {p for p, _ in sim.user} | {p for p, _ in sim.operator}
+        self._orders: dict[tuple[str, ...] | None, tuple[Candidate, ...]] = {}
+        self._higher: dict[str, list[Candidate]] = {}
+
+    def order(self, rng: random.Random | None) -> tuple[Candidate, ...]:
+        """The full order, item iv shuffled with ``rng`` (a fresh ``Random(0)`` if None)."""
+        if rng is None:
+            hit = self._orders.get(None)
+            if hit is None:
+                hit = self._orders[None] = self._build(self._draw(random.Random(0)))  # noqa: S311
+            return hit
+        drawn = self._draw(rng)
+        hit = self._orders.get(drawn)
+        if hit is None:
+            hit = self._build(drawn)
+            if len(self._orders) < _ORDERS_PER_PLAN:
+                self._orders[drawn] = hit
+        return hit
+
+    def _draw(self, rng: random.Random) -> tuple[str, ...]:
+        """The item iv PLMNs in random order (seeded on purpose: reproducible runs)."""
+        drawn = list(self.plmns)
+        if len(drawn) > 1:  # a shuffle of one PLMN draws no random number
+            rng.shuffle(drawn)
+        return tuple(drawn)
+
+    def _build(self, drawn: tuple[str, ...]) -> tuple[Candidate, ...]:
+        """Items 0-iii, item iv in the drawn PLMN order (inside one PLMN the terminal's
+        preferred technology first), item v."""
+        out = list(self.listed)
+        seen = {(c.plmn, c.rat) for c in out}
+        rank = {p: i for i, p in enumerate(drawn)}
+        _take(out, seen, sorted(self.high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
+        _take(out, seen, self.low)
+        return tuple(out)
+
+    def higher_than(self, current: str) -> list[Candidate]:
+        """Home, PLMNwAcT and OPLMNwAcT combinations before ``current`` in the order drawn
+        with ``Random(0)``."""
+        hit = self._higher.get(current)
+        if hit is None:
+            hit = []
+            for c in self.order(None):
+                if c.plmn == current:
+                    break
+                if c.plmn in self.sim_plmns:
+                    hit.append(c)
+            if len(self._higher) < _ORDERS_PER_PLAN:
+                self._higher[current] = hit
+        return hit
+
+
+#: plans by value (candidates, SIM lists, RPLMN, mode), and by the identity of the same candidates
+_plans: dict[tuple[object, ...], _Plan] = {}
+_plans_by_id: dict[tuple[object, ...], tuple[tuple[Candidate, ...], _Plan]] = {}
 _PLANS_LIMIT = 2048
+_ORDERS_PER_PLAN = 32
 
 
-def _plan(
-    candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None, include_forbidden: bool
-) -> tuple[tuple[Candidate, ...], tuple[Candidate, ...], tuple[str, ...], tuple[Candidate, ...]]:
-    """Items 0-iii in order, the high-quality others (item iv, before shuffling) with their
-    sorted PLMNs, and the other others by decreasing signal (item v)."""
-    pool = [c for c in candidates if include_forbidden or not c.forbidden]
-    by_key = {(c.plmn, c.rat): c for c in pool}
-    seen: set[tuple[str, str]] = set()
-    out: list[Candidate] = []
+def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
+             include_forbidden: bool) -> _Plan:
+    """The plan of :func:`priority_order`, computed once per distinct inputs.
 
-    if rplmn:
-        _take(out, seen, _entry(rplmn, ALL_RATS, by_key))
-    home_act = dict(sim.hplmn_act)
-    for home in sim.home_plmns:
-        _take(out, seen, _entry(home, home_act.get(home) or ALL_RATS, by_key))
-    for plmn, rats in sim.user:
-        _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
-    for plmn, rats in sim.operator:
-        _take(out, seen, _entry(plmn, rats or ALL_RATS, by_key))
-    rest = [c for c in pool if (c.plmn, c.rat) not in seen]
-    high = tuple(c for c in rest if c.high_quality)
-    low = tuple(sorted((c for c in rest if not c.high_quality), key=lambda c: (-c.signal, c.plmn, c.rat)))
-    return tuple(out), high, tuple(sorted({c.plmn for c in high})), low
+    The same candidate objects (a terminal keeps those of a place) are found by identity: the
+    table holds them, so their ids are not reused while listed. Other ones are found by value.
+    Inputs holding lists are not hashable: their plan is computed every time.
+    """
+    cands = tuple(candidates)
+    try:
+        id_key = (tuple(map(id, cands)), sim, rplmn, include_forbidden)
+        hit = _plans_by_id.get(id_key)
+    except TypeError:  # lists inside the SIM lists
+        return _Plan(cands, sim, rplmn, include_forbidden)
+    if hit is not None:
+        return hit[1]
+    key = (cands, sim, rplmn, include_forbidden)
+    try:
+        plan = _plans.get(key)
+    except TypeError:  # a candidate holding a list
+        return _Plan(cands, sim, rplmn, include_forbidden)
+    if plan is None:
+        plan = _Plan(cands, sim, rplmn, include_forbidden)
+        if len(_plans) >= _PLANS_LIMIT:
+            _plans.clear()
+        _plans[key] = plan
+    if len(_plans_by_id) >= _PLANS_LIMIT:
+        _plans_by_id.clear()
+    _plans_by_id[id_key] = (cands, plan)
+    return plan
 
 
 def automatic(
@@ -209,20 +277,16 @@ def automatic(
 
 def manual(candidates: Sequence[Candidate], chosen: str) -> list[Candidate]:
     """Manual mode, TS 23.122 §4.4.3.1.2: only the chosen PLMN (forbidden or not), best RAT first."""
-    by_key = {(c.plmn, c.rat): c for c in candidates}
-    return _entry(chosen, ALL_RATS, by_key)
+    by_rat = {c.rat: c for c in candidates if c.plmn == chosen}
+    return [by_rat[r] for r in RAT_PREFERENCE if r in by_rat]
 
 
 def network_list(
     candidates: Sequence[Candidate], sim: SimLists, *, rng: random.Random | None = None
 ) -> list[str]:
     """The PLMNs shown for a manual network search: all available, forbidden included, in priority order."""
-    order = priority_order(candidates, sim, rng=rng, include_forbidden=True)
-    out: list[str] = []
-    for c in order:
-        if c.plmn not in out:
-            out.append(c.plmn)
-    return out
+    order = _plan_of(candidates, sim, None, True).order(rng)
+    return list(dict.fromkeys(c.plmn for c in order))  # each PLMN once, at its first place
 
 
 def is_home(plmn: str | None, sim: SimLists) -> bool:
@@ -236,15 +300,7 @@ def higher_priority_than(current: str, candidates: Sequence[Candidate], sim: Sim
     Only the home PLMNs and the PLMNwAcT/OPLMNwAcT entries count (items i-iii); a VPLMN is never
     left for an "other" PLMN by this search.
     """
-    order = priority_order(candidates, sim)
-    listed = set(sim.home_plmns) | {p for p, _ in sim.user} | {p for p, _ in sim.operator}
-    out: list[Candidate] = []
-    for c in order:
-        if c.plmn == current:
-            break
-        if c.plmn in listed:
-            out.append(c)
-    return out
+    return list(_plan_of(candidates, sim, None, False).higher_than(current))
 
 
 def add_forbidden(fplmn: Sequence[str], plmn: str, size: int) -> list[str]:

@@ -70,6 +70,7 @@ def split_plmn(plmn: str) -> tuple[str, str]:
     return mcc, mnc
 
 
+@lru_cache(maxsize=4096)
 def plmn_of_imsi(imsi: str, mnc_length: int) -> str:
     """Home PLMN of an IMSI: MCC (3 digits) then MNC (2 or 3 digits), TS 23.003 §2.2."""
     return "-".join(imsi_plmn(imsi, mnc_length))
@@ -215,7 +216,7 @@ class World:
     @classmethod
     def load(cls, name_or_path: str | Path) -> World:
         """Load ``fixtures/networks/<name>.yaml`` or a path; errors are :class:`DataError`."""
-        return _load_cached(str(resolve(name_or_path)))
+        return _load_cached(_resolved(str(name_or_path)))
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], source: str = "<data>") -> World:
@@ -284,6 +285,12 @@ def resolve(name_or_path: str | Path) -> Path:
     if s.endswith((".yaml", ".yml")) or "/" in s:
         return Path(s)
     return NETWORKS_DIR / f"{s}.yaml"
+
+
+@lru_cache(maxsize=256)
+def _resolved(name_or_path: str) -> str:
+    """:func:`resolve` as a string, once per name or path given."""
+    return str(resolve(name_or_path))
 
 
 @lru_cache(maxsize=1)

@@ -161,3 +161,92 @@ def test_auc_vector_matches_ts_35_208_set_1():
     usim = UsimAuth(K, OPC)
     rc, data = usim.authenticate(vec["rand"], vec["autn"])
     assert rc == 0 and data[:2] == b"\xdb\x08" and data[2:10] == vec["xres"]  # DB L RES ...
+
+
+def _world_with_card(tmp_path, card_text):
+    from harness.world import NETWORKS_DIR
+
+    cards = tmp_path / "cards"
+    cards.mkdir(exist_ok=True)
+    (cards / "card.yaml").write_text(card_text)
+    text = (NETWORKS_DIR / "europe.yaml").read_text()
+    text = text.replace('subscribers: ["../cards"]', 'subscribers: ["cards"]')
+    (tmp_path / "world.yaml").write_text(text)
+    return World.load(tmp_path / "world.yaml"), cards / "card.yaml"
+
+
+def test_a_profile_edited_in_place_reaches_the_next_network(tmp_path):
+    import os
+
+    from harness.world import ROOT
+
+    card = (ROOT / "fixtures" / "cards" / "alphalink-orange-domestic-only.yaml").read_text()
+    world, path = _world_with_card(tmp_path, card)
+    assert Network(world).hss.lookup("208019900000002").ki == bytes.fromhex("11" * 16)
+    path.write_text(card.replace('ki: "' + "1" * 32, 'ki: "' + "3" * 32))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert Network(world).hss.lookup("208019900000002").ki == bytes.fromhex("33" * 16)
+    # a profile added to the directory: its IMSI is found by the next lookup
+    (path.parent / "other.yaml").write_text(card.replace("208019900000002", "208019900000077"))
+    assert Network(world).hss.lookup("208019900000077") is not None
+    assert Network(world).hss.lookup("208019900000099") is None
+
+
+def test_subscribers_lists_the_world_directory_and_later_provisioning():
+    hss = Network(World.load("europe")).hss
+    assert hss.lookup("208019900000001") is not None
+    hss.provision(IMSI, K, OPC)
+    subs = hss.subscribers
+    assert "208019900000001" in subs and "901709900000001" in subs and list(subs)[-1] == IMSI
+    assert subs["208019900000001"] is hss.lookup("208019900000001")
+
+
+def test_rand_stream_is_the_seeded_generator():
+    import random
+
+    net = Network(World.load("europe"))
+    sub = net.hss.lookup("208019900000001")
+    first = net.hss.vector(sub)["rand"]
+    ref = random.Random(net.seed)
+    assert first == ref.randbytes(16)
+    assert net.hss.rng.getstate() == ref.getstate()  # the generator built later is where the stream is
+    assert net.hss.vector(sub)["rand"] == ref.randbytes(16)
+
+
+def test_rand_stream_continues_past_the_shared_table(monkeypatch):
+    import random
+
+    from harness import network
+
+    monkeypatch.setattr(network, "_RAND_STREAM_LIMIT", 2)
+    net = Network(World.load("europe"), seed=1234)
+    sub = net.hss.lookup("208019900000001")
+    ref = random.Random(1234)
+    assert [net.hss.challenge(sub)[0] for _ in range(4)] == [ref.randbytes(16) for _ in range(4)]
+
+
+def test_messages_are_immutable_dataclasses():
+    import dataclasses
+    import pickle
+
+    req = AttachRequest(IMSI, "208-01", "4G", 1)
+    same = AttachRequest(IMSI, "208-01", "4G", 1, 0, True)
+    assert req == same and hash(req) == hash(same)
+    assert [f.name for f in dataclasses.fields(req)] == ["imsi", "plmn", "rat", "area", "cell_id", "packet"]
+    assert dataclasses.replace(req, rat="3G").rat == "3G" and pickle.loads(pickle.dumps(req)) == req
+    assert repr(AttachReject(11)) == "AttachReject(cause=11)" and AuthenticationFailure(20).auts is None
+    with pytest.raises(AttributeError):
+        req.plmn = "208-10"
+    assert DetachRequest(IMSI, "208-01") != AttachRequest(IMSI, "208-01", "4G", 1)
+
+
+def test_challenge_is_the_vector_the_auc_would_give():
+    from harness.network import HSS
+
+    a, b = HSS(seed=7), HSS(seed=7)
+    sa, sb = a.provision(IMSI, K, OPC, sqn=41 << 5), b.provision(IMSI, K, OPC, sqn=41 << 5)
+    for _ in range(2):
+        vec = a.vector(sa)
+        assert b.challenge(sb) == (vec["rand"], vec["autn"], vec["xres"])
+        assert sa.sqn == sb.sqn and sb.sqn & 31 == 0

@@ -157,3 +157,26 @@ def test_sim_lists_given_as_lists_order_like_tuples():
     as_tuples = SimLists(hplmn="208-01", user=(("206-10", frozenset({"3G"})),), ehplmn=("208-01",))
     assert priority_order(cands, as_lists) == priority_order(cands, as_tuples)
     assert [c.plmn for c in priority_order(cands, as_tuples)] == ["208-01", "206-10", "206-01"]
+
+
+def test_same_candidates_with_other_sim_lists_or_rplmn_are_ordered_again():
+    cs = cands(("208-01", "4G", -90), ("234-10", "4G", -90), ("206-01", "4G", -90), ("262-01", "4G", -90))
+    assert order(priority_order(cs, SIM))[:2] == [("208-01", "4G"), ("234-10", "4G")]
+    other = SimLists(hplmn="208-01", user=(("262-01", ALL),))
+    assert order(priority_order(cs, other))[:2] == [("208-01", "4G"), ("262-01", "4G")]
+    assert order(priority_order(cs, SIM, rplmn="206-01"))[0] == ("206-01", "4G")
+    assert order(priority_order(list(cs), SIM))[:2] == [("208-01", "4G"), ("234-10", "4G")]
+
+
+def test_item_iv_draws_what_one_shuffle_of_its_plmns_draws():
+    sim = SimLists(hplmn="999-99")
+    cs = cands(*((f"2{i:02d}-01", "4G", -80) for i in range(6)))
+    rng, ref = random.Random(11), random.Random(11)
+    for _ in range(3):
+        got = [c.plmn for c in priority_order(cs, sim, rng=rng)]
+        plmns = sorted(c.plmn for c in cs)
+        ref.shuffle(plmns)
+        assert got == plmns and rng.getstate() == ref.getstate()
+    one = cands(("206-01", "4G", -80))
+    priority_order(one, sim, rng=rng)  # a single PLMN: nothing drawn
+    assert rng.getstate() == ref.getstate()

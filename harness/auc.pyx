@@ -1,0 +1,39 @@
+# cython: language_level=3
+"""The AuC's per-registration computation, compiled: AUTN and XRES of an EPS authentication
+vector (TS 33.102 §6.3.2, TS 33.401 §6.1.1) with the Milenage functions of :mod:`csim.milenage`.
+"""
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+from csim.milenage cimport Milenage
+
+
+def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
+    """(AUTN, XRES) for RAND and SQN: AUTN = SQN xor AK || AMF || MAC-A (f1), XRES = f2,
+    AK = f5 (TS 33.102 §6.3.2, TS 35.206 §4.1). RAND and AMF are bytes-like."""
+    cdef bytes rand_b = rand if type(rand) is bytes else bytes(rand)
+    cdef bytes amf_b = amf if type(amf) is bytes else bytes(amf)
+    if len(rand_b) != 16 or len(amf_b) != 2:
+        raise ValueError("RAND is 16 bytes and AMF 2 bytes")
+    if sqn >> 48:
+        raise ValueError(f"SQN out of range (48 bits): {sqn}")
+    cdef unsigned char sqn_b[6]
+    cdef unsigned char mac_a[8]
+    cdef unsigned char res[8]
+    cdef unsigned char ck[16]
+    cdef unsigned char ik[16]
+    cdef unsigned char ak[6]
+    cdef unsigned char autn[16]
+    cdef const unsigned char* r = rand_b
+    cdef const unsigned char* a = amf_b
+    cdef int i
+    for i in range(6):
+        sqn_b[i] = (sqn >> (8 * (5 - i))) & 0xFF
+    mil.f1(r, sqn_b, a, mac_a, NULL)
+    mil.f2345(r, res, ck, ik, ak)
+    for i in range(6):
+        autn[i] = sqn_b[i] ^ ak[i]
+    memcpy(autn + 6, a, 2)
+    memcpy(autn + 8, mac_a, 8)
+    return autn[:16], res[:8]
