@@ -53,11 +53,12 @@ def _read(transport: Any, path: str, record: bool = False) -> bytes | None:
     if select is None:
         body = bytes.fromhex(path)
         select = _select_by_path[path] = bytes((0x00, 0xA4, 0x08, 0x0C, len(body))) + body
-    resp = transport.transmit(select)
-    if not _ok(resp[-2:]):
+    sw = transport.transmit(select)[-2:]
+    if sw != b"\x90\x00" and sw[0] != 0x91:
         return None
     resp = transport.transmit(_READ_RECORD_1 if record else _READ_BINARY)
-    return resp[:-2] if _ok(resp[-2:]) else None
+    sw = resp[-2:]
+    return resp[:-2] if sw == b"\x90\x00" or sw[0] == 0x91 else None
 
 
 def read_card_identity(transport: Any, *, sim_reference: str | None = None,
@@ -67,12 +68,28 @@ def read_card_identity(transport: Any, *, sim_reference: str | None = None,
     ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
     (the installer's sheet) and select the APN of providers that publish it per reference.
     """
-    iccid = _read(transport, EF_ICCID)
-    imsi = _read(transport, EF_IMSI)
-    ad = _read(transport, EF_AD)
-    spn = _read(transport, EF_SPN)
-    gid1 = _read(transport, EF_GID1)
-    msisdn = _read(transport, EF_MSISDN, record=True)
+    raw = (_read(transport, EF_ICCID), _read(transport, EF_IMSI), _read(transport, EF_AD),
+           _read(transport, EF_SPN), _read(transport, EF_GID1), _read(transport, EF_MSISDN, record=True),
+           sim_reference, activation_date)
+    try:
+        card = _identities.get(raw)
+    except TypeError:  # a transport answering mutable buffers: decoded every time
+        return _identity(*raw)
+    if card is None:
+        if len(_identities) >= 256:
+            _identities.clear()
+        card = _identities[raw] = _identity(*raw)
+    return card
+
+
+#: (the files' contents read, SIM reference, activation date) -> the decoded identity (frozen)
+_identities: dict[tuple[Any, ...], CardIdentity] = {}
+
+
+def _identity(iccid: bytes | None, imsi: bytes | None, ad: bytes | None, spn: bytes | None,
+              gid1: bytes | None, msisdn: bytes | None, sim_reference: str | None,
+              activation_date: dt.date | None) -> CardIdentity:
+    """The card identity decoded from the files' contents (None: the file could not be read)."""
     mnc_length = 2
     if ad and len(ad) >= 4:
         mnc_length = int(enc.decode_ad(ad).get("mnc_length") or 2)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
-from harness.step_groups import group_key, modem_view, per_scenario, run_context
+from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context
 from harness.world import plmn_of_imsi
 
 if TYPE_CHECKING:
@@ -46,6 +46,12 @@ _PLAN_CAUSES = (
     ("simultaneous sessions", 26),
     ("APN", 27),
 )
+
+
+_data_session = LazyModule("harness.data_session")
+_dataplane = LazyModule("harness.dataplane")
+_operators = LazyModule("harness.operators")
+_plan_steps = LazyModule("harness.plan_steps")
 
 
 # --------------------------------------------------------------------------- load-time checks
@@ -107,9 +113,7 @@ class PlanCharging:
         self.session = session
 
     def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]:
-        from harness import plan_steps
-
-        ctx = plan_steps.plans(self.session)
+        ctx = _plan_steps.plans(self.session)
         res = ctx.engine.session_open(ctx.line, plmn=request.serving_plmn or None, apn=request.apn,
                                       rat=request.rat)
         if res.get("accepted"):
@@ -119,16 +123,12 @@ class PlanCharging:
         return None, cause, f"refused by the plan: {reason}"
 
     def close(self, token: Any) -> None:
-        from harness import plan_steps
-
-        ctx = plan_steps.plans(self.session)
+        ctx = _plan_steps.plans(self.session)
         if token in ctx.line.sessions:
             ctx.engine.session_close(ctx.line, token)
 
     def alive(self, token: Any) -> bool:
-        from harness import plan_steps
-
-        return token in plan_steps.plans(self.session).line.sessions
+        return token in _plan_steps.plans(self.session).line.sessions
 
 
 def _home_operator(profile: Mapping[str, Any], ops: Any, wanted: str | None) -> Any:
@@ -244,19 +244,16 @@ class DataContext:
     """The run's terminal data side and the home operator's packet core."""
 
     def __init__(self, session: Session) -> None:
-        from harness.data_session import DataTerminal, TerminalConfig
-        from harness.dataplane import NetworkDataPlane
-        from harness.operators import current
-
         scn = session.scenario
         self.session = session
         log = session.log
         profile = session.profile
-        ops = current()  # as the scenario's load checked them
+        ops = _operators.current()  # as the scenario's load checked them
         setup = None
         if scn is not None:
             setup = per_scenario(scn, "data", lambda s: _DataSetup(s, profile, ops))
-        if setup is None or setup.profile is not profile or setup.ops.operators != ops.operators:
+        if setup is None or setup.profile is not profile or (
+                setup.ops is not ops and setup.ops.operators != ops.operators):
             setup = _DataSetup(scn, profile, ops)
         for kind, fields in setup.events:
             log.record(kind, **fields)
@@ -266,11 +263,11 @@ class DataContext:
         self.charging = PlanCharging(session) if scn is not None and scn.plan is not None else None
         self.plane: NetworkDataPlane | None = None
         if op is not None:
-            self.plane = NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
-                                          charging=self.charging)
+            self.plane = _dataplane.NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
+                                                     charging=self.charging)
             self.plane.account_sessions[setup.account] = setup.account_sessions
-        config = TerminalConfig.from_mapping(setup.term)
-        self.terminal: DataTerminal = DataTerminal(
+        config = _data_session.TerminalConfig.from_mapping(setup.term)
+        self.terminal: DataTerminal = _data_session.DataTerminal(
             config, ops, log, apn_db=list(setup.apn_db), sim_reference=setup.reference,
             activation_date=setup.activation, home_operator=op.key if op is not None else "")
         self._imsi: str | None = None
@@ -353,9 +350,7 @@ def _same(expected: Any, actual: Any) -> bool:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one data expectation (a key of :data:`DATA_EXPECT`)."""
-    from harness.plan_steps import _mismatch
-
-    Mismatch = _mismatch()
+    Mismatch = _plan_steps._mismatch()
     ctx = data(s)
     lines = getattr(want, "lines", {}) or {}
     out: list[Mismatch] = []

@@ -67,12 +67,34 @@ GTPV1_CAUSE = {
 PDN_TYPES = ("ipv4", "ipv6", "ipv4v6")
 
 
+#: MSISDN as stored -> its E.164 digits (both immutable strings)
+_line_numbers: dict[str, str] = {}
+
+
 def line_number(msisdn: str) -> str:
     """The line's MSISDN as E.164 digits (TS 23.003 §3.3): French numbers converted, others as stored."""
-    try:
-        return international_msisdn(msisdn)
-    except LoginError:
-        return "".join(c for c in msisdn if c.isdigit())
+    hit = _line_numbers.get(msisdn)
+    if hit is None:
+        try:
+            hit = international_msisdn(msisdn)
+        except LoginError:
+            hit = "".join(c for c in msisdn if c.isdigit())
+        if len(_line_numbers) >= 1024:
+            _line_numbers.clear()
+        _line_numbers[msisdn] = hit
+    return hit
+
+
+@lru_cache(maxsize=1024)
+def _host_text(pool: str, k: int) -> str:
+    """The text of the ``k``-th address of the pool ``pool``."""
+    return str(_network(pool).network_address + k)
+
+
+@lru_cache(maxsize=1024)
+def _prefix64_text(prefix: str, k: int) -> str:
+    """The text of the ``k``-th /64 of the prefix ``prefix``."""
+    return f"{ipaddress.IPv6Address(int(_network(prefix).network_address) + (k << 64))}/64"
 
 
 @lru_cache(maxsize=64)
@@ -321,6 +343,7 @@ class NetworkDataPlane:
         self.log = log
         self._pool_v4 = _network(pool_v4)
         self._prefix_v6 = _network(prefix_v6)
+        self._pool_v4_text, self._prefix_v6_text = pool_v4, prefix_v6
         self._used_v4: set[str] = set()
         self._next_v4 = 0
         self._next_v6 = 0
@@ -601,7 +624,7 @@ class NetworkDataPlane:
         hosts = self._pool_v4.num_addresses - 2
         for _ in range(hosts):
             self._next_v4 = self._next_v4 % hosts + 1
-            addr = str(self._pool_v4.network_address + self._next_v4)
+            addr = _host_text(self._pool_v4_text, self._next_v4)
             if addr not in self._used_v4:
                 self._used_v4.add(addr)
                 return addr
@@ -610,14 +633,12 @@ class NetworkDataPlane:
     def _allocate_v6(self) -> str:
         """The next /64 of the operator's prefix (one per PDN connection, TS 23.401 §5.3.1.2.2)."""
         self._next_v6 += 1
-        first = int(self._prefix_v6.network_address) + (self._next_v6 << 64)
-        return f"{ipaddress.IPv6Address(first)}/64"
+        return _prefix64_text(self._prefix_v6_text, self._next_v6)
 
     def _lns_allocate(self, lns: PartnerLns) -> str:
-        pool = _network(lns.pool)
         k = self._lns_next.get(lns.realm, 1) + 1   # .1 is the LNS itself
         self._lns_next[lns.realm] = k
-        return str(pool.network_address + k)
+        return _host_text(lns.pool, k)
 
     def _record(self, r: ActivationResult) -> None:
         if self.log is None:

@@ -7,11 +7,27 @@ and its ``expect`` keys; the scenario loader asks it whether a scenario uses the
 
 from __future__ import annotations
 
+import importlib
 import weakref
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+class LazyModule:
+    """The attributes of module ``name``, imported on first use and then read as plain
+    attributes (a step group loads its machinery only for scenarios that use it)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        value = getattr(importlib.import_module(self._name), attr)
+        setattr(self, attr, value)  # modules are not reloaded: the next read is direct
+        return value
 
 
 def group_key(step: Any, kinds: Container[str], expect: Container[str]) -> str | None:
