@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import group_key, modem_view, per_scenario, run_context
+from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -37,6 +37,10 @@ PLAN_EXPECT: tuple[str, ...] = (
 )
 DEFAULT_START = "2026-01-01T00:00"
 LINE_ID = "line"
+
+_plans = LazyModule("harness.plans")
+_units = LazyModule("harness.plans.units")
+_enforcement = LazyModule("harness.plans.enforcement")
 
 
 class PlanStepError(RuntimeError):
@@ -69,18 +73,16 @@ def subscription_spec(plan: Mapping[str, Any]) -> LineDict:
 
 def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
     """Semantic checks of a scenario's plan part; errors read ``file:line: what is wrong``."""
-    from harness.plans import default_catalogue, parse_instant
-
     if scn.plan is None:
         step = next(s for s in scn.steps if _plan_key(s))
         raise DataError(scn.source, step.line,
                         f"'{_plan_key(step)}' needs the line's subscription: declare 'plan:' "
                         "(offer, cutoffs, options...) at the top of the scenario")
-    catalogue = default_catalogue()
+    catalogue = _plans.default_catalogue()
     catalogue.subscription(subscription_spec(scn.plan))
     if scn.start is not None:
         try:
-            parse_instant(scn.start)
+            _plans.parse_instant(scn.start)
         except ValueError as exc:
             raise DataError(scn.source, _line_of(doc, "start"), str(exc)) from None
     for step in scn.steps:
@@ -101,21 +103,19 @@ class PlanContext:
     """The policy engine of one run, its line, and the last operator request's outcome."""
 
     def __init__(self, session: Session) -> None:
-        from harness.plans import PolicyEngine, default_catalogue
-
         scn = session.scenario
         if scn is None or scn.plan is None:
             raise PlanStepError("this scenario declares no 'plan:' (the line's subscription)")
         self.session = session
         log = session.log
         elapsed = log.time
-        catalogue = default_catalogue()
+        catalogue = _plans.default_catalogue()
         setup = per_scenario(scn, "plan", _plan_setup)
         if setup[0] is not catalogue:
             setup = _plan_setup(scn)
         _, subscription, start = setup
         self.start = start
-        self.engine: PolicyEngine = PolicyEngine(catalogue, log=log, start=start)
+        self.engine: PolicyEngine = _plans.PolicyEngine(catalogue, log=log, start=start)
         if elapsed:
             self.engine.at(start + timedelta(seconds=elapsed))  # the modem may have lived a while
         t0 = log.time
@@ -166,9 +166,7 @@ class PlanContext:
                             "(country: FR or zone: europe)")
 
     def zone(self, where: Mapping[str, str]) -> str:
-        from harness.plans import zone_of
-
-        zone = zone_of(**where)
+        zone = _plans.zone_of(**where)
         self.last_zone = zone
         return zone
 
@@ -193,10 +191,8 @@ class PlanContext:
 def _plan_setup(scn: Scenario) -> tuple[Any, Any, datetime]:
     """What every run of ``scn`` starts from: the catalogue, the line's checked subscription
     (frozen offer, cut-offs and options the engine copies) and the start instant."""
-    from harness.plans import default_catalogue, parse_instant
-
-    catalogue = default_catalogue()
-    start = parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
+    catalogue = _plans.default_catalogue()
+    start = _plans.parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
     return catalogue, catalogue.subscription(subscription_spec(scn.plan)), start
 
 
@@ -219,12 +215,9 @@ def _mapping(args: Any, key: str) -> Mapping[str, Any]:
 
 
 def _consume(s: Session, args: Any) -> None:
-    from harness.plans import parse_duration
-    from harness.plans.units import parse_volume
-
     a = _mapping(args, "data")
     ctx = plans(s)
-    total = parse_volume(a["data"])
+    total = _units.parse_volume(a["data"])
     st = None if "zone" in a or "country" in a else modem_view(s.modem)
     why = ctx.device_data_off(a, st)
     where = ctx.where(a, st)
@@ -234,15 +227,17 @@ def _consume(s: Session, args: Any) -> None:
                               amount=total, reason=why)
         return
     chunks = int(a.get("chunks", 10 if "over" in a else 1))
-    step = parse_duration(a["over"]) / chunks if "over" in a else None
+    step = _plans.parse_duration(a["over"]) / chunks if "over" in a else None
     done = 0
+    engine, line = ctx.engine, ctx.line
     for i in range(chunks):
         part = total * (i + 1) // chunks - done
         done += part
-        ctx.engine.consume(ctx.line, part, **where)
-        ctx.zone(where)
+        engine.consume(line, part, **where)
+        if i == 0:
+            ctx.zone(where)  # the same zone for every chunk
         if step is not None:
-            ctx.move_to(ctx.engine.clock.now + step)
+            ctx.move_to(engine.clock.now + step)
 
 
 def _numbers(a: Mapping[str, Any]) -> Callable[[int], str]:
@@ -280,16 +275,12 @@ def _sms(s: Session, args: Any) -> None:
 
 
 def _advance(s: Session, args: Any) -> None:
-    from harness.plans import parse_duration
-
     ctx = plans(s)
-    ctx.move_to(ctx.engine.clock.now + parse_duration(args))
+    ctx.move_to(ctx.engine.clock.now + _plans.parse_duration(args))
 
 
 def _at(s: Session, args: Any) -> None:
-    from harness.plans import parse_instant
-
-    plans(s).move_to(parse_instant(args))
+    plans(s).move_to(_plans.parse_instant(args))
 
 
 def _outcome(ctx: PlanContext, request: str, result: Mapping[str, Any]) -> None:
@@ -299,12 +290,10 @@ def _outcome(ctx: PlanContext, request: str, result: Mapping[str, Any]) -> None:
 def _operator(request: str, call: Callable[[PlanContext, Mapping[str, Any]], dict[str, Any] | None],
               key: str) -> Callable[[Session, Any], None]:
     def run(s: Session, args: Any) -> None:
-        from harness.plans import PlanError
-
         ctx = plans(s)
         try:
             result = call(ctx, _mapping(args, key)) or {"accepted": True}
-        except PlanError as exc:
+        except _plans.PlanError as exc:
             result = {"accepted": False, "reason": str(exc)}
         _outcome(ctx, request, result)
 
@@ -358,8 +347,7 @@ def _close_session(s: Session, args: Any) -> None:
         ids = [int(a["session"])]
     elif "count" in a:
         ids = ids[: int(a["count"])]
-    for sid in ids:
-        ctx.engine.session_close(ctx.line, sid)
+    ctx.engine.close_sessions(ctx.line, ids)
 
 
 def _reboot(s: Session, _args: Any) -> None:
@@ -402,21 +390,16 @@ def _mismatch() -> Any:
 
 
 def _quantity(kind: str, value: Any) -> int:
-    from harness.plans import parse_duration
-    from harness.plans.units import parse_volume
-
     if kind == "data":
-        return parse_volume(value)
+        return _units.parse_volume(value)
     if kind == "voice":
-        return int(parse_duration(value).total_seconds())
+        return int(_plans.parse_duration(value).total_seconds())
     return int(value)
 
 
 def _show_quantity(kind: str, value: int) -> str | int:
-    from harness.plans.units import format_volume
-
     if kind == "data":
-        return format_volume(value)
+        return _units.format_volume(value)
     if kind == "voice":
         return f"{value}s"
     return value
@@ -451,24 +434,18 @@ def _check_counters(ctx: PlanContext, want: Any, line: int | None, _w: int, M: A
 
 
 def _meter_value(ctx: PlanContext, meter: str, euro: bool, raw: int) -> Any:
-    from harness.plans.units import format_volume
-
-    return round(raw / 10**9, 2) if euro else format_volume(raw)
+    return round(raw / 10**9, 2) if euro else _units.format_volume(raw)
 
 
 def _meters(ctx: PlanContext) -> dict[str, tuple[int, int, bool]]:
-    from harness.plans.enforcement import METERS, UNLIMITED
-
     out = {}
     for mi, m in enumerate(ctx.line.policy.meters):
-        if m.limit and m.limit < UNLIMITED:
-            out[METERS[mi]] = (m.used, m.limit, ctx.engine._is_euro_meter(ctx.line, mi))
+        if m.limit and m.limit < _enforcement.UNLIMITED:
+            out[_enforcement.METERS[mi]] = (m.used, m.limit, ctx.engine._is_euro_meter(ctx.line, mi))
     return out
 
 
 def _check_remaining(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
-    from harness.plans.units import parse_volume
-
     out = []
     meters = _meters(ctx)
     spec = want if isinstance(want, Mapping) else {"envelope": want}
@@ -478,7 +455,7 @@ def _check_remaining(ctx: PlanContext, want: Any, line: int | None, _w: int, M: 
             continue
         used, limit, euro = meters[meter]
         left = max(0, limit - used)
-        expected = int(round(float(v) * 10**9)) if euro else parse_volume(v)
+        expected = int(round(float(v) * 10**9)) if euro else _units.parse_volume(v)
         if left != expected:
             out.append(M(f"remaining.{meter}", v, _meter_value(ctx, meter, euro, left),
                          _lines(spec).get(meter, line)))
@@ -486,13 +463,11 @@ def _check_remaining(ctx: PlanContext, want: Any, line: int | None, _w: int, M: 
 
 
 def _check_envelope(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
-    from harness.plans.units import format_volume, parse_volume
-
     actual = ctx.line.envelope_limit
     if want is None:
-        return [] if actual is None else [M("envelope", None, format_volume(actual), line)]
-    if actual != parse_volume(want):
-        return [M("envelope", want, None if actual is None else format_volume(actual), line)]
+        return [] if actual is None else [M("envelope", None, _units.format_volume(actual), line)]
+    if actual != _units.parse_volume(want):
+        return [M("envelope", want, None if actual is None else _units.format_volume(actual), line)]
     return []
 
 
@@ -573,11 +548,9 @@ def _norm(value: Any) -> Any:
 
 
 def _same_value(expected: Any, actual: Any) -> bool:
-    from harness.plans import parse_instant
-
     if isinstance(actual, datetime):
         try:
-            return parse_instant(expected) == actual
+            return _plans.parse_instant(expected) == actual
         except ValueError:
             return False
     if isinstance(expected, bool) or isinstance(actual, bool):

@@ -347,17 +347,20 @@ class PolicyEngine:
             self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason="line deactivated")
             return {"accepted": 0, "rejected": amount, "zone": z}
         out: list[tuple[int, int]] = []
-        accepted = enforcement.apply_data(ln.policy, ZONE_INDEX[z], amount, out)
+        zi = ZONE_INDEX[z]
+        accepted = enforcement.apply_data(ln.policy, zi, amount, out)
         ln.counters.add("data", z, accepted)
         rejected = amount - accepted
         if rejected:
             ln.counters.rejected["data"] += rejected
-        self._track_metered_zone(ln, z, accepted)
-        self._event("usage", ln, usage="data", zone=z, amount=amount, accepted=accepted, rejected=rejected)
+        if z in ROAMING_ZONES:
+            self._track_metered_zone(ln, z, accepted)
+        self.log.record("usage", line=ln.id, usage="data", zone=z, amount=amount, accepted=accepted,
+                        rejected=rejected, meters=self._snapshot(ln))
         for code, mi in out:
             self._meter_event(ln, code, mi, z)
         if rejected and not out:
-            state = enforcement.zone_state(ln.policy, ZONE_INDEX[z])
+            state = enforcement.zone_state(ln.policy, zi)
             self._event(
                 "usage_rejected",
                 ln,
@@ -370,7 +373,7 @@ class PolicyEngine:
             "accepted": accepted,
             "rejected": rejected,
             "zone": z,
-            "throughput": self.throughput(ln, zone=z),
+            "throughput": enforcement.zone_state(ln.policy, zi) if ln.active else "none",  # as throughput()
         }
 
     def _track_metered_zone(self, ln: Line, zone: str, nbytes: int) -> None:
@@ -680,27 +683,43 @@ class PolicyEngine:
         if rat == "5G" and not ln.offer.fiveg:
             radio = "4G"
         opened, last = 0, {}
+        # neither event carries a meters snapshot: recorded directly
+        record, line_id, sessions, now = self.log.record, ln.id, ln.sessions, self.clock.now
+        last_sid, last_why = None, None
         for _ in range(count):
             why = reason
-            if why is None and limit is not None and len(ln.sessions) >= limit:
+            if why is None and limit is not None and len(sessions) >= limit:
                 why = f"{limit} simultaneous sessions reached (no fixed IP)"
             if why:
-                self._event("session_rejected", ln, zone=z, reason=why)
-                last = {"accepted": False, "reason": why}
+                record("session_rejected", line=line_id, zone=z, reason=why)
+                last_sid, last_why = None, why
                 continue
             sid = self._next_session
-            self._next_session += 1
-            ln.sessions[sid] = Session(sid, z, apn, self.clock.now)
-            self._event("session_opened", ln, session=sid, zone=z, throughput=state, radio=radio)
+            self._next_session = sid + 1
+            sessions[sid] = Session(sid, z, apn, now)
+            record("session_opened", line=line_id, session=sid, zone=z, throughput=state, radio=radio)
             opened += 1
+            last_sid = sid
+        if last_why is not None and last_sid is None:
+            last = {"accepted": False, "reason": last_why}
+        elif last_sid is not None:
             last = {
                 "accepted": True,
-                "session": sid,
+                "session": last_sid,
                 "throughput": state,
                 "radio": radio,
                 "reboot_required": ln.reboot_required,
             }
         return opened, last
+
+    def close_sessions(self, line: str | Line, sessions: Sequence[int]) -> None:
+        """:meth:`session_close` of each session in order (the same events)."""
+        ln = self.line(line)
+        record, line_id, held = self.log.record, ln.id, ln.sessions
+        for session in sessions:
+            if held.pop(session, None) is None:
+                raise PlanError(f"line {ln.id} has no session {session}")
+            record("session_closed", line=line_id, session=session)
 
     def session_close(self, line: str | Line, session: int) -> None:
         ln = self.line(line)

@@ -80,3 +80,27 @@ def test_empty_batches_touch_nothing() -> None:
     before = len(engine.log)
     assert engine.calls(line, "1min", []) == [] and engine.sms_each(line, []) == []
     assert len(engine.log) == before
+
+
+@pytest.mark.parametrize("offer", [ORANGE, BOUYGUES, DATA_ONLY])
+@pytest.mark.parametrize("count", [0, 1, 3, 300])
+def test_sessions_opened_and_closed_as_one_at_a_time(offer: str, count: int) -> None:
+    batch, one = _engine(offer), _engine(offer)
+    b_opened, b_last = batch[0].open_sessions(batch[1], count, country="FR")
+    answers = [one[0].session_open(one[1], country="FR") for _ in range(count)]
+    assert b_opened == sum(1 for a in answers if a.get("accepted"))
+    assert b_last == (answers[-1] if answers else {})
+    ids = sorted(batch[1].sessions)[: count // 2]
+    batch[0].close_sessions(batch[1], ids)
+    for sid in ids:
+        one[0].session_close(one[1], sid)
+    assert _state(*batch) == _state(*one)
+
+
+def test_close_sessions_refuses_an_unknown_session() -> None:
+    from harness.plans import PlanError
+
+    engine, line = _engine(ORANGE)
+    engine.open_sessions(line, 1, country="FR")
+    with pytest.raises(PlanError, match="has no session 7"):
+        engine.close_sessions(line, [7])
