@@ -929,6 +929,13 @@ class PolicyEngine:
 
     # ---------------------------------------------------------------- billing
     def _close_month(self, ln: Line, final: bool = False) -> Bill:
+        bill = self._month_bill(ln)
+        ln.bills.append(bill)
+        self._event("bill", ln, **{k: v for k, v in bill.as_dict().items() if k != "line"})
+        return bill
+
+    def _month_bill(self, ln: Line) -> Bill:
+        """The bill of the line's current month as it stands (not recorded)."""
         bill = Bill(ln.id, ln.counters.month, list(ln.items))
         offer = ln.month_offer or ln.offer
         env_used = ln.counters.get("data")
@@ -958,18 +965,11 @@ class PolicyEngine:
             if q:
                 unit = "s" if kind == "voice" else " SMS"
                 bill.items.append(BillItem(f"{kind} au compteur {q}{unit}", None, billing.UNPUBLISHED))
-        ln.bills.append(bill)
-        self._event("bill", ln, **{k: v for k, v in bill.as_dict().items() if k != "line"})
         return bill
 
     def current_bill(self, line: str | Line) -> Bill:
         """The bill of the month in progress, as it stands now (not recorded)."""
-        ln = self.line(line)
-        saved_bills, saved_log = list(ln.bills), len(self.log)
-        bill = self._close_month(ln)
-        ln.bills = saved_bills
-        del self.log._events[saved_log:]
-        return bill
+        return self._month_bill(self.line(line))
 
     # ------------------------------------------------------------ observables
     def status(self, line: str | Line) -> dict[str, Any]:
