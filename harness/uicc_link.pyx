@@ -26,13 +26,6 @@ cdef int _MEMO_LIMIT = 4096
 cdef class Event:
     """One thing that happened: a kind, the simulated time, and its fields (``data``)."""
 
-    cdef public object seq
-    cdef public object time
-    cdef public object kind
-    cdef object _data           # the fields; built on first use for an APDU record
-    cdef object _command
-    cdef object _response
-
     def __init__(self, seq, time, kind, data):
         self.seq = seq
         self.time = time
@@ -64,6 +57,18 @@ def _short(value):
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).hex().upper()
     return str(value)
+
+
+cdef Event record_event(object log, object kind, dict data):
+    """Append an event of ``kind`` with the fields ``data`` to an :class:`EventLog`."""
+    cdef list events = log._events
+    cdef Event ev = Event.__new__(Event)
+    ev.seq = PyList_GET_SIZE(events)
+    ev.time = log.time
+    ev.kind = kind
+    ev._data = data
+    events.append(ev)
+    return ev
 
 
 cdef inline void record_apdu(object log, bytes command, bytes response):
@@ -140,10 +145,6 @@ cpdef bytes transmit_t0(object raw, object apdu):
 
 cdef class InProcessTransport:
     """The simulated :class:`csim.Card` behind the transport interface."""
-
-    cdef public object card
-    cdef public object log
-    cdef public object name
 
     def __init__(self, card, log=None, name="in-process"):
         self.card = card
@@ -296,18 +297,13 @@ cdef class UiccLink:
     for no data, P2 = 0C); ``efs`` maps a FID to the contents last read or written.
     """
 
-    cdef readonly object transport
-    cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
-    cdef public dict sizes
-    cdef public dict efs
-
     def __init__(self, transport, dict sizes=None, dict efs=None):
         self.transport = transport
         self.direct = transport if type(transport) is InProcessTransport else None
         self.sizes = sizes if sizes is not None else {}
         self.efs = efs if efs is not None else {}
 
-    cdef inline bytes xfer(self, bytes apdu):
+    cdef bytes xfer(self, bytes apdu):
         if self.direct is not None:
             return self.direct.exchange(apdu)
         return as_bytes(self.transport.transmit(apdu))
