@@ -450,6 +450,15 @@ cdef dict _usim_values(tuple fids, tuple raws):
 
 
 cdef dict _menus = {}
+cdef dict _event_lists = {}
+
+
+cdef frozenset _events_of(object cmd):
+    """Events of a SET UP EVENT LIST (TS 102 223 §6.6.16), decoded once per command object."""
+    memo = _event_lists.get(id(cmd))
+    if memo is None or (<tuple>memo)[0] is not cmd:
+        memo = _remember(_event_lists, id(cmd), (cmd, frozenset(cmd.events())))
+    return (<tuple>memo)[1]
 
 
 cdef tuple _menu_of(object cmd):
@@ -523,6 +532,7 @@ def _pin_status_template(fcp):
 
 
 cdef dict _pins_to_verify = {}
+cdef dict _pin_status_apdus = {}
 
 
 def _pin_to_verify(status):
@@ -860,7 +870,10 @@ cdef class ModemCore:
 
     cdef bint _verify_pin(self, int ref):
         """PIN status check of key reference ``ref``, VERIFY when needed (TS 102 221 §11.1.9)."""
-        cdef int sw = self._link.sw(bytes((0x00, 0x20, 0x00, ref)))  # case 1: PIN status
+        cdef bytes status_check = _pin_status_apdus.get(ref)
+        if status_check is None:
+            status_check = _remember(_pin_status_apdus, ref, bytes((0x00, 0x20, 0x00, ref)))  # case 1
+        cdef int sw = self._link.sw(status_check)  # PIN status
         if sw == 0x9000:
             return True
         if sw == 0x6984:
@@ -1085,7 +1098,7 @@ cdef class ModemCore:
         network = self.network
         msg = network.receive(AttachRequest(imsi, cell.plmn, cell.rat, cell.area, cell.cell_id))
         while isinstance(msg, AuthenticationRequest):
-            msg = network.receive(self._authenticate(msg), imsi=imsi)
+            msg = network.receive(self._authenticate(msg), imsi)
         if isinstance(msg, AttachAccept):
             self._accepted(msg, cell, manual)
             return "ok"
@@ -1347,7 +1360,7 @@ cdef class ModemCore:
         cdef int kind = cmd.type
         self.record("proactive", {"command": f"{kind:02X}", "qualifier": cmd.qualifier})
         if kind == CMD_SET_UP_EVENT_LIST:
-            self.events = frozenset(cmd.events())
+            self.events = _events_of(cmd)
             self._last_location_status = None  # the current status is reported after registration
             return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
         if kind == CMD_SET_UP_MENU:

@@ -23,6 +23,7 @@ cdef int _MEMO_LIMIT = 4096
 # ====================================================================== event records
 
 @cython.no_gc  # plain values only (bytes, numbers, strings, lists of them): no reference cycles
+@cython.freelist(256)
 cdef class Event:
     """One thing that happened: a kind, the simulated time, and its fields (``data``)."""
 
