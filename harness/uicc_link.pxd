@@ -11,6 +11,11 @@ cdef class Event:
     cdef object _response
 
 
+cdef class EventLog:
+    cdef public list _events
+    cdef public object time
+
+
 cdef Event record_event(object log, object kind, dict data)
 
 

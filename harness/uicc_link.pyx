@@ -60,12 +60,61 @@ def _short(value):
     return str(value)
 
 
+cdef class EventLog:
+    """Append-only, ordered log of :class:`Event` with a simulated clock (``time``, seconds)."""
+
+    def __init__(self):
+        self._events = []
+        self.time = 0.0
+
+    def record(self, kind, **data):
+        """Append an event of ``kind`` with the fields ``data``; returns it."""
+        return record_event(self, kind, data)
+
+    def record_apdu(self, command, response):
+        """An ``apdu`` event (``command``, ``response``): the transports' per-command record."""
+        return apdu_event(self, command, response)
+
+    def __iter__(self):
+        return iter(self._events)
+
+    def __len__(self):
+        return PyList_GET_SIZE(self._events)
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def __getitem__(self, index):
+        return self._events[index]
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def of_kind(self, *kinds, since=0):
+        """The events of the given kinds, from position ``since`` on."""
+        return [e for e in self._events[since:] if e.kind in kinds]
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def tail(self, n=20, kinds=None):
+        """The last ``n`` events (of the given kinds only, when given)."""
+        events = self._events if kinds is None else [e for e in self._events if e.kind in kinds]
+        return events[-n:]
+
+    def mark(self):
+        """A position to pass as ``since=`` to look only at what happens next."""
+        return PyList_GET_SIZE(self._events)
+
+
 cdef Event record_event(object log, object kind, dict data):
     """Append an event of ``kind`` with the fields ``data`` to an :class:`EventLog`."""
-    cdef list events = log._events
+    cdef list events
     cdef Event ev = Event.__new__(Event)
+    if isinstance(log, EventLog):
+        events = (<EventLog>log)._events
+        ev.time = (<EventLog>log).time
+    else:
+        events = log._events
+        ev.time = log.time
     ev.seq = PyList_GET_SIZE(events)
-    ev.time = log.time
     ev.kind = kind
     ev._data = data
     events.append(ev)
@@ -74,10 +123,15 @@ cdef Event record_event(object log, object kind, dict data):
 
 cdef inline void record_apdu(object log, bytes command, bytes response):
     """Append an ``apdu`` event (``command``, ``response``) to an :class:`EventLog`."""
-    cdef list events = log._events
+    cdef list events
     cdef Event ev = Event.__new__(Event)
+    if isinstance(log, EventLog):
+        events = (<EventLog>log)._events
+        ev.time = (<EventLog>log).time
+    else:
+        events = log._events
+        ev.time = log.time
     ev.seq = PyList_GET_SIZE(events)
-    ev.time = log.time
     ev.kind = "apdu"
     ev._command = command
     ev._response = response
