@@ -230,6 +230,8 @@ cdef class Usim:
     cdef public object fplmn_size
     cdef public object rplmn
     cdef public object hpplmn_minutes
+    cdef object _home_of         # (imsi, mnc_length) the HPLMN below was derived from
+    cdef object _home
 
     def __init__(self, iccid=None, imsi=None, mnc_length=2, spn=None, ust=frozenset(), user=(),
                  operator=(), hplmn_act=(), ehplmn=(), fplmn=None, fplmn_size=0, rplmn=None,
@@ -256,10 +258,15 @@ cdef class Usim:
         """The HPLMN: MCC and MNC of the IMSI (TS 23.122 §1.2, MNC length from EF_AD)."""
         if not self.imsi:
             return None
+        known = self._home_of
+        if known is not None and (<tuple>known)[0] is self.imsi and (<tuple>known)[1] is self.mnc_length:
+            return self._home
         key = (self.imsi, self.mnc_length)
         plmn = _hplmns.get(key)
         if plmn is None:
             plmn = _remember(_hplmns, key, plmn_of_imsi(self.imsi, self.mnc_length))
+        self._home_of = key
+        self._home = plmn
         return plmn
 
     cdef void assign(self, dict values):
@@ -450,6 +457,15 @@ cdef dict _usim_values(tuple fids, tuple raws):
 
 
 cdef dict _menus = {}
+cdef dict _labels = {}
+
+
+cdef str _label(object cand):
+    """``PLMN/RAT`` of a selection candidate, made once per candidate object (they are immutable)."""
+    memo = _labels.get(id(cand))
+    if memo is None or (<tuple>memo)[0] is not cand:
+        memo = _remember(_labels, id(cand), (cand, f"{cand.plmn}/{cand.rat}"))
+    return (<tuple>memo)[1]
 cdef dict _event_lists = {}
 
 
@@ -995,11 +1011,20 @@ cdef class ModemCore:
         return cands
 
     def _sim_lists(self):
+        return self.sim_lists()
+
+    cdef object sim_lists(self):
+        """The USIM's lists for PLMN selection, rebuilt only when one of them changed."""
         u = self.usim
-        key = (u.imsi, u.mnc_length, u.ehplmn, u.hplmn_act, u.user, u.operator, tuple(u.fplmn))
         cached = self._sim_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None:
+            key = <tuple>(<tuple>cached)[0]
+            if (key[0] is u.imsi and key[1] is u.mnc_length and key[2] is u.ehplmn and key[3] is u.hplmn_act
+                    and key[4] is u.user and key[5] is u.operator and key[6] == u.fplmn):
+                return (<tuple>cached)[1]
+        key = (u.imsi, u.mnc_length, u.ehplmn, u.hplmn_act, u.user, u.operator, list(u.fplmn))
+        if cached is not None and (<tuple>cached)[0] == key:
+            return (<tuple>cached)[1]
         lists = sel.SimLists(hplmn=u.home() or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
                              operator=u.operator, forbidden=tuple([p for p in u.fplmn if p]))
         self._sim_cache = (key, lists)
@@ -1034,7 +1059,7 @@ cdef class ModemCore:
             self._no_registration(None)
             return
         candidates = list(self._candidate_tuple())
-        sim = self._sim_lists()
+        sim = self.sim_lists()
         config = self.config
         if config.selection == "manual" and config.manual_plmn:
             order = sel.manual(candidates, config.manual_plmn)
@@ -1045,7 +1070,7 @@ cdef class ModemCore:
             order = sel.automatic(candidates, sim, rplmn=self.usim.rplmn if switch_on else None, rng=self.rng)
             mode = "automatic"
         manual = mode == "manual"
-        self.record("plmn_selection", {"mode": mode, "order": [f"{c.plmn}/{c.rat}" for c in order[:8]]})
+        self.record("plmn_selection", {"mode": mode, "order": [_label(c) for c in order[:8]]})
         rejected = set()
         skip = set()
         for cand in order:
@@ -1160,7 +1185,7 @@ cdef class ModemCore:
         self.last_cause = cause
         self.record("registration_rejected", {"plmn": cell.plmn, "rat": cell.rat, "cause": cause,
                                               "reason": CAUSE_NAMES.get(cause, "other"), "imsi": self.usim.imsi})
-        home = sel.is_home(cell.plmn, self._sim_lists())
+        home = sel.is_home(cell.plmn, self.sim_lists())
         plmn_b = enc.encode_plmn(cell.plmn)
         area_b = (cell.area & 0xFFFF).to_bytes(2, "big")
         if cause in SIM_INVALID_CAUSES:
@@ -1264,7 +1289,7 @@ cdef class ModemCore:
         else:
             self._next_hplmn_search = self._log.time + 60.0 * self.usim.hpplmn_minutes
             better = sel.higher_priority_than(self.registered or "", list(self._candidate_tuple()),
-                                              self._sim_lists())
+                                              self.sim_lists())
             if better:
                 self.record("hplmn_search", {"found": [c.plmn for c in better]})
                 old = self.registered

@@ -215,10 +215,9 @@ cdef class InProcessTransport:
         return self.exchange(as_bytes(apdu))
 
     cdef bytes exchange(self, bytes apdu):
-        cdef object raw = self.card.transmit
-        cdef bytes resp = as_bytes(raw(apdu))
+        cdef bytes resp = as_bytes(self.card.transmit(apdu))
         if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
-            resp = complete(raw, apdu, resp)
+            resp = complete(self.card.transmit, apdu, resp)
         if self.log is not None:
             record_apdu(self.log, apdu, resp)
         return resp
