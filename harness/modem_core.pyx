@@ -9,9 +9,8 @@ is the public class built on it.
 """
 
 cimport cython
-from cpython.list cimport PyList_GET_SIZE
 
-from harness.uicc_link cimport Event, UiccLink, record_event
+from harness.uicc_link cimport UiccLink, record_event
 
 import random
 
@@ -549,6 +548,7 @@ def _pin_status_template(fcp):
 
 cdef dict _pins_to_verify = {}
 cdef dict _pin_status_apdus = {}
+cdef dict _verify_apdus = {}
 
 
 def _pin_to_verify(status):
@@ -897,8 +897,12 @@ cdef class ModemCore:
         if sw == 0x6983:
             self.sim_state = "blocked"
         elif sw >> 4 == 0x63C and self.config.pin:
-            pin = self.config.pin.encode("ascii").ljust(8, b"\xff")
-            _, sw = self._link.tx(bytes((0x00, 0x20, 0x00, ref, 0x08)) + pin)
+            pin = self.config.pin
+            verify = _verify_apdus.get((ref, pin))
+            if verify is None:  # VERIFY PIN: the PIN in ASCII, padded with FF to 8 bytes
+                verify = _remember(_verify_apdus, (ref, pin), bytes((0x00, 0x20, 0x00, ref, 0x08))
+                                   + pin.encode("ascii").ljust(8, b"\xff"))
+            _, sw = self._link.tx(verify)
             if sw == 0x9000:
                 self.record("pin", {"result": "verified"})
                 return True
@@ -989,9 +993,6 @@ cdef class ModemCore:
                     out.append(c if level is None else Cell(c.plmn, c.rat, level, c.area, c.cell_id))
                 cells = tuple(out)
         return self.world.remember(key, cells)
-
-    def _heard(self):
-        return list(self._heard_cells(self._radio()))
 
     def _candidates(self):
         return list(self._candidate_tuple())
