@@ -147,12 +147,73 @@ cdef inline object _remember(dict table, object key, object value):
     return value
 
 
-cdef object _parse_proactive(bytes data):
-    """A FETCHed proactive command, decoded (:class:`stk.ProactiveCommand` is immutable)."""
-    cmd = _proactive_cmds.get(data)
-    if cmd is None:
-        cmd = _remember(_proactive_cmds, data, stk.parse_proactive(data))
-    return cmd
+cdef dict _access_technology_objects = {}
+
+
+cdef bytes _terminal_response_apdu(bytes details, object result, tuple objs, bytes additional):
+    """TERMINAL RESPONSE APDU (TS 102 221 §10.2.4): details, devices ME -> UICC, result, objects."""
+    key = (details, result, objs, additional)
+    apdu = _responses.get(key)
+    if apdu is None:
+        tr = stk.terminal_response(details, result, *objs, additional=additional)
+        apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
+    return apdu
+
+
+@cython.final
+cdef class Fetched:
+    """A FETCHed proactive command and what the terminal takes from it (decoded once per command).
+
+    The command (:class:`stk.ProactiveCommand`) is immutable: its type, qualifier, command details,
+    event list (SET UP EVENT LIST), menu (SET UP MENU) and REFRESH file list are kept here, with
+    the TERMINAL RESPONSE "command performed successfully" (TS 102 223 §6.8) once built.
+    """
+
+    cdef readonly object cmd
+    cdef readonly int type
+    cdef readonly object qualifier
+    cdef readonly bytes details
+    cdef readonly str label          # the type as the ``proactive`` event shows it
+    cdef bytes success               # TERMINAL RESPONSE APDU, result 00
+    cdef object _events
+    cdef object _menu
+    cdef object _files
+
+    def __init__(self, cmd):
+        self.cmd = cmd
+        self.type = cmd.type
+        self.qualifier = cmd.qualifier
+        self.details = cmd.details
+        self.label = f"{self.type:02X}"
+
+    cdef frozenset events(self):
+        """Events of a SET UP EVENT LIST (TS 102 223 §6.6.16)."""
+        if self._events is None:
+            self._events = frozenset(self.cmd.events())
+        return self._events
+
+    cdef tuple menu(self):
+        """Items and title of a SET UP MENU (TS 102 223 §6.6.7)."""
+        if self._menu is None:
+            alpha = stk.find(self.cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
+            title = stk.decode_alpha(alpha.value) if alpha else ""
+            self._menu = (tuple(self.cmd.menu_items()), title)
+        return self._menu
+
+    cdef tuple files(self):
+        """REFRESH file list (TS 102 223 §8.18) as paths, and the FIDs they end with."""
+        if self._files is None:
+            paths = tuple(self.cmd.files())
+            self._files = (paths, frozenset([int(p.rsplit("/", 1)[-1], 16) for p in paths]))
+        return self._files
+
+
+cdef Fetched _parse_proactive(bytes data):
+    """A FETCHed proactive command, decoded (the same bytes always decode the same)."""
+    fetched = _proactive_cmds.get(data)
+    if fetched is None:
+        fetched = _remember(_proactive_cmds, data, Fetched(stk.parse_proactive(data)))
+    return fetched
 
 
 # fixed commands of the UICC activation (TS 102 221 §11.1.1, §11.1.5)
@@ -455,7 +516,6 @@ cdef dict _usim_values(tuple fids, tuple raws):
     return _remember(_usim_decoded, key, values)
 
 
-cdef dict _menus = {}
 cdef dict _labels = {}
 
 
@@ -465,27 +525,6 @@ cdef str _label(object cand):
     if memo is None or (<tuple>memo)[0] is not cand:
         memo = _remember(_labels, id(cand), (cand, f"{cand.plmn}/{cand.rat}"))
     return (<tuple>memo)[1]
-cdef dict _event_lists = {}
-
-
-cdef frozenset _events_of(object cmd):
-    """Events of a SET UP EVENT LIST (TS 102 223 §6.6.16), decoded once per command object."""
-    memo = _event_lists.get(id(cmd))
-    if memo is None or (<tuple>memo)[0] is not cmd:
-        memo = _remember(_event_lists, id(cmd), (cmd, frozenset(cmd.events())))
-    return (<tuple>memo)[1]
-
-
-cdef tuple _menu_of(object cmd):
-    """Items and title of a SET UP MENU (TS 102 223 §6.6.7), decoded once per command object."""
-    memo = _menus.get(id(cmd))
-    if memo is None or memo[0] is not cmd:
-        alpha = stk.find(cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
-        title = stk.decode_alpha(alpha.value) if alpha else ""
-        memo = _remember(_menus, id(cmd), (cmd, tuple(cmd.menu_items()), title))
-    return memo[1], memo[2]
-
-
 def _imei_bytes(digits):
     """IMEI data object value (TS 102 223 §8.20 / TS 24.008 §10.5.1.4): type 010 (IMEI), BCD swapped."""
     d = [int(c) for c in digits[:15]]
@@ -1366,68 +1405,73 @@ cdef class ModemCore:
                 if sw != 0x9000 and sw >> 8 != 0x91:
                     return
                 try:
-                    cmd = _parse_proactive(data)
+                    fetched = _parse_proactive(data)
                 except TlvError:
                     sw = self._terminal_response(b"\x01\x00\x00", R_DATA_NOT_UNDERSTOOD, (), b"")
                     continue
-                sw = self._handle(cmd)
+                sw = self._handle(fetched)
         finally:
             self._in_proactive = False
 
     cdef int _terminal_response(self, bytes details, object result, tuple objs, bytes additional):
-        key = (details, result, objs, additional)
-        apdu = _responses.get(key)
-        if apdu is None:
-            tr = stk.terminal_response(details, result, *objs, additional=additional)
-            apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
-        return self._link.sw(apdu)
+        """TERMINAL RESPONSE (TS 102 223 §6.8) with a result and data objects; the status word."""
+        return self._link.sw(_terminal_response_apdu(details, result, objs, additional))
 
-    cdef int _handle(self, object cmd):
-        cdef int kind = cmd.type
-        self.record("proactive", {"command": f"{kind:02X}", "qualifier": cmd.qualifier})
+    cdef int _success(self, Fetched f):
+        """TERMINAL RESPONSE "command performed successfully" to ``f``."""
+        if f.success is None:
+            f.success = _terminal_response_apdu(f.details, R_SUCCESS, (), b"")
+        return self._link.sw(f.success)
+
+    cdef int _handle(self, Fetched f):
+        cdef int kind = f.type
+        self.record("proactive", {"command": f.label, "qualifier": f.qualifier})
         if kind == CMD_SET_UP_EVENT_LIST:
-            self.events = _events_of(cmd)
+            self.events = f.events()
             self._last_location_status = None  # the current status is reported after registration
-            return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
+            return self._success(f)
         if kind == CMD_SET_UP_MENU:
-            items, self.menu_title = _menu_of(cmd)
+            items, self.menu_title = f.menu()
             self.menu = list(items)
-            return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
+            return self._success(f)
         if kind == CMD_PROVIDE_LOCAL_INFORMATION:
-            return self._local_information(cmd)
+            return self._local_information(f)
         if kind == CMD_REFRESH:
-            return self._refresh(cmd)
+            return self._refresh(f)
         if kind == CMD_DISPLAY_TEXT or kind == CMD_MORE_TIME:
-            return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
-        return self._terminal_response(cmd.details, R_BEYOND_CAPABILITIES, (), b"")
+            return self._success(f)
+        return self._terminal_response(f.details, R_BEYOND_CAPABILITIES, (), b"")
 
-    cdef int _local_information(self, object cmd):
+    cdef int _local_information(self, Fetched f):
         """PROVIDE LOCAL INFORMATION (TS 102 223 §6.4.15, TS 31.111 §6.4.15)."""
-        cdef int q = cmd.qualifier
+        cdef int q = f.qualifier
         if q == INFO_LOCATION:
             cell = self.cell if self.service == S_NORMAL else self.camped
             if cell is None:
-                return self._terminal_response(cmd.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
+                return self._terminal_response(f.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
             obj = stk.ctlv(stk.Tag.LOCATION_INFORMATION, _location_info(cell.plmn, cell).encode())
             result = R_SUCCESS if self.service == S_NORMAL else R_LIMITED_SERVICE
-            return self._terminal_response(cmd.details, result, (obj,), b"")
+            return self._terminal_response(f.details, result, (obj,), b"")
         if q == INFO_IMEI:
             imei = _imei_bytes((self.config.imei + "0" * 15)[:15])
-            return self._terminal_response(cmd.details, R_SUCCESS, (stk.ctlv(stk.Tag.IMEI, imei),), b"")
+            return self._terminal_response(f.details, R_SUCCESS, (stk.ctlv(stk.Tag.IMEI, imei),), b"")
         if q == INFO_ACCESS_TECHNOLOGY:
             cell = self.cell if self.service == S_NORMAL else self.camped
             if cell is None:
-                return self._terminal_response(cmd.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
-            act = stk.ctlv(stk.Tag.ACCESS_TECHNOLOGY, bytes([_ACCESS_TECHNOLOGY[cell.rat]]))
-            return self._terminal_response(cmd.details, R_SUCCESS, (act,), b"")
-        return self._terminal_response(cmd.details, R_BEYOND_CAPABILITIES, (), b"")
+                return self._terminal_response(f.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
+            act = _access_technology_objects.get(cell.rat)
+            if act is None:
+                act = _remember(_access_technology_objects, cell.rat, stk.ctlv(
+                    stk.Tag.ACCESS_TECHNOLOGY, bytes([_ACCESS_TECHNOLOGY[cell.rat]])))
+            return self._terminal_response(f.details, R_SUCCESS, (act,), b"")
+        return self._terminal_response(f.details, R_BEYOND_CAPABILITIES, (), b"")
 
-    cdef int _refresh(self, object cmd):
+    cdef int _refresh(self, Fetched f):
         """REFRESH (TS 102 223 §6.4.7): re-read the USIM, detach and re-attach as the mode requires."""
-        cdef int q = cmd.qualifier
-        files = cmd.files()
+        cdef int q = f.qualifier
+        paths, fids = f.files()
         self.refresh_count += 1
-        self.record("refresh", {"qualifier": cmd.qualifier, "files": files})
+        self.record("refresh", {"qualifier": f.qualifier, "files": list(paths)})
         if q == REFRESH_UICC_RESET:
             # the terminal resets the UICC and runs the whole activation again; no TERMINAL RESPONSE
             self._detach("refresh (UICC reset)")
@@ -1439,24 +1483,23 @@ cdef class ModemCore:
             self._reinit = True
             return 0x9000
         if q == REFRESH_FCN:
-            fids = {int(p.rsplit("/", 1)[-1], 16) for p in files}
             self._read_usim(fids)
             if EF_IMSI in fids:
                 self._detach("refresh (IMSI changed)")
                 self._reinit = True
             elif not _SELECTION_FILES.isdisjoint(fids):
                 self._reselect = True
-            return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
+            return self._success(f)
         if q == REFRESH_STEERING_OF_ROAMING:
             self._read_usim(_SOR_FILES)
             self._detach("refresh (steering of roaming)")
             self._reinit = True
-            return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
+            return self._success(f)
         # NAA initialisation modes (00, 02, 03) and NAA application / session reset (05, 06)
         self._detach("refresh")
         self._initialise(False)
         self._reinit = True
-        return self._terminal_response(cmd.details, R_SUCCESS, (), b"")
+        return self._success(f)
 
     cdef void _detach(self, str reason):
         if self.registered and self.usim.imsi:
