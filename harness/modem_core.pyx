@@ -650,6 +650,7 @@ cdef class ModemCore:
     cdef public bint _in_proactive
     cdef public object _aid
     cdef public object _sim_cache
+    cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
@@ -1328,8 +1329,7 @@ cdef class ModemCore:
                 self._next_retry = self._log.time + RETRY
         else:
             self._next_hplmn_search = self._log.time + 60.0 * self.usim.hpplmn_minutes
-            better = sel.higher_priority_than(self.registered or "", list(self._candidate_tuple()),
-                                              self.sim_lists())
+            better = self._higher_priority()
             if better:
                 self.record("hplmn_search", {"found": [c.plmn for c in better]})
                 old = self.registered
@@ -1339,6 +1339,20 @@ cdef class ModemCore:
                             self.network.receive(DetachRequest(self.usim.imsi, old))
                         break
         self.settle()
+
+    cdef object _higher_priority(self):
+        """PLMNs ranked above the serving one (TS 23.122 §4.4.3.3), reused while the serving PLMN,
+        the candidates and the USIM's lists are the same objects (the ranking depends only on them)."""
+        registered = self.registered or ""
+        cands = self._candidate_tuple()
+        sim = self.sim_lists()
+        last = self._hplmn_search
+        if last is not None and (<tuple>last)[0] == registered and (<tuple>last)[1] is cands \
+                and (<tuple>last)[2] is sim:
+            return (<tuple>last)[3]
+        better = tuple(sel.higher_priority_than(registered, list(cands), sim))
+        self._hplmn_search = (registered, cands, sim, better)
+        return better
 
     # ================================================================== toolkit
     def _settle(self):
