@@ -650,6 +650,7 @@ cdef class ModemCore:
     cdef public bint _in_proactive
     cdef public object _aid
     cdef public object _sim_cache
+    cdef object _last_candidates   # (location, coverage, RATs, FPLMN, candidates, world) of the last answer
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
     cdef public dict _efs
     cdef public dict _sizes
@@ -1038,7 +1039,25 @@ cdef class ModemCore:
         return list(self._candidate_tuple())
 
     cdef tuple _candidate_tuple(self):
-        """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation."""
+        """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation.
+
+        The last answer is reused while the world, the place, the coverage, the RATs and EF_FPLMN
+        are the same and no signal level is forced nor LA forbidden (the common case).
+        """
+        rats = self.config.rats
+        last = self._last_candidates
+        if (last is not None and not self.signal_overrides and not self.forbidden_las
+                and (<tuple>last)[0] is self.location and (<tuple>last)[1] == self.coverage
+                and (<tuple>last)[2] is rats and (<tuple>last)[3] == self.usim.fplmn
+                and (<tuple>last)[5] is self.world):
+            return (<tuple>last)[4]
+        cands = self._candidates_of_situation()
+        if not self.signal_overrides and not self.forbidden_las:
+            self._last_candidates = (self.location, self.coverage, rats, list(self.usim.fplmn), cands,
+                                     self.world)
+        return cands
+
+    cdef tuple _candidates_of_situation(self):
         radio = self._radio()
         forbidden = tuple([p for p in self.usim.fplmn if p])
         las = frozenset(self.forbidden_las) if self.forbidden_las else frozenset()
