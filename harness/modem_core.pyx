@@ -148,6 +148,7 @@ cdef inline object _remember(dict table, object key, object value):
 
 
 cdef dict _access_technology_objects = {}
+cdef dict _sim_lists_built = {}   # SimLists (immutable) per field values
 
 
 cdef bytes _terminal_response_apdu(bytes details, object result, tuple objs, bytes additional):
@@ -1085,8 +1086,16 @@ cdef class ModemCore:
         key = (u.imsi, u.mnc_length, u.ehplmn, u.hplmn_act, u.user, u.operator, list(u.fplmn))
         if cached is not None and (<tuple>cached)[0] == key:
             return (<tuple>cached)[1]
-        lists = sel.SimLists(hplmn=u.home() or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
-                             operator=u.operator, forbidden=tuple([p for p in u.fplmn if p]))
+        fields = (u.home() or "", u.ehplmn, u.hplmn_act, u.user, u.operator, tuple([p for p in u.fplmn if p]))
+        try:
+            lists = _sim_lists_built.get(fields)
+        except TypeError:  # a list set from outside: not hashable, built every time
+            lists = fields = None
+        if lists is None:
+            lists = sel.SimLists(hplmn=u.home() or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
+                                 operator=u.operator, forbidden=tuple([p for p in u.fplmn if p]))
+            if fields is not None:
+                _remember(_sim_lists_built, fields, lists)
         self._sim_cache = (key, lists)
         return lists
 
