@@ -23,15 +23,9 @@ cdef int _MEMO_LIMIT = 4096
 # ====================================================================== event records
 
 @cython.no_gc  # plain values only (bytes, numbers, strings, lists of them): no reference cycles
+@cython.freelist(256)
 cdef class Event:
     """One thing that happened: a kind, the simulated time, and its fields (``data``)."""
-
-    cdef public object seq
-    cdef public object time
-    cdef public object kind
-    cdef object _data           # the fields; built on first use for an APDU record
-    cdef object _command
-    cdef object _response
 
     def __init__(self, seq, time, kind, data):
         self.seq = seq
@@ -66,12 +60,78 @@ def _short(value):
     return str(value)
 
 
+cdef class EventLog:
+    """Append-only, ordered log of :class:`Event` with a simulated clock (``time``, seconds)."""
+
+    def __init__(self):
+        self._events = []
+        self.time = 0.0
+
+    def record(self, kind, **data):
+        """Append an event of ``kind`` with the fields ``data``; returns it."""
+        return record_event(self, kind, data)
+
+    def record_apdu(self, command, response):
+        """An ``apdu`` event (``command``, ``response``): the transports' per-command record."""
+        return apdu_event(self, command, response)
+
+    def __iter__(self):
+        return iter(self._events)
+
+    def __len__(self):
+        return PyList_GET_SIZE(self._events)
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def __getitem__(self, index):
+        return self._events[index]
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def of_kind(self, *kinds, since=0):
+        """The events of the given kinds, from position ``since`` on."""
+        return [e for e in self._events[since:] if e.kind in kinds]
+
+    @cython.wraparound(True)
+    @cython.boundscheck(True)
+    def tail(self, n=20, kinds=None):
+        """The last ``n`` events (of the given kinds only, when given)."""
+        events = self._events if kinds is None else [e for e in self._events if e.kind in kinds]
+        return events[-n:]
+
+    def mark(self):
+        """A position to pass as ``since=`` to look only at what happens next."""
+        return PyList_GET_SIZE(self._events)
+
+
+cdef Event record_event(object log, object kind, dict data):
+    """Append an event of ``kind`` with the fields ``data`` to an :class:`EventLog`."""
+    cdef list events
+    cdef Event ev = Event.__new__(Event)
+    if isinstance(log, EventLog):
+        events = (<EventLog>log)._events
+        ev.time = (<EventLog>log).time
+    else:
+        events = log._events
+        ev.time = log.time
+    ev.seq = PyList_GET_SIZE(events)
+    ev.kind = kind
+    ev._data = data
+    events.append(ev)
+    return ev
+
+
 cdef inline void record_apdu(object log, bytes command, bytes response):
     """Append an ``apdu`` event (``command``, ``response``) to an :class:`EventLog`."""
-    cdef list events = log._events
+    cdef list events
     cdef Event ev = Event.__new__(Event)
+    if isinstance(log, EventLog):
+        events = (<EventLog>log)._events
+        ev.time = (<EventLog>log).time
+    else:
+        events = log._events
+        ev.time = log.time
     ev.seq = PyList_GET_SIZE(events)
-    ev.time = log.time
     ev.kind = "apdu"
     ev._command = command
     ev._response = response
@@ -141,10 +201,6 @@ cpdef bytes transmit_t0(object raw, object apdu):
 cdef class InProcessTransport:
     """The simulated :class:`csim.Card` behind the transport interface."""
 
-    cdef public object card
-    cdef public object log
-    cdef public object name
-
     def __init__(self, card, log=None, name="in-process"):
         self.card = card
         self.log = log
@@ -159,10 +215,9 @@ cdef class InProcessTransport:
         return self.exchange(as_bytes(apdu))
 
     cdef bytes exchange(self, bytes apdu):
-        cdef object raw = self.card.transmit
-        cdef bytes resp = as_bytes(raw(apdu))
+        cdef bytes resp = as_bytes(self.card.transmit(apdu))
         if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
-            resp = complete(raw, apdu, resp)
+            resp = complete(self.card.transmit, apdu, resp)
         if self.log is not None:
             record_apdu(self.log, apdu, resp)
         return resp
@@ -296,18 +351,13 @@ cdef class UiccLink:
     for no data, P2 = 0C); ``efs`` maps a FID to the contents last read or written.
     """
 
-    cdef readonly object transport
-    cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
-    cdef public dict sizes
-    cdef public dict efs
-
     def __init__(self, transport, dict sizes=None, dict efs=None):
         self.transport = transport
         self.direct = transport if type(transport) is InProcessTransport else None
         self.sizes = sizes if sizes is not None else {}
         self.efs = efs if efs is not None else {}
 
-    cdef inline bytes xfer(self, bytes apdu):
+    cdef bytes xfer(self, bytes apdu):
         if self.direct is not None:
             return self.direct.exchange(apdu)
         return as_bytes(self.transport.transmit(apdu))

@@ -480,3 +480,19 @@ def test_manual_choice_not_forbidden_is_still_retried_when_out_of_coverage(world
     assert [e["mode"] for e in log.of_kind("plmn_selection", since=mark)] == ["manual", "manual"]
     modem.restore_coverage()
     assert modem.status()["registered"] == "208-01"
+
+
+def test_state_attributes_follow_the_card_and_the_network(world):
+    modem, _, _ = make(world)
+    assert not modem.powered and modem.service == "none" and modem.usim.imsi is None
+    modem.power_on(country="FR")
+    assert modem.powered and modem.registered == "208-01" and modem.cell.plmn == "208-01"
+    assert modem.usim.imsi == DOMESTIC and modem.usim.hplmn == "208-01" and not modem.roaming
+    assert modem.data_active and modem.sim_state == "ready" and modem.events
+    assert [t for _, t in modem.menu] == ["Automatic", "Domestic", "International"]
+    before = modem.status()
+    assert modem.status() == before  # nothing happened: same observables
+    modem.usim.fplmn = ["262-01", ""]  # the terminal's copy of EF_FPLMN drives the selection lists
+    assert modem._sim_lists().forbidden == ("262-01",)
+    modem.wait(1.0)
+    assert modem.status()["time"] == before["time"] + 1.0

@@ -1,0 +1,47 @@
+# cython: language_level=3
+"""C-level interface of :mod:`harness.uicc_link` for other compiled modules of the terminal."""
+
+
+cdef class Event:
+    cdef public object seq
+    cdef public object time
+    cdef public object kind
+    cdef object _data           # the fields; built on first use for an APDU record
+    cdef object _command
+    cdef object _response
+
+
+cdef class EventLog:
+    cdef public list _events
+    cdef public object time
+
+
+cdef Event record_event(object log, object kind, dict data)
+
+
+cdef class InProcessTransport:
+    cdef public object card
+    cdef public object log
+    cdef public object name
+
+    cdef bytes exchange(self, bytes apdu)
+
+
+cdef class UiccLink:
+    cdef readonly object transport
+    cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
+    cdef public dict sizes
+    cdef public dict efs
+
+    cdef bytes xfer(self, bytes apdu)
+    cpdef bytes transmit(self, bytes apdu)
+    cpdef tuple tx(self, bytes apdu)
+    cpdef int sw(self, bytes apdu)
+    cpdef Py_ssize_t select(self, int fid, int p1=*)
+    cpdef object read(self, int fid, int p1=*)
+    cpdef tuple read_each(self, tuple fids)
+    cpdef int update(self, int fid, bytes data)
+    cpdef int envelope(self, bytes data)
+    cpdef int terminal_response(self, bytes data)
+    cpdef int terminal_profile(self, bytes data)
+    cpdef tuple fetch(self, int length)
