@@ -86,11 +86,29 @@ cdef class EventLog:
     def __getitem__(self, index):
         return self._events[index]
 
-    @cython.wraparound(True)
-    @cython.boundscheck(True)
     def of_kind(self, *kinds, since=0):
-        """The events of the given kinds, from position ``since`` on."""
-        return [e for e in self._events[since:] if e.kind in kinds]
+        """The events of the given kinds, from position ``since`` on (negative: from the end)."""
+        cdef list events = self._events
+        cdef Py_ssize_t n = PyList_GET_SIZE(events)
+        cdef Py_ssize_t i = since
+        cdef list out = []
+        cdef Event ev
+        if i < 0:
+            i = max(n + i, 0)
+        if len(kinds) == 1:
+            kind = kinds[0]
+            while i < n:
+                ev = events[i]
+                if ev.kind is kind or ev.kind == kind:
+                    out.append(ev)
+                i += 1
+            return out
+        while i < n:
+            ev = events[i]
+            if ev.kind in kinds:
+                out.append(ev)
+            i += 1
+        return out
 
     @cython.wraparound(True)
     @cython.boundscheck(True)
