@@ -362,17 +362,23 @@ def _ins_of(spec: str) -> int:
     return int(key, 16)
 
 
-def _count_check(key: str, spec: Mapping[str, Any], n: int, line: int | None) -> Mismatch | None:
+def _count_ok(spec: Mapping[str, Any], n: int) -> bool:
+    """``n`` satisfies the spec's ``count`` / ``min`` / ``max`` (at least one by default)."""
     if "count" in spec:
-        if n != spec["count"]:
-            return Mismatch(key, f"count == {spec['count']}", n, line)
+        return n == spec["count"]
+    hi = spec.get("max")
+    return n >= spec.get("min", 1 if "max" not in spec else 0) and (hi is None or n <= hi)
+
+
+def _count_check(key: str, spec: Mapping[str, Any], n: int, line: int | None) -> Mismatch | None:
+    if _count_ok(spec, n):
         return None
+    if "count" in spec:
+        return Mismatch(key, f"count == {spec['count']}", n, line)
     lo = spec.get("min", 1 if "max" not in spec else 0)
     hi = spec.get("max")
-    if n < lo or (hi is not None and n > hi):
-        want = f"count >= {lo}" if hi is None else f"{lo} <= count <= {hi}"
-        return Mismatch(key, want, n, line)
-    return None
+    want = f"count >= {lo}" if hi is None else f"{lo} <= count <= {hi}"
+    return Mismatch(key, want, n, line)
 
 
 def _same(expected: Any, actual: Any) -> bool:
@@ -507,12 +513,12 @@ class _Checker:
             data = _hex(spec["data"]) if "data" in spec else None
             n = 0
             for ev in self.s.log.of_kind("apdu", since=self.since(spec)):
-                cmd = ev.data["command"]
+                cmd = ev["command"]
                 if len(cmd) < 2 or cmd[1] != ins or (cla is not None and cmd[0] != cla):
                     continue
                 if data is not None and data not in cmd[5:].hex().upper():
                     continue
-                if "sw" in spec and not sw_matches(spec["sw"], ev.data["response"][-2:]):
+                if "sw" in spec and not sw_matches(spec["sw"], ev["response"][-2:]):
                     continue
                 n += 1
             bad = _count_check(f"apdus[{spec['ins']}]", spec, n, line)
@@ -523,13 +529,17 @@ class _Checker:
     def check_events(self, specs: list[Mapping[str, Any]]) -> list[Mismatch]:
         out = []
         for i, spec in enumerate(specs):
+            fields = spec.get("fields")
+            events = self.s.log.of_kind(spec["kind"], since=self.since(spec))
+            if fields:
+                wanted = tuple(fields.items())
+                n = sum(1 for ev in events if all(_same(v, ev.get(k)) for k, v in wanted))
+            else:
+                n = len(events)
+            if _count_ok(spec, n):
+                continue
             line = specs.line_of(i) if hasattr(specs, "line_of") else None
-            fields = spec.get("fields") or {}
-            matching = [
-                ev for ev in self.s.log.of_kind(spec["kind"], since=self.since(spec))
-                if all(_same(v, ev.data.get(k)) for k, v in fields.items())
-            ]
-            bad = _count_check(f"events[{spec['kind']}]", spec, len(matching), line)
+            bad = _count_check(f"events[{spec['kind']}]", spec, n, line)
             if bad:
                 if fields:
                     seen = [e.data for e in self.s.log.of_kind(spec["kind"], since=self.since(spec))][-3:]

@@ -44,10 +44,21 @@ cdef class Event:
         self._data = value
 
     def __getitem__(self, key):
+        if self._data is None:  # an APDU record read without building its fields
+            if key == "command":
+                return self._command
+            if key == "response":
+                return self._response
         return self.data[key]
 
     def get(self, key, default=None):
-        return self.data.get(key, default)
+        if self._data is None:
+            if key == "command":
+                return self._command
+            if key == "response":
+                return self._response
+            return default
+        return self._data.get(key, default)
 
     def __repr__(self):
         fields = " ".join(f"{k}={_short(v)}" for k, v in self.data.items())
@@ -113,9 +124,22 @@ cdef class EventLog:
     @cython.wraparound(True)
     @cython.boundscheck(True)
     def tail(self, n=20, kinds=None):
-        """The last ``n`` events (of the given kinds only, when given)."""
-        events = self._events if kinds is None else [e for e in self._events if e.kind in kinds]
-        return events[-n:]
+        """The last ``n`` events (of the given kinds only, when given), oldest first."""
+        if kinds is None:
+            return self._events[-n:]
+        if n <= 0:
+            return [e for e in self._events if e.kind in kinds][-n:]
+        cdef list events = self._events
+        cdef list out = []
+        cdef Py_ssize_t i = PyList_GET_SIZE(events) - 1
+        cdef Event ev
+        while i >= 0 and len(out) < n:
+            ev = events[i]
+            if ev.kind in kinds:
+                out.append(ev)
+            i -= 1
+        out.reverse()
+        return out
 
     def mark(self):
         """A position to pass as ``since=`` to look only at what happens next."""
