@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import random
 import stat
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,8 @@ class HSS:
 
     def __init__(self, rng: random.Random | None = None, *, seed: int = 0x5EED) -> None:
         self._subscribers: dict[str, Subscriber] = {}
+        #: versions (mtime in ns) of profile files just read by the caller (see :meth:`provision_sources`)
+        self._checked: Mapping[str, int] | None = None
         self._rng = rng
         self._seed = seed
         self._drawn = 0  # RANDs taken from the seed's shared stream while ``_rng`` is unset
@@ -164,12 +166,15 @@ class HSS:
             rows = _rows_of(profile)
         return [self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn) for imsi, ki, opc, n, sqn in rows]
 
-    def provision_sources(self, sources: Iterable[Path]) -> None:
+    def provision_sources(self, sources: Iterable[Path], checked: Mapping[str, int] | None = None) -> None:
         """Card profiles from files or directories of ``*.yaml`` profiles.
 
         A fresh HSS takes them from the shared :class:`_Directory` of these sources and builds
-        each subscriber on first lookup; otherwise they are provisioned at once.
+        each subscriber on first lookup; otherwise they are provisioned at once. ``checked``
+        maps profile files the caller has just looked at to their version (mtime in ns): their
+        subscribers are taken without looking at the file again.
         """
+        self._checked = checked
         directory = _Directory.of(tuple(sources))
         if self._subscribers or self._directory is not None:
             self._materialise()
@@ -181,10 +186,11 @@ class HSS:
     def lookup(self, imsi: str) -> Subscriber | None:
         sub = self._subscribers.get(imsi)
         if sub is None and self._directory is not None:
-            row = self._directory.row(imsi, rescan=not self._rescanned)
-            self._rescanned |= row is None
-            if row is not None:
-                sub = self._add(*row)
+            row = self._directory.row(imsi, rescan=not self._rescanned, checked=self._checked)
+            if row is None:
+                self._rescanned = True
+            else:  # the row's keys are bytes already
+                sub = self._subscribers[imsi] = Subscriber(*row)
         return sub
 
     def _materialise(self) -> None:
@@ -300,12 +306,15 @@ class _Directory:
                     rows[row[0]] = (row, path, version)  # a later profile of the IMSI wins
         self._rows = rows
 
-    def row(self, imsi: str, *, rescan: bool = True) -> Row | None:
+    def row(self, imsi: str, *, rescan: bool = True, checked: Mapping[str, int] | None = None) -> Row | None:
         """The row of an IMSI, its profile file checked for a newer version first; an IMSI not
-        listed makes the sources be read again if ``rescan``."""
+        listed makes the sources be read again if ``rescan``. ``checked`` gives the versions of
+        files the caller has just read from the file system: those are not read again."""
         hit = self._rows.get(imsi)
-        if hit is not None and _version(hit[1]) == hit[2]:
-            return hit[0]
+        if hit is not None:
+            known = checked.get(hit[1]) if checked else None
+            if (known if known is not None else _version(hit[1])) == hit[2]:
+                return hit[0]
         if hit is None and not rescan:
             return None
         self._scan()
@@ -353,7 +362,8 @@ class Network:
     """All PLMNs of a world, their MMEs/VLRs and the home HSS/AuC.
 
     ``receive(message)`` is the only entry point; it returns the network's answer, or ``None``
-    for messages that need none (detach).
+    for messages that need none (detach). ``profile_versions`` maps card profile files the
+    caller has just looked at to their version (mtime in ns), see :meth:`HSS.provision_sources`.
     """
 
     world: World
@@ -363,14 +373,24 @@ class Network:
     registrations: dict[str, Registration] = field(default_factory=dict)
     _sessions: dict[str, _Session] = field(default_factory=dict, repr=False)
     _counter: int = 0
+    profile_versions: InitVar[Mapping[str, int] | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, profile_versions: Mapping[str, int] | None) -> None:
         self.hss = HSS(seed=self.seed)
-        self.hss.provision_sources(self.world.subscribers)
+        self.hss.provision_sources(self.world.subscribers, profile_versions)
 
     # --- dispatch -------------------------------------------------------------------------------
     def receive(self, msg: Any, imsi: str | None = None) -> NetworkMessage | None:
         """Handle one terminal message. Authentication messages carry no IMSI: pass the sender's."""
+        kind = type(msg)
+        if kind is AttachRequest:
+            return self._attach(msg)
+        if kind is AuthenticationResponse:
+            return self._auth_response(self._session(imsi), msg)
+        if kind is DetachRequest:
+            self._sessions.pop(msg.imsi, None)
+            self.registrations.pop(msg.imsi, None)
+            return None
         if isinstance(msg, AttachRequest):
             return self._attach(msg)
         if isinstance(msg, AuthenticationResponse):
@@ -394,16 +414,23 @@ class Network:
         imsi = req.imsi
         self._sessions.pop(imsi, None)
         self.registrations.pop(imsi, None)
-        op = self.world.operators.get(req.plmn)
-        if op is None or req.rat not in op.rats:
+        world = self.world
+        op = world.operators.get(req.plmn)
+        rat = req.rat
+        if op is None or rat not in op.rats:
             return self._reject(req, CAUSE_PLMN_NOT_ALLOWED)
-        sub = self.hss.lookup(imsi)
-        decision = self._admission(op, imsi, sub, req.rat, req.area)
+        hss = self.hss
+        sub = hss.lookup(imsi)
+        # the visited PLMN's roaming decision, a pure function of the world and the request
+        key = ("admission", op.plmn, imsi, sub.mnc_length if sub is not None else None, rat, req.area)
+        decision = world.memo.get(key)
+        if decision is None:
+            decision = self._admission(op, imsi, sub, rat, req.area)
         if not decision.accepted:
             return self._reject(req, decision.cause or CAUSE_PLMN_NOT_ALLOWED)
         if sub is None:
             return self._reject(req, CAUSE_IMSI_UNKNOWN_IN_HLR)
-        challenge = self.hss.challenge(sub)
+        challenge = hss.challenge(sub)
         self._sessions[imsi] = _Session(req, sub, challenge, req.packet and decision.data, not decision.home)
         return AuthenticationRequest(challenge[0], challenge[1])
 
@@ -424,16 +451,19 @@ class Network:
         req = s.request
         imsi = req.imsi
         del self._sessions[imsi]
-        self._counter += 1
-        n = self._counter
-        self.registrations[imsi] = Registration(imsi, req.plmn, req.rat, req.area, s.packet, s.roaming)
-        if self.log is not None:
-            self.log.record("network_attach", imsi=imsi, plmn=req.plmn, rat=req.rat,
-                            roaming=s.roaming, packet=s.packet)
-        op = self.world.operators.get(req.plmn)
+        n = self._counter = self._counter + 1
+        plmn = req.plmn
+        packet = s.packet
+        roaming = s.roaming
+        self.registrations[imsi] = Registration(imsi, plmn, req.rat, req.area, packet, roaming)
+        log = self.log
+        if log is not None:
+            log.record("network_attach", imsi=imsi, plmn=plmn, rat=req.rat, roaming=roaming, packet=packet)
+        op = self.world.operators.get(plmn)
+        tmsi = n.to_bytes(4, "big")
         return AttachAccept(
-            req.plmn, req.rat, req.area, n.to_bytes(4, "big"), (0xC0000000 | n).to_bytes(4, "big"),
-            (n & 0xFFFFFF).to_bytes(3, "big"), _guti(req.plmn, n), s.packet, s.roaming,
+            plmn, req.rat, req.area, tmsi, (0xC0000000 | n).to_bytes(4, "big"),
+            (n & 0xFFFFFF).to_bytes(3, "big"), _guti_head(plmn) + tmsi, packet, roaming,
             op.equivalent if op else (),
         )
 
@@ -520,11 +550,12 @@ def _milenage(ki: bytes, opc: bytes) -> milenage.Milenage:
 
 
 @lru_cache(maxsize=256)
-def _plmn_bytes(plmn: str) -> bytes:
-    return encode_plmn(plmn)
+def _guti_head(plmn: str) -> bytes:
+    """The GUTI bytes before the M-TMSI (see :func:`_guti`), the same for every subscriber of a PLMN."""
+    return b"\x0b\xf6" + encode_plmn(plmn) + b"\x80\x01" + b"\x01"
 
 
 def _guti(plmn: str, n: int) -> bytes:
     """GUTI value bytes as stored in EF_EPSLOCI (octets 2..13 of the EPS mobile identity IE,
     TS 24.301 §9.9.3.12): length, identity type GUTI, PLMN, MME group ID, MME code, M-TMSI."""
-    return b"\x0b\xf6" + _plmn_bytes(plmn) + b"\x80\x01" + b"\x01" + n.to_bytes(4, "big")
+    return _guti_head(plmn) + n.to_bytes(4, "big")

@@ -21,6 +21,8 @@ import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from harness.selection_core import same_objects
+
 #: access technologies in the order a terminal prefers them inside one list entry
 RAT_PREFERENCE = ("5G", "4G", "3G", "2G")
 ALL_RATS = frozenset(RAT_PREFERENCE)
@@ -219,8 +221,9 @@ class _Plan:
 
 
 #: plans by value (candidates, SIM lists, RPLMN, mode), and by the identity of the same candidates
+#: and SIM lists (an entry holds the objects, so their ids are not reused while it is listed)
 _plans: dict[tuple[object, ...], _Plan] = {}
-_plans_by_id: dict[tuple[object, ...], tuple[tuple[Candidate, ...], _Plan]] = {}
+_plans_by_id: dict[tuple[object, ...], tuple[SimLists, tuple[Candidate, ...], _Plan]] = {}
 _PLANS_LIMIT = 2048
 _ORDERS_PER_PLAN = 32
 
@@ -229,22 +232,19 @@ def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
              include_forbidden: bool) -> _Plan:
     """The plan of :func:`priority_order`, computed once per distinct inputs.
 
-    The same candidate objects (a terminal keeps those of a place) are found by identity: the
-    table holds them, so their ids are not reused while listed. Other ones are found by value.
-    Inputs holding lists are not hashable: their plan is computed every time.
+    The same candidate objects and SIM lists (a terminal keeps those of a place) are found by
+    identity. Other ones are found by value. Inputs holding lists are not hashable: their plan
+    is computed every time.
     """
-    cands = tuple(candidates)
-    try:
-        id_key = (tuple(map(id, cands)), sim, rplmn, include_forbidden)
-        hit = _plans_by_id.get(id_key)
-    except TypeError:  # lists inside the SIM lists
-        return _Plan(cands, sim, rplmn, include_forbidden)
-    if hit is not None:
-        return hit[1]
+    cands = candidates if type(candidates) is tuple else tuple(candidates)
+    id_key = (id(sim), rplmn, include_forbidden, len(cands), id(cands[0]) if cands else 0)
+    hit = _plans_by_id.get(id_key)
+    if hit is not None and hit[0] is sim and same_objects(hit[1], cands):
+        return hit[2]
     key = (cands, sim, rplmn, include_forbidden)
     try:
         plan = _plans.get(key)
-    except TypeError:  # a candidate holding a list
+    except TypeError:  # lists inside a candidate or the SIM lists
         return _Plan(cands, sim, rplmn, include_forbidden)
     if plan is None:
         plan = _Plan(cands, sim, rplmn, include_forbidden)
@@ -253,7 +253,7 @@ def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
         _plans[key] = plan
     if len(_plans_by_id) >= _PLANS_LIMIT:
         _plans_by_id.clear()
-    _plans_by_id[id_key] = (cands, plan)
+    _plans_by_id[id_key] = (sim, cands, plan)
     return plan
 
 
@@ -269,7 +269,7 @@ def automatic(
 
     ``exclude`` holds PLMNs already tried and rejected during this selection round.
     """
-    order = priority_order(candidates, sim, rplmn=rplmn, rng=rng)
+    order = list(_plan_of(candidates, sim, rplmn, False).order(rng))  # priority_order, automatic mode
     if exclude:
         order = [c for c in order if c.plmn not in exclude]
     return order

@@ -214,6 +214,7 @@ class Session:
         """Build the in-process card, the world and the modem for a card profile and world."""
         from csim import Card
         from harness.modem import Modem, ModemConfig
+        from harness.network import Network
         from harness.scenario import resolve_card, resolve_world
         from harness.world import World
 
@@ -221,14 +222,17 @@ class Session:
         world_path = resolve_world(str(world), source)
         profile = card_profile(card_path)
         log = EventLog()
-        image, prof = _card_source(str(card_path), card_path.stat().st_mtime)
+        st = card_path.stat()
+        image, prof = _card_source(str(card_path), st.st_mtime)
         sim = Card(image, profile=prof)
         transport = InProcessTransport(sim, log)
         wld = World.load(str(world_path))
         settings = dict(config or {})
         if "pin" not in settings:
             settings["pin"] = user_pin(profile)
-        modem = Modem(transport, wld, log=log, config=ModemConfig(**settings))
+        # the HSS takes the card's subscribers from the profile version just read
+        network = Network(wld, log=log, profile_versions={str(card_path): st.st_mtime_ns})
+        modem = Modem(transport, wld, log=log, config=ModemConfig(**settings), network=network)
         return cls(sim, wld, modem, log, transport, profile=profile)
 
     @classmethod

@@ -193,6 +193,29 @@ def test_a_profile_edited_in_place_reaches_the_next_network(tmp_path):
     assert Network(world).hss.lookup("208019900000099") is None
 
 
+def test_profile_versions_given_by_the_caller_spare_the_file_check(tmp_path, monkeypatch):
+    import dataclasses
+    import os
+
+    from harness import network
+    from harness.world import ROOT
+
+    card = (ROOT / "fixtures" / "cards" / "alphalink-orange-domestic-only.yaml").read_text()
+    world, path = _world_with_card(tmp_path, card)
+    version = path.stat().st_mtime_ns
+    assert Network(world).hss.lookup("208019900000002").ki == bytes.fromhex("11" * 16)
+    checked = []
+    monkeypatch.setattr(network, "_version", lambda p: checked.append(p) or os.stat(p).st_mtime_ns)
+    net = Network(world, profile_versions={str(path): version})
+    assert net.hss.lookup("208019900000002").ki == bytes.fromhex("11" * 16) and checked == []
+    # the caller has seen a newer version: the profile is read again
+    path.write_text(card.replace('ki: "' + "1" * 32, 'ki: "' + "3" * 32))
+    os.utime(path, ns=(version, version + 1_000_000))
+    net = Network(world, profile_versions={str(path): version + 1_000_000})
+    assert net.hss.lookup("208019900000002").ki == bytes.fromhex("33" * 16)
+    assert "profile_versions" not in [f.name for f in dataclasses.fields(net)]
+
+
 def test_subscribers_lists_the_world_directory_and_later_provisioning():
     hss = Network(World.load("europe")).hss
     assert hss.lookup("208019900000001") is not None
