@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -142,8 +143,13 @@ class Policy:
 
     def profiles(self) -> list[str]:
         """Every profile the policy names, priority first, in order of appearance."""
+        return list(self.profile_names)
+
+    @functools.cached_property
+    def profile_names(self) -> tuple[str, ...]:
+        """:meth:`profiles` as a tuple, computed once (the policy is immutable)."""
         names = [self.priority, *(e.profile for e in self.table)]
-        return list(dict.fromkeys(names + ([self.default] if self.default else [])))
+        return tuple(dict.fromkeys(names + ([self.default] if self.default else [])))
 
     def select(self, plmn: str) -> str | None:
         """Profile for normal service on ``plmn``: first matching entry, else the default."""
@@ -212,7 +218,8 @@ class RoamingCard(Protocol):
 
 
 ProfileFiles = Callable[[str], Mapping[str, bytes]]
-_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], list[str]]
+# a switch to a profile: its files (the mapping the plan was made from), the writes, the paths written
+_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], tuple[str, ...]]
 ProfileAuth = Callable[[str], Any]
 
 
@@ -240,7 +247,7 @@ class RoamingApplet(Applet):
         self._files = files
         self._auth = auth
         self._restore_auth = restore_auth
-        self.profiles = policy.profiles()
+        self.profiles = list(policy.profile_names)
         self._active = active if active is not None else self._detect_active()
         if self._active not in self.profiles:
             raise ValueError(f"active profile {self._active!r} is not in the policy")
@@ -262,35 +269,16 @@ class RoamingApplet(Applet):
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
         """Applet for a card built from a :class:`csim.profile.Profile` with an ``applet`` section."""
-        from csim import profile as profiles
-        from csim.milenage import UsimAuth
-
         if profile.applet is None:
             raise ValueError(f"profile {profile.name} has no roaming applet configuration")
-        # what every card of this profile shares (kept while the profile is unchanged): the
-        # policy, the profiles' files, the menu and the policy's choices per PLMN
-        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
-        policy = shared.get("policy")
-        if policy is None:
-            policy = shared["policy"] = Policy.from_config(profile.applet)
-        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
-
-        def files(name: str) -> Mapping[str, bytes]:
-            if name not in cache:
-                cache[name] = profiles.profile_files(profile, name)
-            return cache[name]
-
-        specs: dict[str, Any] = shared.setdefault("auth", {})
-
-        def auth(name: str) -> Any:
-            spec = specs.get(name)
-            if spec is None:
-                spec = specs[name] = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
-
-        applet = cls(card, policy, files, auth, restore_auth=usim_auth_from_state)
-        applet._shared = shared.setdefault(cls, {})
-        applet._select = shared.setdefault("select", {})
+        setup = _setup_of(card, profile)
+        applet = cls(card, setup.policy, setup.files, setup.auth,
+                     active=setup.active(card), restore_auth=usim_auth_from_state)
+        applet._shared = setup.shared
+        applet._select = setup.select
+        if setup.plans is not None:
+            applet._plans = setup.plans
+            applet._sizes = setup.sizes
         return applet
 
     # --- introspection -----------------------------------------------------------------------
@@ -484,12 +472,12 @@ class RoamingApplet(Applet):
         if toolkit.profile is not None and toolkit.profile.supports("refresh"):
             mode = self.policy.refresh
             if mode == _FCN or mode == _NAA_INIT_FCN:
-                command = _refresh_command(mode, tuple(dict.fromkeys(changed)))
+                command = _refresh_command(mode, changed)
             else:
                 command = _refresh_command(mode, None)
             toolkit.queue(self, command)
 
-    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> list[str]:
+    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> tuple[str, ...]:
         """Write ``files`` then :data:`CLEARED_FILES`, each cut to the size of the card's EF and
         skipped when the card has no such EF; returns the paths written.
 
@@ -512,7 +500,7 @@ class RoamingApplet(Applet):
                 data = data[:size]
                 write(path, data)
             writes.append((path, data))
-        changed = [path for path, _ in writes]
+        changed = tuple(dict.fromkeys(path for path, _ in writes))
         self._plans[target] = (files, tuple(writes), changed)
         return changed
 
@@ -571,6 +559,91 @@ class RoamingApplet(Applet):
         for name, st in state.get("auths", {}).items():
             if self._restore_auth is not None:
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
+
+
+class _Setup:
+    """What the applets of the cards built from one profile (and one card image) share.
+
+    The policy, each IMSI profile's files and key specification, the SET UP MENU command, the
+    policy's choice per PLMN, and - the file tree being the image's - the writes of a switch to
+    each profile and the EF sizes. Derived once, from the profile as it was when its first card
+    was built with this image; a new image (:func:`csim.profile.build_image` hands out a fresh
+    one per call) derives again.
+    """
+
+    __slots__ = ("profile_ref", "image_ref", "policy", "files", "auth", "shared", "select",
+                 "plans", "sizes", "imsis")
+
+    def __init__(self, card: Any, profile: Any, image: Any) -> None:
+        from csim import profile as profiles
+        from csim.milenage import UsimAuth
+
+        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
+        policy = shared.get("policy")
+        if policy is None:
+            policy = shared["policy"] = Policy.from_config(profile.applet)
+        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
+
+        def files(name: str) -> Mapping[str, bytes]:
+            if name not in cache:
+                cache[name] = profiles.profile_files(profile, name)
+            return cache[name]
+
+        specs: dict[str, Any] = shared.setdefault("auth", {})
+
+        def auth(name: str) -> Any:
+            spec = specs.get(name)
+            if spec is None:
+                spec = specs[name] = profiles.profile_auth(profile, name)
+            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
+
+        self.profile_ref = weakref.ref(profile)
+        self.image_ref = None if image is None else weakref.ref(image)
+        self.policy = policy
+        self.files = files
+        self.auth = auth
+        self.shared: dict[str, Any] = shared.setdefault(RoamingApplet, {})
+        self.select: dict[str, str | None] = shared.setdefault("select", {})
+        # per card file tree: shared only by cards of one image and one card class
+        self.plans: dict[str, _Plan] | None = None if image is None else {}
+        self.sizes: dict[str, int | None] = {}
+        self.imsis: dict[bytes, str] = {}  # EF_IMSI contents -> profile, the first in policy order
+        for name in reversed(policy.profile_names):
+            imsi = files(name).get(EF_IMSI)
+            if imsi is not None:
+                self.imsis[bytes(imsi)] = name
+
+    def valid(self, profile: Any, image: Any) -> bool:
+        return self.profile_ref() is profile and (
+            image is None if self.image_ref is None else self.image_ref() is image)
+
+    def active(self, card: Any) -> str:
+        """The profile whose EF_IMSI the card holds, else the priority profile."""
+        try:
+            imsi = card.read_file(EF_IMSI)
+        except (KeyError, FileNotFoundError, LookupError):
+            return self.policy.priority
+        return self.imsis.get(imsi, self.policy.priority)
+
+
+_setups: dict[tuple[int, int, type], _Setup] = {}
+
+
+def _setup_of(card: Any, profile: Any) -> _Setup:
+    """The shared setup of the cards built from ``profile`` with ``card.image`` (see :class:`_Setup`).
+
+    A card without an image derives from the profile each time (its file tree is its own).
+    """
+    image = getattr(card, "image", None)
+    if image is None:
+        return _Setup(card, profile, None)
+    key = (id(profile), id(image), type(card))
+    setup = _setups.get(key)
+    if setup is None or not setup.valid(profile, image):
+        if len(_setups) >= 64:
+            _setups.clear()
+        setup = _setups[key] = _Setup(card, profile, image)
+    return setup
 
 
 @functools.lru_cache(maxsize=256)
