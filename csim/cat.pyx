@@ -45,13 +45,6 @@ cdef class Template:
     reports what is wrong with them.
     """
 
-    cdef readonly bytes canonical
-    cdef readonly tuple positions
-    cdef readonly bint regular
-    cdef readonly object type
-    cdef readonly tuple menu
-    cdef dict _numbered
-
     def __init__(self, bytes canonical, tuple positions, bint regular, kind, tuple menu):
         self.canonical = canonical
         self.positions = positions
@@ -116,11 +109,6 @@ def prepare(command) -> Template:
 cdef class Entry:
     """A queued proactive command: its owner, the numbered command, its number and template."""
 
-    cdef readonly str owner
-    cdef readonly bytes command
-    cdef readonly int number
-    cdef readonly Template template
-
     def __init__(self, str owner, bytes command, int number, Template template):
         self.owner = owner
         self.command = command
@@ -150,15 +138,6 @@ def restored_entry(str owner, bytes command) -> Entry:
 
 cdef class Toolkit:
     """CAT runtime of one card (TS 102 223 §6: proactive UICC)."""
-
-    cdef public object card
-    cdef public object profile  # the stk.TerminalProfile of the session, None before one
-    cdef public list applets
-    cdef public list _queue  # Entry, oldest first
-    cdef public Entry _outstanding  # fetched, its TERMINAL RESPONSE awaited
-    cdef public dict _menu  # item identifier -> applet name, from the last SET UP MENU
-    cdef public int _number
-    cdef dict __dict__
 
     def __init__(self, card, applets=()):
         self.card = card

@@ -34,6 +34,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from csim import stk
+from csim.roaming_core import EVENT_LIST_COMMAND as EVENT_LIST_COMMAND
+from csim.roaming_core import LOCAL_INFO_COMMAND as LOCAL_INFO_COMMAND
+from csim.roaming_core import MENU_TITLE as MENU_TITLE
+from csim.roaming_core import RoamingCore
+from csim.roaming_core import command_type as command_type
 from csim.toolkit import Applet, Toolkit
 
 ADF_USIM = "3F00/7FF0"
@@ -71,18 +76,7 @@ REFRESH_MODES: dict[str, int] = {
 }
 
 AUTOMATIC_ITEM = 1
-MENU_TITLE = "Roaming profile"
 
-# the commands the applet issues whatever its configuration (numbered by the toolkit)
-EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
-LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
-
-# plain ints for the hot paths (enum member lookups cost more than the comparison)
-_EVENT_LOCATION_STATUS = int(stk.Event.LOCATION_STATUS)
-_NORMAL_SERVICE = int(stk.LocationStatus.NORMAL_SERVICE)
-_LIMITED_SERVICE = int(stk.LocationStatus.LIMITED_SERVICE)
-_SET_UP_EVENT_LIST = int(stk.Command.SET_UP_EVENT_LIST)
-_PROVIDE_LOCAL_INFORMATION = int(stk.Command.PROVIDE_LOCAL_INFORMATION)
 _FCN = int(stk.Refresh.FCN)
 _NAA_INIT_FCN = int(stk.Refresh.NAA_INIT_FCN)
 
@@ -223,7 +217,7 @@ _Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], tuple[str, ...
 ProfileAuth = Callable[[str], Any]
 
 
-class RoamingApplet(Applet):
+class RoamingApplet(RoamingCore, Applet):
     """The domestic / international switching applet.
 
     ``files(name)`` gives the IMSI-dependent EF contents of a profile as ``{path: bytes}``
@@ -325,44 +319,6 @@ class RoamingApplet(Applet):
 
     # --- toolkit hooks -----------------------------------------------------------------------
 
-    def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
-        """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
-        self._events_registered = False
-        events, menu_supported, local_info = _facilities(profile)
-        if events:
-            toolkit.queue(self, EVENT_LIST_COMMAND)
-        if menu_supported:
-            menu = self._shared.get("menu")
-            if menu is None:
-                menu = self._shared["menu"] = stk.set_up_menu(MENU_TITLE, self.menu_items())
-            toolkit.queue(self, menu)
-        if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
-            self._switch(toolkit, self.policy.priority, "priority", None)
-        if local_info:
-            toolkit.queue(self, LOCAL_INFO_COMMAND)
-
-    def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
-        if not isinstance(envelope, stk.EventDownload) or envelope.event != _EVENT_LOCATION_STATUS:
-            return None
-        status = envelope.location_status
-        assert status is not None  # parse_envelope guarantees it for this event
-        self._location(toolkit, status, envelope.location, may_ask=True)
-        return b""
-
-    def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
-        kind = command_type(command)
-        if kind == _SET_UP_EVENT_LIST:
-            self._events_registered = response.successful
-        elif kind == _PROVIDE_LOCAL_INFORMATION:
-            if response.result == stk.Result.SUCCESS and response.location is not None:
-                self._location(toolkit, stk.LocationStatus.NORMAL_SERVICE, response.location, may_ask=False)
-            elif response.result == stk.Result.LIMITED_SERVICE:
-                self._location(toolkit, stk.LocationStatus.LIMITED_SERVICE, response.location, may_ask=False)
-            elif response.result == stk.Result.TERMINAL_UNABLE and response.additional[:1] == bytes(
-                [stk.UNABLE_NO_SERVICE]
-            ):
-                self._last_status = stk.LocationStatus.NO_SERVICE
-
     def menu_selection(self, toolkit: Toolkit, item: int, help_request: bool) -> None:
         """Menu item chosen (TS 102 223 §7.4): force a profile, or return to automatic."""
         if help_request:
@@ -388,52 +344,6 @@ class RoamingApplet(Applet):
             self._switch(toolkit, target, "forced", self._last_plmn)
 
     # --- decision ----------------------------------------------------------------------------
-
-    def _location(
-        self, toolkit: Toolkit, status: int, location: stk.LocationInformation | None, may_ask: bool
-    ) -> None:
-        self._last_status = status
-        if location is not None:
-            self._last_plmn = location.plmn
-        if status == _NORMAL_SERVICE:
-            if location is None:
-                return
-            plmn = location.plmn
-            fallback = self._fallback
-            if fallback is not None and fallback[0] != plmn[:3]:
-                self._fallback = fallback = None
-            if self._forced is not None:
-                return
-            if fallback is not None and fallback[1] == self._active:
-                return
-            select = self._select
-            if self._select_policy is not self.policy:
-                select = self._select = {}
-                self._select_policy = self.policy
-            if plmn in select:
-                target = select[plmn]
-            else:
-                target = select[plmn] = self.policy.select(plmn)
-            if target is not None and target != self._active:
-                self._switch(toolkit, target, "location", plmn)
-        elif status == _LIMITED_SERVICE:
-            if self._forced is not None:
-                return
-            if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
-                "provide_local_information"
-            ):
-                toolkit.queue(self, LOCAL_INFO_COMMAND)
-                return
-            plmn = location.plmn if location is not None else self._last_plmn
-            if plmn is None:
-                return
-            mcc = plmn[:3]
-            if self._fallback is not None and self._fallback[0] != mcc:
-                self._fallback = None
-            target = self._limited_service_target(mcc)
-            if target is not None and target != self._active:
-                self._fallback = (mcc, target)
-                self._switch(toolkit, target, "limited service", plmn)
 
     def _limited_service_target(self, mcc: str) -> str | None:
         """Profile to try after limited service in country ``mcc``, None to stay.
@@ -650,41 +560,6 @@ def _setup_of(card: Any, profile: Any) -> _Setup:
 def _refresh_command(mode: int, paths: tuple[str, ...] | None) -> bytes:
     """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
     return stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
-
-
-_profile_facilities: dict[bytes, tuple[bool, bool, bool]] = {}
-
-
-def _facilities(profile: stk.TerminalProfile) -> tuple[bool, bool, bool]:
-    """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
-    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION."""
-    flags = _profile_facilities.get(profile.raw)
-    if flags is None:
-        supports = profile.supports
-        flags = (
-            supports("set_up_event_list") and supports("event_location_status"),
-            supports("set_up_menu") and supports("menu_selection"),
-            supports("provide_local_information"),
-        )
-        if len(_profile_facilities) >= 256:
-            _profile_facilities.clear()
-        _profile_facilities[profile.raw] = flags
-    return flags
-
-
-_command_types: dict[bytes, int] = {}
-
-
-def command_type(command: bytes) -> int:
-    """Type of command of a ``D0`` proactive command (TS 102 223 §8.6)."""
-    kind = _command_types.get(command) if type(command) is bytes else None
-    if kind is None:
-        kind = stk.parse_proactive(command).type
-        if type(command) is bytes:
-            if len(_command_types) >= 1024:
-                _command_types.clear()
-            _command_types[command] = kind
-    return kind
 
 
 def refresh_path(path: str) -> str:

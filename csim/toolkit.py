@@ -73,11 +73,17 @@ class Applet:
         return None
 
 
+_roaming_applet: Any = None  # csim.roaming.RoamingApplet (that module imports this one)
+
+
 def build(card: Any, profile: Any = None) -> Toolkit:
     """The toolkit of a card; with the roaming applet installed when ``profile.applet`` is set."""
+    global _roaming_applet
     toolkit = Toolkit(card)
     if profile is not None and getattr(profile, "applet", None) is not None:
-        from csim.roaming import RoamingApplet
+        if _roaming_applet is None:
+            from csim.roaming import RoamingApplet
 
-        toolkit.install(RoamingApplet.from_profile(card, profile))
+            _roaming_applet = RoamingApplet
+        toolkit.install(_roaming_applet.from_profile(card, profile))
     return toolkit
