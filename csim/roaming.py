@@ -236,29 +236,7 @@ class RoamingApplet(RoamingCore, Applet):
         active: str | None = None,
         restore_auth: Callable[[dict], Any] | None = None,
     ) -> None:
-        self.card = card
-        self.policy = policy
-        self._files = files
-        self._auth = auth
-        self._restore_auth = restore_auth
-        self.profiles = list(policy.profile_names)
-        self._active = active if active is not None else self._detect_active()
-        if self._active not in self.profiles:
-            raise ValueError(f"active profile {self._active!r} is not in the policy")
-        self._forced: str | None = None
-        self._last_plmn: str | None = None
-        self._last_status: int | None = None
-        self._fallback: tuple[str, str] | None = None  # (MCC, profile) chosen after limited service
-        self._switch_count = 0
-        self._history: list[dict[str, Any]] = []
-        self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
-        self._events_registered = False
-        # derived once: the policy and the card's file tree do not change under the applet
-        self._shared: dict[str, Any] = {}  # the SET UP MENU command (cards of one profile share it)
-        self._select: dict[str, str | None] = {}  # PLMN -> policy.select(PLMN)
-        self._select_policy = policy
-        self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
-        self._plans: dict[str, _Plan] = {}  # profile -> the writes of a switch to it
+        self._start(card, policy, files, auth, active, restore_auth, {}, {}, {}, {})
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
@@ -266,13 +244,19 @@ class RoamingApplet(RoamingCore, Applet):
         if profile.applet is None:
             raise ValueError(f"profile {profile.name} has no roaming applet configuration")
         setup = _setup_of(card, profile)
-        applet = cls(card, setup.policy, setup.files, setup.auth,
-                     active=setup.active(card), restore_auth=usim_auth_from_state)
-        applet._shared = setup.shared
-        applet._select = setup.select
-        if setup.plans is not None:
-            applet._plans = setup.plans
-            applet._sizes = setup.sizes
+        active = setup.active(card)
+        if cls.__init__ is not RoamingApplet.__init__:
+            applet = cls(card, setup.policy, setup.files, setup.auth, active=active,
+                         restore_auth=usim_auth_from_state)
+            applet._shared, applet._select = setup.shared, setup.select
+            if setup.plans is not None:
+                applet._plans, applet._sizes = setup.plans, setup.sizes
+            return applet
+        applet = cls.__new__(cls)
+        plans = setup.plans
+        applet._start(card, setup.policy, setup.files, setup.auth, active, usim_auth_from_state,
+                      setup.shared, setup.select, {} if plans is None else setup.sizes,
+                      {} if plans is None else plans)
         return applet
 
     # --- introspection -----------------------------------------------------------------------

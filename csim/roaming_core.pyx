@@ -98,6 +98,33 @@ cdef class RoamingCore:
     cdef public dict _plans  # profile -> the writes of a switch to it
     cdef dict __dict__
 
+    cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
+                 dict sizes, dict plans):
+        """Initial state (see :class:`csim.roaming.RoamingApplet`); ``shared`` (the menu),
+        ``select`` (policy choices), ``sizes`` and ``plans`` may be shared with other cards."""
+        self.card = card
+        self.policy = policy
+        self._files = files
+        self._auth = auth
+        self._restore_auth = restore_auth
+        self.profiles = list(policy.profile_names)
+        self._active = active if active is not None else self._detect_active()
+        if self._active not in self.profiles:
+            raise ValueError(f"active profile {self._active!r} is not in the policy")
+        self._forced = None
+        self._last_plmn = None
+        self._last_status = None
+        self._fallback = None
+        self._switch_count = 0
+        self._history = []
+        self._auths = {}
+        self._events_registered = False
+        self._shared = shared
+        self._select = select
+        self._select_policy = policy
+        self._sizes = sizes
+        self._plans = plans
+
     cdef inline int _queue(self, toolkit, bytes command) except -1:
         if type(toolkit) is Toolkit:
             (<Toolkit>toolkit).queue(self, command)
