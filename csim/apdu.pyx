@@ -1501,6 +1501,14 @@ cdef class CardCore:
 
     def write_file(self, path: str, data: bytes) -> None:
         """Overwrite a transparent EF; shorter data is padded with FF."""
+        self._write_file(path, data)
+
+    def write_files(self, writes) -> None:
+        """:meth:`write_file` for each ``(path, data)`` of ``writes``, in order."""
+        for path, data in writes:
+            self._write_file(path, data)
+
+    cdef int _write_file(self, path, data) except -1:
         cdef int i = self._ef(path, S_TRANSPARENT)
         cdef Node* nd = &self.nodes[i]
         cdef bytes b = data if type(data) is bytes else bytes(data)
@@ -1511,6 +1519,7 @@ cdef class CardCore:
             memcpy(self.data + nd.offset, <const unsigned char*>b, n)
         if n < nd.size:
             memset(self.data + nd.offset + n, 0xFF, nd.size - n)
+        return 0
 
     def read_record(self, path: str, int n) -> bytes:
         """Record ``n`` (1-based) of a linear fixed or cyclic EF."""

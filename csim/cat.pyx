@@ -29,6 +29,10 @@ cdef object _parse_envelope = stk.parse_envelope
 cdef object _parse_terminal_response = stk.parse_terminal_response
 cdef object _parse_proactive = stk.parse_proactive
 cdef object _decode_profile = stk.TerminalProfile.decode
+# csim.stk's tables of decoded data fields (emptied in place when full, never replaced)
+cdef dict _envelopes = stk._envelopes
+cdef dict _terminal_responses = stk._terminal_responses
+cdef dict _terminal_profiles = stk._terminal_profiles
 cdef object _TlvError = stk.TlvError
 cdef object _TlvLengthError = stk.TlvLengthError
 cdef object _MenuSelection = stk.MenuSelection
@@ -122,6 +126,15 @@ cdef class Entry:
         return 4
 
 
+cdef inline Entry _entry(str owner, bytes command, int number, Template template):
+    cdef Entry e = Entry.__new__(Entry)
+    e.owner = owner
+    e.command = command
+    e.number = number
+    e.template = template
+    return e
+
+
 def restored_entry(str owner, bytes command) -> Entry:
     """A queue entry from saved state: the command as saved, numbered as it says."""
     cdef Template template
@@ -197,7 +210,7 @@ cdef class Toolkit:
         numbered = template._numbered.get(number)
         if numbered is None:
             numbered = template.numbered(number)
-        queue.append(Entry(owner.name, numbered, number, template))
+        queue.append(_entry(owner.name, numbered, number, template))
         if len(queue) == 1:  # behind another command, the pending length does not change
             self._signal()
         return True
@@ -219,7 +232,9 @@ cdef class Toolkit:
 
         Commands of the previous session are dropped; each applet then queues what it needs.
         """
-        profile = _decode_profile(data)
+        profile = _terminal_profiles.get(data) if type(data) is bytes else None
+        if profile is None:
+            profile = _decode_profile(data)
         self.profile = profile
         self._queue.clear()
         self._outstanding = None
@@ -231,12 +246,14 @@ cdef class Toolkit:
     cpdef tuple envelope(self, data):
         """ENVELOPE (TS 102 221 §11.2.2, TS 102 223 §7) -> (SW, response data)."""
         cdef bint handled = False
-        try:
-            env = _parse_envelope(data)
-        except _TlvLengthError:
-            return SW_WRONG_LENGTH, b""
-        except _TlvError:
-            return SW_INCORRECT_DATA, b""
+        env = _envelopes.get(data) if type(data) is bytes else None
+        if env is None:
+            try:
+                env = _parse_envelope(data)
+            except _TlvLengthError:
+                return SW_WRONG_LENGTH, b""
+            except _TlvError:
+                return SW_INCORRECT_DATA, b""
         if self._outstanding is not None or len(self._queue) >= _QUEUE_LIMIT:
             return SW_BUSY, b""
         kind = type(env)
@@ -283,10 +300,12 @@ cdef class Toolkit:
         cdef Template template
         if entry is None:
             return SW_CONDITIONS_NOT_SATISFIED
-        try:
-            resp = _parse_terminal_response(data)
-        except _TlvError:
-            return SW_INCORRECT_DATA
+        resp = _terminal_responses.get(data) if type(data) is bytes else None
+        if resp is None:
+            try:
+                resp = _parse_terminal_response(data)
+            except _TlvError:
+                return SW_INCORRECT_DATA
         template = entry.template
         if template.regular:
             number, kind = entry.number, template.type

@@ -39,6 +39,7 @@ from csim.roaming_core import LOCAL_INFO_COMMAND as LOCAL_INFO_COMMAND
 from csim.roaming_core import MENU_TITLE as MENU_TITLE
 from csim.roaming_core import RoamingCore
 from csim.roaming_core import command_type as command_type
+from csim.roaming_core import refresh_path as refresh_path
 from csim.toolkit import Applet, Toolkit
 
 ADF_USIM = "3F00/7FF0"
@@ -77,8 +78,6 @@ REFRESH_MODES: dict[str, int] = {
 
 AUTOMATIC_ITEM = 1
 
-_FCN = int(stk.Refresh.FCN)
-_NAA_INIT_FCN = int(stk.Refresh.NAA_INIT_FCN)
 
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
@@ -346,31 +345,6 @@ class RoamingApplet(RoamingCore, Applet):
 
     # --- the switch --------------------------------------------------------------------------
 
-    def _switch(self, toolkit: Toolkit, target: str, reason: str, plmn: str | None) -> None:
-        """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
-        files = self._files(target)
-        plan = self._plans.get(target)
-        if plan is not None and plan[0] is files:
-            write = self.card.write_file
-            for path, data in plan[1]:
-                write(path, data)
-            changed = plan[2]
-        else:
-            changed = self._write_profile(target, files)
-        self._auths[self._active] = self.card.auth
-        new_auth = self._auths.pop(target, None)
-        self.card.auth = new_auth if new_auth is not None else self._auth(target)
-        self._history.append({"from": self._active, "to": target, "reason": reason, "plmn": plmn})
-        self._active = target
-        self._switch_count += 1
-        if toolkit.profile is not None and toolkit.profile.supports("refresh"):
-            mode = self.policy.refresh
-            if mode == _FCN or mode == _NAA_INIT_FCN:
-                command = _refresh_command(mode, changed)
-            else:
-                command = _refresh_command(mode, None)
-            toolkit.queue(self, command)
-
     def _write_profile(self, target: str, files: Mapping[str, bytes]) -> tuple[str, ...]:
         """Write ``files`` then :data:`CLEARED_FILES`, each cut to the size of the card's EF and
         skipped when the card has no such EF; returns the paths written.
@@ -538,20 +512,6 @@ def _setup_of(card: Any, profile: Any) -> _Setup:
             _setups.clear()
         setup = _setups[key] = _Setup(card, profile, image)
     return setup
-
-
-@functools.lru_cache(maxsize=256)
-def _refresh_command(mode: int, paths: tuple[str, ...] | None) -> bytes:
-    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
-    return stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
-
-
-def refresh_path(path: str) -> str:
-    """Card path to REFRESH file-list form: the USIM ADF is named ``7FFF`` (TS 102 221 §8.4.2)."""
-    parts = path.split("/")
-    if len(parts) > 1 and parts[1].upper() == ADF_USIM.split("/")[1]:
-        parts[1] = "7FFF"
-    return "/".join(parts)
 
 
 def _jsonable(state: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ The profile switch itself, the menu, the limited-service steps and persistence a
 from csim.cat cimport Toolkit
 
 from csim import stk
+from csim.apdu import CardCore
 
 cdef enum:
     _EVENT_LOCATION_STATUS = 0x03  # §8.25
@@ -39,13 +40,44 @@ cdef object _STATUS_NORMAL = stk.LocationStatus.NORMAL_SERVICE
 cdef object _STATUS_LIMITED = stk.LocationStatus.LIMITED_SERVICE
 cdef object _STATUS_NONE = stk.LocationStatus.NO_SERVICE
 
+cdef enum:
+    _FCN = 0x01  # REFRESH qualifiers with a file list, §8.6
+    _NAA_INIT_FCN = 0x02
+
+ADF_USIM_FID = "7FF0"  # the USIM ADF of the card's file tree (csim.roaming.ADF_USIM)
+
+cdef object _write_file = CardCore.write_file
+cdef dict _refresh_commands = {}
+
+
+def refresh_path(path: str) -> str:
+    """Card path to REFRESH file-list form: the USIM ADF is named ``7FFF`` (TS 102 221 §8.4.2)."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1].upper() == ADF_USIM_FID:
+        parts[1] = "7FFF"
+    return "/".join(parts)
+
+
+cdef bytes _refresh_command(mode, paths):
+    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
+    key = (int(mode), paths)
+    cdef bytes command = _refresh_commands.get(key)
+    if command is None:
+        command = stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
+        if len(_refresh_commands) >= 256:
+            _refresh_commands.clear()
+        _refresh_commands[key] = command
+    return command
+
+
 cdef dict _profile_facilities = {}
 cdef dict _command_types = {}
 
 
 cdef tuple _facilities(profile):
     """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
-    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION."""
+    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION,
+    REFRESH."""
     raw = profile.raw
     cdef tuple flags = _profile_facilities.get(raw)
     if flags is None:
@@ -54,6 +86,7 @@ cdef tuple _facilities(profile):
             supports("set_up_event_list") and supports("event_location_status"),
             supports("set_up_menu") and supports("menu_selection"),
             supports("provide_local_information"),
+            supports("refresh"),
         )
         if len(_profile_facilities) >= 256:
             _profile_facilities.clear()
@@ -162,7 +195,7 @@ cdef class RoamingCore:
     def terminal_response(self, toolkit, response, command) -> None:
         kind = command_type(command)
         if kind == _SET_UP_EVENT_LIST:
-            self._events_registered = response.successful
+            self._events_registered = response.result < 0x10  # TerminalResponse.successful, §8.12
         elif kind == _PROVIDE_LOCAL_INFORMATION:
             result = response.result
             if result == _SUCCESS and response.location is not None:
@@ -201,9 +234,8 @@ cdef class RoamingCore:
         elif status == _LIMITED_SERVICE:
             if self._forced is not None:
                 return 0
-            if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
-                "provide_local_information"
-            ):
+            profile = toolkit.profile
+            if location is None and may_ask and profile is not None and _facilities(profile)[2]:
                 self._queue(toolkit, _LOCAL_INFO)
                 return 0
             plmn = location.plmn if location is not None else self._last_plmn
@@ -217,3 +249,40 @@ cdef class RoamingCore:
                 self._fallback = (mcc, target)
                 self._switch(toolkit, target, "limited service", plmn)
         return 0
+
+    # --- the switch --------------------------------------------------------------------------
+
+    cpdef _switch(self, toolkit, target, reason, plmn):
+        """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH).
+
+        The writes come from the plan of the last switch to ``target`` made from the same files
+        (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
+        """
+        card = self.card
+        files = self._files(target)
+        plan = self._plans.get(target)
+        if plan is not None and plan[0] is files:
+            if getattr(type(card), "write_file", None) is _write_file:
+                card.write_files(plan[1])
+            else:
+                write = card.write_file
+                for path, data in plan[1]:
+                    write(path, data)
+            changed = plan[2]
+        else:
+            changed = self._write_profile(target, files)
+        active = self._active
+        self._auths[active] = card.auth
+        new_auth = self._auths.pop(target, None)
+        card.auth = new_auth if new_auth is not None else self._auth(target)
+        self._history.append({"from": active, "to": target, "reason": reason, "plmn": plmn})
+        self._active = target
+        self._switch_count += 1
+        profile = toolkit.profile
+        if profile is not None and _facilities(profile)[3]:
+            mode = self.policy.refresh
+            if mode == _FCN or mode == _NAA_INIT_FCN:
+                command = _refresh_command(mode, changed)
+            else:
+                command = _refresh_command(mode, None)
+            self._queue(toolkit, command)
