@@ -26,7 +26,6 @@ cdef class Toolkit:
     cdef public Entry _outstanding
     cdef public dict _menu
     cdef public int _number
-    cdef dict __dict__
 
     cpdef applet(self, str name)
     cpdef bint queue(self, owner, command) except -1

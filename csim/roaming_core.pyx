@@ -129,7 +129,6 @@ cdef class RoamingCore:
     cdef public object _select_policy
     cdef public dict _sizes  # EF path -> size, None when the card lacks it
     cdef public dict _plans  # profile -> the writes of a switch to it
-    cdef dict __dict__
 
     cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
                  dict sizes, dict plans):
