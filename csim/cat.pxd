@@ -16,6 +16,7 @@ cdef class Entry:
     cdef readonly bytes command
     cdef readonly int number
     cdef readonly Template template
+    cdef object applet  # the applet that queued it, None for a restored entry
 
 
 cdef class Toolkit:
@@ -28,6 +29,7 @@ cdef class Toolkit:
     cdef public int _number
 
     cpdef applet(self, str name)
+    cdef object _owner(self, Entry entry)
     cpdef bint queue(self, owner, command) except -1
     cdef int _pending(self)
     cdef int _signal(self) except -1

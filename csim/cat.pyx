@@ -126,8 +126,9 @@ cdef class Entry:
         return 4
 
 
-cdef inline Entry _entry(str owner, bytes command, int number, Template template):
+cdef inline Entry _entry(str owner, bytes command, int number, Template template, applet):
     cdef Entry e = Entry.__new__(Entry)
+    e.applet = applet
     e.owner = owner
     e.command = command
     e.number = number
@@ -178,6 +179,15 @@ cdef class Toolkit:
                 return a
         raise KeyError(name)
 
+    cdef object _owner(self, Entry entry):
+        """The first installed applet called ``entry.owner`` (usually the one that queued it)."""
+        applet = entry.applet
+        if applet is not None:
+            for a in self.applets:
+                if a is applet or a.name == entry.owner:
+                    return a
+        return self.applet(entry.owner)
+
     # --- proactive queue ---------------------------------------------------------------------
 
     @property
@@ -210,7 +220,7 @@ cdef class Toolkit:
         numbered = template._numbered.get(number)
         if numbered is None:
             numbered = template.numbered(number)
-        queue.append(_entry(owner.name, numbered, number, template))
+        queue.append(_entry(owner.name, numbered, number, template, owner))
         if len(queue) == 1:  # behind another command, the pending length does not change
             self._signal()
         return True
@@ -317,7 +327,7 @@ cdef class Toolkit:
         self._outstanding = None
         if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12
             self._menu.clear()
-        self.applet(entry.owner).terminal_response(self, resp, entry.command)
+        self._owner(entry).terminal_response(self, resp, entry.command)
         self._signal()
         return SW_OK
 

@@ -351,7 +351,8 @@ class RoamingApplet(RoamingCore, Applet):
 
         Data that fits is written as it is: ``write_file`` refuses data longer than the EF
         (ValueError) and names a missing EF with a LookupError, as :class:`csim.apdu.CardCore`
-        does. The writes are kept as the plan of later switches to ``target`` on this card; a
+        does. The writes are kept as the plan of later switches to ``target`` on this card (and
+        on the other cards of its profile and card image, which have the same file tree); a
         file the card cannot take (not transparent) raises after the writes before it.
         """
         write = self.card.write_file
