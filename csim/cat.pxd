@@ -19,6 +19,12 @@ cdef class Entry:
     cdef object applet  # the applet that queued it, None for a restored entry
 
 
+cdef class CompiledApplet:
+    cpdef terminal_profile(self, toolkit, profile)
+    cpdef envelope(self, toolkit, envelope)
+    cpdef terminal_response(self, toolkit, response, command)
+
+
 cdef class Toolkit:
     cdef public object card
     cdef public object profile

@@ -150,6 +150,20 @@ def restored_entry(str owner, bytes command) -> Entry:
     return Entry(owner, command, number, template)
 
 
+cdef class CompiledApplet:
+    """Base of applets written in Cython: the toolkit calls these hooks at C level (a Python
+    subclass may still override them). Same contract as :class:`csim.toolkit.Applet`."""
+
+    cpdef terminal_profile(self, toolkit, profile):
+        return None
+
+    cpdef envelope(self, toolkit, envelope):
+        return None
+
+    cpdef terminal_response(self, toolkit, response, command):
+        return None
+
+
 cdef class Toolkit:
     """CAT runtime of one card (TS 102 223 §6: proactive UICC)."""
 
@@ -250,7 +264,10 @@ cdef class Toolkit:
         self._outstanding = None
         self._menu.clear()
         for applet in self.applets:
-            applet.terminal_profile(self, profile)
+            if isinstance(applet, CompiledApplet):
+                (<CompiledApplet>applet).terminal_profile(self, profile)
+            else:
+                applet.terminal_profile(self, profile)
         self._signal()
 
     cpdef tuple envelope(self, data):
@@ -276,7 +293,10 @@ cdef class Toolkit:
             return SW_OK, b""
         response = b""
         for applet in self.applets:
-            r = applet.envelope(self, env)
+            if isinstance(applet, CompiledApplet):
+                r = (<CompiledApplet>applet).envelope(self, env)
+            else:
+                r = applet.envelope(self, env)
             if r is not None:
                 handled = True
                 response += r
@@ -327,7 +347,11 @@ cdef class Toolkit:
         self._outstanding = None
         if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12
             self._menu.clear()
-        self._owner(entry).terminal_response(self, resp, entry.command)
+        applet = self._owner(entry)
+        if isinstance(applet, CompiledApplet):
+            (<CompiledApplet>applet).terminal_response(self, resp, entry.command)
+        else:
+            applet.terminal_response(self, resp, entry.command)
         self._signal()
         return SW_OK
 

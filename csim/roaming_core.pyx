@@ -8,7 +8,7 @@ The profile switch itself, the menu, the limited-service steps and persistence a
 :class:`csim.roaming.RoamingApplet`, which derives from it.
 """
 
-from csim.cat cimport Toolkit
+from csim.cat cimport CompiledApplet, Toolkit
 
 from csim import stk
 from csim.apdu import CardCore
@@ -106,7 +106,7 @@ cpdef command_type(command):
     return kind
 
 
-cdef class RoamingCore:
+cdef class RoamingCore(CompiledApplet):
     """The roaming applet's state and its event path (see :class:`csim.roaming.RoamingApplet`)."""
 
     cdef public object card
@@ -164,7 +164,7 @@ cdef class RoamingCore:
             toolkit.queue(self, command)
         return 0
 
-    def terminal_profile(self, toolkit, profile) -> None:
+    cpdef terminal_profile(self, toolkit, profile):
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
         flags = _facilities(profile)
@@ -181,7 +181,7 @@ cdef class RoamingCore:
         if flags[2]:
             self._queue(toolkit, _LOCAL_INFO)
 
-    def envelope(self, toolkit, envelope):
+    cpdef envelope(self, toolkit, envelope):
         if type(envelope) is not _EventDownload and not isinstance(envelope, _EventDownload):
             return None
         if envelope.event != _EVENT_LOCATION_STATUS:
@@ -191,7 +191,7 @@ cdef class RoamingCore:
         self._location(toolkit, status, envelope.location, True)
         return b""
 
-    def terminal_response(self, toolkit, response, command) -> None:
+    cpdef terminal_response(self, toolkit, response, command):
         kind = command_type(command)
         if kind == _SET_UP_EVENT_LIST:
             self._events_registered = response.result < 0x10  # TerminalResponse.successful, §8.12
