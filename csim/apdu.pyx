@@ -16,6 +16,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcmp, memcpy, memmove, memset
 
+from csim.cat cimport Toolkit
 from csim.milenage cimport UsimAuth
 
 from csim.image import ACCESS_CONDITIONS
@@ -1322,15 +1323,23 @@ cdef class CardCore:
             return SW_WRONG_LENGTH
         if self.toolkit is None:
             return SW_OK if ins == 0x10 else SW_INS
+        # csim.cat's runtime is called at C level; any other toolkit object through Python
+        cdef Toolkit ctk = self.toolkit if type(self.toolkit) is Toolkit else None
         try:
             if ins == 0x10:
-                self.toolkit.terminal_profile(PyBytes_FromStringAndSize(<const char*>d, nc))
+                data = PyBytes_FromStringAndSize(<const char*>d, nc)
+                if ctk is not None:
+                    ctk.terminal_profile(data)
+                else:
+                    self.toolkit.terminal_profile(data)
                 return SW_OK
             if ins == 0x14:
-                sw = int(self.toolkit.terminal_response(PyBytes_FromStringAndSize(<const char*>d, nc)))
+                data = PyBytes_FromStringAndSize(<const char*>d, nc)
+                sw = ctk.terminal_response(data) if ctk is not None else int(self.toolkit.terminal_response(data))
                 return sw if 0x6000 <= sw <= 0x9FFF else SW_TECH
             if ins == 0xC2:
-                res = self.toolkit.envelope(PyBytes_FromStringAndSize(<const char*>d, nc))
+                data = PyBytes_FromStringAndSize(<const char*>d, nc)
+                res = ctk.envelope(data) if ctk is not None else self.toolkit.envelope(data)
                 sw = int(res[0])
                 data = bytes(res[1] or b"")
                 if not 0x6000 <= sw <= 0x9FFF:
@@ -1343,7 +1352,7 @@ cdef class CardCore:
             le = p3 if p3 else 256
             if self.proactive > 0 and le != self.proactive:
                 return 0x6C00 | (self.proactive & 0xFF)
-            cmd = self.toolkit.fetch()
+            cmd = ctk.fetch() if ctk is not None else self.toolkit.fetch()
             if cmd is None:
                 return SW_CONDITIONS
             cmd = bytes(cmd)
@@ -1492,6 +1501,14 @@ cdef class CardCore:
 
     def write_file(self, path: str, data: bytes) -> None:
         """Overwrite a transparent EF; shorter data is padded with FF."""
+        self._write_file(path, data)
+
+    def write_files(self, writes) -> None:
+        """:meth:`write_file` for each ``(path, data)`` of ``writes``, in order."""
+        for path, data in writes:
+            self._write_file(path, data)
+
+    cdef int _write_file(self, path, data) except -1:
         cdef int i = self._ef(path, S_TRANSPARENT)
         cdef Node* nd = &self.nodes[i]
         cdef bytes b = data if type(data) is bytes else bytes(data)
@@ -1502,6 +1519,7 @@ cdef class CardCore:
             memcpy(self.data + nd.offset, <const unsigned char*>b, n)
         if n < nd.size:
             memset(self.data + nd.offset + n, 0xFF, nd.size - n)
+        return 0
 
     def read_record(self, path: str, int n) -> bytes:
         """Record ``n`` (1-based) of a linear fixed or cyclic EF."""

@@ -154,16 +154,20 @@ class Card(CardCore):
         return card
 
 
+_toolkit_build: Any = None  # csim.toolkit.build, imported at the first card
+
+
 def _make_toolkit(card: Card, profile: Any) -> Any:
     """The card's CAT runtime (TS 102 223) when :mod:`csim.toolkit` is available."""
-    try:
-        from csim import toolkit as tk
-    except ImportError:
-        return None
-    build = getattr(tk, "build", None)
-    if build is not None:
-        return build(card, profile)
-    return tk.Toolkit(card)
+    global _toolkit_build
+    build = _toolkit_build
+    if build is None:
+        try:
+            from csim.toolkit import build
+        except ImportError:
+            return None
+        _toolkit_build = build
+    return build(card, profile)
 
 
 def _profile_source(profile: Any) -> Any:

@@ -28,11 +28,18 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from csim import stk
+from csim.roaming_core import EVENT_LIST_COMMAND as EVENT_LIST_COMMAND
+from csim.roaming_core import LOCAL_INFO_COMMAND as LOCAL_INFO_COMMAND
+from csim.roaming_core import MENU_TITLE as MENU_TITLE
+from csim.roaming_core import RoamingCore
+from csim.roaming_core import command_type as command_type
+from csim.roaming_core import refresh_path as refresh_path
 from csim.toolkit import Applet, Toolkit
 
 ADF_USIM = "3F00/7FF0"
@@ -70,20 +77,7 @@ REFRESH_MODES: dict[str, int] = {
 }
 
 AUTOMATIC_ITEM = 1
-MENU_TITLE = "Roaming profile"
 
-# the commands the applet issues whatever its configuration (numbered by the toolkit)
-EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
-LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
-
-# plain ints for the hot paths (enum member lookups cost more than the comparison)
-_EVENT_LOCATION_STATUS = int(stk.Event.LOCATION_STATUS)
-_NORMAL_SERVICE = int(stk.LocationStatus.NORMAL_SERVICE)
-_LIMITED_SERVICE = int(stk.LocationStatus.LIMITED_SERVICE)
-_SET_UP_EVENT_LIST = int(stk.Command.SET_UP_EVENT_LIST)
-_PROVIDE_LOCAL_INFORMATION = int(stk.Command.PROVIDE_LOCAL_INFORMATION)
-_FCN = int(stk.Refresh.FCN)
-_NAA_INIT_FCN = int(stk.Refresh.NAA_INIT_FCN)
 
 _PATTERN = re.compile(r"^([0-9*?]{3})-(\*|[0-9*?]{2,3})$")
 
@@ -142,8 +136,13 @@ class Policy:
 
     def profiles(self) -> list[str]:
         """Every profile the policy names, priority first, in order of appearance."""
+        return list(self.profile_names)
+
+    @functools.cached_property
+    def profile_names(self) -> tuple[str, ...]:
+        """:meth:`profiles` as a tuple, computed once (the policy is immutable)."""
         names = [self.priority, *(e.profile for e in self.table)]
-        return list(dict.fromkeys(names + ([self.default] if self.default else [])))
+        return tuple(dict.fromkeys(names + ([self.default] if self.default else [])))
 
     def select(self, plmn: str) -> str | None:
         """Profile for normal service on ``plmn``: first matching entry, else the default."""
@@ -212,11 +211,12 @@ class RoamingCard(Protocol):
 
 
 ProfileFiles = Callable[[str], Mapping[str, bytes]]
-_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], list[str]]
+# a switch to a profile: its files (the mapping the plan was made from), the writes, the paths written
+_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], tuple[str, ...]]
 ProfileAuth = Callable[[str], Any]
 
 
-class RoamingApplet(Applet):
+class RoamingApplet(RoamingCore, Applet):
     """The domestic / international switching applet.
 
     ``files(name)`` gives the IMSI-dependent EF contents of a profile as ``{path: bytes}``
@@ -235,62 +235,27 @@ class RoamingApplet(Applet):
         active: str | None = None,
         restore_auth: Callable[[dict], Any] | None = None,
     ) -> None:
-        self.card = card
-        self.policy = policy
-        self._files = files
-        self._auth = auth
-        self._restore_auth = restore_auth
-        self.profiles = policy.profiles()
-        self._active = active if active is not None else self._detect_active()
-        if self._active not in self.profiles:
-            raise ValueError(f"active profile {self._active!r} is not in the policy")
-        self._forced: str | None = None
-        self._last_plmn: str | None = None
-        self._last_status: int | None = None
-        self._fallback: tuple[str, str] | None = None  # (MCC, profile) chosen after limited service
-        self._switch_count = 0
-        self._history: list[dict[str, Any]] = []
-        self._auths: dict[str, Any] = {}  # keys of the inactive profiles, with their SQN state
-        self._events_registered = False
-        # derived once: the policy and the card's file tree do not change under the applet
-        self._shared: dict[str, Any] = {}  # the SET UP MENU command (cards of one profile share it)
-        self._select: dict[str, str | None] = {}  # PLMN -> policy.select(PLMN)
-        self._select_policy = policy
-        self._sizes: dict[str, int | None] = {}  # EF path -> size, None when the card lacks it
-        self._plans: dict[str, _Plan] = {}  # profile -> the writes of a switch to it
+        self._start(card, policy, files, auth, active, restore_auth, {}, {}, {}, {})
 
     @classmethod
     def from_profile(cls, card: RoamingCard, profile: Any) -> RoamingApplet:
         """Applet for a card built from a :class:`csim.profile.Profile` with an ``applet`` section."""
-        from csim import profile as profiles
-        from csim.milenage import UsimAuth
-
         if profile.applet is None:
             raise ValueError(f"profile {profile.name} has no roaming applet configuration")
-        # what every card of this profile shares (kept while the profile is unchanged): the
-        # policy, the profiles' files, the menu and the policy's choices per PLMN
-        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
-        policy = shared.get("policy")
-        if policy is None:
-            policy = shared["policy"] = Policy.from_config(profile.applet)
-        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
-
-        def files(name: str) -> Mapping[str, bytes]:
-            if name not in cache:
-                cache[name] = profiles.profile_files(profile, name)
-            return cache[name]
-
-        specs: dict[str, Any] = shared.setdefault("auth", {})
-
-        def auth(name: str) -> Any:
-            spec = specs.get(name)
-            if spec is None:
-                spec = specs[name] = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
-
-        applet = cls(card, policy, files, auth, restore_auth=usim_auth_from_state)
-        applet._shared = shared.setdefault(cls, {})
-        applet._select = shared.setdefault("select", {})
+        setup = _setup_of(card, profile)
+        active = setup.active(card)
+        if cls.__init__ is not RoamingApplet.__init__:
+            applet = cls(card, setup.policy, setup.files, setup.auth, active=active,
+                         restore_auth=usim_auth_from_state)
+            applet._shared, applet._select = setup.shared, setup.select
+            if setup.plans is not None:
+                applet._plans, applet._sizes = setup.plans, setup.sizes
+            return applet
+        applet = cls.__new__(cls)
+        plans = setup.plans
+        applet._start(card, setup.policy, setup.files, setup.auth, active, usim_auth_from_state,
+                      setup.shared, setup.select, {} if plans is None else setup.sizes,
+                      {} if plans is None else plans)
         return applet
 
     # --- introspection -----------------------------------------------------------------------
@@ -337,44 +302,6 @@ class RoamingApplet(Applet):
 
     # --- toolkit hooks -----------------------------------------------------------------------
 
-    def terminal_profile(self, toolkit: Toolkit, profile: stk.TerminalProfile) -> None:
-        """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
-        self._events_registered = False
-        events, menu_supported, local_info = _facilities(profile)
-        if events:
-            toolkit.queue(self, EVENT_LIST_COMMAND)
-        if menu_supported:
-            menu = self._shared.get("menu")
-            if menu is None:
-                menu = self._shared["menu"] = stk.set_up_menu(MENU_TITLE, self.menu_items())
-            toolkit.queue(self, menu)
-        if self._last_plmn is None and self._forced is None and self._active != self.policy.priority:
-            self._switch(toolkit, self.policy.priority, "priority", None)
-        if local_info:
-            toolkit.queue(self, LOCAL_INFO_COMMAND)
-
-    def envelope(self, toolkit: Toolkit, envelope: stk.Envelope) -> bytes | None:
-        if not isinstance(envelope, stk.EventDownload) or envelope.event != _EVENT_LOCATION_STATUS:
-            return None
-        status = envelope.location_status
-        assert status is not None  # parse_envelope guarantees it for this event
-        self._location(toolkit, status, envelope.location, may_ask=True)
-        return b""
-
-    def terminal_response(self, toolkit: Toolkit, response: stk.TerminalResponse, command: bytes) -> None:
-        kind = command_type(command)
-        if kind == _SET_UP_EVENT_LIST:
-            self._events_registered = response.successful
-        elif kind == _PROVIDE_LOCAL_INFORMATION:
-            if response.result == stk.Result.SUCCESS and response.location is not None:
-                self._location(toolkit, stk.LocationStatus.NORMAL_SERVICE, response.location, may_ask=False)
-            elif response.result == stk.Result.LIMITED_SERVICE:
-                self._location(toolkit, stk.LocationStatus.LIMITED_SERVICE, response.location, may_ask=False)
-            elif response.result == stk.Result.TERMINAL_UNABLE and response.additional[:1] == bytes(
-                [stk.UNABLE_NO_SERVICE]
-            ):
-                self._last_status = stk.LocationStatus.NO_SERVICE
-
     def menu_selection(self, toolkit: Toolkit, item: int, help_request: bool) -> None:
         """Menu item chosen (TS 102 223 §7.4): force a profile, or return to automatic."""
         if help_request:
@@ -401,52 +328,6 @@ class RoamingApplet(Applet):
 
     # --- decision ----------------------------------------------------------------------------
 
-    def _location(
-        self, toolkit: Toolkit, status: int, location: stk.LocationInformation | None, may_ask: bool
-    ) -> None:
-        self._last_status = status
-        if location is not None:
-            self._last_plmn = location.plmn
-        if status == _NORMAL_SERVICE:
-            if location is None:
-                return
-            plmn = location.plmn
-            fallback = self._fallback
-            if fallback is not None and fallback[0] != plmn[:3]:
-                self._fallback = fallback = None
-            if self._forced is not None:
-                return
-            if fallback is not None and fallback[1] == self._active:
-                return
-            select = self._select
-            if self._select_policy is not self.policy:
-                select = self._select = {}
-                self._select_policy = self.policy
-            if plmn in select:
-                target = select[plmn]
-            else:
-                target = select[plmn] = self.policy.select(plmn)
-            if target is not None and target != self._active:
-                self._switch(toolkit, target, "location", plmn)
-        elif status == _LIMITED_SERVICE:
-            if self._forced is not None:
-                return
-            if location is None and may_ask and toolkit.profile is not None and toolkit.profile.supports(
-                "provide_local_information"
-            ):
-                toolkit.queue(self, LOCAL_INFO_COMMAND)
-                return
-            plmn = location.plmn if location is not None else self._last_plmn
-            if plmn is None:
-                return
-            mcc = plmn[:3]
-            if self._fallback is not None and self._fallback[0] != mcc:
-                self._fallback = None
-            target = self._limited_service_target(mcc)
-            if target is not None and target != self._active:
-                self._fallback = (mcc, target)
-                self._switch(toolkit, target, "limited service", plmn)
-
     def _limited_service_target(self, mcc: str) -> str | None:
         """Profile to try after limited service in country ``mcc``, None to stay.
 
@@ -464,38 +345,14 @@ class RoamingApplet(Applet):
 
     # --- the switch --------------------------------------------------------------------------
 
-    def _switch(self, toolkit: Toolkit, target: str, reason: str, plmn: str | None) -> None:
-        """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH)."""
-        files = self._files(target)
-        plan = self._plans.get(target)
-        if plan is not None and plan[0] is files:
-            write = self.card.write_file
-            for path, data in plan[1]:
-                write(path, data)
-            changed = plan[2]
-        else:
-            changed = self._write_profile(target, files)
-        self._auths[self._active] = self.card.auth
-        new_auth = self._auths.pop(target, None)
-        self.card.auth = new_auth if new_auth is not None else self._auth(target)
-        self._history.append({"from": self._active, "to": target, "reason": reason, "plmn": plmn})
-        self._active = target
-        self._switch_count += 1
-        if toolkit.profile is not None and toolkit.profile.supports("refresh"):
-            mode = self.policy.refresh
-            if mode == _FCN or mode == _NAA_INIT_FCN:
-                command = _refresh_command(mode, tuple(dict.fromkeys(changed)))
-            else:
-                command = _refresh_command(mode, None)
-            toolkit.queue(self, command)
-
-    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> list[str]:
+    def _write_profile(self, target: str, files: Mapping[str, bytes]) -> tuple[str, ...]:
         """Write ``files`` then :data:`CLEARED_FILES`, each cut to the size of the card's EF and
         skipped when the card has no such EF; returns the paths written.
 
         Data that fits is written as it is: ``write_file`` refuses data longer than the EF
         (ValueError) and names a missing EF with a LookupError, as :class:`csim.apdu.CardCore`
-        does. The writes are kept as the plan of later switches to ``target`` on this card; a
+        does. The writes are kept as the plan of later switches to ``target`` on this card (and
+        on the other cards of its profile and card image, which have the same file tree); a
         file the card cannot take (not transparent) raises after the writes before it.
         """
         write = self.card.write_file
@@ -512,7 +369,7 @@ class RoamingApplet(Applet):
                 data = data[:size]
                 write(path, data)
             writes.append((path, data))
-        changed = [path for path, _ in writes]
+        changed = tuple(dict.fromkeys(path for path, _ in writes))
         self._plans[target] = (files, tuple(writes), changed)
         return changed
 
@@ -573,53 +430,89 @@ class RoamingApplet(Applet):
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
 
 
-@functools.lru_cache(maxsize=256)
-def _refresh_command(mode: int, paths: tuple[str, ...] | None) -> bytes:
-    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
-    return stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
+class _Setup:
+    """What the applets of the cards built from one profile (and one card image) share.
+
+    The policy, each IMSI profile's files and key specification, the SET UP MENU command, the
+    policy's choice per PLMN, and - the file tree being the image's - the writes of a switch to
+    each profile and the EF sizes. Derived once, from the profile as it was when its first card
+    was built with this image; a new image (:func:`csim.profile.build_image` hands out a fresh
+    one per call) derives again.
+    """
+
+    __slots__ = ("profile_ref", "image_ref", "policy", "files", "auth", "shared", "select",
+                 "plans", "sizes", "imsis")
+
+    def __init__(self, card: Any, profile: Any, image: Any) -> None:
+        from csim import profile as profiles
+        from csim.milenage import UsimAuth
+
+        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
+        policy = shared.get("policy")
+        if policy is None:
+            policy = shared["policy"] = Policy.from_config(profile.applet)
+        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
+
+        def files(name: str) -> Mapping[str, bytes]:
+            if name not in cache:
+                cache[name] = profiles.profile_files(profile, name)
+            return cache[name]
+
+        specs: dict[str, Any] = shared.setdefault("auth", {})
+
+        def auth(name: str) -> Any:
+            spec = specs.get(name)
+            if spec is None:
+                spec = specs[name] = profiles.profile_auth(profile, name)
+            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
+
+        self.profile_ref = weakref.ref(profile)
+        self.image_ref = None if image is None else weakref.ref(image)
+        self.policy = policy
+        self.files = files
+        self.auth = auth
+        self.shared: dict[str, Any] = shared.setdefault(RoamingApplet, {})
+        self.select: dict[str, str | None] = shared.setdefault("select", {})
+        # per card file tree: shared only by cards of one image and one card class
+        self.plans: dict[str, _Plan] | None = None if image is None else {}
+        self.sizes: dict[str, int | None] = {}
+        self.imsis: dict[bytes, str] = {}  # EF_IMSI contents -> profile, the first in policy order
+        for name in reversed(policy.profile_names):
+            imsi = files(name).get(EF_IMSI)
+            if imsi is not None:
+                self.imsis[bytes(imsi)] = name
+
+    def valid(self, profile: Any, image: Any) -> bool:
+        return self.profile_ref() is profile and (
+            image is None if self.image_ref is None else self.image_ref() is image)
+
+    def active(self, card: Any) -> str:
+        """The profile whose EF_IMSI the card holds, else the priority profile."""
+        try:
+            imsi = card.read_file(EF_IMSI)
+        except (KeyError, FileNotFoundError, LookupError):
+            return self.policy.priority
+        return self.imsis.get(imsi, self.policy.priority)
 
 
-_profile_facilities: dict[bytes, tuple[bool, bool, bool]] = {}
+_setups: dict[tuple[int, int, type], _Setup] = {}
 
 
-def _facilities(profile: stk.TerminalProfile) -> tuple[bool, bool, bool]:
-    """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
-    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION."""
-    flags = _profile_facilities.get(profile.raw)
-    if flags is None:
-        supports = profile.supports
-        flags = (
-            supports("set_up_event_list") and supports("event_location_status"),
-            supports("set_up_menu") and supports("menu_selection"),
-            supports("provide_local_information"),
-        )
-        if len(_profile_facilities) >= 256:
-            _profile_facilities.clear()
-        _profile_facilities[profile.raw] = flags
-    return flags
+def _setup_of(card: Any, profile: Any) -> _Setup:
+    """The shared setup of the cards built from ``profile`` with ``card.image`` (see :class:`_Setup`).
 
-
-_command_types: dict[bytes, int] = {}
-
-
-def command_type(command: bytes) -> int:
-    """Type of command of a ``D0`` proactive command (TS 102 223 §8.6)."""
-    kind = _command_types.get(command) if type(command) is bytes else None
-    if kind is None:
-        kind = stk.parse_proactive(command).type
-        if type(command) is bytes:
-            if len(_command_types) >= 1024:
-                _command_types.clear()
-            _command_types[command] = kind
-    return kind
-
-
-def refresh_path(path: str) -> str:
-    """Card path to REFRESH file-list form: the USIM ADF is named ``7FFF`` (TS 102 221 §8.4.2)."""
-    parts = path.split("/")
-    if len(parts) > 1 and parts[1].upper() == ADF_USIM.split("/")[1]:
-        parts[1] = "7FFF"
-    return "/".join(parts)
+    A card without an image derives from the profile each time (its file tree is its own).
+    """
+    image = getattr(card, "image", None)
+    if image is None:
+        return _Setup(card, profile, None)
+    key = (id(profile), id(image), type(card))
+    setup = _setups.get(key)
+    if setup is None or not setup.valid(profile, image):
+        if len(_setups) >= 64:
+            _setups.clear()
+        setup = _setups[key] = _Setup(card, profile, image)
+    return setup
 
 
 def _jsonable(state: dict[str, Any]) -> dict[str, Any]:

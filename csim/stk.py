@@ -29,7 +29,11 @@ _MEMO_LIMIT = 4096  # entries per decode table; a full table starts again empty
 
 
 def _remember(table: dict[bytes, _T], key: bytes, value: _T) -> _T:
-    """Store ``value`` (an immutable decoded object) under ``key`` in a bounded table."""
+    """Store ``value`` (an immutable decoded object) under ``key`` in a bounded table.
+
+    A full table is emptied in place, never replaced: :mod:`csim.cat` looks decoded
+    ENVELOPE, TERMINAL RESPONSE and TERMINAL PROFILE data up in these tables first.
+    """
     if len(table) >= _MEMO_LIMIT:
         table.clear()
     table[key] = value

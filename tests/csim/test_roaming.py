@@ -638,3 +638,30 @@ def test_switch_writes_what_the_card_holds(profile):
         assert card.read_file(ef_ad) == cache["domestic"][ef_ad][:size]
         assert card.read_file(IMSI) == imsi_of(profile, "domestic")
     assert applet.switch_count == 4 and len(term.refreshes) == 4
+
+
+def test_cards_of_one_profile_and_image_share_derived_data(profile):
+    """The policy, files and switch plans are derived once per profile and card image; a new
+    image (as build_image hands out per call) derives them again from the profile as it is."""
+    image = profiles.build_image(profile)
+    first, second = Card(image, profile=profile), Card(image, profile=profile)
+    a, b = first.toolkit.applet("roaming"), second.toolkit.applet("roaming")
+    assert a.policy is b.policy and a._plans is b._plans and a._files is b._files
+    for card in (first, second):
+        term = Terminal(card)
+        term.power_on("208-01")
+        term.event("262-01")
+        assert card.read_file(IMSI) == imsi_of(profile, "international")
+    assert a.history == b.history and a._auths is not b._auths
+    profile.applet.table.insert(0, type(profile.applet.table[0])("262-*", "domestic"))
+    third = Card(profiles.build_image(profile), profile=profile)
+    c = third.toolkit.applet("roaming")
+    assert c.policy is not a.policy and c.policy.select("262-01") == "domestic"
+    assert a.policy.select("262-01") == "international"
+
+
+def test_refresh_path_names_the_usim_adf_7fff():
+    from csim.roaming import refresh_path
+
+    assert refresh_path("3F00/7FF0/6F07") == "3F00/7FFF/6F07"
+    assert refresh_path("3F00/7F20/6F07") == "3F00/7F20/6F07"

@@ -235,3 +235,43 @@ def test_build_without_applet_section():
     assert tk.applets == []
     tk.terminal_profile(FULL_PROFILE)
     assert tk.fetch() is None
+
+
+def test_toolkit_is_the_compiled_runtime():
+    from csim import cat
+
+    assert Toolkit is cat.Toolkit
+
+
+def test_core_drives_the_compiled_runtime_and_other_toolkits_alike():
+    """The core calls csim.cat's Toolkit at C level and any other toolkit object through Python:
+    the same APDUs get the same answers."""
+    from csim import Card
+    from csim import profile as profiles
+
+    profile = profiles.load_profile("alphalink-orange")
+    image = profiles.build_image(profile)
+
+    class Wrapped:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    cards = [Card(image, profile=profile), Card(image, profile=profile)]
+    cards[1].toolkit = Wrapped(cards[1].toolkit)
+    answers = []
+    for card in cards:
+        card.reset()
+        seen = [card.transmit(H("8010000014") + FULL_PROFILE[:20])]
+        while seen[-1][-2] == 0x91:
+            cmd = card.transmit(bytes([0x80, 0x12, 0, 0, seen[-1][-1]]))
+            seen.append(cmd)
+            seen.append(card.transmit(bytes([0x80, 0x14, 0, 0, len(ok(cmd[:-2]))]) + ok(cmd[:-2])))
+        env = stk.event_download_location_status(0, stk.LocationInformation("262-01", 1, H("0000100100")))
+        seen.append(card.transmit(bytes([0x80, 0xC2, 0, 0, len(env)]) + env))
+        seen.append(card.transmit(bytes([0x80, 0x14, 0, 0, 3]) + H("010203")))
+        answers.append(seen)
+    assert answers[0] == answers[1]
+    assert answers[0][-2][-2] == 0x91  # REFRESH after the switch to the international profile

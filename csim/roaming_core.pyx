@@ -1,0 +1,287 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""State and event path of the roaming applet of :mod:`csim.roaming` (TS 102 223, TS 31.111).
+
+:class:`RoamingCore` holds the applet's state and reacts to what the terminal sends most: the
+TERMINAL PROFILE (SET UP EVENT LIST, SET UP MENU, PROVIDE LOCAL INFORMATION, §6.4.16 / §6.4.8 /
+§6.4.15), the location status event (§7.5.3) and the responses to its own commands (§6.8).
+The profile switch itself, the menu, the limited-service steps and persistence are in
+:class:`csim.roaming.RoamingApplet`, which derives from it.
+"""
+
+from csim.cat cimport CompiledApplet, Toolkit
+
+from csim import stk
+from csim.apdu import CardCore
+
+cdef enum:
+    _EVENT_LOCATION_STATUS = 0x03  # §8.25
+    _NORMAL_SERVICE = 0x00  # location status, §8.27
+    _LIMITED_SERVICE = 0x01
+    _SET_UP_EVENT_LIST = 0x05  # type of command, §9.4
+    _PROVIDE_LOCAL_INFORMATION = 0x26
+    _SUCCESS = 0x00  # general result, §8.12
+    _RESULT_LIMITED_SERVICE = 0x06
+    _TERMINAL_UNABLE = 0x20
+    _UNABLE_NO_SERVICE = 0x04  # additional information of result 20, §8.12.2
+
+# the commands the applet issues whatever its configuration (numbered by the toolkit)
+EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
+LOCAL_INFO_COMMAND = stk.provide_local_information(stk.LocalInfo.LOCATION)
+MENU_TITLE = "Roaming profile"
+
+cdef bytes _EVENT_LIST = EVENT_LIST_COMMAND
+cdef bytes _LOCAL_INFO = LOCAL_INFO_COMMAND
+cdef bytes _NO_SERVICE_INFO = bytes([_UNABLE_NO_SERVICE])
+cdef object _EventDownload = stk.EventDownload
+cdef object _parse_proactive = stk.parse_proactive
+cdef object _set_up_menu = stk.set_up_menu
+# the location status as reported after a PROVIDE LOCAL INFORMATION response
+cdef object _STATUS_NORMAL = stk.LocationStatus.NORMAL_SERVICE
+cdef object _STATUS_LIMITED = stk.LocationStatus.LIMITED_SERVICE
+cdef object _STATUS_NONE = stk.LocationStatus.NO_SERVICE
+
+cdef enum:
+    _FCN = 0x01  # REFRESH qualifiers with a file list, §8.6
+    _NAA_INIT_FCN = 0x02
+
+ADF_USIM_FID = "7FF0"  # the USIM ADF of the card's file tree (csim.roaming.ADF_USIM)
+
+cdef object _write_file = CardCore.write_file
+cdef dict _refresh_commands = {}
+
+
+def refresh_path(path: str) -> str:
+    """Card path to REFRESH file-list form: the USIM ADF is named ``7FFF`` (TS 102 221 §8.4.2)."""
+    parts = path.split("/")
+    if len(parts) > 1 and parts[1].upper() == ADF_USIM_FID:
+        parts[1] = "7FFF"
+    return "/".join(parts)
+
+
+cdef bytes _refresh_command(mode, paths):
+    """REFRESH in ``mode`` (TS 102 223 §6.4.7), with the file list of ``paths`` for the FCN modes."""
+    key = (int(mode), paths)
+    cdef bytes command = _refresh_commands.get(key)
+    if command is None:
+        command = stk.refresh(mode, None if paths is None else [refresh_path(p) for p in paths])
+        if len(_refresh_commands) >= 256:
+            _refresh_commands.clear()
+        _refresh_commands[key] = command
+    return command
+
+
+cdef dict _profile_facilities = {}
+cdef dict _command_types = {}
+
+
+cdef tuple _facilities(profile):
+    """What the applet can use of a terminal profile (TS 102 223 §5.2): the location status
+    event (SET UP EVENT LIST), the menu (SET UP MENU + menu selection), PROVIDE LOCAL INFORMATION,
+    REFRESH."""
+    raw = profile.raw
+    cdef tuple flags = _profile_facilities.get(raw)
+    if flags is None:
+        supports = profile.supports
+        flags = (
+            supports("set_up_event_list") and supports("event_location_status"),
+            supports("set_up_menu") and supports("menu_selection"),
+            supports("provide_local_information"),
+            supports("refresh"),
+        )
+        if len(_profile_facilities) >= 256:
+            _profile_facilities.clear()
+        _profile_facilities[raw] = flags
+    return flags
+
+
+cpdef command_type(command):
+    """Type of command of a ``D0`` proactive command (TS 102 223 §8.6)."""
+    kind = _command_types.get(command) if type(command) is bytes else None
+    if kind is None:
+        kind = _parse_proactive(command).type
+        if type(command) is bytes:
+            if len(_command_types) >= 1024:
+                _command_types.clear()
+            _command_types[command] = kind
+    return kind
+
+
+cdef class RoamingCore(CompiledApplet):
+    """The roaming applet's state and its event path (see :class:`csim.roaming.RoamingApplet`)."""
+
+    cdef public object card
+    cdef public object policy
+    cdef public list profiles
+    cdef public object _files
+    cdef public object _auth
+    cdef public object _restore_auth
+    cdef public object _active
+    cdef public object _forced
+    cdef public object _last_plmn
+    cdef public object _last_status
+    cdef public object _fallback  # (MCC, profile) chosen after limited service
+    cdef public object _switch_count
+    cdef public list _history
+    cdef public dict _auths  # keys of the inactive profiles, with their SQN state
+    cdef public object _events_registered
+    cdef public dict _shared  # the SET UP MENU command (cards of one profile share it)
+    cdef public dict _select  # PLMN -> policy.select(PLMN)
+    cdef public object _select_policy
+    cdef public dict _sizes  # EF path -> size, None when the card lacks it
+    cdef public dict _plans  # profile -> the writes of a switch to it
+
+    cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
+                 dict sizes, dict plans):
+        """Initial state (see :class:`csim.roaming.RoamingApplet`); ``shared`` (the menu),
+        ``select`` (policy choices), ``sizes`` and ``plans`` may be shared with other cards."""
+        self.card = card
+        self.policy = policy
+        self._files = files
+        self._auth = auth
+        self._restore_auth = restore_auth
+        self.profiles = list(policy.profile_names)
+        self._active = active if active is not None else self._detect_active()
+        if self._active not in self.profiles:
+            raise ValueError(f"active profile {self._active!r} is not in the policy")
+        self._forced = None
+        self._last_plmn = None
+        self._last_status = None
+        self._fallback = None
+        self._switch_count = 0
+        self._history = []
+        self._auths = {}
+        self._events_registered = False
+        self._shared = shared
+        self._select = select
+        self._select_policy = policy
+        self._sizes = sizes
+        self._plans = plans
+
+    cdef inline int _queue(self, toolkit, bytes command) except -1:
+        if type(toolkit) is Toolkit:
+            (<Toolkit>toolkit).queue(self, command)
+        else:
+            toolkit.queue(self, command)
+        return 0
+
+    cpdef terminal_profile(self, toolkit, profile):
+        """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
+        self._events_registered = False
+        flags = _facilities(profile)
+        if flags[0]:
+            self._queue(toolkit, _EVENT_LIST)
+        if flags[1]:
+            menu = self._shared.get("menu")
+            if menu is None:
+                menu = self._shared["menu"] = _set_up_menu(MENU_TITLE, self.menu_items())
+            self._queue(toolkit, menu)
+        priority = self.policy.priority
+        if self._last_plmn is None and self._forced is None and self._active != priority:
+            self._switch(toolkit, priority, "priority", None)
+        if flags[2]:
+            self._queue(toolkit, _LOCAL_INFO)
+
+    cpdef envelope(self, toolkit, envelope):
+        if type(envelope) is not _EventDownload and not isinstance(envelope, _EventDownload):
+            return None
+        if envelope.event != _EVENT_LOCATION_STATUS:
+            return None
+        status = envelope.location_status
+        assert status is not None  # parse_envelope guarantees it for this event
+        self._location(toolkit, status, envelope.location, True)
+        return b""
+
+    cpdef terminal_response(self, toolkit, response, command):
+        kind = command_type(command)
+        if kind == _SET_UP_EVENT_LIST:
+            self._events_registered = response.result < 0x10  # TerminalResponse.successful, §8.12
+        elif kind == _PROVIDE_LOCAL_INFORMATION:
+            result = response.result
+            if result == _SUCCESS and response.location is not None:
+                self._location(toolkit, _STATUS_NORMAL, response.location, False)
+            elif result == _RESULT_LIMITED_SERVICE:
+                self._location(toolkit, _STATUS_LIMITED, response.location, False)
+            elif result == _TERMINAL_UNABLE and response.additional[:1] == _NO_SERVICE_INFO:
+                self._last_status = _STATUS_NONE
+
+    cdef int _location(self, toolkit, status, location, bint may_ask) except -1:
+        """The serving PLMN and service state changed (TS 102 223 §7.5.3, §6.4.15)."""
+        self._last_status = status
+        if location is not None:
+            self._last_plmn = location.plmn
+        if status == _NORMAL_SERVICE:
+            if location is None:
+                return 0
+            plmn = location.plmn
+            fallback = self._fallback
+            if fallback is not None and fallback[0] != plmn[:3]:
+                self._fallback = fallback = None
+            if self._forced is not None:
+                return 0
+            if fallback is not None and fallback[1] == self._active:
+                return 0
+            select = self._select
+            if self._select_policy is not self.policy:
+                select = self._select = {}
+                self._select_policy = self.policy
+            if plmn in select:
+                target = select[plmn]
+            else:
+                target = select[plmn] = self.policy.select(plmn)
+            if target is not None and target != self._active:
+                self._switch(toolkit, target, "location", plmn)
+        elif status == _LIMITED_SERVICE:
+            if self._forced is not None:
+                return 0
+            profile = toolkit.profile
+            if location is None and may_ask and profile is not None and _facilities(profile)[2]:
+                self._queue(toolkit, _LOCAL_INFO)
+                return 0
+            plmn = location.plmn if location is not None else self._last_plmn
+            if plmn is None:
+                return 0
+            mcc = plmn[:3]
+            if self._fallback is not None and self._fallback[0] != mcc:
+                self._fallback = None
+            target = self._limited_service_target(mcc)
+            if target is not None and target != self._active:
+                self._fallback = (mcc, target)
+                self._switch(toolkit, target, "limited service", plmn)
+        return 0
+
+    # --- the switch --------------------------------------------------------------------------
+
+    cpdef _switch(self, toolkit, target, reason, plmn):
+        """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH).
+
+        The writes come from the plan of the last switch to ``target`` made from the same files
+        (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
+        """
+        card = self.card
+        files = self._files(target)
+        plan = self._plans.get(target)
+        if plan is not None and plan[0] is files:
+            if getattr(type(card), "write_file", None) is _write_file:
+                card.write_files(plan[1])
+            else:
+                write = card.write_file
+                for path, data in plan[1]:
+                    write(path, data)
+            changed = plan[2]
+        else:
+            changed = self._write_profile(target, files)
+        active = self._active
+        self._auths[active] = card.auth
+        new_auth = self._auths.pop(target, None)
+        card.auth = new_auth if new_auth is not None else self._auth(target)
+        self._history.append({"from": active, "to": target, "reason": reason, "plmn": plmn})
+        self._active = target
+        self._switch_count += 1
+        profile = toolkit.profile
+        if profile is not None and _facilities(profile)[3]:
+            mode = self.policy.refresh
+            if mode == _FCN or mode == _NAA_INIT_FCN:
+                command = _refresh_command(mode, changed)
+            else:
+                command = _refresh_command(mode, None)
+            self._queue(toolkit, command)
