@@ -108,7 +108,7 @@ class Mismatch:
     line: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class StepResult:
     index: int
     kind: str
@@ -285,7 +285,10 @@ def _no_args(method: str) -> Callable[[Session, Any], None]:
 
 
 def _power_on(s: Session, args: Any) -> None:
-    s.modem.power_on(**dict(args or {}))
+    if args:
+        s.modem.power_on(**args)
+    else:
+        s.modem.power_on()
 
 
 def _move(s: Session, args: Any) -> None:
