@@ -3,7 +3,7 @@
 
 
 cdef class Event:
-    cdef public object seq
+    cdef public Py_ssize_t seq       # position in the log
     cdef public object time
     cdef public object kind
     cdef object _data           # the fields; built on first use for an APDU record
