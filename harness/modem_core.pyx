@@ -656,6 +656,7 @@ cdef class ModemCore:
     cdef public object _sim_cache
     cdef object _last_candidates   # (location, coverage, RATs, FPLMN, candidates, world) of the last answer
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
+    cdef tuple _last_cell_index    # (world, location, coverage, index) of the last cell lookup
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
@@ -1108,16 +1109,24 @@ cdef class ModemCore:
         return lists
 
     cdef object _cell_for(self, object cand):
-        radio = self._radio()
+        """The heard cell a selection candidate stands for (the world's, when it is heard)."""
+        cdef tuple last = self._last_cell_index
         world = self.world
-        key = ("cell_index", radio)
-        index = world.memo.get(key)
-        if index is None:
-            index = {}
-            for c in self._heard_cells(radio):
-                index.setdefault((c.plmn, c.rat, c.cell_id), c)
-            world.remember(key, index)
-        cell = index.get((cand.plmn, cand.rat, cand.cell_id))
+        if (last is not None and not self.signal_overrides and last[0] is world
+                and last[1] is self.location and last[2] == self.coverage):
+            index = last[3]  # same world and radio situation: the same index
+        else:
+            radio = self._radio()
+            key = ("cell_index", radio)
+            index = world.memo.get(key)
+            if index is None:
+                index = {}
+                for c in self._heard_cells(radio):
+                    index.setdefault((c.plmn, c.rat, c.cell_id), c)
+                world.remember(key, index)
+            self._last_cell_index = (None if self.signal_overrides
+                                     else (world, self.location, self.coverage, index))
+        cell = (<dict>index).get((cand.plmn, cand.rat, cand.cell_id))
         if cell is not None:
             return cell
         return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
