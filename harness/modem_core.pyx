@@ -1144,7 +1144,7 @@ cdef class ModemCore:
         if self.sim_state != "ready" or not self.usim.imsi:
             self._no_registration(None)
             return
-        candidates = list(self._candidate_tuple())
+        candidates = self._candidate_tuple()  # immutable: the selection plan is found by identity
         sim = self.sim_lists()
         config = self.config
         if config.selection == "manual" and config.manual_plmn:
