@@ -263,6 +263,9 @@ def _default_terminal_profile():
 
 cdef dict _hplmns = {}
 cdef dict _lais = {}
+cdef bytes _NO_TMSI = b"\xff" * 4     # EF_LOCI without TMSI (TS 31.102 §4.2.17)
+cdef bytes _NO_GUTI = b"\xff" * 12    # EF_EPSLOCI without GUTI (TS 31.102 §4.2.91)
+cdef tuple _EPS_STATUS = (b"\x00", b"\x01", b"\x02")
 
 
 cdef bytes _lai(str plmn, long area):
@@ -653,6 +656,7 @@ cdef class ModemCore:
     cdef public object _sim_cache
     cdef object _last_candidates   # (location, coverage, RATs, FPLMN, candidates, world) of the last answer
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
+    cdef tuple _last_cell_index    # (world, location, coverage, index) of the last cell lookup
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
@@ -730,14 +734,14 @@ cdef class ModemCore:
         """Switch on at a country (its default location) or a named location of the world."""
         if pin is not None:
             self.config.pin = pin
-        self._set_location(country, location, self.location)
+        self.set_location(country, location, self.location)
         if self.powered:
             self.power_off()
         self.powered = True
         self.forbidden_las.clear()  # erased at switch-off (TS 24.008 §4.4.1)
         self.transport.reset()
         self._initialise(True)
-        self._select_and_register(True, False)
+        self.select_and_register(True, False)
         self.settle()
 
     def power_off(self):
@@ -764,9 +768,9 @@ cdef class ModemCore:
 
     def move(self, country=None, location=None):
         """Change of place: the cells of the new location are heard; cell/PLMN reselection follows."""
-        self._set_location(country, location, None)
+        self.set_location(country, location, None)
         if self.powered:
-            self._reselect_after_change()
+            self.reselect_after_change()
             self.settle()
 
     def wait(self, seconds):
@@ -994,11 +998,15 @@ cdef class ModemCore:
 
     # ================================================================== selection and registration
     def _set_location(self, country, location, default):
+        self.set_location(country, location, default)
+
+    cdef int set_location(self, object country, object location, object default) except -1:
+        """Go to ``location``, else ``country`` (its default location), else ``default``."""
         name = location or country or default
         if name is None:
             if self.location is None:
                 raise ModemError("no location: give country= or location=")
-            return
+            return 0
         locations = self.world.locations
         if name not in locations:
             raise ModemError(f"world {self.world.name!r} has no location {name!r} "
@@ -1008,6 +1016,7 @@ cdef class ModemCore:
         if name != self.location:
             self.location = name
             self.record("move", {"location": name, "country": locations[name].country})
+        return 0
 
     cdef tuple _radio(self):
         """What decides the cells heard: the place, the coverage and the forced signal levels."""
@@ -1100,16 +1109,24 @@ cdef class ModemCore:
         return lists
 
     cdef object _cell_for(self, object cand):
-        radio = self._radio()
+        """The heard cell a selection candidate stands for (the world's, when it is heard)."""
+        cdef tuple last = self._last_cell_index
         world = self.world
-        key = ("cell_index", radio)
-        index = world.memo.get(key)
-        if index is None:
-            index = {}
-            for c in self._heard_cells(radio):
-                index.setdefault((c.plmn, c.rat, c.cell_id), c)
-            world.remember(key, index)
-        cell = index.get((cand.plmn, cand.rat, cand.cell_id))
+        if (last is not None and not self.signal_overrides and last[0] is world
+                and last[1] is self.location and last[2] == self.coverage):
+            index = last[3]  # same world and radio situation: the same index
+        else:
+            radio = self._radio()
+            key = ("cell_index", radio)
+            index = world.memo.get(key)
+            if index is None:
+                index = {}
+                for c in self._heard_cells(radio):
+                    index.setdefault((c.plmn, c.rat, c.cell_id), c)
+                world.remember(key, index)
+            self._last_cell_index = (None if self.signal_overrides
+                                     else (world, self.location, self.coverage, index))
+        cell = (<dict>index).get((cand.plmn, cand.rat, cand.cell_id))
         if cell is not None:
             return cell
         return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
@@ -1127,7 +1144,7 @@ cdef class ModemCore:
         if self.sim_state != "ready" or not self.usim.imsi:
             self._no_registration(None)
             return
-        candidates = list(self._candidate_tuple())
+        candidates = self._candidate_tuple()  # immutable: the selection plan is found by identity
         sim = self.sim_lists()
         config = self.config
         if config.selection == "manual" and config.manual_plmn:
@@ -1254,31 +1271,31 @@ cdef class ModemCore:
         self.last_cause = cause
         self.record("registration_rejected", {"plmn": cell.plmn, "rat": cell.rat, "cause": cause,
                                               "reason": CAUSE_NAMES.get(cause, "other"), "imsi": self.usim.imsi})
-        home = sel.is_home(cell.plmn, self.sim_lists())
-        plmn_b = enc.encode_plmn(cell.plmn)
-        area_b = (cell.area & 0xFFFF).to_bytes(2, "big")
         if cause in SIM_INVALID_CAUSES:
             self.sim_state = "invalid"
             return "sim_invalid"
         if cause == CAUSE_PLMN_NOT_ALLOWED:
-            if not home:  # the HPLMN/EHPLMN is never stored in the forbidden list
+            lai = _lai(cell.plmn, cell.area)
+            if not sel.is_home(cell.plmn, self.sim_lists()):  # the HPLMN/EHPLMN is never stored in the forbidden list
                 self._write_fplmn(sel.add_forbidden(self.usim.fplmn, cell.plmn, self.usim.fplmn_size))
-            self._update(EF_LOCI_, b"\xff" * 4 + plmn_b + area_b + b"\xff\x02")
-            self._update_epsloci_status(plmn_b, area_b, 0x02)
+            self._update(EF_LOCI_, _NO_TMSI + lai + b"\xff\x02")
+            self._update_epsloci_status(lai, 0x02)
             return "rejected"
         if cause == CAUSE_ROAMING_NOT_ALLOWED_IN_LA or cause == 12:
+            lai = _lai(cell.plmn, cell.area)
             self.forbidden_las[(cell.plmn, cell.area)] = self._log.time
-            self._update(EF_LOCI_, b"\xff" * 4 + plmn_b + area_b + b"\xff\x03")
+            self._update(EF_LOCI_, _NO_TMSI + lai + b"\xff\x03")
             eps_status = 0x02 if cause == CAUSE_ROAMING_NOT_ALLOWED_IN_LA else 0x01
-            self._update_epsloci_status(plmn_b, area_b, eps_status)
+            self._update_epsloci_status(lai, eps_status)
             return "rejected"
         if cause == CAUSE_NO_SUITABLE_CELLS_IN_LA:
             return "rat"
         return "rejected"
 
-    cdef void _update_epsloci_status(self, bytes plmn_b, bytes area_b, int status):
+    cdef void _update_epsloci_status(self, bytes lai, int status):
+        """EF_EPSLOCI without GUTI, the TAI and an EPS update status (TS 31.102 §4.2.91)."""
         if EF_EPSLOCI in self._efs:
-            self._update(EF_EPSLOCI_, b"\xff" * 12 + plmn_b + area_b + bytes([status]))
+            self._update(EF_EPSLOCI_, _NO_GUTI + lai + _EPS_STATUS[status])
 
     cdef void _write_fplmn(self, object entries):
         """EF_FPLMN write-back (TS 31.102 §4.2.16), only when the list changes."""

@@ -3,7 +3,7 @@
 
 
 cdef class Event:
-    cdef public object seq
+    cdef public Py_ssize_t seq       # position in the log
     cdef public object time
     cdef public object kind
     cdef object _data           # the fields; built on first use for an APDU record
@@ -20,8 +20,10 @@ cdef Event record_event(object log, object kind, dict data)
 
 
 cdef class InProcessTransport:
-    cdef public object card
-    cdef public object log
+    cdef object _card
+    cdef object _transmit               # the card's bound ``transmit``, taken once per card
+    cdef object _log
+    cdef EventLog _event_log            # the log when it is exactly an EventLog
     cdef public object name
 
     cdef bytes exchange(self, bytes apdu)

@@ -180,6 +180,18 @@ cdef inline void record_apdu(object log, bytes command, bytes response):
     events.append(ev)
 
 
+cdef inline void log_apdu(EventLog log, bytes command, bytes response):
+    """:func:`record_apdu` into an exact :class:`EventLog`."""
+    cdef list events = log._events
+    cdef Event ev = Event.__new__(Event)
+    ev.time = log.time
+    ev.seq = PyList_GET_SIZE(events)
+    ev.kind = "apdu"
+    ev._command = command
+    ev._response = response
+    events.append(ev)
+
+
 def apdu_event(log, command, response):
     """Record one ``apdu`` event in ``log`` and return it (the transports' per-command record)."""
     cdef list events = log._events
@@ -195,6 +207,11 @@ cdef inline bint needs_procedure(const unsigned char* a, Py_ssize_t n, bytes res
         return False
     cdef unsigned char sw1 = (<const unsigned char*>PyBytes_AS_STRING(resp))[0]
     return sw1 == 0x61 or (sw1 == 0x9F and a[0] == 0xA0) or (sw1 == 0x6C and n == 5)
+
+
+cdef inline bytes head(bytes value, Py_ssize_t n):
+    """The first ``n`` bytes of ``value`` (response data without SW1 SW2)."""
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), n)
 
 
 cdef inline bytes as_bytes(object value):
@@ -224,7 +241,7 @@ cdef bytes complete(object raw, bytes apdu, bytes resp):
         resp = as_bytes(raw(PyBytes_FromStringAndSize(<char*>get, 5)))
         m = PyBytes_GET_SIZE(resp)
         if m >= 2 and (<const unsigned char*>PyBytes_AS_STRING(resp))[m - 2] == 0x61:
-            data += resp[:m - 2]
+            data += head(resp, m - 2)
             resp = resp[m - 2:]
     return data + resp if data else resp
 
@@ -249,25 +266,45 @@ cdef class InProcessTransport:
         self.name = name
 
     @property
+    def card(self):
+        return self._card
+
+    @card.setter
+    def card(self, card):
+        self._card = card
+        self._transmit = card.transmit
+
+    @property
+    def log(self):
+        return self._log
+
+    @log.setter
+    def log(self, log):
+        self._log = log
+        self._event_log = log if type(log) is EventLog else None
+
+    @property
     def atr(self):
-        return bytes(self.card.atr)
+        return bytes(self._card.atr)
 
     def transmit(self, apdu):
         """One command, T=0 procedure bytes handled, logged as an ``apdu`` event."""
         return self.exchange(as_bytes(apdu))
 
     cdef bytes exchange(self, bytes apdu):
-        cdef bytes resp = as_bytes(self.card.transmit(apdu))
+        cdef bytes resp = as_bytes(self._transmit(apdu))
         if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
-            resp = complete(self.card.transmit, apdu, resp)
-        if self.log is not None:
-            record_apdu(self.log, apdu, resp)
+            resp = complete(self._transmit, apdu, resp)
+        if self._event_log is not None:
+            log_apdu(self._event_log, apdu, resp)
+        elif self._log is not None:
+            record_apdu(self._log, apdu, resp)
         return resp
 
     def reset(self):
-        atr = self.card.reset()
-        if self.log is not None:
-            self.log.record("reset", atr=atr)
+        atr = self._card.reset()
+        if self._log is not None:
+            self._log.record("reset", atr=atr)
         return atr
 
     def close(self):
@@ -279,6 +316,7 @@ cdef class InProcessTransport:
 cdef dict _select_apdus = {}
 cdef dict _read_apdus = {}
 cdef dict _fetch_apdus = {}
+cdef dict _plain_selects = {}   # SELECT by FID, P1 = 00, no data: by FID
 
 
 cdef bytes select_apdu(int fid, int p1, bint fcp):
@@ -302,11 +340,25 @@ cdef bytes select_apdu(int fid, int p1, bint fcp):
     return <bytes>apdu
 
 
+cdef list _first_reads = [None] * 257   # READ BINARY at offset 0, by length
+
+
 cdef bytes read_binary_apdu(int offset, int n):
     """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
-    cdef long key = (<long>offset) << 9 | n
-    cdef object apdu = _read_apdus.get(key)
+    cdef object apdu
     cdef unsigned char a[5]
+    if offset == 0 and 0 <= n <= 256:
+        apdu = _first_reads[n]
+        if apdu is None:
+            a[0] = 0x00
+            a[1] = 0xB0
+            a[2] = 0x00
+            a[3] = 0x00
+            a[4] = n & 0xFF
+            apdu = _first_reads[n] = PyBytes_FromStringAndSize(<char*>a, 5)
+        return <bytes>apdu
+    cdef long key = (<long>offset) << 9 | n
+    apdu = _read_apdus.get(key)
     if apdu is None:
         a[0] = 0x00
         a[1] = 0xB0
@@ -412,7 +464,7 @@ cdef class UiccLink:
         """``(response data, status word)`` of one command."""
         cdef bytes resp = self.xfer(apdu)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
-        return resp[:n - 2] if n > 2 else b"", status_word(resp)
+        return head(resp, n - 2) if n > 2 else b"", status_word(resp)
 
     cpdef int sw(self, bytes apdu):
         """The status word only (commands whose response data the terminal does not use)."""
@@ -420,20 +472,31 @@ cdef class UiccLink:
 
     cpdef Py_ssize_t select(self, int fid, int p1=0):
         """SELECT by FID; the file size (transparent) or record length, -1 if absent."""
-        cdef object known = self.sizes.get(fid)
+        cdef object key = fid
+        cdef object known = self.sizes.get(key)
+        cdef object apdu
         cdef bytes resp
         cdef int sw
         cdef Py_ssize_t size, n
         if known is not None:
-            sw = status_word(self.xfer(select_apdu(fid, p1, False)))
+            if p1 == 0:
+                apdu = _plain_selects.get(key)
+                if apdu is None:
+                    apdu = select_apdu(fid, 0, False)
+                    if len(_plain_selects) >= _MEMO_LIMIT:
+                        _plain_selects.clear()
+                    _plain_selects[key] = apdu
+            else:
+                apdu = select_apdu(fid, p1, False)
+            sw = status_word(self.xfer(<bytes>apdu))
             return <Py_ssize_t>known if sw == 0x9000 else -1
         resp = self.xfer(select_apdu(fid, p1, True))
         sw = status_word(resp)
         if (sw >> 8) != 0x91 and sw != 0x9000:
             return -1
         n = PyBytes_GET_SIZE(resp)
-        size = fcp_size(resp[:n - 2])
-        self.sizes[fid] = size
+        size = fcp_size(head(resp, n - 2))
+        self.sizes[key] = size
         return size
 
     cpdef object read(self, int fid, int p1=0):
@@ -453,7 +516,7 @@ cdef class UiccLink:
             n = PyBytes_GET_SIZE(resp)
             if n == 2:
                 return None  # no data and a normal ending: the loop could not advance
-            out = resp[:n - 2] if got == 0 else out + resp[:n - 2]
+            out = head(resp, n - 2) if got == 0 else out + head(resp, n - 2)
             got = PyBytes_GET_SIZE(out)
         self.efs[fid] = out
         return out
