@@ -127,9 +127,11 @@ class PlanContext:
     # -- time
     def catch_up(self) -> None:
         """Bring the engine to the modem's time (a ``wait`` step moves only the modem)."""
-        target = self.engine.clock.origin + timedelta(seconds=self.session.log.time)
-        if target > self.engine.clock.now:
-            self.engine.at(target)
+        clock, elapsed = self.engine.clock, self.session.log.time
+        if elapsed > clock.elapsed:
+            target = clock.origin + timedelta(seconds=elapsed)
+            if target > clock.now:
+                self.engine.at(target)
 
     def move_to(self, target: datetime) -> None:
         """Both clocks to ``target``: the engine replays what falls due, the modem its timers."""

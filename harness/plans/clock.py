@@ -92,12 +92,15 @@ class Clock:
     def __init__(self, start: str | datetime = "2026-01-01T00:00", log: EventLog | None = None) -> None:
         self.origin = parse_instant(start)
         self.now = self.origin
+        #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
+        self.elapsed = 0.0
         self.log = log
         self._sync()
 
     def _sync(self) -> None:
+        self.elapsed = (self.now - self.origin).total_seconds()
         if self.log is not None:
-            self.log.time = (self.now - self.origin).total_seconds()
+            self.log.time = self.elapsed
 
     def advance(self, duration: str | int | float | timedelta) -> datetime:
         self.now += parse_duration(duration)

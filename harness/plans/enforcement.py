@@ -20,7 +20,6 @@ rater (:mod:`harness.rating`) implements exactly this algorithm over arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .catalogue import NetworkRules, Offer
@@ -53,23 +52,55 @@ def alert_mask(percents: tuple[int, ...]) -> int:
     return mask
 
 
-@dataclass
 class Meter:
-    limit: int = 0
-    used: int = 0
-    alerts: int = 0  # mask of thresholds to announce
-    fired: int = 0  # mask of thresholds announced this month
-    exhausted: bool = False  # a BLOCK link found it full
-    throttled: bool = False  # a THROTTLE link went past its limit
+    """One meter's limit, usage and alert / block / throttling state."""
+
+    __slots__ = ("limit", "used", "alerts", "fired", "exhausted", "throttled")
+
+    def __init__(self, limit: int = 0, used: int = 0, alerts: int = 0, fired: int = 0,
+                 exhausted: bool = False, throttled: bool = False) -> None:
+        self.limit = limit
+        self.used = used
+        self.alerts = alerts  # mask of thresholds to announce
+        self.fired = fired  # mask of thresholds announced this month
+        self.exhausted = exhausted  # a BLOCK link found it full
+        self.throttled = throttled  # a THROTTLE link went past its limit
+
+    def _key(self) -> tuple[int, int, int, int, bool, bool]:
+        return (self.limit, self.used, self.alerts, self.fired, self.exhausted, self.throttled)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Meter) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return ("Meter(limit={!r}, used={!r}, alerts={!r}, fired={!r}, exhausted={!r}, throttled={!r})"
+                .format(*self._key()))
 
     def room(self) -> int:
         return self.limit - self.used if self.used < self.limit else 0
 
 
-@dataclass
 class Policy:
-    meters: list[Meter] = field(default_factory=lambda: [Meter() for _ in METERS])
-    chains: list[list[tuple[int, int, int]]] = field(default_factory=lambda: [[] for _ in ZONES])
+    """A line's meters (indexed as :data:`METERS`) and each zone's chain of links."""
+
+    __slots__ = ("meters", "chains")
+
+    def __init__(self, meters: list[Meter] | None = None,
+                 chains: list[list[tuple[int, int, int]]] | None = None) -> None:
+        self.meters = [Meter() for _ in METERS] if meters is None else meters
+        self.chains = [[] for _ in ZONES] if chains is None else chains
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.meters == other.meters and self.chains == other.chains
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Policy(meters={self.meters!r}, chains={self.chains!r})"
 
     def copy_limits_from(self, other: Policy) -> None:
         for mine, theirs in zip(self.meters, other.meters, strict=True):

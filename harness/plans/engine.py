@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -54,46 +53,107 @@ class PlanError(ValueError):
     """An operation the plan or the provider does not allow; ``str()`` is the reason."""
 
 
-@dataclass
 class Session:
-    id: int
-    zone: str
-    apn: str | None
-    opened: datetime
+    """One open data session (PDP context / PDN connection) of a line."""
+
+    __slots__ = ("id", "zone", "apn", "opened")
+
+    def __init__(self, id: int, zone: str, apn: str | None, opened: datetime) -> None:  # noqa: A002
+        self.id, self.zone, self.apn, self.opened = id, zone, apn, opened
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Session):
+            return NotImplemented
+        return (self.id, self.zone, self.apn, self.opened) == (other.id, other.zone, other.apn, other.opened)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Session(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
 
 
-@dataclass
+_LINE_FIELDS = (
+    "id", "offer", "rules", "provider", "activated", "expires", "cutoffs", "options", "threshold",
+    "fixed_ip", "counters", "policy", "month_offer", "carry_envelope", "allowance", "recharged",
+    "pending_recharges", "pending_change", "change_requests", "sessions", "sms_times",
+    "sms_suspended_until", "items", "bills", "active", "ends", "reboot_required", "zone_bytes_metered",
+)
+
+
 class Line:
     """One subscribed line and its state in the current billing month."""
 
-    id: str
-    offer: Offer
-    rules: NetworkRules
-    provider: Provider
-    activated: datetime
-    expires: datetime | None
-    cutoffs: dict[str, Any]
-    options: dict[str, tuple[int, bool]]
-    threshold: int | None
-    fixed_ip: bool
-    counters: Counters
-    policy: Policy = field(default_factory=Policy)
-    month_offer: Offer | None = None
-    carry_envelope: int | None = None
-    allowance: int | None = None
-    recharged: int = 0
-    pending_recharges: list[tuple[datetime, int]] = field(default_factory=list)
-    pending_change: tuple[datetime, Offer] | None = None
-    change_requests: dict[tuple[int, int], int] = field(default_factory=dict)
-    sessions: dict[int, Session] = field(default_factory=dict)
-    sms_times: deque[datetime] = field(default_factory=deque)
-    sms_suspended_until: datetime | None = None
-    items: list[BillItem] = field(default_factory=list)
-    bills: list[Bill] = field(default_factory=list)
-    active: bool = True
-    ends: datetime | None = None
-    reboot_required: bool = False
-    zone_bytes_metered: dict[str, int] = field(default_factory=dict)
+    __slots__ = _LINE_FIELDS
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002
+        offer: Offer,
+        rules: NetworkRules,
+        provider: Provider,
+        activated: datetime,
+        expires: datetime | None,
+        cutoffs: dict[str, Any],
+        options: dict[str, tuple[int, bool]],
+        threshold: int | None,
+        fixed_ip: bool,
+        counters: Counters,
+        policy: Policy | None = None,
+        month_offer: Offer | None = None,
+        carry_envelope: int | None = None,
+        allowance: int | None = None,
+        recharged: int = 0,
+        pending_recharges: list[tuple[datetime, int]] | None = None,
+        pending_change: tuple[datetime, Offer] | None = None,
+        change_requests: dict[tuple[int, int], int] | None = None,
+        sessions: dict[int, Session] | None = None,
+        sms_times: deque[datetime] | None = None,
+        sms_suspended_until: datetime | None = None,
+        items: list[BillItem] | None = None,
+        bills: list[Bill] | None = None,
+        active: bool = True,
+        ends: datetime | None = None,
+        reboot_required: bool = False,
+        zone_bytes_metered: dict[str, int] | None = None,
+    ) -> None:
+        self.id = id
+        self.offer = offer
+        self.rules = rules
+        self.provider = provider
+        self.activated = activated
+        self.expires = expires
+        self.cutoffs = cutoffs
+        self.options = options
+        self.threshold = threshold
+        self.fixed_ip = fixed_ip
+        self.counters = counters
+        self.policy = Policy() if policy is None else policy
+        self.month_offer = month_offer
+        self.carry_envelope = carry_envelope
+        self.allowance = allowance
+        self.recharged = recharged
+        self.pending_recharges = [] if pending_recharges is None else pending_recharges
+        self.pending_change = pending_change
+        self.change_requests = {} if change_requests is None else change_requests
+        self.sessions = {} if sessions is None else sessions
+        self.sms_times = deque() if sms_times is None else sms_times
+        self.sms_suspended_until = sms_suspended_until
+        self.items = [] if items is None else items
+        self.bills = [] if bills is None else bills
+        self.active = active
+        self.ends = ends
+        self.reboot_required = reboot_required
+        self.zone_bytes_metered = {} if zone_bytes_metered is None else zone_bytes_metered
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Line):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _LINE_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return "Line(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _LINE_FIELDS) + ")"
 
     @property
     def envelope_limit(self) -> int | None:
@@ -196,14 +256,20 @@ class PolicyEngine:
         return target
 
     def _next_due(self) -> datetime | None:
-        times: list[datetime] = [next_month_start(self.clock.now)] if self.lines else []
+        if not self.lines:
+            return None
+        due = next_month_start(self.clock.now)
         for line in self.lines.values():
-            times += [t for t, _ in line.pending_recharges]
-            if line.sms_suspended_until is not None:
-                times.append(line.sms_suspended_until)
-            if line.ends is not None and line.active:
-                times.append(line.ends)
-        return min(times) if times else None
+            for t, _ in line.pending_recharges:
+                if t < due:
+                    due = t
+            t = line.sms_suspended_until
+            if t is not None and t < due:
+                due = t
+            t = line.ends
+            if t is not None and line.active and t < due:
+                due = t
+        return due
 
     def _fire_due(self, now: datetime) -> None:
         for line in self.lines.values():
