@@ -577,7 +577,7 @@ def _check_change(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any
 
 
 def _check_line(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
-    st = ctx.engine.status(ctx.line)
+    st = ctx.engine.status_of(ctx.line, list(want))
     out = []
     for key, v in want.items():
         actual = st.get(key)

@@ -1039,7 +1039,16 @@ class PolicyEngine:
 
     # ------------------------------------------------------------ observables
     def status(self, line: str | Line) -> dict[str, Any]:
+        """Every observable of the line (:data:`STATUS_KEYS`)."""
         ln = self.line(line)
+        return {key: get(self, ln) for key, get in _STATUS.items()}
+
+    def status_of(self, line: str | Line, keys: Sequence[str]) -> dict[str, Any]:
+        """The observables ``keys`` of :meth:`status` alone (unknown keys are left out)."""
+        ln = self.line(line)
+        return {key: _STATUS[key](self, ln) for key in keys if key in _STATUS}
+
+    def _meters_status(self, ln: Line) -> dict[str, dict[str, Any]]:
         meters = {}
         for mi, m in enumerate(ln.policy.meters):
             if m.limit:
@@ -1050,24 +1059,7 @@ class PolicyEngine:
                     "throttled": m.throttled,
                     "unit": "nEUR" if self._is_euro_meter(ln, mi) else "bytes",
                 }
-        return {
-            "line": ln.id,
-            "offer": ln.offer.id,
-            "active": ln.active,
-            "month": ln.counters.month,
-            "envelope": ln.envelope_limit,
-            "counters": ln.counters.as_dict(),
-            "meters": meters,
-            "throughput": {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
-            "cutoffs": {z: str(v) for z, v in ln.cutoffs.items()},
-            "options": {z: format_volume(v) for z, (v, _) in ln.options.items()},
-            "pending_change": None if ln.pending_change is None else ln.pending_change[1].id,
-            "pending_recharges": [format_volume(v) for _, v in ln.pending_recharges],
-            "sessions": len(ln.sessions),
-            "sms_suspended_until": ln.sms_suspended_until,
-            "reboot_required": ln.reboot_required,
-            "active_until": ln.ends,
-        }
+        return meters
 
     def _event(self, event: str, ln: Line, **data: Any) -> None:
         if event in SNAPSHOT_EVENTS:
@@ -1084,5 +1076,27 @@ class PolicyEngine:
                 out[METERS[mi]] = (m.used, m.limit, "nEUR" if euro else "bytes")
         return out
 
+
+#: what :meth:`PolicyEngine.status` reports, key by key
+_STATUS: dict[str, Any] = {
+    "line": lambda e, ln: ln.id,
+    "offer": lambda e, ln: ln.offer.id,
+    "active": lambda e, ln: ln.active,
+    "month": lambda e, ln: ln.counters.month,
+    "envelope": lambda e, ln: ln.envelope_limit,
+    "counters": lambda e, ln: ln.counters.as_dict(),
+    "meters": PolicyEngine._meters_status,
+    "throughput": lambda e, ln: {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
+    "cutoffs": lambda e, ln: {z: str(v) for z, v in ln.cutoffs.items()},
+    "options": lambda e, ln: {z: format_volume(v) for z, (v, _) in ln.options.items()},
+    "pending_change": lambda e, ln: None if ln.pending_change is None else ln.pending_change[1].id,
+    "pending_recharges": lambda e, ln: [format_volume(v) for _, v in ln.pending_recharges],
+    "sessions": lambda e, ln: len(ln.sessions),
+    "sms_suspended_until": lambda e, ln: ln.sms_suspended_until,
+    "reboot_required": lambda e, ln: ln.reboot_required,
+    "active_until": lambda e, ln: ln.ends,
+}
+#: the keys of :meth:`PolicyEngine.status`, in order
+STATUS_KEYS: tuple[str, ...] = tuple(_STATUS)
 
 __all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]
