@@ -124,6 +124,22 @@ def build_policy(
     blocked: bool | None,
 ) -> Policy:
     """The meters and chains of a line in its current contract state (a fresh, unused Policy)."""
+    limits, chains = policy_limits(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options,
+                                   blocked=blocked)
+    return Policy([Meter(limit, 0, alerts) for limit, alerts in limits], [list(c) for c in chains])
+
+
+def policy_limits(
+    offer: Offer,
+    rules: NetworkRules,
+    *,
+    envelope: int | None,
+    cutoffs: dict[str, object],
+    options: dict[str, tuple[int, bool]],
+    blocked: bool | None,
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[tuple[int, int, int], ...], ...]]:
+    """What :func:`build_policy` gives, as data: each meter's ``(limit, alerts)`` and each zone's
+    chain (built once per contract state)."""
     try:
         key: tuple[object, ...] | None = (id(offer), id(rules), envelope, tuple(cutoffs.items()),
                                           tuple(options.items()), blocked)
@@ -131,14 +147,23 @@ def build_policy(
     except TypeError:  # an unhashable cut-off value: no table entry
         key, t = None, None
     if t is not None and t[0] is offer and t[1] is rules:
-        return Policy([Meter(limit, 0, alerts) for limit, alerts in t[2]], [list(c) for c in t[3]])
+        return t[2], t[3]
     p = _build_policy(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options, blocked=blocked)
+    limits = tuple((m.limit, m.alerts) for m in p.meters)
+    chains = tuple(tuple(c) for c in p.chains)
     if key is not None:
         if len(_TEMPLATES) >= 512:
             _TEMPLATES.clear()
-        _TEMPLATES[key] = (offer, rules, tuple((m.limit, m.alerts) for m in p.meters),
-                           tuple(tuple(c) for c in p.chains))
-    return p
+        _TEMPLATES[key] = (offer, rules, limits, chains)
+    return limits, chains
+
+
+def set_limits(policy: Policy, limits: tuple[tuple[int, int], ...],
+               chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> None:
+    """:meth:`Policy.copy_limits_from` a :func:`policy_limits` result (usage kept)."""
+    for m, (limit, alerts) in zip(policy.meters, limits, strict=True):
+        m.limit, m.alerts = limit, alerts
+    policy.chains = [list(c) for c in chains]
 
 
 def _build_policy(

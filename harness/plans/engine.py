@@ -328,7 +328,7 @@ class PolicyEngine:
 
     # ---------------------------------------------------------------- policy
     def _rebuild(self, line: Line, fresh: bool = False) -> None:
-        new = enforcement.build_policy(
+        limits, chains = enforcement.policy_limits(
             line.offer,
             line.rules,
             envelope=line.envelope_limit,
@@ -337,9 +337,10 @@ class PolicyEngine:
             blocked=line.offer.blocked,
         )
         if fresh:
-            line.policy = new
+            meters = [enforcement.Meter(limit, 0, alerts) for limit, alerts in limits]
+            line.policy = enforcement.Policy(meters, [list(c) for c in chains])
             return
-        line.policy.copy_limits_from(new)
+        enforcement.set_limits(line.policy, limits, chains)
         changes: list[tuple[int, int, str]] = []
         enforcement.refresh(line.policy, changes)
         for mi, _, kind in changes:
