@@ -82,8 +82,18 @@ def days_in_month(t: datetime) -> int:
 
 def remaining_fraction(t: datetime) -> float:
     """Share of the billing month still to come at ``t`` (1.0 on the 1st at 00:00)."""
-    start, end = month_start(t), next_month_start(t)
-    return (end - t) / (end - start)
+    hit = _fractions.get(t)
+    if hit is None:
+        start, end = month_start(t), next_month_start(t)
+        hit = (end - t) / (end - start)
+        if len(_fractions) >= 1024:
+            _fractions.clear()
+        _fractions[t] = hit
+    return hit
+
+
+#: instant -> remaining_fraction (both immutable)
+_fractions: dict[datetime, float] = {}
 
 
 class Clock:

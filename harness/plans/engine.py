@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from harness.events import EventLog
@@ -643,18 +644,23 @@ class PolicyEngine:
                     if usa_allowance is not None else 0)
         for to, count in orders:
             sent = metered_sum = rejected = 0
-            for _ in range(count):
+            left = count
+            # runs of SMS with the same outcome at this instant, each taken at once
+            while left > 0:
+                run = left
                 if out:
                     if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
-                        rejected += 1
-                        continue
+                        rejected += left
+                        break
                     if cap is not None:
                         while sms_times and sms_times[0] <= hour_ago:
                             sms_times.popleft()
-                        if len(sms_times) >= cap[0]:
+                        room = cap[0] - len(sms_times)
+                        if room <= 0:
                             ln.sms_suspended_until = now + cap[1]
                             sms_times.clear()
                             rejected += 1
+                            left -= 1
                             self._event(
                                 "sms_suspended",
                                 ln,
@@ -662,22 +668,26 @@ class PolicyEngine:
                                 until=ln.sms_suspended_until.isoformat(),
                             )
                             continue
-                        sms_times.append(now)
-                metered = 0 if included else 1
+                        run = min(run, room)
+                        sms_times.extend(repeat(now, run))
                 if usa_allowance is not None:
-                    metered = 0 if usa_sent < usa_allowance else 1
-                    usa_sent += 1 - metered
+                    free = max(0, min(run, usa_allowance - usa_sent))
+                    usa_sent += free
+                else:
+                    free = run if included else 0
+                # the first SMS to a new correspondent past the fair-use count is metered
                 if (
-                    fair_distinct is not None
-                    and not metered
+                    free
+                    and fair_distinct is not None
                     and to not in recipients
                     and len(recipients) >= fair_distinct
                 ):
-                    metered = 1
+                    free -= 1
                 if out:
                     recipients.add(to)
-                sent += 1
-                metered_sum += metered
+                sent += run
+                metered_sum += run - free
+                left -= run
             if rejected:
                 counters.rejected["sms"] += rejected
             if sent:
