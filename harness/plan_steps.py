@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context
+from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context, serving_plmn
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -161,9 +161,9 @@ class PlanContext:
             return {"zone": str(args["zone"])}
         if "country" in args:
             return {"country": str(args["country"])}
-        st = status if status is not None else modem_view(self.session.modem)
-        if st.get("registered"):
-            return {"plmn": str(st["registered"])}
+        registered = status.get("registered") if status is not None else serving_plmn(self.session.modem)
+        if registered:
+            return {"plmn": str(registered)}
         raise PlanStepError("the modem is not registered: say where the usage happens "
                             "(country: FR or zone: europe)")
 
@@ -173,9 +173,9 @@ class PlanContext:
         return zone
 
     def current_zone(self) -> str:
-        st = modem_view(self.session.modem)
-        if st.get("registered"):
-            return self.zone({"plmn": str(st["registered"])})
+        registered = serving_plmn(self.session.modem)
+        if registered:
+            return self.zone({"plmn": str(registered)})
         return self.last_zone
 
     def device_data_off(self, args: Mapping[str, Any] | None,
