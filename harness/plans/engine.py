@@ -1052,7 +1052,24 @@ class PolicyEngine:
     def status(self, line: str | Line) -> dict[str, Any]:
         """Every observable of the line (:data:`STATUS_KEYS`)."""
         ln = self.line(line)
-        return {key: get(self, ln) for key, get in _STATUS.items()}
+        return {
+            "line": ln.id,
+            "offer": ln.offer.id,
+            "active": ln.active,
+            "month": ln.counters.month,
+            "envelope": ln.envelope_limit,
+            "counters": ln.counters.as_dict(),
+            "meters": self._meters_status(ln),
+            "throughput": {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
+            "cutoffs": {z: str(v) for z, v in ln.cutoffs.items()},
+            "options": {z: format_volume(v) for z, (v, _) in ln.options.items()},
+            "pending_change": None if ln.pending_change is None else ln.pending_change[1].id,
+            "pending_recharges": [format_volume(v) for _, v in ln.pending_recharges],
+            "sessions": len(ln.sessions),
+            "sms_suspended_until": ln.sms_suspended_until,
+            "reboot_required": ln.reboot_required,
+            "active_until": ln.ends,
+        }
 
     def status_of(self, line: str | Line, keys: Sequence[str]) -> dict[str, Any]:
         """The observables ``keys`` of :meth:`status` alone (unknown keys are left out)."""
@@ -1088,7 +1105,7 @@ class PolicyEngine:
         return out
 
 
-#: what :meth:`PolicyEngine.status` reports, key by key
+#: what :meth:`PolicyEngine.status` reports, key by key (for :meth:`PolicyEngine.status_of`)
 _STATUS: dict[str, Any] = {
     "line": lambda e, ln: ln.id,
     "offer": lambda e, ln: ln.offer.id,
