@@ -553,6 +553,7 @@ class PolicyEngine:
         call_max = int(fair["call_max"].total_seconds()) if fair_out else 0
         out = direction == "out"
         meters = self._snapshot(ln)  # calls draw on no data meter
+        record, line_id, metered_sum = self.log.record, ln.id, 0
         for to in numbers:
             metered = 0 if included else seconds
             if usa_allowance is not None:
@@ -568,10 +569,15 @@ class PolicyEngine:
                     self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
             if out:
                 counters.correspondents.add(to)
-            counters.add("voice", z, seconds, metered)
-            self.log.record("usage", line=ln.id, usage="voice", zone=z, amount=seconds, to=to,
-                            direction=direction, metered=metered, meters=meters)
+            if usa_allowance is not None:  # the next call's allowance depends on this one's count
+                counters.add("voice", z, seconds, metered)
+            else:
+                metered_sum += metered
+            record("usage", line=line_id, usage="voice", zone=z, amount=seconds, to=to,
+                   direction=direction, metered=metered, meters=meters)
             results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
+        if usa_allowance is None:  # the batch's counts, added at once
+            counters.add("voice", z, seconds * len(numbers), metered_sum)
         return results
 
     def sms(
