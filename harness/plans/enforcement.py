@@ -126,7 +126,13 @@ def build_policy(
     """The meters and chains of a line in its current contract state (a fresh, unused Policy)."""
     limits, chains = policy_limits(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options,
                                    blocked=blocked)
-    return Policy([Meter(limit, 0, alerts) for limit, alerts in limits], [list(c) for c in chains])
+    return fresh_policy(limits, chains)
+
+
+def fresh_policy(limits: tuple[tuple[int, int], ...],
+                 chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> Policy:
+    """An unused Policy: the meters' ``(limit, alerts)`` and the zones' chains of :func:`policy_limits`."""
+    return Policy([Meter(limit, 0, alerts) for limit, alerts in limits], list(map(list, chains)))
 
 
 def policy_limits(
@@ -163,7 +169,7 @@ def set_limits(policy: Policy, limits: tuple[tuple[int, int], ...],
     """:meth:`Policy.copy_limits_from` a :func:`policy_limits` result (usage kept)."""
     for m, (limit, alerts) in zip(policy.meters, limits, strict=True):
         m.limit, m.alerts = limit, alerts
-    policy.chains = [list(c) for c in chains]
+    policy.chains = list(map(list, chains))
 
 
 def _build_policy(

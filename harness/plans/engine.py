@@ -226,7 +226,8 @@ class PolicyEngine:
             self._bill_option(line, zone, vol, voice)
         if line.fixed_ip and line.rules.fixed_ip:
             line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
-        self._event("line_activated", line, offer=offer.id, activated=activated.isoformat())
+        self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
+                        meters=self._snapshot(line))  # as _event
         return line
 
     def line(self, line: str | Line) -> Line:
@@ -338,8 +339,7 @@ class PolicyEngine:
             blocked=line.offer.blocked,
         )
         if fresh:
-            meters = [enforcement.Meter(limit, 0, alerts) for limit, alerts in limits]
-            line.policy = enforcement.Policy(meters, [list(c) for c in chains])
+            line.policy = enforcement.fresh_policy(limits, chains)
             return
         enforcement.set_limits(line.policy, limits, chains)
         changes: list[tuple[int, int, str]] = []
