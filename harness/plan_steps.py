@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context
+from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context, serving_plmn
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -127,9 +127,11 @@ class PlanContext:
     # -- time
     def catch_up(self) -> None:
         """Bring the engine to the modem's time (a ``wait`` step moves only the modem)."""
-        target = self.engine.clock.origin + timedelta(seconds=self.session.log.time)
-        if target > self.engine.clock.now:
-            self.engine.at(target)
+        clock, elapsed = self.engine.clock, self.session.log.time
+        if elapsed > clock.elapsed:
+            target = clock.origin + timedelta(seconds=elapsed)
+            if target > clock.now:
+                self.engine.at(target)
 
     def move_to(self, target: datetime) -> None:
         """Both clocks to ``target``: the engine replays what falls due, the modem its timers."""
@@ -159,9 +161,9 @@ class PlanContext:
             return {"zone": str(args["zone"])}
         if "country" in args:
             return {"country": str(args["country"])}
-        st = status if status is not None else modem_view(self.session.modem)
-        if st.get("registered"):
-            return {"plmn": str(st["registered"])}
+        registered = status.get("registered") if status is not None else serving_plmn(self.session.modem)
+        if registered:
+            return {"plmn": str(registered)}
         raise PlanStepError("the modem is not registered: say where the usage happens "
                             "(country: FR or zone: europe)")
 
@@ -171,9 +173,9 @@ class PlanContext:
         return zone
 
     def current_zone(self) -> str:
-        st = modem_view(self.session.modem)
-        if st.get("registered"):
-            return self.zone({"plmn": str(st["registered"])})
+        registered = serving_plmn(self.session.modem)
+        if registered:
+            return self.zone({"plmn": str(registered)})
         return self.last_zone
 
     def device_data_off(self, args: Mapping[str, Any] | None,
@@ -575,7 +577,7 @@ def _check_change(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any
 
 
 def _check_line(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
-    st = ctx.engine.status(ctx.line)
+    st = ctx.engine.status_of(ctx.line, list(want))
     out = []
     for key, v in want.items():
         actual = st.get(key)

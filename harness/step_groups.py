@@ -90,3 +90,10 @@ def modem_view(modem: Any) -> Mapping[str, Any]:
         "roaming": modem.roaming,
         "data_roaming": modem.config.data_roaming,
     }
+
+
+def serving_plmn(modem: Any) -> str | None:
+    """The PLMN the modem is registered on (``modem_view(modem)["registered"]``), read alone."""
+    if getattr(modem, "usim", None) is None:
+        return modem.status().get("registered")
+    return modem.registered

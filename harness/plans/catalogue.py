@@ -144,6 +144,8 @@ class Catalogue:
         schema = load_schema(SCHEMA)
         self.providers: dict[str, Provider] = {}
         self.offers: dict[str, Offer] = {}
+        #: find() answers (offers are frozen and only added while loading)
+        self._found: dict[tuple[Any, ...], tuple[Offer, ...]] = {}
         for path in files:
             doc = load(path, schema)
             if "lines" in doc:
@@ -381,7 +383,19 @@ class Catalogue:
 
     def find(self, **criteria: Any) -> list[Offer]:
         """Offers whose attributes equal every given value (``find(provider="alphalink", range="m2m")``)."""
-        return [o for o in self.offers.values() if all(getattr(o, k) == v for k, v in criteria.items())]
+        try:
+            key: tuple[Any, ...] | None = (len(self.offers), *criteria.items())
+            hit = self._found.get(key)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable value: no table entry
+            key, hit = None, None
+        if hit is None:
+            hit = tuple(o for o in self.offers.values()
+                        if all(getattr(o, k) == v for k, v in criteria.items()))
+            if key is not None:
+                if len(self._found) >= 256:
+                    self._found.clear()
+                self._found[key] = hit
+        return list(hit)
 
     # ----------------------------------------------------------- subscriptions
     def subscription(self, spec: dict[str, Any]) -> Subscription:

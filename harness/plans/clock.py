@@ -82,8 +82,18 @@ def days_in_month(t: datetime) -> int:
 
 def remaining_fraction(t: datetime) -> float:
     """Share of the billing month still to come at ``t`` (1.0 on the 1st at 00:00)."""
-    start, end = month_start(t), next_month_start(t)
-    return (end - t) / (end - start)
+    hit = _fractions.get(t)
+    if hit is None:
+        start, end = month_start(t), next_month_start(t)
+        hit = (end - t) / (end - start)
+        if len(_fractions) >= 1024:
+            _fractions.clear()
+        _fractions[t] = hit
+    return hit
+
+
+#: instant -> remaining_fraction (both immutable)
+_fractions: dict[datetime, float] = {}
 
 
 class Clock:
@@ -92,12 +102,15 @@ class Clock:
     def __init__(self, start: str | datetime = "2026-01-01T00:00", log: EventLog | None = None) -> None:
         self.origin = parse_instant(start)
         self.now = self.origin
+        #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
+        self.elapsed = 0.0
         self.log = log
         self._sync()
 
     def _sync(self) -> None:
+        self.elapsed = (self.now - self.origin).total_seconds()
         if self.log is not None:
-            self.log.time = (self.now - self.origin).total_seconds()
+            self.log.time = self.elapsed
 
     def advance(self, duration: str | int | float | timedelta) -> datetime:
         self.now += parse_duration(duration)

@@ -20,7 +20,6 @@ rater (:mod:`harness.rating`) implements exactly this algorithm over arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .catalogue import NetworkRules, Offer
@@ -53,23 +52,55 @@ def alert_mask(percents: tuple[int, ...]) -> int:
     return mask
 
 
-@dataclass
 class Meter:
-    limit: int = 0
-    used: int = 0
-    alerts: int = 0  # mask of thresholds to announce
-    fired: int = 0  # mask of thresholds announced this month
-    exhausted: bool = False  # a BLOCK link found it full
-    throttled: bool = False  # a THROTTLE link went past its limit
+    """One meter's limit, usage and alert / block / throttling state."""
+
+    __slots__ = ("limit", "used", "alerts", "fired", "exhausted", "throttled")
+
+    def __init__(self, limit: int = 0, used: int = 0, alerts: int = 0, fired: int = 0,
+                 exhausted: bool = False, throttled: bool = False) -> None:
+        self.limit = limit
+        self.used = used
+        self.alerts = alerts  # mask of thresholds to announce
+        self.fired = fired  # mask of thresholds announced this month
+        self.exhausted = exhausted  # a BLOCK link found it full
+        self.throttled = throttled  # a THROTTLE link went past its limit
+
+    def _key(self) -> tuple[int, int, int, int, bool, bool]:
+        return (self.limit, self.used, self.alerts, self.fired, self.exhausted, self.throttled)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Meter) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return ("Meter(limit={!r}, used={!r}, alerts={!r}, fired={!r}, exhausted={!r}, throttled={!r})"
+                .format(*self._key()))
 
     def room(self) -> int:
         return self.limit - self.used if self.used < self.limit else 0
 
 
-@dataclass
 class Policy:
-    meters: list[Meter] = field(default_factory=lambda: [Meter() for _ in METERS])
-    chains: list[list[tuple[int, int, int]]] = field(default_factory=lambda: [[] for _ in ZONES])
+    """A line's meters (indexed as :data:`METERS`) and each zone's chain of links."""
+
+    __slots__ = ("meters", "chains")
+
+    def __init__(self, meters: list[Meter] | None = None,
+                 chains: list[list[tuple[int, int, int]]] | None = None) -> None:
+        self.meters = [Meter() for _ in METERS] if meters is None else meters
+        self.chains = [[] for _ in ZONES] if chains is None else chains
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.meters == other.meters and self.chains == other.chains
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Policy(meters={self.meters!r}, chains={self.chains!r})"
 
     def copy_limits_from(self, other: Policy) -> None:
         for mine, theirs in zip(self.meters, other.meters, strict=True):
@@ -93,6 +124,28 @@ def build_policy(
     blocked: bool | None,
 ) -> Policy:
     """The meters and chains of a line in its current contract state (a fresh, unused Policy)."""
+    limits, chains = policy_limits(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options,
+                                   blocked=blocked)
+    return fresh_policy(limits, chains)
+
+
+def fresh_policy(limits: tuple[tuple[int, int], ...],
+                 chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> Policy:
+    """An unused Policy: the meters' ``(limit, alerts)`` and the zones' chains of :func:`policy_limits`."""
+    return Policy([Meter(limit, 0, alerts) for limit, alerts in limits], list(map(list, chains)))
+
+
+def policy_limits(
+    offer: Offer,
+    rules: NetworkRules,
+    *,
+    envelope: int | None,
+    cutoffs: dict[str, object],
+    options: dict[str, tuple[int, bool]],
+    blocked: bool | None,
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[tuple[int, int, int], ...], ...]]:
+    """What :func:`build_policy` gives, as data: each meter's ``(limit, alerts)`` and each zone's
+    chain (built once per contract state)."""
     try:
         key: tuple[object, ...] | None = (id(offer), id(rules), envelope, tuple(cutoffs.items()),
                                           tuple(options.items()), blocked)
@@ -100,14 +153,23 @@ def build_policy(
     except TypeError:  # an unhashable cut-off value: no table entry
         key, t = None, None
     if t is not None and t[0] is offer and t[1] is rules:
-        return Policy([Meter(limit, 0, alerts) for limit, alerts in t[2]], [list(c) for c in t[3]])
+        return t[2], t[3]
     p = _build_policy(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options, blocked=blocked)
+    limits = tuple((m.limit, m.alerts) for m in p.meters)
+    chains = tuple(tuple(c) for c in p.chains)
     if key is not None:
         if len(_TEMPLATES) >= 512:
             _TEMPLATES.clear()
-        _TEMPLATES[key] = (offer, rules, tuple((m.limit, m.alerts) for m in p.meters),
-                           tuple(tuple(c) for c in p.chains))
-    return p
+        _TEMPLATES[key] = (offer, rules, limits, chains)
+    return limits, chains
+
+
+def set_limits(policy: Policy, limits: tuple[tuple[int, int], ...],
+               chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> None:
+    """:meth:`Policy.copy_limits_from` a :func:`policy_limits` result (usage kept)."""
+    for m, (limit, alerts) in zip(policy.meters, limits, strict=True):
+        m.limit, m.alerts = limit, alerts
+    policy.chains = list(map(list, chains))
 
 
 def _build_policy(

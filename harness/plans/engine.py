@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from harness.events import EventLog
@@ -54,46 +54,107 @@ class PlanError(ValueError):
     """An operation the plan or the provider does not allow; ``str()`` is the reason."""
 
 
-@dataclass
 class Session:
-    id: int
-    zone: str
-    apn: str | None
-    opened: datetime
+    """One open data session (PDP context / PDN connection) of a line."""
+
+    __slots__ = ("id", "zone", "apn", "opened")
+
+    def __init__(self, id: int, zone: str, apn: str | None, opened: datetime) -> None:  # noqa: A002
+        self.id, self.zone, self.apn, self.opened = id, zone, apn, opened
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Session):
+            return NotImplemented
+        return (self.id, self.zone, self.apn, self.opened) == (other.id, other.zone, other.apn, other.opened)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"Session(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
 
 
-@dataclass
+_LINE_FIELDS = (
+    "id", "offer", "rules", "provider", "activated", "expires", "cutoffs", "options", "threshold",
+    "fixed_ip", "counters", "policy", "month_offer", "carry_envelope", "allowance", "recharged",
+    "pending_recharges", "pending_change", "change_requests", "sessions", "sms_times",
+    "sms_suspended_until", "items", "bills", "active", "ends", "reboot_required", "zone_bytes_metered",
+)
+
+
 class Line:
     """One subscribed line and its state in the current billing month."""
 
-    id: str
-    offer: Offer
-    rules: NetworkRules
-    provider: Provider
-    activated: datetime
-    expires: datetime | None
-    cutoffs: dict[str, Any]
-    options: dict[str, tuple[int, bool]]
-    threshold: int | None
-    fixed_ip: bool
-    counters: Counters
-    policy: Policy = field(default_factory=Policy)
-    month_offer: Offer | None = None
-    carry_envelope: int | None = None
-    allowance: int | None = None
-    recharged: int = 0
-    pending_recharges: list[tuple[datetime, int]] = field(default_factory=list)
-    pending_change: tuple[datetime, Offer] | None = None
-    change_requests: dict[tuple[int, int], int] = field(default_factory=dict)
-    sessions: dict[int, Session] = field(default_factory=dict)
-    sms_times: deque[datetime] = field(default_factory=deque)
-    sms_suspended_until: datetime | None = None
-    items: list[BillItem] = field(default_factory=list)
-    bills: list[Bill] = field(default_factory=list)
-    active: bool = True
-    ends: datetime | None = None
-    reboot_required: bool = False
-    zone_bytes_metered: dict[str, int] = field(default_factory=dict)
+    __slots__ = _LINE_FIELDS
+
+    def __init__(
+        self,
+        id: str,  # noqa: A002
+        offer: Offer,
+        rules: NetworkRules,
+        provider: Provider,
+        activated: datetime,
+        expires: datetime | None,
+        cutoffs: dict[str, Any],
+        options: dict[str, tuple[int, bool]],
+        threshold: int | None,
+        fixed_ip: bool,
+        counters: Counters,
+        policy: Policy | None = None,
+        month_offer: Offer | None = None,
+        carry_envelope: int | None = None,
+        allowance: int | None = None,
+        recharged: int = 0,
+        pending_recharges: list[tuple[datetime, int]] | None = None,
+        pending_change: tuple[datetime, Offer] | None = None,
+        change_requests: dict[tuple[int, int], int] | None = None,
+        sessions: dict[int, Session] | None = None,
+        sms_times: deque[datetime] | None = None,
+        sms_suspended_until: datetime | None = None,
+        items: list[BillItem] | None = None,
+        bills: list[Bill] | None = None,
+        active: bool = True,
+        ends: datetime | None = None,
+        reboot_required: bool = False,
+        zone_bytes_metered: dict[str, int] | None = None,
+    ) -> None:
+        self.id = id
+        self.offer = offer
+        self.rules = rules
+        self.provider = provider
+        self.activated = activated
+        self.expires = expires
+        self.cutoffs = cutoffs
+        self.options = options
+        self.threshold = threshold
+        self.fixed_ip = fixed_ip
+        self.counters = counters
+        self.policy = Policy() if policy is None else policy
+        self.month_offer = month_offer
+        self.carry_envelope = carry_envelope
+        self.allowance = allowance
+        self.recharged = recharged
+        self.pending_recharges = [] if pending_recharges is None else pending_recharges
+        self.pending_change = pending_change
+        self.change_requests = {} if change_requests is None else change_requests
+        self.sessions = {} if sessions is None else sessions
+        self.sms_times = deque() if sms_times is None else sms_times
+        self.sms_suspended_until = sms_suspended_until
+        self.items = [] if items is None else items
+        self.bills = [] if bills is None else bills
+        self.active = active
+        self.ends = ends
+        self.reboot_required = reboot_required
+        self.zone_bytes_metered = {} if zone_bytes_metered is None else zone_bytes_metered
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Line):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in _LINE_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return "Line(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _LINE_FIELDS) + ")"
 
     @property
     def envelope_limit(self) -> int | None:
@@ -165,7 +226,8 @@ class PolicyEngine:
             self._bill_option(line, zone, vol, voice)
         if line.fixed_ip and line.rules.fixed_ip:
             line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
-        self._event("line_activated", line, offer=offer.id, activated=activated.isoformat())
+        self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
+                        meters=self._snapshot(line))  # as _event
         return line
 
     def line(self, line: str | Line) -> Line:
@@ -196,14 +258,20 @@ class PolicyEngine:
         return target
 
     def _next_due(self) -> datetime | None:
-        times: list[datetime] = [next_month_start(self.clock.now)] if self.lines else []
+        if not self.lines:
+            return None
+        due = next_month_start(self.clock.now)
         for line in self.lines.values():
-            times += [t for t, _ in line.pending_recharges]
-            if line.sms_suspended_until is not None:
-                times.append(line.sms_suspended_until)
-            if line.ends is not None and line.active:
-                times.append(line.ends)
-        return min(times) if times else None
+            for t, _ in line.pending_recharges:
+                if t < due:
+                    due = t
+            t = line.sms_suspended_until
+            if t is not None and t < due:
+                due = t
+            t = line.ends
+            if t is not None and line.active and t < due:
+                due = t
+        return due
 
     def _fire_due(self, now: datetime) -> None:
         for line in self.lines.values():
@@ -262,7 +330,7 @@ class PolicyEngine:
 
     # ---------------------------------------------------------------- policy
     def _rebuild(self, line: Line, fresh: bool = False) -> None:
-        new = enforcement.build_policy(
+        limits, chains = enforcement.policy_limits(
             line.offer,
             line.rules,
             envelope=line.envelope_limit,
@@ -271,9 +339,9 @@ class PolicyEngine:
             blocked=line.offer.blocked,
         )
         if fresh:
-            line.policy = new
+            line.policy = enforcement.fresh_policy(limits, chains)
             return
-        line.policy.copy_limits_from(new)
+        enforcement.set_limits(line.policy, limits, chains)
         changes: list[tuple[int, int, str]] = []
         enforcement.refresh(line.policy, changes)
         for mi, _, kind in changes:
@@ -485,6 +553,7 @@ class PolicyEngine:
         call_max = int(fair["call_max"].total_seconds()) if fair_out else 0
         out = direction == "out"
         meters = self._snapshot(ln)  # calls draw on no data meter
+        record, line_id, metered_sum = self.log.record, ln.id, 0
         for to in numbers:
             metered = 0 if included else seconds
             if usa_allowance is not None:
@@ -500,10 +569,15 @@ class PolicyEngine:
                     self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
             if out:
                 counters.correspondents.add(to)
-            counters.add("voice", z, seconds, metered)
-            self.log.record("usage", line=ln.id, usage="voice", zone=z, amount=seconds, to=to,
-                            direction=direction, metered=metered, meters=meters)
+            if usa_allowance is not None:  # the next call's allowance depends on this one's count
+                counters.add("voice", z, seconds, metered)
+            else:
+                metered_sum += metered
+            record("usage", line=line_id, usage="voice", zone=z, amount=seconds, to=to,
+                   direction=direction, metered=metered, meters=meters)
             results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
+        if usa_allowance is None:  # the batch's counts, added at once
+            counters.add("voice", z, seconds * len(numbers), metered_sum)
         return results
 
     def sms(
@@ -576,18 +650,23 @@ class PolicyEngine:
                     if usa_allowance is not None else 0)
         for to, count in orders:
             sent = metered_sum = rejected = 0
-            for _ in range(count):
+            left = count
+            # runs of SMS with the same outcome at this instant, each taken at once
+            while left > 0:
+                run = left
                 if out:
                     if ln.sms_suspended_until is not None and now < ln.sms_suspended_until:
-                        rejected += 1
-                        continue
+                        rejected += left
+                        break
                     if cap is not None:
                         while sms_times and sms_times[0] <= hour_ago:
                             sms_times.popleft()
-                        if len(sms_times) >= cap[0]:
+                        room = cap[0] - len(sms_times)
+                        if room <= 0:
                             ln.sms_suspended_until = now + cap[1]
                             sms_times.clear()
                             rejected += 1
+                            left -= 1
                             self._event(
                                 "sms_suspended",
                                 ln,
@@ -595,22 +674,26 @@ class PolicyEngine:
                                 until=ln.sms_suspended_until.isoformat(),
                             )
                             continue
-                        sms_times.append(now)
-                metered = 0 if included else 1
+                        run = min(run, room)
+                        sms_times.extend(repeat(now, run))
                 if usa_allowance is not None:
-                    metered = 0 if usa_sent < usa_allowance else 1
-                    usa_sent += 1 - metered
+                    free = max(0, min(run, usa_allowance - usa_sent))
+                    usa_sent += free
+                else:
+                    free = run if included else 0
+                # the first SMS to a new correspondent past the fair-use count is metered
                 if (
-                    fair_distinct is not None
-                    and not metered
+                    free
+                    and fair_distinct is not None
                     and to not in recipients
                     and len(recipients) >= fair_distinct
                 ):
-                    metered = 1
+                    free -= 1
                 if out:
                     recipients.add(to)
-                sent += 1
-                metered_sum += metered
+                sent += run
+                metered_sum += run - free
+                left -= run
             if rejected:
                 counters.rejected["sms"] += rejected
             if sent:
@@ -973,17 +1056,8 @@ class PolicyEngine:
 
     # ------------------------------------------------------------ observables
     def status(self, line: str | Line) -> dict[str, Any]:
+        """Every observable of the line (:data:`STATUS_KEYS`)."""
         ln = self.line(line)
-        meters = {}
-        for mi, m in enumerate(ln.policy.meters):
-            if m.limit:
-                meters[METERS[mi]] = {
-                    "used": m.used,
-                    "limit": m.limit,
-                    "exhausted": m.exhausted,
-                    "throttled": m.throttled,
-                    "unit": "nEUR" if self._is_euro_meter(ln, mi) else "bytes",
-                }
         return {
             "line": ln.id,
             "offer": ln.offer.id,
@@ -991,7 +1065,7 @@ class PolicyEngine:
             "month": ln.counters.month,
             "envelope": ln.envelope_limit,
             "counters": ln.counters.as_dict(),
-            "meters": meters,
+            "meters": self._meters_status(ln),
             "throughput": {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
             "cutoffs": {z: str(v) for z, v in ln.cutoffs.items()},
             "options": {z: format_volume(v) for z, (v, _) in ln.options.items()},
@@ -1002,6 +1076,24 @@ class PolicyEngine:
             "reboot_required": ln.reboot_required,
             "active_until": ln.ends,
         }
+
+    def status_of(self, line: str | Line, keys: Sequence[str]) -> dict[str, Any]:
+        """The observables ``keys`` of :meth:`status` alone (unknown keys are left out)."""
+        ln = self.line(line)
+        return {key: _STATUS[key](self, ln) for key in keys if key in _STATUS}
+
+    def _meters_status(self, ln: Line) -> dict[str, dict[str, Any]]:
+        meters = {}
+        for mi, m in enumerate(ln.policy.meters):
+            if m.limit:
+                meters[METERS[mi]] = {
+                    "used": m.used,
+                    "limit": m.limit,
+                    "exhausted": m.exhausted,
+                    "throttled": m.throttled,
+                    "unit": "nEUR" if self._is_euro_meter(ln, mi) else "bytes",
+                }
+        return meters
 
     def _event(self, event: str, ln: Line, **data: Any) -> None:
         if event in SNAPSHOT_EVENTS:
@@ -1018,5 +1110,27 @@ class PolicyEngine:
                 out[METERS[mi]] = (m.used, m.limit, "nEUR" if euro else "bytes")
         return out
 
+
+#: what :meth:`PolicyEngine.status` reports, key by key (for :meth:`PolicyEngine.status_of`)
+_STATUS: dict[str, Any] = {
+    "line": lambda e, ln: ln.id,
+    "offer": lambda e, ln: ln.offer.id,
+    "active": lambda e, ln: ln.active,
+    "month": lambda e, ln: ln.counters.month,
+    "envelope": lambda e, ln: ln.envelope_limit,
+    "counters": lambda e, ln: ln.counters.as_dict(),
+    "meters": PolicyEngine._meters_status,
+    "throughput": lambda e, ln: {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
+    "cutoffs": lambda e, ln: {z: str(v) for z, v in ln.cutoffs.items()},
+    "options": lambda e, ln: {z: format_volume(v) for z, (v, _) in ln.options.items()},
+    "pending_change": lambda e, ln: None if ln.pending_change is None else ln.pending_change[1].id,
+    "pending_recharges": lambda e, ln: [format_volume(v) for _, v in ln.pending_recharges],
+    "sessions": lambda e, ln: len(ln.sessions),
+    "sms_suspended_until": lambda e, ln: ln.sms_suspended_until,
+    "reboot_required": lambda e, ln: ln.reboot_required,
+    "active_until": lambda e, ln: ln.ends,
+}
+#: the keys of :meth:`PolicyEngine.status`, in order
+STATUS_KEYS: tuple[str, ...] = tuple(_STATUS)
 
 __all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]

@@ -4,7 +4,7 @@ import pytest
 
 from harness import data_steps, plan_steps
 from harness.scenario import Step
-from harness.step_groups import group_key, run_context
+from harness.step_groups import group_key, modem_view, run_context, serving_plmn
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,20 @@ def test_run_context_built_once_per_session():
     other = SimpleNamespace()
     assert run_context(other, "_ctx", build) is not first
     assert built == [session, other]
+
+
+def test_serving_plmn_is_the_modem_views_registration():
+    class StandIn:
+        def status(self):
+            return {"registered": "208-01", "powered": True}
+
+    assert serving_plmn(StandIn()) == modem_view(StandIn())["registered"] == "208-01"
+    cell = SimpleNamespace(rat="4G")
+    modem = SimpleNamespace(
+        usim=SimpleNamespace(iccid="8933", imsi="208019900000001"), registered="208-10", cell=cell,
+        powered=True, sim_state="ready", refresh_count=0, data_active=True, roaming=False,
+        config=SimpleNamespace(data_roaming=False),
+    )
+    assert serving_plmn(modem) == modem_view(modem)["registered"] == "208-10"
+    modem.registered = None
+    assert serving_plmn(modem) is None

@@ -104,3 +104,13 @@ def test_close_sessions_refuses_an_unknown_session() -> None:
     engine.open_sessions(line, 1, country="FR")
     with pytest.raises(PlanError, match="has no session 7"):
         engine.close_sessions(line, [7])
+
+
+def test_status_of_gives_the_asked_observables_alone() -> None:
+    engine, line = _engine(ORANGE)
+    engine.consume(line, "9GB", country="FR")
+    engine.set_cutoff(line, "world", "1GB")
+    engine.open_sessions(line, 2, country="FR")
+    full = engine.status(line)
+    assert engine.status_of(line, list(full)) == full
+    assert engine.status_of(line, ["sessions", "unknown", "offer"]) == {"sessions": 2, "offer": ORANGE}
