@@ -72,7 +72,7 @@ NetworkMessage = AuthenticationRequest | AuthenticationReject | AttachAccept | A
 Row = tuple[str, bytes, bytes, int, int]
 
 
-class HSS:
+class HSS(_core.AuC):
     """Home subscriber server with its authentication centre, for all home PLMNs of a world.
 
     Vectors follow TS 33.102 Annex C.3.2: SEQ increases by one per vector, IND = 0.
@@ -219,7 +219,6 @@ class HSS:
 
 _core.set_hss_challenge(HSS.challenge)
 _seeded_rand = _core.seeded_rand
-_RAND_STREAM_LIMIT = _core.RAND_STREAM_LIMIT
 
 
 class _Directory:
@@ -305,9 +304,9 @@ class Network:
         self.hss.provision_sources(self.world.subscribers, profile_versions)
 
     # --- dispatch -------------------------------------------------------------------------------
-    def receive(self, msg: Any, imsi: str | None = None) -> NetworkMessage | None:
-        """Handle one terminal message. Authentication messages carry no IMSI: pass the sender's."""
-        return _core.receive(self, msg, imsi)
+    #: ``receive(msg, imsi=None) -> NetworkMessage | None``: handle one terminal message;
+    #: authentication messages carry no IMSI, pass the sender's (compiled, see :mod:`harness.network_core`)
+    receive = _core.receive
 
     def _receive_other(self, msg: Any, imsi: str | None) -> NetworkMessage | None:
         """Messages of other types than the registration's own (see :func:`_core.receive`)."""
