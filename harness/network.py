@@ -79,19 +79,9 @@ class HSS(_core.AuC):
 
     RAND values come from ``rng``, or, without one, from a :class:`random.Random` seeded with
     ``seed``. Subscribers of :meth:`provision_sources` are read from a per-process directory of
-    the card profiles and become :class:`Subscriber` objects of this HSS when first looked up.
+    the card profiles and become :class:`Subscriber` objects of this HSS when first looked up
+    (:meth:`lookup`). Built as ``HSS(rng=None, *, seed=0x5EED)``.
     """
-
-    def __init__(self, rng: random.Random | None = None, *, seed: int = 0x5EED) -> None:
-        self._subscribers: dict[str, Subscriber] = {}
-        #: versions (mtime in ns) of profile files just read by the caller (see :meth:`provision_sources`)
-        self._checked: Mapping[str, int] | None = None
-        self._rng = rng
-        self._seed = seed
-        self._drawn = 0  # RANDs taken from the seed's shared stream while ``_rng`` is unset
-        self._directory: _Directory | None = None
-        self._rescanned = False  # the directory was read again for an IMSI it did not list
-        self.resyncs = 0
 
     @property
     def rng(self) -> random.Random:
@@ -156,16 +146,6 @@ class HSS(_core.AuC):
         else:
             self._directory = directory
 
-    def lookup(self, imsi: str) -> Subscriber | None:
-        sub = self._subscribers.get(imsi)
-        if sub is None and self._directory is not None:
-            row = self._directory.row(imsi, rescan=not self._rescanned, checked=self._checked)
-            if row is None:
-                self._rescanned = True
-            else:  # the row's keys are bytes already
-                sub = self._subscribers[imsi] = Subscriber(*row)
-        return sub
-
     def _materialise(self) -> None:
         """Build the subscribers of the directory not looked up yet, then drop the directory."""
         directory = self._directory
@@ -217,7 +197,7 @@ class HSS(_core.AuC):
         return True
 
 
-_core.set_hss_challenge(HSS.challenge)
+_core.set_hss_class(HSS)
 _seeded_rand = _core.seeded_rand
 
 
@@ -282,7 +262,7 @@ _Session = _core.Session
 
 
 @dataclass
-class Network:
+class Network(_core.NetworkCore):
     """All PLMNs of a world, their MMEs/VLRs and the home HSS/AuC.
 
     ``receive(message)`` is the only entry point; it returns the network's answer, or ``None``
