@@ -3,10 +3,7 @@
 vector (TS 33.102 §6.3.2, TS 33.401 §6.1.1) with the Milenage functions of :mod:`csim.milenage`.
 """
 
-from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
-
-from csim.milenage cimport Milenage
 
 
 def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
@@ -18,6 +15,11 @@ def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
         raise ValueError("RAND is 16 bytes and AMF 2 bytes")
     if sqn >> 48:
         raise ValueError(f"SQN out of range (48 bits): {sqn}")
+    return eps_autn_xres(mil, rand_b, sqn, amf_b)
+
+
+cdef tuple eps_autn_xres(Milenage mil, const unsigned char* r, uint64_t sqn, const unsigned char* a):
+    """(AUTN, XRES) of :func:`eps_challenge` from a 16-byte RAND, SQN (48 bits) and a 2-byte AMF."""
     cdef unsigned char sqn_b[6]
     cdef unsigned char mac_a[8]
     cdef unsigned char res[8]
@@ -25,8 +27,6 @@ def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
     cdef unsigned char ik[16]
     cdef unsigned char ak[6]
     cdef unsigned char autn[16]
-    cdef const unsigned char* r = rand_b
-    cdef const unsigned char* a = amf_b
     cdef int i
     for i in range(6):
         sqn_b[i] = (sqn >> (8 * (5 - i))) & 0xFF

@@ -2,12 +2,15 @@
 """NAS messages between terminal and network (TS 24.301 / TS 24.008), reduced to what the
 simulation needs: immutable dataclasses (``dataclasses.fields``/``replace`` work on them), built
 for every registration attempt, hence compiled. The annotations document the field types; like
-those of a Python dataclass they are not enforced.
+those of a Python dataclass they are not enforced. Their fields hold values (strings, bytes,
+numbers, tuples of strings), never containers that could lead back to a message: the garbage
+collector does not track them.
 """
 
 cimport cython
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AttachRequest:
     """Terminal -> network: register (EPS attach / location updating / registration)."""
@@ -20,6 +23,7 @@ cdef class AttachRequest:
     packet: bool = True  # attach for packet services as well
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationRequest:
     """Network -> terminal: RAND and AUTN for the USIM (TS 24.301 §8.2.7)."""
@@ -29,6 +33,7 @@ cdef class AuthenticationRequest:
     ksi: int = 0
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationResponse:
     """Terminal -> network: RES computed by the USIM."""
@@ -36,6 +41,7 @@ cdef class AuthenticationResponse:
     res: bytes
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationFailure:
     """Terminal -> network: #20 MAC failure, or #21 synch failure with AUTS (TS 24.301 §8.2.5)."""
@@ -44,11 +50,13 @@ cdef class AuthenticationFailure:
     auts: bytes | None = None
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AuthenticationReject:
     """Network -> terminal: the USIM is to be considered invalid (TS 24.301 §5.4.2.5)."""
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AttachAccept:
     """Network -> terminal: registered. Temporary identities for EF_LOCI/PSLOCI/EPSLOCI."""
@@ -65,6 +73,7 @@ cdef class AttachAccept:
     equivalent_plmns: tuple[str, ...] = ()
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class AttachReject:
     """Network -> terminal: registration refused with a 3GPP cause (TS 24.301 §9.9.3.9)."""
@@ -72,6 +81,7 @@ cdef class AttachReject:
     cause: int
 
 
+@cython.no_gc
 @cython.dataclasses.dataclass(frozen=True)
 cdef class DetachRequest:
     """Terminal -> network: IMSI detach (switch off, REFRESH, profile change)."""

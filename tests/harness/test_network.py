@@ -240,9 +240,9 @@ def test_rand_stream_is_the_seeded_generator():
 def test_rand_stream_continues_past_the_shared_table(monkeypatch):
     import random
 
-    from harness import network
+    from harness import network_core
 
-    monkeypatch.setattr(network, "_RAND_STREAM_LIMIT", 2)
+    monkeypatch.setattr(network_core, "RAND_STREAM_LIMIT", 2)
     net = Network(World.load("europe"), seed=1234)
     sub = net.hss.lookup("208019900000001")
     ref = random.Random(1234)
