@@ -9,7 +9,7 @@ simulated terminal and the tests speak the same encoding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
@@ -37,6 +37,16 @@ def _remember(table: dict[bytes, _T], key: bytes, value: _T) -> _T:
     if len(table) >= _MEMO_LIMIT:
         table.clear()
     table[key] = value
+    return value
+
+
+def _decoded_once(table: dict[bytes, _T], data: bytes, decode: Callable[[bytes], _T]) -> _T:
+    """``decode(data)``, looked up in ``table`` first and remembered there (immutable results)."""
+    if type(data) is not bytes:
+        data = bytes(data)
+    value = table.get(data)
+    if value is None:
+        value = _remember(table, data, decode(data))
     return value
 
 
@@ -526,12 +536,7 @@ _proactive_commands: dict[bytes, ProactiveCommand] = {}
 
 def parse_proactive(data: bytes) -> ProactiveCommand:
     """Decode a FETCH response (``D0`` template); each distinct command is decoded once."""
-    if type(data) is not bytes:
-        data = bytes(data)
-    cmd = _proactive_commands.get(data)
-    if cmd is None:
-        cmd = _remember(_proactive_commands, data, _parse_proactive(data))
-    return cmd
+    return _decoded_once(_proactive_commands, data, _parse_proactive)
 
 
 def _parse_proactive(data: bytes) -> ProactiveCommand:
@@ -608,12 +613,7 @@ def parse_terminal_response(data: bytes) -> TerminalResponse:
 
     Each distinct data field is decoded once (the result is immutable).
     """
-    if type(data) is not bytes:
-        data = bytes(data)
-    resp = _terminal_responses.get(data)
-    if resp is None:
-        resp = _remember(_terminal_responses, data, _parse_terminal_response(data))
-    return resp
+    return _decoded_once(_terminal_responses, data, _parse_terminal_response)
 
 
 def _parse_terminal_response(data: bytes) -> TerminalResponse:
@@ -708,12 +708,7 @@ def parse_envelope(data: bytes) -> Envelope:
 
     Each distinct data field is decoded once (the result is immutable).
     """
-    if type(data) is not bytes:
-        data = bytes(data)
-    env = _envelopes.get(data)
-    if env is None:
-        env = _remember(_envelopes, data, _parse_envelope(data))
-    return env
+    return _decoded_once(_envelopes, data, _parse_envelope)
 
 
 def _parse_envelope(data: bytes) -> Envelope:
@@ -845,12 +840,7 @@ class TerminalProfile:
     @classmethod
     def decode(cls, data: bytes) -> TerminalProfile:
         """The profile of a TERMINAL PROFILE data field; each distinct field is decoded once."""
-        if type(data) is not bytes:
-            data = bytes(data)
-        profile = _terminal_profiles.get(data)
-        if profile is None:
-            profile = _remember(_terminal_profiles, data, cls(data))
-        return profile
+        return _decoded_once(_terminal_profiles, data, cls)
 
     @cached_property
     def _supported(self) -> frozenset[str]:
