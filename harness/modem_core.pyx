@@ -335,36 +335,8 @@ cdef class Usim:
 
     cdef void assign(self, dict values):
         """Set the fields decoded from subscription files (only those in ``values``)."""
-        v = values.get("imsi", _MISSING)
-        if v is not _MISSING:
-            self.imsi = v
-        v = values.get("mnc_length", _MISSING)
-        if v is not _MISSING:
-            self.mnc_length = v
-        v = values.get("spn", _MISSING)
-        if v is not _MISSING:
-            self.spn = v
-        v = values.get("user", _MISSING)
-        if v is not _MISSING:
-            self.user = v
-        v = values.get("operator", _MISSING)
-        if v is not _MISSING:
-            self.operator = v
-        v = values.get("hplmn_act", _MISSING)
-        if v is not _MISSING:
-            self.hplmn_act = v
-        v = values.get("ehplmn", _MISSING)
-        if v is not _MISSING:
-            self.ehplmn = v
-        v = values.get("fplmn", _MISSING)
-        if v is not _MISSING:
-            self.fplmn = v
-        v = values.get("fplmn_size", _MISSING)
-        if v is not _MISSING:
-            self.fplmn_size = v
-        v = values.get("hpplmn_minutes", _MISSING)
-        if v is not _MISSING:
-            self.hpplmn_minutes = v
+        for name, value in values.items():
+            setattr(self, name, value)
 
     def __repr__(self):
         return (f"Usim(iccid={self.iccid!r}, imsi={self.imsi!r}, mnc_length={self.mnc_length!r}, "

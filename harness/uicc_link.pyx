@@ -146,10 +146,9 @@ cdef class EventLog:
         return PyList_GET_SIZE(self._events)
 
 
-cdef Event record_event(object log, object kind, dict data):
-    """Append an event of ``kind`` with the fields ``data`` to an :class:`EventLog`."""
+cdef inline list stamp(object log, Event ev):
+    """Give ``ev`` the log's clock and next position; returns the log's list to append it to."""
     cdef list events
-    cdef Event ev = Event.__new__(Event)
     if isinstance(log, EventLog):
         events = (<EventLog>log)._events
         ev.time = (<EventLog>log).time
@@ -157,6 +156,13 @@ cdef Event record_event(object log, object kind, dict data):
         events = log._events
         ev.time = log.time
     ev.seq = PyList_GET_SIZE(events)
+    return events
+
+
+cdef Event record_event(object log, object kind, dict data):
+    """Append an event of ``kind`` with the fields ``data`` to an :class:`EventLog`."""
+    cdef Event ev = Event.__new__(Event)
+    cdef list events = stamp(log, ev)
     ev.kind = kind
     ev._data = data
     events.append(ev)
@@ -165,15 +171,8 @@ cdef Event record_event(object log, object kind, dict data):
 
 cdef inline void record_apdu(object log, bytes command, bytes response):
     """Append an ``apdu`` event (``command``, ``response``) to an :class:`EventLog`."""
-    cdef list events
     cdef Event ev = Event.__new__(Event)
-    if isinstance(log, EventLog):
-        events = (<EventLog>log)._events
-        ev.time = (<EventLog>log).time
-    else:
-        events = log._events
-        ev.time = log.time
-    ev.seq = PyList_GET_SIZE(events)
+    cdef list events = stamp(log, ev)
     ev.kind = "apdu"
     ev._command = command
     ev._response = response
@@ -181,7 +180,7 @@ cdef inline void record_apdu(object log, bytes command, bytes response):
 
 
 cdef inline void log_apdu(EventLog log, bytes command, bytes response):
-    """:func:`record_apdu` into an exact :class:`EventLog`."""
+    """:func:`record_apdu` into an exact :class:`EventLog` (no type test: the per-APDU path)."""
     cdef list events = log._events
     cdef Event ev = Event.__new__(Event)
     ev.time = log.time
