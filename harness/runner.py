@@ -547,12 +547,12 @@ class _Checker:
                 continue
             line = specs.line_of(i) if hasattr(specs, "line_of") else None
             bad = _count_check(f"events[{spec['kind']}]", spec, n, line)
-            if bad:
-                if fields:
-                    seen = [e.data for e in self.s.log.of_kind(spec["kind"], since=self.since(spec))][-3:]
-                    bad.expected = f"{bad.expected} with {dict(fields)}"
-                    bad.actual = f"{bad.actual} (last {spec['kind']}: {seen})"
-                out.append(bad)
+            assert bad is not None  # the count did not fit
+            if fields:
+                seen = [e.data for e in events][-3:]
+                bad.expected = f"{bad.expected} with {dict(fields)}"
+                bad.actual = f"{bad.actual} (last {spec['kind']}: {seen})"
+            out.append(bad)
         return out
 
 
