@@ -80,8 +80,6 @@ __all__ = [
     "_pin_status_template", "_pin_to_verify",
 ]
 
-_Usim = Usim  # what the terminal read from the USIM
-
 
 @dataclass
 class ModemConfig:

@@ -198,7 +198,6 @@ class HSS(_core.AuC):
 
 
 _core.set_hss_class(HSS)
-_seeded_rand = _core.seeded_rand
 
 
 class _Directory:
@@ -402,12 +401,3 @@ def _source_files(src: Path) -> list[tuple[str, int, tuple[Row, ...]]]:
 
 
 _dir_listing: dict[str, tuple[int, tuple[str, ...]]] = {}
-
-
-_guti_head = _core.guti_head
-
-
-def _guti(plmn: str, n: int) -> bytes:
-    """GUTI value bytes as stored in EF_EPSLOCI (octets 2..13 of the EPS mobile identity IE,
-    TS 24.301 §9.9.3.12): length, identity type GUTI, PLMN, MME group ID, MME code, M-TMSI."""
-    return _guti_head(plmn) + n.to_bytes(4, "big")
