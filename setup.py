@@ -1,4 +1,4 @@
-"""Build the Cython extension modules (every ``*.pyx`` under csim/ and harness/)."""
+"""Build the Cython extension modules (every ``*.pyx`` under csim/ and harness/, subpackages included)."""
 
 from pathlib import Path
 
@@ -11,7 +11,7 @@ LIBS = {"csim.milenage": ["crypto"]}  # AES-128 from OpenSSL's libcrypto
 
 def extensions() -> list[Extension]:
     exts = []
-    for pyx in sorted(HERE.glob("csim/*.pyx")) + sorted(HERE.glob("harness/*.pyx")):
+    for pyx in sorted(HERE.glob("csim/**/*.pyx")) + sorted(HERE.glob("harness/**/*.pyx")):
         rel = pyx.relative_to(HERE)
         name = ".".join(rel.with_suffix("").parts)
         exts.append(Extension(name, [str(rel)], libraries=LIBS.get(name, []), extra_compile_args=["-O3"]))
