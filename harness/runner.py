@@ -159,7 +159,9 @@ def ef_path(name: str) -> str | None:
     return spec.path if spec is not None else None
 
 
+@lru_cache(maxsize=256)
 def _ef_spec(name: str) -> Any:
+    """The EF table entry for a path, key or name (the table is static: looked up once per name)."""
     from csim import ef as eftable
 
     if _EF_PATH.match(name):
