@@ -542,7 +542,13 @@ class _Checker:
             events = self.s.log.of_kind(spec["kind"], since=self.since(spec))
             if fields:
                 wanted = tuple(fields.items())
-                n = sum(1 for ev in events if all(_same(v, ev.get(k)) for k, v in wanted))
+                n = 0
+                for ev in events:
+                    for k, v in wanted:
+                        if not _same(v, ev.get(k)):
+                            break
+                    else:
+                        n += 1
             else:
                 n = len(events)
             if _count_ok(spec, n):
