@@ -391,10 +391,18 @@ def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
 def current(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
     """The operators of the latest :func:`load_all` of ``directory``, without looking at the files
     again: a scenario's run uses the operators its load checked. Loaded now if never loaded."""
+    return OperatorDB(dict(loaded(directory)))
+
+
+def loaded(directory: str | Path = OPERATORS_DIR) -> Mapping[str, Operator]:
+    """The shared, read-only table behind :func:`current` (the same object until the files of
+    ``directory`` change and are loaded again): callers that keep an :class:`OperatorDB` per
+    version compare it by identity."""
     hit = _loaded.get(str(directory))
     if hit is None:
-        return load_all(directory)
-    return OperatorDB(dict(hit[1]))
+        load_all(directory)
+        hit = _loaded[str(directory)]
+    return hit[1]
 
 
 def iter_apns(operators: Iterable[Operator]) -> Iterator[ApnSetting]:
