@@ -358,6 +358,7 @@ class OperatorDB:
 
 
 #: directory -> (its files' versions, the operators loaded from them)
+_DEFAULT_KEY = str(OPERATORS_DIR)
 _loaded: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Operator]]] = {}
 
 
@@ -398,10 +399,11 @@ def loaded(directory: str | Path = OPERATORS_DIR) -> Mapping[str, Operator]:
     """The shared, read-only table behind :func:`current` (the same object until the files of
     ``directory`` change and are loaded again): callers that keep an :class:`OperatorDB` per
     version compare it by identity."""
-    hit = _loaded.get(str(directory))
+    key = _DEFAULT_KEY if directory is OPERATORS_DIR else str(directory)
+    hit = _loaded.get(key)
     if hit is None:
         load_all(directory)
-        hit = _loaded[str(directory)]
+        hit = _loaded[key]
     return hit[1]
 
 
