@@ -73,9 +73,10 @@ def candidates(
     apn_db: Iterable[ApnSetting], card: CardIdentity, apn_type: str = "default"
 ) -> list[ApnSetting]:
     """Entries usable for ``apn_type`` on ``card``: MVNO matches first, then the operator's own."""
+    mcc, mnc = imsi_plmn(card.imsi, card.mnc_length)
     home = [
         s for s in apn_db
-        if s.mcc == card.mcc and s.mnc == card.mnc and s.carrier_enabled and s.serves(apn_type)
+        if s.mcc == mcc and s.mnc == mnc and s.carrier_enabled and s.serves(apn_type)
     ]
     mvno = [s for s in home if s.mvno_type and mvno_matches(s, card)]
     if mvno:

@@ -207,7 +207,12 @@ class DataTerminal:
     # -- the card
     def refresh_card(self, transport: Any, status: Mapping[str, Any]) -> None:
         """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again."""
-        seen = (status.get("iccid"), status.get("imsi"), status.get("refresh_count"), status.get("powered"))
+        self.follow_card(transport, (status.get("iccid"), status.get("imsi"), status.get("refresh_count"),
+                                     status.get("powered")))
+
+    def follow_card(self, transport: Any, seen: tuple[Any, ...]) -> None:
+        """:meth:`refresh_card` given the modem's ``(iccid, imsi, refresh_count, powered)``: the
+        card is read again only when one of them changed since the last read."""
         if seen == self._seen and self.card is not None:
             return
         self._seen = seen

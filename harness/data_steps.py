@@ -156,13 +156,16 @@ class _DataSetup:
     given): the home operator, the subscriber records, partner LNSs and the terminal's settings,
     and the events building them records. Everything here is frozen or copied per run."""
 
-    def __init__(self, scn: Scenario | None, profile: Mapping[str, Any], ops: Any) -> None:
+    def __init__(self, scn: Scenario | None, profile: Mapping[str, Any], ops: Any,
+                 table: Mapping[str, Any] | None = None) -> None:
         from harness.data_session import TerminalConfig, apn_database
         from harness.dataplane import PartnerLns, Subscriber
         from harness.login import LoginError, build_login, fixed_ip_availability, fixed_ip_monthly_price
         from harness.operators import Plan
 
         self.profile, self.ops = profile, ops
+        #: the shared operator table ``ops`` was copied from (its identity is its version)
+        self.table = table if table is not None else ops.operators
         self.events: list[tuple[str, dict[str, Any]]] = []
         spec = dict((scn.subscriber if scn is not None else None) or {})
         term = dict((scn.terminal if scn is not None else None) or {})
@@ -235,7 +238,13 @@ class _DataSetup:
             for p in (profile.get("profiles") or {}).values() if isinstance(p, Mapping) and p.get("imsi")
         )
         self.term = term
-        self.apn_db = tuple(apn_database(TerminalConfig.from_mapping(term).apn_db, ops, source))
+        config = TerminalConfig.from_mapping(term)
+        #: the terminal's settings as keyword arguments (each run builds its own TerminalConfig)
+        self.config_fields = {f: getattr(config, f) for f in TerminalConfig.__dataclass_fields__}
+        self.apn_db = tuple(apn_database(config.apn_db, ops, source))
+        #: the packet core's subscriber records by IMSI, and partner LNSs by realm (all frozen)
+        self.by_imsi = {s.imsi: s for s in self.subscribers}
+        self.by_realm = {x.realm: x for x in self.lns}
         self.reference = str(reference) if reference else None
         self.activation = activation
 
@@ -248,13 +257,15 @@ class DataContext:
         self.session = session
         log = session.log
         profile = session.profile
-        ops = _operators.current()  # as the scenario's load checked them
+        table = _operators.loaded()  # as the scenario's load checked them
         setup = None
         if scn is not None:
-            setup = per_scenario(scn, "data", lambda s: _DataSetup(s, profile, ops))
+            setup = per_scenario(
+                scn, "data", lambda s: _DataSetup(s, profile, _operators.OperatorDB(dict(table)), table))
         if setup is None or setup.profile is not profile or (
-                setup.ops is not ops and setup.ops.operators != ops.operators):
-            setup = _DataSetup(scn, profile, ops)
+                setup.table is not table and setup.ops.operators != table):
+            setup = _DataSetup(scn, profile, _operators.OperatorDB(dict(table)), table)
+        ops = setup.ops
         for kind, fields in setup.events:
             log.record(kind, **fields)
         op = setup.operator
@@ -263,10 +274,11 @@ class DataContext:
         self.charging = PlanCharging(session) if scn is not None and scn.plan is not None else None
         self.plane: NetworkDataPlane | None = None
         if op is not None:
-            self.plane = _dataplane.NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
-                                                     charging=self.charging)
-            self.plane.account_sessions[setup.account] = setup.account_sessions
-        config = _data_session.TerminalConfig.from_mapping(setup.term)
+            self.plane = plane = _dataplane.NetworkDataPlane(op, (), log=log, charging=self.charging)
+            plane.subscribers.update(setup.by_imsi)
+            plane.lns.update(setup.by_realm)
+            plane.account_sessions[setup.account] = setup.account_sessions
+        config = _data_session.TerminalConfig(**setup.config_fields)
         self.terminal: DataTerminal = _data_session.DataTerminal(
             config, ops, log, apn_db=list(setup.apn_db), sim_reference=setup.reference,
             activation_date=setup.activation, home_operator=op.key if op is not None else "")
@@ -277,17 +289,36 @@ class DataContext:
 
         ``status`` is the modem's current status when the caller already has it.
         """
-        term, plane = self.terminal, self.plane
-        st = status if status is not None else modem_view(self.session.modem)
+        if status is None:
+            modem = self.session.modem
+            usim = getattr(modem, "usim", None)
+            if usim is not None:  # the modem's own attributes: only those needed here
+                imsi = usim.imsi
+                if modem.powered and modem.sim_state == "ready":
+                    self.terminal.follow_card(self.session.transport,
+                                              (usim.iccid, imsi, modem.refresh_count, modem.powered))
+                if self.plane is None or not self.terminal.sessions:
+                    self._imsi = imsi
+                    return
+                self._follow_sessions(bool(modem.registered) and bool(modem.data_active), imsi)
+                return
+            status = modem_view(modem)
+        st = status
         if st.get("powered") and st.get("sim") == "ready":
-            term.refresh_card(self.session.transport, st)
-        if plane is None or not term.sessions:
+            self.terminal.refresh_card(self.session.transport, st)
+        if self.plane is None or not self.terminal.sessions:
             self._imsi = st.get("imsi")
             return
-        if not st.get("registered") or not st.get("data"):
+        self._follow_sessions(bool(st.get("registered")) and bool(st.get("data")), st.get("imsi"))
+
+    def _follow_sessions(self, ps_service: bool, imsi: str | None) -> None:
+        """End the terminal's sessions that lost the PS service, the IMSI or the plan's consent."""
+        term, plane = self.terminal, self.plane
+        assert plane is not None
+        if not ps_service:
             term.release_all(plane, "the terminal lost its packet-switched service")
-        elif self._imsi is not None and st.get("imsi") != self._imsi:
-            term.release_all(plane, f"the card changed IMSI ({self._imsi} -> {st.get('imsi')}): detach")
+        elif self._imsi is not None and imsi != self._imsi:
+            term.release_all(plane, f"the card changed IMSI ({self._imsi} -> {imsi}): detach")
         elif self.charging is not None:
             for sid in list(term.sessions):
                 token = plane.token(sid)
@@ -297,7 +328,7 @@ class DataContext:
                     why = cut[-1].data.get("reason") if cut else "closed by the plan"
                     plane.deactivate(sid, reason=f"cut by the plan: {why}")
                     term.sessions.remove(sid)
-        self._imsi = st.get("imsi")
+        self._imsi = imsi
 
 
 def data(session: Session, status: Mapping[str, Any] | None = None) -> DataContext:

@@ -114,6 +114,24 @@ def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
     return hashlib.md5(bytes([ident]) + secret.encode() + challenge, usedforsecurity=False).digest()
 
 
+#: :func:`chap_response` of one (identifier, secret, challenge), computed once (a pure function)
+_chap_value = lru_cache(maxsize=256)(chap_response)
+
+
+@lru_cache(maxsize=256)
+def _chap_challenge(imsi: str, apn: str | None) -> bytes:
+    """The terminal's CHAP challenge for a request: derived from the IMSI and APN, so a replay
+    sends the same packets."""
+    return hashlib.sha256(f"{imsi}/{apn}".encode()).digest()[:16]
+
+
+@lru_cache(maxsize=256)
+def _request_authenticator(imsi: str, ident: int) -> bytes:
+    """The Request Authenticator of an Access-Request (RFC 2865 §3), derived from the IMSI and
+    the identifier so a replay sends the same packets."""
+    return hashlib.sha256(f"{imsi}/{ident}/ra".encode()).digest()[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class ActivationRequest:
     """What the terminal asks for: APN, PDN type and the PCO credentials (TS 24.008 §10.5.6.3)."""
@@ -140,10 +158,10 @@ class ActivationRequest:
         The CHAP challenge is derived from the IMSI and APN so a replay gives the same packets.
         """
         if auth == "chap":
-            challenge = hashlib.sha256(f"{imsi}/{apn}".encode()).digest()[:16]
+            challenge = _chap_challenge(imsi, apn)
             ident = int(kw.pop("chap_id", 1))  # type: ignore[call-overload]
             return cls(imsi, apn, auth="chap", username=username, chap_id=ident, chap_challenge=challenge,
-                       chap_value=chap_response(ident, password, challenge), **kw)  # type: ignore[arg-type]
+                       chap_value=_chap_value(ident, password, challenge), **kw)  # type: ignore[arg-type]
         if auth == "pap":
             return cls(imsi, apn, auth="pap", username=username, password=password, **kw)  # type: ignore[arg-type]
         return cls(imsi, apn, **kw)  # type: ignore[arg-type]
@@ -559,13 +577,13 @@ class NetworkDataPlane:
         if req.auth == "pap":
             return req.password == password
         if req.auth == "chap":
-            return chap_response(req.chap_id, password, req.chap_challenge) == req.chap_value
+            return _chap_value(req.chap_id, password, req.chap_challenge) == req.chap_value
         return False
 
     def _radius(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str,
                 apn: str) -> RadiusExchange:
         ident = n & 0xFF
-        authenticator = hashlib.sha256(f"{req.imsi}/{ident}/ra".encode()).digest()[:16]
+        authenticator = _request_authenticator(req.imsi, ident)
         if req.auth == "none" or not req.username:
             ok, message = False, "no credentials in the PCO"
         elif not sub.login:

@@ -52,12 +52,32 @@ class Login:
     lptype: int | None = None
 
 
+#: (number, digits) -> (international digits, None) or (None, why it is refused); pure of its key
+_numbers: dict[tuple[str, int | None], tuple[str | None, str | None]] = {}
+
+
 def international_msisdn(number: str, digits: int | None = None) -> str:
     """``number`` in international digits (no ``+``), checked against ``digits`` when given.
 
     Accepts ``06``/``07`` national numbers of 10 digits, ``07`` numbers of 14 digits, and the same
     numbers written ``+33...``, ``0033...`` or ``33...``; spaces, dots and dashes are ignored.
     """
+    key = (number, digits)
+    hit = _numbers.get(key)
+    if hit is None:
+        try:
+            hit = (_international(number, digits), None)
+        except LoginError as exc:
+            hit = (None, exc.reason)
+        if len(_numbers) >= 1024:
+            _numbers.clear()
+        _numbers[key] = hit
+    if hit[1] is not None:
+        raise LoginError(hit[1])
+    return hit[0]  # type: ignore[return-value]
+
+
+def _international(number: str, digits: int | None) -> str:
     raw = number
     text = _SEPARATORS.sub("", number.strip())
     if text.startswith("+"):
@@ -182,8 +202,11 @@ def parse_login(operator: Operator, username: str, partners: tuple[str, ...] = (
                  lptype=pd.lptype)
 
 
+_REALM_LABEL = re.compile(r"([a-z](?:[a-z0-9-]*[a-z])?)([2-9]|[1-9][0-9]+)?")
+
+
 def _split_visp(label: str, partners: tuple[str, ...]) -> tuple[str | None, int]:
-    m = re.fullmatch(r"([a-z](?:[a-z0-9-]*[a-z])?)([2-9]|[1-9][0-9]+)?", label)
+    m = _REALM_LABEL.fullmatch(label)
     if not m:
         return None, 0
     name, n = m.group(1), int(m.group(2) or 1)

@@ -358,6 +358,7 @@ class OperatorDB:
 
 
 #: directory -> (its files' versions, the operators loaded from them)
+_DEFAULT_KEY = str(OPERATORS_DIR)
 _loaded: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Operator]]] = {}
 
 
@@ -391,10 +392,19 @@ def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
 def current(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
     """The operators of the latest :func:`load_all` of ``directory``, without looking at the files
     again: a scenario's run uses the operators its load checked. Loaded now if never loaded."""
-    hit = _loaded.get(str(directory))
+    return OperatorDB(dict(loaded(directory)))
+
+
+def loaded(directory: str | Path = OPERATORS_DIR) -> Mapping[str, Operator]:
+    """The shared, read-only table behind :func:`current` (the same object until the files of
+    ``directory`` change and are loaded again): callers that keep an :class:`OperatorDB` per
+    version compare it by identity."""
+    key = _DEFAULT_KEY if directory is OPERATORS_DIR else str(directory)
+    hit = _loaded.get(key)
     if hit is None:
-        return load_all(directory)
-    return OperatorDB(dict(hit[1]))
+        load_all(directory)
+        hit = _loaded[key]
+    return hit[1]
 
 
 def iter_apns(operators: Iterable[Operator]) -> Iterator[ApnSetting]:
