@@ -309,9 +309,12 @@ cdef class Toolkit:
         """FETCH (TS 102 221 §11.2.3): the next proactive command, or None when none is pending."""
         cdef Entry entry
         cdef Template template
+        cdef list queue
         if self._outstanding is not None or not self._queue or self.profile is None:
             return None
-        entry = self._queue.pop(0)
+        queue = self._queue
+        entry = <Entry>queue[0]
+        del queue[0]
         self._outstanding = entry
         template = entry.template
         if template.regular:

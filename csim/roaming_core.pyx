@@ -249,6 +249,24 @@ cdef class RoamingCore(CompiledApplet):
                 self._switch(toolkit, target, "limited service", plmn)
         return 0
 
+    cpdef _limited_service_target(self, mcc):
+        """Profile to try after limited service in country ``mcc``, None to stay.
+
+        Not yet stepping in this country and not on its first profile: the first. Otherwise the
+        next entry for the same country after the active profile; none left: stay.
+        """
+        cdef tuple options = self.policy.candidate_names(mcc)
+        cdef Py_ssize_t i
+        if not options:
+            return None
+        fallback = self._fallback
+        stepping = fallback is not None and fallback[0] == mcc
+        active = self._active
+        if active not in options or (not stepping and active != options[0]):
+            return options[0]
+        i = options.index(active)
+        return options[i + 1] if i + 1 < len(options) else None
+
     # --- the switch --------------------------------------------------------------------------
 
     cpdef _switch(self, toolkit, target, reason, plmn):
