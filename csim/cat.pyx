@@ -244,9 +244,21 @@ cdef class Toolkit:
             return 0
         return PyBytes_GET_SIZE((<Entry>self._queue[0]).command)
 
+    cdef int attach(self, object core, int* slot) except -1:
+        """A compiled core tells the length of the pending command by writing ``*slot`` (its
+        own field, kept alive by ``core``) instead of calling ``set_proactive_pending``; used
+        while ``core`` is :attr:`card`."""
+        self._core = core
+        self._slot = slot
+        return 0
+
     cdef int _signal(self) except -1:
         """Tell the core the length of the command FETCH would return (:attr:`pending`)."""
-        self.card.set_proactive_pending(self._pending())
+        cdef int n = self._pending()
+        if self._slot != NULL and self._core is self.card and n <= 256:
+            self._slot[0] = n
+        else:
+            self.card.set_proactive_pending(n)
         return 0
 
     # --- the four CAT instructions -----------------------------------------------------------

@@ -325,7 +325,7 @@ class RoamingApplet(RoamingCore, Applet):
             self._forced = None
             self._fallback = None
             if self._last_plmn is not None and self._last_status == stk.LocationStatus.NORMAL_SERVICE:
-                target = self.policy.select(self._last_plmn) or self._active
+                target = self._selected(self._last_plmn) or self._active
             elif self._last_plmn is None:
                 target = self.policy.priority
             else:
@@ -333,8 +333,7 @@ class RoamingApplet(RoamingCore, Applet):
             if target != self._active:
                 self._switch(toolkit, target, "automatic", self._last_plmn)
             return
-        names = dict(self.menu_items())
-        if item not in names or item == AUTOMATIC_ITEM:
+        if not AUTOMATIC_ITEM < item <= len(self.profiles) + 1:  # not one of menu_items()
             return
         target = self.profiles[item - 2]
         self._forced = target

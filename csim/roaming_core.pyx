@@ -70,6 +70,7 @@ cdef bytes _refresh_command(mode, paths):
     return command
 
 
+cdef object _UNKNOWN = object()  # not in a memo yet
 cdef dict _profile_facilities = {}
 cdef dict _command_types = {}
 
@@ -129,6 +130,8 @@ cdef class RoamingCore(CompiledApplet):
     cdef public object _select_policy
     cdef public dict _sizes  # EF path -> size, None when the card lacks it
     cdef public dict _plans  # profile -> the writes of a switch to it
+    cdef object _profile  # the terminal profile of the last _facilities_of call, and its flags
+    cdef tuple _flags
 
     cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
                  dict sizes, dict plans):
@@ -157,6 +160,13 @@ cdef class RoamingCore(CompiledApplet):
         self._sizes = sizes
         self._plans = plans
 
+    cdef inline tuple _facilities_of(self, profile):
+        """:func:`_facilities` of ``profile``, kept for the toolkit session's profile."""
+        if profile is not self._profile:
+            self._flags = _facilities(profile)
+            self._profile = profile
+        return self._flags
+
     cdef inline int _queue(self, toolkit, bytes command) except -1:
         if type(toolkit) is Toolkit:
             (<Toolkit>toolkit).queue(self, command)
@@ -167,7 +177,7 @@ cdef class RoamingCore(CompiledApplet):
     cpdef terminal_profile(self, toolkit, profile):
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
-        flags = _facilities(profile)
+        flags = self._facilities_of(profile)
         if flags[0]:
             self._queue(toolkit, _EVENT_LIST)
         if flags[1]:
@@ -220,21 +230,14 @@ cdef class RoamingCore(CompiledApplet):
                 return 0
             if fallback is not None and fallback[1] == self._active:
                 return 0
-            select = self._select
-            if self._select_policy is not self.policy:
-                select = self._select = {}
-                self._select_policy = self.policy
-            if plmn in select:
-                target = select[plmn]
-            else:
-                target = select[plmn] = self.policy.select(plmn)
+            target = self._selected(plmn)
             if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", plmn)
         elif status == _LIMITED_SERVICE:
             if self._forced is not None:
                 return 0
-            profile = toolkit.profile
-            if location is None and may_ask and profile is not None and _facilities(profile)[2]:
+            profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
+            if location is None and may_ask and profile is not None and self._facilities_of(profile)[2]:
                 self._queue(toolkit, _LOCAL_INFO)
                 return 0
             plmn = location.plmn if location is not None else self._last_plmn
@@ -248,6 +251,17 @@ cdef class RoamingCore(CompiledApplet):
                 self._fallback = (mcc, target)
                 self._switch(toolkit, target, "limited service", plmn)
         return 0
+
+    cpdef _selected(self, plmn):
+        """``policy.select(plmn)``, remembered per PLMN while the policy object is the same."""
+        cdef dict select = self._select
+        if self._select_policy is not self.policy:
+            select = self._select = {}
+            self._select_policy = self.policy
+        target = select.get(plmn, _UNKNOWN)
+        if target is _UNKNOWN:
+            target = select[plmn] = self.policy.select(plmn)
+        return target
 
     cpdef _limited_service_target(self, mcc):
         """Profile to try after limited service in country ``mcc``, None to stay.
@@ -295,8 +309,8 @@ cdef class RoamingCore(CompiledApplet):
         self._history.append({"from": active, "to": target, "reason": reason, "plmn": plmn})
         self._active = target
         self._switch_count += 1
-        profile = toolkit.profile
-        if profile is not None and _facilities(profile)[3]:
+        profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
+        if profile is not None and self._facilities_of(profile)[3]:
             mode = self.policy.refresh
             if mode == _FCN or mode == _NAA_INIT_FCN:
                 command = _refresh_command(mode, changed)
