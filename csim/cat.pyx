@@ -363,10 +363,15 @@ cdef class Toolkit:
         if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12
             self._menu.clear()
         applet = self._owner(entry)
-        if isinstance(applet, CompiledApplet):
-            (<CompiledApplet>applet).terminal_response(self, resp, entry.command)
-        else:
-            applet.terminal_response(self, resp, entry.command)
+        self._answered = entry.command
+        self._answered_type = kind
+        try:
+            if isinstance(applet, CompiledApplet):
+                (<CompiledApplet>applet).terminal_response(self, resp, entry.command)
+            else:
+                applet.terminal_response(self, resp, entry.command)
+        finally:
+            self._answered = None
         self._signal()
         return SW_OK
 

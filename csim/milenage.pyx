@@ -465,6 +465,15 @@ cdef class UsimAuth:
         self.authenticate_gsm(r, out, &n)
         return out[:n]
 
+    def copy(self) -> UsimAuth:
+        """An equal, independent object: same keys (one key schedule), SQN state and limits."""
+        cdef UsimAuth c = UsimAuth.__new__(UsimAuth, self.ki, self.opc_bytes)
+        memcpy(c.seq_ms, self.seq_ms, sizeof(self.seq_ms))
+        c.sqn_ms = self.sqn_ms
+        c.delta = self.delta
+        c.limit = self.limit
+        return c
+
     @property
     def milenage(self) -> Milenage:
         return self.mil

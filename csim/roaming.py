@@ -455,13 +455,16 @@ class _Setup:
                 cache[name] = profiles.profile_files(profile, name)
             return cache[name]
 
-        specs: dict[str, Any] = shared.setdefault("auth", {})
+        # each profile's keys as issued; every card gets a copy (its own SQN state)
+        issued: dict[str, UsimAuth] = shared.setdefault("issued auth", {})
 
-        def auth(name: str) -> Any:
-            spec = specs.get(name)
-            if spec is None:
-                spec = specs[name] = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
+        def auth(name: str) -> UsimAuth:
+            proto = issued.get(name)
+            if proto is None:
+                spec = profiles.profile_auth(profile, name)
+                proto = issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn,
+                                                sqn_array=spec.sqn_array or None)
+            return proto.copy()
 
         self.profile_ref = weakref.ref(profile)
         self.image_ref = None if image is None else weakref.ref(image)

@@ -202,7 +202,11 @@ cdef class RoamingCore(CompiledApplet):
         return b""
 
     cpdef terminal_response(self, toolkit, response, command):
-        kind = command_type(command)
+        cdef int kind
+        if type(toolkit) is Toolkit and (<Toolkit>toolkit)._answered is command:
+            kind = (<Toolkit>toolkit)._answered_type  # the toolkit has the type at hand
+        else:
+            kind = command_type(command)
         if kind == _SET_UP_EVENT_LIST:
             self._events_registered = response.result < 0x10  # TerminalResponse.successful, §8.12
         elif kind == _PROVIDE_LOCAL_INFORMATION:
