@@ -330,7 +330,7 @@ cdef class Toolkit:
         self._outstanding = entry
         template = entry.template
         if template.regular:
-            if template.type == _SET_UP_MENU:
+            if <int>template.type == _SET_UP_MENU:
                 self._menu = dict.fromkeys(template.menu, entry.owner)
         else:
             cmd = _parse_proactive(entry.command)
@@ -343,6 +343,7 @@ cdef class Toolkit:
         """TERMINAL RESPONSE (TS 102 221 §11.2.4, TS 102 223 §6.8) -> SW."""
         cdef Entry entry = self._outstanding
         cdef Template template
+        cdef int number, kind
         if entry is None:
             return SW_CONDITIONS_NOT_SATISFIED
         resp = _terminal_responses.get(data) if type(data) is bytes else None
@@ -353,11 +354,13 @@ cdef class Toolkit:
                 return SW_INCORRECT_DATA
         template = entry.template
         if template.regular:
-            number, kind = entry.number, template.type
+            number = entry.number
+            kind = template.type
         else:
             cmd = _parse_proactive(entry.command)
-            number, kind = cmd.number, cmd.type
-        if resp.number != number or resp.type != kind:
+            number = cmd.number
+            kind = cmd.type
+        if <int>resp.number != number or <int>resp.type != kind:
             return SW_INCORRECT_DATA
         self._outstanding = None
         if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12

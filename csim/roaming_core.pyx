@@ -194,7 +194,8 @@ cdef class RoamingCore(CompiledApplet):
     cpdef envelope(self, toolkit, envelope):
         if type(envelope) is not _EventDownload and not isinstance(envelope, _EventDownload):
             return None
-        if envelope.event != _EVENT_LOCATION_STATUS:
+        cdef int event = envelope.event
+        if event != _EVENT_LOCATION_STATUS:
             return None
         status = envelope.location_status
         assert status is not None  # parse_envelope guarantees it for this event
@@ -202,7 +203,7 @@ cdef class RoamingCore(CompiledApplet):
         return b""
 
     cpdef terminal_response(self, toolkit, response, command):
-        cdef int kind
+        cdef int kind, result
         if type(toolkit) is Toolkit and (<Toolkit>toolkit)._answered is command:
             kind = (<Toolkit>toolkit)._answered_type  # the toolkit has the type at hand
         else:
@@ -220,10 +221,11 @@ cdef class RoamingCore(CompiledApplet):
 
     cdef int _location(self, toolkit, status, location, bint may_ask) except -1:
         """The serving PLMN and service state changed (TS 102 223 §7.5.3, §6.4.15)."""
+        cdef int st = status
         self._last_status = status
         if location is not None:
             self._last_plmn = location.plmn
-        if status == _NORMAL_SERVICE:
+        if st == _NORMAL_SERVICE:
             if location is None:
                 return 0
             plmn = location.plmn
@@ -237,7 +239,7 @@ cdef class RoamingCore(CompiledApplet):
             target = self._selected(plmn)
             if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", plmn)
-        elif status == _LIMITED_SERVICE:
+        elif st == _LIMITED_SERVICE:
             if self._forced is not None:
                 return 0
             profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
@@ -293,6 +295,7 @@ cdef class RoamingCore(CompiledApplet):
         The writes come from the plan of the last switch to ``target`` made from the same files
         (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
         """
+        cdef int qualifier
         card = self.card
         files = self._files(target)
         plan = self._plans.get(target)
@@ -316,7 +319,8 @@ cdef class RoamingCore(CompiledApplet):
         profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
         if profile is not None and self._facilities_of(profile)[3]:
             mode = self.policy.refresh
-            if mode == _FCN or mode == _NAA_INIT_FCN:
+            qualifier = mode
+            if qualifier == _FCN or qualifier == _NAA_INIT_FCN:
                 command = _refresh_command(mode, changed)
             else:
                 command = _refresh_command(mode, None)
