@@ -317,7 +317,7 @@ cdef class UsimAuth:
         self.ki = _buf(ki, 16, "Ki")
         self.opc_bytes = _buf(opc, 16, "OPc")
         self.mil = _milenage(self.ki, self.opc_bytes)
-        if (delta is 0 and limit is 0 and (sqn_array is None or len(sqn_array) == 0)
+        if (delta == 0 and limit == 0 and (sqn_array is None or len(sqn_array) == 0)
                 and (sqn is None or (type(sqn) is int and 0 <= sqn <= SQN_MAX))):
             # fresh subscriber: SEQ_MS all zero but for the IND of ``sqn``
             memset(self.seq_ms, 0, sizeof(self.seq_ms))
