@@ -33,7 +33,12 @@ cdef class Toolkit:
     cdef public Entry _outstanding
     cdef public dict _menu
     cdef public int _number
+    cdef object _core  # the card whose pending-length field _slot points into (see attach)
+    cdef int* _slot
+    cdef bytes _answered  # the command whose TERMINAL RESPONSE the applet is given
+    cdef int _answered_type  # and its type of command
 
+    cdef int attach(self, object core, int* slot) except -1
     cpdef applet(self, str name)
     cdef object _owner(self, Entry entry)
     cpdef bint queue(self, owner, command) except -1

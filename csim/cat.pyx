@@ -244,9 +244,21 @@ cdef class Toolkit:
             return 0
         return PyBytes_GET_SIZE((<Entry>self._queue[0]).command)
 
+    cdef int attach(self, object core, int* slot) except -1:
+        """A compiled core tells the length of the pending command by writing ``*slot`` (its
+        own field, kept alive by ``core``) instead of calling ``set_proactive_pending``; used
+        while ``core`` is :attr:`card`."""
+        self._core = core
+        self._slot = slot
+        return 0
+
     cdef int _signal(self) except -1:
         """Tell the core the length of the command FETCH would return (:attr:`pending`)."""
-        self.card.set_proactive_pending(self._pending())
+        cdef int n = self._pending()
+        if self._slot != NULL and self._core is self.card and n <= 256:
+            self._slot[0] = n
+        else:
+            self.card.set_proactive_pending(n)
         return 0
 
     # --- the four CAT instructions -----------------------------------------------------------
@@ -309,13 +321,16 @@ cdef class Toolkit:
         """FETCH (TS 102 221 §11.2.3): the next proactive command, or None when none is pending."""
         cdef Entry entry
         cdef Template template
+        cdef list queue
         if self._outstanding is not None or not self._queue or self.profile is None:
             return None
-        entry = self._queue.pop(0)
+        queue = self._queue
+        entry = <Entry>queue[0]
+        del queue[0]
         self._outstanding = entry
         template = entry.template
         if template.regular:
-            if template.type == _SET_UP_MENU:
+            if <int>template.type == _SET_UP_MENU:
                 self._menu = dict.fromkeys(template.menu, entry.owner)
         else:
             cmd = _parse_proactive(entry.command)
@@ -328,6 +343,7 @@ cdef class Toolkit:
         """TERMINAL RESPONSE (TS 102 221 §11.2.4, TS 102 223 §6.8) -> SW."""
         cdef Entry entry = self._outstanding
         cdef Template template
+        cdef int number, kind
         if entry is None:
             return SW_CONDITIONS_NOT_SATISFIED
         resp = _terminal_responses.get(data) if type(data) is bytes else None
@@ -338,20 +354,27 @@ cdef class Toolkit:
                 return SW_INCORRECT_DATA
         template = entry.template
         if template.regular:
-            number, kind = entry.number, template.type
+            number = entry.number
+            kind = template.type
         else:
             cmd = _parse_proactive(entry.command)
-            number, kind = cmd.number, cmd.type
-        if resp.number != number or resp.type != kind:
+            number = cmd.number
+            kind = cmd.type
+        if <int>resp.number != number or <int>resp.type != kind:
             return SW_INCORRECT_DATA
         self._outstanding = None
         if kind == _SET_UP_MENU and resp.result >= 0x10:  # not successful, §8.12
             self._menu.clear()
         applet = self._owner(entry)
-        if isinstance(applet, CompiledApplet):
-            (<CompiledApplet>applet).terminal_response(self, resp, entry.command)
-        else:
-            applet.terminal_response(self, resp, entry.command)
+        self._answered = entry.command
+        self._answered_type = kind
+        try:
+            if isinstance(applet, CompiledApplet):
+                (<CompiledApplet>applet).terminal_response(self, resp, entry.command)
+            else:
+                applet.terminal_response(self, resp, entry.command)
+        finally:
+            self._answered = None
         self._signal()
         return SW_OK
 

@@ -2,7 +2,9 @@
 """Milenage f1, f1*, f2, f3, f4, f5, f5* (3GPP TS 35.206) and the USIM side of AKA.
 
 AES-128 comes from OpenSSL's libcrypto (EVP, ECB, no padding); each :class:`Milenage` keeps one
-EVP context, so the key schedule is computed once per subscriber key.
+EVP context, so the key schedule is computed once per subscriber key. :class:`UsimAuth` objects of
+one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state); the C-level methods
+run with the GIL held.
 
 The USIM side (:class:`UsimAuth`) verifies AUTN (TS 33.102 §6.3.3), checks the freshness of SQN
 with the array scheme of TS 33.102 Annex C.2 (SQN = SEQ || IND, IND on 5 bits, 32 entries
@@ -14,7 +16,7 @@ A :class:`Milenage` or :class:`UsimAuth` instance must not be used from two thre
 """
 
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 IND_BITS = 5
 """Length of IND in bits (SQN = SEQ || IND, TS 33.102 Annex C); a = 2^5 = 32 SEQ_MS array entries."""
@@ -280,6 +282,23 @@ def gsm_from_umts(res, ck, ik) -> tuple[bytes, bytes]:
     return sres[:4], kc[:8]
 
 
+cdef dict _schedules = {}  # (K, OPc) -> Milenage
+cdef enum:
+    _SCHEDULE_LIMIT = 256
+
+
+cdef Milenage _milenage(bytes k, bytes opc):
+    """The :class:`Milenage` of (K, OPc): one key schedule per pair (a bounded table)."""
+    key = (k, opc)
+    cdef Milenage mil = _schedules.get(key)
+    if mil is None:
+        mil = Milenage(k, opc)
+        if len(_schedules) >= _SCHEDULE_LIMIT:
+            _schedules.clear()
+        _schedules[key] = mil
+    return mil
+
+
 cdef class UsimAuth:
     """The USIM side of AKA for one subscriber.
 
@@ -297,7 +316,16 @@ cdef class UsimAuth:
         cdef int i
         self.ki = _buf(ki, 16, "Ki")
         self.opc_bytes = _buf(opc, 16, "OPc")
-        self.mil = Milenage(self.ki, self.opc_bytes)
+        self.mil = _milenage(self.ki, self.opc_bytes)
+        if (delta == 0 and limit == 0 and (sqn_array is None or len(sqn_array) == 0)
+                and (sqn is None or (type(sqn) is int and 0 <= sqn <= SQN_MAX))):
+            # fresh subscriber: SEQ_MS all zero but for the IND of ``sqn``
+            memset(self.seq_ms, 0, sizeof(self.seq_ms))
+            self.sqn_ms = 0 if sqn is None else <uint64_t>sqn
+            self.seq_ms[self.sqn_ms & IND_MASK] = self.sqn_ms >> IND_BITS
+            self.delta = 0
+            self.limit = 0
+            return
         if sqn_array is None or len(sqn_array) == 0:
             sqn_array = [0] * ARRAY_SIZE
             if sqn:
@@ -436,6 +464,15 @@ cdef class UsimAuth:
         cdef int n = 0
         self.authenticate_gsm(r, out, &n)
         return out[:n]
+
+    def copy(self) -> UsimAuth:
+        """An equal, independent object: same keys (one key schedule), SQN state and limits."""
+        cdef UsimAuth c = UsimAuth.__new__(UsimAuth, self.ki, self.opc_bytes)
+        memcpy(c.seq_ms, self.seq_ms, sizeof(self.seq_ms))
+        c.sqn_ms = self.sqn_ms
+        c.delta = self.delta
+        c.limit = self.limit
+        return c
 
     @property
     def milenage(self) -> Milenage:

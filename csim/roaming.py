@@ -158,12 +158,27 @@ class Policy:
         it, i.e. no entry for the country takes every MNC (``208-*`` covers France: France never
         falls to the default; a country with no entry has just the default).
         """
-        entries = [e for e in self.table if mcc_matches(e.pattern, mcc)]
-        names = [e.profile for e in entries]
-        covered = any(e.pattern.partition("-")[2] == "*" for e in entries)
-        if self.default is not None and not covered:
-            names.append(self.default)
-        return list(dict.fromkeys(names))
+        return list(self.candidate_names(mcc))
+
+    def candidate_names(self, mcc: str) -> tuple[str, ...]:
+        """:meth:`candidates` as a tuple, worked out once per country (the policy is immutable)."""
+        memo = self._candidate_memo
+        names = memo.get(mcc)
+        if names is None:
+            entries = [e for e in self.table if mcc_matches(e.pattern, mcc)]
+            found = [e.profile for e in entries]
+            covered = any(e.pattern.partition("-")[2] == "*" for e in entries)
+            if self.default is not None and not covered:
+                found.append(self.default)
+            names = tuple(dict.fromkeys(found))
+            if len(memo) >= 1024:  # MCCs are 3 digits: bounded anyway
+                memo.clear()
+            memo[mcc] = names
+        return names
+
+    @functools.cached_property
+    def _candidate_memo(self) -> dict[str, tuple[str, ...]]:
+        return {}
 
     @classmethod
     def from_config(cls, config: Any) -> Policy:
@@ -310,7 +325,7 @@ class RoamingApplet(RoamingCore, Applet):
             self._forced = None
             self._fallback = None
             if self._last_plmn is not None and self._last_status == stk.LocationStatus.NORMAL_SERVICE:
-                target = self.policy.select(self._last_plmn) or self._active
+                target = self._selected(self._last_plmn) or self._active
             elif self._last_plmn is None:
                 target = self.policy.priority
             else:
@@ -318,30 +333,12 @@ class RoamingApplet(RoamingCore, Applet):
             if target != self._active:
                 self._switch(toolkit, target, "automatic", self._last_plmn)
             return
-        names = dict(self.menu_items())
-        if item not in names or item == AUTOMATIC_ITEM:
+        if not AUTOMATIC_ITEM < item <= len(self.profiles) + 1:  # not one of menu_items()
             return
         target = self.profiles[item - 2]
         self._forced = target
         if target != self._active:
             self._switch(toolkit, target, "forced", self._last_plmn)
-
-    # --- decision ----------------------------------------------------------------------------
-
-    def _limited_service_target(self, mcc: str) -> str | None:
-        """Profile to try after limited service in country ``mcc``, None to stay.
-
-        Not yet stepping in this country and not on its first profile: the first. Otherwise the
-        next entry for the same country after the active profile; none left: stay.
-        """
-        options = self.policy.candidates(mcc)
-        if not options:
-            return None
-        stepping = self._fallback is not None and self._fallback[0] == mcc
-        if self._active not in options or (not stepping and self._active != options[0]):
-            return options[0]
-        i = options.index(self._active)
-        return options[i + 1] if i + 1 < len(options) else None
 
     # --- the switch --------------------------------------------------------------------------
 
@@ -458,13 +455,16 @@ class _Setup:
                 cache[name] = profiles.profile_files(profile, name)
             return cache[name]
 
-        specs: dict[str, Any] = shared.setdefault("auth", {})
+        # each profile's keys as issued; every card gets a copy (its own SQN state)
+        issued: dict[str, UsimAuth] = shared.setdefault("issued auth", {})
 
-        def auth(name: str) -> Any:
-            spec = specs.get(name)
-            if spec is None:
-                spec = specs[name] = profiles.profile_auth(profile, name)
-            return UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=list(spec.sqn_array) or None)
+        def auth(name: str) -> UsimAuth:
+            proto = issued.get(name)
+            if proto is None:
+                spec = profiles.profile_auth(profile, name)
+                proto = issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn,
+                                                sqn_array=spec.sqn_array or None)
+            return proto.copy()
 
         self.profile_ref = weakref.ref(profile)
         self.image_ref = None if image is None else weakref.ref(image)

@@ -70,6 +70,7 @@ cdef bytes _refresh_command(mode, paths):
     return command
 
 
+cdef object _UNKNOWN = object()  # not in a memo yet
 cdef dict _profile_facilities = {}
 cdef dict _command_types = {}
 
@@ -129,6 +130,8 @@ cdef class RoamingCore(CompiledApplet):
     cdef public object _select_policy
     cdef public dict _sizes  # EF path -> size, None when the card lacks it
     cdef public dict _plans  # profile -> the writes of a switch to it
+    cdef object _profile  # the terminal profile of the last _facilities_of call, and its flags
+    cdef tuple _flags
 
     cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
                  dict sizes, dict plans):
@@ -157,6 +160,13 @@ cdef class RoamingCore(CompiledApplet):
         self._sizes = sizes
         self._plans = plans
 
+    cdef inline tuple _facilities_of(self, profile):
+        """:func:`_facilities` of ``profile``, kept for the toolkit session's profile."""
+        if profile is not self._profile:
+            self._flags = _facilities(profile)
+            self._profile = profile
+        return self._flags
+
     cdef inline int _queue(self, toolkit, bytes command) except -1:
         if type(toolkit) is Toolkit:
             (<Toolkit>toolkit).queue(self, command)
@@ -167,7 +177,7 @@ cdef class RoamingCore(CompiledApplet):
     cpdef terminal_profile(self, toolkit, profile):
         """TS 102 223 §6.4.16 / §6.4.8 / §6.4.15: register, offer the menu, ask where we are."""
         self._events_registered = False
-        flags = _facilities(profile)
+        flags = self._facilities_of(profile)
         if flags[0]:
             self._queue(toolkit, _EVENT_LIST)
         if flags[1]:
@@ -184,7 +194,8 @@ cdef class RoamingCore(CompiledApplet):
     cpdef envelope(self, toolkit, envelope):
         if type(envelope) is not _EventDownload and not isinstance(envelope, _EventDownload):
             return None
-        if envelope.event != _EVENT_LOCATION_STATUS:
+        cdef int event = envelope.event
+        if event != _EVENT_LOCATION_STATUS:
             return None
         status = envelope.location_status
         assert status is not None  # parse_envelope guarantees it for this event
@@ -192,7 +203,11 @@ cdef class RoamingCore(CompiledApplet):
         return b""
 
     cpdef terminal_response(self, toolkit, response, command):
-        kind = command_type(command)
+        cdef int kind, result
+        if type(toolkit) is Toolkit and (<Toolkit>toolkit)._answered is command:
+            kind = (<Toolkit>toolkit)._answered_type  # the toolkit has the type at hand
+        else:
+            kind = command_type(command)
         if kind == _SET_UP_EVENT_LIST:
             self._events_registered = response.result < 0x10  # TerminalResponse.successful, §8.12
         elif kind == _PROVIDE_LOCAL_INFORMATION:
@@ -206,10 +221,11 @@ cdef class RoamingCore(CompiledApplet):
 
     cdef int _location(self, toolkit, status, location, bint may_ask) except -1:
         """The serving PLMN and service state changed (TS 102 223 §7.5.3, §6.4.15)."""
+        cdef int st = status
         self._last_status = status
         if location is not None:
             self._last_plmn = location.plmn
-        if status == _NORMAL_SERVICE:
+        if st == _NORMAL_SERVICE:
             if location is None:
                 return 0
             plmn = location.plmn
@@ -220,21 +236,14 @@ cdef class RoamingCore(CompiledApplet):
                 return 0
             if fallback is not None and fallback[1] == self._active:
                 return 0
-            select = self._select
-            if self._select_policy is not self.policy:
-                select = self._select = {}
-                self._select_policy = self.policy
-            if plmn in select:
-                target = select[plmn]
-            else:
-                target = select[plmn] = self.policy.select(plmn)
+            target = self._selected(plmn)
             if target is not None and target != self._active:
                 self._switch(toolkit, target, "location", plmn)
-        elif status == _LIMITED_SERVICE:
+        elif st == _LIMITED_SERVICE:
             if self._forced is not None:
                 return 0
-            profile = toolkit.profile
-            if location is None and may_ask and profile is not None and _facilities(profile)[2]:
+            profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
+            if location is None and may_ask and profile is not None and self._facilities_of(profile)[2]:
                 self._queue(toolkit, _LOCAL_INFO)
                 return 0
             plmn = location.plmn if location is not None else self._last_plmn
@@ -249,6 +258,35 @@ cdef class RoamingCore(CompiledApplet):
                 self._switch(toolkit, target, "limited service", plmn)
         return 0
 
+    cpdef _selected(self, plmn):
+        """``policy.select(plmn)``, remembered per PLMN while the policy object is the same."""
+        cdef dict select = self._select
+        if self._select_policy is not self.policy:
+            select = self._select = {}
+            self._select_policy = self.policy
+        target = select.get(plmn, _UNKNOWN)
+        if target is _UNKNOWN:
+            target = select[plmn] = self.policy.select(plmn)
+        return target
+
+    cpdef _limited_service_target(self, mcc):
+        """Profile to try after limited service in country ``mcc``, None to stay.
+
+        Not yet stepping in this country and not on its first profile: the first. Otherwise the
+        next entry for the same country after the active profile; none left: stay.
+        """
+        cdef tuple options = self.policy.candidate_names(mcc)
+        cdef Py_ssize_t i
+        if not options:
+            return None
+        fallback = self._fallback
+        stepping = fallback is not None and fallback[0] == mcc
+        active = self._active
+        if active not in options or (not stepping and active != options[0]):
+            return options[0]
+        i = options.index(active)
+        return options[i + 1] if i + 1 < len(options) else None
+
     # --- the switch --------------------------------------------------------------------------
 
     cpdef _switch(self, toolkit, target, reason, plmn):
@@ -257,6 +295,7 @@ cdef class RoamingCore(CompiledApplet):
         The writes come from the plan of the last switch to ``target`` made from the same files
         (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
         """
+        cdef int qualifier
         card = self.card
         files = self._files(target)
         plan = self._plans.get(target)
@@ -277,10 +316,11 @@ cdef class RoamingCore(CompiledApplet):
         self._history.append({"from": active, "to": target, "reason": reason, "plmn": plmn})
         self._active = target
         self._switch_count += 1
-        profile = toolkit.profile
-        if profile is not None and _facilities(profile)[3]:
+        profile = (<Toolkit>toolkit).profile if type(toolkit) is Toolkit else toolkit.profile
+        if profile is not None and self._facilities_of(profile)[3]:
             mode = self.policy.refresh
-            if mode == _FCN or mode == _NAA_INIT_FCN:
+            qualifier = mode
+            if qualifier == _FCN or qualifier == _NAA_INIT_FCN:
                 command = _refresh_command(mode, changed)
             else:
                 command = _refresh_command(mode, None)
