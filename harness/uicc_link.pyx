@@ -17,6 +17,10 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_SIZE
 
+from csim.apdu cimport CardCore
+
+_CORE_TRANSMIT = CardCore.transmit
+
 cdef int _MEMO_LIMIT = 4096
 
 
@@ -104,10 +108,19 @@ cdef class EventLog:
         cdef Py_ssize_t i = since
         cdef list out = []
         cdef Event ev
+        cdef object k
         if i < 0:
             i = max(n + i, 0)
         if len(kinds) == 1:
             kind = kinds[0]
+            if type(kind) is str:
+                while i < n:
+                    ev = events[i]
+                    k = ev.kind
+                    if k is kind or (type(k) is str and <str>k == <str>kind):
+                        out.append(ev)
+                    i += 1
+                return out
             while i < n:
                 ev = events[i]
                 if ev.kind is kind or ev.kind == kind:
@@ -217,7 +230,14 @@ cdef inline bytes as_bytes(object value):
     return value if type(value) is bytes else bytes(value)
 
 
-cdef bytes complete(object raw, bytes apdu, bytes resp):
+cdef inline bytes send(object raw, InProcessTransport via, bytes apdu):
+    """One raw exchange: through ``via`` (the in-process card) when given, else ``raw(apdu)``."""
+    if via is not None:
+        return via.call(apdu)
+    return as_bytes(raw(apdu))
+
+
+cdef bytes complete(object raw, InProcessTransport via, bytes apdu, bytes resp):
     """Resend with the right Le on 6Cxx, GET RESPONSE on 61xx/9Fxx (data accumulated on 61xx)."""
     cdef const unsigned char* a = <const unsigned char*>PyBytes_AS_STRING(apdu)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(apdu)
@@ -226,7 +246,7 @@ cdef bytes complete(object raw, bytes apdu, bytes resp):
     cdef bytes data = b""
     cdef Py_ssize_t m
     if r[0] == 0x6C and n == 5:
-        resp = as_bytes(raw(apdu[:4] + bytes((r[1],))))
+        resp = send(raw, via, apdu[:4] + bytes((r[1],)))
     # GET RESPONSE keeps the class: GSM A0, or 00 with the command's logical channel bits
     get[0] = 0xA0 if a[0] == 0xA0 else a[0] & 0x03
     get[1] = 0xC0
@@ -237,7 +257,7 @@ cdef bytes complete(object raw, bytes apdu, bytes resp):
         if not (r[0] == 0x61 or (r[0] == 0x9F and a[0] == 0xA0)):
             break
         get[4] = r[1]
-        resp = as_bytes(raw(PyBytes_FromStringAndSize(<char*>get, 5)))
+        resp = send(raw, via, PyBytes_FromStringAndSize(<char*>get, 5))
         m = PyBytes_GET_SIZE(resp)
         if m >= 2 and (<const unsigned char*>PyBytes_AS_STRING(resp))[m - 2] == 0x61:
             data += head(resp, m - 2)
@@ -250,7 +270,7 @@ cpdef bytes transmit_t0(object raw, object apdu):
     cdef bytes cmd = as_bytes(apdu)
     cdef bytes resp = as_bytes(raw(cmd))
     if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(cmd), PyBytes_GET_SIZE(cmd), resp):
-        return complete(raw, cmd, resp)
+        return complete(raw, None, cmd, resp)
     return resp
 
 
@@ -272,6 +292,13 @@ cdef class InProcessTransport:
     def card(self, card):
         self._card = card
         self._transmit = card.transmit
+        # the core's own ``transmit`` (not overridden by a subclass or on the instance) is
+        # reached at C level; any other card object through its Python method
+        if (isinstance(card, CardCore) and getattr(type(card), "transmit", None) is _CORE_TRANSMIT
+                and "transmit" not in getattr(card, "__dict__", ())):
+            self._core = <CardCore>card
+        else:
+            self._core = None
 
     @property
     def log(self):
@@ -290,10 +317,16 @@ cdef class InProcessTransport:
         """One command, T=0 procedure bytes handled, logged as an ``apdu`` event."""
         return self.exchange(as_bytes(apdu))
 
+    cdef bytes call(self, bytes apdu):
+        """One raw exchange with the card, no procedure handling and no record."""
+        if self._core is not None:
+            return self._core.respond(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu))
+        return as_bytes(self._transmit(apdu))
+
     cdef bytes exchange(self, bytes apdu):
-        cdef bytes resp = as_bytes(self._transmit(apdu))
+        cdef bytes resp = self.call(apdu)
         if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
-            resp = complete(self._transmit, apdu, resp)
+            resp = complete(None, self, apdu, resp)
         if self._event_log is not None:
             log_apdu(self._event_log, apdu, resp)
         elif self._log is not None:
@@ -315,7 +348,12 @@ cdef class InProcessTransport:
 cdef dict _select_apdus = {}
 cdef dict _read_apdus = {}
 cdef dict _fetch_apdus = {}
-cdef dict _plain_selects = {}   # SELECT by FID, P1 = 00, no data: by FID
+# SELECT by FID with P1 = 00 and no data, the terminal's most frequent command: a direct-mapped
+# table by FID (slot = FID high byte XOR low byte)
+cdef int _plain_fids[256]
+cdef list _plain_selects = [None] * 256
+for _slot in range(256):
+    _plain_fids[_slot] = -1
 
 
 cdef bytes select_apdu(int fid, int p1, bint fcp):
@@ -337,6 +375,15 @@ cdef bytes select_apdu(int fid, int p1, bint fcp):
             _select_apdus.clear()
         _select_apdus[key] = apdu
     return <bytes>apdu
+
+
+cdef inline bytes plain_select_apdu(int fid):
+    """SELECT by FID, P1 = 00, P2 = 0C (no data returned): from the table."""
+    cdef int slot = (fid ^ (fid >> 8)) & 0xFF
+    if _plain_fids[slot] != fid:
+        _plain_selects[slot] = select_apdu(fid, 0, False)
+        _plain_fids[slot] = fid
+    return <bytes>_plain_selects[slot]
 
 
 cdef list _first_reads = [None] * 257   # READ BINARY at offset 0, by length
@@ -478,15 +525,7 @@ cdef class UiccLink:
         cdef int sw
         cdef Py_ssize_t size, n
         if known is not None:
-            if p1 == 0:
-                apdu = _plain_selects.get(key)
-                if apdu is None:
-                    apdu = select_apdu(fid, 0, False)
-                    if len(_plain_selects) >= _MEMO_LIMIT:
-                        _plain_selects.clear()
-                    _plain_selects[key] = apdu
-            else:
-                apdu = select_apdu(fid, p1, False)
+            apdu = plain_select_apdu(fid) if p1 == 0 and 0 <= fid <= 0xFFFF else select_apdu(fid, p1, False)
             sw = status_word(self.xfer(<bytes>apdu))
             return <Py_ssize_t>known if sw == 0x9000 else -1
         resp = self.xfer(select_apdu(fid, p1, True))
