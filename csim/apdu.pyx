@@ -16,9 +16,6 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcmp, memcpy, memmove, memset
 
-from csim.cat cimport Toolkit
-from csim.milenage cimport UsimAuth
-
 from csim.image import ACCESS_CONDITIONS
 
 cdef enum:
@@ -39,12 +36,6 @@ cdef enum:
     AC_PIN2 = 2
     AC_ADM1 = 3
     AC_NEV = 4
-
-cdef enum:
-    NCHAN = 4          # basic channel + logical channels 1-3 (TS 102 221 §8.6)
-    MAXPIN = 8
-    PEND_MAX = 512
-    OUT_MAX = 512
 
 # a few status words (TS 102 221 §10.2.1)
 cdef enum:
@@ -71,49 +62,6 @@ cdef enum:
     SW_REF_NOT_FOUND = 0x6A88
     SW_SEARCH_FAILED = 0x6282
     SW_AUTH_ERROR = 0x9862
-
-ctypedef struct Node:
-    int fid
-    int kind
-    int structure
-    int parent
-    int first_child
-    int next_sibling
-    int store          # node owning the storage (itself unless linked)
-    int offset         # into CardCore.data
-    int size           # transparent: bytes; record EFs: rec_len * nrec
-    int rec_len
-    int nrec
-    int head           # cyclic EFs (on the storage node): physical index of record 1
-    int sfi            # 0 = none
-    int ac_read
-    int ac_update
-    int arr_fid
-    int arr_rec
-    int lcsi
-    int aid_len
-    unsigned char aid[16]
-
-ctypedef struct Channel:
-    bint open
-    int df             # current DF / ADF / MF
-    int ef             # current EF or -1
-    int rec            # current record (logical, 1-based), 0 = none
-    int adf            # current application or -1
-    int aid_sel        # ADF last selected by DF name (occurrence "next"/"previous")
-
-ctypedef struct Pin:
-    int key_ref
-    unsigned char value[8]
-    unsigned char puk[8]
-    bint has_puk
-    int attempts
-    int max_attempts
-    int puk_attempts
-    int max_puk_attempts
-    bint enabled
-    bint verified
-
 
 # instructions whose P3 is Lc (data sent to the card): P3 > 0 without data is a wrong length
 cdef unsigned char DATA_IN[256]
@@ -168,31 +116,6 @@ cdef inline bint pin_format_ok(const unsigned char* p) noexcept nogil:
 
 cdef class CardCore:
     """File system and APDU engine of a UICC with a USIM application (TS 102 221, TS 31.102)."""
-
-    cdef Node* nodes
-    cdef int nnodes
-    cdef unsigned char* data
-    cdef int data_len
-    cdef Channel ch[NCHAN]
-    cdef Pin pins[MAXPIN]
-    cdef int npins
-    cdef int mf
-    cdef int ust               # EF_UST of the first ADF, -1 if none
-    cdef unsigned char pend[PEND_MAX]   # response data waiting for GET RESPONSE
-    cdef int pend_len
-    cdef unsigned char out[OUT_MAX]
-    cdef int olen
-    cdef int proactive
-    cdef UsimAuth _auth
-    cdef bytes _atr
-    cdef dict _index           # upper-case path -> node index
-    cdef list _paths
-    cdef list _pin_names
-    cdef unsigned long long n_apdu
-    cdef unsigned long long n_auth
-    cdef unsigned long long n_sync
-    cdef unsigned long long n_mac
-    cdef public object toolkit
 
     def __cinit__(self, *args, **kwargs):
         self.nodes = NULL
@@ -700,13 +623,16 @@ cdef class CardCore:
 
     def transmit(self, apdu):
         """Send one command APDU; returns response data followed by SW1 SW2. Never raises."""
-        cdef int sw
         if type(apdu) is not bytes:
             try:
                 apdu = bytes(apdu)
             except Exception:
                 return b"\x67\x00"
-        sw = self.process(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu))
+        return self.respond(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu))
+
+    cdef bytes respond(self, const unsigned char* a, Py_ssize_t n):
+        """:meth:`transmit` for compiled callers: the command's ``n`` bytes at ``a``."""
+        cdef int sw = self.process(a, n)
         if sw == SW_OK and self.proactive > 0:
             sw = 0x9100 | (self.proactive & 0xFF)
         self.out[self.olen] = sw >> 8

@@ -1,6 +1,8 @@
 # cython: language_level=3
 """C-level interface of :mod:`harness.uicc_link` for other compiled modules of the terminal."""
 
+from csim.apdu cimport CardCore
+
 
 cdef class Event:
     cdef public Py_ssize_t seq       # position in the log
@@ -22,10 +24,12 @@ cdef Event record_event(object log, object kind, dict data)
 cdef class InProcessTransport:
     cdef object _card
     cdef object _transmit               # the card's bound ``transmit``, taken once per card
+    cdef CardCore _core                 # the card when its ``transmit`` is the core's own
     cdef object _log
     cdef EventLog _event_log            # the log when it is exactly an EventLog
     cdef public object name
 
+    cdef bytes call(self, bytes apdu)
     cdef bytes exchange(self, bytes apdu)
 
 

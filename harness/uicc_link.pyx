@@ -17,6 +17,10 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_SIZE
 
+from csim.apdu cimport CardCore
+
+_CORE_TRANSMIT = CardCore.transmit
+
 cdef int _MEMO_LIMIT = 4096
 
 
@@ -104,10 +108,19 @@ cdef class EventLog:
         cdef Py_ssize_t i = since
         cdef list out = []
         cdef Event ev
+        cdef object k
         if i < 0:
             i = max(n + i, 0)
         if len(kinds) == 1:
             kind = kinds[0]
+            if type(kind) is str:
+                while i < n:
+                    ev = events[i]
+                    k = ev.kind
+                    if k is kind or (type(k) is str and <str>k == <str>kind):
+                        out.append(ev)
+                    i += 1
+                return out
             while i < n:
                 ev = events[i]
                 if ev.kind is kind or ev.kind == kind:
@@ -217,27 +230,29 @@ cdef inline bytes as_bytes(object value):
     return value if type(value) is bytes else bytes(value)
 
 
-cdef bytes complete(object raw, bytes apdu, bytes resp):
+cdef inline bytes send(object raw, InProcessTransport via, bytes apdu):
+    """One raw exchange: through ``via`` (the in-process card) when given, else ``raw(apdu)``."""
+    if via is not None:
+        return via.call(apdu)
+    return as_bytes(raw(apdu))
+
+
+cdef bytes complete(object raw, InProcessTransport via, bytes apdu, bytes resp):
     """Resend with the right Le on 6Cxx, GET RESPONSE on 61xx/9Fxx (data accumulated on 61xx)."""
     cdef const unsigned char* a = <const unsigned char*>PyBytes_AS_STRING(apdu)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(apdu)
     cdef const unsigned char* r = <const unsigned char*>PyBytes_AS_STRING(resp)
-    cdef unsigned char get[5]
     cdef bytes data = b""
     cdef Py_ssize_t m
-    if r[0] == 0x6C and n == 5:
-        resp = as_bytes(raw(apdu[:4] + bytes((r[1],))))
     # GET RESPONSE keeps the class: GSM A0, or 00 with the command's logical channel bits
-    get[0] = 0xA0 if a[0] == 0xA0 else a[0] & 0x03
-    get[1] = 0xC0
-    get[2] = 0x00
-    get[3] = 0x00
+    cdef unsigned char cla = 0xA0 if a[0] == 0xA0 else a[0] & 0x03
+    if r[0] == 0x6C and n == 5:
+        resp = send(raw, via, apdu[:4] + bytes((r[1],)))
     while PyBytes_GET_SIZE(resp) == 2:
         r = <const unsigned char*>PyBytes_AS_STRING(resp)
         if not (r[0] == 0x61 or (r[0] == 0x9F and a[0] == 0xA0)):
             break
-        get[4] = r[1]
-        resp = as_bytes(raw(PyBytes_FromStringAndSize(<char*>get, 5)))
+        resp = send(raw, via, get_response_apdu(cla, r[1]))
         m = PyBytes_GET_SIZE(resp)
         if m >= 2 and (<const unsigned char*>PyBytes_AS_STRING(resp))[m - 2] == 0x61:
             data += head(resp, m - 2)
@@ -250,7 +265,7 @@ cpdef bytes transmit_t0(object raw, object apdu):
     cdef bytes cmd = as_bytes(apdu)
     cdef bytes resp = as_bytes(raw(cmd))
     if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(cmd), PyBytes_GET_SIZE(cmd), resp):
-        return complete(raw, cmd, resp)
+        return complete(raw, None, cmd, resp)
     return resp
 
 
@@ -272,6 +287,13 @@ cdef class InProcessTransport:
     def card(self, card):
         self._card = card
         self._transmit = card.transmit
+        # the core's own ``transmit`` (not overridden by a subclass or on the instance) is
+        # reached at C level; any other card object through its Python method
+        if (isinstance(card, CardCore) and getattr(type(card), "transmit", None) is _CORE_TRANSMIT
+                and "transmit" not in getattr(card, "__dict__", ())):
+            self._core = <CardCore>card
+        else:
+            self._core = None
 
     @property
     def log(self):
@@ -290,10 +312,16 @@ cdef class InProcessTransport:
         """One command, T=0 procedure bytes handled, logged as an ``apdu`` event."""
         return self.exchange(as_bytes(apdu))
 
+    cdef bytes call(self, bytes apdu):
+        """One raw exchange with the card, no procedure handling and no record."""
+        if self._core is not None:
+            return self._core.respond(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu))
+        return as_bytes(self._transmit(apdu))
+
     cdef bytes exchange(self, bytes apdu):
-        cdef bytes resp = as_bytes(self._transmit(apdu))
+        cdef bytes resp = self.call(apdu)
         if needs_procedure(<const unsigned char*>PyBytes_AS_STRING(apdu), PyBytes_GET_SIZE(apdu), resp):
-            resp = complete(self._transmit, apdu, resp)
+            resp = complete(None, self, apdu, resp)
         if self._event_log is not None:
             log_apdu(self._event_log, apdu, resp)
         elif self._log is not None:
@@ -315,7 +343,15 @@ cdef class InProcessTransport:
 cdef dict _select_apdus = {}
 cdef dict _read_apdus = {}
 cdef dict _fetch_apdus = {}
-cdef dict _plain_selects = {}   # SELECT by FID, P1 = 00, no data: by FID
+# Per FID, direct-mapped (slot = FID high byte XOR low byte): the FID as a Python int (the key
+# of ``sizes`` and ``efs``) and its SELECT commands with P1 = 00, P2 = 04 (FCP returned) and
+# P2 = 0C (no data), the terminal's most frequent commands
+cdef int _slot_fid[256]
+cdef list _slot_key = [None] * 256
+cdef list _slot_fcp = [None] * 256
+cdef list _slot_plain = [None] * 256
+for _slot in range(256):
+    _slot_fid[_slot] = -1
 
 
 cdef bytes select_apdu(int fid, int p1, bint fcp):
@@ -336,6 +372,47 @@ cdef bytes select_apdu(int fid, int p1, bint fcp):
         if len(_select_apdus) >= _MEMO_LIMIT:
             _select_apdus.clear()
         _select_apdus[key] = apdu
+    return <bytes>apdu
+
+
+cdef inline int fid_slot(int fid):
+    """The table slot of ``fid`` (0000-FFFF), filled on first use or when another FID held it."""
+    cdef int slot = (fid ^ (fid >> 8)) & 0xFF
+    if _slot_fid[slot] != fid:
+        _slot_key[slot] = fid
+        _slot_fcp[slot] = select_apdu(fid, 0, True)
+        _slot_plain[slot] = select_apdu(fid, 0, False)
+        _slot_fid[slot] = fid
+    return slot
+
+
+cdef inline object fid_key(int fid):
+    """``fid`` as the key of ``sizes`` / ``efs`` (one int object per FID in the table)."""
+    if 0 <= fid <= 0xFFFF:
+        return _slot_key[fid_slot(fid)]
+    return fid
+
+
+# GET RESPONSE with CLA 00 (basic channel), by Le
+cdef list _get_responses = [None] * 256
+
+
+cdef inline bytes get_response_apdu(unsigned char cla, unsigned char le):
+    """GET RESPONSE (TS 102 221 §11.1.9) of ``le`` bytes."""
+    cdef unsigned char a[5]
+    cdef object apdu
+    if cla == 0x00:
+        apdu = _get_responses[le]
+        if apdu is not None:
+            return <bytes>apdu
+    a[0] = cla
+    a[1] = 0xC0
+    a[2] = 0x00
+    a[3] = 0x00
+    a[4] = le
+    apdu = PyBytes_FromStringAndSize(<char*>a, 5)
+    if cla == 0x00:
+        _get_responses[le] = apdu
     return <bytes>apdu
 
 
@@ -388,13 +465,9 @@ cdef bytes command_apdu(int cla, int ins, int p1, int p2, bytes data):
     return out
 
 
-cdef dict _fcp_sizes = {}
-
-
-cdef Py_ssize_t parse_fcp_size(bytes fcp):
+cdef Py_ssize_t parse_fcp_size(const unsigned char* f, Py_ssize_t n) noexcept:
     """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
-    cdef const unsigned char* f = <const unsigned char*>PyBytes_AS_STRING(fcp)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(fcp), i, end, j, tag, k, record = 0, value
+    cdef Py_ssize_t i, end, j, tag, k, record = 0, value
     if n < 2 or f[0] != 0x62:
         return 0
     i = 2
@@ -414,14 +487,8 @@ cdef Py_ssize_t parse_fcp_size(bytes fcp):
 
 
 cpdef Py_ssize_t fcp_size(bytes fcp):
-    """File size or record length of a FCP, memoised per distinct FCP."""
-    cdef object size = _fcp_sizes.get(fcp)
-    if size is None:
-        size = parse_fcp_size(fcp)
-        if len(_fcp_sizes) >= _MEMO_LIMIT:
-            _fcp_sizes.clear()
-        _fcp_sizes[fcp] = size
-    return size
+    """File size or record length of a FCP (a few byte reads: cheaper than any memo)."""
+    return parse_fcp_size(<const unsigned char*>PyBytes_AS_STRING(fcp), PyBytes_GET_SIZE(fcp))
 
 
 cdef inline int status_word(bytes resp):
@@ -430,6 +497,9 @@ cdef inline int status_word(bytes resp):
     if n < 2:
         return -1
     return r[n - 2] << 8 | r[n - 1]
+
+
+cdef object _SW_OK = 0x9000     # the usual status word, one int object for every response
 
 
 cdef inline bint ok(int sw):
@@ -463,7 +533,8 @@ cdef class UiccLink:
         """``(response data, status word)`` of one command."""
         cdef bytes resp = self.xfer(apdu)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
-        return head(resp, n - 2) if n > 2 else b"", status_word(resp)
+        cdef int sw = status_word(resp)
+        return head(resp, n - 2) if n > 2 else b"", _SW_OK if sw == 0x9000 else sw
 
     cpdef int sw(self, bytes apdu):
         """The status word only (commands whose response data the terminal does not use)."""
@@ -471,30 +542,20 @@ cdef class UiccLink:
 
     cpdef Py_ssize_t select(self, int fid, int p1=0):
         """SELECT by FID; the file size (transparent) or record length, -1 if absent."""
-        cdef object key = fid
+        cdef int slot = fid_slot(fid) if 0 <= fid <= 0xFFFF and p1 == 0 else -1
+        cdef object key = _slot_key[slot] if slot >= 0 else fid
         cdef object known = self.sizes.get(key)
-        cdef object apdu
         cdef bytes resp
         cdef int sw
-        cdef Py_ssize_t size, n
+        cdef Py_ssize_t size
         if known is not None:
-            if p1 == 0:
-                apdu = _plain_selects.get(key)
-                if apdu is None:
-                    apdu = select_apdu(fid, 0, False)
-                    if len(_plain_selects) >= _MEMO_LIMIT:
-                        _plain_selects.clear()
-                    _plain_selects[key] = apdu
-            else:
-                apdu = select_apdu(fid, p1, False)
-            sw = status_word(self.xfer(<bytes>apdu))
-            return <Py_ssize_t>known if sw == 0x9000 else -1
-        resp = self.xfer(select_apdu(fid, p1, True))
+            resp = self.xfer(<bytes>_slot_plain[slot] if slot >= 0 else select_apdu(fid, p1, False))
+            return <Py_ssize_t>known if status_word(resp) == 0x9000 else -1
+        resp = self.xfer(<bytes>_slot_fcp[slot] if slot >= 0 else select_apdu(fid, p1, True))
         sw = status_word(resp)
         if (sw >> 8) != 0x91 and sw != 0x9000:
             return -1
-        n = PyBytes_GET_SIZE(resp)
-        size = fcp_size(head(resp, n - 2))
+        size = parse_fcp_size(<const unsigned char*>PyBytes_AS_STRING(resp), PyBytes_GET_SIZE(resp) - 2)
         self.sizes[key] = size
         return size
 
@@ -517,7 +578,7 @@ cdef class UiccLink:
                 return None  # no data and a normal ending: the loop could not advance
             out = head(resp, n - 2) if got == 0 else out + head(resp, n - 2)
             got = PyBytes_GET_SIZE(out)
-        self.efs[fid] = out
+        self.efs[fid_key(fid)] = out
         return out
 
     cpdef tuple read_each(self, tuple fids):
@@ -535,13 +596,14 @@ cdef class UiccLink:
         those), or -1 when the file cannot be selected.
         """
         cdef int sw
-        if self.efs.get(fid) == data:
+        cdef object key = fid_key(fid)
+        if self.efs.get(key) == data:
             return 0x9000
         if self.select(fid, 0) <= 0:
             return -1
         sw = status_word(self.xfer(command_apdu(0x00, 0xD6, 0x00, 0x00, data)))
         if ok(sw):
-            self.efs[fid] = data
+            self.efs[key] = data
         return sw
 
     cpdef int envelope(self, bytes data):
