@@ -542,6 +542,8 @@ cdef tuple _usim_values(tuple fids, tuple raws):
 
 
 cdef dict _labels = {}
+cdef dict _automatic_plans = {}   # (id(candidates), id(SIM lists), RPLMN) -> (candidates, lists, plan)
+cdef dict _labels_of_order = {}    # id(order) -> (order, its first 8 labels)
 #: places (and candidates per place) a terminal keeps derived radio data for
 cdef Py_ssize_t _PLACES_LIMIT = 64
 
@@ -688,10 +690,8 @@ cdef class ModemCore:
     cdef public object _aid
     cdef public object _sim_cache
     cdef dict _candidates_at       # location -> (world, coverage, RATs, FPLMN, candidates) nothing forced
-    cdef dict _cells_at            # location -> (world, coverage, cell index, cell per candidate id)
+    cdef tuple _last_cells         # (world, location, coverage, cell index, cell per candidate id)
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
-    cdef tuple _plan_memo          # (candidates, SIM lists, RPLMN, plan) of the last automatic selection
-    cdef tuple _labels_memo        # (order, labels) of the last selection order logged
     cdef bytes _aid_select         # SELECT of the USIM AID below
     cdef object _aid_select_of
     cdef public dict _efs
@@ -702,7 +702,6 @@ cdef class ModemCore:
         self._efs = {}
         self._sizes = {}
         self._candidates_at = {}
-        self._cells_at = {}
         self.transport = transport  # also builds the link (see the property)
         self.world = world
         self.log = log
@@ -1185,24 +1184,27 @@ cdef class ModemCore:
     cdef object _cell_for(self, object cand):
         """The heard cell a selection candidate stands for (the world's, when it is heard).
 
-        With no signal level forced, the answer per candidate (an immutable object) is kept for
-        the place while the world and the coverage are the same."""
-        cdef tuple entry
+        With no signal level forced, the answer per candidate (an immutable object) is kept in
+        the world's memo for the radio situation; the terminal keeps that of its last place."""
+        cdef tuple last
         cdef dict by_cand
         if self.signal_overrides:
             return _cell_of(self._cell_index(), cand)
-        entry = self._cells_at.get(self.location)
-        if entry is None or entry[0] is not self.world or entry[1] != self.coverage:
-            if len(self._cells_at) >= _PLACES_LIMIT:
-                self._cells_at.clear()
-            entry = (self.world, self.coverage, self._cell_index(), {})
-            self._cells_at[self.location] = entry
-        by_cand = <dict>entry[3]
+        last = self._last_cells
+        if (last is None or last[0] is not self.world or last[1] != self.location
+                or last[2] != self.coverage):
+            world = self.world
+            key = ("cell_of_candidate", self._radio())
+            by_cand = world.memo.get(key)
+            if by_cand is None:
+                by_cand = world.remember(key, {})
+            last = self._last_cells = (world, self.location, self.coverage, self._cell_index(), by_cand)
+        by_cand = <dict>last[4]
         hit = by_cand.get(id(cand))
         if hit is not None and (<tuple>hit)[0] is cand:
             return (<tuple>hit)[1]
-        cell = _cell_of(<dict>entry[2], cand)
-        if len(by_cand) < _PLACES_LIMIT:
+        cell = _cell_of(<dict>last[3], cand)
+        if len(by_cand) < 1024:
             by_cand[id(cand)] = (cand, cell)  # the entry holds the candidate: its id stays its own
         return cell
 
@@ -1253,25 +1255,25 @@ cdef class ModemCore:
 
     cdef object _automatic_order(self, tuple candidates, object sim, object rplmn):
         """:func:`plmn_selection.automatic` (no PLMN excluded) as a tuple; the plan of the same
-        candidates, SIM lists and RPLMN is kept (the random draw of item iv is made every time)."""
-        memo = self._plan_memo
-        if (memo is not None and memo[0] is candidates and memo[1] is sim
-                and (memo[2] is rplmn or memo[2] == rplmn)):
-            plan = memo[3]
-        else:
+        candidates, SIM lists and RPLMN is found by identity (the random draw of item iv is made
+        every time)."""
+        key = (id(candidates), id(sim), rplmn)
+        hit = _automatic_plans.get(key)
+        if hit is not None and (<tuple>hit)[0] is candidates and (<tuple>hit)[1] is sim:
+            plan = (<tuple>hit)[2]
+        else:  # the entry holds the candidates and the lists: their ids stay theirs while listed
             plan = sel._plan_of(candidates, sim, rplmn, False)
-            self._plan_memo = (candidates, sim, rplmn, plan)
+            _remember(_automatic_plans, key, (candidates, sim, plan))
         return plan.order(self.rng)
 
     cdef list _order_labels(self, object order):
-        """``PLMN/RAT`` of the first 8 combinations of a selection order (kept for the last order)."""
-        memo = self._labels_memo
-        if memo is not None and memo[0] is order:
-            return list(<tuple>memo[1])
-        labels = tuple([_label(c) for c in order[:8]])
-        if type(order) is tuple:  # immutable: the same object has the same labels
-            self._labels_memo = (order, labels)
-        return list(labels)
+        """``PLMN/RAT`` of the first 8 combinations of a selection order (once per order tuple)."""
+        if type(order) is not tuple:
+            return [_label(c) for c in order[:8]]
+        hit = _labels_of_order.get(id(order))
+        if hit is None or (<tuple>hit)[0] is not order:
+            hit = _remember(_labels_of_order, id(order), (order, tuple([_label(c) for c in order[:8]])))
+        return list(<tuple>(<tuple>hit)[1])
 
     cdef bint _manual_choice_forbidden(self):
         """Manual mode on a PLMN of EF_FPLMN: limited service until the user selects again."""
