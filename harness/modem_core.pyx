@@ -153,7 +153,8 @@ cdef dict _sim_lists_built = {}   # SimLists (immutable) per field values
 
 cdef bytes _terminal_response_apdu(bytes details, object result, tuple objs, bytes additional):
     """TERMINAL RESPONSE APDU (TS 102 221 §10.2.4): details, devices ME -> UICC, result, objects."""
-    key = (details, result, objs, additional)
+    cdef int code = result    # keyed by the C value: hashing the enum member is a Python call
+    key = (details, code, objs, additional)
     apdu = _responses.get(key)
     if apdu is None:
         tr = stk.terminal_response(details, result, *objs, additional=additional)
@@ -224,7 +225,7 @@ cdef tuple _READ_DIR_RECORDS = tuple(bytes((0x00, 0xB2, n, 0x04, 0x00)) for n in
 cdef dict _aid_selects = {}
 cdef dict _iccids = {}
 cdef dict _dir_aids = {}
-cdef dict _terminal_profiles = {}
+cdef bytes _default_tp = None
 
 
 cdef bytes _select_aid_apdu(bytes aid):
@@ -253,12 +254,12 @@ cdef object _usim_aid_of(bytes record):
     return aid
 
 
-def _default_terminal_profile():
-    """TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2)."""
-    tp = _terminal_profiles.get(TERMINAL_FACILITIES)
-    if tp is None:
-        tp = _terminal_profiles[TERMINAL_FACILITIES] = stk.TerminalProfile.build(TERMINAL_FACILITIES).raw
-    return tp
+cdef bytes _default_terminal_profile():
+    """TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2), built once."""
+    global _default_tp
+    if _default_tp is None:
+        _default_tp = bytes(stk.TerminalProfile.build(TERMINAL_FACILITIES).raw)
+    return _default_tp
 
 
 cdef dict _hplmns = {}
@@ -266,6 +267,7 @@ cdef dict _lais = {}
 cdef bytes _NO_TMSI = b"\xff" * 4     # EF_LOCI without TMSI (TS 31.102 §4.2.17)
 cdef bytes _NO_GUTI = b"\xff" * 12    # EF_EPSLOCI without GUTI (TS 31.102 §4.2.91)
 cdef tuple _EPS_STATUS = (b"\x00", b"\x01", b"\x02")
+cdef bytes _AUTHENTICATE_HEAD = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10))  # then RAND, L, AUTN, Le
 
 
 cdef bytes _lai(str plmn, long area):
@@ -333,10 +335,40 @@ cdef class Usim:
         self._home = plmn
         return plmn
 
-    cdef void assign(self, dict values):
-        """Set the fields decoded from subscription files (only those in ``values``)."""
-        for name, value in values.items():
-            setattr(self, name, value)
+    cdef void assign(self, tuple values):
+        """Set the fields decoded from subscription files (those of ``values`` by slot, not ``_MISSING``)."""
+        cdef object missing = _MISSING
+        cdef object v
+        v = values[SLOT_IMSI]
+        if v is not missing:
+            self.imsi = v
+        v = values[SLOT_MNC_LENGTH]
+        if v is not missing:
+            self.mnc_length = v
+        v = values[SLOT_SPN]
+        if v is not missing:
+            self.spn = v
+        v = values[SLOT_USER]
+        if v is not missing:
+            self.user = v
+        v = values[SLOT_OPERATOR]
+        if v is not missing:
+            self.operator = v
+        v = values[SLOT_HPLMN_ACT]
+        if v is not missing:
+            self.hplmn_act = v
+        v = values[SLOT_EHPLMN]
+        if v is not missing:
+            self.ehplmn = v
+        v = values[SLOT_FPLMN]
+        if v is not missing:
+            self.fplmn = v
+        v = values[SLOT_HPPLMN]
+        if v is not missing:
+            self.hpplmn_minutes = v
+        v = values[SLOT_FPLMN_SIZE]
+        if v is not missing:
+            self.fplmn_size = v
 
     def __repr__(self):
         return (f"Usim(iccid={self.iccid!r}, imsi={self.imsi!r}, mnc_length={self.mnc_length!r}, "
@@ -361,6 +393,19 @@ cdef bytes _cell_identity(object cell):
 cdef object _location_info(object plmn, object cell):
     return stk.LocationInformation(plmn, cell.area & (0xFFFFFF if cell.rat == "5G" else 0xFFFF),
                                    _cell_identity(cell))
+
+
+cdef dict _location_objects = {}
+
+
+cdef bytes _location_object(object cell):
+    """LOCATION INFORMATION data object (TS 102 223 §8.19) of a cell, built once per cell."""
+    key = (cell.plmn, cell.rat, cell.area, cell.cell_id)
+    obj = _location_objects.get(key)
+    if obj is None:
+        obj = _remember(_location_objects, key, stk.ctlv(stk.Tag.LOCATION_INFORMATION,
+                                                        _location_info(cell.plmn, cell).encode()))
+    return obj
 
 
 def _plmn_act(raw):
@@ -444,10 +489,13 @@ cdef tuple _USIM_FILES = (EF_IMSI, EF_AD, EF_SPN, EF_PLMNWACT, EF_OPLMNWACT, EF_
                           EF_FPLMN, EF_HPPLMN, EF_EPSLOCI, EF_PSLOCI, EF_LOCI)
 cdef frozenset _LOCATION_FILES = frozenset((EF_EPSLOCI, EF_PSLOCI, EF_LOCI))
 #: the Usim field each file sets, and its value when the file is absent or empty
+cdef enum:
+    SLOT_IMSI, SLOT_MNC_LENGTH, SLOT_SPN, SLOT_USER, SLOT_OPERATOR, SLOT_HPLMN_ACT, SLOT_EHPLMN, SLOT_FPLMN, \
+        SLOT_HPPLMN, SLOT_FPLMN_SIZE, N_SLOTS
 cdef dict _USIM_FIELD = {
-    EF_IMSI: ("imsi", None), EF_AD: ("mnc_length", 2), EF_SPN: ("spn", None), EF_PLMNWACT: ("user", ()),
-    EF_OPLMNWACT: ("operator", ()), EF_HPLMNWACT: ("hplmn_act", ()), EF_EHPLMN: ("ehplmn", ()),
-    EF_FPLMN: ("fplmn", ()), EF_HPPLMN: ("hpplmn_minutes", 0),
+    EF_IMSI: (SLOT_IMSI, None), EF_AD: (SLOT_MNC_LENGTH, 2), EF_SPN: (SLOT_SPN, None),
+    EF_PLMNWACT: (SLOT_USER, ()), EF_OPLMNWACT: (SLOT_OPERATOR, ()), EF_HPLMNWACT: (SLOT_HPLMN_ACT, ()),
+    EF_EHPLMN: (SLOT_EHPLMN, ()), EF_FPLMN: (SLOT_FPLMN, ()), EF_HPPLMN: (SLOT_HPPLMN, 0),
 }
 cdef dict _file_plans = {}
 cdef dict _usim_decoded = {}
@@ -476,23 +524,37 @@ cdef tuple _files_to_read(frozenset ust, object want):
     return plan
 
 
-cdef dict _usim_values(tuple fids, tuple raws):
-    """The :class:`Usim` fields decoded from subscription files (the same bytes decode the same)."""
+cdef tuple _usim_values(tuple fids, tuple raws):
+    """The :class:`Usim` fields decoded from subscription files (the same bytes decode the same),
+    by slot (``SLOT_*``); a field no file set is ``_MISSING``."""
     key = (fids, raws)
     values = _usim_decoded.get(key)
     if values is not None:
         return values
-    values = {}
+    slots = [_MISSING] * N_SLOTS
     for fid, raw in zip(fids, raws, strict=True):
         field_ = _USIM_FIELD.get(fid)
         if field_ is not None:
-            values[field_[0]] = _decode(fid, raw) if raw else field_[1]
+            slots[field_[0]] = _decode(fid, raw) if raw else field_[1]
     if EF_FPLMN in fids:
-        values["fplmn_size"] = len(values["fplmn"])
-    return _remember(_usim_decoded, key, values)
+        slots[SLOT_FPLMN_SIZE] = len(slots[SLOT_FPLMN])
+    return _remember(_usim_decoded, key, tuple(slots))
 
 
 cdef dict _labels = {}
+cdef dict _automatic_plans = {}   # (id(candidates), id(SIM lists), RPLMN) -> (candidates, lists, plan)
+cdef dict _labels_of_order = {}    # id(order) -> (order, its first 8 labels)
+#: places (and candidates per place) a terminal keeps derived radio data for
+cdef Py_ssize_t _PLACES_LIMIT = 64
+
+
+cdef object _cell_of(dict index, object cand):
+    """The cell of ``index`` a candidate stands for; a cell built from the candidate when not heard."""
+    cell = index.get((cand.plmn, cand.rat, cand.cell_id))
+    if cell is not None:
+        return cell
+    return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
+
 
 
 cdef str _label(object cand):
@@ -615,7 +677,8 @@ cdef class ModemCore:
     cdef public object sim_state
     cdef public dict forbidden_las
     cdef public object last_search
-    cdef public object events
+    cdef object _events            # the events of the card's SET UP EVENT LIST
+    cdef bint _location_event      # LOCATION STATUS is one of them
     cdef public object menu
     cdef public object menu_title
     cdef public object _last_location_status
@@ -626,9 +689,11 @@ cdef class ModemCore:
     cdef public bint _in_proactive
     cdef public object _aid
     cdef public object _sim_cache
-    cdef object _last_candidates   # (location, coverage, RATs, FPLMN, candidates, world) of the last answer
+    cdef dict _candidates_at       # location -> (world, coverage, RATs, FPLMN, candidates) nothing forced
+    cdef tuple _last_cells         # (world, location, coverage, cell index, cell per candidate id)
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
-    cdef tuple _last_cell_index    # (world, location, coverage, index) of the last cell lookup
+    cdef bytes _aid_select         # SELECT of the USIM AID below
+    cdef object _aid_select_of
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
@@ -636,6 +701,7 @@ cdef class ModemCore:
     def __init__(self, transport, world, log, config, network):
         self._efs = {}
         self._sizes = {}
+        self._candidates_at = {}
         self.transport = transport  # also builds the link (see the property)
         self.world = world
         self.log = log
@@ -682,6 +748,16 @@ cdef class ModemCore:
         self._link = UiccLink(transport, self._sizes, self._efs)
 
     @property
+    def events(self):
+        """Events the card registered with SET UP EVENT LIST (TS 102 223 §6.6.16)."""
+        return self._events
+
+    @events.setter
+    def events(self, events):
+        self._events = events
+        self._location_event = EVENT_LOCATION_STATUS in events
+
+    @property
     def log(self):
         """The run's :class:`~harness.events.EventLog`."""
         return self._log
@@ -711,7 +787,7 @@ cdef class ModemCore:
             self.power_off()
         self.powered = True
         self.forbidden_las.clear()  # erased at switch-off (TS 24.008 §4.4.1)
-        self.transport.reset()
+        self._link.transport.reset()
         self._initialise(True)
         self.select_and_register(True, False)
         self.settle()
@@ -805,7 +881,7 @@ cdef class ModemCore:
             "iccid": u.iccid,
             "hplmn": u.home(),
             "spn": spn,
-            "display_name": self._display_name(opname, roaming) if registered else None,
+            "display_name": self.display_name_of(opname, roaming) if registered else None,
             "country": place[0],
             "location": self.location,
             "zone": place[2],
@@ -836,6 +912,10 @@ cdef class ModemCore:
         return place
 
     def _display_name(self, opname, roaming):
+        return self.display_name_of(opname, roaming)
+
+    cdef object display_name_of(self, object opname, bint roaming):
+        """The name shown: EF_SPN display conditions (TS 31.102 §4.2.12) on the operator's name."""
         spn = self.usim.spn
         if not spn or not spn.get("name"):
             return opname
@@ -858,7 +938,10 @@ cdef class ModemCore:
         self._efs.clear()
         if send_profile or self._aid is None:  # UICC activation: EF_DIR/EF_ICCID; NAA init keeps them
             self._aid = self._usim_aid()
-        data, sw = self._link.tx(_select_aid_apdu(self._aid))
+        if self._aid_select_of is not self._aid:
+            self._aid_select = _select_aid_apdu(self._aid)
+            self._aid_select_of = self._aid
+        data, sw = self._link.tx(self._aid_select)
         if sw != 0x9000:
             self.sim_state = "absent"
             self.usim = Usim()
@@ -870,8 +953,8 @@ cdef class ModemCore:
         self.sim_state = "ready"
         self._read_usim(None)
         if send_profile:
-            tp = self.config.terminal_profile or _default_terminal_profile()
-            self.proactive(self._link.terminal_profile(bytes(tp)))
+            tp = self.config.terminal_profile
+            self.proactive(self._link.terminal_profile(bytes(tp) if tp else _default_terminal_profile()))
 
     cdef bytes _usim_aid(self):
         """The USIM AID from EF_DIR (TS 102 221 §13.1), and EF_ICCID, both under the MF."""
@@ -896,7 +979,9 @@ cdef class ModemCore:
         Only an enabled key reference is presented; when the FCP has no PIN status template
         the terminal falls back to the status check of the application PIN (key reference 01).
         """
-        status = _pin_status_template(fcp)
+        status = _pin_templates.get(fcp, _MISSING)
+        if status is _MISSING:
+            status = _pin_status_template(fcp)
         if status is None:
             return self._verify_pin(APPLICATION_PIN)
         ref = _pin_of_template(status)
@@ -937,7 +1022,7 @@ cdef class ModemCore:
         cdef Usim u = self.usim
         cdef UiccLink link = self._link
         cdef Py_ssize_t n, i
-        cdef tuple fids, raws
+        cdef tuple fids, raws, values
         want = frozenset(only) if only is not None else None
         if want is None or EF_UST in want:
             raw = link.read(EF_UST_, 0)
@@ -947,9 +1032,9 @@ cdef class ModemCore:
         values = _usim_values(fids[:n], raws[:n])
         old_imsi = u.imsi
         u.assign(values)
-        if "spn" in values and u.spn is not None:
+        if values[SLOT_SPN] is not _MISSING and u.spn is not None:
             u.spn = dict(u.spn)  # the terminal's own copies of the mutable values
-        if "fplmn" in values:
+        if values[SLOT_FPLMN] is not _MISSING:
             u.fplmn = list(u.fplmn)
         if want is None or not want.isdisjoint(_RPLMN_FILES):
             # registered PLMN: EPS location information first, then the CS one (TS 23.122 §4.4.3)
@@ -1023,20 +1108,22 @@ cdef class ModemCore:
     cdef tuple _candidate_tuple(self):
         """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation.
 
-        The last answer is reused while the world, the place, the coverage, the RATs and EF_FPLMN
+        The answer at a place is reused while the world, the coverage, the RATs and EF_FPLMN
         are the same and no signal level is forced nor LA forbidden (the common case).
         """
+        cdef tuple last
         rats = self.config.rats
-        last = self._last_candidates
-        if (last is not None and not self.signal_overrides and not self.forbidden_las
-                and (<tuple>last)[0] is self.location and (<tuple>last)[1] == self.coverage
-                and (<tuple>last)[2] is rats and (<tuple>last)[3] == self.usim.fplmn
-                and (<tuple>last)[5] is self.world):
-            return (<tuple>last)[4]
+        plain = not self.signal_overrides and not self.forbidden_las
+        if plain:
+            last = self._candidates_at.get(self.location)
+            if (last is not None and last[0] is self.world and last[1] == self.coverage
+                    and last[2] is rats and last[3] == self.usim.fplmn):
+                return last[4]
         cands = self._candidates_of_situation()
-        if not self.signal_overrides and not self.forbidden_las:
-            self._last_candidates = (self.location, self.coverage, rats, list(self.usim.fplmn), cands,
-                                     self.world)
+        if plain:
+            if len(self._candidates_at) >= _PLACES_LIMIT:
+                self._candidates_at.clear()
+            self._candidates_at[self.location] = (self.world, self.coverage, rats, list(self.usim.fplmn), cands)
         return cands
 
     cdef tuple _candidates_of_situation(self):
@@ -1057,7 +1144,8 @@ cdef class ModemCore:
 
     cdef object sim_lists(self):
         """The USIM's lists for PLMN selection, rebuilt only when one of them changed."""
-        u = self.usim
+        cdef tuple key
+        cdef Usim u = self.usim
         cached = self._sim_cache
         if cached is not None:
             key = <tuple>(<tuple>cached)[0]
@@ -1080,28 +1168,45 @@ cdef class ModemCore:
         self._sim_cache = (key, lists)
         return lists
 
-    cdef object _cell_for(self, object cand):
-        """The heard cell a selection candidate stands for (the world's, when it is heard)."""
-        cdef tuple last = self._last_cell_index
+    cdef dict _cell_index(self):
+        """The heard cells by (PLMN, RAT, cell identity), the first of each (cached per world and radio)."""
         world = self.world
-        if (last is not None and not self.signal_overrides and last[0] is world
-                and last[1] is self.location and last[2] == self.coverage):
-            index = last[3]  # same world and radio situation: the same index
-        else:
-            radio = self._radio()
-            key = ("cell_index", radio)
-            index = world.memo.get(key)
-            if index is None:
-                index = {}
-                for c in self._heard_cells(radio):
-                    index.setdefault((c.plmn, c.rat, c.cell_id), c)
-                world.remember(key, index)
-            self._last_cell_index = (None if self.signal_overrides
-                                     else (world, self.location, self.coverage, index))
-        cell = (<dict>index).get((cand.plmn, cand.rat, cand.cell_id))
-        if cell is not None:
-            return cell
-        return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
+        radio = self._radio()
+        key = ("cell_index", radio)
+        index = world.memo.get(key)
+        if index is None:
+            index = {}
+            for c in self._heard_cells(radio):
+                index.setdefault((c.plmn, c.rat, c.cell_id), c)
+            world.remember(key, index)
+        return index
+
+    cdef object _cell_for(self, object cand):
+        """The heard cell a selection candidate stands for (the world's, when it is heard).
+
+        With no signal level forced, the answer per candidate (an immutable object) is kept in
+        the world's memo for the radio situation; the terminal keeps that of its last place."""
+        cdef tuple last
+        cdef dict by_cand
+        if self.signal_overrides:
+            return _cell_of(self._cell_index(), cand)
+        last = self._last_cells
+        if (last is None or last[0] is not self.world or last[1] != self.location
+                or last[2] != self.coverage):
+            world = self.world
+            key = ("cell_of_candidate", self._radio())
+            by_cand = world.memo.get(key)
+            if by_cand is None:
+                by_cand = world.remember(key, {})
+            last = self._last_cells = (world, self.location, self.coverage, self._cell_index(), by_cand)
+        by_cand = <dict>last[4]
+        hit = by_cand.get(id(cand))
+        if hit is not None and (<tuple>hit)[0] is cand:
+            return (<tuple>hit)[1]
+        cell = _cell_of(<dict>last[3], cand)
+        if len(by_cand) < 1024:
+            by_cand[id(cand)] = (cand, cell)  # the entry holds the candidate: its id stays its own
+        return cell
 
     def _select_and_register(self, bint switch_on, bint user=False):
         """PLMN selection and registration (TS 23.122 §4.4.3) from scratch.
@@ -1125,10 +1230,10 @@ cdef class ModemCore:
                 order = []
             mode = "manual"
         else:
-            order = sel.automatic(candidates, sim, rplmn=self.usim.rplmn if switch_on else None, rng=self.rng)
+            order = self._automatic_order(candidates, sim, self.usim.rplmn if switch_on else None)
             mode = "automatic"
         manual = mode == "manual"
-        self.record("plmn_selection", {"mode": mode, "order": [_label(c) for c in order[:8]]})
+        self.record("plmn_selection", {"mode": mode, "order": self._order_labels(order)})
         rejected = set()
         skip = set()
         for cand in order:
@@ -1147,6 +1252,28 @@ cdef class ModemCore:
             else:
                 rejected.add(cand.plmn)
         self._no_registration(candidates)
+
+    cdef object _automatic_order(self, tuple candidates, object sim, object rplmn):
+        """:func:`plmn_selection.automatic` (no PLMN excluded) as a tuple; the plan of the same
+        candidates, SIM lists and RPLMN is found by identity (the random draw of item iv is made
+        every time)."""
+        key = (id(candidates), id(sim), rplmn)
+        hit = _automatic_plans.get(key)
+        if hit is not None and (<tuple>hit)[0] is candidates and (<tuple>hit)[1] is sim:
+            plan = (<tuple>hit)[2]
+        else:  # the entry holds the candidates and the lists: their ids stay theirs while listed
+            plan = sel._plan_of(candidates, sim, rplmn, False)
+            _remember(_automatic_plans, key, (candidates, sim, plan))
+        return plan.order(self.rng)
+
+    cdef list _order_labels(self, object order):
+        """``PLMN/RAT`` of the first 8 combinations of a selection order (once per order tuple)."""
+        if type(order) is not tuple:
+            return [_label(c) for c in order[:8]]
+        hit = _labels_of_order.get(id(order))
+        if hit is None or (<tuple>hit)[0] is not order:
+            hit = _remember(_labels_of_order, id(order), (order, tuple([_label(c) for c in order[:8]])))
+        return list(<tuple>(<tuple>hit)[1])
 
     cdef bint _manual_choice_forbidden(self):
         """Manual mode on a PLMN of EF_FPLMN: limited service until the user selects again."""
@@ -1196,7 +1323,7 @@ cdef class ModemCore:
 
     cdef object _authenticate(self, object req):
         """AUTHENTICATE in 3G/EPS context (TS 31.102 §7.1.2.1): P2 = 81, data L|RAND|L|AUTN."""
-        cdef bytes apdu = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10)) + req.rand + b"\x10" + req.autn + b"\x00"
+        cdef bytes apdu = b"".join((_AUTHENTICATE_HEAD, req.rand, b"\x10", req.autn, b"\x00"))
         cdef bytes data
         cdef int sw
         data, sw = self._link.tx(apdu)
@@ -1226,13 +1353,13 @@ cdef class ModemCore:
             self._write_fplmn(sel.remove_forbidden(u.fplmn, plmn))
         rat = cell.rat
         lai = _lai(plmn, cell.area)
-        self._update(EF_LOCI_, acc.tmsi + lai + b"\xff\x00")
+        self._update(EF_LOCI_, b"".join((acc.tmsi, lai, b"\xff\x00")))
         if rat == "2G" or rat == "3G":
             if acc.packet:
-                self._update(EF_PSLOCI_, acc.ptmsi + acc.ptmsi_signature + lai + b"\x01\x00")
-        elif EF_EPSLOCI in self._efs or self._link.select(EF_EPSLOCI_, 0) > 0:
+                self._update(EF_PSLOCI_, b"".join((acc.ptmsi, acc.ptmsi_signature, lai, b"\x01\x00")))
+        elif EF_EPSLOCI_ in self._efs or self._link.select(EF_EPSLOCI_, 0) > 0:
             # 5G NSA is anchored on the EPC: EPS location information applies
-            self._update(EF_EPSLOCI_, acc.guti + lai + b"\x00")
+            self._update(EF_EPSLOCI_, b"".join((acc.guti, lai, b"\x00")))
         roaming = self._roaming()  # the writes may have run proactive commands (REFRESH)
         data = self.service == S_NORMAL and self.packet and (not roaming or self.config.data_roaming)
         self.record("registration", {"plmn": plmn, "rat": rat, "area": cell.area, "roaming": roaming,
@@ -1402,17 +1529,17 @@ cdef class ModemCore:
         if key == self._last_location_status:
             return False
         self._last_location_status = key
-        status = _LOCATION_STATUS[service]
-        sent = EVENT_LOCATION_STATUS in self.events
+        sent = self._location_event
         self.record("location_status", {"status": service, "plmn": registered, "sent": sent})
         if not sent:
             return False
-        key = ((status, registered, cell.rat, cell.area, cell.cell_id) if cell and registered
-               else (status, None, None, None, None))
+        # the service state decides the location status (TS 102 223 §8.27)
+        key = ((service, registered, cell.rat, cell.area, cell.cell_id) if cell and registered
+               else (service, None, None, None, None))
         apdu = _envelopes.get(key)
         if apdu is None:
             info = _location_info(registered, cell) if cell and registered else None
-            data = stk.event_download_location_status(status, info)
+            data = stk.event_download_location_status(_LOCATION_STATUS[service], info)
             apdu = _remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
         self.proactive(self._link.sw(apdu))
         return True
@@ -1480,7 +1607,7 @@ cdef class ModemCore:
             cell = self.cell if self.service == S_NORMAL else self.camped
             if cell is None:
                 return self._terminal_response(f.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
-            obj = stk.ctlv(stk.Tag.LOCATION_INFORMATION, _location_info(cell.plmn, cell).encode())
+            obj = _location_object(cell)
             result = R_SUCCESS if self.service == S_NORMAL else R_LIMITED_SERVICE
             return self._terminal_response(f.details, result, (obj,), b"")
         if q == INFO_IMEI:
@@ -1506,7 +1633,7 @@ cdef class ModemCore:
         if q == REFRESH_UICC_RESET:
             # the terminal resets the UICC and runs the whole activation again; no TERMINAL RESPONSE
             self._detach("refresh (UICC reset)")
-            self.transport.reset()
+            self._link.transport.reset()
             self._sizes.clear()
             self._in_proactive = False
             self._initialise(True)

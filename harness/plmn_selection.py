@@ -179,7 +179,13 @@ class _Plan:
             if hit is None:
                 hit = self._orders[None] = self._build(self._draw(random.Random(0)))  # noqa: S311
             return hit
-        drawn = self._draw(rng)
+        plmns = self.plmns
+        if len(plmns) > 1:  # a shuffle of one PLMN draws no random number
+            drawn = list(plmns)
+            rng.shuffle(drawn)
+            drawn = tuple(drawn)
+        else:
+            drawn = plmns
         hit = self._orders.get(drawn)
         if hit is None:
             hit = self._build(drawn)
