@@ -230,33 +230,40 @@ def _consume(s: Session, args: Any) -> None:
         return
     chunks = int(a.get("chunks", 10 if "over" in a else 1))
     step = _plans.parse_duration(a["over"]) / chunks if "over" in a else None
-    done = 0
+    if chunks <= 0:
+        return
     engine, line = ctx.engine, ctx.line
+    zone = ctx.last_zone = engine.resolve_zone(**where)  # the same zone for every chunk
+    done = 0
     for i in range(chunks):
         part = total * (i + 1) // chunks - done
         done += part
-        engine.consume(line, part, **where)
-        if i == 0:
-            ctx.zone(where)  # the same zone for every chunk
+        if line.active:
+            engine.rate_data(line, zone, part)
+        else:
+            engine.consume(line, part, zone=zone)  # refused: the line ended on the way
         if step is not None:
             ctx.move_to(engine.clock.now + step)
 
 
-def _numbers(a: Mapping[str, Any]) -> Callable[[int], str]:
+def _numbers(a: Mapping[str, Any], count: int) -> list[str]:
+    """The ``count`` numbers called: ``to:`` each time, or ``to:`` and the next ones when
+    ``distinct:`` (same width, ``+`` kept)."""
     base = str(a.get("to", "+33600000000"))
     if not a.get("distinct"):
-        return lambda _i: base
+        return [base] * count
     digits = base.lstrip("+")
     width = len(digits)
-    return lambda i: ("+" if base.startswith("+") else "") + str(int(digits) + i).zfill(width)
+    plus = "+" if base.startswith("+") else ""
+    first = int(digits)
+    return [plus + str(first + i).zfill(width) for i in range(count)]
 
 
 def _call(s: Session, args: Any) -> None:
     a = _mapping(args, "duration")
     ctx = plans(s)
     where = ctx.where(a)
-    to = _numbers(a)
-    ctx.engine.calls(ctx.line, a["duration"], [to(i) for i in range(int(a.get("count", 1)))],
+    ctx.engine.calls(ctx.line, a["duration"], _numbers(a, int(a.get("count", 1))),
                      to_country=str(a.get("to_country", "FR")), direction=str(a.get("direction", "out")),
                      **where)
     ctx.zone(where)
@@ -269,8 +276,7 @@ def _sms(s: Session, args: Any) -> None:
     count = int(a.get("count", 1))
     common = {"to_country": str(a.get("to_country", "FR")), "direction": str(a.get("direction", "out"))}
     if a.get("distinct"):
-        to = _numbers(a)
-        ctx.engine.sms_each(ctx.line, [to(i) for i in range(count)], **common, **where)
+        ctx.engine.sms_each(ctx.line, _numbers(a, count), **common, **where)
     else:
         ctx.engine.sms(ctx.line, to=str(a.get("to", "+33600000000")), count=count, **common, **where)
     ctx.zone(where)

@@ -118,9 +118,11 @@ class Clock:
         return self.now
 
     def set(self, instant: str | datetime) -> datetime:
-        target = parse_instant(instant)
+        target = instant if type(instant) is datetime else parse_instant(instant)
         if target < self.now:
             raise ValueError(f"time cannot go back: {target.isoformat()} is before {self.now.isoformat()}")
         self.now = target
-        self._sync()
-        return self.now
+        elapsed = self.elapsed = (target - self.origin).total_seconds()  # as _sync
+        if self.log is not None:
+            self.log.time = elapsed
+        return target

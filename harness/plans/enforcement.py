@@ -235,7 +235,7 @@ def _build_policy(
 
 
 def _alerts(m: Meter, mi: int, out: list[tuple[int, int]]) -> None:
-    if m.limit <= 0:
+    if m.limit <= 0 or m.fired == m.alerts:  # nothing left to announce
         return
     for bit, pct in enumerate(THRESHOLDS):
         flag = 1 << bit
@@ -260,7 +260,8 @@ def apply_data(policy: Policy, zone: int, amount: int, out: list[tuple[int, int]
                 m.throttled = True
                 out.append((EV_THROTTLE, mi))
             break
-        take = min(m.room() // weight, remaining)
+        room = m.limit - m.used  # as Meter.room()
+        take = min((room if room > 0 else 0) // weight, remaining)
         m.used += take * weight
         accepted += take
         remaining -= take
