@@ -13,6 +13,7 @@ Nothing here is imported by scenarios without a plan: the engine is built on fir
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -100,13 +101,17 @@ def _line_of(doc: Mapping[str, Any], key: str) -> int | None:
 
 
 class PlanContext:
-    """The policy engine of one run, its line, and the last operator request's outcome."""
+    """The policy engine of one run, its line, and the last operator request's outcome.
+
+    The context is kept on its session and refers back to it weakly: a finished run's session
+    and everything it holds are freed as soon as it is dropped, without waiting for the
+    cycle collector."""
 
     def __init__(self, session: Session) -> None:
         scn = session.scenario
         if scn is None or scn.plan is None:
             raise PlanStepError("this scenario declares no 'plan:' (the line's subscription)")
-        self.session = session
+        self._session = weakref.ref(session)
         log = session.log
         elapsed = log.time
         catalogue = _plans.default_catalogue()
@@ -124,10 +129,19 @@ class PlanContext:
         self.last_zone = "france"
         self.result: dict[str, Any] | None = None
 
+    @property
+    def session(self) -> Session:
+        """The run this context belongs to."""
+        session = self._session()
+        if session is None:
+            raise PlanStepError("the run of this plan context is over")
+        return session
+
     # -- time
     def catch_up(self) -> None:
         """Bring the engine to the modem's time (a ``wait`` step moves only the modem)."""
-        clock, elapsed = self.engine.clock, self.session.log.time
+        engine = self.engine
+        clock, elapsed = engine.clock, engine.log.time  # the engine records on the run's log
         if elapsed > clock.elapsed:
             target = clock.origin + timedelta(seconds=elapsed)
             if target > clock.now:
@@ -139,12 +153,12 @@ class PlanContext:
         if target < self.engine.clock.now:
             raise PlanStepError(f"time cannot go back to {target.isoformat()} "
                                 f"(now {self.engine.clock.now.isoformat()})")
-        t0 = self.session.log.time
+        t0 = self.engine.log.time
         self.engine.at(target)
         self._modem_follow(t0)
 
     def _modem_follow(self, t0: float) -> None:
-        log = self.session.log
+        log = self.engine.log
         t1 = log.time
         if t1 > t0:
             log.time = t0
