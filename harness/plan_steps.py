@@ -189,7 +189,8 @@ class PlanContext:
     def current_zone(self) -> str:
         registered = serving_plmn(self.session.modem)
         if registered:
-            return self.zone({"plmn": str(registered)})
+            zone = self.last_zone = _plans.zone_of(plmn=str(registered))
+            return zone
         return self.last_zone
 
     def device_data_off(self, args: Mapping[str, Any] | None,
@@ -214,7 +215,9 @@ def _plan_setup(scn: Scenario) -> tuple[Any, Any, datetime]:
 
 def plans(session: Session) -> PlanContext:
     """The run's :class:`PlanContext`, built on first use."""
-    ctx = run_context(session, "_plan_context", PlanContext)
+    ctx = getattr(session, "_plan_context", None)
+    if ctx is None:
+        ctx = run_context(session, "_plan_context", PlanContext)
     ctx.catch_up()
     return ctx
 
@@ -223,6 +226,8 @@ def plans(session: Session) -> PlanContext:
 
 
 def _mapping(args: Any, key: str) -> Mapping[str, Any]:
+    if isinstance(args, dict):  # a scenario's mappings are dicts: no ABC check
+        return args
     if args is None:
         return {}
     if isinstance(args, Mapping):
@@ -461,9 +466,12 @@ def _meter_value(ctx: PlanContext, meter: str, euro: bool, raw: int) -> Any:
 
 def _meters(ctx: PlanContext) -> dict[str, tuple[int, int, bool]]:
     out = {}
-    for mi, m in enumerate(ctx.line.policy.meters):
-        if m.limit and m.limit < _enforcement.UNLIMITED:
-            out[_enforcement.METERS[mi]] = (m.used, m.limit, ctx.engine._is_euro_meter(ctx.line, mi))
+    unlimited, names = _enforcement.UNLIMITED, _enforcement.METERS
+    is_euro, line = ctx.engine._is_euro_meter, ctx.line
+    for mi, m in enumerate(line.policy.meters):
+        limit = m.limit
+        if limit and limit < unlimited:
+            out[names[mi]] = (m.used, limit, is_euro(line, mi))
     return out
 
 

@@ -102,12 +102,16 @@ class Clock:
     def __init__(self, start: str | datetime = "2026-01-01T00:00", log: EventLog | None = None) -> None:
         self.origin = parse_instant(start)
         self.now = self.origin
+        #: the start of the billing month after ``now``'s (kept as ``now`` moves)
+        self.next_month = next_month_start(self.now)
         #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
         self.elapsed = 0.0
         self.log = log
         self._sync()
 
     def _sync(self) -> None:
+        if self.now >= self.next_month:
+            self.next_month = next_month_start(self.now)
         self.elapsed = (self.now - self.origin).total_seconds()
         if self.log is not None:
             self.log.time = self.elapsed
@@ -122,7 +126,9 @@ class Clock:
         if target < self.now:
             raise ValueError(f"time cannot go back: {target.isoformat()} is before {self.now.isoformat()}")
         self.now = target
-        elapsed = self.elapsed = (target - self.origin).total_seconds()  # as _sync
+        if target >= self.next_month:  # as _sync
+            self.next_month = next_month_start(target)
+        elapsed = self.elapsed = (target - self.origin).total_seconds()
         if self.log is not None:
             self.log.time = elapsed
         return target

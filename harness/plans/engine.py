@@ -314,7 +314,7 @@ class PolicyEngine:
     def _next_due(self) -> datetime | None:
         if not self.lines:
             return None
-        due = next_month_start(self.clock.now)
+        due = self.clock.next_month  # next_month_start(now)
         for line in self.lines.values():
             for t, _ in line.pending_recharges:
                 if t < due:
