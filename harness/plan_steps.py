@@ -19,7 +19,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context, serving_plmn
+from harness.step_groups import (
+    LazyModule,
+    data_view,
+    group_key,
+    modem_view,
+    per_scenario,
+    run_context,
+    serving_plmn,
+)
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -239,7 +247,7 @@ def _consume(s: Session, args: Any) -> None:
     a = _mapping(args, "data")
     ctx = plans(s)
     total = _units.parse_volume(a["data"])
-    st = None if "zone" in a or "country" in a else modem_view(s.modem)
+    st = None if "zone" in a or "country" in a else data_view(s.modem)
     why = ctx.device_data_off(a, st)
     where = ctx.where(a, st)
     if why:
@@ -351,7 +359,7 @@ def _cancel(ctx: PlanContext, _a: Mapping[str, Any]) -> dict[str, Any]:
 def _open_session(s: Session, args: Any) -> None:
     a = _mapping(args, "count")
     ctx = plans(s)
-    st = modem_view(s.modem)
+    st = data_view(s.modem)
     where = ctx.where(a, st)
     why = ctx.device_data_off(a, st)
     count = int(a.get("count", 1))

@@ -297,9 +297,10 @@ def zone_state(policy: Policy, zone: int) -> str:
 def refresh(policy: Policy, out: list[tuple[int, int, str]]) -> None:
     """After a limit changed: re-arm alerts not reached, lift blocks/throttling that have room again."""
     for mi, m in enumerate(policy.meters):
-        for bit, pct in enumerate(THRESHOLDS):
-            if m.fired & (1 << bit) and (m.limit <= 0 or m.used * 100 < pct * m.limit):
-                m.fired &= ~(1 << bit)
+        if m.fired:
+            for bit, pct in enumerate(THRESHOLDS):
+                if m.fired & (1 << bit) and (m.limit <= 0 or m.used * 100 < pct * m.limit):
+                    m.fired &= ~(1 << bit)
         if m.exhausted and m.used < m.limit:
             m.exhausted = False
             out.append((mi, 0, "unblock"))
