@@ -57,6 +57,22 @@ def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
         return value if value.tzinfo is None else value.replace(tzinfo=None)
+    if isinstance(value, str):
+        hit = _instants.get(value)
+        if hit is None:
+            hit = _parse_instant(value)
+            if len(_instants) >= 1024:
+                _instants.clear()
+            _instants[value] = hit
+        return hit
+    return _parse_instant(value)
+
+
+#: instant text -> naive datetime (both immutable), parsed once
+_instants: dict[str, datetime] = {}
+
+
+def _parse_instant(value: object) -> datetime:
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
