@@ -13,12 +13,21 @@ Nothing here is imported by scenarios without a plan: the engine is built on fir
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
-from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context, serving_plmn
+from harness.step_groups import (
+    LazyModule,
+    data_view,
+    group_key,
+    modem_view,
+    per_scenario,
+    run_context,
+    serving_plmn,
+)
 
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
@@ -100,13 +109,17 @@ def _line_of(doc: Mapping[str, Any], key: str) -> int | None:
 
 
 class PlanContext:
-    """The policy engine of one run, its line, and the last operator request's outcome."""
+    """The policy engine of one run, its line, and the last operator request's outcome.
+
+    The context is kept on its session and refers back to it weakly: a finished run's session
+    and everything it holds are freed as soon as it is dropped, without waiting for the
+    cycle collector."""
 
     def __init__(self, session: Session) -> None:
         scn = session.scenario
         if scn is None or scn.plan is None:
             raise PlanStepError("this scenario declares no 'plan:' (the line's subscription)")
-        self.session = session
+        self._session = weakref.ref(session)
         log = session.log
         elapsed = log.time
         catalogue = _plans.default_catalogue()
@@ -124,10 +137,19 @@ class PlanContext:
         self.last_zone = "france"
         self.result: dict[str, Any] | None = None
 
+    @property
+    def session(self) -> Session:
+        """The run this context belongs to."""
+        session = self._session()
+        if session is None:
+            raise PlanStepError("the run of this plan context is over")
+        return session
+
     # -- time
     def catch_up(self) -> None:
         """Bring the engine to the modem's time (a ``wait`` step moves only the modem)."""
-        clock, elapsed = self.engine.clock, self.session.log.time
+        engine = self.engine
+        clock, elapsed = engine.clock, engine.log.time  # the engine records on the run's log
         if elapsed > clock.elapsed:
             target = clock.origin + timedelta(seconds=elapsed)
             if target > clock.now:
@@ -139,12 +161,12 @@ class PlanContext:
         if target < self.engine.clock.now:
             raise PlanStepError(f"time cannot go back to {target.isoformat()} "
                                 f"(now {self.engine.clock.now.isoformat()})")
-        t0 = self.session.log.time
+        t0 = self.engine.log.time
         self.engine.at(target)
         self._modem_follow(t0)
 
     def _modem_follow(self, t0: float) -> None:
-        log = self.session.log
+        log = self.engine.log
         t1 = log.time
         if t1 > t0:
             log.time = t0
@@ -175,7 +197,8 @@ class PlanContext:
     def current_zone(self) -> str:
         registered = serving_plmn(self.session.modem)
         if registered:
-            return self.zone({"plmn": str(registered)})
+            zone = self.last_zone = _plans.zone_of(plmn=str(registered))
+            return zone
         return self.last_zone
 
     def device_data_off(self, args: Mapping[str, Any] | None,
@@ -200,7 +223,9 @@ def _plan_setup(scn: Scenario) -> tuple[Any, Any, datetime]:
 
 def plans(session: Session) -> PlanContext:
     """The run's :class:`PlanContext`, built on first use."""
-    ctx = run_context(session, "_plan_context", PlanContext)
+    ctx = getattr(session, "_plan_context", None)
+    if ctx is None:
+        ctx = run_context(session, "_plan_context", PlanContext)
     ctx.catch_up()
     return ctx
 
@@ -209,6 +234,8 @@ def plans(session: Session) -> PlanContext:
 
 
 def _mapping(args: Any, key: str) -> Mapping[str, Any]:
+    if isinstance(args, dict):  # a scenario's mappings are dicts: no ABC check
+        return args
     if args is None:
         return {}
     if isinstance(args, Mapping):
@@ -220,7 +247,7 @@ def _consume(s: Session, args: Any) -> None:
     a = _mapping(args, "data")
     ctx = plans(s)
     total = _units.parse_volume(a["data"])
-    st = None if "zone" in a or "country" in a else modem_view(s.modem)
+    st = None if "zone" in a or "country" in a else data_view(s.modem)
     why = ctx.device_data_off(a, st)
     where = ctx.where(a, st)
     if why:
@@ -230,33 +257,40 @@ def _consume(s: Session, args: Any) -> None:
         return
     chunks = int(a.get("chunks", 10 if "over" in a else 1))
     step = _plans.parse_duration(a["over"]) / chunks if "over" in a else None
-    done = 0
+    if chunks <= 0:
+        return
     engine, line = ctx.engine, ctx.line
+    zone = ctx.last_zone = engine.resolve_zone(**where)  # the same zone for every chunk
+    done = 0
     for i in range(chunks):
         part = total * (i + 1) // chunks - done
         done += part
-        engine.consume(line, part, **where)
-        if i == 0:
-            ctx.zone(where)  # the same zone for every chunk
+        if line.active:
+            engine.rate_data(line, zone, part)
+        else:
+            engine.consume(line, part, zone=zone)  # refused: the line ended on the way
         if step is not None:
             ctx.move_to(engine.clock.now + step)
 
 
-def _numbers(a: Mapping[str, Any]) -> Callable[[int], str]:
+def _numbers(a: Mapping[str, Any], count: int) -> list[str]:
+    """The ``count`` numbers called: ``to:`` each time, or ``to:`` and the next ones when
+    ``distinct:`` (same width, ``+`` kept)."""
     base = str(a.get("to", "+33600000000"))
     if not a.get("distinct"):
-        return lambda _i: base
+        return [base] * count
     digits = base.lstrip("+")
     width = len(digits)
-    return lambda i: ("+" if base.startswith("+") else "") + str(int(digits) + i).zfill(width)
+    plus = "+" if base.startswith("+") else ""
+    first = int(digits)
+    return [plus + str(first + i).zfill(width) for i in range(count)]
 
 
 def _call(s: Session, args: Any) -> None:
     a = _mapping(args, "duration")
     ctx = plans(s)
     where = ctx.where(a)
-    to = _numbers(a)
-    ctx.engine.calls(ctx.line, a["duration"], [to(i) for i in range(int(a.get("count", 1)))],
+    ctx.engine.calls(ctx.line, a["duration"], _numbers(a, int(a.get("count", 1))),
                      to_country=str(a.get("to_country", "FR")), direction=str(a.get("direction", "out")),
                      **where)
     ctx.zone(where)
@@ -269,8 +303,7 @@ def _sms(s: Session, args: Any) -> None:
     count = int(a.get("count", 1))
     common = {"to_country": str(a.get("to_country", "FR")), "direction": str(a.get("direction", "out"))}
     if a.get("distinct"):
-        to = _numbers(a)
-        ctx.engine.sms_each(ctx.line, [to(i) for i in range(count)], **common, **where)
+        ctx.engine.sms_each(ctx.line, _numbers(a, count), **common, **where)
     else:
         ctx.engine.sms(ctx.line, to=str(a.get("to", "+33600000000")), count=count, **common, **where)
     ctx.zone(where)
@@ -326,7 +359,7 @@ def _cancel(ctx: PlanContext, _a: Mapping[str, Any]) -> dict[str, Any]:
 def _open_session(s: Session, args: Any) -> None:
     a = _mapping(args, "count")
     ctx = plans(s)
-    st = modem_view(s.modem)
+    st = data_view(s.modem)
     where = ctx.where(a, st)
     why = ctx.device_data_off(a, st)
     count = int(a.get("count", 1))
@@ -441,9 +474,12 @@ def _meter_value(ctx: PlanContext, meter: str, euro: bool, raw: int) -> Any:
 
 def _meters(ctx: PlanContext) -> dict[str, tuple[int, int, bool]]:
     out = {}
-    for mi, m in enumerate(ctx.line.policy.meters):
-        if m.limit and m.limit < _enforcement.UNLIMITED:
-            out[_enforcement.METERS[mi]] = (m.used, m.limit, ctx.engine._is_euro_meter(ctx.line, mi))
+    unlimited, names = _enforcement.UNLIMITED, _enforcement.METERS
+    is_euro, line = ctx.engine._is_euro_meter, ctx.line
+    for mi, m in enumerate(line.policy.meters):
+        limit = m.limit
+        if limit and limit < unlimited:
+            out[names[mi]] = (m.used, limit, is_euro(line, mi))
     return out
 
 

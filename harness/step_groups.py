@@ -92,6 +92,16 @@ def modem_view(modem: Any) -> Mapping[str, Any]:
     }
 
 
+def data_view(modem: Any) -> Mapping[str, Any]:
+    """The ``registered``, ``data`` and ``rat`` entries of :func:`modem_view` alone: what a
+    usage or a PDP/PDN activation needs from the device."""
+    if getattr(modem, "usim", None) is None:
+        return modem.status()
+    registered = modem.registered
+    cell = modem.cell if registered else None
+    return {"registered": registered, "data": modem.data_active, "rat": cell.rat if cell else None}
+
+
 def serving_plmn(modem: Any) -> str | None:
     """The PLMN the modem is registered on (``modem_view(modem)["registered"]``), read alone."""
     if getattr(modem, "usim", None) is None:

@@ -57,6 +57,22 @@ def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
         return value if value.tzinfo is None else value.replace(tzinfo=None)
+    if isinstance(value, str):
+        hit = _instants.get(value)
+        if hit is None:
+            hit = _parse_instant(value)
+            if len(_instants) >= 1024:
+                _instants.clear()
+            _instants[value] = hit
+        return hit
+    return _parse_instant(value)
+
+
+#: instant text -> naive datetime (both immutable), parsed once
+_instants: dict[str, datetime] = {}
+
+
+def _parse_instant(value: object) -> datetime:
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
@@ -102,12 +118,16 @@ class Clock:
     def __init__(self, start: str | datetime = "2026-01-01T00:00", log: EventLog | None = None) -> None:
         self.origin = parse_instant(start)
         self.now = self.origin
+        #: the start of the billing month after ``now``'s (kept as ``now`` moves)
+        self.next_month = next_month_start(self.now)
         #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
         self.elapsed = 0.0
         self.log = log
         self._sync()
 
     def _sync(self) -> None:
+        if self.now >= self.next_month:
+            self.next_month = next_month_start(self.now)
         self.elapsed = (self.now - self.origin).total_seconds()
         if self.log is not None:
             self.log.time = self.elapsed
@@ -118,9 +138,13 @@ class Clock:
         return self.now
 
     def set(self, instant: str | datetime) -> datetime:
-        target = parse_instant(instant)
+        target = instant if type(instant) is datetime else parse_instant(instant)
         if target < self.now:
             raise ValueError(f"time cannot go back: {target.isoformat()} is before {self.now.isoformat()}")
         self.now = target
-        self._sync()
-        return self.now
+        if target >= self.next_month:  # as _sync
+            self.next_month = next_month_start(target)
+        elapsed = self.elapsed = (target - self.origin).total_seconds()
+        if self.log is not None:
+            self.log.time = elapsed
+        return target

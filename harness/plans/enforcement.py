@@ -235,7 +235,7 @@ def _build_policy(
 
 
 def _alerts(m: Meter, mi: int, out: list[tuple[int, int]]) -> None:
-    if m.limit <= 0:
+    if m.limit <= 0 or m.fired == m.alerts:  # nothing left to announce
         return
     for bit, pct in enumerate(THRESHOLDS):
         flag = 1 << bit
@@ -260,7 +260,8 @@ def apply_data(policy: Policy, zone: int, amount: int, out: list[tuple[int, int]
                 m.throttled = True
                 out.append((EV_THROTTLE, mi))
             break
-        take = min(m.room() // weight, remaining)
+        room = m.limit - m.used  # as Meter.room()
+        take = min((room if room > 0 else 0) // weight, remaining)
         m.used += take * weight
         accepted += take
         remaining -= take
@@ -296,9 +297,10 @@ def zone_state(policy: Policy, zone: int) -> str:
 def refresh(policy: Policy, out: list[tuple[int, int, str]]) -> None:
     """After a limit changed: re-arm alerts not reached, lift blocks/throttling that have room again."""
     for mi, m in enumerate(policy.meters):
-        for bit, pct in enumerate(THRESHOLDS):
-            if m.fired & (1 << bit) and (m.limit <= 0 or m.used * 100 < pct * m.limit):
-                m.fired &= ~(1 << bit)
+        if m.fired:
+            for bit, pct in enumerate(THRESHOLDS):
+                if m.fired & (1 << bit) and (m.limit <= 0 or m.used * 100 < pct * m.limit):
+                    m.fired &= ~(1 << bit)
         if m.exhausted and m.used < m.limit:
             m.exhausted = False
             out.append((mi, 0, "unblock"))

@@ -169,6 +169,78 @@ def _envelope_limit(offer: Offer, threshold: int | None, carry: int | None, rech
     return base + recharged
 
 
+class _LineTemplate:
+    """What a subscription gives every line subscribed to it before any usage (all derived from
+    the frozen catalogue): the resolved offer, rules and provider, the cut-offs and options to
+    copy, the policy's limits and chains, the options' and fixed IP's bill items, the snapshot."""
+
+    __slots__ = ("catalogue", "sub", "offer", "rules", "provider", "cutoffs", "options", "limits", "chains",
+                 "prorata_first_month", "extra_items", "snapshot")
+
+    def __init__(self, catalogue: Catalogue, sub: Subscription) -> None:
+        self.catalogue, self.sub = catalogue, sub
+        offer = self.offer = sub.offer
+        rules = self.rules = catalogue.rules(offer)
+        provider = self.provider = catalogue.provider(offer)
+        self.cutoffs, self.options = dict(sub.cutoffs), dict(sub.options)
+        self.limits, self.chains = enforcement.policy_limits(
+            offer, rules, envelope=_envelope_limit(offer, sub.threshold, None, 0),
+            cutoffs=self.cutoffs, options=self.options, blocked=offer.blocked,
+        )
+        self.prorata_first_month = provider.contract.get("first_month") == "prorata"
+        items = [_option_item(rules, zone, vol, voice) for zone, (vol, voice) in self.options.items()]
+        if sub.fixed_ip and rules.fixed_ip:
+            items.append(BillItem("option IP fixe", float(rules.fixed_ip["monthly"])))
+        self.extra_items = tuple(items)
+        euro_world = rules.cutoff_unit == "eur"  # as PolicyEngine._snapshot of an unused policy
+        self.snapshot = {
+            METERS[mi]: (0, limit, "nEUR" if mi == _EUROPE or (mi == _WORLD and euro_world) else "bytes")
+            for mi, (limit, _) in enumerate(self.limits) if 0 < limit < _UNLIMITED
+        }
+
+
+#: (catalogue id, subscription id) -> template; subscriptions and catalogues are frozen
+_TEMPLATES: dict[tuple[int, int], _LineTemplate] = {}
+
+
+def _line_template(catalogue: Catalogue, sub: Subscription) -> _LineTemplate:
+    key = (id(catalogue), id(sub))
+    t = _TEMPLATES.get(key)
+    if t is None or t.sub is not sub or t.catalogue is not catalogue:
+        if len(_TEMPLATES) >= 256:
+            _TEMPLATES.clear()
+        t = _TEMPLATES[key] = _LineTemplate(catalogue, sub)
+    return t
+
+
+def _option_item(rules: NetworkRules, zone: str, vol: int, voice: bool) -> BillItem:
+    """The bill item of a roaming option (``tout mois commencé est facturé``)."""
+    price = rules.roaming_options.get(zone, {}).get(("voice_sms_data" if voice else "data", vol))
+    return BillItem(
+        f"option roaming {'voix SMS & data' if voice else 'data'} {zone} {format_volume(vol)}",
+        None if price is None else float(price),
+        billing.UNPUBLISHED if price is None else "tout mois commencé est facturé",
+    )
+
+
+#: (provider label, percent, meter, euro, used, limit) -> the alert SMS text (pure, bounded)
+_ALERT_TEXTS: dict[tuple[str, int, str, bool, int, int], str] = {}
+
+
+def _alert_message(label: str, pct: int, name: str, euro: bool, used: int, limit: int) -> str:
+    """The alert SMS of seed 003 "L'alerte et le blocage": who, the threshold, used / limit."""
+    key = (label, pct, name, euro, used, limit)
+    text = _ALERT_TEXTS.get(key)
+    if text is None:
+        amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
+        what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
+        text = f"{label}: vous avez consommé {pct}% {what} ({amount(used)} / {amount(limit)})"
+        if len(_ALERT_TEXTS) >= 1024:
+            _ALERT_TEXTS.clear()
+        _ALERT_TEXTS[key] = text
+    return text
+
+
 class PolicyEngine:
     """Policy engine over a :class:`~harness.plans.catalogue.Catalogue` and a simulated clock."""
 
@@ -197,37 +269,18 @@ class PolicyEngine:
         activated = sub.activated or self.clock.now
         if activated > self.clock.now:
             self.at(activated)
-        offer = sub.offer
-        rules = self.catalogue.rules(offer)
-        cutoffs, options = dict(sub.cutoffs), dict(sub.options)
-        policy = enforcement.build_policy(
-            offer, rules, envelope=_envelope_limit(offer, sub.threshold, None, 0),
-            cutoffs=cutoffs, options=options, blocked=offer.blocked,
-        )
-        line = Line(
-            id=sub.id,
-            offer=offer,
-            rules=rules,
-            provider=self.catalogue.provider(offer),
-            activated=activated,
-            expires=sub.expires,
-            cutoffs=cutoffs,
-            options=options,
-            threshold=sub.threshold,
-            fixed_ip=sub.fixed_ip,
-            counters=Counters(month_key(self.clock.now)),
-            policy=policy,
-            month_offer=offer,
-        )
+        t = _line_template(self.catalogue, sub)
+        offer, rules, provider = t.offer, t.rules, t.provider
+        line = Line(sub.id, offer, rules, provider, activated, sub.expires, dict(t.cutoffs),
+                    dict(t.options), sub.threshold, sub.fixed_ip, Counters(month_key(self.clock.now)),
+                    enforcement.fresh_policy(t.limits, t.chains), offer)
         self.lines[line.id] = line
-        first = line.provider.contract.get("first_month") == "prorata"
-        line.items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
-        for zone, (vol, voice) in line.options.items():
-            self._bill_option(line, zone, vol, voice)
-        if line.fixed_ip and line.rules.fixed_ip:
-            line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
+        first = t.prorata_first_month
+        items = line.items
+        items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
+        items.extend(t.extra_items)
         self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
-                        meters=self._snapshot(line))  # as _event
+                        meters=dict(t.snapshot))  # as _event
         return line
 
     def line(self, line: str | Line) -> Line:
@@ -245,22 +298,23 @@ class PolicyEngine:
 
     def at(self, instant: str | datetime) -> datetime:
         """Move the clock to ``instant`` (``"2026-03-01T00:00"``), replaying what falls due."""
-        target = parse_instant(instant)
-        if target < self.clock.now:
-            raise PlanError(f"time cannot go back to {target.isoformat()} (now {self.clock.now.isoformat()})")
+        target = instant if type(instant) is datetime else parse_instant(instant)
+        clock = self.clock
+        if target < clock.now:
+            raise PlanError(f"time cannot go back to {target.isoformat()} (now {clock.now.isoformat()})")
         while True:
             due = self._next_due()
             if due is None or due > target:
                 break
-            self.clock.set(due)
+            clock.set(due)
             self._fire_due(due)
-        self.clock.set(target)
+        clock.set(target)
         return target
 
     def _next_due(self) -> datetime | None:
         if not self.lines:
             return None
-        due = next_month_start(self.clock.now)
+        due = self.clock.next_month  # next_month_start(now)
         for line in self.lines.values():
             for t, _ in line.pending_recharges:
                 if t < due:
@@ -350,11 +404,8 @@ class PolicyEngine:
     def _meter_event(self, line: Line, code: int, mi: int, zone: str) -> None:
         m = line.policy.meters[mi]
         name = METERS[mi]
-        euro = self._is_euro_meter(line, mi)
-        amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
-        if code in (enforcement.EV_ALERT80, enforcement.EV_ALERT100):
+        if code <= enforcement.EV_ALERT100:
             pct = enforcement.THRESHOLDS[code - enforcement.EV_ALERT80]
-            what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
             self._event(
                 "alert",
                 line,
@@ -364,8 +415,8 @@ class PolicyEngine:
                 used=m.used,
                 limit=m.limit,
                 channel="sms",
-                message=f"{line.provider.label}: vous avez consommé {pct}% {what} "
-                f"({amount(m.used)} / {amount(m.limit)})",
+                message=_alert_message(line.provider.label, pct, name, self._is_euro_meter(line, mi),
+                                       m.used, m.limit),
             )
         elif code == enforcement.EV_BLOCK:
             self._event("block", line, meter=name, zone=zone, used=m.used, limit=m.limit)
@@ -379,6 +430,12 @@ class PolicyEngine:
         return (mi == enforcement.EUROPE) or (mi == enforcement.WORLD and line.rules.cutoff_unit == "eur")
 
     # ------------------------------------------------------------------ usage
+    def resolve_zone(
+        self, zone: str | None = None, country: str | None = None, plmn: str | None = None
+    ) -> str:
+        """The zone of a usage given as a zone id, a country code or a serving PLMN."""
+        return self._where(zone, country, plmn)
+
     def _where(self, zone: str | None, country: str | None, plmn: str | None) -> str:
         try:
             return zone_of(country=country, plmn=plmn, zone=zone)
@@ -414,13 +471,23 @@ class PolicyEngine:
         if not ln.active:
             self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason="line deactivated")
             return {"accepted": 0, "rejected": amount, "zone": z}
+        accepted = self.rate_data(ln, z, amount)
+        state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"  # as throughput()
+        return {"accepted": accepted, "rejected": amount - accepted, "zone": z, "throughput": state}
+
+    def rate_data(self, ln: Line, z: str, amount: int) -> int:
+        """Rate ``amount`` bytes of an active line in zone ``z`` (what :meth:`consume` does once
+        the line and zone are resolved): counters, the ``usage`` event, alerts, blocks and
+        throttling; returns the bytes accepted."""
         out: list[tuple[int, int]] = []
         zi = ZONE_INDEX[z]
-        accepted = enforcement.apply_data(ln.policy, zi, amount, out)
-        ln.counters.add("data", z, accepted)
+        policy = ln.policy
+        accepted = enforcement.apply_data(policy, zi, amount, out)
+        counters = ln.counters
+        counters.add("data", z, accepted)
         rejected = amount - accepted
         if rejected:
-            ln.counters.rejected["data"] += rejected
+            counters.rejected["data"] += rejected
         if z in ROAMING_ZONES:
             self._track_metered_zone(ln, z, accepted)
         self.log.record("usage", line=ln.id, usage="data", zone=z, amount=amount, accepted=accepted,
@@ -428,7 +495,7 @@ class PolicyEngine:
         for code, mi in out:
             self._meter_event(ln, code, mi, z)
         if rejected and not out:
-            state = enforcement.zone_state(ln.policy, zi)
+            state = enforcement.zone_state(policy, zi)
             self._event(
                 "usage_rejected",
                 ln,
@@ -437,12 +504,7 @@ class PolicyEngine:
                 amount=rejected,
                 reason="no data in this zone" if state == "none" else "data blocked",
             )
-        return {
-            "accepted": accepted,
-            "rejected": rejected,
-            "zone": z,
-            "throughput": enforcement.zone_state(ln.policy, zi) if ln.active else "none",  # as throughput()
-        }
+        return accepted
 
     def _track_metered_zone(self, ln: Line, zone: str, nbytes: int) -> None:
         """Bytes under a volume cut-off (not an option) are billed at the zone's per-MB rate."""
@@ -867,14 +929,7 @@ class PolicyEngine:
         self._rebuild(ln)
 
     def _bill_option(self, ln: Line, zone: str, vol: int, voice: bool) -> None:
-        price = ln.rules.roaming_options.get(zone, {}).get(("voice_sms_data" if voice else "data", vol))
-        ln.items.append(
-            BillItem(
-                f"option roaming {'voix SMS & data' if voice else 'data'} {zone} {format_volume(vol)}",
-                None if price is None else float(price),
-                billing.UNPUBLISHED if price is None else "tout mois commencé est facturé",
-            )
-        )
+        ln.items.append(_option_item(ln.rules, zone, vol, voice))
 
     def order_recharge(self, line: str | Line, volume: int | str, *, zone: str = "france") -> dict[str, Any]:
         """Order a data recharge: visible after the provider's delay; warns on a double order."""
