@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from csim.encoding import imsi_plmn
 from harness.operators import ApnSetting, OperatorDB
@@ -141,7 +142,7 @@ class TerminalApnState:
         configured: ApnSetting | str | None = None,
         operators: OperatorDB | None = None,
     ) -> None:
-        self.apn_db = list(apn_db)
+        self.apn_db = tuple(apn_db)
         self.keep_on_profile_switch = keep_on_profile_switch
         self.configured = configured
         self.operators = operators
@@ -160,9 +161,33 @@ class TerminalApnState:
             return ApnChoice(self.current, True, why)
         self.iccid, self.imsi = card.iccid, card.imsi
         try:
-            self.current = select_apn(self.apn_db, card, configured=self.configured, operators=self.operators)
+            self.current = self._select(card)
         except ApnSelectionError as exc:
             self.current = None
             return ApnChoice(None, False, str(exc))
         why = "new card" if not same_card else f"IMSI changed, treated as a new card ({card.home_plmn})"
         return ApnChoice(self.current, False, f"{why}: {self.current.apn}")
+
+    def _select(self, card: CardIdentity) -> ApnSetting:
+        """:func:`select_apn` for ``card``; without operators' data (mutable) the choice is a pure
+        function of the (frozen) database, card and configuration, made once per distinct input."""
+        db, configured = self.apn_db, self.configured
+        if self.operators is not None:
+            return select_apn(db, card, configured=configured, operators=self.operators)
+        key = (id(db), card, configured)
+        hit = _selections.get(key)
+        if hit is None or hit[0] is not db:
+            try:
+                hit = (db, select_apn(db, card, configured=configured), "")
+            except ApnSelectionError as exc:
+                hit = (db, None, str(exc))
+            if len(_selections) >= 256:
+                _selections.clear()
+            _selections[key] = hit
+        if hit[1] is None:
+            raise ApnSelectionError(hit[2])
+        return hit[1]
+
+
+#: (database identity, card, configuration) -> (the database, its choice or None, why none)
+_selections: dict[tuple[Any, ...], tuple[tuple[ApnSetting, ...], ApnSetting | None, str]] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,7 +188,7 @@ class DataTerminal:
     config: TerminalConfig
     operators: OperatorDB
     log: EventLog
-    apn_db: list[ApnSetting] = field(default_factory=list)
+    apn_db: Sequence[ApnSetting] = field(default_factory=list)
     sim_reference: str | None = None
     activation_date: dt.date | None = None
     home_operator: str = ""

@@ -280,7 +280,7 @@ class DataContext:
             plane.account_sessions[setup.account] = setup.account_sessions
         config = _data_session.TerminalConfig(**setup.config_fields)
         self.terminal: DataTerminal = _data_session.DataTerminal(
-            config, ops, log, apn_db=list(setup.apn_db), sim_reference=setup.reference,
+            config, ops, log, apn_db=setup.apn_db, sim_reference=setup.reference,
             activation_date=setup.activation, home_operator=op.key if op is not None else "")
         self._imsi: str | None = None
 

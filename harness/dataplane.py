@@ -170,20 +170,23 @@ class ActivationRequest(NamedTuple):
 
     @classmethod
     def with_login(
-        cls, imsi: str, apn: str | None, auth: str, username: str, password: str, **kw: object
+        cls, imsi: str, apn: str | None, auth: str, username: str, password: str, *, pdn_type: str = "ipv4v6",
+        chap_id: int = 1, rat: str = "4G", serving_plmn: str = "", roaming: bool = False,
     ) -> ActivationRequest:
-        """A request carrying ``username``/``password`` with PAP or CHAP as a terminal would send them.
+        """A request carrying ``username``/``password`` with PAP or CHAP as a terminal would send them
+        (any other ``auth``: no credentials).
 
         The CHAP challenge is derived from the IMSI and APN so a replay gives the same packets.
         """
         if auth == "chap":
             challenge = _chap_challenge(imsi, apn)
-            ident = int(kw.pop("chap_id", 1))  # type: ignore[call-overload]
-            return cls(imsi, apn, auth="chap", username=username, chap_id=ident,  # type: ignore[call-arg]
-                       chap_challenge=challenge, chap_value=_chap_value(ident, password, challenge), **kw)
+            ident = int(chap_id)
+            return cls(imsi, apn, pdn_type, "chap", username, "", ident, challenge,
+                       _chap_value(ident, password, challenge), rat, serving_plmn, roaming)
         if auth == "pap":
-            return cls(imsi, apn, auth="pap", username=username, password=password, **kw)  # type: ignore[call-arg]
-        return cls(imsi, apn, **kw)  # type: ignore[call-arg]
+            return cls(imsi, apn, pdn_type, "pap", username, password, chap_id, b"", b"", rat, serving_plmn,
+                       roaming)
+        return cls(imsi, apn, pdn_type, "none", "", "", chap_id, b"", b"", rat, serving_plmn, roaming)
 
 
 @dataclass(frozen=True, slots=True)
