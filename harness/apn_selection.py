@@ -169,25 +169,27 @@ class TerminalApnState:
         return ApnChoice(self.current, False, f"{why}: {self.current.apn}")
 
     def _select(self, card: CardIdentity) -> ApnSetting:
-        """:func:`select_apn` for ``card``; without operators' data (mutable) the choice is a pure
-        function of the (frozen) database, card and configuration, made once per distinct input."""
-        db, configured = self.apn_db, self.configured
-        if self.operators is not None:
-            return select_apn(db, card, configured=configured, operators=self.operators)
-        key = (id(db), card, configured)
+        """:func:`select_apn` for ``card``. Unless the operators' data (mutable) is consulted (a SIM
+        reference on the card, no configured APN), the choice is a pure function of the (frozen)
+        database and card and of the configuration: made once per database, card and configuration."""
+        db, configured, operators = self.apn_db, self.configured, self.operators
+        if operators is not None and configured is None and card.sim_reference:
+            return select_apn(db, card, operators=operators)
+        key = (id(db), id(card), configured)
         hit = _selections.get(key)
-        if hit is None or hit[0] is not db:
+        if hit is None or hit[0] is not db or hit[1] is not card:
             try:
-                hit = (db, select_apn(db, card, configured=configured), "")
+                hit = (db, card, select_apn(db, card, configured=configured), "")
             except ApnSelectionError as exc:
-                hit = (db, None, str(exc))
+                hit = (db, card, None, str(exc))
             if len(_selections) >= 256:
                 _selections.clear()
             _selections[key] = hit
-        if hit[1] is None:
-            raise ApnSelectionError(hit[2])
-        return hit[1]
+        if hit[2] is None:
+            raise ApnSelectionError(hit[3])
+        return hit[2]
 
 
-#: (database identity, card, configuration) -> (the database, its choice or None, why none)
-_selections: dict[tuple[Any, ...], tuple[tuple[ApnSetting, ...], ApnSetting | None, str]] = {}
+#: (database identity, card identity, configuration) -> (the database, the card, the choice or None,
+#: why none); the database and card are frozen, kept here so that their identities stay theirs
+_selections: dict[tuple[Any, ...], tuple[tuple[ApnSetting, ...], CardIdentity, ApnSetting | None, str]] = {}

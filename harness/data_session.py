@@ -167,15 +167,16 @@ class Attempt:
     def observed(self) -> dict[str, Any]:
         """The observables of ``expect: {pdn: ...}``."""
         r = self.result
-        out: dict[str, Any] = {"requested": self.requested, "apn": self.apn, "login": self.username or None,
-                               "reason": r.reason if r else self.reason}
         if r is None:
-            out.update(accepted=False, cause=None)
-            return out
-        out.update(accepted=r.accepted, cause=r.cause, cause_name=r.cause_name, apn=r.apn,
-                   pdn_type=r.pdn_type, ip=r.ipv4, ipv6=r.ipv6_prefix,
-                   delivery=r.delivery if r.accepted else None,
-                   imsi=r.imsi, dns=list(r.dns), session=r.session_id)
+            return {"requested": self.requested, "apn": self.apn, "login": self.username or None,
+                    "reason": self.reason, "accepted": False, "cause": None}
+        out: dict[str, Any] = {
+            "requested": self.requested, "apn": r.apn, "login": self.username or None, "reason": r.reason,
+            "accepted": r.accepted, "cause": r.cause, "cause_name": r.cause_name,
+            "pdn_type": r.pdn_type, "ip": r.ipv4, "ipv6": r.ipv6_prefix,
+            "delivery": r.delivery if r.accepted else None, "imsi": r.imsi, "dns": list(r.dns),
+            "session": r.session_id,
+        }
         if r.l2tp is not None:
             out["lns"] = r.l2tp.lns_host
         return out

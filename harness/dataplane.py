@@ -104,6 +104,12 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 @lru_cache(maxsize=64)
+def _host_count(text: str) -> int:
+    """How many host addresses an IPv4 pool has (without its network and broadcast addresses)."""
+    return _network(text).num_addresses - 2
+
+
+@lru_cache(maxsize=64)
 def _first_host(text: str) -> str:
     """The first host address of a pool (the LNS's own PPP address)."""
     return str(next(_network(text).hosts()))
@@ -384,6 +390,7 @@ class NetworkDataPlane:
         self.aaa_secret = aaa_secret
         self.log = log
         self._pool_v4 = _network(pool_v4)
+        self._hosts_v4 = _host_count(pool_v4)
         self._prefix_v6 = _network(prefix_v6)
         self._pool_v4_text, self._prefix_v6_text = pool_v4, prefix_v6
         self._used_v4: set[str] = set()
@@ -661,7 +668,7 @@ class NetworkDataPlane:
     # -- addresses --------------------------------------------------------------------------------
 
     def _allocate_v4(self) -> str:
-        hosts = self._pool_v4.num_addresses - 2
+        hosts = self._hosts_v4
         for _ in range(hosts):
             self._next_v4 = self._next_v4 % hosts + 1
             addr = _host_text(self._pool_v4_text, self._next_v4)
