@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from csim.encoding import imsi_plmn
 from harness.operators import ApnSetting, OperatorDB
@@ -141,7 +142,7 @@ class TerminalApnState:
         configured: ApnSetting | str | None = None,
         operators: OperatorDB | None = None,
     ) -> None:
-        self.apn_db = list(apn_db)
+        self.apn_db = tuple(apn_db)
         self.keep_on_profile_switch = keep_on_profile_switch
         self.configured = configured
         self.operators = operators
@@ -160,9 +161,35 @@ class TerminalApnState:
             return ApnChoice(self.current, True, why)
         self.iccid, self.imsi = card.iccid, card.imsi
         try:
-            self.current = select_apn(self.apn_db, card, configured=self.configured, operators=self.operators)
+            self.current = self._select(card)
         except ApnSelectionError as exc:
             self.current = None
             return ApnChoice(None, False, str(exc))
         why = "new card" if not same_card else f"IMSI changed, treated as a new card ({card.home_plmn})"
         return ApnChoice(self.current, False, f"{why}: {self.current.apn}")
+
+    def _select(self, card: CardIdentity) -> ApnSetting:
+        """:func:`select_apn` for ``card``. Unless the operators' data (mutable) is consulted (a SIM
+        reference on the card, no configured APN), the choice is a pure function of the (frozen)
+        database and card and of the configuration: made once per database, card and configuration."""
+        db, configured, operators = self.apn_db, self.configured, self.operators
+        if operators is not None and configured is None and card.sim_reference:
+            return select_apn(db, card, operators=operators)
+        key = (id(db), id(card), configured)
+        hit = _selections.get(key)
+        if hit is None or hit[0] is not db or hit[1] is not card:
+            try:
+                hit = (db, card, select_apn(db, card, configured=configured), "")
+            except ApnSelectionError as exc:
+                hit = (db, card, None, str(exc))
+            if len(_selections) >= 256:
+                _selections.clear()
+            _selections[key] = hit
+        if hit[2] is None:
+            raise ApnSelectionError(hit[3])
+        return hit[2]
+
+
+#: (database identity, card identity, configuration) -> (the database, the card, the choice or None,
+#: why none); the database and card are frozen, kept here so that their identities stay theirs
+_selections: dict[tuple[Any, ...], tuple[tuple[ApnSetting, ...], CardIdentity, ApnSetting | None, str]] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,15 +167,16 @@ class Attempt:
     def observed(self) -> dict[str, Any]:
         """The observables of ``expect: {pdn: ...}``."""
         r = self.result
-        out: dict[str, Any] = {"requested": self.requested, "apn": self.apn, "login": self.username or None,
-                               "reason": r.reason if r else self.reason}
         if r is None:
-            out.update(accepted=False, cause=None)
-            return out
-        out.update(accepted=r.accepted, cause=r.cause, cause_name=r.cause_name, apn=r.apn,
-                   pdn_type=r.pdn_type, ip=r.ipv4, ipv6=r.ipv6_prefix,
-                   delivery=r.delivery if r.accepted else None,
-                   imsi=r.imsi, dns=list(r.dns), session=r.session_id)
+            return {"requested": self.requested, "apn": self.apn, "login": self.username or None,
+                    "reason": self.reason, "accepted": False, "cause": None}
+        out: dict[str, Any] = {
+            "requested": self.requested, "apn": r.apn, "login": self.username or None, "reason": r.reason,
+            "accepted": r.accepted, "cause": r.cause, "cause_name": r.cause_name,
+            "pdn_type": r.pdn_type, "ip": r.ipv4, "ipv6": r.ipv6_prefix,
+            "delivery": r.delivery if r.accepted else None, "imsi": r.imsi, "dns": list(r.dns),
+            "session": r.session_id,
+        }
         if r.l2tp is not None:
             out["lns"] = r.l2tp.lns_host
         return out
@@ -188,7 +189,7 @@ class DataTerminal:
     config: TerminalConfig
     operators: OperatorDB
     log: EventLog
-    apn_db: list[ApnSetting] = field(default_factory=list)
+    apn_db: Sequence[ApnSetting] = field(default_factory=list)
     sim_reference: str | None = None
     activation_date: dt.date | None = None
     home_operator: str = ""

@@ -242,9 +242,6 @@ class _DataSetup:
         #: the terminal's settings as keyword arguments (each run builds its own TerminalConfig)
         self.config_fields = {f: getattr(config, f) for f in TerminalConfig.__dataclass_fields__}
         self.apn_db = tuple(apn_database(config.apn_db, ops, source))
-        #: the packet core's subscriber records by IMSI, and partner LNSs by realm (all frozen)
-        self.by_imsi = {s.imsi: s for s in self.subscribers}
-        self.by_realm = {x.realm: x for x in self.lns}
         self.reference = str(reference) if reference else None
         self.activation = activation
 
@@ -274,13 +271,12 @@ class DataContext:
         self.charging = PlanCharging(session) if scn is not None and scn.plan is not None else None
         self.plane: NetworkDataPlane | None = None
         if op is not None:
-            self.plane = plane = _dataplane.NetworkDataPlane(op, (), log=log, charging=self.charging)
-            plane.subscribers.update(setup.by_imsi)
-            plane.lns.update(setup.by_realm)
+            self.plane = plane = _dataplane.NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
+                                                             charging=self.charging)
             plane.account_sessions[setup.account] = setup.account_sessions
         config = _data_session.TerminalConfig(**setup.config_fields)
         self.terminal: DataTerminal = _data_session.DataTerminal(
-            config, ops, log, apn_db=list(setup.apn_db), sim_reference=setup.reference,
+            config, ops, log, apn_db=setup.apn_db, sim_reference=setup.reference,
             activation_date=setup.activation, home_operator=op.key if op is not None else "")
         self._imsi: str | None = None
 

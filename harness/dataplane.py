@@ -16,7 +16,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from harness.events import EventLog
 from harness.login import LoginError, international_msisdn, parse_login
@@ -104,6 +104,12 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 @lru_cache(maxsize=64)
+def _host_count(text: str) -> int:
+    """How many host addresses an IPv4 pool has (without its network and broadcast addresses)."""
+    return _network(text).num_addresses - 2
+
+
+@lru_cache(maxsize=64)
 def _first_host(text: str) -> str:
     """The first host address of a pool (the LNS's own PPP address)."""
     return str(next(_network(text).hosts()))
@@ -132,8 +138,27 @@ def _request_authenticator(imsi: str, ident: int) -> bytes:
     return hashlib.sha256(f"{imsi}/{ident}/ra".encode()).digest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class ActivationRequest:
+_R = TypeVar("_R")
+
+
+def _strict_record(cls: type[_R]) -> type[_R]:
+    """A per-request record (a named tuple, cheap to build) that compares like a frozen dataclass:
+    equal only to a record of its own class with equal fields, hashed by its fields."""
+
+    def __eq__(self: tuple, other: object) -> bool:
+        return tuple.__eq__(self, other) if other.__class__ is self.__class__ else NotImplemented
+
+    def __ne__(self: tuple, other: object) -> bool:
+        return tuple.__ne__(self, other) if other.__class__ is self.__class__ else NotImplemented
+
+    cls.__eq__ = __eq__  # type: ignore[method-assign,assignment]
+    cls.__ne__ = __ne__  # type: ignore[method-assign,assignment]
+    cls.__hash__ = tuple.__hash__  # type: ignore[method-assign,assignment]
+    return cls
+
+
+@_strict_record
+class ActivationRequest(NamedTuple):
     """What the terminal asks for: APN, PDN type and the PCO credentials (TS 24.008 §10.5.6.3)."""
 
     imsi: str
@@ -151,20 +176,23 @@ class ActivationRequest:
 
     @classmethod
     def with_login(
-        cls, imsi: str, apn: str | None, auth: str, username: str, password: str, **kw: object
+        cls, imsi: str, apn: str | None, auth: str, username: str, password: str, *, pdn_type: str = "ipv4v6",
+        chap_id: int = 1, rat: str = "4G", serving_plmn: str = "", roaming: bool = False,
     ) -> ActivationRequest:
-        """A request carrying ``username``/``password`` with PAP or CHAP as a terminal would send them.
+        """A request carrying ``username``/``password`` with PAP or CHAP as a terminal would send them
+        (any other ``auth``: no credentials).
 
         The CHAP challenge is derived from the IMSI and APN so a replay gives the same packets.
         """
         if auth == "chap":
             challenge = _chap_challenge(imsi, apn)
-            ident = int(kw.pop("chap_id", 1))  # type: ignore[call-overload]
-            return cls(imsi, apn, auth="chap", username=username, chap_id=ident, chap_challenge=challenge,
-                       chap_value=_chap_value(ident, password, challenge), **kw)  # type: ignore[arg-type]
+            ident = int(chap_id)
+            return cls(imsi, apn, pdn_type, "chap", username, "", ident, challenge,
+                       _chap_value(ident, password, challenge), rat, serving_plmn, roaming)
         if auth == "pap":
-            return cls(imsi, apn, auth="pap", username=username, password=password, **kw)  # type: ignore[arg-type]
-        return cls(imsi, apn, **kw)  # type: ignore[arg-type]
+            return cls(imsi, apn, pdn_type, "pap", username, password, chap_id, b"", b"", rat, serving_plmn,
+                       roaming)
+        return cls(imsi, apn, pdn_type, "none", "", "", chap_id, b"", b"", rat, serving_plmn, roaming)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +236,10 @@ class Endpoints:
     aaa: str = "192.0.2.40"
 
 
-@dataclass(frozen=True, slots=True)
-class GtpIds:
+@_strict_record
+class GtpIds(NamedTuple):
+    """GTP sequence number, tunnel endpoint identifiers and bearer of one activation (TS 29.274 §5)."""
+
     seq: int
     mme_teid: int
     sgw_teid: int
@@ -218,8 +248,8 @@ class GtpIds:
     ebi: int = 5
 
 
-@dataclass(frozen=True, slots=True)
-class RadiusExchange:
+@_strict_record
+class RadiusExchange(NamedTuple):
     """One Access-Request and its answer between the PGW/GGSN (NAS) and the AAA (RFC 2865)."""
 
     identifier: int
@@ -241,8 +271,8 @@ class RadiusExchange:
     reply_message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class L2tpCall:
+@_strict_record
+class L2tpCall(NamedTuple):
     """An L2TP tunnel and session from the LAC (PGW/GGSN) to a partner LNS, with its PPP (RFC 2661)."""
 
     lac_ip: str
@@ -271,8 +301,8 @@ class L2tpCall:
     lptype: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ActivationResult:
+@_strict_record
+class ActivationResult(NamedTuple):
     """Accept (with address) or reject (with cause) of one activation, and what was exchanged."""
 
     request: ActivationRequest
@@ -360,6 +390,7 @@ class NetworkDataPlane:
         self.aaa_secret = aaa_secret
         self.log = log
         self._pool_v4 = _network(pool_v4)
+        self._hosts_v4 = _host_count(pool_v4)
         self._prefix_v6 = _network(prefix_v6)
         self._pool_v4_text, self._prefix_v6_text = pool_v4, prefix_v6
         self._used_v4: set[str] = set()
@@ -375,32 +406,29 @@ class NetworkDataPlane:
         """Check and serve one PDN connectivity / PDP context activation request."""
         self._counter += 1
         n = self._counter
-        gtp = GtpIds(seq=n, mme_teid=0x1000 + n, sgw_teid=0x2000 + n, sgw_s5_teid=0x3000 + n,
-                     pgw_teid=0x4000 + n)
-        sub = self.subscribers.get(request.imsi)
-        # the result's fields; a rejection keeps the APN as requested
-        out: dict[str, Any] = {"accepted": False, "cause": CAUSE_UNSPECIFIED, "reason": "",
-                               "apn": request.apn}
+        gtp = GtpIds(n, 0x1000 + n, 0x2000 + n, 0x3000 + n, 0x4000 + n)
+        imsi = request.imsi
+        sub = self.subscribers.get(imsi)
+        msisdn = ""
         try:
             if sub is None:
-                raise _Reject(CAUSE_REJECTED_BY_GW,
-                              f"IMSI {request.imsi} is not a {self.operator.name} subscriber")
-            out["msisdn"] = line_number(sub.msisdn)
-            out.update(self._serve(request, sub, n, out["msisdn"]))
-        except _Reject as rej:
-            out.update(accepted=False, cause=rej.cause, reason=rej.reason, radius=rej.radius, l2tp=rej.l2tp)
-        if out["accepted"] and self.charging is not None and sub is not None:
-            token, cause, why = self.charging.open(request, sub)
-            if token is None:
-                self._release(out.get("ipv4"), out.get("delivery", "internet"), sub)
-                out.update(accepted=False, cause=cause, reason=why, pdn_type=None, ipv4=None,
-                           ipv6_prefix=None, dns=())
-            else:
-                self._tokens[n] = token
-        if out["accepted"]:
-            out["session_id"] = n
-        result = ActivationResult(request=request, operator=self.operator.key, imsi=request.imsi, gtp=gtp,
-                                  endpoints=self.endpoints, **out)
+                raise _Reject(CAUSE_REJECTED_BY_GW, f"IMSI {imsi} is not a {self.operator.name} subscriber")
+            msisdn = line_number(sub.msisdn)
+            result = self._serve(request, sub, n, msisdn, gtp)
+        except _Reject as rej:  # a rejection keeps the APN as requested
+            result = ActivationResult(request, False, rej.cause, rej.reason, self.operator.key, request.apn,
+                                      imsi, msisdn, gtp=gtp, radius=rej.radius, l2tp=rej.l2tp,
+                                      endpoints=self.endpoints)
+        else:
+            if self.charging is not None:
+                token, cause, why = self.charging.open(request, sub)
+                if token is None:
+                    self._release(result.ipv4, result.delivery, sub)
+                    result = ActivationResult(request, False, cause, why, result.operator, result.apn, imsi,
+                                              msisdn, delivery=result.delivery, gtp=gtp, radius=result.radius,
+                                              l2tp=result.l2tp, endpoints=self.endpoints)
+                else:
+                    self._tokens[n] = token
         if result.accepted:
             self.sessions[n] = result
         self._record(result)
@@ -436,8 +464,9 @@ class NetworkDataPlane:
 
     # -- checks -----------------------------------------------------------------------------------
 
-    def _serve(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str) -> dict[str, Any]:
-        """The fields of the accepted result of request ``n``; raises :class:`_Reject` otherwise."""
+    def _serve(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str,
+               gtp: GtpIds) -> ActivationResult:
+        """The accepted result of request ``n`` (session ``n``); raises :class:`_Reject` otherwise."""
         op = self.operator
         if sub.barred:
             raise _Reject(CAUSE_ODB, f"line {sub.msisdn} is barred")
@@ -454,7 +483,7 @@ class NetworkDataPlane:
         self._check_cap(sub)
         if delivery == "partner":
             assert login is not None
-            return self._partner(req, apn, login, n, msisdn)
+            return self._partner(req, apn, login, n, msisdn, gtp)
         radius = None
         if delivery == "fixed_ip" or (apn.login == "subscriber"):
             radius = self._radius(req, sub, n, msisdn, apn.apn)
@@ -467,9 +496,9 @@ class NetworkDataPlane:
         if pdn_type in ("ipv6", "ipv4v6"):
             ipv6 = self._allocate_v6()
         reason = f"{apn.apn}: {delivery} session, {pdn_type} " + " ".join(a for a in (ipv4, ipv6) if a)
-        return {"accepted": True, "cause": cause, "reason": (reason + remark).strip(), "apn": apn.apn,
-                "pdn_type": pdn_type, "ipv4": ipv4, "ipv6_prefix": ipv6, "dns": apn.dns, "delivery": delivery,
-                "radius": radius}
+        reason = (reason + remark).strip()
+        return ActivationResult(req, True, cause, reason, op.key, apn.apn, req.imsi, msisdn, pdn_type, ipv4,
+                                ipv6, apn.dns, delivery, gtp, radius, None, n, self.endpoints)
 
     def _resolve_apn(self, req: ActivationRequest) -> ApnSetting:
         op = self.operator
@@ -602,8 +631,8 @@ class NetworkDataPlane:
             framed_ip=sub.fixed_ip if ok else None, reply_message=message,
         )
 
-    def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int,
-                 msisdn: str) -> dict[str, Any]:
+    def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int, msisdn: str,
+                 gtp: GtpIds) -> ActivationResult:
         realm = login.realm
         lns = self.lns.get(realm)
         if lns is None:
@@ -632,14 +661,14 @@ class NetworkDataPlane:
         if not ok:
             raise _Reject(CAUSE_USER_AUTH_FAILED, f"partner LNS refused the login: {message}", l2tp=call)
         cause = CAUSE_IPV4_ONLY if req.pdn_type == "ipv4v6" else 0
-        return {"accepted": True, "cause": cause, "apn": apn.apn, "pdn_type": "ipv4", "ipv4": address,
-                "dns": lns.dns, "delivery": "partner", "l2tp": call,
-                "reason": f"{apn.apn}: delivered over L2TP to {lns.host_name} ({realm}), {address}"}
+        reason = f"{apn.apn}: delivered over L2TP to {lns.host_name} ({realm}), {address}"
+        return ActivationResult(req, True, cause, reason, self.operator.key, apn.apn, req.imsi, msisdn,
+                                "ipv4", address, None, lns.dns, "partner", gtp, None, call, n, self.endpoints)
 
     # -- addresses --------------------------------------------------------------------------------
 
     def _allocate_v4(self) -> str:
-        hosts = self._pool_v4.num_addresses - 2
+        hosts = self._hosts_v4
         for _ in range(hosts):
             self._next_v4 = self._next_v4 % hosts + 1
             addr = _host_text(self._pool_v4_text, self._next_v4)

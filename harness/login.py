@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from harness.operators import Operator, Plan
 
@@ -137,6 +139,31 @@ def _partner_delivery(operator: Operator):  # noqa: ANN202 - PartnerDelivery
     return operator.partner_delivery
 
 
+#: (function, operator identity, arguments) -> (operator, the Login or None, the refusal's reason):
+#: logins are frozen and pure of the (frozen) operator and the arguments
+_logins: dict[tuple[Any, ...], tuple[Operator, Login | None, str]] = {}
+
+
+def _memo(fn: Callable[..., Login], operator: Operator, *args: Any) -> Login:
+    """``fn(operator, *args)``, computed once per operator and arguments (its refusal included)."""
+    key = (fn, id(operator), *args)
+    try:
+        hit = _logins.get(key)
+    except TypeError:  # an unhashable argument: not memoised
+        return fn(operator, *args)
+    if hit is None or hit[0] is not operator:
+        try:
+            hit = (operator, fn(operator, *args), "")
+        except LoginError as exc:
+            hit = (operator, None, exc.reason)
+        if len(_logins) >= 1024:
+            _logins.clear()
+        _logins[key] = hit
+    if hit[1] is None:
+        raise LoginError(hit[2])
+    return hit[1]
+
+
 def build_login(
     operator: Operator,
     kind: str,
@@ -147,6 +174,11 @@ def build_login(
     visp: int = 1,
 ) -> Login:
     """The login of ``kind`` (``"partner"`` or ``"fixed_ip"``) for line ``msisdn`` on ``operator``."""
+    return _memo(_build_login, operator, kind, msisdn, password, partner, visp)
+
+
+def _build_login(operator: Operator, kind: str, msisdn: str, password: str, partner: str | None,
+                 visp: int) -> Login:
     if kind == "partner":
         pd = _partner_delivery(operator)
         if not partner:
@@ -176,6 +208,10 @@ def parse_login(operator: Operator, username: str, partners: tuple[str, ...] = (
     With ``partners`` the realm must belong to one of them (VISP numbers appended); without, any
     well-formed ``<name>[n].<suffix>`` realm is read as partner ``name``, VISP ``n``.
     """
+    return _memo(_parse_login, operator, username, partners)
+
+
+def _parse_login(operator: Operator, username: str, partners: tuple[str, ...]) -> Login:
     user, at, realm = username.partition("@")
     if not at or not user or not realm:
         raise LoginError(f"{username!r}: a login is msisdn@domain")
