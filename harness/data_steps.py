@@ -17,6 +17,7 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,11 +107,26 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------- run-time state
 
 
-class PlanCharging:
+class _OfRun:
+    """Refers to its run's session weakly: a finished run is freed by reference counting as soon
+    as it is dropped, without waiting for the cycle collector."""
+
+    _session: Callable[[], Session | None]
+
+    @property
+    def session(self) -> Session:
+        """The run this object belongs to."""
+        session = self._session()
+        if session is None:
+            raise RuntimeError("the run of this data context is over")
+        return session
+
+
+class PlanCharging(_OfRun):
     """The plan engine as the packet core's charging side (:class:`harness.dataplane.Charging`)."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
+        self._session = weakref.ref(session)
 
     def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]:
         ctx = _plan_steps.plans(self.session)
@@ -246,12 +262,12 @@ class _DataSetup:
         self.activation = activation
 
 
-class DataContext:
+class DataContext(_OfRun):
     """The run's terminal data side and the home operator's packet core."""
 
     def __init__(self, session: Session) -> None:
         scn = session.scenario
-        self.session = session
+        self._session = weakref.ref(session)
         log = session.log
         profile = session.profile
         table = _operators.loaded()  # as the scenario's load checked them
