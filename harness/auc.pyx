@@ -20,20 +20,28 @@ def eps_challenge(Milenage mil not None, rand, uint64_t sqn, amf) -> tuple:
 
 cdef tuple eps_autn_xres(Milenage mil, const unsigned char* r, uint64_t sqn, const unsigned char* a):
     """(AUTN, XRES) of :func:`eps_challenge` from a 16-byte RAND, SQN (48 bits) and a 2-byte AMF."""
-    cdef unsigned char sqn_b[6]
-    cdef unsigned char mac_a[8]
-    cdef unsigned char res[8]
-    cdef unsigned char ck[16]
-    cdef unsigned char ik[16]
-    cdef unsigned char ak[6]
     cdef unsigned char autn[16]
+    cdef unsigned char res[8]
+    eps_vector(mil, r, sqn, a, autn, res)
+    return autn[:16], res[:8]
+
+
+cdef void eps_vector(Milenage mil, const unsigned char* r, uint64_t sqn, const unsigned char* a,
+                     unsigned char* autn, unsigned char* xres) noexcept nogil:
+    """AUTN (16 bytes) and XRES (8 bytes) of :func:`eps_challenge` into ``autn`` and ``xres``:
+    TEMP once, then OUT1 for MAC-A and OUT2 for XRES and AK (TS 35.206 §4.1)."""
+    cdef unsigned char sqn_b[6]
+    cdef unsigned char temp[16]
+    cdef unsigned char out1[16]
+    cdef unsigned char out2[48]
     cdef int i
     for i in range(6):
         sqn_b[i] = (sqn >> (8 * (5 - i))) & 0xFF
-    mil.f1(r, sqn_b, a, mac_a, NULL)
-    mil.f2345(r, res, ck, ik, ak)
+    mil.temp(r, temp)
+    mil.out1(temp, sqn_b, a, out1)
+    mil.out234(temp, out2)
     for i in range(6):
-        autn[i] = sqn_b[i] ^ ak[i]
+        autn[i] = sqn_b[i] ^ out2[i]  # SQN xor AK (f5)
     memcpy(autn + 6, a, 2)
-    memcpy(autn + 8, mac_a, 8)
-    return autn[:16], res[:8]
+    memcpy(autn + 8, out1, 8)  # MAC-A (f1)
+    memcpy(xres, out2 + 8, 8)  # RES (f2)

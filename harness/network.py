@@ -350,9 +350,13 @@ class Network(_core.NetworkCore):
         return AuthenticationReject()
 
     def _reject(self, req: AttachRequest, cause: int) -> AttachReject:
-        if self.log is not None:
-            self.log.record("network_reject", imsi=req.imsi, plmn=req.plmn, cause=cause)
-        return AttachReject(cause)
+        """An AttachReject with ``cause``, logged (TS 24.301 §5.5.1.2.5)."""
+        return _core.reject(self, req, cause)
+
+
+# ``log`` and ``_counter`` are fields of the compiled base: the class-level defaults the dataclass
+# leaves on Network would hide them (its ``__init__`` keeps its own copy of the defaults).
+del Network.log, Network._counter
 
 
 def _rows_of(profile: Any) -> tuple[Row, ...]:

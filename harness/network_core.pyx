@@ -10,18 +10,27 @@ garbage collector does not track them.
 """
 
 cimport cython
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 
 from csim.milenage cimport Milenage
-from harness.auc cimport eps_autn_xres
-from harness.nas cimport AttachRequest, AuthenticationResponse, DetachRequest
+from harness.auc cimport eps_vector
+from harness.nas cimport (
+    AttachAccept,
+    AttachReject,
+    AttachRequest,
+    AuthenticationRequest,
+    AuthenticationResponse,
+    DetachRequest,
+)
+from harness.uicc_link cimport EventLog, record_event
 
 import random
 
 from csim.encoding import encode_plmn
 from csim.milenage import Milenage as _Milenage
-from harness.nas import AttachAccept, AuthenticationRequest
 from harness.world import CAUSE_IMSI_UNKNOWN_IN_HLR, CAUSE_PLMN_NOT_ALLOWED, plmn_of_imsi
 
 #: AMF with the "separation bit" set, required for E-UTRAN vectors (TS 33.401 §6.1.1)
@@ -29,7 +38,7 @@ AMF_EPS = b"\x80\x00"
 
 cdef bytes _AMF_EPS = AMF_EPS
 cdef int _IND_BITS = 5
-cdef uint64_t _SEQ_MAX = (1 << 43) - 1
+cdef long long _SEQ_MAX = (1 << 43) - 1
 
 
 @cython.no_gc
@@ -54,25 +63,52 @@ cdef class Subscriber:
         return _subscriber_milenage(self)
 
 
-cdef dict _milenages = {}  # (K, OPc) -> Milenage, one AES key schedule per key pair
+cdef inline object _get(object mapping, object key):
+    """``mapping.get(key)``, at C level for a dict."""
+    if type(mapping) is dict:
+        return (<dict>mapping).get(key)
+    return mapping.get(key)
+
+
+cdef Subscriber _subscriber_of_row(tuple row):
+    """``Subscriber(*row)`` for a profile row (IMSI, K, OPc, MNC length, SQN)."""
+    cdef Subscriber sub = Subscriber.__new__(Subscriber)
+    sub.imsi, sub.ki, sub.opc, sub.mnc_length, sub.sqn = row
+    return sub
+
+
+@cython.final
+@cython.no_gc
+cdef class _KeyPair:
+    """K and OPc with their Milenage instance (the AES key schedule of K, TS 35.206 §4.1)."""
+
+    cdef object ki
+    cdef object opc
+    cdef Milenage mil
+
+
+cdef dict _milenages = {}  # K -> _KeyPair of its latest OPc: one AES key schedule per key pair
 
 
 cdef Milenage _subscriber_milenage(Subscriber sub):
-    cdef tuple mil = <tuple>sub._mil if sub._mil is not None else None
+    """The Milenage instance of the subscriber's K and OPc, built once per key pair."""
     ki = sub.ki
     opc = sub.opc
-    if mil is not None and mil[0][0] is ki and mil[0][1] is opc:
-        return <Milenage>mil[1]
-    key = (ki, opc)
-    if mil is not None and mil[0] == key:
-        return <Milenage>mil[1]
-    m = _milenages.get(key)
-    if m is None:
-        if len(_milenages) >= 1024:
-            _milenages.clear()
-        m = _milenages[key] = _Milenage(ki, opc)
-    sub._mil = (key, m)
-    return <Milenage>m
+    cdef _KeyPair pair = <_KeyPair>sub._mil if type(sub._mil) is _KeyPair else None
+    if pair is not None and pair.ki is ki and pair.opc is opc:
+        return pair.mil
+    if pair is None or pair.ki != ki or pair.opc != opc:
+        pair = _milenages.get(ki)
+        if pair is None or pair.opc != opc:
+            if len(_milenages) >= 1024:
+                _milenages.clear()
+            pair = _KeyPair.__new__(_KeyPair)
+            pair.mil = _Milenage(ki, opc)
+            pair.ki = ki
+            pair.opc = opc
+            _milenages[ki] = pair
+    sub._mil = pair
+    return pair.mil
 
 
 @cython.no_gc
@@ -118,6 +154,12 @@ RAND_STREAM_LIMIT = 4096
 
 cpdef object seeded_rand(object seed, Py_ssize_t k):
     """The ``k``-th 16-byte RAND of ``random.Random(seed)``, or None past the shared table."""
+    cdef list rands = _seed_stream(seed, k)
+    return rands[k] if rands is not None else None
+
+
+cdef list _seed_stream(object seed, Py_ssize_t k):
+    """The shared RANDs of ``seed``, drawn up to the ``k``-th at least; None past the table."""
     if k >= RAND_STREAM_LIMIT:
         return None
     stream = _rand_streams.get(seed)
@@ -125,11 +167,12 @@ cpdef object seeded_rand(object seed, Py_ssize_t k):
         if len(_rand_streams) >= 64:
             _rand_streams.clear()
         stream = _rand_streams[seed] = (random.Random(seed), [])
-    rng = (<tuple>stream)[0]
     cdef list rands = (<tuple>stream)[1]
-    while len(rands) <= k:
-        rands.append(rng.randbytes(16))
-    return rands[k]
+    if len(rands) <= k:
+        rng = (<tuple>stream)[0]
+        while len(rands) <= k:
+            rands.append(rng.randbytes(16))
+    return rands
 
 
 cdef class AuC:
@@ -169,9 +212,9 @@ cdef class AuC:
             row = None
             checked = self._checked
             if checked:  # a profile file the caller has just read: its version is known
-                hit = self._directory._rows.get(imsi)
+                hit = _get(self._directory._rows, imsi)
                 if hit is not None:
-                    known = checked.get((<tuple>hit)[1])
+                    known = _get(checked, (<tuple>hit)[1])
                     if known is not None and known == (<tuple>hit)[2]:
                         row = (<tuple>hit)[0]
             if row is None:
@@ -179,7 +222,8 @@ cdef class AuC:
             if row is None:
                 self._rescanned = True
             else:  # the row's keys are bytes already
-                sub = self._subscribers[imsi] = Subscriber(*row)
+                sub = self._subscribers[imsi] = (_subscriber_of_row(<tuple>row) if type(row) is tuple
+                                                 else Subscriber(*row))
         return sub
 
     cdef bytes next_rand(self):
@@ -192,11 +236,11 @@ cdef class AuC:
             if stream is not None and k < len(stream):  # the seed's RANDs, even if the table was cleared
                 self._drawn = k + 1
                 return <bytes>stream[k]
-            rand = seeded_rand(self._seed, k)
-            if rand is not None:
+            stream = _seed_stream(self._seed, k)
+            if stream is not None:
                 self._drawn = k + 1
-                self._stream = (<tuple>_rand_streams[self._seed])[1]
-                return <bytes>rand
+                self._stream = stream
+                return <bytes>stream[k]
         return self.rng.randbytes(16)
 
 
@@ -207,22 +251,43 @@ cpdef object hss_rand(AuC hss):
 
 cpdef object next_sqn(Subscriber sub):
     """SEQ + 1 with IND = 0 (TS 33.102 Annex C.3.2)."""
-    seq = (sub.sqn >> _IND_BITS) + 1
-    if not 0 <= seq <= _SEQ_MAX:
-        raise ValueError(f"SEQ/IND out of range: {seq}/0")
-    sub.sqn = seq << _IND_BITS
+    cdef int overflow = 0
+    cdef long long seq
+    q = sub.sqn
+    if type(q) is int:
+        seq = PyLong_AsLongLongAndOverflow(q, &overflow)
+        if not overflow and 0 <= seq:
+            seq = (seq >> _IND_BITS) + 1
+            if seq > _SEQ_MAX:
+                raise ValueError(f"SEQ/IND out of range: {seq}/0")
+            sub.sqn = seq << _IND_BITS
+            return sub.sqn
+    big = (q >> _IND_BITS) + 1
+    if not 0 <= big <= _SEQ_MAX:
+        raise ValueError(f"SEQ/IND out of range: {big}/0")
+    sub.sqn = big << _IND_BITS
     return sub.sqn
+
+
+cdef bytes _vector(AuC hss, Subscriber sub, unsigned char* autn, unsigned char* xres):
+    """RAND of a fresh EPS authentication vector with the next SQN; its AUTN (16 bytes) and
+    XRES (8 bytes) into ``autn`` and ``xres`` (TS 33.401 §6.1.1; AUTN = SQN xor AK || AMF ||
+    MAC-A, TS 33.102 §6.3.2)."""
+    cdef uint64_t sqn = next_sqn(sub)
+    cdef bytes rand = hss.next_rand()
+    if len(rand) != 16:
+        raise ValueError("RAND is 16 bytes")
+    eps_vector(_subscriber_milenage(sub), rand, sqn, _AMF_EPS, autn, xres)
+    return rand
 
 
 cpdef tuple challenge(AuC hss, Subscriber sub):
     """(RAND, AUTN, XRES) of a fresh EPS authentication vector with the next SQN
     (TS 33.401 §6.1.1; AUTN = SQN xor AK || AMF || MAC-A, TS 33.102 §6.3.2)."""
-    cdef uint64_t sqn = next_sqn(sub)
-    cdef bytes rand = hss.next_rand()
-    if len(rand) != 16:
-        raise ValueError("RAND is 16 bytes")
-    autn, xres = eps_autn_xres(_subscriber_milenage(sub), rand, sqn, _AMF_EPS)
-    return rand, autn, xres
+    cdef unsigned char autn[16]
+    cdef unsigned char xres[8]
+    rand = _vector(hss, sub, autn, xres)
+    return rand, autn[:16], xres[:8]
 
 
 cdef dict _guti_heads = {}
@@ -239,22 +304,60 @@ cpdef bytes guti_head(str plmn):
     return <bytes>head
 
 
-cdef inline bytes _be(uint64_t v, int n):
-    cdef unsigned char buf[8]
+cdef inline void _put_be(unsigned char* buf, uint64_t v, int n) noexcept nogil:
     cdef int i
     for i in range(n):
         buf[i] = (v >> (8 * (n - 1 - i))) & 0xFF
+
+
+cdef inline bytes _be(uint64_t v, int n):
+    cdef unsigned char buf[8]
+    _put_be(buf, v, n)
     return PyBytes_FromStringAndSize(<char*>buf, n)
+
+
+cdef bytes _guti(str plmn, uint64_t m_tmsi):
+    """The GUTI of an M-TMSI in a PLMN: :func:`guti_head` then the M-TMSI (TS 24.301 §9.9.3.12)."""
+    cdef bytes head = guti_head(plmn)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(head)
+    cdef bytes guti = PyBytes_FromStringAndSize(NULL, n + 4)
+    cdef unsigned char* out = <unsigned char*>PyBytes_AS_STRING(guti)
+    memcpy(out, PyBytes_AS_STRING(head), n)
+    _put_be(out + n, m_tmsi, 4)
+    return guti
 
 
 cdef class NetworkCore:
     """The state of :class:`harness.network.Network` its procedures read on every message: the
-    world, the HSS, the registrations and the registrations in progress by IMSI."""
+    world, the event log, the HSS, the registrations, the registrations in progress by IMSI and
+    the number of registrations accepted so far."""
 
     cdef public object world
+    cdef public object log
     cdef public AuC hss
     cdef public dict registrations
     cdef public dict _sessions
+    cdef public object _counter
+
+    def __cinit__(self, *args, **kwargs):
+        self._counter = 0
+
+
+cdef void _record(object log, str kind, dict data) except *:
+    """An event in the network's log: at C level into an exact :class:`EventLog`."""
+    if type(log) is EventLog:
+        record_event(log, kind, data)
+    else:
+        log.record(kind, **data)
+
+
+cdef AuthenticationRequest _auth_request(rand, autn):
+    """``AuthenticationRequest(rand, autn)`` (TS 24.301 §8.2.7), KSI 0."""
+    cdef AuthenticationRequest msg = AuthenticationRequest.__new__(AuthenticationRequest)
+    msg.rand = rand
+    msg.autn = autn
+    msg.ksi = 0
+    return msg
 
 
 def attach(NetworkCore net, AttachRequest req not None):
@@ -270,25 +373,41 @@ cdef object _attach(NetworkCore net, AttachRequest req):
     sessions.pop(imsi, None)
     net.registrations.pop(imsi, None)
     world = net.world
-    op = world.operators.get(req.plmn)
+    op = _get(world.operators, req.plmn)
     rat = req.rat
     if op is None or rat not in op.rats:
-        return net._reject(req, CAUSE_PLMN_NOT_ALLOWED)
+        return _reject(net, req, CAUSE_PLMN_NOT_ALLOWED)
     cdef AuC hss = net.hss
     sub = hss.find(imsi)
     area = req.area
     # the visited PLMN's roaming decision, a pure function of the world and the request
-    decision = world.memo.get(("admission", op.plmn, imsi, sub.mnc_length if sub is not None else None,
-                               rat, area))
+    decision = _get(world.memo, ("admission", op.plmn, imsi,
+                                 sub.mnc_length if sub is not None else None, rat, area))
     if decision is None:
         decision = net._admission(op, imsi, sub, rat, area)
     if not decision.accepted:
-        return net._reject(req, decision.cause or CAUSE_PLMN_NOT_ALLOWED)
+        return _reject(net, req, decision.cause or CAUSE_PLMN_NOT_ALLOWED)
     if sub is None:
-        return net._reject(req, CAUSE_IMSI_UNKNOWN_IN_HLR)
-    chal = challenge(hss, sub) if type(hss) is _hss_class else hss.challenge(sub)
-    sessions[imsi] = Session(req, sub, chal, req.packet and decision.data, not decision.home)
-    return AuthenticationRequest(chal[0], chal[1])
+        return _reject(net, req, CAUSE_IMSI_UNKNOWN_IN_HLR)
+    cdef Session s = Session.__new__(Session)
+    cdef unsigned char autn[16]
+    cdef unsigned char xres[8]
+    if type(hss) is _hss_class:
+        s.rand = _vector(hss, <Subscriber>sub, autn, xres)
+        s.xres = xres[:8]
+        msg = _auth_request(s.rand, autn[:16])
+    else:
+        chal = <tuple?>hss.challenge(sub)
+        s.rand = chal[0]
+        s.xres = chal[2]
+        msg = _auth_request(chal[0], chal[1])
+    s.request = req
+    s.subscriber = sub
+    s.packet = req.packet and decision.data
+    s.roaming = not decision.home
+    s.attempts = 1
+    sessions[imsi] = s
+    return msg
 
 
 cdef object _hss_class = None  # harness.network.HSS, whose challenge is :func:`challenge`
@@ -298,6 +417,20 @@ def set_hss_class(cls) -> None:
     """The HSS class whose ``challenge`` is :func:`challenge` (its subclasses are called)."""
     global _hss_class
     _hss_class = cls
+
+
+def reject(NetworkCore net, AttachRequest req not None, cause) -> AttachReject:
+    """An AttachReject with ``cause`` (TS 24.301 §5.5.1.2.5), logged."""
+    return _reject(net, req, cause)
+
+
+cdef AttachReject _reject(NetworkCore net, AttachRequest req, cause):
+    log = net.log
+    if log is not None:
+        _record(log, "network_reject", {"imsi": req.imsi, "plmn": req.plmn, "cause": cause})
+    cdef AttachReject msg = AttachReject.__new__(AttachReject)
+    msg.cause = cause
+    return msg
 
 
 def accept(NetworkCore net, Session s):
@@ -316,16 +449,32 @@ def accept(NetworkCore net, Session s):
     area = req.area
     packet = s.packet
     roaming = s.roaming
-    net.registrations[imsi] = Registration(imsi, plmn, rat, area, packet, roaming)
+    cdef Registration reg = Registration.__new__(Registration)
+    reg.imsi = imsi
+    reg.plmn = plmn
+    reg.rat = rat
+    reg.area = area
+    reg.packet = packet
+    reg.roaming = roaming
+    net.registrations[imsi] = reg
     log = net.log
     if log is not None:
-        log.record("network_attach", imsi=imsi, plmn=plmn, rat=rat, roaming=roaming, packet=packet)
-    op = net.world.operators.get(plmn)
-    tmsi = _be(c & 0xFFFFFFFF, 4)
-    return AttachAccept(
-        plmn, rat, area, tmsi, _be((0xC0000000 | c) & 0xFFFFFFFF, 4), _be(c & 0xFFFFFF, 3),
-        guti_head(plmn) + tmsi, packet, roaming, op.equivalent if op else (),
-    )
+        _record(log, "network_attach",
+                {"imsi": imsi, "plmn": plmn, "rat": rat, "roaming": roaming, "packet": packet})
+    op = _get(net.world.operators, plmn)
+    cdef AttachAccept msg = AttachAccept.__new__(AttachAccept)
+    msg.plmn = plmn
+    msg.rat = rat
+    msg.area = area
+    cdef uint64_t tmsi = c & <uint64_t>0xFFFFFFFF
+    msg.tmsi = _be(tmsi, 4)
+    msg.ptmsi = _be(<uint64_t>0xC0000000 | tmsi, 4)
+    msg.ptmsi_signature = _be(c & <uint64_t>0xFFFFFF, 3)
+    msg.guti = _guti(plmn, tmsi)
+    msg.packet = packet
+    msg.roaming = roaming
+    msg.equivalent_plmns = op.equivalent if op else ()
+    return msg
 
 
 def receive(NetworkCore net, msg, imsi=None):
