@@ -60,7 +60,10 @@ class Session:
     __slots__ = ("id", "zone", "apn", "opened")
 
     def __init__(self, id: int, zone: str, apn: str | None, opened: datetime) -> None:  # noqa: A002
-        self.id, self.zone, self.apn, self.opened = id, zone, apn, opened
+        self.id = id
+        self.zone = zone
+        self.apn = apn
+        self.opened = opened
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Session):
@@ -827,30 +830,28 @@ class PolicyEngine:
         radio = "5G" if ln.offer.fiveg else ("4G" if ln.offer.radio != "3G" else "3G")
         if rat == "5G" and not ln.offer.fiveg:
             radio = "4G"
-        opened, last = 0, {}
-        # neither event carries a meters snapshot: recorded directly
+        # neither event carries a meters snapshot: recorded directly. Sessions only add up here,
+        # so the first ``opened`` activations succeed and every later one meets the same refusal.
         record, line_id, sessions, now = self.log.record, ln.id, ln.sessions, self.clock.now
-        last_sid, last_why = None, None
-        for _ in range(count):
-            why = reason
-            if why is None and limit is not None and len(sessions) >= limit:
-                why = f"{limit} simultaneous sessions reached (no fixed IP)"
-            if why:
-                record("session_rejected", line=line_id, zone=z, reason=why)
-                last_sid, last_why = None, why
-                continue
-            sid = self._next_session
-            self._next_session = sid + 1
+        if reason is not None:
+            opened = 0
+        else:
+            opened = max(0, min(count, count if limit is None else limit - len(sessions)))
+        first = self._next_session
+        self._next_session = first + opened
+        for sid in range(first, first + opened):
             sessions[sid] = Session(sid, z, apn, now)
             record("session_opened", line=line_id, session=sid, zone=z, throughput=state, radio=radio)
-            opened += 1
-            last_sid = sid
-        if last_why is not None and last_sid is None:
-            last = {"accepted": False, "reason": last_why}
-        elif last_sid is not None:
+        last: dict[str, Any] = {}
+        if opened < count:
+            why = reason if reason is not None else f"{limit} simultaneous sessions reached (no fixed IP)"
+            for _ in range(count - opened):
+                record("session_rejected", line=line_id, zone=z, reason=why)
+            last = {"accepted": False, "reason": why}
+        elif opened:
             last = {
                 "accepted": True,
-                "session": last_sid,
+                "session": first + opened - 1,
                 "throughput": state,
                 "radio": radio,
                 "reboot_required": ln.reboot_required,
