@@ -1070,7 +1070,7 @@ class PolicyEngine:
     def _close_month(self, ln: Line, final: bool = False) -> Bill:
         bill = self._month_bill(ln)
         ln.bills.append(bill)
-        self._event("bill", ln, **{k: v for k, v in bill.as_dict().items() if k != "line"})
+        self.log.record("bill", line=ln.id, **bill.event_fields())  # no meters snapshot: as _event
         return bill
 
     def _month_bill(self, ln: Line) -> Bill:
