@@ -266,21 +266,25 @@ class PolicyEngine:
         """Subscribe a line: a :class:`Subscription`, a mapping as in a ``lines:`` file, or an offer id."""
         if isinstance(spec, str):
             spec = {"id": line_id or f"line{len(self.lines) + 1}", "offer": spec, **fields}
-        sub = spec if isinstance(spec, Subscription) else self.catalogue.subscription(spec)
+        catalogue, clock = self.catalogue, self.clock
+        sub = spec if isinstance(spec, Subscription) else catalogue.subscription(spec)
         if sub.id in self.lines:
             raise PlanError(f"line {sub.id!r} already exists")
-        activated = sub.activated or self.clock.now
-        if activated > self.clock.now:
+        activated = sub.activated or clock.now
+        if activated > clock.now:
             self.at(activated)
-        t = _line_template(self.catalogue, sub)
-        offer, rules, provider = t.offer, t.rules, t.provider
-        line = Line(sub.id, offer, rules, provider, activated, sub.expires, dict(t.cutoffs),
-                    dict(t.options), sub.threshold, sub.fixed_ip, Counters(month_key(self.clock.now)),
+        now = clock.now
+        t = _line_template(catalogue, sub)
+        offer = t.offer
+        fraction = remaining_fraction(activated) if t.prorata_first_month else 1.0
+        first = billing.subscription_item(offer, fraction)
+        line = Line(sub.id, offer, t.rules, t.provider, activated, sub.expires, dict(t.cutoffs),
+                    dict(t.options), sub.threshold, sub.fixed_ip,
+                    Counters((now.year, now.month)),  # month_key(now)
                     enforcement.fresh_policy(t.limits, t.chains), offer)
         self.lines[line.id] = line
-        first = t.prorata_first_month
         items = line.items
-        items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
+        items.append(first)
         items.extend(t.extra_items)
         self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
                         meters=dict(t.snapshot))  # as _event
