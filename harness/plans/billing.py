@@ -43,12 +43,16 @@ class Bill:
         return {i.label: i.amount for i in self.items}
 
     def as_dict(self) -> dict[str, object]:
+        return {"line": self.line, **self.event_fields()}
+
+    def event_fields(self) -> dict[str, object]:
+        """:meth:`as_dict` without the line: the fields of the month's ``bill`` event."""
+        items = self.items
         return {
-            "line": self.line,
             "month": f"{self.month[0]:04d}-{self.month[1]:02d}",
-            "total": self.total,
-            "complete": self.complete,
-            "items": [{"label": i.label, "amount": i.amount, "note": i.note} for i in self.items],
+            "total": euros(sum(i.amount for i in items if i.amount is not None)),  # as total
+            "complete": all(i.amount is not None for i in items),  # as complete
+            "items": [{"label": i.label, "amount": i.amount, "note": i.note} for i in items],
         }
 
 

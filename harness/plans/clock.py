@@ -116,14 +116,14 @@ class Clock:
     """A settable, monotonic simulated clock."""
 
     def __init__(self, start: str | datetime = "2026-01-01T00:00", log: EventLog | None = None) -> None:
-        self.origin = parse_instant(start)
-        self.now = self.origin
+        origin = self.origin = self.now = parse_instant(start)
         #: the start of the billing month after ``now``'s (kept as ``now`` moves)
-        self.next_month = next_month_start(self.now)
+        self.next_month = next_month_start(origin)
         #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
         self.elapsed = 0.0
         self.log = log
-        self._sync()
+        if log is not None:  # as _sync at the origin
+            log.time = 0.0
 
     def _sync(self) -> None:
         if self.now >= self.next_month:

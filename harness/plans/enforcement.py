@@ -21,6 +21,7 @@ rater (:mod:`harness.rating`) implements exactly this algorithm over arrays.
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import starmap
 
 from .catalogue import NetworkRules, Offer
 from .zones import ZONES
@@ -132,7 +133,17 @@ def build_policy(
 def fresh_policy(limits: tuple[tuple[int, int], ...],
                  chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> Policy:
     """An unused Policy: the meters' ``(limit, alerts)`` and the zones' chains of :func:`policy_limits`."""
-    return Policy([Meter(limit, 0, alerts) for limit, alerts in limits], list(map(list, chains)))
+    hit = _METER_ARGS.get(id(limits))
+    if hit is None or hit[0] is not limits:
+        if len(_METER_ARGS) >= 512:
+            _METER_ARGS.clear()
+        hit = _METER_ARGS[id(limits)] = (limits, tuple((limit, 0, alerts) for limit, alerts in limits))
+    return Policy(list(starmap(Meter, hit[1])), list(map(list, chains)))
+
+
+#: id of a :func:`policy_limits` result -> (it, each unused meter's ``Meter`` arguments); the
+#: result is kept in the entry, so its id is not reused while the entry lives
+_METER_ARGS: dict[int, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int], ...]]] = {}
 
 
 def policy_limits(

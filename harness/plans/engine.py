@@ -60,7 +60,10 @@ class Session:
     __slots__ = ("id", "zone", "apn", "opened")
 
     def __init__(self, id: int, zone: str, apn: str | None, opened: datetime) -> None:  # noqa: A002
-        self.id, self.zone, self.apn, self.opened = id, zone, apn, opened
+        self.id = id
+        self.zone = zone
+        self.apn = apn
+        self.opened = opened
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Session):
@@ -263,21 +266,25 @@ class PolicyEngine:
         """Subscribe a line: a :class:`Subscription`, a mapping as in a ``lines:`` file, or an offer id."""
         if isinstance(spec, str):
             spec = {"id": line_id or f"line{len(self.lines) + 1}", "offer": spec, **fields}
-        sub = spec if isinstance(spec, Subscription) else self.catalogue.subscription(spec)
+        catalogue, clock = self.catalogue, self.clock
+        sub = spec if isinstance(spec, Subscription) else catalogue.subscription(spec)
         if sub.id in self.lines:
             raise PlanError(f"line {sub.id!r} already exists")
-        activated = sub.activated or self.clock.now
-        if activated > self.clock.now:
+        activated = sub.activated or clock.now
+        if activated > clock.now:
             self.at(activated)
-        t = _line_template(self.catalogue, sub)
-        offer, rules, provider = t.offer, t.rules, t.provider
-        line = Line(sub.id, offer, rules, provider, activated, sub.expires, dict(t.cutoffs),
-                    dict(t.options), sub.threshold, sub.fixed_ip, Counters(month_key(self.clock.now)),
+        now = clock.now
+        t = _line_template(catalogue, sub)
+        offer = t.offer
+        fraction = remaining_fraction(activated) if t.prorata_first_month else 1.0
+        first = billing.subscription_item(offer, fraction)
+        line = Line(sub.id, offer, t.rules, t.provider, activated, sub.expires, dict(t.cutoffs),
+                    dict(t.options), sub.threshold, sub.fixed_ip,
+                    Counters((now.year, now.month)),  # month_key(now)
                     enforcement.fresh_policy(t.limits, t.chains), offer)
         self.lines[line.id] = line
-        first = t.prorata_first_month
         items = line.items
-        items.append(billing.subscription_item(offer, remaining_fraction(activated) if first else 1.0))
+        items.append(first)
         items.extend(t.extra_items)
         self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
                         meters=dict(t.snapshot))  # as _event
@@ -827,30 +834,28 @@ class PolicyEngine:
         radio = "5G" if ln.offer.fiveg else ("4G" if ln.offer.radio != "3G" else "3G")
         if rat == "5G" and not ln.offer.fiveg:
             radio = "4G"
-        opened, last = 0, {}
-        # neither event carries a meters snapshot: recorded directly
+        # neither event carries a meters snapshot: recorded directly. Sessions only add up here,
+        # so the first ``opened`` activations succeed and every later one meets the same refusal.
         record, line_id, sessions, now = self.log.record, ln.id, ln.sessions, self.clock.now
-        last_sid, last_why = None, None
-        for _ in range(count):
-            why = reason
-            if why is None and limit is not None and len(sessions) >= limit:
-                why = f"{limit} simultaneous sessions reached (no fixed IP)"
-            if why:
-                record("session_rejected", line=line_id, zone=z, reason=why)
-                last_sid, last_why = None, why
-                continue
-            sid = self._next_session
-            self._next_session = sid + 1
+        if reason is not None:
+            opened = 0
+        else:
+            opened = max(0, min(count, count if limit is None else limit - len(sessions)))
+        first = self._next_session
+        self._next_session = first + opened
+        for sid in range(first, first + opened):
             sessions[sid] = Session(sid, z, apn, now)
             record("session_opened", line=line_id, session=sid, zone=z, throughput=state, radio=radio)
-            opened += 1
-            last_sid = sid
-        if last_why is not None and last_sid is None:
-            last = {"accepted": False, "reason": last_why}
-        elif last_sid is not None:
+        last: dict[str, Any] = {}
+        if opened < count:
+            why = reason if reason is not None else f"{limit} simultaneous sessions reached (no fixed IP)"
+            for _ in range(count - opened):
+                record("session_rejected", line=line_id, zone=z, reason=why)
+            last = {"accepted": False, "reason": why}
+        elif opened:
             last = {
                 "accepted": True,
-                "session": last_sid,
+                "session": first + opened - 1,
                 "throughput": state,
                 "radio": radio,
                 "reboot_required": ln.reboot_required,
@@ -1069,7 +1074,7 @@ class PolicyEngine:
     def _close_month(self, ln: Line, final: bool = False) -> Bill:
         bill = self._month_bill(ln)
         ln.bills.append(bill)
-        self._event("bill", ln, **{k: v for k, v in bill.as_dict().items() if k != "line"})
+        self.log.record("bill", line=ln.id, **bill.event_fields())  # no meters snapshot: as _event
         return bill
 
     def _month_bill(self, ln: Line) -> Bill:
