@@ -10,6 +10,7 @@ is the public class built on it.
 
 cimport cython
 
+from harness.selection_core cimport plan_order
 from harness.uicc_link cimport UiccLink, record_event
 
 import random
@@ -1264,7 +1265,7 @@ cdef class ModemCore:
         else:  # the entry holds the candidates and the lists: their ids stay theirs while listed
             plan = sel._plan_of(candidates, sim, rplmn, False)
             _remember(_automatic_plans, key, (candidates, sim, plan))
-        return plan.order(self.rng)
+        return plan_order(plan, self.rng)
 
     cdef list _order_labels(self, object order):
         """``PLMN/RAT`` of the first 8 combinations of a selection order (once per order tuple)."""
