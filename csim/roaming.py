@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from csim import stk
+from csim.apdu import CardCore
 from csim.roaming_core import EVENT_LIST_COMMAND as EVENT_LIST_COMMAND
 from csim.roaming_core import LOCAL_INFO_COMMAND as LOCAL_INFO_COMMAND
 from csim.roaming_core import MENU_TITLE as MENU_TITLE
@@ -367,7 +368,10 @@ class RoamingApplet(RoamingCore, Applet):
                 write(path, data)
             writes.append((path, data))
         changed = tuple(dict.fromkeys(path for path, _ in writes))
-        self._plans[target] = (files, tuple(writes), changed)
+        planned: Any = tuple(writes)
+        if getattr(type(self.card), "write_file", None) is CardCore.write_file:
+            planned = self.card.resolve_writes(planned)  # files looked up once per plan
+        self._plans[target] = (files, planned, changed)
         return changed
 
     def _size(self, path: str) -> int | None:
