@@ -148,6 +148,17 @@ cdef inline object _remember(dict table, object key, object value):
     return value
 
 
+cdef dict _plmn_codes = {}  # PLMN text -> 3-byte identity (TS 24.008 §10.5.1.3)
+
+
+cdef bytes _encoded_plmn(object plmn):
+    """:func:`csim.encoding.encode_plmn`, once per distinct PLMN text."""
+    code = _plmn_codes.get(plmn)
+    if code is None:
+        code = _remember(_plmn_codes, plmn, enc.encode_plmn(plmn))
+    return <bytes>code
+
+
 cdef dict _access_technology_objects = {}
 cdef dict _sim_lists_built = {}   # SimLists (immutable) per field values
 
@@ -1405,7 +1416,7 @@ cdef class ModemCore:
         current = list(self.usim.fplmn)[:size] + [""] * max(0, size - len(self.usim.fplmn))
         if list(entries) == current:
             return
-        data = b"".join([enc.encode_plmn(p) if p else b"\xff\xff\xff" for p in entries])
+        data = b"".join([_encoded_plmn(p) if p else b"\xff\xff\xff" for p in entries])
         if self._update(EF_FPLMN_, data):
             self.usim.fplmn = list(entries)
             self.record("fplmn", {"plmns": [p for p in entries if p]})
