@@ -57,6 +57,14 @@ ctypedef struct Pin:
     bint verified
 
 
+cdef class FileWrites:
+    cdef int n
+    cdef int nnodes
+    cdef int* node         # per write: node index, and its FID, size and offset when resolved
+    cdef list data         # bytes padded to the EF's size
+    cdef tuple writes      # the (path, data) pairs
+
+
 cdef class CardCore:
     cdef Node* nodes
     cdef int nnodes
@@ -123,3 +131,4 @@ cdef class CardCore:
     cdef int _node(self, path) except -1
     cdef int _ef(self, path, int structure) except -1
     cdef int _write_file(self, path, data) except -1
+    cdef bint _same_tree(self, FileWrites fw) noexcept

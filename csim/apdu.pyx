@@ -114,6 +114,26 @@ cdef inline bint pin_format_ok(const unsigned char* p) noexcept nogil:
     return n >= 4
 
 
+cdef class FileWrites:
+    """Writes of transparent EFs resolved to the nodes of a card's file tree
+    (:meth:`CardCore.resolve_writes`), each data padded with FF to its EF's size."""
+
+    def __dealloc__(self):
+        if self.node != NULL:
+            free(self.node)
+
+    @property
+    def pairs(self) -> tuple:
+        """The ``(path, data)`` pairs, as given."""
+        return self.writes
+
+    def __iter__(self):
+        return iter(self.writes)
+
+    def __len__(self) -> int:
+        return len(self.writes)
+
+
 cdef class CardCore:
     """File system and APDU engine of a UICC with a USIM application (TS 102 221, TS 31.102)."""
 
@@ -1433,9 +1453,69 @@ cdef class CardCore:
         self._write_file(path, data)
 
     def write_files(self, writes) -> None:
-        """:meth:`write_file` for each ``(path, data)`` of ``writes``, in order."""
+        """:meth:`write_file` for each ``(path, data)`` of ``writes``, in order.
+
+        ``writes`` may be a :class:`FileWrites` resolved by :meth:`resolve_writes` on a card of
+        the same file tree: its files are then found by node index instead of by path.
+        """
+        cdef FileWrites fw
+        cdef Node* nd
+        cdef Py_ssize_t k
+        cdef bytes b
+        if type(writes) is FileWrites:
+            fw = <FileWrites>writes
+            if self._same_tree(fw):
+                for k in range(fw.n):
+                    nd = &self.nodes[fw.node[4 * k]]
+                    b = <bytes>fw.data[k]
+                    memcpy(self.data + nd.offset, PyBytes_AS_STRING(b), nd.size)
+                return
+            writes = fw.writes
         for path, data in writes:
             self._write_file(path, data)
+
+    def resolve_writes(self, writes) -> FileWrites:
+        """``(path, data)`` pairs for :meth:`write_files` with each file looked up once: raises as
+        :meth:`write_file` would (missing file, not transparent, data too long)."""
+        cdef FileWrites fw = FileWrites.__new__(FileWrites)
+        cdef tuple pairs = tuple([(path, data) for path, data in writes])
+        cdef Py_ssize_t k, n = len(pairs)
+        cdef int i
+        cdef Node* nd
+        fw.writes = pairs
+        fw.data = []
+        fw.nnodes = self.nnodes
+        fw.node = <int*>malloc((n if n > 0 else 1) * 4 * sizeof(int))
+        if fw.node == NULL:
+            raise MemoryError()
+        for k in range(n):
+            path, data = pairs[k]
+            i = self._ef(path, S_TRANSPARENT)
+            nd = &self.nodes[i]
+            b = data if type(data) is bytes else bytes(data)
+            if len(b) > nd.size:
+                raise ValueError(f"{path}: {len(b)} bytes do not fit in {nd.size}")
+            fw.node[4 * k] = i
+            fw.node[4 * k + 1] = nd.fid
+            fw.node[4 * k + 2] = nd.size
+            fw.node[4 * k + 3] = nd.offset
+            fw.data.append(b + b"\xff" * (nd.size - len(b)))
+            fw.n = k + 1
+        return fw
+
+    cdef bint _same_tree(self, FileWrites fw) noexcept:
+        """The files of ``fw`` are transparent EFs of this card at the same nodes (same FID,
+        size and place in the data buffer), as on every card of one image."""
+        cdef Py_ssize_t k
+        cdef Node* nd
+        if fw.nnodes != self.nnodes:
+            return False
+        for k in range(fw.n):
+            nd = &self.nodes[fw.node[4 * k]]
+            if (nd.kind != K_EF or nd.structure != S_TRANSPARENT or nd.fid != fw.node[4 * k + 1]
+                    or nd.size != fw.node[4 * k + 2] or nd.offset != fw.node[4 * k + 3]):
+                return False
+        return True
 
     cdef int _write_file(self, path, data) except -1:
         cdef int i = self._ef(path, S_TRANSPARENT)

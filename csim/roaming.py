@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from csim import stk
+from csim.apdu import CardCore
 from csim.roaming_core import EVENT_LIST_COMMAND as EVENT_LIST_COMMAND
 from csim.roaming_core import LOCAL_INFO_COMMAND as LOCAL_INFO_COMMAND
 from csim.roaming_core import MENU_TITLE as MENU_TITLE
@@ -367,7 +368,10 @@ class RoamingApplet(RoamingCore, Applet):
                 write(path, data)
             writes.append((path, data))
         changed = tuple(dict.fromkeys(path for path, _ in writes))
-        self._plans[target] = (files, tuple(writes), changed)
+        planned: Any = tuple(writes)
+        if getattr(type(self.card), "write_file", None) is CardCore.write_file:
+            planned = self.card.resolve_writes(planned)  # files looked up once per plan
+        self._plans[target] = (files, planned, changed)
         return changed
 
     def _size(self, path: str) -> int | None:
@@ -427,6 +431,25 @@ class RoamingApplet(RoamingCore, Applet):
                 self._auths[name] = self._restore_auth(_from_jsonable(st))
 
 
+class _ProfileFiles(dict):
+    """The files of each IMSI profile of a profile by name, derived on first use.
+
+    Kept in the profile's derived cache: it refers to the profile weakly.
+    """
+
+    __slots__ = ("profile_ref",)
+
+    def __init__(self, profile: Any) -> None:
+        super().__init__()
+        self.profile_ref = weakref.ref(profile)
+
+    def __missing__(self, name: str) -> Mapping[str, bytes]:
+        from csim import profile as profiles
+
+        files = self[name] = profiles.profile_files(self.profile_ref(), name)
+        return files
+
+
 class _Setup:
     """What the applets of the cards built from one profile (and one card image) share.
 
@@ -448,12 +471,10 @@ class _Setup:
         policy = shared.get("policy")
         if policy is None:
             policy = shared["policy"] = Policy.from_config(profile.applet)
-        cache: dict[str, Mapping[str, bytes]] = shared.setdefault("files", {})
-
-        def files(name: str) -> Mapping[str, bytes]:
-            if name not in cache:
-                cache[name] = profiles.profile_files(profile, name)
-            return cache[name]
+        cache = shared.get("files")
+        if cache is None:
+            cache = shared["files"] = _ProfileFiles(profile)
+        files: Callable[[str], Mapping[str, bytes]] = cache.__getitem__
 
         # each profile's keys as issued; every card gets a copy (its own SQN state)
         issued: dict[str, UsimAuth] = shared.setdefault("issued auth", {})

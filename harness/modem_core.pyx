@@ -10,6 +10,7 @@ is the public class built on it.
 
 cimport cython
 
+from harness.selection_core cimport plan_order
 from harness.uicc_link cimport UiccLink, record_event
 
 import random
@@ -145,6 +146,17 @@ cdef inline object _remember(dict table, object key, object value):
         table.clear()
     table[key] = value
     return value
+
+
+cdef dict _plmn_codes = {}  # PLMN text -> 3-byte identity (TS 24.008 §10.5.1.3)
+
+
+cdef bytes _encoded_plmn(object plmn):
+    """:func:`csim.encoding.encode_plmn`, once per distinct PLMN text."""
+    code = _plmn_codes.get(plmn)
+    if code is None:
+        code = _remember(_plmn_codes, plmn, enc.encode_plmn(plmn))
+    return <bytes>code
 
 
 cdef dict _access_technology_objects = {}
@@ -546,6 +558,13 @@ cdef dict _automatic_plans = {}   # (id(candidates), id(SIM lists), RPLMN) -> (c
 cdef dict _labels_of_order = {}    # id(order) -> (order, its first 8 labels)
 #: places (and candidates per place) a terminal keeps derived radio data for
 cdef Py_ssize_t _PLACES_LIMIT = 64
+#: the candidates last found at a place with nothing forced, shared by the terminals (checked
+#: against the world, coverage, RATs and EF_FPLMN of the asking one):
+#: location -> (world, coverage, RATs, FPLMN, candidates)
+cdef dict _candidates_at = {}
+#: the cell table of a place with nothing forced, shared likewise:
+#: location -> (world, location, coverage, cell index, cell per candidate id)
+cdef dict _cells_at = {}
 
 
 cdef object _cell_of(dict index, object cand):
@@ -689,7 +708,6 @@ cdef class ModemCore:
     cdef public bint _in_proactive
     cdef public object _aid
     cdef public object _sim_cache
-    cdef dict _candidates_at       # location -> (world, coverage, RATs, FPLMN, candidates) nothing forced
     cdef tuple _last_cells         # (world, location, coverage, cell index, cell per candidate id)
     cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
     cdef bytes _aid_select         # SELECT of the USIM AID below
@@ -701,7 +719,6 @@ cdef class ModemCore:
     def __init__(self, transport, world, log, config, network):
         self._efs = {}
         self._sizes = {}
-        self._candidates_at = {}
         self.transport = transport  # also builds the link (see the property)
         self.world = world
         self.log = log
@@ -1115,15 +1132,15 @@ cdef class ModemCore:
         rats = self.config.rats
         plain = not self.signal_overrides and not self.forbidden_las
         if plain:
-            last = self._candidates_at.get(self.location)
+            last = _candidates_at.get(self.location)
             if (last is not None and last[0] is self.world and last[1] == self.coverage
                     and last[2] is rats and last[3] == self.usim.fplmn):
                 return last[4]
         cands = self._candidates_of_situation()
         if plain:
-            if len(self._candidates_at) >= _PLACES_LIMIT:
-                self._candidates_at.clear()
-            self._candidates_at[self.location] = (self.world, self.coverage, rats, list(self.usim.fplmn), cands)
+            if len(_candidates_at) >= _PLACES_LIMIT:
+                _candidates_at.clear()
+            _candidates_at[self.location] = (self.world, self.coverage, rats, list(self.usim.fplmn), cands)
         return cands
 
     cdef tuple _candidates_of_situation(self):
@@ -1193,12 +1210,19 @@ cdef class ModemCore:
         last = self._last_cells
         if (last is None or last[0] is not self.world or last[1] != self.location
                 or last[2] != self.coverage):
-            world = self.world
-            key = ("cell_of_candidate", self._radio())
-            by_cand = world.memo.get(key)
-            if by_cand is None:
-                by_cand = world.remember(key, {})
-            last = self._last_cells = (world, self.location, self.coverage, self._cell_index(), by_cand)
+            last = _cells_at.get(self.location)  # another terminal's at this place
+            if (last is None or last[0] is not self.world or last[1] != self.location
+                    or last[2] != self.coverage):
+                world = self.world
+                key = ("cell_of_candidate", self._radio())
+                by_cand = world.memo.get(key)
+                if by_cand is None:
+                    by_cand = world.remember(key, {})
+                last = (world, self.location, self.coverage, self._cell_index(), by_cand)
+                if len(_cells_at) >= _PLACES_LIMIT:
+                    _cells_at.clear()
+                _cells_at[self.location] = last
+            self._last_cells = last
         by_cand = <dict>last[4]
         hit = by_cand.get(id(cand))
         if hit is not None and (<tuple>hit)[0] is cand:
@@ -1264,7 +1288,7 @@ cdef class ModemCore:
         else:  # the entry holds the candidates and the lists: their ids stay theirs while listed
             plan = sel._plan_of(candidates, sim, rplmn, False)
             _remember(_automatic_plans, key, (candidates, sim, plan))
-        return plan.order(self.rng)
+        return plan_order(plan, self.rng)
 
     cdef list _order_labels(self, object order):
         """``PLMN/RAT`` of the first 8 combinations of a selection order (once per order tuple)."""
@@ -1404,7 +1428,7 @@ cdef class ModemCore:
         current = list(self.usim.fplmn)[:size] + [""] * max(0, size - len(self.usim.fplmn))
         if list(entries) == current:
             return
-        data = b"".join([enc.encode_plmn(p) if p else b"\xff\xff\xff" for p in entries])
+        data = b"".join([_encoded_plmn(p) if p else b"\xff\xff\xff" for p in entries])
         if self._update(EF_FPLMN_, data):
             self.usim.fplmn = list(entries)
             self.record("fplmn", {"plmns": [p for p in entries if p]})

@@ -21,7 +21,8 @@ import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.selection_core import same_objects
+from harness.selection_core import ORDERS_PER_PLAN as _ORDERS_PER_PLAN
+from harness.selection_core import plan_order, same_objects, shuffled
 
 #: access technologies in the order a terminal prefers them inside one list entry
 RAT_PREFERENCE = ("5G", "4G", "3G", "2G")
@@ -179,26 +180,11 @@ class _Plan:
             if hit is None:
                 hit = self._orders[None] = self._build(self._draw(random.Random(0)))  # noqa: S311
             return hit
-        plmns = self.plmns
-        if len(plmns) > 1:  # a shuffle of one PLMN draws no random number
-            drawn = list(plmns)
-            rng.shuffle(drawn)
-            drawn = tuple(drawn)
-        else:
-            drawn = plmns
-        hit = self._orders.get(drawn)
-        if hit is None:
-            hit = self._build(drawn)
-            if len(self._orders) < _ORDERS_PER_PLAN:
-                self._orders[drawn] = hit
-        return hit
+        return plan_order(self, rng)
 
     def _draw(self, rng: random.Random) -> tuple[str, ...]:
         """The item iv PLMNs in random order (seeded on purpose: reproducible runs)."""
-        drawn = list(self.plmns)
-        if len(drawn) > 1:  # a shuffle of one PLMN draws no random number
-            rng.shuffle(drawn)
-        return tuple(drawn)
+        return shuffled(self.plmns, rng)
 
     def _build(self, drawn: tuple[str, ...]) -> tuple[Candidate, ...]:
         """Items 0-iii, item iv in the drawn PLMN order (inside one PLMN the terminal's
@@ -231,7 +217,6 @@ class _Plan:
 _plans: dict[tuple[object, ...], _Plan] = {}
 _plans_by_id: dict[tuple[object, ...], tuple[SimLists, tuple[Candidate, ...], _Plan]] = {}
 _PLANS_LIMIT = 2048
-_ORDERS_PER_PLAN = 32
 
 
 def _plan_of(candidates: Sequence[Candidate], sim: SimLists, rplmn: str | None,
