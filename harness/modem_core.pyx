@@ -349,38 +349,11 @@ cdef class Usim:
 
     cdef void assign(self, tuple values):
         """Set the fields decoded from subscription files (those of ``values`` by slot, not ``_MISSING``)."""
-        cdef object missing = _MISSING
-        cdef object v
-        v = values[SLOT_IMSI]
-        if v is not missing:
-            self.imsi = v
-        v = values[SLOT_MNC_LENGTH]
-        if v is not missing:
-            self.mnc_length = v
-        v = values[SLOT_SPN]
-        if v is not missing:
-            self.spn = v
-        v = values[SLOT_USER]
-        if v is not missing:
-            self.user = v
-        v = values[SLOT_OPERATOR]
-        if v is not missing:
-            self.operator = v
-        v = values[SLOT_HPLMN_ACT]
-        if v is not missing:
-            self.hplmn_act = v
-        v = values[SLOT_EHPLMN]
-        if v is not missing:
-            self.ehplmn = v
-        v = values[SLOT_FPLMN]
-        if v is not missing:
-            self.fplmn = v
-        v = values[SLOT_HPPLMN]
-        if v is not missing:
-            self.hpplmn_minutes = v
-        v = values[SLOT_FPLMN_SIZE]
-        if v is not missing:
-            self.fplmn_size = v
+        cdef Py_ssize_t i
+        for i in range(N_SLOTS):
+            v = values[i]
+            if v is not _MISSING:
+                setattr(self, _SLOT_FIELDS[i], v)
 
     def __repr__(self):
         return (f"Usim(iccid={self.iccid!r}, imsi={self.imsi!r}, mnc_length={self.mnc_length!r}, "
@@ -504,6 +477,9 @@ cdef frozenset _LOCATION_FILES = frozenset((EF_EPSLOCI, EF_PSLOCI, EF_LOCI))
 cdef enum:
     SLOT_IMSI, SLOT_MNC_LENGTH, SLOT_SPN, SLOT_USER, SLOT_OPERATOR, SLOT_HPLMN_ACT, SLOT_EHPLMN, SLOT_FPLMN, \
         SLOT_HPPLMN, SLOT_FPLMN_SIZE, N_SLOTS
+#: the Usim attribute of each slot
+cdef tuple _SLOT_FIELDS = ("imsi", "mnc_length", "spn", "user", "operator", "hplmn_act", "ehplmn", "fplmn",
+                           "hpplmn_minutes", "fplmn_size")
 cdef dict _USIM_FIELD = {
     EF_IMSI: (SLOT_IMSI, None), EF_AD: (SLOT_MNC_LENGTH, 2), EF_SPN: (SLOT_SPN, None),
     EF_PLMNWACT: (SLOT_USER, ()), EF_OPLMNWACT: (SLOT_OPERATOR, ()), EF_HPLMNWACT: (SLOT_HPLMN_ACT, ()),
