@@ -15,6 +15,8 @@ from enum import IntEnum
 from functools import cached_property
 from typing import TypeVar
 
+from csim.memo import once, remember
+
 
 class TlvError(ValueError):
     """Malformed TLV data (the card answers ``6A80``)."""
@@ -28,26 +30,9 @@ _T = TypeVar("_T")
 _MEMO_LIMIT = 4096  # entries per decode table; a full table starts again empty
 
 
-def _remember(table: dict[bytes, _T], key: bytes, value: _T) -> _T:
-    """Store ``value`` (an immutable decoded object) under ``key`` in a bounded table.
-
-    A full table is emptied in place, never replaced: :mod:`csim.cat` looks decoded
-    ENVELOPE, TERMINAL RESPONSE and TERMINAL PROFILE data up in these tables first.
-    """
-    if len(table) >= _MEMO_LIMIT:
-        table.clear()
-    table[key] = value
-    return value
-
-
 def _decoded_once(table: dict[bytes, _T], data: bytes, decode: Callable[[bytes], _T]) -> _T:
     """``decode(data)``, looked up in ``table`` first and remembered there (immutable results)."""
-    if type(data) is not bytes:
-        data = bytes(data)
-    value = table.get(data)
-    if value is None:
-        value = _remember(table, data, decode(data))
-    return value
+    return once(table, data if type(data) is bytes else bytes(data), decode, _MEMO_LIMIT)
 
 
 # --- BER-TLV templates, TS 101 220 §7.2 -------------------------------------------------------
@@ -587,10 +572,8 @@ def terminal_response(
     except TypeError:  # a mutable argument: encode without remembering
         return _terminal_response(details, result, data_objects, additional)
     if data is None:
-        data = _terminal_response(details, result, data_objects, additional)
-        if len(_built) >= _MEMO_LIMIT:
-            _built.clear()
-        _built[key] = data
+        data = remember(_built, key, _terminal_response(details, result, data_objects, additional),
+                        _MEMO_LIMIT)
     return data
 
 
@@ -769,10 +752,7 @@ def event_download_location_status(status: int, location: LocationInformation | 
     key = ("LS", status, location)
     data = _built.get(key)
     if data is None:
-        data = _event_download_location_status(status, location)
-        if len(_built) >= _MEMO_LIMIT:
-            _built.clear()
-        _built[key] = data
+        data = remember(_built, key, _event_download_location_status(status, location), _MEMO_LIMIT)
     return data
 
 

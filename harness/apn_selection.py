@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csim.encoding import imsi_plmn
+from csim.memo import remember
 from harness.operators import ApnSetting, OperatorDB
 
 
@@ -182,9 +183,7 @@ class TerminalApnState:
                 hit = (db, card, select_apn(db, card, configured=configured), "")
             except ApnSelectionError as exc:
                 hit = (db, card, None, str(exc))
-            if len(_selections) >= 256:
-                _selections.clear()
-            _selections[key] = hit
+            remember(_selections, key, hit, 256)
         if hit[2] is None:
             raise ApnSelectionError(hit[3])
         return hit[2]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from csim import encoding as enc
+from csim.memo import remember
 from harness.apn_selection import CardIdentity, TerminalApnState
 from harness.apns_conf import load_apns_conf
 from harness.dataplane import ActivationRequest, ActivationResult, NetworkDataPlane
@@ -76,9 +77,7 @@ def read_card_identity(transport: Any, *, sim_reference: str | None = None,
     except TypeError:  # a transport answering mutable buffers: decoded every time
         return _identity(*raw)
     if card is None:
-        if len(_identities) >= 256:
-            _identities.clear()
-        card = _identities[raw] = _identity(*raw)
+        card = remember(_identities, raw, _identity(*raw), 256)
     return card
 
 

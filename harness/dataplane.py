@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from csim.memo import remember
 from harness.events import EventLog
 from harness.login import LoginError, international_msisdn, parse_login
 from harness.operators import ApnSetting, Operator, Plan
@@ -79,9 +80,7 @@ def line_number(msisdn: str) -> str:
             hit = international_msisdn(msisdn)
         except LoginError:
             hit = "".join(c for c in msisdn if c.isdigit())
-        if len(_line_numbers) >= 1024:
-            _line_numbers.clear()
-        _line_numbers[msisdn] = hit
+        remember(_line_numbers, msisdn, hit, 1024)
     return hit
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from csim.memo import remember
 from harness.operators import Operator, Plan
 
 FRANCE_CC = "33"
@@ -71,9 +72,7 @@ def international_msisdn(number: str, digits: int | None = None) -> str:
             hit = (_international(number, digits), None)
         except LoginError as exc:
             hit = (None, exc.reason)
-        if len(_numbers) >= 1024:
-            _numbers.clear()
-        _numbers[key] = hit
+        remember(_numbers, key, hit, 1024)
     if hit[1] is not None:
         raise LoginError(hit[1])
     return hit[0]  # type: ignore[return-value]
@@ -156,9 +155,7 @@ def _memo(fn: Callable[..., Login], operator: Operator, *args: Any) -> Login:
             hit = (operator, fn(operator, *args), "")
         except LoginError as exc:
             hit = (operator, None, exc.reason)
-        if len(_logins) >= 1024:
-            _logins.clear()
-        _logins[key] = hit
+        remember(_logins, key, hit, 1024)
     if hit[1] is None:
         raise LoginError(hit[2])
     return hit[1]

@@ -22,6 +22,7 @@ from typing import Any
 
 from csim import yamlsrc
 from csim.encoding import imsi_plmn
+from csim.memo import remember
 from csim.yamlsrc import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,11 +207,7 @@ class World:
 
     def remember(self, key: Any, value: Any) -> Any:
         """Store ``value`` in :attr:`memo` under ``key`` (bounded) and return it."""
-        memo = self.memo
-        if len(memo) >= MEMO_LIMIT:
-            memo.clear()
-        memo[key] = value
-        return value
+        return remember(self.memo, key, value, MEMO_LIMIT)
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod

@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from csim.memo import remember
+
 from .catalogue import Offer
 from .units import MB, euros, format_volume
 
@@ -69,11 +71,7 @@ def subscription_item(offer: Offer, fraction: float = 1.0) -> BillItem:
     hit = _SUBSCRIPTION_ITEMS.get(key)
     if hit is not None and hit[0] is offer:
         return hit[1]
-    if len(_SUBSCRIPTION_ITEMS) >= 512:
-        _SUBSCRIPTION_ITEMS.clear()
-    item = _subscription_item(offer, fraction)
-    _SUBSCRIPTION_ITEMS[key] = (offer, item)
-    return item
+    return remember(_SUBSCRIPTION_ITEMS, key, (offer, _subscription_item(offer, fraction)), 512)[1]
 
 
 def _subscription_item(offer: Offer, fraction: float) -> BillItem:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from csim.memo import remember
 from csim.yamlsrc import DataError, LineDict, load, load_schema
 
 from .clock import parse_duration, parse_instant
@@ -395,9 +396,7 @@ class Catalogue:
             hit = tuple(o for o in self.offers.values()
                         if all(getattr(o, k) == v for k, v in criteria.items()))
             if key is not None:
-                if len(self._found) >= 256:
-                    self._found.clear()
-                self._found[key] = hit
+                remember(self._found, key, hit, 256)
         return list(hit)
 
     # ----------------------------------------------------------- subscriptions
@@ -413,10 +412,7 @@ class Catalogue:
         except TypeError:  # an unhashable value: checked every time
             return self._subscription(spec)
         if hit is None:
-            hit = self._subscription(spec)
-            if len(self._checked) >= 256:
-                self._checked.clear()
-            self._checked[key] = hit
+            hit = remember(self._checked, key, self._subscription(spec), 256)
         return hit
 
     def _subscription(self, spec: dict[str, Any]) -> Subscription:

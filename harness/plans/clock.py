@@ -11,6 +11,7 @@ import calendar
 import re
 from datetime import datetime, timedelta
 
+from csim.memo import once, remember
 from harness.events import EventLog
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)")
@@ -30,13 +31,7 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
             raise ValueError(f"negative duration: {value}")
         return timedelta(seconds=value)
     if isinstance(value, str):
-        hit = _durations.get(value)
-        if hit is None:
-            hit = _parse_duration(value)
-            if len(_durations) >= 1024:
-                _durations.clear()
-            _durations[value] = hit
-        return hit
+        return once(_durations, value, _parse_duration, 1024)
     return _parse_duration(value)
 
 
@@ -58,13 +53,7 @@ def parse_instant(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo is None else value.replace(tzinfo=None)
     if isinstance(value, str):
-        hit = _instants.get(value)
-        if hit is None:
-            hit = _parse_instant(value)
-            if len(_instants) >= 1024:
-                _instants.clear()
-            _instants[value] = hit
-        return hit
+        return once(_instants, value, _parse_instant, 1024)
     return _parse_instant(value)
 
 
@@ -101,10 +90,7 @@ def remaining_fraction(t: datetime) -> float:
     hit = _fractions.get(t)
     if hit is None:
         start, end = month_start(t), next_month_start(t)
-        hit = (end - t) / (end - start)
-        if len(_fractions) >= 1024:
-            _fractions.clear()
-        _fractions[t] = hit
+        hit = remember(_fractions, t, (end - t) / (end - start), 1024)
     return hit
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 from decimal import Decimal
 from itertools import starmap
 
+from csim.memo import remember
+
 from .catalogue import NetworkRules, Offer
 from .zones import ZONES
 
@@ -135,9 +137,8 @@ def fresh_policy(limits: tuple[tuple[int, int], ...],
     """An unused Policy: the meters' ``(limit, alerts)`` and the zones' chains of :func:`policy_limits`."""
     hit = _METER_ARGS.get(id(limits))
     if hit is None or hit[0] is not limits:
-        if len(_METER_ARGS) >= 512:
-            _METER_ARGS.clear()
-        hit = _METER_ARGS[id(limits)] = (limits, tuple((limit, 0, alerts) for limit, alerts in limits))
+        meters = tuple((limit, 0, alerts) for limit, alerts in limits)
+        hit = remember(_METER_ARGS, id(limits), (limits, meters), 512)
     return Policy(list(starmap(Meter, hit[1])), list(map(list, chains)))
 
 
@@ -169,9 +170,7 @@ def policy_limits(
     limits = tuple((m.limit, m.alerts) for m in p.meters)
     chains = tuple(tuple(c) for c in p.chains)
     if key is not None:
-        if len(_TEMPLATES) >= 512:
-            _TEMPLATES.clear()
-        _TEMPLATES[key] = (offer, rules, limits, chains)
+        remember(_TEMPLATES, key, (offer, rules, limits, chains), 512)
     return limits, chains
 
 

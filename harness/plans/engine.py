@@ -19,6 +19,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any
 
+from csim.memo import remember
 from harness.events import EventLog
 
 from . import billing, enforcement
@@ -210,9 +211,7 @@ def _line_template(catalogue: Catalogue, sub: Subscription) -> _LineTemplate:
     key = (id(catalogue), id(sub))
     t = _TEMPLATES.get(key)
     if t is None or t.sub is not sub or t.catalogue is not catalogue:
-        if len(_TEMPLATES) >= 256:
-            _TEMPLATES.clear()
-        t = _TEMPLATES[key] = _LineTemplate(catalogue, sub)
+        t = remember(_TEMPLATES, key, _LineTemplate(catalogue, sub), 256)
     return t
 
 
@@ -237,10 +236,8 @@ def _alert_message(label: str, pct: int, name: str, euro: bool, used: int, limit
     if text is None:
         amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
         what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
-        text = f"{label}: vous avez consommé {pct}% {what} ({amount(used)} / {amount(limit)})"
-        if len(_ALERT_TEXTS) >= 1024:
-            _ALERT_TEXTS.clear()
-        _ALERT_TEXTS[key] = text
+        text = remember(_ALERT_TEXTS, key,
+                        f"{label}: vous avez consommé {pct}% {what} ({amount(used)} / {amount(limit)})", 1024)
     return text
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from csim.memo import once
+
 _VOLUME = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*([kKMGT]?)(?:[bBoO]|i?[bB])?\s*$")
 _FACTOR = {"": 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
@@ -26,13 +28,7 @@ def parse_volume(value: int | str) -> int:
             raise ValueError(f"negative data volume: {value}")
         return value
     if isinstance(value, str):
-        hit = _volumes.get(value)
-        if hit is None:
-            hit = _parse_volume(value)
-            if len(_volumes) >= 1024:
-                _volumes.clear()
-            _volumes[value] = hit
-        return hit
+        return once(_volumes, value, _parse_volume, 1024)
     return _parse_volume(value)
 
 
