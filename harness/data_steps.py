@@ -17,13 +17,12 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
-from harness.step_groups import LazyModule, group_key, modem_view, per_scenario, run_context
+from harness.step_groups import LazyModule, OfRun, group_key, modem_view, per_scenario, run_context
 from harness.world import plmn_of_imsi
 
 if TYPE_CHECKING:
@@ -107,26 +106,8 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------- run-time state
 
 
-class _OfRun:
-    """Refers to its run's session weakly: a finished run is freed by reference counting as soon
-    as it is dropped, without waiting for the cycle collector."""
-
-    _session: Callable[[], Session | None]
-
-    @property
-    def session(self) -> Session:
-        """The run this object belongs to."""
-        session = self._session()
-        if session is None:
-            raise RuntimeError("the run of this data context is over")
-        return session
-
-
-class PlanCharging(_OfRun):
+class PlanCharging(OfRun):
     """The plan engine as the packet core's charging side (:class:`harness.dataplane.Charging`)."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = weakref.ref(session)
 
     def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]:
         ctx = _plan_steps.plans(self.session)
@@ -262,12 +243,12 @@ class _DataSetup:
         self.activation = activation
 
 
-class DataContext(_OfRun):
+class DataContext(OfRun):
     """The run's terminal data side and the home operator's packet core."""
 
     def __init__(self, session: Session) -> None:
+        super().__init__(session)
         scn = session.scenario
-        self._session = weakref.ref(session)
         log = session.log
         profile = session.profile
         table = _operators.loaded()  # as the scenario's load checked them

@@ -13,7 +13,6 @@ Nothing here is imported by scenarios without a plan: the engine is built on fir
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from csim.yamlsrc import DataError, LineDict
 from harness.step_groups import (
     LazyModule,
+    OfRun,
     data_view,
     group_key,
     modem_view,
@@ -108,18 +108,17 @@ def _line_of(doc: Mapping[str, Any], key: str) -> int | None:
 # --------------------------------------------------------------------------- run-time state
 
 
-class PlanContext:
-    """The policy engine of one run, its line, and the last operator request's outcome.
+class PlanContext(OfRun):
+    """The policy engine of one run, its line, and the last operator request's outcome (kept on
+    its session, which it refers back to weakly)."""
 
-    The context is kept on its session and refers back to it weakly: a finished run's session
-    and everything it holds are freed as soon as it is dropped, without waiting for the
-    cycle collector."""
+    run_over = PlanStepError
 
     def __init__(self, session: Session) -> None:
         scn = session.scenario
         if scn is None or scn.plan is None:
             raise PlanStepError("this scenario declares no 'plan:' (the line's subscription)")
-        self._session = weakref.ref(session)
+        super().__init__(session)
         log = session.log
         elapsed = log.time
         catalogue = _plans.default_catalogue()
@@ -136,14 +135,6 @@ class PlanContext:
         self._modem_follow(t0)
         self.last_zone = "france"
         self.result: dict[str, Any] | None = None
-
-    @property
-    def session(self) -> Session:
-        """The run this context belongs to."""
-        session = self._session()
-        if session is None:
-            raise PlanStepError("the run of this plan context is over")
-        return session
 
     # -- time
     def catch_up(self) -> None:

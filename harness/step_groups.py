@@ -50,6 +50,26 @@ def run_context(session: Any, attr: str, build: Callable[[Any], T]) -> T:
     return ctx
 
 
+class OfRun:
+    """A group's state for one run, referring to the run's session weakly: a finished run (its
+    session and everything it holds) is freed by reference counting as soon as it is dropped,
+    without waiting for the cycle collector."""
+
+    #: raised when the state is used after its run is over (a group names its own error)
+    run_over: type[Exception] = RuntimeError
+
+    def __init__(self, session: Any) -> None:
+        self._session = weakref.ref(session)
+
+    @property
+    def session(self) -> Any:
+        """The run this state belongs to."""
+        session = self._session()
+        if session is None:
+            raise self.run_over(f"the run of this {type(self).__name__} is over")
+        return session
+
+
 #: (id of a scenario, table) -> (the scenario, its value); an entry goes with its scenario
 _PER_SCENARIO: dict[tuple[int, str], tuple[Any, Any]] = {}
 

@@ -1,10 +1,11 @@
+import gc
 from types import SimpleNamespace
 
 import pytest
 
 from harness import data_steps, plan_steps
 from harness.scenario import Step
-from harness.step_groups import group_key, modem_view, run_context, serving_plmn
+from harness.step_groups import OfRun, group_key, modem_view, run_context, serving_plmn
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,22 @@ def test_serving_plmn_is_the_modem_views_registration():
     assert serving_plmn(modem) == modem_view(modem)["registered"] == "208-10"
     modem.registered = None
     assert serving_plmn(modem) is None
+
+
+def test_run_state_refers_to_its_session_weakly():
+    class Run:  # a session stand-in
+        pass
+
+    class Over(Exception):
+        pass
+
+    class State(OfRun):
+        run_over = Over
+
+    run = Run()
+    state = State(run)
+    assert state.session is run
+    del run
+    gc.collect()
+    with pytest.raises(Over, match="run of this State is over"):
+        _ = state.session
