@@ -2,9 +2,6 @@
 """Compiled parts of :mod:`harness.plmn_selection`: the identity test of candidate tuples for
 its plan table and the random draw of item iv of an automatic-mode order (TS 23.122 §4.4.3.1.1)."""
 
-import random
-
-cdef object _Random = random.Random
 #: orders kept per plan (one per distinct draw)
 ORDERS_PER_PLAN = 32
 cdef Py_ssize_t _ORDERS_PER_PLAN = ORDERS_PER_PLAN
@@ -22,36 +19,12 @@ def same_objects(tuple a, tuple b) -> bool:
 
 
 cpdef tuple shuffled(tuple items, rng):
-    """``items`` shuffled as ``rng.shuffle`` does on a list of them, drawing the same numbers.
-
-    A :class:`random.Random` is shuffled here (Fisher-Yates from the end, each index drawn by
-    rejection from ``getrandbits``, as its ``shuffle`` and ``_randbelow`` do); any other generator
-    shuffles with its own ``shuffle``. Fewer than two items draw nothing.
-    """
-    cdef Py_ssize_t i, n = len(items)
-    cdef unsigned long k, j
-    if n < 2:
+    """``items`` shuffled by ``rng.shuffle`` (fewer than two items draw nothing)."""
+    if len(items) < 2:
         return items
     cdef list x = list(items)
-    if type(rng) is not _Random:
-        rng.shuffle(x)
-        return tuple(x)
-    getrandbits = rng.getrandbits
-    for i in range(n - 1, 0, -1):
-        k = _bit_length(i + 1)
-        j = getrandbits(k)
-        while j >= <unsigned long>(i + 1):
-            j = getrandbits(k)
-        x[i], x[j] = x[j], x[i]
+    rng.shuffle(x)
     return tuple(x)
-
-
-cdef inline unsigned long _bit_length(unsigned long v) noexcept:
-    cdef unsigned long k = 0
-    while v:
-        k += 1
-        v >>= 1
-    return k
 
 
 cpdef tuple plan_order(plan, rng):
