@@ -1,4 +1,4 @@
-"""Rate usage records for a fleet with the Cython rater (harness.rating).
+"""Rate usage records for a fleet with the Cython rater (harness.plans.rating).
 
     python bench/cutoff_fleet.py [--lines 100000] [--records 100] [--seed 1]
 
@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.rating import unpack_events  # noqa: E402
+from harness.plans.rating import unpack_events  # noqa: E402
 
 from harness.plans import PolicyEngine  # noqa: E402
 from harness.plans.enforcement import METERS  # noqa: E402

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from csim import Card
 from harness.events import EventLog
-from harness.pcsc import PcscTransport, wait_for_card
-from harness.transport import transmit_t0
-from harness.vpcd import PcscdService, VpcdCard
+
+from csim import Card
+from harness.readers.pcsc import PcscTransport, wait_for_card
+from harness.readers.vpcd import PcscdService, VpcdCard
+from harness.terminal.transport import transmit_t0
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "fixtures" / "cards" / "alphalink-orange.yaml"
 SELECT_ICCID = bytes.fromhex("00A4000C022FE2")

@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import runner, scenario  # noqa: E402
+from harness.scenario import loader as scenario  # noqa: E402
+from harness.scenario import runner  # noqa: E402
 
 
 def load_suite() -> list[scenario.Scenario]:

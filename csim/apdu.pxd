@@ -1,7 +1,7 @@
 # cython: language_level=3
 """C-level interface of :mod:`csim.apdu`: the card core's state and its APDU entry point.
 
-Compiled modules of the terminal (:mod:`harness.uicc_link`) call :meth:`CardCore.respond` with
+Compiled modules of the terminal (:mod:`harness.terminal.link`) call :meth:`CardCore.respond` with
 the command bytes directly; Python code uses ``CardCore.transmit``.
 """
 

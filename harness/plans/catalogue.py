@@ -18,10 +18,11 @@ from typing import Any
 
 from csim.memo import remember
 from csim.yamlsrc import DataError, LineDict, load, load_schema
+from harness.paths import ROOT
 
 from .clock import parse_duration, parse_instant
 from .units import GB, format_volume, parse_volume
-from .zones import ROAMING_ZONES, ROOT
+from .zones import ROAMING_ZONES
 
 PLANS_DIR = ROOT / "fixtures" / "plans"
 SCHEMA = ROOT / "harness" / "schema" / "plans.schema.json"

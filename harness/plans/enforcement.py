@@ -15,7 +15,7 @@ Volume meters count bytes (weight 1); euro meters count nano-euros (weight = the
 per byte in nEUR, i.e. the EUR/MB rate x 1000). Alerts fire once per threshold when
 ``used * 100 >= pct * limit``. A BLOCK meter that cannot take one more byte is *exhausted*: it
 is rounded up to its limit (so a 100 % alert fires) and a ``block`` event is raised. The Cython
-rater (:mod:`harness.rating`) implements exactly this algorithm over arrays.
+rater (:mod:`harness.plans.rating`) implements exactly this algorithm over arrays.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Bridge from engine lines to the Cython fleet rater (:class:`harness.rating.Fleet`)."""
+"""Bridge from engine lines to the Cython fleet rater (:class:`harness.plans.rating.Fleet`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.rating import SERVICE_ROAMING, SERVICE_SMS, SERVICE_VOICE, Fleet
+from harness.plans.rating import SERVICE_ROAMING, SERVICE_SMS, SERVICE_VOICE, Fleet
 
 from .engine import Line
 

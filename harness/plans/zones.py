@@ -10,10 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from csim.yamlsrc import DataError, load, load_schema
+from harness.paths import FIXTURES, SCHEMAS
 
-ROOT = Path(__file__).resolve().parents[2]
-ZONES_FILE = ROOT / "fixtures" / "plans" / "zones.yaml"
-SCHEMA_DIR = ROOT / "harness" / "schema"
+ZONES_FILE = FIXTURES / "plans" / "zones.yaml"
+SCHEMA_DIR = SCHEMAS
 
 #: Zone ids in the fixed order the Cython rater indexes them.
 ZONES: tuple[str, ...] = ("france", "europe", "usa_canada", "maghreb_turkey", "world")

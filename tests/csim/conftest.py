@@ -88,7 +88,7 @@ def tx(card: Card, apdu: str | bytes) -> tuple[bytes, int]:
 
 def t0(card: Card, apdu: str | bytes) -> tuple[bytes, int]:
     """A T=0 exchange as a terminal runs it (61xx/9Fxx -> GET RESPONSE, 6Cxx -> resend)."""
-    from harness.transport import transmit_t0
+    from harness.terminal.transport import transmit_t0
 
     r = transmit_t0(card.transmit, bytes.fromhex(apdu.replace(" ", "")) if isinstance(apdu, str) else apdu)
     return r[:-2], (r[-2] << 8) | r[-1]

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from csim import ef
-from harness.pcsc import CardFiles
+from harness.readers.pcsc import CardFiles
 
 pytestmark = pytest.mark.hil
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.pcsc import compare_with_profile, expected_from_profile, read_subscriber
-from harness.safety import WriteRefused
+from harness.readers.pcsc import compare_with_profile, expected_from_profile, read_subscriber
+from harness.readers.safety import WriteRefused
 
 pytestmark = pytest.mark.hil
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from csim.encoding import luhn_valid
-from harness.pcsc import expected_from_profile
+from harness.readers.pcsc import expected_from_profile
 
 pytestmark = pytest.mark.hil
 

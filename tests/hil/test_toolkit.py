@@ -7,7 +7,7 @@ profile and asks for a REFRESH, which the terminal performs before re-reading th
 import pytest
 
 from csim import stk, yamlsrc
-from harness.pcsc import expected_from_profile
+from harness.readers.pcsc import expected_from_profile
 
 pytestmark = pytest.mark.hil
 

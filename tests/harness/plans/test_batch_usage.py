@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from harness.events import EventLog
+
 from harness.plans import PolicyEngine
 
 ORANGE = "alphalink-orange-unlimited-10gb-blocked"

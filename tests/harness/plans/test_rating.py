@@ -1,6 +1,6 @@
 from array import array
 
-from harness.rating import Fleet, unpack_events
+from harness.plans.rating import Fleet, unpack_events
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -3,7 +3,8 @@
 import pytest
 
 from csim.yamlsrc import DataError
-from harness import runner, scenario
+from harness.scenario import loader as scenario
+from harness.scenario import runner
 
 HEAD = """\
 name: plan test

@@ -1,0 +1,219 @@
+"""PC/SC commands: serve simulated cards to pcscd, list readers, read/check real cards, print traces."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from harness.terminal.transport import TransportError
+
+VPCD_SLOTS = 2  # one /etc/reader.conf.d/vpcd entry gives two readers
+
+
+def _subparsers_of(parser: argparse.ArgumentParser) -> Any:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="card_command", required=True, metavar="SUBCOMMAND")
+
+
+def register(sub: Any) -> None:
+    card = sub.choices.get("card") or sub.add_parser("card", help="simulated cards")
+    serve = _subparsers_of(card).add_parser(
+        "serve", help="serve simulated cards to pcscd through vsmartcard-vpcd (one reader each)"
+    )
+    serve.add_argument("profiles", nargs="+", metavar="PROFILE", help="card profile file(s)")
+    serve.add_argument("--state", metavar="DIR", help="keep each card's state in DIR (loaded if present, "
+                                                      "saved on exit)")
+    serve.add_argument("--port", type=int, default=35963, help="vpcd port of the first reader (35963)")
+    serve.add_argument("--host", default="127.0.0.1", help="address of the pcscd/vpcd host")
+    serve.add_argument("--start-pcscd", action="store_true",
+                       help="start a pcscd (-f) with only the vpcd reader while the cards are served")
+    serve.set_defaults(func=cmd_serve)
+
+    readers = sub.add_parser("readers", help="list PC/SC readers, card presence and ATR")
+    readers.set_defaults(func=cmd_readers)
+
+    trace = sub.add_parser("trace", help="pretty-print an APDU trace file")
+    trace.add_argument("file")
+    trace.set_defaults(func=cmd_trace)
+
+    reader = sub.add_parser("reader", help="read or check the card in a PC/SC reader (read-only)")
+    rsub = reader.add_subparsers(dest="reader_command", required=True, metavar="SUBCOMMAND")
+    read = rsub.add_parser("read", help="read and decode ICCID, IMSI, AD, SPN, PLMN lists, FPLMN, LOCI, "
+                                        "MSISDN, UST")
+    check = rsub.add_parser("check", help="check the card against an expected profile (personalisation)")
+    check.add_argument("expected_profile", metavar="EXPECTED_PROFILE")
+    check.add_argument("--imsi-profile", help="IMSI profile expected active (default: the applet priority)")
+    for p in (read, check):
+        p.add_argument("--reader", default=None, metavar="N|NAME", help="reader index or name (default 0)")
+        p.add_argument("--trace", metavar="FILE", help="log every APDU (secrets masked) to FILE")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+    read.set_defaults(func=cmd_read)
+    check.set_defaults(func=cmd_check)
+
+
+# -- card serve ------------------------------------------------------------------------
+
+
+def _state_path(state_dir: str | None, profile: str) -> Path | None:
+    if state_dir is None:
+        return None
+    return Path(state_dir) / f"{Path(profile).stem}.state"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from csim import Card
+    from harness.readers.vpcd import PcscdService, VpcdServer
+
+    if len(args.profiles) > VPCD_SLOTS:
+        print(f"error: vpcd offers {VPCD_SLOTS} readers per pcscd; got {len(args.profiles)} profiles",
+              file=sys.stderr)
+        return 2
+    cards, paths = [], []
+    for profile in args.profiles:
+        path = _state_path(args.state, profile)
+        if path is not None and path.exists():
+            cards.append(Card.load(str(path)))
+            origin = f"state {path}"
+        else:
+            cards.append(Card.from_profile(profile))
+            origin = profile
+        paths.append(path)
+        print(f"reader {len(cards) - 1} (vpcd port {args.port + len(cards) - 1}): {origin}", flush=True)
+    service = None
+    if args.start_pcscd:
+        service = PcscdService(port=args.port, isolate=False).start()
+    server = VpcdServer(cards, base_port=args.port, host=args.host, state_paths=paths)
+    done = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        done.set()
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    server.start()
+    try:
+        if not server.wait_connected(5.0):
+            print(f"waiting for vpcd on {args.host}:{args.port} (is pcscd running with vsmartcard-vpcd?)",
+                  file=sys.stderr, flush=True)
+        else:
+            print("cards inserted; Ctrl-C to remove them and save their state", flush=True)
+        while not done.wait(0.5):
+            failed = [slot for slot in server.slots if slot.error is not None]
+            if failed:
+                print(f"error: card on port {failed[0].port} failed: {failed[0].error!r}", file=sys.stderr)
+                return 1
+    finally:
+        server.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if service is not None:
+            service.stop()
+        for path in paths:
+            if path is not None:
+                print(f"state saved to {path}", flush=True)
+    return 0
+
+
+# -- readers / trace -----------------------------------------------------------------------
+
+
+def cmd_readers(args: argparse.Namespace) -> int:
+    from harness.readers.pcsc import reader_states
+
+    try:
+        states = reader_states()
+    except TransportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not states:
+        print("no PC/SC reader", file=sys.stderr)
+        return 1
+    for index, (name, present, atr) in enumerate(states):
+        print(f"{index}: {name}  " + (f"card ATR {atr.hex().upper()}" if present else "(no card)"))
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from harness.readers.trace import format_events, read_trace
+
+    try:
+        for line in format_events(read_trace(args.file)):
+            print(line)
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# -- reader read / check --------------------------------------------------------------------
+
+
+def _open_card(args: argparse.Namespace) -> tuple[Any, Any]:
+    from harness.readers.pcsc import PIN1_ENV, CardFiles, PcscTransport, pin_bytes
+
+    transport = PcscTransport(args.reader, trace=args.trace, allow_write=False)
+    files = CardFiles(transport)
+    pin = os.environ.get(PIN1_ENV)
+    if pin:
+        files.verify(pin_bytes(pin))
+    return transport, files
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from harness.readers.pcsc import read_subscriber
+
+    try:
+        transport, files = _open_card(args)
+        with transport:
+            values = read_subscriber(files)
+            values = {"reader": transport.name, "atr": transport.atr.hex().upper(), **values}
+    except TransportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(_jsonable(values), indent=2))
+    else:
+        for key, value in values.items():
+            print(f"{key:10} {json.dumps(_jsonable(value), ensure_ascii=False)}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.readers.pcsc import compare_with_profile, expected_from_profile, read_subscriber
+
+    expected = expected_from_profile(args.expected_profile, args.imsi_profile)
+    try:
+        transport, files = _open_card(args)
+        with transport:
+            problems = compare_with_profile(read_subscriber(files), expected)
+    except TransportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"profile": args.expected_profile, "conforms": not problems, "problems": problems}))
+    elif problems:
+        print(f"card does NOT match {args.expected_profile} (IMSI profile {expected['profile']}):")
+        for problem in problems:
+            print(f"  {problem}")
+    else:
+        print(f"card matches {args.expected_profile} (IMSI profile {expected['profile']})")
+    return 1 if problems else 0

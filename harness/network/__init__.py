@@ -1,0 +1,1 @@
+"""The simulated network: world, NAS, MME/HSS, packet core, operators, logins and the wire."""

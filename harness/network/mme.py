@@ -1,0 +1,408 @@
+"""The network side: visited PLMN admission, home HSS/AuC running Milenage, registration.
+
+The network never reaches into the terminal: the two sides exchange the message dataclasses of
+:mod:`harness.network.nas` (the NAS messages of TS 24.301 / TS 24.008 reduced to what the simulation
+needs, importable from here too), so a wire layer can later turn each one into a packet.
+
+Registration (TS 24.301 §5.5.1 attach, §5.4.2 authentication)::
+
+    terminal                          network
+    AttachRequest          ──────►   admission (roaming agreement), vector from the home AuC
+                           ◄──────   AuthenticationRequest (RAND, AUTN)   | AttachReject(cause)
+    AuthenticationResponse ──────►   RES == XRES ?
+      or AuthenticationFailure(#20 MAC failure | #21 synch failure + AUTS)
+                           ◄──────   AttachAccept | AuthenticationRequest (after resync) |
+                                     AuthenticationReject | AttachReject
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import InitVar, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from csim import milenage
+from harness.events import EventLog
+from harness.network import mme_core as _core
+from harness.network.mme_core import Registration, Subscriber
+from harness.network.nas import (
+    AttachAccept,
+    AttachReject,
+    AttachRequest,
+    AuthenticationFailure,
+    AuthenticationReject,
+    AuthenticationRequest,
+    AuthenticationResponse,
+    DetachRequest,
+)
+from harness.network.world import (
+    CAUSE_MAC_FAILURE,
+    CAUSE_NETWORK_FAILURE,
+    CAUSE_SYNCH_FAILURE,
+    Admission,
+    Operator,
+    World,
+)
+
+#: AMF with the "separation bit" set, required for E-UTRAN vectors (TS 33.401 §6.1.1)
+AMF_EPS = b"\x80\x00"
+#: attempts the MME makes before giving up on a subscriber whose USIM reports MAC failures
+MAX_AUTH_ATTEMPTS = 2
+
+
+# --- messages: harness.network.nas (compiled dataclasses), re-exported here ---
+
+__all__ = [
+    "AMF_EPS", "HSS", "MAX_AUTH_ATTEMPTS", "AttachAccept", "AttachReject", "AttachRequest",
+    "AuthenticationFailure", "AuthenticationReject", "AuthenticationRequest", "AuthenticationResponse",
+    "DetachRequest", "Network", "NetworkMessage", "Registration", "Subscriber",
+]
+
+NetworkMessage = AuthenticationRequest | AuthenticationReject | AttachAccept | AttachReject
+
+
+# --- HSS / AuC ------------------------------------------------------------------------------------
+
+#: one subscriber row of a card profile: IMSI, K, OPc, MNC length, SQN
+Row = tuple[str, bytes, bytes, int, int]
+
+
+class HSS(_core.AuC):
+    """Home subscriber server with its authentication centre, for all home PLMNs of a world.
+
+    Vectors follow TS 33.102 Annex C.3.2: SEQ increases by one per vector, IND = 0.
+
+    RAND values come from ``rng``, or, without one, from a :class:`random.Random` seeded with
+    ``seed``. Subscribers of :meth:`provision_sources` are read from a per-process directory of
+    the card profiles and become :class:`Subscriber` objects of this HSS when first looked up
+    (:meth:`lookup`). Built as ``HSS(rng=None, *, seed=0x5EED)``.
+    """
+
+    @property
+    def rng(self) -> random.Random:
+        """The RAND generator, in the state it has after the vectors generated so far."""
+        if self._rng is None:
+            rng = random.Random(self._seed)  # noqa: S311 - reproducible simulation
+            for _ in range(self._drawn):
+                rng.randbytes(16)
+            self._rng = rng
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        self._rng = value
+
+    @property
+    def subscribers(self) -> dict[str, Subscriber]:
+        """Every subscriber of this HSS by IMSI (the profile directory read in full)."""
+        self._materialise()
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, value: dict[str, Subscriber]) -> None:
+        self._directory = None
+        self._subscribers = value
+
+    def provision(self, imsi: str, ki: bytes | str, opc: bytes | str, *, mnc_length: int = 2,
+                  sqn: int = 0) -> Subscriber:
+        self._materialise()
+        return self._add(imsi, ki, opc, mnc_length, sqn)
+
+    def _add(self, imsi: str, ki: bytes | str, opc: bytes | str, mnc_length: int, sqn: int) -> Subscriber:
+        ki_b = bytes.fromhex(ki) if isinstance(ki, str) else bytes(ki)
+        opc_b = bytes.fromhex(opc) if isinstance(opc, str) else bytes(opc)
+        sub = Subscriber(imsi, ki_b, opc_b, mnc_length, sqn)
+        self._subscribers[imsi] = sub
+        return sub
+
+    def provision_profile(self, profile: Any) -> list[Subscriber]:
+        """Every IMSI profile of a card profile (path, bundled name or :class:`csim.profile.Profile`)."""
+        if isinstance(profile, str | Path):
+            path = Path(profile)
+            rows = _profile_rows(str(path), path.stat().st_mtime_ns if path.exists() else 0)
+        else:
+            rows = _rows_of(profile)
+        return [self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn) for imsi, ki, opc, n, sqn in rows]
+
+    def provision_sources(self, sources: Iterable[Path], checked: Mapping[str, int] | None = None) -> None:
+        """Card profiles from files or directories of ``*.yaml`` profiles.
+
+        A fresh HSS takes them from the shared :class:`_Directory` of these sources and builds
+        each subscriber on first lookup; otherwise they are provisioned at once. ``checked``
+        maps profile files the caller has just looked at to their version (mtime in ns): their
+        subscribers are taken without looking at the file again.
+        """
+        self._checked = checked
+        directory = _Directory.of(tuple(sources))
+        if self._subscribers or self._directory is not None:
+            self._materialise()
+            for imsi, ki, opc, n, sqn in directory.all_rows():
+                self._add(imsi, ki, opc, n, sqn)
+        else:
+            self._directory = directory
+
+    def _materialise(self) -> None:
+        """Build the subscribers of the directory not looked up yet, then drop the directory."""
+        directory = self._directory
+        if directory is None:
+            return
+        rows = directory.all_rows()
+        live = self._subscribers
+        self._subscribers = {}
+        for imsi, ki, opc, n, sqn in rows:
+            if imsi in live:
+                self._subscribers[imsi] = live[imsi]
+            else:
+                self._add(imsi, ki, opc, n, sqn)
+        self._subscribers.update(live)
+        self._directory = None
+
+    def _rand(self) -> bytes:
+        """The next RAND (TS 33.102 §6.3.2: generated by the AuC)."""
+        return _core.hss_rand(self)
+
+    def _next_sqn(self, sub: Subscriber) -> int:
+        """SEQ + 1 with IND = 0 (TS 33.102 Annex C.3.2)."""
+        return _core.next_sqn(sub)
+
+    def challenge(self, sub: Subscriber) -> tuple[bytes, bytes, bytes]:
+        """(RAND, AUTN, XRES) of a fresh EPS authentication vector with the next SQN
+        (TS 33.401 §6.1.1; AUTN = SQN xor AK || AMF || MAC-A, TS 33.102 §6.3.2)."""
+        return _core.challenge(self, sub)
+
+    def vector(self, sub: Subscriber) -> dict[str, bytes]:
+        """A fresh authentication vector (RAND, AUTN, XRES, CK, IK) with the next SQN."""
+        sqn = self._next_sqn(sub)
+        rand = self._rand()
+        mil = sub.milenage
+        mac_a, _ = mil.compute_f1(rand, sqn.to_bytes(6, "big"), AMF_EPS)
+        xres, ck, ik, ak = mil.compute_f2345(rand)
+        conc = (sqn ^ int.from_bytes(ak, "big")).to_bytes(6, "big")  # SQN xor AK
+        sres, kc = milenage.gsm_from_umts(xres, ck, ik)  # c2/c3, TS 33.102 §6.8.1.2
+        return {"rand": rand, "autn": conc + AMF_EPS + mac_a, "xres": xres, "ck": ck, "ik": ik, "ak": ak,
+                "sres": sres, "kc": kc}
+
+    def resync(self, sub: Subscriber, rand: bytes, auts: bytes) -> bool:
+        """Re-synchronise on SQN_MS from AUTS (TS 33.102 §6.3.5); False if MAC-S is wrong."""
+        sqn_ms = milenage.resync(sub.ki, sub.opc, rand, auts)
+        if sqn_ms is None:
+            return False
+        sub.sqn = sqn_ms
+        self.resyncs += 1
+        return True
+
+
+_core.set_hss_class(HSS)
+
+
+class _Directory:
+    """The subscriber rows of a set of profile sources (files or directories of ``*.yaml``),
+    one per process for every network of the worlds naming them.
+
+    A network session only reads it: nothing is stat-ed when a network is built. The profile
+    file of a subscriber is checked (one ``stat``) when an HSS first looks the subscriber up,
+    and an IMSI not found makes the sources be read again once per HSS, so a profile edited,
+    added or removed while the process runs is picked up by the next network that uses it.
+    """
+
+    _shared: dict[tuple[Path, ...], _Directory] = {}
+
+    def __init__(self, sources: tuple[Path, ...]) -> None:
+        self.sources = sources
+        self._scan()
+
+    @classmethod
+    def of(cls, sources: tuple[Path, ...]) -> _Directory:
+        directory = cls._shared.get(sources)
+        if directory is None:
+            if len(cls._shared) >= 64:
+                cls._shared.clear()
+            directory = cls._shared[sources] = cls(sources)
+        return directory
+
+    def _scan(self) -> None:
+        rows: dict[str, tuple[Row, str, int]] = {}
+        for src in self.sources:
+            for path, version, file_rows in _source_files(src):
+                for row in file_rows:
+                    rows[row[0]] = (row, path, version)  # a later profile of the IMSI wins
+        self._rows = rows
+
+    def row(self, imsi: str, *, rescan: bool = True, checked: Mapping[str, int] | None = None) -> Row | None:
+        """The row of an IMSI, its profile file checked for a newer version first; an IMSI not
+        listed makes the sources be read again if ``rescan``. ``checked`` gives the versions of
+        files the caller has just read from the file system: those are not read again."""
+        hit = self._rows.get(imsi)
+        if hit is not None:
+            known = checked.get(hit[1]) if checked else None
+            if (known if known is not None else _version(hit[1])) == hit[2]:
+                return hit[0]
+        if hit is None and not rescan:
+            return None
+        self._scan()
+        hit = self._rows.get(imsi)
+        return hit[0] if hit is not None else None
+
+    def all_rows(self) -> list[Row]:
+        """Every row, the sources read again."""
+        self._scan()
+        return [hit[0] for hit in self._rows.values()]
+
+
+# --- the network ------------------------------------------------------------------------------------
+
+
+_Session = _core.Session
+
+
+@dataclass
+class Network(_core.NetworkCore):
+    """All PLMNs of a world, their MMEs/VLRs and the home HSS/AuC.
+
+    ``receive(message)`` is the only entry point; it returns the network's answer, or ``None``
+    for messages that need none (detach). ``profile_versions`` maps card profile files the
+    caller has just looked at to their version (mtime in ns), see :meth:`HSS.provision_sources`.
+    """
+
+    world: World
+    log: EventLog | None = None
+    seed: int = 0x5EED
+    hss: HSS = field(init=False)
+    registrations: dict[str, Registration] = field(default_factory=dict)
+    _sessions: dict[str, _Session] = field(default_factory=dict, repr=False)
+    _counter: int = 0
+    profile_versions: InitVar[Mapping[str, int] | None] = None
+
+    def __post_init__(self, profile_versions: Mapping[str, int] | None) -> None:
+        self.hss = HSS(seed=self.seed)
+        self.hss.provision_sources(self.world.subscribers, profile_versions)
+
+    # --- dispatch -------------------------------------------------------------------------------
+    #: ``receive(msg, imsi=None) -> NetworkMessage | None``: handle one terminal message;
+    #: authentication messages carry no IMSI, pass the sender's
+    #: (compiled, see :mod:`harness.network.mme_core`)
+    receive = _core.receive
+
+    def _receive_other(self, msg: Any, imsi: str | None) -> NetworkMessage | None:
+        """Messages of other types than the registration's own (see :func:`_core.receive`)."""
+        if isinstance(msg, AttachRequest):
+            return self._attach(msg)
+        if isinstance(msg, AuthenticationResponse):
+            return self._auth_response(self._session(imsi), msg)
+        if isinstance(msg, AuthenticationFailure):
+            return self._auth_failure(self._session(imsi), msg)
+        if isinstance(msg, DetachRequest):
+            self._sessions.pop(msg.imsi, None)
+            self.registrations.pop(msg.imsi, None)
+            return None
+        raise TypeError(f"the network does not handle {type(msg).__name__}")
+
+    def _session(self, imsi: str | None) -> _Session:
+        s = self._sessions.get(imsi) if imsi is not None else None
+        if s is None:
+            raise LookupError(f"no registration in progress for IMSI {imsi}")
+        return s
+
+    # --- procedures -----------------------------------------------------------------------------
+    def _attach(self, req: AttachRequest) -> NetworkMessage:
+        return _core.attach(self, req)
+
+    def _admission(self, op: Operator, imsi: str, sub: Subscriber | None, rat: str, area: int) -> Admission:
+        """The visited PLMN's roaming decision, a pure function of the world and the request."""
+        key = ("admission", op.plmn, imsi, sub.mnc_length if sub is not None else None, rat, area)
+        decision = self.world.memo.get(key)
+        if decision is None:
+            home = sub.home_plmn if sub is not None else self.world.home_plmn_of(imsi)
+            decision = self.world.remember(key, op.admit(imsi, home, rat, area))
+        return decision
+
+    def _auth_response(self, s: _Session, msg: AuthenticationResponse) -> NetworkMessage:
+        res = msg.res
+        if (res if type(res) is bytes else bytes(res)) != s.xres:
+            # TS 24.301 §5.4.2.4: RES mismatch -> authentication reject
+            return self._auth_reject(s, "RES mismatch")
+        return _core.accept(self, s)
+
+    def _auth_failure(self, s: _Session, msg: AuthenticationFailure) -> NetworkMessage:
+        if msg.cause == CAUSE_SYNCH_FAILURE and msg.auts is not None:
+            if not self.hss.resync(s.subscriber, s.rand, msg.auts):
+                return self._auth_reject(s, "AUTS MAC-S wrong")
+            if self.log is not None:
+                self.log.record("network_resync", imsi=s.request.imsi, sqn=s.subscriber.sqn)
+        elif msg.cause != CAUSE_MAC_FAILURE:
+            del self._sessions[s.request.imsi]
+            return self._reject(s.request, CAUSE_NETWORK_FAILURE)
+        s.attempts += 1
+        if s.attempts > MAX_AUTH_ATTEMPTS + (1 if msg.cause == CAUSE_SYNCH_FAILURE else 0):
+            return self._auth_reject(s, f"authentication failure #{msg.cause}")
+        challenge = self.hss.challenge(s.subscriber)
+        s.rand, _, s.xres = challenge
+        return AuthenticationRequest(challenge[0], challenge[1])
+
+    def _auth_reject(self, s: _Session, why: str) -> AuthenticationReject:
+        self._sessions.pop(s.request.imsi, None)
+        if self.log is not None:
+            self.log.record("network_auth_reject", imsi=s.request.imsi, plmn=s.request.plmn, reason=why)
+        return AuthenticationReject()
+
+    def _reject(self, req: AttachRequest, cause: int) -> AttachReject:
+        """An AttachReject with ``cause``, logged (TS 24.301 §5.5.1.2.5)."""
+        return _core.reject(self, req, cause)
+
+
+# ``log`` and ``_counter`` are fields of the compiled base: the class-level defaults the dataclass
+# leaves on Network would hide them (its ``__init__`` keeps its own copy of the defaults).
+del Network.log, Network._counter
+
+
+def _rows_of(profile: Any) -> tuple[Row, ...]:
+    from csim.profile import load_profile, profile_auth
+
+    prof = load_profile(profile)
+    rows = []
+    for name, p in prof.imsi_profiles.items():
+        auth = profile_auth(prof, name)
+        rows.append((p.imsi, bytes(auth.ki), bytes(auth.opc), p.mnc_length, int(auth.sqn)))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=256)
+def _profile_rows(path: str, version: int) -> tuple[Row, ...]:
+    """Subscriber rows of a profile file, cached per file version (mtime in ns)."""
+    return _rows_of(path)
+
+
+def _version(path: str) -> int:
+    """The version of a profile file (modification time in ns), 0 when it is missing."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _source_files(src: Path) -> list[tuple[str, int, tuple[Row, ...]]]:
+    """(file, version, rows) of a profile file or of every ``*.yaml`` of a directory."""
+    try:
+        st = os.stat(src)
+    except OSError:
+        return [(str(src), 0, _profile_rows(str(src), 0))]  # the profile loader reports the missing file
+    if not stat.S_ISDIR(st.st_mode):
+        return [(str(src), st.st_mtime_ns, _profile_rows(str(src), st.st_mtime_ns))]
+    key = str(src)
+    hit = _dir_listing.get(key)
+    if hit is None or hit[0] != st.st_mtime_ns:
+        files = tuple(str(f) for f in sorted(src.glob("*.yaml")))
+        hit = _dir_listing[key] = (st.st_mtime_ns, files)
+    out = []
+    for f in hit[1]:
+        version = _version(f)
+        out.append((f, version, _profile_rows(f, version)))
+    return out
+
+
+_dir_listing: dict[str, tuple[int, tuple[str, ...]]] = {}

@@ -1,0 +1,468 @@
+"""Data sessions as real packets (scapy), one pcap per session list.
+
+:func:`session_packets` turns a :class:`harness.network.packet_core.ActivationResult` into the messages a
+capture on the packet core would show:
+
+* 4G: GTPv2-C Create Session Request/Response on S11 (MME-SGW) and S5 (SGW-PGW), TS 29.274 §7.2.1;
+* 3G: GTPv1-C Create PDP Context Request/Response on Gn (SGSN-GGSN), TS 29.060 §7.3.1;
+* the PCO with PAP or CHAP and a DNS request, TS 24.008 §10.5.6.3;
+* RADIUS Access-Request with the password hidden as RFC 2865 §5.2, Access-Accept/Reject;
+* for partner delivery, L2TP control (SCCRQ, SCCRP, SCCCN, ICRQ, ICRP, ICCN; CDN on failure) and
+  data messages with PPP inside (LCP, PAP or CHAP, IPCP), RFC 2661 / RFC 1661 / RFC 1332.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+
+from scapy.contrib.gtp import IE_IMSI as V1_IMSI
+from scapy.contrib.gtp import IE_NSAPI as V1_NSAPI
+from scapy.contrib.gtp import IE_TEICP as V1_TEICP
+from scapy.contrib.gtp import IE_TEIDI as V1_TEIDI
+from scapy.contrib.gtp import (
+    GTPCreatePDPContextRequest,
+    GTPCreatePDPContextResponse,
+)
+from scapy.contrib.gtp import GTPHeader as GTPv1Header
+from scapy.contrib.gtp import IE_AccessPointName as V1_APN
+from scapy.contrib.gtp import IE_Cause as V1_Cause
+from scapy.contrib.gtp import IE_ChargingId as V1_ChargingId
+from scapy.contrib.gtp import IE_EndUserAddress as V1_EUA
+from scapy.contrib.gtp import IE_GSNAddress as V1_GSN
+from scapy.contrib.gtp import IE_MSInternationalNumber as V1_MSISDN
+from scapy.contrib.gtp import IE_NotImplementedTLV as V1_TLV
+from scapy.contrib.gtp import IE_ReorderingRequired as V1_Reordering
+from scapy.contrib.gtp import IE_SelectionMode as V1_SelMode
+from scapy.contrib.gtp_v2 import (
+    IE_AMBR,
+    IE_APN,
+    IE_FTEID,
+    IE_IMSI,
+    IE_MSISDN,
+    IE_RAT,
+    GTPHeader,
+    GTPV2CreateSessionRequest,
+    GTPV2CreateSessionResponse,
+    IE_Bearer_QoS,
+    IE_BearerContext,
+    IE_Cause,
+    IE_EPSBearerID,
+    IE_NotImplementedTLV,
+    IE_PDN_type,
+    IE_SelectionMode,
+    IE_ServingNetwork,
+)
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.layers.ppp import (
+    HDLC,
+    PPP,
+    PPP_IPCP,
+    PPP_CHAP_ChallengeResponse,
+    PPP_IPCP_Option_DNS1,
+    PPP_IPCP_Option_IPAddress,
+    PPP_LCP_Auth_Protocol_Option,
+    PPP_LCP_Configure,
+    PPP_LCP_Magic_Number_Option,
+    PPP_LCP_MRU_Option,
+    PPP_PAP_Request,
+    PPP_PAP_Response,
+)
+from scapy.layers.radius import Radius
+from scapy.packet import Packet, Raw
+from scapy.utils import wrpcap
+
+from harness.network.packet_core import ActivationResult, L2tpCall, RadiusExchange
+
+GTPC_PORT = 2123
+L2TP_PORT = 1701
+RADIUS_PORT = 1812
+
+PDN_TYPE_CODE = {"ipv4": 1, "ipv6": 2, "ipv4v6": 3}      # TS 29.274 §8.34
+RAT_CODE = {"3G": 1, "2G": 2, "4G": 6}                      # TS 29.274 §8.17 (UTRAN, GERAN, EUTRAN)
+# F-TEID interface types, TS 29.274 §8.22
+IF_S11_MME, IF_S11_SGW, IF_S5_SGW, IF_S5_PGW, IF_S1U_SGW = 10, 11, 6, 7, 1
+
+# PCO protocol / container identifiers, TS 24.008 §10.5.6.3
+PCO_LCP, PCO_PAP, PCO_CHAP, PCO_IPCP = 0xC021, 0xC023, 0xC223, 0x8021
+PCO_DNS_V6, PCO_DNS_V4 = 0x0003, 0x000D
+
+
+def _mac(ip: str) -> str:
+    return "02:00:" + ":".join(f"{b:02x}" for b in ipaddress.ip_address(ip).packed)
+
+
+def udp(src: str, dst: str, sport: int, dport: int, payload: Packet | bytes) -> Packet:
+    """Ethernet/IPv4/UDP around ``payload`` (locally administered MACs derived from the addresses)."""
+    pkt = Ether(src=_mac(src), dst=_mac(dst)) / IP(src=src, dst=dst, ttl=64, id=0)
+    pkt = pkt / UDP(sport=sport, dport=dport)
+    return pkt / (Raw(payload) if isinstance(payload, bytes) else payload)
+
+
+# -- PCO (TS 24.008 §10.5.6.3) -------------------------------------------------------------------
+
+def _container(cid: int, data: bytes) -> bytes:
+    return struct.pack("!HB", cid, len(data)) + data
+
+
+def _ppp(code: int, ident: int, body: bytes) -> bytes:
+    return struct.pack("!BBH", code, ident, 4 + len(body)) + body
+
+
+def pco_request(result: ActivationResult) -> bytes:
+    """MS-to-network PCO: PAP or CHAP credentials, an IPCP DNS request, DNS server address requests."""
+    req = result.request
+    out = bytearray([0x80])                         # ext bit, configuration protocol 0 (PPP/IP)
+    if req.auth == "pap":
+        user, pwd = req.username.encode(), req.password.encode()
+        out += _container(PCO_PAP, _ppp(1, 0, bytes([len(user)]) + user + bytes([len(pwd)]) + pwd))
+    elif req.auth == "chap":
+        name = req.username.encode()
+        ch = req.chap_challenge
+        out += _container(PCO_CHAP, _ppp(1, req.chap_id, bytes([len(ch)]) + ch + name))
+        value = req.chap_value
+        out += _container(PCO_CHAP, _ppp(2, req.chap_id, bytes([len(value)]) + value + name))
+    out += _container(PCO_IPCP, _ppp(1, 0, b"\x81\x06\x00\x00\x00\x00"))   # Primary DNS, 0.0.0.0
+    out += _container(PCO_DNS_V4, b"")
+    if req.pdn_type != "ipv4":
+        out += _container(PCO_DNS_V6, b"")
+    return bytes(out)
+
+
+def pco_response(result: ActivationResult) -> bytes:
+    """Network-to-MS PCO: the DNS servers (IPCP Conf-Nak and DNS Server IPv4 Address containers)."""
+    out = bytearray([0x80])
+    v4 = [d for d in result.dns if ipaddress.ip_address(d).version == 4]
+    if v4:
+        opts = b"\x81\x06" + ipaddress.ip_address(v4[0]).packed
+        if len(v4) > 1:
+            opts += b"\x83\x06" + ipaddress.ip_address(v4[1]).packed
+        out += _container(PCO_IPCP, _ppp(3, 0, opts))
+        for d in v4:
+            out += _container(PCO_DNS_V4, ipaddress.ip_address(d).packed)
+    return bytes(out)
+
+
+# -- GTPv2-C (TS 29.274) --------------------------------------------------------------------------
+
+def _plmn(result: ActivationResult) -> tuple[str, str]:
+    plmn = result.request.serving_plmn or f"{result.imsi[:3]}-{result.imsi[3:5]}"
+    mcc, _, mnc = plmn.partition("-")
+    return mcc, mnc
+
+
+def _paa(pdn_type: str, ipv4: str | None, ipv6: str | None) -> Packet:
+    """PDN Address Allocation, TS 29.274 §8.14 (0.0.0.0 / :: request a dynamic address)."""
+    code = PDN_TYPE_CODE[pdn_type]
+    value = bytes([code])
+    if code in (2, 3):
+        net = ipaddress.ip_network(ipv6 or "::/64")
+        value += bytes([net.prefixlen]) + net.network_address.packed
+    if code in (1, 3):
+        value += ipaddress.ip_address(ipv4 or 0).packed
+    return IE_NotImplementedTLV(ietype=79, data=value)
+
+
+def gtpv2_create_session(result: ActivationResult, leg: str) -> tuple[Packet, Packet]:
+    """Create Session Request and Response on ``leg`` ``"s11"`` or ``"s5"``."""
+    req, ids, ep = result.request, result.gtp, _endpoints(result)
+    assert ids is not None
+    mcc, mnc = _plmn(result)
+    peer_teid, seq = 0, ids.seq
+    if leg == "s11":
+        src, dst, src_if, src_teid = ep["mme"], ep["sgw"], IF_S11_MME, ids.mme_teid
+        rsp_if, rsp_teid = IF_S11_SGW, ids.sgw_teid
+    else:
+        src, dst, src_if, src_teid = ep["sgw"], ep["pgw"], IF_S5_SGW, ids.sgw_s5_teid
+        rsp_if, rsp_teid = IF_S5_PGW, ids.pgw_teid
+    ies = [
+        IE_IMSI(IMSI=result.imsi),
+        IE_MSISDN(digits=result.msisdn or "0"),
+        IE_RAT(RAT_type=RAT_CODE.get(req.rat, 6)),
+        IE_ServingNetwork(MCC=mcc, MNC=mnc),
+        IE_FTEID(ipv4_present=1, InterfaceType=src_if, GRE_Key=src_teid, ipv4=src),
+    ]
+    if leg == "s11":
+        ies.append(IE_FTEID(instance=1, ipv4_present=1, InterfaceType=IF_S5_PGW, GRE_Key=0, ipv4=ep["pgw"]))
+    ies += [
+        IE_APN(APN=(req.apn or result.apn or "")),
+        IE_SelectionMode(SelectionMode=0 if req.apn else 2),
+        IE_PDN_type(PDN_type=PDN_TYPE_CODE.get(req.pdn_type, 3)),
+        _paa(req.pdn_type if req.pdn_type in PDN_TYPE_CODE else "ipv4v6", None, None),
+        IE_AMBR(AMBR_Uplink=50000, AMBR_Downlink=150000),
+        IE_NotImplementedTLV(ietype=78, data=pco_request(result)),
+        IE_BearerContext(IE_list=[
+            IE_EPSBearerID(EBI=ids.ebi),
+            IE_Bearer_QoS(PriorityLevel=9, PVI=1, QCI=9),
+        ]),
+    ]
+    request = udp(src, dst, GTPC_PORT, GTPC_PORT,
+                  GTPHeader(version=2, P=0, T=1, gtp_type=32, teid=peer_teid, seq=seq)
+                  / GTPV2CreateSessionRequest(IE_list=ies))
+    cause = result.gtpv2_cause
+    rsp_ies: list = [IE_Cause(Cause=cause)]
+    if result.accepted:
+        rsp_ies += [
+            IE_FTEID(ipv4_present=1, InterfaceType=rsp_if, GRE_Key=rsp_teid, ipv4=dst),
+            _paa(result.pdn_type or "ipv4", result.ipv4, result.ipv6_prefix),
+            IE_AMBR(AMBR_Uplink=50000, AMBR_Downlink=150000),
+            IE_NotImplementedTLV(ietype=78, data=pco_response(result)),
+            IE_BearerContext(IE_list=[
+                IE_EPSBearerID(EBI=ids.ebi),
+                IE_Cause(Cause=16),
+                IE_FTEID(ipv4_present=1, InterfaceType=IF_S1U_SGW, GRE_Key=rsp_teid | 0x10000, ipv4=dst),
+            ]),
+        ]
+    response = udp(dst, src, GTPC_PORT, GTPC_PORT,
+                   GTPHeader(version=2, P=0, T=1, gtp_type=33, teid=src_teid, seq=seq)
+                   / GTPV2CreateSessionResponse(IE_list=rsp_ies))
+    return request, response
+
+
+# -- GTPv1-C (TS 29.060) --------------------------------------------------------------------------
+
+def _tbcd(digits: str) -> bytes:
+    if len(digits) % 2:
+        digits += "F"
+    return bytes(int(digits[i + 1], 16) << 4 | int(digits[i], 16) for i in range(0, len(digits), 2))
+
+
+def _v1_tlv(kind: int, data: bytes) -> Packet:
+    return V1_TLV(ietype=kind, length=len(data), data=data)
+
+
+def gtpv1_create_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
+    """Create PDP Context Request and Response on Gn (SGSN-GGSN)."""
+    req, ids, ep = result.request, result.gtp, _endpoints(result)
+    assert ids is not None
+    v6 = req.pdn_type == "ipv6"
+    eua_req = V1_EUA(length=2, PDPTypeNumber=0x57 if v6 else 0x21)
+    qos = _v1_tlv(135, bytes.fromhex("0b921f7396fefe742bffff00"))   # TS 24.008 §10.5.6.5
+    request = udp(ep["sgsn"], ep["pgw"], GTPC_PORT, GTPC_PORT,
+                  GTPv1Header(version=1, PT=1, S=1, gtp_type=16, teid=0, seq=ids.seq)
+                  / GTPCreatePDPContextRequest(IE_list=[
+                      V1_IMSI(imsi=result.imsi),
+                      V1_SelMode(SelectionMode=0xF0 if req.apn else 0xF2),
+                      V1_TEIDI(TEIDI=ids.mme_teid),
+                      V1_TEICP(TEICI=ids.mme_teid | 0x10000),
+                      V1_NSAPI(NSAPI=ids.ebi),
+                      eua_req,
+                      V1_APN(APN=(req.apn or result.apn or "")),
+                      _v1_tlv(132, pco_request(result)),
+                      V1_GSN(ipv4_address=ep["sgsn"]),
+                      V1_GSN(ipv4_address=ep["sgsn"]),
+                      V1_MSISDN(length=1 + (len(result.msisdn or "0") + 1) // 2, digits=result.msisdn or "0"),
+                      qos,
+                  ]))
+    rsp_ies: list = [V1_Cause(CauseValue=result.gtpv1_cause)]
+    if result.accepted:
+        if result.ipv4:
+            eua = V1_EUA(length=6, PDPTypeNumber=0x21, PDPAddress=result.ipv4)
+        else:
+            prefix = ipaddress.ip_network(result.ipv6_prefix or "::/64").network_address
+            eua = V1_EUA(length=18, PDPTypeNumber=0x57, IPv6_PDPAddress=str(prefix + 1))
+        rsp_ies += [
+            V1_Reordering(reordering_required=0),
+            V1_TEIDI(TEIDI=ids.pgw_teid),
+            V1_TEICP(TEICI=ids.pgw_teid | 0x10000),
+            V1_ChargingId(Charging_id=ids.seq),
+            eua,
+            _v1_tlv(132, pco_response(result)),
+            V1_GSN(ipv4_address=ep["pgw"]),
+            V1_GSN(ipv4_address=ep["pgw"]),
+            qos,
+        ]
+    response = udp(ep["pgw"], ep["sgsn"], GTPC_PORT, GTPC_PORT,
+                   GTPv1Header(version=1, PT=1, S=1, gtp_type=17, teid=ids.mme_teid | 0x10000, seq=ids.seq)
+                   / GTPCreatePDPContextResponse(IE_list=rsp_ies))
+    return request, response
+
+
+# -- RADIUS (RFC 2865) ----------------------------------------------------------------------------
+
+def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:
+    """User-Password hiding of RFC 2865 §5.2."""
+    padded = password + b"\x00" * (-len(password) % 16 or (16 if not password else 0))
+    out, prev = bytearray(), authenticator
+    for i in range(0, len(padded), 16):
+        digest = hashlib.md5(secret + prev, usedforsecurity=False).digest()
+        block = bytes(a ^ b for a, b in zip(padded[i:i + 16], digest, strict=True))
+        out += block
+        prev = block
+    return bytes(out)
+
+
+def _attr(kind: int, value: bytes) -> bytes:
+    return bytes([kind, 2 + len(value)]) + value
+
+
+def _vsa_3gpp(kind: int, value: bytes) -> bytes:
+    return _attr(26, struct.pack("!I", 10415) + bytes([kind, 2 + len(value)]) + value)   # TS 29.061 §16.4.7
+
+
+def radius_exchange(x: RadiusExchange) -> tuple[Packet, Packet]:
+    """Access-Request from the PGW/GGSN and the AAA's Access-Accept or Access-Reject."""
+    secret = x.secret.encode()
+    attrs = _attr(1, x.username.encode())
+    if x.auth == "chap":
+        attrs += _attr(3, bytes([x.chap_id]) + x.chap_value) + _attr(60, x.chap_challenge)
+    else:
+        attrs += _attr(2, hide_password(x.password.encode(), secret, x.authenticator))
+    attrs += (_attr(4, ipaddress.ip_address(x.nas_ip).packed) + _attr(6, struct.pack("!I", 2))
+              + _attr(7, struct.pack("!I", 7)) + _attr(30, x.called_station.encode())
+              + _attr(31, x.calling_station.encode()) + _attr(61, struct.pack("!I", 18))
+              + _vsa_3gpp(1, x.imsi.encode()))
+    req_bytes = struct.pack("!BBH", 1, x.identifier, 20 + len(attrs)) + x.authenticator + attrs
+    if x.accepted:
+        rattrs = _attr(6, struct.pack("!I", 2)) + _attr(7, struct.pack("!I", 7))
+        if x.framed_ip:
+            rattrs += _attr(8, ipaddress.ip_address(x.framed_ip).packed)
+        code = 2
+    else:
+        rattrs = _attr(18, x.reply_message.encode()[:253])
+        code = 3
+    header = struct.pack("!BBH", code, x.identifier, 20 + len(rattrs))
+    response_auth = hashlib.md5(header + x.authenticator + rattrs + secret, usedforsecurity=False).digest()
+    rsp_bytes = header + response_auth + rattrs
+    return (udp(x.nas_ip, x.server_ip, 32768 + x.identifier, RADIUS_PORT, Radius(req_bytes)),
+            udp(x.server_ip, x.nas_ip, RADIUS_PORT, 32768 + x.identifier, Radius(rsp_bytes)))
+
+
+# -- L2TP (RFC 2661) with PPP ---------------------------------------------------------------------
+
+def _avp(kind: int, value: bytes, mandatory: bool = True) -> bytes:
+    return struct.pack("!HHH", (0x8000 if mandatory else 0) | (6 + len(value)), 0, kind) + value
+
+
+def _control(tunnel: int, session: int, ns: int, nr: int, avps: bytes) -> bytes:
+    return struct.pack("!HHHHHH", 0xC802, 12 + len(avps), tunnel, session, ns, nr) + avps
+
+
+def _msg(kind: int) -> bytes:
+    return _avp(0, struct.pack("!H", kind))
+
+
+def _data(tunnel: int, session: int, ppp: Packet) -> Packet:
+    body = bytes(HDLC() / ppp)
+    return Raw(struct.pack("!HHHH", 0x4002, 8 + len(body), tunnel, session) + body)
+
+
+def l2tp_call(c: L2tpCall) -> list[Packet]:
+    """Tunnel and session set-up from the LAC to the LNS, then LCP, authentication and IPCP in PPP."""
+    lac, lns = c.lac_ip, c.lns_ip
+
+    def to_lns(p: Packet | bytes) -> Packet:
+        return udp(lac, lns, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    def to_lac(p: Packet | bytes) -> Packet:
+        return udp(lns, lac, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    common = _avp(2, b"\x01\x00") + _avp(3, struct.pack("!I", 3))
+    out = [
+        to_lns(_control(0, 0, 0, 0, _msg(1) + common + _avp(7, c.lac_host.encode())
+                        + _avp(9, struct.pack("!H", c.lac_tunnel)))),                      # SCCRQ
+        to_lac(_control(c.lac_tunnel, 0, 0, 1, _msg(2) + common + _avp(7, c.lns_host.encode())
+                        + _avp(9, struct.pack("!H", c.lns_tunnel)))),                      # SCCRP
+        to_lns(_control(c.lns_tunnel, 0, 1, 1, _msg(3))),                                   # SCCCN
+        to_lns(_control(c.lns_tunnel, 0, 2, 1, _msg(10) + _avp(14, struct.pack("!H", c.lac_session))
+                        + _avp(15, struct.pack("!I", c.lac_session))
+                        + _avp(21, c.called_number.encode()) + _avp(22, c.calling_number.encode()))),  # ICRQ
+        to_lac(_control(c.lac_tunnel, c.lac_session, 1, 3, _msg(11)
+                        + _avp(14, struct.pack("!H", c.lns_session)))),                     # ICRP
+        to_lns(_control(c.lns_tunnel, c.lns_session, 3, 2, _msg(12) + _avp(24, struct.pack("!I", 100_000_000))
+                        + _avp(19, struct.pack("!I", 1)))),                                  # ICCN
+        to_lac(_control(c.lac_tunnel, 0, 2, 4, b"")),                                       # ZLB ack
+    ]
+    at_lns = (c.lns_tunnel, c.lns_session)
+    at_lac = (c.lac_tunnel, c.lac_session)
+    auth_proto = 0xC223 if c.auth == "chap" else 0xC023
+    lac_opts = [PPP_LCP_MRU_Option(max_recv_unit=1500), PPP_LCP_Magic_Number_Option(magic_number=c.lac_magic)]
+    auth_opt = (PPP_LCP_Auth_Protocol_Option(auth_protocol=0xC223, algorithm=5) if c.auth == "chap"
+                else PPP_LCP_Auth_Protocol_Option(auth_protocol=0xC023))
+    lns_opts = [PPP_LCP_MRU_Option(max_recv_unit=1500), auth_opt,
+                PPP_LCP_Magic_Number_Option(magic_number=c.lns_magic)]
+    out += [
+        to_lns(_data(*at_lns, PPP(proto=0xC021) / PPP_LCP_Configure(code=1, id=1, options=lac_opts))),
+        to_lac(_data(*at_lac, PPP(proto=0xC021) / PPP_LCP_Configure(code=1, id=1, options=lns_opts))),
+        to_lac(_data(*at_lac, PPP(proto=0xC021) / PPP_LCP_Configure(code=2, id=1, options=lac_opts))),
+        to_lns(_data(*at_lns, PPP(proto=0xC021) / PPP_LCP_Configure(code=2, id=1, options=lns_opts))),
+    ]
+    if auth_proto == 0xC023:
+        out.append(to_lns(_data(*at_lns, PPP(proto=0xC023) / PPP_PAP_Request(
+            id=1, username=c.username.encode(), password=c.password.encode()))))
+        out.append(to_lac(_data(*at_lac, PPP(proto=0xC023) / PPP_PAP_Response(
+            code=2 if c.accepted else 3, id=1, message=c.message.encode()[:200]))))
+    else:
+        name = c.lns_host.encode()
+        out.append(to_lac(_data(*at_lac, PPP(proto=0xC223) / PPP_CHAP_ChallengeResponse(
+            code=1, id=c.chap_id, value=c.chap_challenge, optional_name=name))))
+        out.append(to_lns(_data(*at_lns, PPP(proto=0xC223) / PPP_CHAP_ChallengeResponse(
+            code=2, id=c.chap_id, value=c.chap_value, optional_name=c.username.encode()))))
+        out.append(to_lac(_data(*at_lac, PPP(proto=0xC223) / Raw(
+            _ppp(3 if c.accepted else 4, c.chap_id, c.message.encode()[:200])))))
+    if not c.accepted:
+        terminate = PPP(proto=0xC021) / Raw(_ppp(5, 2, b""))   # LCP Terminate-Request
+        out.append(to_lac(_data(*at_lac, terminate)))
+        out.append(to_lac(_control(c.lac_tunnel, c.lac_session, 3, 4, _msg(14)
+                                   + _avp(1, struct.pack("!HH", 2, 0) + b"authentication failed")
+                                   + _avp(14, struct.pack("!H", c.lns_session)))))         # CDN
+        return out
+    zero = "0.0.0.0"  # noqa: S104 - IPCP "please assign an address", RFC 1332 §3.3
+    dns1 = c.dns[0] if c.dns else zero
+    out += [
+        to_lns(_data(*at_lns, PPP(proto=0x8021) / PPP_IPCP(code=1, id=1, options=[
+            PPP_IPCP_Option_IPAddress(data=zero), PPP_IPCP_Option_DNS1(data=zero)]))),
+        to_lac(_data(*at_lac, PPP(proto=0x8021) / PPP_IPCP(code=1, id=1, options=[
+            PPP_IPCP_Option_IPAddress(data=c.lns_ppp_ip)]))),
+        to_lns(_data(*at_lns, PPP(proto=0x8021) / PPP_IPCP(code=2, id=1, options=[
+            PPP_IPCP_Option_IPAddress(data=c.lns_ppp_ip)]))),
+        to_lac(_data(*at_lac, PPP(proto=0x8021) / PPP_IPCP(code=3, id=1, options=[
+            PPP_IPCP_Option_IPAddress(data=c.address or zero), PPP_IPCP_Option_DNS1(data=dns1)]))),
+        to_lns(_data(*at_lns, PPP(proto=0x8021) / PPP_IPCP(code=1, id=2, options=[
+            PPP_IPCP_Option_IPAddress(data=c.address or zero), PPP_IPCP_Option_DNS1(data=dns1)]))),
+        to_lac(_data(*at_lac, PPP(proto=0x8021) / PPP_IPCP(code=2, id=2, options=[
+            PPP_IPCP_Option_IPAddress(data=c.address or zero), PPP_IPCP_Option_DNS1(data=dns1)]))),
+    ]
+    return out
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+def _endpoints(result: ActivationResult) -> dict[str, str]:
+    ep = result.endpoints
+    return {"mme": ep.mme, "sgsn": ep.sgsn, "sgw": ep.sgw, "pgw": ep.pgw, "aaa": ep.aaa}
+
+
+def session_packets(result: ActivationResult) -> list[Packet]:
+    """Every packet of one activation, in the order a capture on the core would show them."""
+    aaa: list[Packet] = []
+    if result.radius is not None:
+        aaa += list(radius_exchange(result.radius))
+    if result.l2tp is not None:
+        aaa += l2tp_call(result.l2tp)
+    if result.request.rat in ("2G", "3G"):
+        req, rsp = gtpv1_create_pdp(result)
+        return [req, *aaa, rsp]
+    s11_req, s11_rsp = gtpv2_create_session(result, "s11")
+    s5_req, s5_rsp = gtpv2_create_session(result, "s5")
+    return [s11_req, s5_req, *aaa, s5_rsp, s11_rsp]
+
+
+def write_pcap(path: str | Path, packets: Iterable[Packet], start: float = 1_700_000_000.0) -> Path:
+    """Write ``packets`` to a pcap with timestamps 1 ms apart from ``start`` (reproducible files)."""
+    pkts = list(packets)
+    for i, p in enumerate(pkts):
+        p.time = start + i / 1000
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wrpcap(str(out), pkts)
+    return out
+
+
+def sessions_packets(results: Iterable[ActivationResult]) -> list[Packet]:
+    """The packets of several sessions, one after the other (one pcap per scenario)."""
+    return [p for r in results for p in session_packets(r)]

@@ -1,0 +1,195 @@
+"""Safety with real cards: read-only by default, PIN counters protected, ADM keys kept out of sight.
+
+- Commands that change a card (UPDATE/WRITE/ERASE BINARY or RECORD, INCREASE, CREATE/
+  DELETE/RESIZE/ACTIVATE/DEACTIVATE/TERMINATE, CHANGE/DISABLE/ENABLE/UNBLOCK PIN,
+  TS 102 221 §11.1) are refused unless ``allow_write`` is set.
+- A command presenting a PIN (VERIFY, CHANGE, DISABLE, ENABLE) first asks the card how
+  many attempts remain with an empty VERIFY (TS 102 221 §11.1.9: ``63Cx``) and refuses to
+  run when fewer than 2 remain; UNBLOCK PIN does the same with an empty UNBLOCK
+  (§11.1.13).  GSM cards (CLA A0, TS 51.011) report their counters in STATUS
+  (§9.2.1: bytes 19-22 of the DF response).
+- ADM keys come from an environment variable or a file (:func:`load_adm_key`), never from
+  the command line, and their value never appears in a repr, a log or a trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.readers.trace import KEY_REFERENCES, command_name
+from harness.terminal.transport import TransportError
+
+# INS of commands that modify the card (TS 102 221 §10.1.2, ISO 7816-4, TS 51.011 §9.2)
+WRITE_INS = frozenset({
+    0xD6, 0xD7,  # UPDATE BINARY
+    0xDC, 0xDD,  # UPDATE RECORD
+    0xD0, 0xD1,  # WRITE BINARY
+    0xD2, 0xD3,  # WRITE RECORD
+    0xE2,  # APPEND RECORD
+    0x0E, 0x0F,  # ERASE BINARY
+    0x32,  # INCREASE
+    0xDB,  # SET DATA
+    0x24,  # CHANGE PIN
+    0x26,  # DISABLE PIN
+    0x28,  # ENABLE PIN
+    0x2C,  # UNBLOCK PIN
+    0x04,  # DEACTIVATE FILE / INVALIDATE
+    0x44,  # ACTIVATE FILE / REHABILITATE
+    0xE0,  # CREATE FILE
+    0xE4,  # DELETE FILE
+    0xD4,  # RESIZE FILE
+    0xE6, 0xE8, 0xFE,  # TERMINATE DF / EF / CARD USAGE
+})
+
+PIN_INS = frozenset({0x20, 0x24, 0x26, 0x28})  # commands presenting a PIN
+UNBLOCK_INS = 0x2C
+MIN_ATTEMPTS = 2
+
+ADM_ENV = "SIMHARNESS_ADM1"
+ADM_FILE_ENV = "SIMHARNESS_ADM1_FILE"
+
+
+class SafetyError(TransportError):
+    """A command refused before reaching the card."""
+
+
+class WriteRefused(SafetyError):
+    """A command that would modify the card, without ``allow_write``."""
+
+
+class PinGuard(SafetyError):
+    """A PIN presentation refused: too few attempts left, or the counter cannot be read."""
+
+
+Query = Callable[[bytes], bytes]
+
+
+class SafetyPolicy:
+    """Checks every command before it is sent to a real card."""
+
+    def __init__(self, allow_write: bool = False, min_attempts: int = MIN_ATTEMPTS) -> None:
+        self.allow_write = allow_write
+        self.min_attempts = min_attempts
+
+    def check(self, apdu: bytes, query: Query) -> None:
+        """Raise :class:`SafetyError` if ``apdu`` must not be sent; ``query`` sends probes."""
+        if len(apdu) < 4:
+            return
+        ins = apdu[1]
+        if ins in WRITE_INS and not self.allow_write:
+            raise WriteRefused(
+                f"{command_name(apdu)} refused: the card is read-only unless writes are allowed "
+                f"(--allow-write, or allow_write=True); command header {apdu[:4].hex().upper()}"
+            )
+        if len(apdu) > 5 and (ins in PIN_INS or ins == UNBLOCK_INS):
+            left = self.attempts_left(apdu, query)
+            if left is not None and left < self.min_attempts:
+                what = "PUK" if ins == UNBLOCK_INS else "PIN"
+                raise PinGuard(
+                    f"{command_name(apdu)} refused: only {left} {what} attempt(s) left on the card "
+                    f"(at least {self.min_attempts} required so a wrong value cannot block it)"
+                )
+
+    def attempts_left(self, apdu: bytes, query: Query) -> int | None:
+        """Remaining attempts for the key the command presents; ``None`` if already verified.
+
+        Raises :class:`PinGuard` when the card does not say.
+        """
+        cla, ins, p2 = apdu[0], apdu[1], apdu[3]
+        key = KEY_REFERENCES.get(p2, f"key {p2:02X}")
+        if cla == 0xA0:
+            return _gsm_attempts(ins, p2, query, key)
+        probe_ins = UNBLOCK_INS if ins == UNBLOCK_INS else 0x20
+        resp = query(bytes([cla, probe_ins, 0x00, p2]))
+        sw = int.from_bytes(resp[-2:], "big") if len(resp) >= 2 else 0
+        if sw & 0xFFF0 == 0x63C0:
+            return sw & 0x0F
+        if sw == 0x9000:
+            return None  # already verified, or the PIN is disabled: nothing to protect
+        if sw in (0x6983, 0x6984):
+            return 0
+        raise PinGuard(
+            f"{command_name(apdu)} refused: the card did not report the attempts left for {key} "
+            f"(SW {sw:04X} to an empty {'UNBLOCK PIN' if probe_ins == UNBLOCK_INS else 'VERIFY'})"
+        )
+
+
+def _gsm_attempts(ins: int, p2: int, query: Query, key: str) -> int:
+    # STATUS returns the current DF's response without changing the selection; bytes 19-22:
+    # CHV1, UNBLOCK CHV1, CHV2, UNBLOCK CHV2 status (b8 = initialised, b4..b1 = attempts left)
+    resp = query(bytes([0xA0, 0xF2, 0x00, 0x00, 0x16]))
+    data = resp[:-2]
+    index = {1: 18, 2: 20}.get(p2)
+    ok = len(resp) >= 2 and (resp[-2:] == b"\x90\x00" or resp[-2] == 0x91)
+    if index is None or len(data) < 22 or not ok:
+        raise PinGuard(f"refused: cannot read the attempts left for {key} from the GSM STATUS response")
+    if ins == UNBLOCK_INS:
+        index += 1
+    return data[index] & 0x0F
+
+
+class AdmKey:
+    """An ADM key value that never shows itself in repr/str (TS 102 221 §9.5.1: 8 bytes)."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: bytes, source: str) -> None:
+        if len(value) != 8:
+            raise ValueError("an ADM key is 8 bytes")
+        self._value = bytes(value)
+        self.source = source
+
+    @property
+    def value(self) -> bytes:
+        return self._value
+
+    def verify_apdu(self, reference: int = 0x0A, cla: int = 0x00) -> bytes:
+        """VERIFY ``reference`` (ADM1 = 0A) with this key."""
+        return bytes([cla, 0x20, 0x00, reference, 0x08]) + self._value
+
+    def __repr__(self) -> str:
+        return f"AdmKey(******** from {self.source})"
+
+    __str__ = __repr__
+
+
+def parse_adm(text: str) -> bytes:
+    """``"12345678"`` (up to 8 digits, ASCII, FF padded) or 16 hex digits (raw bytes)."""
+    text = text.strip()
+    if len(text) == 16 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text)
+    if 0 < len(text) <= 8 and text.isdigit():
+        return text.encode("ascii").ljust(8, b"\xff")
+    raise ValueError("an ADM key is up to 8 decimal digits or exactly 16 hex digits")
+
+
+def load_adm_key(
+    file: str | os.PathLike[str] | None = None,
+    env: str = ADM_ENV,
+    file_env: str = ADM_FILE_ENV,
+) -> AdmKey | None:
+    """The ADM key from ``file``, else the ``env`` variable, else the file named by ``file_env``.
+
+    Returns ``None`` when none is configured.  The value itself is never accepted as a
+    command-line argument: command lines are visible to every user (``ps``) and in logs.
+    """
+    if file is None and os.environ.get(env):
+        try:
+            return AdmKey(parse_adm(os.environ[env]), f"${env}")
+        except ValueError as exc:
+            raise ValueError(f"${env}: {exc}") from None
+    if file is None:
+        file = os.environ.get(file_env) or None
+    if file is None:
+        return None
+    path = Path(file)
+    try:
+        text = path.read_text(encoding="ascii")
+    except OSError as exc:
+        raise ValueError(f"cannot read the ADM key file {path}: {exc.strerror}") from None
+    try:
+        return AdmKey(parse_adm(text), str(path))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None

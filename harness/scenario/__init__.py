@@ -1,0 +1,1 @@
+"""Scenarios: loader, runner, expectations, steps and the report."""

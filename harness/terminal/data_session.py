@@ -1,0 +1,338 @@
+"""The terminal's data sessions: card identity, APN choice, PDN connectivity requests.
+
+:class:`DataTerminal` is the part of a terminal that brings data up once the modem
+(:class:`harness.terminal.modem.Modem`) is registered. It reads the card's identity over the transport
+(EF_ICCID, EF_IMSI, EF_AD, EF_SPN, EF_GID1, EF_MSISDN: TS 102 221 §13.2, TS 31.102 §4.2.2,
+§4.2.18, §4.2.12, §4.2.10, §4.2.26), chooses the APN from its APN database as
+:mod:`harness.terminal.apn_selection` does, builds the PCO credentials (PAP/CHAP, TS 24.008 §10.5.6.3) and
+sends a PDN connectivity request to the home operator's :class:`~harness.network.packet_core.NetworkDataPlane`
+— only when the modem is registered with PS data allowed (the data-roaming switch counts).
+
+A profile switch of the card (a REFRESH, a new IMSI in ``modem.status()``) makes the terminal read
+the card again: a terminal that keeps the connection profile of the same card (ICCID) keeps the
+French APN, as the provider asks ("Profil de connexion"); a naive one chooses again from the new
+IMSI and finds no APN. Every decision is an event of the run's log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csim import encoding as enc
+from csim.memo import remember
+from harness.events import EventLog
+from harness.network.login import LoginError, build_login
+from harness.network.operators import ApnSetting, OperatorDB
+from harness.network.packet_core import ActivationRequest, ActivationResult, NetworkDataPlane
+from harness.paths import FIXTURES
+from harness.terminal.apn_selection import CardIdentity, TerminalApnState
+from harness.terminal.apns_conf import load_apns_conf
+
+APN_DATABASES = {"android": FIXTURES / "apns" / "android-apns-conf.xml"}
+
+# TS 102 221 §13.2 / TS 31.102 §4.2: files read by path from the MF (7FFF = the current ADF)
+EF_ICCID = "2FE2"
+EF_IMSI, EF_AD, EF_SPN, EF_GID1, EF_MSISDN = "7FFF6F07", "7FFF6FAD", "7FFF6F46", "7FFF6F3E", "7FFF6F40"
+
+
+def _ok(sw: bytes) -> bool:
+    return sw == b"\x90\x00" or sw[0] == 0x91
+
+
+_READ_RECORD_1, _READ_BINARY = bytes.fromhex("00B2010400"), bytes.fromhex("00B0000000")
+_select_by_path: dict[str, bytes] = {}
+
+
+def _read(transport: Any, path: str, record: bool = False) -> bytes | None:
+    """SELECT by path from the MF (ISO/IEC 7816-4 §11.2.2, P1=08), then READ BINARY / READ RECORD 1."""
+    select = _select_by_path.get(path)
+    if select is None:
+        body = bytes.fromhex(path)
+        select = _select_by_path[path] = bytes((0x00, 0xA4, 0x08, 0x0C, len(body))) + body
+    sw = transport.transmit(select)[-2:]
+    if sw != b"\x90\x00" and sw[0] != 0x91:
+        return None
+    resp = transport.transmit(_READ_RECORD_1 if record else _READ_BINARY)
+    sw = resp[-2:]
+    return resp[:-2] if sw == b"\x90\x00" or sw[0] == 0x91 else None
+
+
+def read_card_identity(transport: Any, *, sim_reference: str | None = None,
+                       activation_date: dt.date | None = None) -> CardIdentity:
+    """What a terminal reads from the card to choose its APN, through ``transport``.
+
+    ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
+    (the installer's sheet) and select the APN of providers that publish it per reference.
+    """
+    raw = (_read(transport, EF_ICCID), _read(transport, EF_IMSI), _read(transport, EF_AD),
+           _read(transport, EF_SPN), _read(transport, EF_GID1), _read(transport, EF_MSISDN, record=True),
+           sim_reference, activation_date)
+    try:
+        card = _identities.get(raw)
+    except TypeError:  # a transport answering mutable buffers: decoded every time
+        return _identity(*raw)
+    if card is None:
+        card = remember(_identities, raw, _identity(*raw), 256)
+    return card
+
+
+#: (the files' contents read, SIM reference, activation date) -> the decoded identity (frozen)
+_identities: dict[tuple[Any, ...], CardIdentity] = {}
+
+
+def _identity(iccid: bytes | None, imsi: bytes | None, ad: bytes | None, spn: bytes | None,
+              gid1: bytes | None, msisdn: bytes | None, sim_reference: str | None,
+              activation_date: dt.date | None) -> CardIdentity:
+    """The card identity decoded from the files' contents (None: the file could not be read)."""
+    mnc_length = 2
+    if ad and len(ad) >= 4:
+        mnc_length = int(enc.decode_ad(ad).get("mnc_length") or 2)
+    number = enc.decode_msisdn(msisdn) if msisdn else None
+    return CardIdentity(
+        iccid=enc.decode_iccid(iccid) if iccid else "",
+        imsi=(enc.decode_imsi(imsi) or "") if imsi else "",
+        mnc_length=mnc_length,
+        spn=enc.decode_spn(spn).get("name", "") if spn else "",
+        gid1=gid1.rstrip(b"\xff").hex().upper() if gid1 else "",
+        msisdn=(number or {}).get("number") or "",
+        sim_reference=sim_reference,
+        activation_date=activation_date,
+    )
+
+
+def apn_database(name: str | None, operators: OperatorDB, source: str = ".") -> list[ApnSetting]:
+    """A terminal's APN database: ``android`` (the bundled apns-conf.xml), ``operators`` (the
+    providers' published settings), ``none``, or the path of an apns-conf.xml file."""
+    if name in (None, "none", "provider"):
+        return []
+    if name == "operators":
+        return operators.apn_settings()
+    path = APN_DATABASES.get(name) or (Path(source).parent / name)
+    return list(_apns_conf(path))
+
+
+_apns_files: dict[tuple[str, int, int], tuple[ApnSetting, ...]] = {}
+
+
+def _apns_conf(path: str | Path) -> tuple[ApnSetting, ...]:
+    """The entries of an apns-conf.xml file, parsed once per file version (entries are frozen)."""
+    st = os.stat(path)
+    key = (os.fspath(path), st.st_mtime_ns, st.st_size)
+    entries = _apns_files.get(key)
+    if entries is None:
+        if len(_apns_files) >= 64:
+            _apns_files.clear()
+        entries = _apns_files[key] = tuple(load_apns_conf(path))
+    return entries
+
+
+@dataclass
+class TerminalConfig:
+    """The terminal's data settings (the scenario's ``terminal:``)."""
+
+    apn_db: str = "android"
+    keep_profiles_on_switch: bool = True
+    apn: str | None = None              # an APN the user typed (a manual entry, used first)
+    auth: str | None = None             # none | pap | chap for the explicit APN
+    username: str | None = None
+    password: str | None = None
+    pdn_type: str | None = None         # ipv4 | ipv6 | ipv4v6; default: the entry's protocol
+    rat: str | None = None              # force GTPv1 (3G) or GTPv2 (4G) on the wire
+
+    @classmethod
+    def from_mapping(cls, doc: Mapping[str, Any] | None) -> TerminalConfig:
+        d = dict(doc or {})
+        login = d.pop("login", None)
+        if login is not None:
+            d["username"] = login
+        return cls(**{k: d[k] for k in d if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Attempt:
+    """One ``data_connect``: what the terminal chose, and the network's answer if a request left."""
+
+    requested: bool
+    reason: str
+    apn: str | None = None
+    username: str = ""
+    result: ActivationResult | None = None
+
+    def observed(self) -> dict[str, Any]:
+        """The observables of ``expect: {pdn: ...}``."""
+        r = self.result
+        if r is None:
+            return {"requested": self.requested, "apn": self.apn, "login": self.username or None,
+                    "reason": self.reason, "accepted": False, "cause": None}
+        out: dict[str, Any] = {
+            "requested": self.requested, "apn": r.apn, "login": self.username or None, "reason": r.reason,
+            "accepted": r.accepted, "cause": r.cause, "cause_name": r.cause_name,
+            "pdn_type": r.pdn_type, "ip": r.ipv4, "ipv6": r.ipv6_prefix,
+            "delivery": r.delivery if r.accepted else None, "imsi": r.imsi, "dns": list(r.dns),
+            "session": r.session_id,
+        }
+        if r.l2tp is not None:
+            out["lns"] = r.l2tp.lns_host
+        return out
+
+
+@dataclass
+class DataTerminal:
+    """A terminal's data side: APN state across card reads, its PDN sessions, every attempt."""
+
+    config: TerminalConfig
+    operators: OperatorDB
+    log: EventLog
+    apn_db: Sequence[ApnSetting] = field(default_factory=list)
+    sim_reference: str | None = None
+    activation_date: dt.date | None = None
+    home_operator: str = ""
+    attempts: list[Attempt] = field(default_factory=list)
+    sessions: list[int] = field(default_factory=list)
+    card: CardIdentity | None = None
+    _seen: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        self.state = TerminalApnState(
+            self.apn_db, keep_on_profile_switch=self.config.keep_profiles_on_switch,
+            configured=self.config.apn,
+            operators=self.operators if self.config.apn_db == "provider" else None,
+        )
+
+    # -- the card
+    def refresh_card(self, transport: Any, status: Mapping[str, Any]) -> None:
+        """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again."""
+        self.follow_card(transport, (status.get("iccid"), status.get("imsi"), status.get("refresh_count"),
+                                     status.get("powered")))
+
+    def follow_card(self, transport: Any, seen: tuple[Any, ...]) -> None:
+        """:meth:`refresh_card` given the modem's ``(iccid, imsi, refresh_count, powered)``: the
+        card is read again only when one of them changed since the last read."""
+        if seen == self._seen and self.card is not None:
+            return
+        self._seen = seen
+        card = read_card_identity(transport, sim_reference=self.sim_reference,
+                                  activation_date=self.activation_date)
+        self.card = card
+        choice = self.state.on_card(card)
+        apn = choice.setting.apn if choice.setting else None
+        self.log.record("apn_selected", iccid=card.iccid, imsi=card.imsi, apn=apn, kept=choice.kept,
+                        reason=choice.reason)
+
+    # -- sessions
+    def release_all(self, plane: NetworkDataPlane, reason: str) -> None:
+        for sid in list(self.sessions):
+            if sid in plane.sessions:
+                plane.deactivate(sid, reason=reason)
+        self.sessions.clear()
+
+    def connect(self, plane: NetworkDataPlane | None, status: Mapping[str, Any],
+                overrides: Mapping[str, Any] | None = None) -> Attempt:
+        """One PDN connectivity request with the current APN (or the step's explicit one)."""
+        o = dict(overrides or {})
+        cfg = self.config
+        if not status.get("registered"):
+            return self._local("not registered: no PDN connectivity request")
+        if not status.get("data"):
+            roaming_off = status.get("roaming") and not status.get("data_roaming")
+            why = "data roaming is off on the terminal" if roaming_off else "no packet-switched service"
+            return self._local(why)
+        setting = self.state.current
+        explicit = o.get("apn") or None
+        apn = explicit or (setting.apn if setting else None)
+        if apn is None:
+            return self._local(f"no APN: {self._why_no_apn()}")
+        from_entry = setting is not None and setting.apn.lower() == apn.lower() and not explicit
+        roaming = bool(status.get("roaming"))
+        auth = o.get("auth") or (cfg.auth if cfg.apn and not explicit else None) or (
+            setting.auth if from_entry else "none")
+        if auth == "pap_or_chap":
+            auth = "chap"
+        username, password = self._credentials(o, setting if from_entry else None)
+        if isinstance(username, Attempt):
+            return username
+        if username and auth == "none":
+            auth = "pap"
+        pdn_type = o.get("pdn_type") or cfg.pdn_type or (
+            setting.pdn_type(roaming) if from_entry and setting else "ipv4v6")
+        if plane is None:
+            return self._local("no packet core for this card's home network")
+        card = self.card
+        assert card is not None
+        request = ActivationRequest.with_login(
+            card.imsi, apn, auth, username, password, pdn_type=pdn_type,
+            rat=o.get("rat") or cfg.rat or _rat(status.get("rat")), serving_plmn=str(status["registered"]),
+            roaming=roaming)
+        self.log.record("pdn_request", imsi=card.imsi, apn=apn, pdn_type=pdn_type, auth=auth,
+                        login=username or None, roaming=roaming, plmn=status["registered"])
+        result = plane.activate(request)
+        if result.accepted and result.session_id is not None:
+            self.sessions.append(result.session_id)
+        attempt = Attempt(True, result.reason, apn, username, result)
+        self.attempts.append(attempt)
+        return attempt
+
+    def disconnect(self, plane: NetworkDataPlane | None, count: int | None = None) -> int:
+        """Release the terminal's sessions, the newest first (all when ``count`` is None)."""
+        n = len(self.sessions) if count is None else min(count, len(self.sessions))
+        for _ in range(n):
+            sid = self.sessions.pop()
+            if plane is not None and sid in plane.sessions:
+                plane.deactivate(sid)
+        return n
+
+    def _credentials(self, o: Mapping[str, Any], setting: ApnSetting | None) -> tuple[Any, str]:
+        cfg = self.config
+        login = o.get("login")
+        password = o.get("password")
+        if isinstance(login, Mapping):
+            return self._built_login(login, password)
+        if login is not None:
+            return str(login), str(password if password is not None else cfg.password or "")
+        if cfg.username is not None and not o.get("apn"):
+            return cfg.username, cfg.password or ""
+        if setting is not None:
+            return setting.user, setting.password
+        return "", str(password or "")
+
+    def _built_login(self, spec: Mapping[str, Any], password: Any) -> tuple[Any, str]:
+        """A partner or fixed-IP login built from the card's MSISDN, as the provider's format says."""
+        card = self.card
+        assert card is not None
+        msisdn = str(spec.get("msisdn") or card.msisdn)
+        op = self.operators[str(spec.get("operator") or self.home_operator)]
+        try:
+            login = build_login(op, str(spec["kind"]), msisdn, password=str(password or ""),
+                                partner=spec.get("partner"), visp=int(spec.get("visp", 1)))
+        except LoginError as exc:
+            return self._local(f"login not built: {exc.reason}"), ""
+        return login.username, login.password
+
+    def _why_no_apn(self) -> str:
+        card = self.card
+        if card is None:
+            return "the card was not read"
+        return f"no default APN for {card.home_plmn} (IMSI {card.imsi}) in the terminal's APN database"
+
+    def _local(self, reason: str) -> Attempt:
+        attempt = Attempt(False, reason, self.state.current.apn if self.state.current else None)
+        self.attempts.append(attempt)
+        self.log.record("pdn_not_requested", reason=reason)
+        return attempt
+
+    def results(self) -> list[ActivationResult]:
+        """Every request that reached the network, in order (what the wire shows)."""
+        return [a.result for a in self.attempts if a.result is not None]
+
+
+def _rat(rat: Any) -> str:
+    return "3G" if rat in ("2G", "3G") else "4G"
+
+
+def iter_results(terminals: Iterable[DataTerminal]) -> list[ActivationResult]:
+    return [r for t in terminals for r in t.results()]

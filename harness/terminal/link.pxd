@@ -1,0 +1,35 @@
+# cython: language_level=3
+"""C-level interface of :mod:`harness.terminal.link` for other compiled modules of the terminal."""
+
+from csim.apdu cimport CardCore
+
+
+cdef class InProcessTransport:
+    cdef object _card
+    cdef object _transmit               # the card's bound ``transmit``, taken once per card
+    cdef CardCore _core                 # the card when its ``transmit`` is the core's own
+    cdef object _log
+    cdef public object name
+
+    cdef bytes call(self, bytes apdu)
+    cdef bytes exchange(self, bytes apdu)
+
+
+cdef class UiccLink:
+    cdef readonly object transport
+    cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
+    cdef public dict sizes
+    cdef public dict efs
+
+    cdef bytes xfer(self, bytes apdu)
+    cpdef bytes transmit(self, bytes apdu)
+    cpdef tuple tx(self, bytes apdu)
+    cpdef int sw(self, bytes apdu)
+    cpdef Py_ssize_t select(self, int fid, int p1=*)
+    cpdef object read(self, int fid, int p1=*)
+    cpdef tuple read_each(self, tuple fids)
+    cpdef int update(self, int fid, bytes data)
+    cpdef int envelope(self, bytes data)
+    cpdef int terminal_response(self, bytes data)
+    cpdef int terminal_profile(self, bytes data)
+    cpdef tuple fetch(self, int length)

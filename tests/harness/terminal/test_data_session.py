@@ -1,0 +1,37 @@
+import pytest
+
+from csim.yamlsrc import DataError
+from harness.scenario import loader as scenario
+from harness.scenario.runner import Session
+from harness.terminal.data_session import read_card_identity
+
+
+def test_identity_read_over_the_transport():
+    s = Session.build("alphalink-orange", "europe")
+    s.modem.power_on(country="FR")
+    card = read_card_identity(s.transport, sim_reference=None)
+    assert (card.iccid, card.imsi, card.mnc_length, card.home_plmn) == (
+        "8933019900000000012", "208019900000001", 2, "208-01")
+    assert card.spn == "Orange"
+    assert card.msisdn == "+33700000000001"
+    assert card.gid1 == ""                               # no EF_GID1 on this card (6A82)
+    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu")][-12:]
+    assert "00A4080C047FFF6F07" in reads and "00B2010400" in reads
+
+
+def test_unknown_apn_database_names_the_line(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\ncard: alphalink-orange\nworld: europe\nterminal:\n  apn_db: nokia\n"
+                 "steps:\n  - power_on: {country: FR}\n  - data_connect\n")
+    with pytest.raises(DataError) as err:
+        scenario.load_file(f)
+    assert str(err.value).startswith(f"{f}:5: unknown APN database 'nokia'")
+
+
+def test_pdn_expectation_schema_error(tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\ncard: alphalink-orange\nworld: europe\n"
+                 "steps:\n  - data_connect: {pdn_type: ipv5}\n")
+    with pytest.raises(DataError) as err:
+        scenario.load_file(f)
+    assert ":5:" in str(err.value) and "pdn_type" in str(err.value)
