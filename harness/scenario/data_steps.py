@@ -5,7 +5,8 @@ A scenario may declare ``terminal:`` (its APN database, whether it keeps the con
 across a profile switch, an APN typed by the user) and ``subscriber:`` (what the home network
 knows of the line: MSISDN, plan traits, fixed IP, partner delivery and VISPs, sessions the
 account holds elsewhere). ``data_connect`` has the terminal
-(:class:`harness.terminal.data_session.DataTerminal`) read the card and request a PDN connection from the home operator's
+(:class:`harness.terminal.data_session.DataTerminal`) read the card and request a PDN
+connection from the home operator's
 :class:`~harness.network.packet_core.NetworkDataPlane`; ``data_disconnect`` releases sessions. When the
 scenario declares a ``plan:``, the packet core asks the plan engine (``session_open`` /
 ``session_close``) before it admits a session, so a blocked plan refuses the activation and a
