@@ -503,12 +503,19 @@ cdef class CardCore:
         cdef int refs[MAXPIN]
         o[0] = 0x62
         if nd.kind != K_EF:
-            o[n] = 0x82; o[n + 1] = 2; o[n + 2] = 0x78; o[n + 3] = 0x21
+            o[n] = 0x82
+            o[n + 1] = 2
+            o[n + 2] = 0x78
+            o[n + 3] = 0x21
             n += 4
-            o[n] = 0x83; o[n + 1] = 2; o[n + 2] = nd.fid >> 8; o[n + 3] = nd.fid & 0xFF
+            o[n] = 0x83
+            o[n + 1] = 2
+            o[n + 2] = nd.fid >> 8
+            o[n + 3] = nd.fid & 0xFF
             n += 4
             if nd.kind == K_ADF:
-                o[n] = 0x84; o[n + 1] = nd.aid_len
+                o[n] = 0x84
+                o[n + 1] = nd.aid_len
                 memcpy(o + n + 2, nd.aid, nd.aid_len)
                 n += 2 + nd.aid_len
             # proprietary information: UICC characteristics (MF/ADF), available memory
@@ -516,16 +523,27 @@ cdef class CardCore:
             o[n] = 0xA5
             n += 2
             if nd.kind != K_DF:
-                o[n] = 0x80; o[n + 1] = 1; o[n + 2] = 0x71
+                o[n] = 0x80
+                o[n + 1] = 1
+                o[n + 2] = 0x71
                 n += 3
             k = 0x10000 - self.data_len if self.data_len < 0x10000 else 0
-            o[n] = 0x83; o[n + 1] = 4; o[n + 2] = 0; o[n + 3] = (k >> 16) & 0xFF
-            o[n + 4] = (k >> 8) & 0xFF; o[n + 5] = k & 0xFF
+            o[n] = 0x83
+            o[n + 1] = 4
+            o[n + 2] = 0
+            o[n + 3] = (k >> 16) & 0xFF
+            o[n + 4] = (k >> 8) & 0xFF
+            o[n + 5] = k & 0xFF
             n += 6
             o[start + 1] = n - start - 2
-            o[n] = 0x8A; o[n + 1] = 1; o[n + 2] = nd.lcsi
+            o[n] = 0x8A
+            o[n + 1] = 1
+            o[n + 2] = nd.lcsi
             n += 3
-            o[n] = 0x8B; o[n + 1] = 3; o[n + 2] = nd.arr_fid >> 8; o[n + 3] = nd.arr_fid & 0xFF
+            o[n] = 0x8B
+            o[n + 1] = 3
+            o[n + 2] = nd.arr_fid >> 8
+            o[n + 3] = nd.arr_fid & 0xFF
             o[n + 4] = nd.arr_rec
             n += 5
             # PIN status template DO (TS 102 221 §9.5.2): PS_DO bitmap then key references
@@ -541,33 +559,55 @@ cdef class CardCore:
             for j in range(cnt):
                 if self.pins[refs[j]].enabled:
                     bits |= 0x80 >> j
-            o[n] = 0x90; o[n + 1] = 1; o[n + 2] = bits
+            o[n] = 0x90
+            o[n + 1] = 1
+            o[n + 2] = bits
             n += 3
             for j in range(cnt):
-                o[n] = 0x83; o[n + 1] = 1; o[n + 2] = self.pins[refs[j]].key_ref
+                o[n] = 0x83
+                o[n + 1] = 1
+                o[n + 2] = self.pins[refs[j]].key_ref
                 n += 3
             o[start + 1] = n - start - 2
         else:
             o[n] = 0x82
             if nd.structure == S_TRANSPARENT:
-                o[n + 1] = 2; o[n + 2] = 0x41; o[n + 3] = 0x21
+                o[n + 1] = 2
+                o[n + 2] = 0x41
+                o[n + 3] = 0x21
                 n += 4
             else:
-                o[n + 1] = 5; o[n + 2] = 0x42 if nd.structure == S_LINEAR else 0x46; o[n + 3] = 0x21
-                o[n + 4] = 0; o[n + 5] = nd.rec_len; o[n + 6] = nd.nrec
+                o[n + 1] = 5
+                o[n + 2] = 0x42 if nd.structure == S_LINEAR else 0x46
+                o[n + 3] = 0x21
+                o[n + 4] = 0
+                o[n + 5] = nd.rec_len
+                o[n + 6] = nd.nrec
                 n += 7
-            o[n] = 0x83; o[n + 1] = 2; o[n + 2] = nd.fid >> 8; o[n + 3] = nd.fid & 0xFF
+            o[n] = 0x83
+            o[n + 1] = 2
+            o[n + 2] = nd.fid >> 8
+            o[n + 3] = nd.fid & 0xFF
             n += 4
-            o[n] = 0x8A; o[n + 1] = 1; o[n + 2] = nd.lcsi
+            o[n] = 0x8A
+            o[n + 1] = 1
+            o[n + 2] = nd.lcsi
             n += 3
-            o[n] = 0x8B; o[n + 1] = 3; o[n + 2] = nd.arr_fid >> 8; o[n + 3] = nd.arr_fid & 0xFF
+            o[n] = 0x8B
+            o[n + 1] = 3
+            o[n + 2] = nd.arr_fid >> 8
+            o[n + 3] = nd.arr_fid & 0xFF
             o[n + 4] = nd.arr_rec
             n += 5
-            o[n] = 0x80; o[n + 1] = 2; o[n + 2] = nd.size >> 8; o[n + 3] = nd.size & 0xFF
+            o[n] = 0x80
+            o[n + 1] = 2
+            o[n + 2] = nd.size >> 8
+            o[n + 3] = nd.size & 0xFF
             n += 4
             o[n] = 0x88
             if nd.sfi:
-                o[n + 1] = 1; o[n + 2] = nd.sfi << 3
+                o[n + 1] = 1
+                o[n + 2] = nd.sfi << 3
                 n += 3
             else:
                 o[n + 1] = 0
@@ -950,7 +990,7 @@ cdef class CardCore:
         return SW_OK
 
     cdef int up_binary(self, Channel* c, int p1, int p2, const unsigned char* d, int nc,
-                           bint gsm) noexcept:
+                       bint gsm) noexcept:
         """UPDATE BINARY, TS 102 221 §11.1.4."""
         cdef int off, sw
         cdef Node* nd
@@ -1017,7 +1057,7 @@ cdef class CardCore:
         return rec
 
     cdef int up_record(self, Channel* c, int p1, int p2, const unsigned char* d, int nc,
-                           bint gsm) noexcept:
+                       bint gsm) noexcept:
         """UPDATE RECORD, TS 102 221 §11.1.6 (cyclic EFs: previous mode only)."""
         cdef int rec, sw, mode = p2 & 7
         cdef Node* nd
@@ -1058,7 +1098,8 @@ cdef class CardCore:
     cdef int search_record(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept:
         """SEARCH RECORD simple search, TS 102 221 §11.1.7 (P2 mode 04 forward, 05 backward from P1).
 
-        The pattern may occur anywhere in a record; the response lists the matching record
+        The pattern may occur anywhere in a record
+        the response lists the matching record
         numbers and the record pointer moves to the first of them.
         """
         cdef int i, mode = p2 & 7, rec, last, step, cnt = 0, k
@@ -1284,7 +1325,8 @@ cdef class CardCore:
                 return SW_OK
             if ins == 0x14:
                 data = PyBytes_FromStringAndSize(<const char*>d, nc)
-                sw = ctk.terminal_response(data) if ctk is not None else int(self.toolkit.terminal_response(data))
+                sw = (ctk.terminal_response(data) if ctk is not None
+                      else int(self.toolkit.terminal_response(data)))
                 return sw if 0x6000 <= sw <= 0x9FFF else SW_TECH
             if ins == 0xC2:
                 data = PyBytes_FromStringAndSize(<const char*>d, nc)

@@ -3,7 +3,8 @@
 
 AES-128 comes from OpenSSL's libcrypto (EVP, ECB, no padding); each :class:`Milenage` keeps one
 EVP context, so the key schedule is computed once per subscriber key. :class:`UsimAuth` objects of
-one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state); the C-level methods
+one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state)
+the C-level methods
 run with the GIL held.
 
 The USIM side (:class:`UsimAuth`) verifies AUTN (TS 33.102 §6.3.3), checks the freshness of SQN
@@ -53,7 +54,8 @@ cdef inline void store48(uint64_t v, unsigned char* p) noexcept nogil:
     p[5] = v & 0xFF
 
 
-cdef inline void out_block(const unsigned char* x, int rot, unsigned char c, unsigned char* blk) noexcept nogil:
+cdef inline void out_block(const unsigned char* x, int rot, unsigned char c,
+                           unsigned char* blk) noexcept nogil:
     """blk = rot(x, r) XOR c, with x = TEMP XOR OPc (TS 35.206 §4.1)."""
     cdef int i
     for i in range(16):
@@ -127,7 +129,8 @@ def compute_opc(k, op) -> bytes:
 cdef class Milenage:
     """Milenage for one (K, OPc) pair, TS 35.206.
 
-    The C-level methods (``f1``, ``f2345``, ``f5star``) take raw buffers; Python code uses
+    The C-level methods (``f1``, ``f2345``, ``f5star``) take raw buffers
+    Python code uses
     ``compute_f1``, ``compute_f2345`` and ``compute_f5star``, which return bytes.
     """
 
@@ -302,10 +305,12 @@ cdef Milenage _milenage(bytes k, bytes opc):
 cdef class UsimAuth:
     """The USIM side of AKA for one subscriber.
 
-    AUTN check per TS 33.102 §6.3.3; SQN freshness per Annex C.2 with the array SEQ_MS(0..31)
+    AUTN check per TS 33.102 §6.3.3
+    SQN freshness per Annex C.2 with the array SEQ_MS(0..31)
     indexed by IND (the 5 low bits of SQN). ``delta`` (Annex C.2.1: accept only if
     SEQ - SEQ_MS <= delta) and ``limit`` (Annex C.2.2: accept only if SEQ_MS - SEQ < L) are
-    optional; 0 means the check is not applied. SEQ_MS there is the SEQ of SQN_MS, the highest
+    optional
+    0 means the check is not applied. SEQ_MS there is the SEQ of SQN_MS, the highest
     sequence number accepted so far. The AMF is not checked: the E-UTRAN "separation bit" is a
     terminal-side check, not a USIM one.
 
@@ -521,7 +526,8 @@ def generate_vector(k, opc, sqn, amf, rand) -> dict:
     """Authentication vector from the AuC (TS 33.102 §6.3.2).
 
     Returns ``rand, autn, xres, ck, ik, ak`` and the GSM values ``sres, kc`` (c2/c3,
-    §6.8.1.2). ``sqn`` is an int or 6 bytes; AUTN = (SQN XOR AK) || AMF || MAC-A.
+    §6.8.1.2). ``sqn`` is an int or 6 bytes
+    AUTN = (SQN XOR AK) || AMF || MAC-A.
     """
     cdef bytes r = _buf(rand, 16, "RAND")
     cdef bytes s = _sqn_bytes(sqn)
@@ -553,7 +559,8 @@ def generate_vector(k, opc, sqn, amf, rand) -> dict:
 def resync(k, opc, rand, auts):
     """SQN_MS recovered from AUTS by the AuC (TS 33.102 §6.3.5), or None if MAC-S is wrong.
 
-    SQN_MS = (AUTS[0:6] XOR f5*(RAND)); MAC-S must equal f1*(SQN_MS, RAND, AMF = 0000).
+    SQN_MS = (AUTS[0:6] XOR f5*(RAND))
+    MAC-S must equal f1*(SQN_MS, RAND, AMF = 0000).
     """
     cdef bytes r = _buf(rand, 16, "RAND")
     cdef bytes au = _buf(auts, 14, "AUTS")

@@ -19,6 +19,8 @@ from rich.table import Table
 from csim.yamlsrc import DataError
 from harness.scenario import loader as scenario
 from harness.scenario import runner
+from harness.scenario.session import IN_PROCESS, CardMismatch, CardTarget, Session, parse_reader
+from harness.terminal.transport import TransportError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write an HTML report: per scenario, usage against envelope and cut-offs over time")
     p.add_argument("--pcap", metavar="DIR",
                    help="write one pcap per scenario with data sessions (GTP, RADIUS, L2TP/PPP) into DIR")
+    p.add_argument("--events", metavar="FILE",
+                   help="write every scenario's event log (APDUs included) as JSON lines into FILE")
+    add_target_options(p)
     p.set_defaults(func=cmd_run)
 
     v = sub.add_parser("validate", help="check scenario files without running them",
@@ -56,12 +61,15 @@ class Outcome:
     message: str = ""
     report: str = ""
     xfail: str | None = None
-    events: Any = None  # the run's event log, kept for --report
+    events: Any = None  # the run's event log, kept for --report and --events
     start: Any = None
+    skipped: bool = False  # not run: the card in the reader is not the scenario's card
 
     @property
     def verdict(self) -> str:
-        """passed / failed, or xfailed / xpassed for a scenario marked ``xfail``."""
+        """passed / failed / skipped, or xfailed / xpassed for a scenario marked ``xfail``."""
+        if self.skipped:
+            return "skipped"
         if self.xfail is None:
             return "passed" if self.passed else "failed"
         return "xpassed" if self.passed else "xfailed"
@@ -69,7 +77,7 @@ class Outcome:
     @property
     def ok(self) -> bool:
         """A pass, or the expected failure of an ``xfail`` scenario (a pass there is strict)."""
-        return self.verdict in ("passed", "xfailed")
+        return self.verdict in ("passed", "xfailed", "skipped")
 
 
 def _collect(paths: Sequence[str]) -> tuple[list[scenario.Scenario], list[DataError]]:
@@ -89,20 +97,56 @@ def _selected(scn: scenario.Scenario, keyword: str | None, marker: str | None) -
     return not marker or marker in scn.markers
 
 
-def _run_one(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None) -> Outcome:
-    outcome = _replay(scn, keep_log, pcap)
+def add_target_options(p: argparse.ArgumentParser) -> None:
+    """Where the card is: ``--reader``/``--serve`` and what the harness may do with it."""
+    g = p.add_argument_group("card", "the simulated card in-process by default")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--reader", metavar="N|NAME",
+                       help="replay on the card in this PC/SC reader (index or part of its name)")
+    where.add_argument("--serve", action="store_true",
+                       help="serve each scenario's simulated card through a private pcscd + vpcd "
+                            "(PC/SC end to end)")
+    g.add_argument("--keys", metavar="FILE",
+                   help="K/OPc by IMSI for the simulated HSS when the card is in a reader (YAML list)")
+    g.add_argument("--expect-profile", metavar="FILE",
+                   help="the profile the card in the reader was personalised from (ICCID, keys, PIN1)")
+    g.add_argument("--allow-terminal-writes", action="store_true",
+                   help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
+    g.add_argument("--trace", metavar="FILE", help="APDU trace (JSON lines) of a card in a reader")
+
+
+def card_target(args: argparse.Namespace) -> CardTarget:
+    """The :class:`CardTarget` the command-line options name."""
+    return CardTarget(reader=parse_reader(args.reader), serve=args.serve, keys=args.keys,
+                      expect_profile=args.expect_profile,
+                      allow_terminal_writes=args.allow_terminal_writes, trace=args.trace)
+
+
+def _run_one(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None,
+             target: CardTarget = IN_PROCESS) -> Outcome:
+    outcome = _replay(scn, keep_log, pcap, target)
     outcome.xfail = scn.xfail
     if outcome.verdict == "xpassed":
         outcome.message = f"{scn.source}: passed although marked xfail: {scn.xfail}"
     return outcome
 
 
-def _replay(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None) -> Outcome:
+def _replay(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None,
+            target: CardTarget = IN_PROCESS) -> Outcome:
     started = time.perf_counter()
     name = scn.name + (f" [{scn.matrix_id}]" if scn.matrix_id else "")
     session = None
     try:
-        session = runner.Session.for_scenario(scn)
+        session = Session.for_scenario(scn, target)
+    except CardMismatch as exc:
+        return Outcome(scn.test_id, name, scn.source, False, 0, len(scn.steps),
+                       time.perf_counter() - started, f"{scn.source}: {exc}", skipped=True)
+    except TransportError:
+        raise  # no reader, no card, no pcscd: nothing else can run either
+    except Exception as exc:  # noqa: BLE001 - a broken session is a failed scenario, not a crash
+        return Outcome(scn.test_id, name, scn.source, False, 0, len(scn.steps),
+                       time.perf_counter() - started, f"{scn.source}: {type(exc).__name__}: {exc}")
+    try:
         result = runner.run(scn, session)
     except runner.ScenarioFailure as failure:
         done = len(failure.result.steps) if failure.result else failure.step.index
@@ -122,6 +166,8 @@ def _replay(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = N
         outcome.events = list(session.log)
         ctx = getattr(session, "_plan_context", None)
         outcome.start = ctx.start if ctx is not None else None
+    if session is not None:
+        session.close()
     return outcome
 
 
@@ -129,6 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False, highlight=False)
     scenarios, errors = _collect(args.paths)
     scenarios = [s for s in scenarios if _selected(s, args.keyword, args.marker)]
+    target = card_target(args)
     for err in errors:
         console.print(f"[red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
     outcomes: list[Outcome] = []
@@ -139,7 +186,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         task = progress.add_task("scenarios", total=len(scenarios))
         for scn in scenarios:
             progress.update(task, description=escape(scn.test_id))
-            outcome = _run_one(scn, keep_log=bool(args.report), pcap=args.pcap)
+            try:
+                outcome = _run_one(scn, keep_log=bool(args.report or args.events), pcap=args.pcap,
+                                   target=target)
+            except TransportError as exc:
+                progress.stop()
+                console.print(f"[red]error:[/] {escape(str(exc))}")
+                return 2
             outcomes.append(outcome)
             progress.advance(task)
             if not outcome.ok and args.exitfirst:
@@ -156,18 +209,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     table.add_column("steps", justify="right")
     table.add_column("duration", justify="right")
     for o in outcomes:
-        colour = {"passed": "green", "xfailed": "yellow"}.get(o.verdict, "red")
+        colour = {"passed": "green", "xfailed": "yellow", "skipped": "yellow"}.get(o.verdict, "red")
         verdict = f"[{colour}]{o.verdict}[/]"
         table.add_row(escape(o.id), verdict, f"{o.steps}/{o.total_steps}", f"{o.duration * 1000:.1f} ms")
     console.print(table)
     passed = sum(o.verdict == "passed" for o in outcomes)
     xfailed = sum(o.verdict == "xfailed" for o in outcomes)
-    failed = len(outcomes) - passed - xfailed
+    skipped = [o for o in outcomes if o.verdict == "skipped"]
+    failed = len(outcomes) - passed - xfailed - len(skipped)
     steps = sum(o.steps for o in outcomes)
     color = "green" if not failed and not errors else "red"
     xf = f", {xfailed} xfailed" if xfailed else ""
-    console.print(f"[{color}]{passed} passed, {failed} failed{xf}, {len(errors)} invalid[/], "
-                  f"{steps} steps in {wall:.2f} s")
+    sk = f", {len(skipped)} skipped" if skipped else ""
+    console.print(f"[{color}]{passed} passed, {failed} failed{xf}{sk}, {len(errors)} invalid[/], "
+                  f"{steps} steps in {wall:.2f} s on the {target.describe()}")
+    if skipped:
+        console.print(f"skipped: {escape(skipped[0].message)}" + (f" (and {len(skipped) - 1} more)"
+                                                                  if len(skipped) > 1 else ""))
+    if args.events:
+        from harness.scenario.event_export import write_events
+
+        write_events(args.events, [(o.id, o.events or []) for o in outcomes])
     if args.junitxml:
         write_junit(args.junitxml, outcomes, errors, wall)
     if args.report:
@@ -179,6 +241,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         console.print(f"report: {escape(args.report)}")
     if not scenarios and not errors:
         console.print("[red]no scenario found[/]")
+        return 1
+    if outcomes and len(skipped) == len(outcomes):
+        console.print(f"[red]no scenario ran on the {escape(target.describe())}[/]")
         return 1
     return 0 if not failed and not errors else 1
 
@@ -195,6 +260,8 @@ def write_junit(path: str, outcomes: list[Outcome], errors: list[DataError], wal
         ET.SubElement(props, "property", name="steps", value=str(o.steps))
         if o.verdict == "xfailed":
             ET.SubElement(case, "skipped", type="pytest.xfail", message=o.xfail or "")
+        elif o.verdict == "skipped":
+            ET.SubElement(case, "skipped", message=o.message)
         elif not o.ok:
             fail = ET.SubElement(case, "failure", message=o.message)
             fail.text = o.report or o.message

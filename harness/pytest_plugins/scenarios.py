@@ -21,6 +21,7 @@ import pytest
 from csim.yamlsrc import DataError
 from harness.scenario import loader as scenario
 from harness.scenario import runner
+from harness.scenario.session import CardMismatch, CardTarget, Session, parse_reader
 
 DEFAULT_CARD = "alphalink-orange"
 DEFAULT_WORLD = "europe"
@@ -32,6 +33,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("simharness")
     group.addoption("--scenario-apdus", type=int, default=12, metavar="N",
                     help="APDUs shown when a scenario fails (default 12)")
+    # --reader and --expect-profile are the hardware-in-the-loop plugin's (harness.pytest_plugins.hil)
+    group.addoption("--serve", action="store_true", default=False,
+                    help="replay scenarios on their simulated card served through a private pcscd + vpcd")
+    group.addoption("--keys", default=None, metavar="FILE",
+                    help="K/OPc by IMSI for the simulated HSS when the card is in a reader (--reader)")
+    group.addoption("--allow-terminal-writes", action="store_true", default=False,
+                    help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,9 +103,15 @@ class ScenarioItem(pytest.Item):
         self.result: runner.ScenarioResult | None = None
 
     def runtest(self) -> None:
-        session = runner.Session.for_scenario(self.scenario)
-        self.result = runner.run(self.scenario, session,
-                                 apdu_tail=self.config.getoption("scenario_apdus"))
+        try:
+            session = Session.for_scenario(self.scenario, card_target(self.config))
+        except CardMismatch as exc:
+            pytest.skip(str(exc))
+        try:
+            self.result = runner.run(self.scenario, session,
+                                     apdu_tail=self.config.getoption("scenario_apdus"))
+        finally:
+            session.close()
         self.user_properties.append(("steps", len(self.result.steps)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -121,37 +135,45 @@ class ScenarioItem(pytest.Item):
 # --------------------------------------------------------------------------- fixtures
 
 
+def card_target(config: pytest.Config) -> CardTarget:
+    """Where the scenarios' card is, from ``--reader`` / ``--serve`` and their companions."""
+    return CardTarget(reader=parse_reader(config.getoption("--reader", None)),
+                      serve=bool(config.getoption("--serve")), keys=config.getoption("--keys"),
+                      expect_profile=config.getoption("--expect-profile", None),
+                      allow_terminal_writes=bool(config.getoption("--allow-terminal-writes")))
+
+
 def _marker_arg(request: pytest.FixtureRequest, name: str, default: str) -> str:
     mark = request.node.get_closest_marker(name)
     return str(mark.args[0]) if mark and mark.args else default
 
 
 @pytest.fixture
-def sim_session(request: pytest.FixtureRequest) -> runner.Session:
+def sim_session(request: pytest.FixtureRequest) -> Session:
     """A full in-process session: card, transport, event log, world and modem."""
-    return runner.Session.build(_marker_arg(request, "card", DEFAULT_CARD),
+    return Session.build(_marker_arg(request, "card", DEFAULT_CARD),
                                 _marker_arg(request, "world", DEFAULT_WORLD))
 
 
 @pytest.fixture
-def sim_card(sim_session: runner.Session) -> Any:
+def sim_card(sim_session: Session) -> Any:
     """The simulated :class:`csim.Card` (profile from ``@pytest.mark.card``, default alphalink-orange)."""
     return sim_session.card
 
 
 @pytest.fixture
-def modem(sim_session: runner.Session) -> Any:
+def modem(sim_session: Session) -> Any:
     """The :class:`harness.terminal.modem.Modem` driving ``sim_card`` through an in-process transport."""
     return sim_session.modem
 
 
 @pytest.fixture
-def world(sim_session: runner.Session) -> Any:
+def world(sim_session: Session) -> Any:
     """The :class:`harness.network.world.World` (``@pytest.mark.world``, default europe)."""
     return sim_session.world
 
 
 @pytest.fixture
-def event_log(sim_session: runner.Session) -> Any:
+def event_log(sim_session: Session) -> Any:
     """The run's :class:`harness.events.EventLog` (APDUs and modem events)."""
     return sim_session.log

@@ -92,6 +92,9 @@ class SafetyPolicy:
                     f"(at least {self.min_attempts} required so a wrong value cannot block it)"
                 )
 
+    def observe(self, apdu: bytes, response: bytes) -> None:
+        """See each command's response (a policy that follows the card's state uses it)."""
+
     def attempts_left(self, apdu: bytes, query: Query) -> int | None:
         """Remaining attempts for the key the command presents; ``None`` if already verified.
 
@@ -114,6 +117,104 @@ class SafetyPolicy:
             f"{command_name(apdu)} refused: the card did not report the attempts left for {key} "
             f"(SW {sw:04X} to an empty {'UNBLOCK PIN' if probe_ins == UNBLOCK_INS else 'VERIFY'})"
         )
+
+
+# Files a terminal updates in normal use (TS 31.102 §5.2: the ME updates them on location
+# update, on registration reject, after authentication and at switch-off). FIDs as in ADF.USIM
+# and DF.GSM; 4Fxx files of DF.5GS and DF.GSM-ACCESS.
+TERMINAL_FILES: dict[int, str] = {
+    0x6F7E: "EF_LOCI",        # TS 31.102 §4.2.17
+    0x6F73: "EF_PSLOCI",      # §4.2.23
+    0x6FE3: "EF_EPSLOCI",     # §4.2.91
+    0x6F7B: "EF_FPLMN",       # §4.2.16
+    0x6F08: "EF_KEYS",        # §4.2.9
+    0x6F09: "EF_KEYSPS",      # §4.2.10
+    0x6FE4: "EF_EPSNSC",      # §4.2.92
+    0x6F5B: "EF_START-HFN",   # §4.2.51
+    0x6FC4: "EF_NETPAR",      # §4.2.80
+    0x6F53: "EF_LOCIGPRS",    # TS 51.011 §10.3.33
+    0x4F20: "EF_Kc",          # TS 31.102 §4.4.3.1
+    0x4F52: "EF_KcGPRS",      # §4.4.3.2
+    0x4F01: "EF_5GS3GPPLOCI",   # §4.4.11.2
+    0x4F02: "EF_5GSN3GPPLOCI",  # §4.4.11.3
+    0x4F03: "EF_5GS3GPPNSC",    # §4.4.11.4
+    0x4F04: "EF_5GSN3GPPNSC",   # §4.4.11.5
+    0x4F05: "EF_5GAUTHKEYS",    # §4.4.11.6
+}
+
+# Personalisation: who the card is and what it may do (identity, keys' files, access classes,
+# service tables, home network lists). Never written by a scenario on a card in a reader.
+PERSONALISATION_FILES: dict[int, str] = {
+    0x2FE2: "EF_ICCID", 0x2F00: "EF_DIR", 0x2F06: "EF_ARR", 0x6F07: "EF_IMSI", 0x6F78: "EF_ACC",
+    0x6F38: "EF_UST/EF_SST", 0x6F56: "EF_EST", 0x6FAD: "EF_AD", 0x6FD9: "EF_EHPLMN",
+    0x6F62: "EF_HPLMNwAcT", 0x6F61: "EF_OPLMNwAcT", 0x6F31: "EF_HPPLMN", 0x6F46: "EF_SPN",
+    0x6F40: "EF_MSISDN", 0x6F3E: "EF_GID1", 0x6F3F: "EF_GID2", 0x6F06: "EF_ARR",
+}
+
+UPDATE_INS = frozenset({0xD6, 0xD7, 0xDC, 0xDD})  # UPDATE BINARY / RECORD (TS 102 221 §11.1.4, §11.1.6)
+
+
+class ScenarioWritePolicy(SafetyPolicy):
+    """What a scenario may do to a card in a reader.
+
+    UPDATE BINARY / UPDATE RECORD of the files a terminal writes in normal use
+    (:data:`TERMINAL_FILES`) need ``allow_terminal_writes``; the personalisation files are
+    never written, and neither is any other file nor any other command that changes a card
+    (:data:`WRITE_INS`). The file written is the one the last successful SELECT chose
+    (TS 102 221 §8.4); a write addressed by SFI is refused (select the file first). PIN
+    presentations keep the attempts guard of :class:`SafetyPolicy`.
+    """
+
+    def __init__(self, allow_terminal_writes: bool = False, min_attempts: int = MIN_ATTEMPTS) -> None:
+        super().__init__(allow_write=False, min_attempts=min_attempts)
+        self.allow_terminal_writes = allow_terminal_writes
+        self.current: int | None = None  # FID of the EF the last successful SELECT chose
+
+    def check(self, apdu: bytes, query: Query) -> None:
+        if len(apdu) >= 4 and apdu[1] in UPDATE_INS:
+            self._check_update(apdu)
+            return
+        super().check(apdu, query)
+
+    def _check_update(self, apdu: bytes) -> None:
+        ins, p1, p2 = apdu[1], apdu[2], apdu[3]
+        by_sfi = (p1 & 0x80) if ins in (0xD6, 0xD7) else (p2 >> 3)
+        if by_sfi:
+            raise WriteRefused(f"{command_name(apdu)} addressed by SFI refused on a card in a reader: "
+                               "the harness checks the file a SELECT chose")
+        fid = self.current
+        where = f"{command_name(apdu)} of {_file_name(fid)}"
+        if fid in PERSONALISATION_FILES or fid is None:
+            raise WriteRefused(f"{where} refused: a scenario never writes the personalisation of a card "
+                               "in a reader; nothing was written")
+        if fid not in TERMINAL_FILES:
+            raise WriteRefused(f"{where} refused: a terminal does not write this file in normal use; "
+                               "nothing was written")
+        if not self.allow_terminal_writes:
+            raise WriteRefused(f"{where} refused: the terminal's writes reach a card in a reader only with "
+                               "--allow-terminal-writes; nothing was written")
+
+    def observe(self, apdu: bytes, response: bytes) -> None:
+        """Follow the selection: a SELECT that ended normally chose a new current file."""
+        if len(apdu) < 4 or apdu[1] != 0xA4 or len(response) < 2:
+            return
+        sw1 = response[-2]
+        if not (sw1 in (0x90, 0x91) and (response[-1] == 0 or sw1 == 0x91)):
+            return
+        p1 = apdu[2]
+        data = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
+        if p1 in (0x00, 0x08, 0x09) and len(data) >= 2:  # by FID, or by path: its last FID
+            fid = int.from_bytes(data[-2:], "big")
+            self.current = None if fid >> 8 in (0x3F, 0x7F, 0x5F) else fid  # an MF or DF: no EF
+        else:
+            self.current = None  # an application, a parent, a DF name: no current EF
+
+
+def _file_name(fid: int | None) -> str:
+    if fid is None:
+        return "no selected EF"
+    name = TERMINAL_FILES.get(fid) or PERSONALISATION_FILES.get(fid)
+    return f"{name} ({fid:04X})" if name else f"EF {fid:04X}"
 
 
 def _gsm_attempts(ins: int, p2: int, query: Query, key: str) -> int:

@@ -110,6 +110,13 @@ class VpcdCard:
         self._thread = None
         self.save()
 
+    def replace(self, card: ServableCard) -> None:
+        """Another card in this slot, as if swapped between two commands: it is reset when
+        pcscd next powers or resets it (a reader's card change, ISO/IEC 7816-3 §6.2)."""
+        with self._lock:
+            self.card = card
+            self.powered = False
+
     def save(self) -> None:
         """Save the card (``card.save(path)``) when a state path is configured."""
         if self.state_path is None:

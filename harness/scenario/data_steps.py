@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
 from harness.network.world import plmn_of_imsi
+from harness.scenario.checks import Mismatch
 from harness.scenario.step_groups import LazyModule, OfRun, group_key, modem_view, per_scenario, run_context
 
 if TYPE_CHECKING:
+    from csim.profile import Profile
     from harness.network.packet_core import ActivationRequest, NetworkDataPlane, Subscriber
     from harness.scenario.loader import Scenario
-    from harness.scenario.runner import Mismatch, Session
+    from harness.scenario.session import Session
     from harness.terminal.data_session import DataTerminal
 
 #: Steps added to the scenario language (``harness.scenario.loader.STEP_KINDS``).
@@ -129,15 +131,14 @@ class PlanCharging(OfRun):
         return token in _plan_steps.plans(self.session).line.sessions
 
 
-def _home_operator(profile: Mapping[str, Any], ops: Any, wanted: str | None) -> Any:
+def _home_operator(profile: Profile, ops: Any, wanted: str | None) -> Any:
     if wanted:
         return ops[wanted]
-    for prof in (profile.get("profiles") or {}).values():
-        imsi = str(prof.get("imsi", ""))
-        op = ops.by_plmn(plmn_of_imsi(imsi, int(prof.get("mnc_length", 2))))
+    for prof in profile.imsi_profiles.values():
+        op = ops.by_plmn(plmn_of_imsi(prof.imsi, prof.mnc_length))
         if op is not None:
             return op
-    provider = profile.get("provider")
+    provider = profile.provider
     if provider in ops.operators:
         return ops[provider]
     return None
@@ -154,7 +155,7 @@ class _DataSetup:
     given): the home operator, the subscriber records, partner LNSs and the terminal's settings,
     and the events building them records. Everything here is frozen or copied per run."""
 
-    def __init__(self, scn: Scenario | None, profile: Mapping[str, Any], ops: Any,
+    def __init__(self, scn: Scenario | None, profile: Profile, ops: Any,
                  table: Mapping[str, Any] | None = None) -> None:
         from harness.network.login import (
             LoginError,
@@ -175,12 +176,12 @@ class _DataSetup:
         source = scn.source if scn is not None else "."
         op = _home_operator(profile, ops, spec.get("operator"))
         self.operator = op
-        msisdn = str(spec.get("msisdn") or profile.get("msisdn") or "")
+        msisdn = str(spec.get("msisdn") or profile.msisdn or "")
         plan_doc = spec.get("plan") or {}
         plan = Plan(kind=str(plan_doc.get("kind", "unlimited")), blocked=bool(plan_doc.get("blocked", True)),
                     data=bool(plan_doc.get("data", True)))
-        reference = profile.get("sim_reference")
-        activation = _date(spec.get("activated", profile.get("activation_date")))
+        reference = profile.sim_reference
+        activation = _date(spec.get("activated", profile.activation_date))
         self.fixed_ip: dict[str, Any] | None = None
         fixed_addr = login = password = None
         if "fixed_ip" in spec and op is not None:
@@ -234,11 +235,11 @@ class _DataSetup:
         self.account = str(spec.get("account", "account"))
         self.account_sessions = int(spec.get("account_sessions", 0))
         self.subscribers = tuple(
-            Subscriber(imsi=str(p["imsi"]), msisdn=msisdn, plan=plan, fixed_ip=fixed_addr, login=login or "",
+            Subscriber(imsi=p.imsi, msisdn=msisdn, plan=plan, fixed_ip=fixed_addr, login=login or "",
                        password=password or "", partner=str(partner["name"]) if partner else None,
                        account=self.account, barred=bool(spec.get("barred", False)), apns=apns,
                        apn_rule=rule)
-            for p in (profile.get("profiles") or {}).values() if isinstance(p, Mapping) and p.get("imsi")
+            for p in profile.imsi_profiles.values()
         )
         self.term = term
         config = TerminalConfig.from_mapping(term)
@@ -380,7 +381,6 @@ def _same(expected: Any, actual: Any) -> bool:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one data expectation (a key of :data:`DATA_EXPECT`)."""
-    Mismatch = _plan_steps._mismatch()
     ctx = data(s)
     lines = getattr(want, "lines", {}) or {}
     out: list[Mismatch] = []
@@ -435,3 +435,8 @@ def write_pcap(session: Session, directory: str | Path) -> Path | None:
     from harness.network.wire import write_pcap as write
 
     return write(Path(directory) / pcap_name(scn), sessions_packets(results))
+
+
+#: the step group's interface (:mod:`harness.scenario.steps`)
+EXPECT = DATA_EXPECT
+uses = uses_data

@@ -22,20 +22,12 @@ from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate, validator
 from harness.paths import FIXTURES, ROOT
-from harness.scenario import data_steps, plan_steps
+from harness.plans import clock
+from harness.scenario.steps import STEP_KINDS, check_scenario
 
 SCHEMA_PATH = ROOT / "scenarios" / "schema.json"
 
-#: Steps that act on the device or the world, in the order of the modem API.
-ACTION_STEPS = (
-    "power_on", "move", "wait", "lose_coverage", "restore_coverage", "select_manual",
-    "select_automatic", "data_roaming", "force_profile", "restart", "power_off", "apdu",
-)
-STEP_KINDS = ACTION_STEPS + ("expect",) + plan_steps.PLAN_STEPS + data_steps.DATA_STEPS
-
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(s|m|min|h)?\s*$")
-_UNITS = {None: 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 
 
 @dataclass(slots=True)
@@ -133,16 +125,6 @@ def world_countries(path: Path) -> frozenset[str] | None:
         return None  # the session reports the world's own error when the run starts
 
 
-@lru_cache(maxsize=64)
-def _profile_doc(path: str, mtime: float) -> Any:
-    return load(path)
-
-
-def card_profile(path: Path) -> Any:
-    """The card profile document (cached by path and modification time)."""
-    return _profile_doc(str(path), path.stat().st_mtime)
-
-
 # --------------------------------------------------------------------------- loading
 
 _schema_cache: dict[str, Any] = {}
@@ -162,13 +144,9 @@ def _step_schema() -> dict[str, Any]:
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from ``300``, ``"30s"``, ``"5m"``, ``"1h"``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(f"not a duration: {value!r}")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    """Seconds from ``300``, ``"30s"``, ``"5m"``, ``"1h30min"`` (the plans' duration grammar,
+    :func:`harness.plans.clock.parse_duration`)."""
+    return clock.parse_duration(value).total_seconds()
 
 
 def _flow(value: Any) -> str:
@@ -378,7 +356,7 @@ def _check_countries(scn: Scenario) -> None:
 
 
 def _check_ef_names(scn: Scenario) -> None:
-    from harness.scenario.runner import ef_path
+    from harness.scenario.checks import ef_path
 
     for step in scn.steps:
         if step.kind != "expect" or "ef" not in step.args:
@@ -504,10 +482,7 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
                        terminal=_substitute(doc.get("terminal"), variables, source, doc.line_of("terminal")),
                        subscriber=_substitute(doc.get("subscriber"), variables, source,
                                               doc.line_of("subscriber")))
-        if plan_steps.uses_plans(scn):
-            plan_steps.check_scenario(scn, doc)
-        if data_steps.uses_data(scn):
-            data_steps.check_scenario(scn, doc)
+        check_scenario(scn, doc)
         _check_countries(scn)
         _check_ef_names(scn)
         scenarios.append(scn)

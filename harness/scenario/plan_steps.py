@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError, LineDict
+from harness.scenario.checks import Mismatch
 from harness.scenario.step_groups import (
     LazyModule,
     OfRun,
@@ -32,7 +33,7 @@ from harness.scenario.step_groups import (
 if TYPE_CHECKING:
     from harness.plans import PolicyEngine
     from harness.scenario.loader import Scenario
-    from harness.scenario.runner import Mismatch, Session
+    from harness.scenario.session import Session
 
 #: Steps added to the scenario language (``harness.scenario.loader.STEP_KINDS``).
 PLAN_STEPS: tuple[str, ...] = (
@@ -403,18 +404,6 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
 # --------------------------------------------------------------------------- expectations
 
 
-_MISMATCH: list[Any] = []
-
-
-def _mismatch() -> Any:
-    """:class:`harness.scenario.runner.Mismatch` (imported on first use: the runner imports this module)."""
-    if not _MISMATCH:
-        from harness.scenario.runner import Mismatch
-
-        _MISMATCH.append(Mismatch)
-    return _MISMATCH[0]
-
-
 def _quantity(kind: str, value: Any) -> int:
     if kind == "data":
         return _units.parse_volume(value)
@@ -437,7 +426,7 @@ def _lines(spec: Any) -> Mapping[Any, int]:
 
 def check(s: Session, key: str, want: Any, line: int | None, window: int) -> list[Mismatch]:
     """Evaluate one plan expectation (a key of :data:`PLAN_EXPECT`)."""
-    return _CHECKS[key](plans(s), want, line, window, _mismatch())
+    return _CHECKS[key](plans(s), want, line, window, Mismatch)
 
 
 def _check_counters(ctx: PlanContext, want: Any, line: int | None, _w: int, M: Any) -> list[Any]:
@@ -630,3 +619,8 @@ _CHECKS: dict[str, Callable[..., list[Any]]] = {
     "line": _check_line,
     "sessions": _check_sessions,
 }
+
+
+#: the step group's interface (:mod:`harness.scenario.steps`)
+EXPECT = PLAN_EXPECT
+uses = uses_plans

@@ -1,0 +1,53 @@
+"""A run's event logs as JSON lines: one object per event, with the scenario it belongs to.
+
+``{"scenario": ID, "seq": N, "time": T, "kind": K, "data": {...}}``; bytes are upper-case hex.
+Two runs of the same scenarios on two transports give the same lines, the simulated time
+included, when the card answers the same (see ``simharness run --events``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from harness.events import Event
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with bytes as hex, Decimals and other objects as text, containers walked."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex().upper()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def event_record(scenario: str, ev: Event) -> dict[str, Any]:
+    return {"scenario": scenario, "seq": ev.seq, "time": ev.time, "kind": ev.kind, "data": jsonable(ev.data)}
+
+
+def write_events(path: str | os.PathLike[str], runs: Iterable[tuple[str, Iterable[Event]]]) -> None:
+    """Write the event logs of ``runs`` (scenario id, events) to ``path``, atomically."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for scenario, events in runs:
+                for ev in events:
+                    out.write(json.dumps(event_record(scenario, ev), sort_keys=True) + "\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
