@@ -1,12 +1,14 @@
 """Scenario replay throughput: steps per second in-process, and wall time of the bundled suite.
 
-    python bench/scenario_replay.py [--rounds N] [--repeat K] [--no-pytest]
+    python bench/scenario_replay.py [--rounds N] [--repeat K] [--no-pytest] [--no-pcsc]
 
 1. steps/s serial: every bundled scenario (after loading) replayed ``--rounds`` times in this
    process on fresh sessions; session construction (card + modem) is timed separately. The
    measure is taken ``--repeat`` times: median and best are printed (shared machines are noisy).
 2. wall time of the whole bundled suite: ``simharness run`` equivalent in-process (load +
    sessions + steps), then ``pytest scenarios/`` in a subprocess, serial and with ``-n 2``.
+3. the bundled suite through the real PC/SC stack (``simharness run --serve``): each scenario's
+   simulated card in the vpcd reader of a private pcscd; steps/s and APDU/s.
 """
 
 from __future__ import annotations
@@ -65,6 +67,28 @@ def steps_per_second(scns: list[scenario.Scenario], rounds: int,
     return steps / step_time, builds / build_time, steps, failures
 
 
+def through_pcsc(scns: list[scenario.Scenario]) -> tuple[float, float, int, int, int]:
+    """(steps/s, APDU/s, steps, APDUs, failures) of the suite on served cards (pcscd + vpcd)."""
+    from harness.scenario.session import CardTarget
+
+    target = CardTarget(serve=True)
+    steps = apdus = failures = 0
+    elapsed = 0.0
+    for scn in scns:
+        session = runner.Session.for_scenario(scn, target)
+        t0 = time.perf_counter()
+        try:
+            result = runner.run(scn, session)
+            steps += len(result.steps)
+        except runner.ScenarioFailure as failure:
+            failures += scn.xfail is None
+            steps += len(failure.result.steps) if failure.result else 0
+        elapsed += time.perf_counter() - t0
+        apdus += len(session.log.of_kind("apdu", "check_apdu"))
+        session.close()
+    return steps / elapsed, apdus / elapsed, steps, apdus, failures
+
+
 def suite_in_process() -> tuple[float, int]:
     t0 = time.perf_counter()
     runner_scns = load_suite()
@@ -95,6 +119,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pytest", action="store_true")
+    ap.add_argument("--no-pcsc", action="store_true", help="skip the replay through pcscd + vpcd")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -117,6 +142,10 @@ def main() -> int:
               f"{n / secs:10,.0f} steps/s  {secs:6.2f} s")
     wall, n = suite_in_process()
     print(f"whole suite in-process (load + sessions + steps): {wall:.2f} s for {n} scenarios")
+    if not args.no_pcsc:
+        sps, aps, steps, apdus, failures = through_pcsc(scns)
+        print(f"through pcscd + vpcd (served cards): {sps:,.0f} steps/s, {aps:,.0f} APDU/s "
+              f"({steps} steps, {apdus} APDUs, {failures} unexpected failures)")
     if not args.no_pytest:
         wall, rc = pytest_wall()
         print(f"pytest scenarios/ serial: {wall:.2f} s wall (exit {rc})")

@@ -162,3 +162,55 @@ def _all_actions(parser):
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 yield from _all_actions(sub)
+
+
+# --- what a scenario may do to a card in a reader
+
+
+def _select(fid: int) -> bytes:
+    return bytes([0x00, 0xA4, 0x00, 0x0C, 0x02, fid >> 8, fid & 0xFF])
+
+
+UPDATE_LOCI = bytes.fromhex("00D600000B") + bytes(11)
+
+
+def _never(apdu: bytes) -> bytes:
+    raise AssertionError("no probe expected")
+
+
+def test_terminal_files_are_written_only_with_the_flag():
+    from harness.readers.safety import ScenarioWritePolicy
+
+    for allowed in (False, True):
+        policy = ScenarioWritePolicy(allow_terminal_writes=allowed)
+        policy.observe(_select(0x6F7E), b"\x90\x00")
+        if allowed:
+            policy.check(UPDATE_LOCI, _never)
+        else:
+            with pytest.raises(WriteRefused, match=r"EF_LOCI \(6F7E\) refused.*--allow-terminal-writes"):
+                policy.check(UPDATE_LOCI, _never)
+
+
+def test_personalisation_is_never_written_and_a_failed_select_keeps_the_file():
+    from harness.readers.safety import ScenarioWritePolicy
+
+    policy = ScenarioWritePolicy(allow_terminal_writes=True)
+    policy.observe(_select(0x6F07), b"\x90\x00")  # EF_IMSI
+    policy.observe(_select(0x6F7E), b"\x6A\x82")  # LOCI absent: IMSI stays selected
+    with pytest.raises(WriteRefused, match="EF_IMSI.*personalisation"):
+        policy.check(UPDATE_LOCI, _never)
+    policy.observe(_select(0x6F7E), b"\x91\x10")  # a proactive command pending is a normal ending
+    policy.check(UPDATE_LOCI, _never)
+
+
+def test_writes_by_sfi_and_other_files_and_commands_are_refused():
+    from harness.readers.safety import ScenarioWritePolicy
+
+    policy = ScenarioWritePolicy(allow_terminal_writes=True)
+    with pytest.raises(WriteRefused, match="SFI"):
+        policy.check(bytes.fromhex("00D68B000B") + bytes(11), _never)  # UPDATE BINARY, SFI 0B
+    policy.observe(_select(0x6F42), b"\x90\x00")  # EF_SMSP
+    with pytest.raises(WriteRefused, match="does not write this file"):
+        policy.check(bytes.fromhex("00DC0104") + b"\x01\xff", _never)
+    with pytest.raises(WriteRefused):
+        policy.check(bytes.fromhex("0024000110") + b"1234" + b"\xff" * 4 + b"5678" + b"\xff" * 4, _never)
