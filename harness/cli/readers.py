@@ -158,14 +158,20 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _open_card(args: argparse.Namespace) -> tuple[Any, Any]:
-    from harness.readers.pcsc import PIN1_ENV, CardFiles, PcscTransport, pin_bytes
+    """The reader's transport and the link over it, PIN1 verified when ``SIMHARNESS_PIN1`` is set."""
+    from harness.readers.pcsc import PIN1_ENV, PcscTransport, pin_bytes
+    from harness.terminal.errors import CardCommandError
+    from harness.terminal.link import UiccLink, normal_ending
 
     transport = PcscTransport(args.reader, trace=args.trace, allow_write=False)
-    files = CardFiles(transport)
+    link = UiccLink(transport)
     pin = os.environ.get(PIN1_ENV)
     if pin:
-        files.verify(pin_bytes(pin))
-    return transport, files
+        sw = link.verify_pin(pin_bytes(pin))
+        if not normal_ending(sw):
+            transport.close()
+            raise CardCommandError("VERIFY PIN", sw)
+    return transport, link
 
 
 def _jsonable(value: Any) -> Any:
@@ -182,9 +188,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     from harness.readers.pcsc import read_subscriber
 
     try:
-        transport, files = _open_card(args)
+        transport, link = _open_card(args)
         with transport:
-            values = read_subscriber(files)
+            values = read_subscriber(link)
             values = {"reader": transport.name, "atr": transport.atr.hex().upper(), **values}
     except TransportError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -202,9 +208,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     expected = expected_from_profile(args.expected_profile, args.imsi_profile)
     try:
-        transport, files = _open_card(args)
+        transport, link = _open_card(args)
         with transport:
-            problems = compare_with_profile(read_subscriber(files), expected)
+            problems = compare_with_profile(read_subscriber(link), expected)
     except TransportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

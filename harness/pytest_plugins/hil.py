@@ -111,17 +111,14 @@ class HilTarget:
 
 
 def _profile_secrets(path: Path) -> tuple[bytes | None, dict[str, bytes]]:
-    from csim import yamlsrc
-    from harness.readers.pcsc import expected_from_profile, pin_bytes
+    """PIN1 (padded as stored) and the ki/opc of the IMSI profile the card starts with."""
+    from csim.profile import load_profile
 
-    doc = yamlsrc.load(path)
-    pin = ((doc.get("pins") or {}).get("pin1") or {}).get("value")
-    active = expected_from_profile(path)["profile"]
-    sub = (doc.get("profiles") or {}).get(active) or {}
-    keys = {}
-    if sub.get("ki") and sub.get("opc"):
-        keys = {"ki": bytes.fromhex(str(sub["ki"])), "opc": bytes.fromhex(str(sub["opc"]))}
-    return (pin_bytes(str(pin)) if pin else None), keys
+    card = load_profile(path)
+    pin = card.pins.get("pin1")
+    sub = card.active_profile
+    keys = {"ki": sub.ki, "opc": sub.opc} if sub.ki and sub.opc else {}
+    return (pin.value if pin is not None else None), keys
 
 
 @pytest.fixture(scope="session")
@@ -163,15 +160,18 @@ def hil_target(
 
 
 @pytest.fixture
-def hil_files(hil_target: HilTarget) -> Any:
-    """A freshly reset card with PIN1 verified when known, as :class:`harness.readers.pcsc.CardFiles`."""
-    from harness.readers.pcsc import CardFiles
+def hil_link(hil_target: HilTarget) -> Any:
+    """A freshly reset card with PIN1 verified when known, as a :class:`harness.terminal.link.UiccLink`."""
+    from harness.terminal.errors import CardCommandError
+    from harness.terminal.link import UiccLink, normal_ending
 
     hil_target.transport.reset()
-    files = CardFiles(hil_target.transport)
+    link = UiccLink(hil_target.transport)
     if hil_target.pin1 is not None:
-        files.verify(hil_target.pin1)
-    return files
+        sw = link.verify_pin(hil_target.pin1)
+        if not normal_ending(sw):
+            raise CardCommandError("VERIFY PIN", sw)
+    return link
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -20,10 +20,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from csim import ef as efs
+from csim.profile import load_profile
 from harness.events import EventLog
 from harness.readers.safety import SafetyPolicy
 from harness.readers.trace import Tracer
-from harness.terminal.transport import TransportError, transmit_t0
+from harness.terminal.errors import CardCommandError, TransportError
+from harness.terminal.link import UiccLink
+from harness.terminal.transport import transmit_t0
 
 try:  # pyscard is the optional ``pcsc`` extra
     from smartcard import scard
@@ -379,130 +383,16 @@ class PcscTransport:
 
 
 # ---------------------------------------------------------------------------------------
-# Reading a UICC through any transport (TS 102 221 §11.1.1 SELECT, §11.1.3 READ BINARY,
-# §11.1.5 READ RECORD, FCP template §11.1.1.3)
-
-USIM_AID_PREFIX = bytes.fromhex("A0000000871002")  # TS 101 220 Annex E: 3GPP RID + USIM app code
+# Reading a UICC through the link (harness.terminal.link.UiccLink: select by path, READ BINARY /
+# RECORD), decoded with csim's EF decoders
 
 
-class CardCommandError(TransportError):
-    """The card answered a command with an error status word."""
-
-    def __init__(self, what: str, sw: int) -> None:
-        from harness.readers.trace import sw_meaning
-
-        super().__init__(f"{what}: SW {sw:04X} ({sw_meaning(sw)})")
-        self.sw = sw
-
-
-_STRUCTURES = {1: "transparent", 2: "linear", 6: "cyclic"}
-
-
-def parse_fcp(data: bytes) -> dict[str, Any]:
-    """The fields of an FCP template (TS 102 221 §11.1.1.3) that reading needs."""
-    out: dict[str, Any] = {}
-    if len(data) < 2 or data[0] != 0x62:
-        return out
-    body = data[2 : 2 + data[1]]
-    pos = 0
-    while pos + 2 <= len(body):
-        tag, length = body[pos], body[pos + 1]
-        value = body[pos + 2 : pos + 2 + length]
-        pos += 2 + length
-        if tag == 0x82 and value:
-            kind = value[0] & 0x07
-            out["structure"] = _STRUCTURES.get(kind, "df" if kind == 0 else "?")
-            if len(value) >= 5:
-                out["record_length"] = int.from_bytes(value[2:4], "big")
-                out["records"] = value[4]
-        elif tag == 0x83:
-            out["fid"] = value.hex().upper()
-        elif tag == 0x80:
-            out["size"] = int.from_bytes(value, "big")
-        elif tag == 0x84:
-            out["aid"] = value.hex().upper()
-    return out
-
-
-class CardFiles:
-    """Select and read the files of a UICC by path (``"3F00/7FF0/6F07"``) over a transport.
-
-    ``7FF0`` (the USIM ADF in csim paths) is selected by the USIM AID found in EF_DIR, as a
-    terminal does, so the same code reads physical cards whose ADF has no fixed FID.
-    """
-
-    def __init__(self, transport: Any) -> None:
-        self.t = transport
-        self._usim_aid: bytes | None = None
-
-    def _cmd(self, apdu: bytes, what: str) -> bytes:
-        resp = self.t.transmit(apdu)
-        sw = int.from_bytes(resp[-2:], "big")
-        if sw != 0x9000 and resp[-2] != 0x91:
-            raise CardCommandError(what, sw)
-        return resp[:-2]
-
-    def usim_aid(self) -> bytes:
-        """The USIM AID from EF_DIR (TS 102 221 §13.1); falls back to the RID + app code."""
-        if self._usim_aid is None:
-            aid = USIM_AID_PREFIX
-            try:
-                for record in self.read_records("3F00/2F00"):
-                    if len(record) > 4 and record[0] == 0x61 and record[2] == 0x4F:
-                        candidate = record[4 : 4 + record[3]]
-                        if candidate.startswith(USIM_AID_PREFIX):
-                            aid = candidate
-                            break
-            except CardCommandError:
-                pass
-            self._usim_aid = aid
-        return self._usim_aid
-
-    def select(self, path: str) -> dict[str, Any]:
-        """Select ``path`` from the MF; returns the parsed FCP of the last file."""
-        parts = [p.upper() for p in path.strip("/").split("/") if p]
-        if parts and parts[0] == "3F00":
-            parts = parts[1:]
-        fcp = self._cmd(bytes.fromhex("00A40004023F00"), "SELECT MF")
-        for part in parts:
-            if part == "7FF0":
-                aid = self.usim_aid()
-                fcp = self._cmd(bytes([0x00, 0xA4, 0x04, 0x04, len(aid)]) + aid, "SELECT ADF.USIM")
-            else:
-                fcp = self._cmd(bytes([0x00, 0xA4, 0x00, 0x04, 0x02]) + bytes.fromhex(part), f"SELECT {part}")
-        return parse_fcp(fcp)
-
-    def read_binary(self, path: str) -> bytes:
-        info = self.select(path)
-        size = info.get("size", 0)
-        data = b""
-        while len(data) < size:
-            n = min(255, size - len(data))
-            off = len(data)
-            data += self._cmd(bytes([0x00, 0xB0, off >> 8, off & 0xFF, n]), f"READ BINARY {path}")
-        return data
-
-    def read_records(self, path: str) -> list[bytes]:
-        info = self.select(path)
-        length, count = info.get("record_length", 0), info.get("records", 0)
-        return [
-            self._cmd(bytes([0x00, 0xB2, n, 0x04, length]), f"READ RECORD {n} of {path}")
-            for n in range(1, count + 1)
-        ]
-
-    def read_ef(self, key: str) -> Any:
-        """Read and decode the csim EF ``key`` (``"ADF_USIM/EF_IMSI"``) with csim's decoders."""
-        from csim import ef as efs
-
-        spec = efs.get(key)
-        if spec.structure == "transparent":
-            return efs.decode(spec, self.read_binary(spec.path))
-        data = self.read_records(spec.path)
-        return efs.decode(spec, data)
-
-    def verify(self, pin: bytes, reference: int = 0x01) -> None:
-        """VERIFY PIN (§11.1.9); the transport's safety policy checks the counter first."""
-        self._cmd(bytes([0x00, 0x20, 0x00, reference, 0x08]) + pin.ljust(8, b"\xff"), "VERIFY PIN")
+def read_ef(link: UiccLink, key: str) -> Any:
+    """Read and decode the csim EF ``key`` (``"ADF_USIM/EF_IMSI"``) through ``link``."""
+    spec = efs.get(key)
+    if spec.structure == "transparent":
+        return efs.decode(spec, link.read_binary(spec.path))
+    return efs.decode(spec, link.read_records(spec.path))
 
 
 def pin_bytes(value: str) -> bytes:
@@ -530,12 +420,12 @@ SUBSCRIBER_EFS: dict[str, str] = {
 }
 
 
-def read_subscriber(files: CardFiles, names: list[str] | None = None) -> dict[str, Any]:
+def read_subscriber(link: UiccLink, names: list[str] | None = None) -> dict[str, Any]:
     """Read and decode the subscriber EFs; a file the card refuses reads as ``{"error": ...}``."""
     out: dict[str, Any] = {}
     for name in names or list(SUBSCRIBER_EFS):
         try:
-            out[name] = files.read_ef(SUBSCRIBER_EFS[name])
+            out[name] = read_ef(link, SUBSCRIBER_EFS[name])
         except CardCommandError as exc:
             out[name] = {"error": str(exc), "sw": exc.sw}
     return out
@@ -543,33 +433,27 @@ def read_subscriber(files: CardFiles, names: list[str] | None = None) -> dict[st
 
 def expected_from_profile(path: str | os.PathLike[str], profile: str | None = None) -> dict[str, Any]:
     """Values a card personalised from the profile file must show (the active IMSI profile:
-    ``profile``, else the applet's priority profile, else the first)."""
-    from csim import yamlsrc
-
-    doc = yamlsrc.load(path)
-    profiles = doc.get("profiles") or {}
-    name = profile or (doc.get("applet") or {}).get("priority") or next(iter(profiles), None)
-    sub = profiles.get(name, {}) if name else {}
-    out: dict[str, Any] = {"iccid": str(doc["iccid"])}
-    if doc.get("msisdn"):
-        out["msisdn"] = str(doc["msisdn"])
-    if doc.get("ust") is not None:
-        out["ust"] = sorted(int(n) for n in doc["ust"])
-    if sub.get("imsi"):
-        out["imsi"] = str(sub["imsi"])
-    if sub.get("mnc_length"):
-        out["mnc_length"] = int(sub["mnc_length"])
-    if sub.get("spn"):
-        spn = sub["spn"]
-        out["spn"] = spn["name"] if isinstance(spn, dict) else str(spn)
-    for key in ("ehplmn", "fplmn"):
-        if key in sub:
-            out[key] = [str(p) for p in sub[key]]
-    for key in ("hplmnwact", "oplmnwact", "plmnwact"):
-        if key in sub:
-            out[key] = [str(e["plmn"]) for e in sub[key]]
-    if "acc" in sub:
-        out["acc"] = sorted(int(c) for c in sub["acc"])
+    ``profile``, else the one the card starts with: the applet's priority profile, else the first)."""
+    card = load_profile(os.fspath(path))
+    name = profile or card.active
+    out: dict[str, Any] = {"iccid": card.iccid}
+    if card.msisdn:
+        out["msisdn"] = card.msisdn
+    if card.ust:
+        out["ust"] = sorted(card.ust)
+    sub = card.imsi_profiles.get(name)
+    if sub is not None:
+        out["imsi"] = sub.imsi
+        out["mnc_length"] = sub.mnc_length
+        out["spn"] = sub.spn.name
+        for key in ("ehplmn", "fplmn"):
+            if getattr(sub, key):
+                out[key] = list(getattr(sub, key))
+        for key in ("hplmnwact", "oplmnwact", "plmnwact"):
+            if getattr(sub, key):
+                out[key] = [e.plmn for e in getattr(sub, key)]
+        if sub.acc:
+            out["acc"] = sorted(sub.acc)
     out["profile"] = name
     return out
 

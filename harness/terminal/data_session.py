@@ -1,12 +1,13 @@
 """The terminal's data sessions: card identity, APN choice, PDN connectivity requests.
 
 :class:`DataTerminal` is the part of a terminal that brings data up once the modem
-(:class:`harness.terminal.modem.Modem`) is registered. It reads the card's identity over the transport
-(EF_ICCID, EF_IMSI, EF_AD, EF_SPN, EF_GID1, EF_MSISDN: TS 102 221 §13.2, TS 31.102 §4.2.2,
-§4.2.18, §4.2.12, §4.2.10, §4.2.26), chooses the APN from its APN database as
-:mod:`harness.terminal.apn_selection` does, builds the PCO credentials (PAP/CHAP, TS 24.008 §10.5.6.3) and
-sends a PDN connectivity request to the home operator's :class:`~harness.network.packet_core.NetworkDataPlane`
-— only when the modem is registered with PS data allowed (the data-roaming switch counts).
+(:class:`harness.terminal.modem.Modem`) is registered. It reads the card's identity by path
+through the link (:class:`harness.terminal.link.UiccLink`): EF_ICCID, EF_IMSI, EF_AD, EF_SPN,
+EF_GID1, EF_MSISDN (TS 102 221 §13.2, TS 31.102 §4.2.2, §4.2.18, §4.2.12, §4.2.10, §4.2.26).
+It chooses the APN from its APN database as :mod:`harness.terminal.apn_selection` does,
+builds the PCO credentials (PAP/CHAP, TS 24.008 §10.5.6.3) and sends a PDN connectivity request
+to the home operator's :class:`~harness.network.packet_core.NetworkDataPlane` — only when the
+modem is registered with PS data allowed (the data-roaming switch counts).
 
 A profile switch of the card (a REFRESH, a new IMSI in ``modem.status()``) makes the terminal read
 the card again: a terminal that keeps the connection profile of the same card (ICCID) keeps the
@@ -32,53 +33,41 @@ from harness.network.packet_core import ActivationRequest, ActivationResult, Net
 from harness.paths import FIXTURES
 from harness.terminal.apn_selection import CardIdentity, TerminalApnState
 from harness.terminal.apns_conf import load_apns_conf
+from harness.terminal.errors import CardCommandError
+from harness.terminal.link import UiccLink
+from harness.terminal.transport import Transport
 
 APN_DATABASES = {"android": FIXTURES / "apns" / "android-apns-conf.xml"}
 
-# TS 102 221 §13.2 / TS 31.102 §4.2: files read by path from the MF (7FFF = the current ADF)
-EF_ICCID = "2FE2"
-EF_IMSI, EF_AD, EF_SPN, EF_GID1, EF_MSISDN = "7FFF6F07", "7FFF6FAD", "7FFF6F46", "7FFF6F3E", "7FFF6F40"
+# TS 102 221 §13.2 / TS 31.102 §4.2: files read by path from the MF (7FF0 = ADF.USIM)
+EF_ICCID = "3F00/2FE2"
+EF_IMSI, EF_AD, EF_SPN = "3F00/7FF0/6F07", "3F00/7FF0/6FAD", "3F00/7FF0/6F46"
+EF_GID1, EF_MSISDN = "3F00/7FF0/6F3E", "3F00/7FF0/6F40"
 
 
-def _ok(sw: bytes) -> bool:
-    return sw == b"\x90\x00" or sw[0] == 0x91
-
-
-_READ_RECORD_1, _READ_BINARY = bytes.fromhex("00B2010400"), bytes.fromhex("00B0000000")
-_select_by_path: dict[str, bytes] = {}
-
-
-def _read(transport: Any, path: str, record: bool = False) -> bytes | None:
-    """SELECT by path from the MF (ISO/IEC 7816-4 §11.2.2, P1=08), then READ BINARY / READ RECORD 1."""
-    select = _select_by_path.get(path)
-    if select is None:
-        body = bytes.fromhex(path)
-        select = _select_by_path[path] = bytes((0x00, 0xA4, 0x08, 0x0C, len(body))) + body
-    sw = transport.transmit(select)[-2:]
-    if sw != b"\x90\x00" and sw[0] != 0x91:
+def _read(link: UiccLink, path: str, record: bool = False) -> bytes | None:
+    """The contents of a transparent EF (or record 1 of a record EF); None if the card refuses."""
+    try:
+        return link.read_record(path, 1) if record else link.read_binary(path)
+    except CardCommandError:
         return None
-    resp = transport.transmit(_READ_RECORD_1 if record else _READ_BINARY)
-    sw = resp[-2:]
-    return resp[:-2] if sw == b"\x90\x00" or sw[0] == 0x91 else None
 
 
-def read_card_identity(transport: Any, *, sim_reference: str | None = None,
+def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None = None,
                        activation_date: dt.date | None = None) -> CardIdentity:
-    """What a terminal reads from the card to choose its APN, through ``transport``.
+    """What a terminal reads from the card to choose its APN, through a link (or a new link on
+    a transport).
 
     ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
     (the installer's sheet) and select the APN of providers that publish it per reference.
     """
-    raw = (_read(transport, EF_ICCID), _read(transport, EF_IMSI), _read(transport, EF_AD),
-           _read(transport, EF_SPN), _read(transport, EF_GID1), _read(transport, EF_MSISDN, record=True),
-           sim_reference, activation_date)
-    try:
-        card = _identities.get(raw)
-    except TypeError:  # a transport answering mutable buffers: decoded every time
-        return _identity(*raw)
-    if card is None:
-        card = remember(_identities, raw, _identity(*raw), 256)
-    return card
+    link = card if isinstance(card, UiccLink) else UiccLink(card)
+    raw = (_read(link, EF_ICCID), _read(link, EF_IMSI), _read(link, EF_AD), _read(link, EF_SPN),
+           _read(link, EF_GID1), _read(link, EF_MSISDN, record=True), sim_reference, activation_date)
+    identity = _identities.get(raw)
+    if identity is None:
+        identity = remember(_identities, raw, _identity(*raw), 256)
+    return identity
 
 
 #: (the files' contents read, SIM reference, activation date) -> the decoded identity (frozen)

@@ -20,8 +20,12 @@ cdef class UiccLink:
     cdef InProcessTransport direct      # the transport when it is exactly an InProcessTransport
     cdef public dict sizes
     cdef public dict efs
+    cdef public bytes aid               # the USIM AID found in EF_DIR (path API)
 
     cdef bytes xfer(self, bytes apdu)
+    cdef bytes command(self, bytes apdu, str what)
+    cdef bytes binary(self, Py_ssize_t size, int* sw)
+    cdef bytes record(self, int n, object length, str path)
     cpdef bytes transmit(self, bytes apdu)
     cpdef tuple tx(self, bytes apdu)
     cpdef int sw(self, bytes apdu)

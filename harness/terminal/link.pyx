@@ -9,20 +9,21 @@
   event per command in the run's event log (:mod:`harness.events`).
 * :class:`UiccLink`: what the terminal does over the link, SELECT by FID with the file size
   of the FCP remembered (§11.1.1), the READ BINARY loop (§11.1.3), UPDATE BINARY (§11.1.4),
-  ENVELOPE / FETCH / TERMINAL RESPONSE (TS 102 221 §10.2, TS 102 223 §6). Any transport works;
-  an exact :class:`InProcessTransport` is driven without Python method dispatch.
+  files by path from the MF (SELECT, READ BINARY / RECORD, VERIFY PIN: what the readers and
+  the data session use), ENVELOPE / FETCH / TERMINAL RESPONSE (TS 102 221 §10.2, TS 102 223
+  §6). Any transport works; an exact :class:`InProcessTransport` is driven without Python
+  method dispatch.
 """
 
-cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.list cimport PyList_GET_SIZE
 
 from csim.apdu cimport CardCore
 from harness.events cimport record_apdu
 
-_CORE_TRANSMIT = CardCore.transmit
+from harness.terminal.errors import CardCommandError
+from harness.terminal.fcp import Fcp, parse_fcp
 
-cdef int _MEMO_LIMIT = 4096
+_CORE_TRANSMIT = CardCore.transmit
 
 
 # ====================================================================== T=0 (TS 102 221 §7.3.1.1.4)
@@ -151,112 +152,38 @@ cdef class InProcessTransport:
 
 # ====================================================================== the terminal's commands
 
-cdef dict _select_apdus = {}
-cdef dict _read_apdus = {}
-cdef dict _fetch_apdus = {}
-# Per FID, direct-mapped (slot = FID high byte XOR low byte): the FID as a Python int (the key
-# of ``sizes`` and ``efs``) and its SELECT commands with P1 = 00, P2 = 04 (FCP returned) and
-# P2 = 0C (no data), the terminal's most frequent commands
-cdef int _slot_fid[256]
-cdef list _slot_key = [None] * 256
-cdef list _slot_fcp = [None] * 256
-cdef list _slot_plain = [None] * 256
-for _slot in range(256):
-    _slot_fid[_slot] = -1
+USIM_AID_PREFIX = bytes.fromhex("A0000000871002")  # TS 101 220 Annex E: 3GPP RID + USIM app code
 
 
-cdef bytes select_apdu(int fid, int p1, bint fcp):
-    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
-    cdef long key = (<long>fid) | (<long>p1) << 16 | (<long>fcp) << 24
-    cdef object apdu = _select_apdus.get(key)
-    cdef unsigned char a[8]
-    if apdu is None:
-        a[0] = 0x00
-        a[1] = 0xA4
-        a[2] = p1
-        a[3] = 0x04 if fcp else 0x0C
-        a[4] = 0x02
-        a[5] = (fid >> 8) & 0xFF
-        a[6] = fid & 0xFF
-        a[7] = 0x00
-        apdu = PyBytes_FromStringAndSize(<char*>a, 8 if fcp else 7)
-        if len(_select_apdus) >= _MEMO_LIMIT:
-            _select_apdus.clear()
-        _select_apdus[key] = apdu
-    return <bytes>apdu
-
-
-cdef inline int fid_slot(int fid):
-    """The table slot of ``fid`` (0000-FFFF), filled on first use or when another FID held it."""
-    cdef int slot = (fid ^ (fid >> 8)) & 0xFF
-    if _slot_fid[slot] != fid:
-        _slot_key[slot] = fid
-        _slot_fcp[slot] = select_apdu(fid, 0, True)
-        _slot_plain[slot] = select_apdu(fid, 0, False)
-        _slot_fid[slot] = fid
-    return slot
-
-
-cdef inline object fid_key(int fid):
-    """``fid`` as the key of ``sizes`` / ``efs`` (one int object per FID in the table)."""
-    if 0 <= fid <= 0xFFFF:
-        return _slot_key[fid_slot(fid)]
-    return fid
-
-
-# GET RESPONSE with CLA 00 (basic channel), by Le
-cdef list _get_responses = [None] * 256
+cdef bytes short_apdu(unsigned char cla, unsigned char ins, unsigned char p1, unsigned char p2,
+                      unsigned char p3):
+    """A command of header and P3 only: case 1 or case 2 (P3 = Le, 00 means 256)."""
+    cdef unsigned char a[5]
+    a[0] = cla
+    a[1] = ins
+    a[2] = p1
+    a[3] = p2
+    a[4] = p3
+    return PyBytes_FromStringAndSize(<char*>a, 5)
 
 
 cdef inline bytes get_response_apdu(unsigned char cla, unsigned char le):
     """GET RESPONSE (TS 102 221 §11.1.9) of ``le`` bytes."""
-    cdef unsigned char a[5]
-    cdef object apdu
-    if cla == 0x00:
-        apdu = _get_responses[le]
-        if apdu is not None:
-            return <bytes>apdu
-    a[0] = cla
-    a[1] = 0xC0
-    a[2] = 0x00
-    a[3] = 0x00
-    a[4] = le
-    apdu = PyBytes_FromStringAndSize(<char*>a, 5)
-    if cla == 0x00:
-        _get_responses[le] = apdu
-    return <bytes>apdu
+    return short_apdu(cla, 0xC0, 0x00, 0x00, le)
 
 
-cdef list _first_reads = [None] * 257   # READ BINARY at offset 0, by length
-
-
-cdef bytes read_binary_apdu(int offset, int n):
-    """READ BINARY at ``offset`` for ``n`` bytes (TS 102 221 §11.1.3; Le = 00 means 256)."""
-    cdef object apdu
-    cdef unsigned char a[5]
-    if offset == 0 and 0 <= n <= 256:
-        apdu = _first_reads[n]
-        if apdu is None:
-            a[0] = 0x00
-            a[1] = 0xB0
-            a[2] = 0x00
-            a[3] = 0x00
-            a[4] = n & 0xFF
-            apdu = _first_reads[n] = PyBytes_FromStringAndSize(<char*>a, 5)
-        return <bytes>apdu
-    cdef long key = (<long>offset) << 9 | n
-    apdu = _read_apdus.get(key)
-    if apdu is None:
-        a[0] = 0x00
-        a[1] = 0xB0
-        a[2] = (offset >> 8) & 0xFF
-        a[3] = offset & 0xFF
-        a[4] = n & 0xFF
-        apdu = PyBytes_FromStringAndSize(<char*>a, 5)
-        if len(_read_apdus) >= _MEMO_LIMIT:
-            _read_apdus.clear()
-        _read_apdus[key] = apdu
-    return <bytes>apdu
+cdef bytes select_apdu(int fid, int p1, bint fcp):
+    """SELECT by FID (TS 102 221 §11.1.1): P2 = 04 (FCP returned, Le = 00) or 0C (no data)."""
+    cdef unsigned char a[8]
+    a[0] = 0x00
+    a[1] = 0xA4
+    a[2] = p1
+    a[3] = 0x04 if fcp else 0x0C
+    a[4] = 0x02
+    a[5] = (fid >> 8) & 0xFF
+    a[6] = fid & 0xFF
+    a[7] = 0x00
+    return PyBytes_FromStringAndSize(<char*>a, 8 if fcp else 7)
 
 
 cdef bytes command_apdu(int cla, int ins, int p1, int p2, bytes data):
@@ -276,38 +203,18 @@ cdef bytes command_apdu(int cla, int ins, int p1, int p2, bytes data):
     return out
 
 
-cdef Py_ssize_t parse_fcp_size(const unsigned char* f, Py_ssize_t n) noexcept:
-    """File size (tag 80) or record length (tag 82) from a FCP template (TS 102 221 §11.1.1.4)."""
-    cdef Py_ssize_t i, end, j, tag, k, record = 0, value
-    if n < 2 or f[0] != 0x62:
-        return 0
-    i = 2
-    end = min(n, 2 + f[1])
-    while i + 1 < end:
-        tag = f[i]
-        k = f[i + 1]
-        if tag == 0x80 and k >= 1:
-            value = 0
-            for j in range(i + 2, min(i + 2 + k, n)):
-                value = value << 8 | f[j]
-            return value
-        if tag == 0x82 and k >= 5 and i + 6 <= n:
-            record = f[i + 4] << 8 | f[i + 5]
-        i += 2 + k
-    return record
-
-
-cpdef Py_ssize_t fcp_size(bytes fcp):
-    """File size or record length of a FCP (a few byte reads: cheaper than any memo)."""
-    return parse_fcp_size(<const unsigned char*>PyBytes_AS_STRING(fcp), PyBytes_GET_SIZE(fcp))
-
-
 cdef inline int status_word(bytes resp):
     cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
     cdef const unsigned char* r = <const unsigned char*>PyBytes_AS_STRING(resp)
     if n < 2:
         return -1
     return r[n - 2] << 8 | r[n - 1]
+
+
+cdef inline bytes response_data(bytes resp):
+    """The response data without SW1 SW2."""
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
+    return head(resp, n - 2) if n > 2 else b""
 
 
 cdef object _SW_OK = 0x9000     # the usual status word, one int object for every response
@@ -318,11 +225,25 @@ cdef inline bint ok(int sw):
     return sw == 0x9000 or (sw >> 8) == 0x91
 
 
+def normal_ending(sw: int) -> bool:
+    """9000, or 91xx: a normal ending with a proactive command pending (TS 102 221 §10.2.1.1)."""
+    return ok(sw)
+
+
+def _split_path(path: str) -> list:
+    """The FIDs of a csim path (``"3F00/7FF0/6F07"``), from the MF down."""
+    parts = [p.upper() for p in path.strip("/").split("/") if p]
+    return ["3F00"] + (parts[1:] if parts and parts[0] == "3F00" else parts)
+
+
 cdef class UiccLink:
     """The terminal's commands to the UICC over a :class:`~harness.terminal.transport.Transport`.
 
     ``sizes`` maps a FID to the size taken from its FCP at the first SELECT (later SELECTs ask
     for no data, P2 = 0C); ``efs`` maps a FID to the contents last read or written.
+    The path API (:meth:`select_path`, :meth:`read_binary`, :meth:`read_record`,
+    :meth:`read_records`) raises :class:`~harness.terminal.errors.CardCommandError` on an
+    error status word.
     """
 
     def __init__(self, transport, dict sizes=None, dict efs=None):
@@ -330,11 +251,20 @@ cdef class UiccLink:
         self.direct = transport if type(transport) is InProcessTransport else None
         self.sizes = sizes if sizes is not None else {}
         self.efs = efs if efs is not None else {}
+        self.aid = None
 
     cdef bytes xfer(self, bytes apdu):
         if self.direct is not None:
             return self.direct.exchange(apdu)
         return as_bytes(self.transport.transmit(apdu))
+
+    cdef bytes command(self, bytes apdu, str what):
+        """The response data of a command that must end normally, else CardCommandError."""
+        cdef bytes resp = self.xfer(apdu)
+        cdef int sw = status_word(resp)
+        if not ok(sw):
+            raise CardCommandError(what, sw)
+        return response_data(resp)
 
     cpdef bytes transmit(self, bytes apdu):
         """The complete response (data + SW1 SW2) to one command."""
@@ -343,53 +273,56 @@ cdef class UiccLink:
     cpdef tuple tx(self, bytes apdu):
         """``(response data, status word)`` of one command."""
         cdef bytes resp = self.xfer(apdu)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(resp)
         cdef int sw = status_word(resp)
-        return head(resp, n - 2) if n > 2 else b"", _SW_OK if sw == 0x9000 else sw
+        return response_data(resp), _SW_OK if sw == 0x9000 else sw
 
     cpdef int sw(self, bytes apdu):
         """The status word only (commands whose response data the terminal does not use)."""
         return status_word(self.xfer(apdu))
 
+    # -- by FID in the current DF (the modem)
+
     cpdef Py_ssize_t select(self, int fid, int p1=0):
         """SELECT by FID; the file size (transparent) or record length, -1 if absent."""
-        cdef int slot = fid_slot(fid) if 0 <= fid <= 0xFFFF and p1 == 0 else -1
-        cdef object key = _slot_key[slot] if slot >= 0 else fid
-        cdef object known = self.sizes.get(key)
+        cdef object known = self.sizes.get(fid)
         cdef bytes resp
-        cdef int sw
         cdef Py_ssize_t size
         if known is not None:
-            resp = self.xfer(<bytes>_slot_plain[slot] if slot >= 0 else select_apdu(fid, p1, False))
-            return <Py_ssize_t>known if status_word(resp) == 0x9000 else -1
-        resp = self.xfer(<bytes>_slot_fcp[slot] if slot >= 0 else select_apdu(fid, p1, True))
-        sw = status_word(resp)
-        if (sw >> 8) != 0x91 and sw != 0x9000:
+            return <Py_ssize_t>known if ok(status_word(self.xfer(select_apdu(fid, p1, False)))) else -1
+        resp = self.xfer(select_apdu(fid, p1, True))
+        if not ok(status_word(resp)):
             return -1
-        size = parse_fcp_size(<const unsigned char*>PyBytes_AS_STRING(resp), PyBytes_GET_SIZE(resp) - 2)
-        self.sizes[key] = size
+        size = parse_fcp(response_data(resp)).length or 0
+        self.sizes[fid] = size
         return size
+
+    cdef bytes binary(self, Py_ssize_t size, int* sw):
+        """READ BINARY loop over ``size`` bytes of the current EF (TS 102 221 §11.1.3), 256 at a
+        time (Le = 00); None with ``sw`` set when the card refuses or the loop cannot advance."""
+        cdef Py_ssize_t got = 0, n, chunk
+        cdef bytes resp
+        cdef bytes out = b""
+        sw[0] = 0x9000
+        while got < size:
+            chunk = min(256, size - got)
+            resp = self.xfer(short_apdu(0x00, 0xB0, (got >> 8) & 0xFF, got & 0xFF, chunk & 0xFF))
+            sw[0] = status_word(resp)
+            n = PyBytes_GET_SIZE(resp)
+            if not ok(sw[0]) or n == 2:
+                return None  # refused, or no data and a normal ending: the loop could not advance
+            out = head(resp, n - 2) if got == 0 else out + head(resp, n - 2)
+            got = PyBytes_GET_SIZE(out)
+        return out
 
     cpdef object read(self, int fid, int p1=0):
         """SELECT + READ BINARY of a transparent EF; None if absent or not readable."""
-        cdef Py_ssize_t size = self.select(fid, p1), got = 0, n, chunk
-        cdef bytes resp
-        cdef bytes out = b""
+        cdef Py_ssize_t size = self.select(fid, p1)
         cdef int sw
         if size <= 0:
             return None
-        while got < size:
-            chunk = min(256, size - got)
-            resp = self.xfer(read_binary_apdu(got, chunk))
-            sw = status_word(resp)
-            if not ok(sw):
-                return None
-            n = PyBytes_GET_SIZE(resp)
-            if n == 2:
-                return None  # no data and a normal ending: the loop could not advance
-            out = head(resp, n - 2) if got == 0 else out + head(resp, n - 2)
-            got = PyBytes_GET_SIZE(out)
-        self.efs[fid_key(fid)] = out
+        out = self.binary(size, &sw)
+        if out is not None:
+            self.efs[fid] = out
         return out
 
     cpdef tuple read_each(self, tuple fids):
@@ -407,15 +340,81 @@ cdef class UiccLink:
         those), or -1 when the file cannot be selected.
         """
         cdef int sw
-        cdef object key = fid_key(fid)
-        if self.efs.get(key) == data:
+        if self.efs.get(fid) == data:
             return 0x9000
         if self.select(fid, 0) <= 0:
             return -1
         sw = status_word(self.xfer(command_apdu(0x00, 0xD6, 0x00, 0x00, data)))
         if ok(sw):
-            self.efs[key] = data
+            self.efs[fid] = data
         return sw
+
+    # -- by path from the MF (readers, the data session)
+
+    def usim_aid(self) -> bytes:
+        """The USIM AID from EF_DIR (TS 102 221 §13.1), read once per link; the 3GPP RID and USIM
+        application code (right-truncated selection, §11.1.1.2) when EF_DIR lists none."""
+        if self.aid is None:
+            aid = USIM_AID_PREFIX
+            try:
+                for record in self.read_records("3F00/2F00"):
+                    # application template 61: AID 4F (TS 102 221 §13.1)
+                    if len(record) > 4 and record[0] == 0x61 and record[2] == 0x4F:
+                        candidate = record[4:4 + record[3]]
+                        if candidate.startswith(USIM_AID_PREFIX):
+                            aid = candidate
+                            break
+            except CardCommandError:
+                pass
+            self.aid = aid
+        return self.aid
+
+    def select_path(self, path: str) -> Fcp:
+        """SELECT each file of ``path`` from the MF down (TS 102 221 §8.4.1, §11.1.1); the FCP of
+        the last one (the others are selected with no data returned).
+
+        ``7FF0`` is ADF.USIM, selected by the USIM AID of EF_DIR (:meth:`usim_aid`).
+        """
+        fids = _split_path(path)
+        last = len(fids) - 1
+        cdef bytes data = b""
+        aid = self.usim_aid() if "7FF0" in fids else None  # EF_DIR read before the path is walked
+        for i, part in enumerate(fids):
+            if part == "7FF0":
+                apdu = command_apdu(0x00, 0xA4, 0x04, 0x04 if i == last else 0x0C, aid)
+                data = self.command(apdu + b"\x00" if i == last else apdu, "SELECT ADF.USIM")
+            else:
+                data = self.command(select_apdu(int(part, 16), 0, i == last), f"SELECT {part}")
+        return parse_fcp(data)
+
+    def read_binary(self, path: str) -> bytes:
+        """The whole contents of the transparent EF at ``path`` (READ BINARY, TS 102 221 §11.1.3)."""
+        cdef int sw
+        size = self.select_path(path).size or 0
+        out = self.binary(size, &sw)
+        if out is None:
+            raise CardCommandError(f"READ BINARY {path}", sw)
+        return out
+
+    cdef bytes record(self, int n, object length, str path):
+        """READ RECORD ``n`` of the current EF, absolute mode (TS 102 221 §11.1.5)."""
+        return self.command(short_apdu(0x00, 0xB2, n, 0x04, (length or 0) & 0xFF),
+                            f"READ RECORD {n} of {path}")
+
+    def read_record(self, path: str, n: int) -> bytes:
+        """Record ``n`` of the linear fixed or cyclic EF at ``path``."""
+        return self.record(n, self.select_path(path).record_length, path)
+
+    def read_records(self, path: str) -> list:
+        """Every record of the linear fixed or cyclic EF at ``path`` (the count from its FCP)."""
+        fcp = self.select_path(path)
+        return [self.record(n, fcp.record_length, path) for n in range(1, (fcp.record_count or 0) + 1)]
+
+    def verify_pin(self, pin: bytes, reference: int = 0x01) -> int:
+        """VERIFY PIN (TS 102 221 §11.1.9), the PIN padded with FF to 8 bytes; the status word."""
+        return status_word(self.xfer(command_apdu(0x00, 0x20, 0x00, reference, bytes(pin).ljust(8, b"\xff"))))
+
+    # -- toolkit
 
     cpdef int envelope(self, bytes data):
         """ENVELOPE (TS 102 221 §10.2.2, TS 102 223 §7); the status word."""
@@ -431,14 +430,4 @@ cdef class UiccLink:
 
     cpdef tuple fetch(self, int length):
         """FETCH the pending proactive command of ``length`` bytes (SW 91xx, TS 102 221 §10.2.3)."""
-        cdef object apdu = _fetch_apdus.get(length)
-        cdef unsigned char a[5]
-        if apdu is None:
-            a[0] = 0x80
-            a[1] = 0x12
-            a[2] = 0x00
-            a[3] = 0x00
-            a[4] = length & 0xFF
-            apdu = PyBytes_FromStringAndSize(<char*>a, 5)
-            _fetch_apdus[length] = apdu
-        return self.tx(<bytes>apdu)
+        return self.tx(short_apdu(0x80, 0x12, 0x00, 0x00, length & 0xFF))

@@ -66,7 +66,6 @@ from harness.terminal.modem_core import (
     ModemCore,
     ModemError,
     Usim,
-    _pin_status_template,
     _pin_to_verify,
 )
 from harness.terminal.transport import Transport
@@ -77,7 +76,7 @@ __all__ = [
     "EF_PSLOCI", "EF_SPN", "EF_UST", "FORBIDDEN_LA_LIFETIME", "RETRY_INTERVAL", "SERVICE_LIMITED",
     "SERVICE_NONE", "SERVICE_NORMAL", "SIM_INVALID_CAUSES", "TERMINAL_FACILITIES", "UNIVERSAL_PIN",
     "USE_UNIVERSAL_PIN", "USIM_AID_PREFIX", "Modem", "ModemConfig", "ModemError", "Usim",
-    "_pin_status_template", "_pin_to_verify",
+    "_pin_to_verify",
 ]
 
 

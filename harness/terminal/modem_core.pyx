@@ -20,6 +20,7 @@ from csim import encoding as enc
 from csim import stk
 from harness.terminal import plmn_selection as sel
 from harness.events import EventLog
+from harness.terminal.fcp import parse_fcp
 from harness.network.mme import (
     AttachAccept,
     AttachReject,
@@ -567,58 +568,6 @@ def _imei_bytes(digits):
     return bytes([first, *rest])
 
 
-def _tlvs(data):
-    """Simple BER-TLV objects (one-byte tags, short or 81/82 lengths) of a FCP (TS 102 221 §11.1.1.3)."""
-    out = []
-    i, end = 0, len(data)
-    while i + 1 < end:
-        tag, n = data[i], data[i + 1]
-        i += 2
-        if n in (0x81, 0x82):
-            width = n - 0x80
-            n = int.from_bytes(data[i:i + width], "big")
-            i += width
-        out.append((tag, data[i:i + n]))
-        i += n
-    return out
-
-
-cdef dict _pin_templates = {}
-
-
-def _pin_status_template(fcp):
-    """PIN status template DO (tag C6) of a FCP, TS 102 221 §9.5.2 / §11.1.1.4.10.
-
-    Returns ``(key reference, enabled, usage qualifier or None)`` for every key reference in
-    the order listed; None when the FCP has no such template. The PS_DO (tag 90) holds one bit
-    per key reference, b8 of its first byte for the first one listed; a bit set means the PIN
-    is enabled. A usage qualifier (tag 95) applies to the key reference that follows it.
-    """
-    key = bytes(fcp)
-    found = _pin_templates.get(key, _MISSING)
-    if found is not _MISSING:
-        return found
-    found = None
-    if fcp[:1] == b"\x62":
-        body = next((v for t, v in _tlvs(fcp) if t == 0x62), b"")
-        template = next((v for t, v in _tlvs(body) if t == 0xC6), None)
-        if template is not None:
-            ps_do, usage = b"", None
-            refs = []
-            for tag, value in _tlvs(template):
-                if tag == 0x90:
-                    ps_do = value
-                elif tag == 0x95 and value:
-                    usage = value[0]
-                elif tag == 0x83 and value:
-                    j = len(refs)
-                    enabled = j // 8 < len(ps_do) and bool(ps_do[j // 8] & (0x80 >> (j % 8)))
-                    refs.append((value[0], enabled, usage))
-                    usage = None
-            found = tuple(refs)
-    return _remember(_pin_templates, key, found)
-
-
 cdef dict _pins_to_verify = {}
 cdef dict _pin_status_apdus = {}
 cdef dict _verify_apdus = {}
@@ -973,9 +922,7 @@ cdef class ModemCore:
         Only an enabled key reference is presented; when the FCP has no PIN status template
         the terminal falls back to the status check of the application PIN (key reference 01).
         """
-        status = _pin_templates.get(fcp, _MISSING)
-        if status is _MISSING:
-            status = _pin_status_template(fcp)
+        status = parse_fcp(fcp).pin_status
         if status is None:
             return self._verify_pin(APPLICATION_PIN)
         ref = _pin_of_template(status)

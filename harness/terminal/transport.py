@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from harness.terminal.errors import CardCommandError, TransportError
+
 # T=0 procedure handling and the in-process transport are compiled (per-APDU hot path)
 from harness.terminal.link import InProcessTransport, transmit_t0
 
-__all__ = ["InProcessTransport", "Transport", "TransportError", "transmit_t0"]
-
-
-class TransportError(RuntimeError):
-    """The link to the card failed (no reader, no card, card removed, timeout)."""
-
+__all__ = ["CardCommandError", "InProcessTransport", "Transport", "TransportError", "transmit_t0"]
 
 @runtime_checkable
 class Transport(Protocol):

@@ -7,9 +7,10 @@ import shutil
 import subprocess
 
 import pytest
+from harness.terminal.link import UiccLink
 
 from csim import ef
-from harness.readers.pcsc import CardFiles
+from harness.readers.pcsc import read_ef
 
 pytestmark = pytest.mark.hil
 
@@ -17,12 +18,12 @@ READS = ["MF/EF_ICCID", "ADF_USIM/EF_SPN", "ADF_USIM/EF_AD"]
 PIN_READS = ["ADF_USIM/EF_IMSI", "ADF_USIM/EF_FPLMN", "ADF_USIM/EF_UST"]
 
 
-def _script(files, keys, pin):
+def _script(link, keys, pin):
     lines = ["reset"]
-    aid = files.usim_aid()
+    aid = link.usim_aid()
     for key in keys:
         spec = ef.get(key)
-        size = files.select(spec.path)["size"]
+        size = link.select_path(spec.path).size
         lines.append("00 A4 00 0C 02 3F 00")
         if spec.parent == "ADF_USIM":
             lines.append(f"00 A4 04 0C {len(aid):02X} " + aid.hex(" ").upper())
@@ -51,7 +52,7 @@ def _responses(output):
     return out
 
 
-def test_scriptor_reads_the_same_values_as_our_decoder(hil_target, hil_files, tmp_path):
+def test_scriptor_reads_the_same_values_as_our_decoder(hil_target, hil_link, tmp_path):
     if shutil.which("scriptor") is None:
         pytest.skip("pcsc-tools (scriptor) is not installed")
     keys = list(READS)
@@ -60,15 +61,15 @@ def test_scriptor_reads_the_same_values_as_our_decoder(hil_target, hil_files, tm
         keys += PIN_READS
         pin = hil_target.pin1
     script = tmp_path / "read.scriptor"
-    script.write_text(_script(hil_files, keys, pin))
+    script.write_text(_script(hil_link, keys, pin))
     run = subprocess.run(["scriptor", "-r", hil_target.reader, str(script)], capture_output=True,
                          text=True, timeout=60, env=dict(os.environ))
     assert run.returncode == 0, run.stderr
     raw = _responses(run.stdout)
     assert len(raw) == len(keys), run.stdout
-    ours = CardFiles(hil_target.transport)
+    ours = UiccLink(hil_target.transport)
     hil_target.transport.reset()  # scriptor reset the card; start clean
     if pin is not None:
-        ours.verify(pin)
+        assert ours.verify_pin(pin) == 0x9000
     for key, data in zip(keys, raw, strict=True):
-        assert ef.decode(ef.get(key), data) == ours.read_ef(key), key
+        assert ef.decode(ef.get(key), data) == read_ef(ours, key), key

@@ -5,9 +5,10 @@ profile and asks for a REFRESH, which the terminal performs before re-reading th
 """
 
 import pytest
+from harness.terminal.link import normal_ending
 
 from csim import stk, yamlsrc
-from harness.readers.pcsc import expected_from_profile
+from harness.readers.pcsc import expected_from_profile, read_ef
 
 pytestmark = pytest.mark.hil
 
@@ -69,52 +70,52 @@ def applet_policy(hil_target):
     return roaming.Policy.from_config(doc["applet"])
 
 
-def _session(hil_target, files, plmn):
+def _session(hil_target, link, plmn):
     terminal = Terminal(hil_target.transport, stk.LocationInformation(plmn, 1, HOME_CELL))
     terminal.command(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL.raw)]) + TERMINAL.raw)
-    files.verify(hil_target.pin1)
+    assert normal_ending(link.verify_pin(hil_target.pin1))
     return terminal
 
 
-def _after_refresh(hil_target, files, terminal):
+def _after_refresh(hil_target, link, terminal):
     refresh = [c for c in terminal.commands if c.type == stk.Command.REFRESH]
     assert refresh, "the applet asked for no REFRESH after switching"
     if refresh[-1].qualifier == stk.Refresh.UICC_RESET:
         hil_target.transport.reset()  # the terminal resets the UICC, then restarts the session
         terminal.commands.clear()
         terminal.command(bytes([0x80, 0x10, 0x00, 0x00, len(TERMINAL.raw)]) + TERMINAL.raw)
-        files.verify(hil_target.pin1)
+        assert normal_ending(link.verify_pin(hil_target.pin1))
     return refresh[-1]
 
 
 @pytest.mark.parametrize("abroad", ["262-01", "228-01"])
-def test_location_change_switches_profile_and_refreshes(hil_target, hil_files, applet_policy, abroad):
+def test_location_change_switches_profile_and_refreshes(hil_target, hil_link, applet_policy, abroad):
     home = "208-01"
     home_profile, abroad_profile = applet_policy.select(home), applet_policy.select(abroad)
     want_home = expected_from_profile(hil_target.profile_path, home_profile)["imsi"]
     want_abroad = expected_from_profile(hil_target.profile_path, abroad_profile)["imsi"]
-    terminal = _session(hil_target, hil_files, home)
+    terminal = _session(hil_target, hil_link, home)
     terminal.move_to(home)
-    assert hil_files.read_ef("ADF_USIM/EF_IMSI") == want_home
+    assert read_ef(hil_link, "ADF_USIM/EF_IMSI") == want_home
 
     terminal.commands.clear()
     terminal.move_to(abroad)
     if abroad_profile != home_profile:
-        refresh = _after_refresh(hil_target, hil_files, terminal)
+        refresh = _after_refresh(hil_target, hil_link, terminal)
         assert refresh.qualifier == applet_policy.refresh
-    assert hil_files.read_ef("ADF_USIM/EF_IMSI") == want_abroad
-    loci = hil_files.read_ef("ADF_USIM/EF_LOCI")
+    assert read_ef(hil_link, "ADF_USIM/EF_IMSI") == want_abroad
+    loci = read_ef(hil_link, "ADF_USIM/EF_LOCI")
     if abroad_profile != home_profile:
         assert loci["tmsi"] is None and loci["status"] == "not_updated"
 
     terminal.commands.clear()
     terminal.move_to(home)  # leave the card at home for the next test
     if abroad_profile != home_profile:
-        _after_refresh(hil_target, hil_files, terminal)
-    assert hil_files.read_ef("ADF_USIM/EF_IMSI") == want_home
+        _after_refresh(hil_target, hil_link, terminal)
+    assert read_ef(hil_link, "ADF_USIM/EF_IMSI") == want_home
 
 
-def test_authenticate_3g_with_known_keys(hil_target, hil_files):
+def test_authenticate_3g_with_known_keys(hil_target, hil_link):
     milenage = pytest.importorskip("csim.milenage")
     if not hil_target.keys:
         pytest.skip("subscriber keys unknown (no ki/opc in the expected profile)")
@@ -122,7 +123,7 @@ def test_authenticate_3g_with_known_keys(hil_target, hil_files):
         pytest.skip("PIN1 unknown: set SIMHARNESS_PIN1")
     k, opc = hil_target.keys["ki"], hil_target.keys["opc"]
     rand = bytes(range(0x40, 0x50))
-    hil_files.select("3F00/7FF0")
+    hil_link.select_path("3F00/7FF0")
     sqn = 1 << 5
     for _ in range(2):
         vector = milenage.generate_vector(k, opc, sqn, b"\x80\x00", rand)

@@ -9,8 +9,9 @@ import time
 
 import pytest
 from harness.events import EventLog
+from harness.terminal.link import UiccLink
 
-from harness.readers.pcsc import CardFiles, PcscTransport, list_readers, parse_fcp, resolve_reader
+from harness.readers.pcsc import PcscTransport, list_readers, resolve_reader
 from harness.readers.safety import WriteRefused
 from harness.terminal.transport import Transport, TransportError
 
@@ -85,17 +86,15 @@ def test_t0_procedure_bytes_are_handled_through_pcscd(serve_card):
 
 
 def test_files_are_selected_and_read_with_the_fcp_size(serve_card):
-    serve_card(T0Card())
+    card = T0Card()
+    serve_card(card)
     with PcscTransport(1) as t:
-        files = CardFiles(t)
-        assert files.select("3F00/6F07")["size"] == 10
-        assert files.read_binary("3F00/6F07") == FILE
-
-
-def test_fcp_fields():
-    fcp = parse_fcp(bytes.fromhex("621982054221001C0483026F40A5038001718A01058B036F0603"))
-    assert fcp["structure"] == "linear"
-    assert (fcp["record_length"], fcp["records"], fcp["fid"]) == (28, 4, "6F40")
+        link = UiccLink(t)
+        assert link.select_path("3F00/6F07").size == 10
+        assert link.read_binary("3F00/6F07") == FILE
+    # from the MF down, the EF with its FCP (61xx then GET RESPONSE), READ BINARY with its size
+    assert card.seen[-5:] == [bytes.fromhex(h) for h in ("00A4000C023F00", "00C000001D", "00A40004026F0700",
+                                                         "00C000001D", "00B000000A")]
 
 
 def test_reset_reaches_the_card(serve_card):

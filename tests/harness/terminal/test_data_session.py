@@ -15,8 +15,10 @@ def test_identity_read_over_the_transport():
     assert card.spn == "Orange"
     assert card.msisdn == "+33700000000001"
     assert card.gid1 == ""                               # no EF_GID1 on this card (6A82)
-    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu")][-12:]
-    assert "00A4080C047FFF6F07" in reads and "00B2010400" in reads
+    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu")]
+    # by path from the MF, ADF.USIM by the AID of EF_DIR; EF_MSISDN record 1 with its length
+    aid = "A0000000871002FF33FF018900000001"
+    assert reads[-3:] == ["00A4040C10" + aid, "00A40004026F4000", "00B201041C"]
 
 
 def test_unknown_apn_database_names_the_line(tmp_path):

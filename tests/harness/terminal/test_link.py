@@ -1,9 +1,14 @@
-"""The terminal's side of the ME-UICC link: SELECT with the FCP size remembered, READ/UPDATE BINARY."""
+"""The terminal's side of the ME-UICC link: SELECT with the FCP size remembered, READ/UPDATE
+BINARY, files by path from the MF."""
 
 import pytest
 from harness.events import Event, EventLog
-from harness.terminal.link import UiccLink, fcp_size
+from harness.terminal.link import UiccLink
 
+import csim
+from csim import encoding as enc
+from csim import stk
+from harness.terminal.errors import CardCommandError, TransportError
 from harness.terminal.transport import InProcessTransport
 
 FCP_ICCID = "62178202412183022FE28A01058B032F06028002000A880110"
@@ -115,7 +120,56 @@ def test_event_record_api():
     assert log.record_apdu(b"\x00", b"\x90\x00") is log[0]
 
 
-def test_fcp_size_from_file_size_or_record_length():
-    assert fcp_size(bytes.fromhex(FCP_ICCID)) == 10
-    assert fcp_size(bytes.fromhex("62078205422100100A")) == 16  # linear fixed, record length 16
-    assert fcp_size(b"\x6f\x00") == 0
+TERMINAL_PROFILE = stk.TerminalProfile.build([
+    "profile_download", "command_result", "provide_local_information", "set_up_event_list",
+    "event_location_status", "refresh"]).raw
+
+
+def test_files_are_read_while_a_proactive_command_is_pending():
+    # TS 102 221 §10.2.1.1: 91xx is a normal ending; the card keeps answering it to every
+    # command until the terminal FETCHes. The first read selects with the FCP, the second
+    # with no data (the size remembered): both must see the file.
+    card = csim.Card.from_profile("alphalink-orange")
+    link = UiccLink(InProcessTransport(card))
+    link.select_path("3F00/7FF0")
+    assert link.verify_pin(b"0000") == 0x9000
+    sw = link.terminal_profile(TERMINAL_PROFILE)
+    assert sw >> 8 == 0x91
+    for _ in range(2):
+        assert link.select(0x6F07) == 9
+        assert enc.decode_imsi(link.read(0x6F07)) == "208019900000001"
+    assert enc.decode_imsi(link.read_binary("3F00/7FF0/6F07")) == "208019900000001"
+    assert link.sw(bytes.fromhex("00A4000C026F07")) == sw  # still pending
+    command, fetched = link.fetch(sw & 0xFF)
+    assert fetched == 0x9000 and stk.parse_proactive(command).type == stk.Command.SET_UP_EVENT_LIST
+
+
+def test_path_api_on_a_simulated_card():
+    card = csim.Card.from_profile("alphalink-orange")
+    log = EventLog()
+    link = UiccLink(InProcessTransport(card, log))
+    assert link.usim_aid() == bytes.fromhex("A0000000871002FF33FF018900000001")
+    assert enc.decode_iccid(link.read_binary("3F00/2FE2")) == "8933019900000000012"
+    fcp = link.select_path("7FF0")
+    assert fcp.structure == "df" and fcp.df_name == link.usim_aid() and fcp.pin_status[0][0] == 0x01
+    assert link.verify_pin(b"1111") == 0x63C2    # wrong PIN: two attempts left (TS 102 221 §10.2.1.3)
+    assert link.verify_pin(b"0000") == 0x9000
+    msisdn = link.read_records("3F00/7FF0/6F40")
+    assert link.select_path("3F00/7FF0/6F40").record_count == len(msisdn)
+    assert link.read_record("3F00/7FF0/6F40", 1) == msisdn[0]
+    assert enc.decode_msisdn(msisdn[0])["number"] == "+33700000000001"
+    sent = [e["command"].hex().upper() for e in log.of_kind("apdu")][-4:]
+    # from the MF down: the DFs selected with no data, the EF with its FCP
+    assert sent == ["00A4000C023F00", "00A4040C10A0000000871002FF33FF018900000001",
+                    "00A40004026F4000", f"00B20104{len(msisdn[0]):02X}"]
+    with pytest.raises(CardCommandError, match="SELECT 6F3E: SW 6A82") as err:
+        link.read_binary("3F00/7FF0/6F3E")      # no EF_GID1 on this card
+    assert err.value.sw == 0x6A82 and isinstance(err.value, TransportError)
+
+
+def test_path_api_errors_carry_the_status_word(make_link):
+    link, card, _ = make_link([("00A4000C023F00", "9000"), ("00A40004022FE200", FCP_ICCID + "9000"),
+                               ("00B000000A", "6982")])
+    with pytest.raises(CardCommandError, match=r"READ BINARY 3F00/2FE2: SW 6982 \(") as err:
+        link.read_binary("3F00/2FE2")
+    assert err.value.sw == 0x6982 and card.script == []
