@@ -344,6 +344,7 @@ class PcscTransport:
         apdu = bytes(apdu)
         self.policy.check(apdu, self._query)
         resp = transmit_t0(self.raw, apdu)
+        self.policy.observe(apdu, resp)
         if self.log is not None:
             self.log.record("apdu", command=apdu, response=resp)
         return resp
