@@ -154,20 +154,16 @@ class Card(CardCore):
         return card
 
 
-_toolkit_build: Any = None  # csim.toolkit.build, imported at the first card
-
-
 def _make_toolkit(card: Card, profile: Any) -> Any:
-    """The card's CAT runtime (TS 102 223) when :mod:`csim.toolkit` is available."""
-    global _toolkit_build
-    build = _toolkit_build
-    if build is None:
-        try:
-            from csim.toolkit import build
-        except ImportError:
-            return None
-        _toolkit_build = build
-    return build(card, profile)
+    """The card's CAT runtime (TS 102 223), with the roaming applet when the profile has an
+    ``applet`` section."""
+    from csim.toolkit import build
+
+    if profile is None or getattr(profile, "applet", None) is None:
+        return build(card)
+    from csim.roaming import RoamingApplet
+
+    return build(card, [RoamingApplet.from_profile(card, profile)])
 
 
 def _profile_source(profile: Any) -> Any:

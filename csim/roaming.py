@@ -227,8 +227,8 @@ class RoamingCard(Protocol):
 
 
 ProfileFiles = Callable[[str], Mapping[str, bytes]]
-# a switch to a profile: its files (the mapping the plan was made from), the writes, the paths written
-_Plan = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], tuple[str, ...]]
+# a switch to a profile: its files (the mapping the writes were made from), the writes, the paths written
+_SwitchWrites = tuple[Mapping[str, bytes], tuple[tuple[str, bytes], ...], tuple[str, ...]]
 ProfileAuth = Callable[[str], Any]
 
 
@@ -264,14 +264,14 @@ class RoamingApplet(RoamingCore, Applet):
             applet = cls(card, setup.policy, setup.files, setup.auth, active=active,
                          restore_auth=usim_auth_from_state)
             applet._shared, applet._select = setup.shared, setup.select
-            if setup.plans is not None:
-                applet._plans, applet._sizes = setup.plans, setup.sizes
+            if setup.writes is not None:
+                applet._writes, applet._sizes = setup.writes, setup.sizes
             return applet
         applet = cls.__new__(cls)
-        plans = setup.plans
+        writes = setup.writes
         applet._start(card, setup.policy, setup.files, setup.auth, active, usim_auth_from_state,
-                      setup.shared, setup.select, {} if plans is None else setup.sizes,
-                      {} if plans is None else plans)
+                      setup.shared, setup.select, {} if writes is None else setup.sizes,
+                      {} if writes is None else writes)
         return applet
 
     # --- introspection -----------------------------------------------------------------------
@@ -349,7 +349,7 @@ class RoamingApplet(RoamingCore, Applet):
 
         Data that fits is written as it is: ``write_file`` refuses data longer than the EF
         (ValueError) and names a missing EF with a LookupError, as :class:`csim.apdu.CardCore`
-        does. The writes are kept as the plan of later switches to ``target`` on this card (and
+        does. The writes are kept as the write list of later switches to ``target`` on this card (and
         on the other cards of its profile and card image, which have the same file tree); a
         file the card cannot take (not transparent) raises after the writes before it.
         """
@@ -368,10 +368,10 @@ class RoamingApplet(RoamingCore, Applet):
                 write(path, data)
             writes.append((path, data))
         changed = tuple(dict.fromkeys(path for path, _ in writes))
-        planned: Any = tuple(writes)
+        kept: Any = tuple(writes)
         if getattr(type(self.card), "write_file", None) is CardCore.write_file:
-            planned = self.card.resolve_writes(planned)  # files looked up once per plan
-        self._plans[target] = (files, planned, changed)
+            kept = self.card.resolve_writes(kept)  # files looked up once per write list
+        self._writes[target] = (files, kept, changed)
         return changed
 
     def _size(self, path: str) -> int | None:
@@ -461,7 +461,7 @@ class _Setup:
     """
 
     __slots__ = ("profile_ref", "image_ref", "policy", "files", "auth", "shared", "select",
-                 "plans", "sizes", "imsis")
+                 "writes", "sizes", "imsis")
 
     def __init__(self, card: Any, profile: Any, image: Any) -> None:
         from csim import profile as profiles
@@ -495,7 +495,7 @@ class _Setup:
         self.shared: dict[str, Any] = shared.setdefault(RoamingApplet, {})
         self.select: dict[str, str | None] = shared.setdefault("select", {})
         # per card file tree: shared only by cards of one image and one card class
-        self.plans: dict[str, _Plan] | None = None if image is None else {}
+        self.writes: dict[str, _SwitchWrites] | None = None if image is None else {}
         self.sizes: dict[str, int | None] = {}
         self.imsis: dict[bytes, str] = {}  # EF_IMSI contents -> profile, the first in policy order
         for name in reversed(policy.profile_names):

@@ -13,16 +13,17 @@ from csim.cat cimport CompiledApplet, Toolkit
 from csim import stk
 from csim.apdu import CardCore
 
-cdef enum:
-    _EVENT_LOCATION_STATUS = 0x03  # §8.25
-    _NORMAL_SERVICE = 0x00  # location status, §8.27
-    _LIMITED_SERVICE = 0x01
-    _SET_UP_EVENT_LIST = 0x05  # type of command, §9.4
-    _PROVIDE_LOCAL_INFORMATION = 0x26
-    _SUCCESS = 0x00  # general result, §8.12
-    _RESULT_LIMITED_SERVICE = 0x06
-    _TERMINAL_UNABLE = 0x20
-    _UNABLE_NO_SERVICE = 0x04  # additional information of result 20, §8.12.2
+# the codes of csim.stk as C values: event list (§8.25), location status (§8.27), type of
+# command (§9.4), general result (§8.12) and its additional information (§8.12.2)
+cdef int _EVENT_LOCATION_STATUS = stk.Event.LOCATION_STATUS
+cdef int _NORMAL_SERVICE = stk.LocationStatus.NORMAL_SERVICE
+cdef int _LIMITED_SERVICE = stk.LocationStatus.LIMITED_SERVICE
+cdef int _SET_UP_EVENT_LIST = stk.Command.SET_UP_EVENT_LIST
+cdef int _PROVIDE_LOCAL_INFORMATION = stk.Command.PROVIDE_LOCAL_INFORMATION
+cdef int _SUCCESS = stk.Result.SUCCESS
+cdef int _RESULT_LIMITED_SERVICE = stk.Result.LIMITED_SERVICE
+cdef int _TERMINAL_UNABLE = stk.Result.TERMINAL_UNABLE
+cdef int _UNABLE_NO_SERVICE = stk.UNABLE_NO_SERVICE
 
 # the commands the applet issues whatever its configuration (numbered by the toolkit)
 EVENT_LIST_COMMAND = stk.set_up_event_list([stk.Event.LOCATION_STATUS])
@@ -40,9 +41,9 @@ cdef object _STATUS_NORMAL = stk.LocationStatus.NORMAL_SERVICE
 cdef object _STATUS_LIMITED = stk.LocationStatus.LIMITED_SERVICE
 cdef object _STATUS_NONE = stk.LocationStatus.NO_SERVICE
 
-cdef enum:
-    _FCN = 0x01  # REFRESH qualifiers with a file list, §8.6
-    _NAA_INIT_FCN = 0x02
+# REFRESH qualifiers with a file list (§8.6)
+cdef int _FCN = stk.Refresh.FCN
+cdef int _NAA_INIT_FCN = stk.Refresh.NAA_INIT_FCN
 
 ADF_USIM_FID = "7FF0"  # the USIM ADF of the card's file tree (csim.roaming.ADF_USIM)
 
@@ -129,14 +130,14 @@ cdef class RoamingCore(CompiledApplet):
     cdef public dict _select  # PLMN -> policy.select(PLMN)
     cdef public object _select_policy
     cdef public dict _sizes  # EF path -> size, None when the card lacks it
-    cdef public dict _plans  # profile -> the writes of a switch to it
+    cdef public dict _writes  # profile -> the write list of a switch to it
     cdef object _profile  # the terminal profile of the last _facilities_of call, and its flags
     cdef tuple _flags
 
     cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
-                 dict sizes, dict plans):
+                 dict sizes, dict writes):
         """Initial state (see :class:`csim.roaming.RoamingApplet`); ``shared`` (the menu),
-        ``select`` (policy choices), ``sizes`` and ``plans`` may be shared with other cards."""
+        ``select`` (policy choices), ``sizes`` and ``writes`` may be shared with other cards."""
         self.card = card
         self.policy = policy
         self._files = files
@@ -158,7 +159,7 @@ cdef class RoamingCore(CompiledApplet):
         self._select = select
         self._select_policy = policy
         self._sizes = sizes
-        self._plans = plans
+        self._writes = writes
 
     cdef inline tuple _facilities_of(self, profile):
         """:func:`_facilities` of ``profile``, kept for the toolkit session's profile."""
@@ -292,21 +293,21 @@ cdef class RoamingCore(CompiledApplet):
     cpdef _switch(self, toolkit, target, reason, plmn):
         """Change the subscriber identity to ``target`` and ask the terminal to re-read (REFRESH).
 
-        The writes come from the plan of the last switch to ``target`` made from the same files
+        The writes are the write list of the last switch to ``target`` made from the same files
         (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
         """
         cdef int qualifier
         card = self.card
         files = self._files(target)
-        plan = self._plans.get(target)
-        if plan is not None and plan[0] is files:
+        writes = self._writes.get(target)
+        if writes is not None and writes[0] is files:
             if getattr(type(card), "write_file", None) is _write_file:
-                card.write_files(plan[1])
+                card.write_files(writes[1])
             else:
                 write = card.write_file
-                for path, data in plan[1]:
+                for path, data in writes[1]:
                     write(path, data)
-            changed = plan[2]
+            changed = writes[2]
         else:
             changed = self._write_profile(target, files)
         active = self._active

@@ -2,9 +2,9 @@
 FETCH and TERMINAL RESPONSE (ETSI TS 102 221 §11.2, TS 102 223 §6-7).
 
 The core calls :class:`Toolkit` for the four CAT instructions and turns ``9000`` into ``91xx``
-while :meth:`Toolkit.fetch` has a command to give. Applets (such as the roaming applet of
-:mod:`csim.roaming`) react to the terminal profile, to envelopes and to terminal responses, and
-queue proactive commands through :meth:`Toolkit.queue`.
+while :meth:`Toolkit.fetch` has a command to give. Applets react to the terminal profile, to
+envelopes and to terminal responses, and queue proactive commands through :meth:`Toolkit.queue`;
+the card installs the applets its profile asks for (:func:`build`).
 
 Status words returned (TS 102 221 §10.2.1): ``9000``; ``9300`` toolkit busy (a proactive
 command was fetched and its TERMINAL RESPONSE has not arrived, or the queue is full);
@@ -16,6 +16,7 @@ not matching the command); ``6A81`` envelope template nothing on the card handle
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from csim import stk
@@ -73,17 +74,9 @@ class Applet:
         return None
 
 
-_roaming_applet: Any = None  # csim.roaming.RoamingApplet (that module imports this one)
-
-
-def build(card: Any, profile: Any = None) -> Toolkit:
-    """The toolkit of a card; with the roaming applet installed when ``profile.applet`` is set."""
-    global _roaming_applet
+def build(card: ToolkitCard, applets: Iterable[Applet] = ()) -> Toolkit:
+    """The toolkit of a card with ``applets`` installed, in order."""
     toolkit = Toolkit(card)
-    if profile is not None and getattr(profile, "applet", None) is not None:
-        if _roaming_applet is None:
-            from csim.roaming import RoamingApplet
-
-            _roaming_applet = RoamingApplet
-        toolkit.install(_roaming_applet.from_profile(card, profile))
+    for applet in applets:
+        toolkit.install(applet)
     return toolkit

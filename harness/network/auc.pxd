@@ -3,6 +3,13 @@ from libc.stdint cimport uint64_t
 from csim.milenage cimport Milenage
 
 
-cdef tuple eps_autn_xres(Milenage mil, const unsigned char* rand, uint64_t sqn, const unsigned char* amf)
+ctypedef struct EpsVector:
+    unsigned char autn[16]  # SQN xor AK || AMF || MAC-A
+    unsigned char xres[8]
+    unsigned char ck[16]
+    unsigned char ik[16]
+    unsigned char ak[6]
+
+
 cdef void eps_vector(Milenage mil, const unsigned char* rand, uint64_t sqn, const unsigned char* amf,
-                     unsigned char* autn, unsigned char* xres) noexcept nogil
+                     EpsVector* v) noexcept nogil

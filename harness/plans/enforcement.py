@@ -14,8 +14,7 @@ cut-off in euros, one meter per roaming zone) and, per zone, a *chain* of up to 
 Volume meters count bytes (weight 1); euro meters count nano-euros (weight = the zone's price
 per byte in nEUR, i.e. the EUR/MB rate x 1000). Alerts fire once per threshold when
 ``used * 100 >= pct * limit``. A BLOCK meter that cannot take one more byte is *exhausted*: it
-is rounded up to its limit (so a 100 % alert fires) and a ``block`` event is raised. The Cython
-rater (:mod:`harness.plans.rating`) implements exactly this algorithm over arrays.
+is rounded up to its limit (so a 100 % alert fires) and a ``block`` event is raised.
 """
 
 from __future__ import annotations

@@ -641,12 +641,12 @@ def test_switch_writes_what_the_card_holds(profile):
 
 
 def test_cards_of_one_profile_and_image_share_derived_data(profile):
-    """The policy, files and switch plans are derived once per profile and card image; a new
+    """The policy, files and switch write lists are derived once per profile and card image; a new
     image (as build_image hands out per call) derives them again from the profile as it is."""
     image = profiles.build_image(profile)
     first, second = Card(image, profile=profile), Card(image, profile=profile)
     a, b = first.toolkit.applet("roaming"), second.toolkit.applet("roaming")
-    assert a.policy is b.policy and a._plans is b._plans and a._files is b._files
+    assert a.policy is b.policy and a._writes is b._writes and a._files is b._files
     for card in (first, second):
         term = Terminal(card)
         term.power_on("208-01")

@@ -229,9 +229,9 @@ def test_duplicate_applet_names_rejected(rig):
         tk.install(probe)
 
 
-def test_build_without_applet_section():
+def test_build_without_applets():
     card = PendingCard()
-    tk = build(card, None)
+    tk = build(card)
     assert tk.applets == []
     tk.terminal_profile(FULL_PROFILE)
     assert tk.fetch() is None

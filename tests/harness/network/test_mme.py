@@ -237,18 +237,6 @@ def test_rand_stream_is_the_seeded_generator():
     assert net.hss.vector(sub)["rand"] == ref.randbytes(16)
 
 
-def test_rand_stream_continues_past_the_shared_table(monkeypatch):
-    import random
-
-    from harness.network import mme_core as network_core
-
-    monkeypatch.setattr(network_core, "RAND_STREAM_LIMIT", 2)
-    net = Network(World.load("europe"), seed=1234)
-    sub = net.hss.lookup("208019900000001")
-    ref = random.Random(1234)
-    assert [net.hss.challenge(sub)[0] for _ in range(4)] == [ref.randbytes(16) for _ in range(4)]
-
-
 def test_messages_are_immutable_dataclasses():
     import dataclasses
     import pickle
@@ -264,12 +252,24 @@ def test_messages_are_immutable_dataclasses():
     assert DetachRequest(IMSI, "208-01") != AttachRequest(IMSI, "208-01", "4G", 1)
 
 
-def test_challenge_is_the_vector_the_auc_would_give():
+def test_challenge_is_accepted_by_the_usim_and_its_xres_is_the_usim_res():
     from harness.network.mme import HSS
 
-    a, b = HSS(seed=7), HSS(seed=7)
-    sa, sb = a.provision(IMSI, K, OPC, sqn=41 << 5), b.provision(IMSI, K, OPC, sqn=41 << 5)
-    for _ in range(2):
-        vec = a.vector(sa)
-        assert b.challenge(sb) == (vec["rand"], vec["autn"], vec["xres"])
-        assert sa.sqn == sb.sqn and sb.sqn & 31 == 0
+    hss = HSS(rng=_FixedRand())
+    sub = hss.provision(IMSI, K, OPC, sqn=41 << 5)
+    usim = UsimAuth(K, OPC, sqn=41 << 5)
+    for seq in (42, 43):
+        rand, autn, xres = hss.challenge(sub)
+        assert sub.sqn == seq << 5  # SEQ + 1, IND 0 (TS 33.102 Annex C.3.2)
+        rc, data = usim.authenticate(rand, autn)
+        assert rc == 0 and data[2:10] == xres  # DB L RES ...
+
+
+def test_a_subclassed_message_is_handled_as_its_base(net):
+    class Attach(AttachRequest):
+        pass
+
+    challenge = net.receive(Attach(IMSI, "208-01", "4G", 1))
+    assert isinstance(challenge, AuthenticationRequest)
+    with pytest.raises(TypeError, match="does not handle str"):
+        net.receive("hello")
