@@ -52,8 +52,8 @@ class PlanError(ValueError):
     """An operation the plan or the provider does not allow; ``str()`` is the reason."""
 
 
-class Session:
-    """One open data session (PDP context / PDN connection) of a line."""
+class ChargedSession:
+    """One open data session of a line as the operator charges it (a PDP context / PDN connection)."""
 
     __slots__ = ("id", "zone", "apn", "opened")
 
@@ -64,14 +64,14 @@ class Session:
         self.opened = opened
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Session):
+        if not isinstance(other, ChargedSession):
             return NotImplemented
         return (self.id, self.zone, self.apn, self.opened) == (other.id, other.zone, other.apn, other.opened)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"Session(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
+        return f"ChargedSession(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
 
 
 _LINE_FIELDS = (
@@ -108,7 +108,7 @@ class Line:
         pending_recharges: list[tuple[datetime, int]] | None = None,
         pending_change: tuple[datetime, Offer] | None = None,
         change_requests: dict[tuple[int, int], int] | None = None,
-        sessions: dict[int, Session] | None = None,
+        sessions: dict[int, ChargedSession] | None = None,
         sms_times: deque[datetime] | None = None,
         sms_suspended_until: datetime | None = None,
         items: list[BillItem] | None = None,
@@ -792,7 +792,7 @@ class PolicyEngine:
         first = self._next_session
         self._next_session = first + opened
         for sid in range(first, first + opened):
-            sessions[sid] = Session(sid, z, apn, now)
+            sessions[sid] = ChargedSession(sid, z, apn, now)
             record("session_opened", line=line_id, session=sid, zone=z, throughput=state, radio=radio)
         last: dict[str, Any] = {}
         if opened < count:
@@ -1119,4 +1119,4 @@ _STATUS: dict[str, Any] = {
 #: the keys of :meth:`PolicyEngine.status`, in order
 STATUS_KEYS: tuple[str, ...] = tuple(_STATUS)
 
-__all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]
+__all__ = ["ChargedSession", "Line", "PlanError", "PolicyEngine", "next_month_start"]
