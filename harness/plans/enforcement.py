@@ -197,8 +197,7 @@ def apply_data(policy: Policy, zone: int, amount: int, out: list[tuple[int, int]
                 m.throttled = True
                 out.append((EV_THROTTLE, mi))
             break
-        room = m.limit - m.used  # as Meter.room()
-        take = min((room if room > 0 else 0) // weight, remaining)
+        take = min(m.room() // weight, remaining)
         m.used += take * weight
         accepted += take
         remaining -= take

@@ -570,7 +570,7 @@ class PolicyEngine:
         call_max = int(fair["call_max"].total_seconds()) if fair_out else 0
         out = direction == "out"
         meters = self._snapshot(ln)  # calls draw on no data meter
-        record, line_id, metered_sum = self.log.record, ln.id, 0
+        record, line_id = self.log.record, ln.id
         for to in numbers:
             metered = 0 if included else seconds
             if usa_allowance is not None:
@@ -586,15 +586,10 @@ class PolicyEngine:
                     self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
             if out:
                 counters.correspondents.add(to)
-            if usa_allowance is not None:  # the next call's allowance depends on this one's count
-                counters.add("voice", z, seconds, metered)
-            else:
-                metered_sum += metered
+            counters.add("voice", z, seconds, metered)
             record("usage", line=line_id, usage="voice", zone=z, amount=seconds, to=to,
                    direction=direction, metered=metered, meters=meters)
             results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
-        if usa_allowance is None:  # the batch's counts, added at once
-            counters.add("voice", z, seconds * len(numbers), metered_sum)
         return results
 
     def sms(
@@ -811,19 +806,16 @@ class PolicyEngine:
         return opened, last
 
     def close_sessions(self, line: str | Line, sessions: Sequence[int]) -> None:
-        """:meth:`session_close` of each session in order (the same events)."""
+        """:meth:`session_close` of each session in order."""
         ln = self.line(line)
-        record, line_id, held = self.log.record, ln.id, ln.sessions
         for session in sessions:
-            if held.pop(session, None) is None:
+            if ln.sessions.pop(session, None) is None:
                 raise PlanError(f"line {ln.id} has no session {session}")
-            record("session_closed", line=line_id, session=session)
+            self._event("session_closed", ln, session=session)
 
     def session_close(self, line: str | Line, session: int) -> None:
-        ln = self.line(line)
-        if ln.sessions.pop(session, None) is None:
-            raise PlanError(f"line {ln.id} has no session {session}")
-        self._event("session_closed", ln, session=session)
+        """The end of a data session (PDP context deactivation / PDN disconnection)."""
+        self.close_sessions(line, (session,))
 
     def _cut_sessions(self, ln: Line, reason: str, all_zones: bool = False) -> None:
         for sid, s in list(ln.sessions.items()):
