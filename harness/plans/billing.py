@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from csim.memo import remember
-
 from .catalogue import Offer
 from .units import MB, euros, format_volume
 
@@ -49,32 +47,19 @@ class Bill:
 
     def event_fields(self) -> dict[str, object]:
         """:meth:`as_dict` without the line: the fields of the month's ``bill`` event."""
-        items = self.items
         return {
             "month": f"{self.month[0]:04d}-{self.month[1]:02d}",
-            "total": euros(sum(i.amount for i in items if i.amount is not None)),  # as total
-            "complete": all(i.amount is not None for i in items),  # as complete
-            "items": [{"label": i.label, "amount": i.amount, "note": i.note} for i in items],
+            "total": self.total,
+            "complete": self.complete,
+            "items": [{"label": i.label, "amount": i.amount, "note": i.note} for i in self.items],
         }
 
 
 UNPUBLISHED = "price not published in the seed"
 
 
-_SUBSCRIPTION_ITEMS: dict[tuple[int, float], tuple[Offer, BillItem]] = {}
-
-
 def subscription_item(offer: Offer, fraction: float = 1.0) -> BillItem:
-    """The month's subscription; ``fraction`` < 1 for a prorated first month (items are frozen:
-    one per offer and fraction)."""
-    key = (id(offer), fraction)
-    hit = _SUBSCRIPTION_ITEMS.get(key)
-    if hit is not None and hit[0] is offer:
-        return hit[1]
-    return remember(_SUBSCRIPTION_ITEMS, key, (offer, _subscription_item(offer, fraction)), 512)[1]
-
-
-def _subscription_item(offer: Offer, fraction: float) -> BillItem:
+    """The month's subscription; ``fraction`` < 1 for a prorated first month."""
     label = f"abonnement {offer.label}" + ("" if fraction >= 1.0 else f" (prorata {fraction:.4f})")
     if offer.price is None:
         return BillItem(label, None, UNPUBLISHED)

@@ -11,15 +11,10 @@ import calendar
 import re
 from datetime import datetime, timedelta
 
-from csim.memo import once, remember
 from harness.events import EventLog
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)")
 _UNIT = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
-
-
-#: duration text -> timedelta (both immutable), parsed once
-_durations: dict[str, timedelta] = {}
 
 
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
@@ -30,12 +25,6 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         if value < 0:
             raise ValueError(f"negative duration: {value}")
         return timedelta(seconds=value)
-    if isinstance(value, str):
-        return once(_durations, value, _parse_duration, 1024)
-    return _parse_duration(value)
-
-
-def _parse_duration(value: object) -> timedelta:
     text = str(value).replace(" ", "")
     pos, total = 0, 0.0
     for m in _DURATION.finditer(text):
@@ -52,16 +41,6 @@ def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
         return value if value.tzinfo is None else value.replace(tzinfo=None)
-    if isinstance(value, str):
-        return once(_instants, value, _parse_instant, 1024)
-    return _parse_instant(value)
-
-
-#: instant text -> naive datetime (both immutable), parsed once
-_instants: dict[str, datetime] = {}
-
-
-def _parse_instant(value: object) -> datetime:
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
@@ -87,15 +66,8 @@ def days_in_month(t: datetime) -> int:
 
 def remaining_fraction(t: datetime) -> float:
     """Share of the billing month still to come at ``t`` (1.0 on the 1st at 00:00)."""
-    hit = _fractions.get(t)
-    if hit is None:
-        start, end = month_start(t), next_month_start(t)
-        hit = remember(_fractions, t, (end - t) / (end - start), 1024)
-    return hit
-
-
-#: instant -> remaining_fraction (both immutable)
-_fractions: dict[datetime, float] = {}
+    start, end = month_start(t), next_month_start(t)
+    return (end - t) / (end - start)
 
 
 class Clock:
@@ -108,8 +80,7 @@ class Clock:
         #: seconds from ``origin`` to ``now`` (what the event log's time is set to)
         self.elapsed = 0.0
         self.log = log
-        if log is not None:  # as _sync at the origin
-            log.time = 0.0
+        self._sync()
 
     def _sync(self) -> None:
         if self.now >= self.next_month:
@@ -128,9 +99,5 @@ class Clock:
         if target < self.now:
             raise ValueError(f"time cannot go back: {target.isoformat()} is before {self.now.isoformat()}")
         self.now = target
-        if target >= self.next_month:  # as _sync
-            self.next_month = next_month_start(target)
-        elapsed = self.elapsed = (target - self.origin).total_seconds()
-        if self.log is not None:
-            self.log.time = elapsed
+        self._sync()
         return target

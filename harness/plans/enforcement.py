@@ -20,9 +20,6 @@ is rounded up to its limit (so a 100 % alert fires) and a ``block`` event is rai
 from __future__ import annotations
 
 from decimal import Decimal
-from itertools import starmap
-
-from csim.memo import remember
 
 from .catalogue import NetworkRules, Offer
 from .zones import ZONES
@@ -110,12 +107,6 @@ class Policy:
         self.chains = [list(c) for c in other.chains]
 
 
-#: (offer, rules, meters' (limit, alerts), chains) per contract state: the offers and rules of a
-#: catalogue are frozen, so a state's policy is built once and copied
-_TEMPLATES: dict[tuple[object, ...], tuple[object, object, tuple[tuple[int, int], ...],
-                                            tuple[tuple[tuple[int, int, int], ...], ...]]] = {}
-
-
 def build_policy(
     offer: Offer,
     rules: NetworkRules,
@@ -126,70 +117,6 @@ def build_policy(
     blocked: bool | None,
 ) -> Policy:
     """The meters and chains of a line in its current contract state (a fresh, unused Policy)."""
-    limits, chains = policy_limits(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options,
-                                   blocked=blocked)
-    return fresh_policy(limits, chains)
-
-
-def fresh_policy(limits: tuple[tuple[int, int], ...],
-                 chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> Policy:
-    """An unused Policy: the meters' ``(limit, alerts)`` and the zones' chains of :func:`policy_limits`."""
-    hit = _METER_ARGS.get(id(limits))
-    if hit is None or hit[0] is not limits:
-        meters = tuple((limit, 0, alerts) for limit, alerts in limits)
-        hit = remember(_METER_ARGS, id(limits), (limits, meters), 512)
-    return Policy(list(starmap(Meter, hit[1])), list(map(list, chains)))
-
-
-#: id of a :func:`policy_limits` result -> (it, each unused meter's ``Meter`` arguments); the
-#: result is kept in the entry, so its id is not reused while the entry lives
-_METER_ARGS: dict[int, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int, int], ...]]] = {}
-
-
-def policy_limits(
-    offer: Offer,
-    rules: NetworkRules,
-    *,
-    envelope: int | None,
-    cutoffs: dict[str, object],
-    options: dict[str, tuple[int, bool]],
-    blocked: bool | None,
-) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[tuple[int, int, int], ...], ...]]:
-    """What :func:`build_policy` gives, as data: each meter's ``(limit, alerts)`` and each zone's
-    chain (built once per contract state)."""
-    try:
-        key: tuple[object, ...] | None = (id(offer), id(rules), envelope, tuple(cutoffs.items()),
-                                          tuple(options.items()), blocked)
-        t = _TEMPLATES.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable cut-off value: no table entry
-        key, t = None, None
-    if t is not None and t[0] is offer and t[1] is rules:
-        return t[2], t[3]
-    p = _build_policy(offer, rules, envelope=envelope, cutoffs=cutoffs, options=options, blocked=blocked)
-    limits = tuple((m.limit, m.alerts) for m in p.meters)
-    chains = tuple(tuple(c) for c in p.chains)
-    if key is not None:
-        remember(_TEMPLATES, key, (offer, rules, limits, chains), 512)
-    return limits, chains
-
-
-def set_limits(policy: Policy, limits: tuple[tuple[int, int], ...],
-               chains: tuple[tuple[tuple[int, int, int], ...], ...]) -> None:
-    """:meth:`Policy.copy_limits_from` a :func:`policy_limits` result (usage kept)."""
-    for m, (limit, alerts) in zip(policy.meters, limits, strict=True):
-        m.limit, m.alerts = limit, alerts
-    policy.chains = list(map(list, chains))
-
-
-def _build_policy(
-    offer: Offer,
-    rules: NetworkRules,
-    *,
-    envelope: int | None,
-    cutoffs: dict[str, object],
-    options: dict[str, tuple[int, bool]],
-    blocked: bool | None,
-) -> Policy:
     p = Policy()
     if not offer.has_data:
         return p
@@ -269,8 +196,7 @@ def apply_data(policy: Policy, zone: int, amount: int, out: list[tuple[int, int]
                 m.throttled = True
                 out.append((EV_THROTTLE, mi))
             break
-        room = m.limit - m.used  # as Meter.room()
-        take = min((room if room > 0 else 0) // weight, remaining)
+        take = min(m.room() // weight, remaining)
         m.used += take * weight
         accepted += take
         remaining -= take

@@ -19,7 +19,6 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any
 
-from csim.memo import remember
 from harness.events import EventLog
 
 from . import billing, enforcement
@@ -42,8 +41,6 @@ METER_ZONE = {
 }
 
 
-_UNLIMITED, _EUROPE, _WORLD = enforcement.UNLIMITED, enforcement.EUROPE, enforcement.WORLD
-
 #: events that carry a snapshot of the line's meters (for the HTML report's timeline)
 SNAPSHOT_EVENTS = frozenset({
     "line_activated", "usage", "alert", "block", "throttle", "unblock", "throughput_restored",
@@ -55,8 +52,8 @@ class PlanError(ValueError):
     """An operation the plan or the provider does not allow; ``str()`` is the reason."""
 
 
-class Session:
-    """One open data session (PDP context / PDN connection) of a line."""
+class ChargedSession:
+    """One open data session of a line as the operator charges it (a PDP context / PDN connection)."""
 
     __slots__ = ("id", "zone", "apn", "opened")
 
@@ -67,14 +64,14 @@ class Session:
         self.opened = opened
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Session):
+        if not isinstance(other, ChargedSession):
             return NotImplemented
         return (self.id, self.zone, self.apn, self.opened) == (other.id, other.zone, other.apn, other.opened)
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
-        return f"Session(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
+        return f"ChargedSession(id={self.id!r}, zone={self.zone!r}, apn={self.apn!r}, opened={self.opened!r})"
 
 
 _LINE_FIELDS = (
@@ -111,7 +108,7 @@ class Line:
         pending_recharges: list[tuple[datetime, int]] | None = None,
         pending_change: tuple[datetime, Offer] | None = None,
         change_requests: dict[tuple[int, int], int] | None = None,
-        sessions: dict[int, Session] | None = None,
+        sessions: dict[int, ChargedSession] | None = None,
         sms_times: deque[datetime] | None = None,
         sms_suspended_until: datetime | None = None,
         items: list[BillItem] | None = None,
@@ -173,48 +170,6 @@ def _envelope_limit(offer: Offer, threshold: int | None, carry: int | None, rech
     return base + recharged
 
 
-class _LineTemplate:
-    """What a subscription gives every line subscribed to it before any usage (all derived from
-    the frozen catalogue): the resolved offer, rules and provider, the cut-offs and options to
-    copy, the policy's limits and chains, the options' and fixed IP's bill items, the snapshot."""
-
-    __slots__ = ("catalogue", "sub", "offer", "rules", "provider", "cutoffs", "options", "limits", "chains",
-                 "prorata_first_month", "extra_items", "snapshot")
-
-    def __init__(self, catalogue: Catalogue, sub: Subscription) -> None:
-        self.catalogue, self.sub = catalogue, sub
-        offer = self.offer = sub.offer
-        rules = self.rules = catalogue.rules(offer)
-        provider = self.provider = catalogue.provider(offer)
-        self.cutoffs, self.options = dict(sub.cutoffs), dict(sub.options)
-        self.limits, self.chains = enforcement.policy_limits(
-            offer, rules, envelope=_envelope_limit(offer, sub.threshold, None, 0),
-            cutoffs=self.cutoffs, options=self.options, blocked=offer.blocked,
-        )
-        self.prorata_first_month = provider.contract.get("first_month") == "prorata"
-        items = [_option_item(rules, zone, vol, voice) for zone, (vol, voice) in self.options.items()]
-        if sub.fixed_ip and rules.fixed_ip:
-            items.append(BillItem("option IP fixe", float(rules.fixed_ip["monthly"])))
-        self.extra_items = tuple(items)
-        euro_world = rules.cutoff_unit == "eur"  # as PolicyEngine._snapshot of an unused policy
-        self.snapshot = {
-            METERS[mi]: (0, limit, "nEUR" if mi == _EUROPE or (mi == _WORLD and euro_world) else "bytes")
-            for mi, (limit, _) in enumerate(self.limits) if 0 < limit < _UNLIMITED
-        }
-
-
-#: (catalogue id, subscription id) -> template; subscriptions and catalogues are frozen
-_TEMPLATES: dict[tuple[int, int], _LineTemplate] = {}
-
-
-def _line_template(catalogue: Catalogue, sub: Subscription) -> _LineTemplate:
-    key = (id(catalogue), id(sub))
-    t = _TEMPLATES.get(key)
-    if t is None or t.sub is not sub or t.catalogue is not catalogue:
-        t = remember(_TEMPLATES, key, _LineTemplate(catalogue, sub), 256)
-    return t
-
-
 def _option_item(rules: NetworkRules, zone: str, vol: int, voice: bool) -> BillItem:
     """The bill item of a roaming option (``tout mois commencé est facturé``)."""
     price = rules.roaming_options.get(zone, {}).get(("voice_sms_data" if voice else "data", vol))
@@ -225,20 +180,11 @@ def _option_item(rules: NetworkRules, zone: str, vol: int, voice: bool) -> BillI
     )
 
 
-#: (provider label, percent, meter, euro, used, limit) -> the alert SMS text (pure, bounded)
-_ALERT_TEXTS: dict[tuple[str, int, str, bool, int, int], str] = {}
-
-
 def _alert_message(label: str, pct: int, name: str, euro: bool, used: int, limit: int) -> str:
     """The alert SMS of seed 003 "L'alerte et le blocage": who, the threshold, used / limit."""
-    key = (label, pct, name, euro, used, limit)
-    text = _ALERT_TEXTS.get(key)
-    if text is None:
-        amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
-        what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
-        text = remember(_ALERT_TEXTS, key,
-                        f"{label}: vous avez consommé {pct}% {what} ({amount(used)} / {amount(limit)})", 1024)
-    return text
+    amount = (lambda v: f"{Decimal(v) / 10**9:.2f} EUR") if euro else format_volume
+    what = "de votre enveloppe data" if name == "envelope" else f"du cut-off {name}"
+    return f"{label}: vous avez consommé {pct}% {what} ({amount(used)} / {amount(limit)})"
 
 
 class PolicyEngine:
@@ -270,21 +216,17 @@ class PolicyEngine:
         activated = sub.activated or clock.now
         if activated > clock.now:
             self.at(activated)
-        now = clock.now
-        t = _line_template(catalogue, sub)
-        offer = t.offer
-        fraction = remaining_fraction(activated) if t.prorata_first_month else 1.0
-        first = billing.subscription_item(offer, fraction)
-        line = Line(sub.id, offer, t.rules, t.provider, activated, sub.expires, dict(t.cutoffs),
-                    dict(t.options), sub.threshold, sub.fixed_ip,
-                    Counters((now.year, now.month)),  # month_key(now)
-                    enforcement.fresh_policy(t.limits, t.chains), offer)
+        offer = sub.offer
+        rules = catalogue.rules(offer)
+        provider = catalogue.provider(offer)
+        line = Line(sub.id, offer, rules, provider, activated, sub.expires, dict(sub.cutoffs),
+                    dict(sub.options), sub.threshold, sub.fixed_ip, Counters(month_key(clock.now)),
+                    month_offer=offer)
+        self._rebuild(line, fresh=True)
+        prorata = provider.contract.get("first_month") == "prorata"
+        line.items = self._month_items(line, remaining_fraction(activated) if prorata else 1.0)
         self.lines[line.id] = line
-        items = line.items
-        items.append(first)
-        items.extend(t.extra_items)
-        self.log.record("line_activated", line=line.id, offer=offer.id, activated=activated.isoformat(),
-                        meters=dict(t.snapshot))  # as _event
+        self._event("line_activated", line, offer=offer.id, activated=activated.isoformat())
         return line
 
     def line(self, line: str | Line) -> Line:
@@ -375,12 +317,19 @@ class PolicyEngine:
         line.month_offer = line.offer
         line.zone_bytes_metered = {}
         self._rebuild(line, fresh=True)
-        line.items = [billing.subscription_item(line.offer)]
-        for zone, (vol, voice) in line.options.items():
-            self._bill_option(line, zone, vol, voice)
-        if line.fixed_ip and line.rules.fixed_ip:
-            line.items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
+        line.items = self._month_items(line)
         self._event("month_start", line, month=f"{now.year:04d}-{now.month:02d}", offer=line.offer.id)
+
+    @staticmethod
+    def _month_items(line: Line, fraction: float = 1.0) -> list[BillItem]:
+        """What a month bills before any usage: the subscription (``fraction`` of it in a prorated
+        first month), every roaming option held and the fixed IP."""
+        items = [billing.subscription_item(line.offer, fraction)]
+        for zone, (vol, voice) in line.options.items():
+            items.append(_option_item(line.rules, zone, vol, voice))
+        if line.fixed_ip and line.rules.fixed_ip:
+            items.append(BillItem("option IP fixe", float(line.rules.fixed_ip["monthly"])))
+        return items
 
     def _set_offer(self, line: Line, offer: Offer) -> None:
         line.offer = offer
@@ -388,7 +337,9 @@ class PolicyEngine:
 
     # ---------------------------------------------------------------- policy
     def _rebuild(self, line: Line, fresh: bool = False) -> None:
-        limits, chains = enforcement.policy_limits(
+        """The line's meters and chains for its contract state: a fresh policy, or the new limits
+        over the usage so far (alerts re-armed, blocks and throttling lifted where room is back)."""
+        policy = enforcement.build_policy(
             line.offer,
             line.rules,
             envelope=line.envelope_limit,
@@ -397,9 +348,9 @@ class PolicyEngine:
             blocked=line.offer.blocked,
         )
         if fresh:
-            line.policy = enforcement.fresh_policy(limits, chains)
+            line.policy = policy
             return
-        enforcement.set_limits(line.policy, limits, chains)
+        line.policy.copy_limits_from(policy)
         changes: list[tuple[int, int, str]] = []
         enforcement.refresh(line.policy, changes)
         for mi, _, kind in changes:
@@ -619,7 +570,7 @@ class PolicyEngine:
         call_max = int(fair["call_max"].total_seconds()) if fair_out else 0
         out = direction == "out"
         meters = self._snapshot(ln)  # calls draw on no data meter
-        record, line_id, metered_sum = self.log.record, ln.id, 0
+        record, line_id = self.log.record, ln.id
         for to in numbers:
             metered = 0 if included else seconds
             if usa_allowance is not None:
@@ -635,15 +586,10 @@ class PolicyEngine:
                     self._event("fair_use", ln, rule="distinct_correspondents", limit=fair["distinct"], to=to)
             if out:
                 counters.correspondents.add(to)
-            if usa_allowance is not None:  # the next call's allowance depends on this one's count
-                counters.add("voice", z, seconds, metered)
-            else:
-                metered_sum += metered
+            counters.add("voice", z, seconds, metered)
             record("usage", line=line_id, usage="voice", zone=z, amount=seconds, to=to,
                    direction=direction, metered=metered, meters=meters)
             results.append({"included": seconds - metered, "metered": metered, "rejected": 0})
-        if usa_allowance is None:  # the batch's counts, added at once
-            counters.add("voice", z, seconds * len(numbers), metered_sum)
         return results
 
     def sms(
@@ -841,7 +787,7 @@ class PolicyEngine:
         first = self._next_session
         self._next_session = first + opened
         for sid in range(first, first + opened):
-            sessions[sid] = Session(sid, z, apn, now)
+            sessions[sid] = ChargedSession(sid, z, apn, now)
             record("session_opened", line=line_id, session=sid, zone=z, throughput=state, radio=radio)
         last: dict[str, Any] = {}
         if opened < count:
@@ -860,19 +806,16 @@ class PolicyEngine:
         return opened, last
 
     def close_sessions(self, line: str | Line, sessions: Sequence[int]) -> None:
-        """:meth:`session_close` of each session in order (the same events)."""
+        """:meth:`session_close` of each session in order."""
         ln = self.line(line)
-        record, line_id, held = self.log.record, ln.id, ln.sessions
         for session in sessions:
-            if held.pop(session, None) is None:
+            if ln.sessions.pop(session, None) is None:
                 raise PlanError(f"line {ln.id} has no session {session}")
-            record("session_closed", line=line_id, session=session)
+            self._event("session_closed", ln, session=session)
 
     def session_close(self, line: str | Line, session: int) -> None:
-        ln = self.line(line)
-        if ln.sessions.pop(session, None) is None:
-            raise PlanError(f"line {ln.id} has no session {session}")
-        self._event("session_closed", ln, session=session)
+        """The end of a data session (PDP context deactivation / PDN disconnection)."""
+        self.close_sessions(line, (session,))
 
     def _cut_sessions(self, ln: Line, reason: str, all_zones: bool = False) -> None:
         for sid, s in list(ln.sessions.items()):
@@ -920,7 +863,7 @@ class PolicyEngine:
         ln.cutoffs = cut
         previous = ln.options.get(zone)
         ln.options[zone] = (vol, voice_sms)
-        self._bill_option(ln, zone, vol, voice_sms)
+        ln.items.append(_option_item(ln.rules, zone, vol, voice_sms))
         self._event(
             "option_changed",
             ln,
@@ -929,9 +872,6 @@ class PolicyEngine:
             previous=None if previous is None else format_volume(previous[0]),
         )
         self._rebuild(ln)
-
-    def _bill_option(self, ln: Line, zone: str, vol: int, voice: bool) -> None:
-        ln.items.append(_option_item(ln.rules, zone, vol, voice))
 
     def order_recharge(self, line: str | Line, volume: int | str, *, zone: str = "france") -> dict[str, Any]:
         """Order a data recharge: visible after the provider's delay; warns on a double order."""
@@ -1115,24 +1055,7 @@ class PolicyEngine:
     def status(self, line: str | Line) -> dict[str, Any]:
         """Every observable of the line (:data:`STATUS_KEYS`)."""
         ln = self.line(line)
-        return {
-            "line": ln.id,
-            "offer": ln.offer.id,
-            "active": ln.active,
-            "month": ln.counters.month,
-            "envelope": ln.envelope_limit,
-            "counters": ln.counters.as_dict(),
-            "meters": self._meters_status(ln),
-            "throughput": {z: enforcement.zone_state(ln.policy, ZONE_INDEX[z]) for z in ZONES},
-            "cutoffs": {z: str(v) for z, v in ln.cutoffs.items()},
-            "options": {z: format_volume(v) for z, (v, _) in ln.options.items()},
-            "pending_change": None if ln.pending_change is None else ln.pending_change[1].id,
-            "pending_recharges": [format_volume(v) for _, v in ln.pending_recharges],
-            "sessions": len(ln.sessions),
-            "sms_suspended_until": ln.sms_suspended_until,
-            "reboot_required": ln.reboot_required,
-            "active_until": ln.ends,
-        }
+        return {key: observe(self, ln) for key, observe in _STATUS.items()}
 
     def status_of(self, line: str | Line, keys: Sequence[str]) -> dict[str, Any]:
         """The observables ``keys`` of :meth:`status` alone (unknown keys are left out)."""
@@ -1159,13 +1082,11 @@ class PolicyEngine:
 
     def _snapshot(self, ln: Line) -> dict[str, tuple[int, int, str]]:
         """Every finite meter as ``(used, limit, unit)``: what the report draws against time."""
-        out = {}
-        euro_world = ln.rules.cutoff_unit == "eur"  # as _is_euro_meter
-        for mi, m in enumerate(ln.policy.meters):
-            if 0 < m.limit < _UNLIMITED:
-                euro = mi == _EUROPE or (mi == _WORLD and euro_world)
-                out[METERS[mi]] = (m.used, m.limit, "nEUR" if euro else "bytes")
-        return out
+        return {
+            METERS[mi]: (m.used, m.limit, "nEUR" if self._is_euro_meter(ln, mi) else "bytes")
+            for mi, m in enumerate(ln.policy.meters)
+            if 0 < m.limit < enforcement.UNLIMITED
+        }
 
 
 #: what :meth:`PolicyEngine.status` reports, key by key (for :meth:`PolicyEngine.status_of`)
@@ -1190,4 +1111,4 @@ _STATUS: dict[str, Any] = {
 #: the keys of :meth:`PolicyEngine.status`, in order
 STATUS_KEYS: tuple[str, ...] = tuple(_STATUS)
 
-__all__ = ["Line", "PlanError", "PolicyEngine", "Session", "next_month_start"]
+__all__ = ["ChargedSession", "Line", "PlanError", "PolicyEngine", "next_month_start"]

@@ -65,24 +65,8 @@ def default_table() -> ZoneTable:
     return ZoneTable()
 
 
-#: (country, plmn, zone) -> zone id, for the bundled table (loaded once)
-_resolved: dict[tuple[str | None, str | None, str | None], str] = {}
-
-
 def zone_of(country: str | None = None, plmn: str | None = None, zone: str | None = None) -> str:
     """Resolve the zone of a usage: an explicit zone id, a country code or a serving PLMN."""
-    key = (country, plmn, zone)
-    hit = _resolved.get(key)
-    if hit is not None:
-        return hit
-    found = _zone_of(country, plmn, zone)
-    if len(_resolved) >= 4096:
-        _resolved.clear()
-    _resolved[key] = found
-    return found
-
-
-def _zone_of(country: str | None, plmn: str | None, zone: str | None) -> str:
     if zone is not None:
         if zone not in ZONE_INDEX:
             raise ValueError(f"unknown zone {zone!r} (one of {', '.join(ZONES)})")

@@ -114,3 +114,17 @@ def test_status_of_gives_the_asked_observables_alone() -> None:
     full = engine.status(line)
     assert engine.status_of(line, list(full)) == full
     assert engine.status_of(line, ["sessions", "unknown", "offer"]) == {"sessions": 2, "offer": ORANGE}
+
+
+def test_an_open_session_is_charged_where_and_when_it_was_opened() -> None:
+    from harness.plans.engine import ChargedSession
+
+    engine, line = _engine(ORANGE)
+    engine.advance("90min")
+    answer = engine.session_open(line, country="BE", apn="orange")
+    session = line.sessions[answer["session"]]
+    assert isinstance(session, ChargedSession)
+    assert (session.zone, session.apn) == ("europe", "orange")
+    assert session.opened.isoformat() == "2026-03-01T11:30:00"
+    engine.session_close(line, answer["session"])
+    assert line.sessions == {}
