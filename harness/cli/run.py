@@ -122,6 +122,18 @@ def card_target(args: argparse.Namespace) -> CardTarget:
                       allow_terminal_writes=args.allow_terminal_writes, trace=args.trace)
 
 
+def _check_target_files(target: CardTarget) -> None:
+    """A wrong keys file or profile stops the run before any scenario (``file:line: what``)."""
+    if target.keys:
+        from harness.scenario.keys import load_keys
+
+        load_keys(target.keys)
+    if target.expect_profile:
+        from csim.profile import load_profile
+
+        load_profile(target.expect_profile)
+
+
 def _run_one(scn: scenario.Scenario, keep_log: bool = False, pcap: str | None = None,
              target: CardTarget = IN_PROCESS) -> Outcome:
     outcome = _replay(scn, keep_log, pcap, target)
@@ -176,6 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios, errors = _collect(args.paths)
     scenarios = [s for s in scenarios if _selected(s, args.keyword, args.marker)]
     target = card_target(args)
+    _check_target_files(target)
     for err in errors:
         console.print(f"[red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
     outcomes: list[Outcome] = []

@@ -27,7 +27,14 @@ from typing import Any
 
 from harness.events import EventLog
 from harness.network import mme_core as _core
-from harness.network.mme_core import AMF_EPS, MAX_AUTH_ATTEMPTS, AttachProcedure, Registration, Subscriber
+from harness.network.mme_core import (
+    AMF_EPS,
+    MAX_AUTH_ATTEMPTS,
+    AttachProcedure,
+    KeysMissing,
+    Registration,
+    Subscriber,
+)
 from harness.network.nas import (
     AttachAccept,
     AttachReject,
@@ -44,6 +51,7 @@ from harness.network.world import World
 
 __all__ = [
     "AMF_EPS", "HSS", "MAX_AUTH_ATTEMPTS", "AttachAccept", "AttachProcedure", "AttachReject", "AttachRequest",
+    "KeysMissing",
     "AuthenticationFailure", "AuthenticationReject", "AuthenticationRequest", "AuthenticationResponse",
     "DetachRequest", "Network", "NetworkMessage", "Registration", "Subscriber",
 ]
@@ -80,6 +88,13 @@ class HSS(_core.AuC):
     def subscribers(self, value: dict[str, Subscriber]) -> None:
         self._directory = None
         self._subscribers = value
+
+    def require_keys(self, reason: str) -> None:
+        """Know only the subscribers provisioned from now on: an attach of any other IMSI stops
+        with :class:`KeysMissing` and ``reason`` instead of being rejected (the card is real and
+        its keys were not given)."""
+        self.subscribers = {}
+        self.keys_missing = reason
 
     def provision(self, imsi: str, ki: bytes | str, opc: bytes | str, *, mnc_length: int = 2,
                   sqn: int = 0) -> Subscriber:

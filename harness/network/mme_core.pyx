@@ -95,6 +95,10 @@ cdef class AttachProcedure:
     cdef public int attempts
 
 
+class KeysMissing(LookupError):
+    """The HSS cannot run AKA (TS 33.102 §6.3) for a subscriber whose keys it was not given."""
+
+
 cdef class AuC:
     """The state of an HSS and its authentication centre (see :class:`harness.network.mme.HSS`):
     subscribers by IMSI, the profile directory they come from and the RAND generator."""
@@ -107,6 +111,8 @@ cdef class AuC:
     cdef public object _directory
     cdef public bint _rescanned  # the directory was read again for an IMSI it did not list
     cdef public object resyncs
+    #: why subscribers it does not know cannot be authenticated (keys not given), or None
+    cdef public object keys_missing
 
     def __init__(self, rng=None, *, seed=0x5EED):
         self._subscribers = {}
@@ -115,6 +121,7 @@ cdef class AuC:
         self._directory = None
         self._rescanned = False
         self.resyncs = 0
+        self.keys_missing = None
 
     def lookup(self, imsi: str):
         """The subscriber of an IMSI (a :class:`Subscriber`), or None; subscribers of the profile
@@ -268,6 +275,8 @@ cdef object _attach(NetworkCore net, AttachRequest req):
     if not decision.accepted:
         return _reject(net, req, decision.cause or CAUSE_PLMN_NOT_ALLOWED)
     if sub is None:
+        if net.hss.keys_missing is not None:
+            raise KeysMissing(f"authentication of IMSI {imsi} needs its K/OPc: {net.hss.keys_missing}")
         return _reject(net, req, CAUSE_IMSI_UNKNOWN_IN_HLR)
     cdef AttachProcedure p = AttachProcedure.__new__(AttachProcedure)
     p.request = req

@@ -29,10 +29,12 @@ def orange_in_reader(serve_card, pcscd_service):
     return card, pcscd_service
 
 
-def simharness_run(env_from, *args: str) -> subprocess.CompletedProcess[str]:
+def simharness_run(env_from, *args: str, pin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **env_from.env, COLUMNS="200")
     env.pop("SIMHARNESS_PIN1", None)
-    return subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "-q", *args],  # noqa: S603
+    if pin is not None:
+        env["SIMHARNESS_PIN1"] = pin
+    return subprocess.run([sys.executable, "-m", "harness.cli", "run", "-q", *args],  # noqa: S603
                           capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
 
 
@@ -48,7 +50,7 @@ def test_a_scenario_runs_on_the_card_in_the_reader(orange_in_reader, tmp_path):
 
 def test_scenarios_for_another_card_are_skipped_with_the_reason(orange_in_reader):
     _, service = orange_in_reader
-    other = ROOT / "scenarios" / "02_belgium_proximus.yaml"
+    other = ROOT / "scenarios" / "32_bouygues_germany.yaml"
     run = simharness_run(service, str(other), str(HOME), "--reader", "0", "--expect-profile", str(ORANGE),
                          "--allow-terminal-writes")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -65,11 +67,27 @@ def test_terminal_writes_need_the_flag_and_nothing_is_written(orange_in_reader):
     assert card.read_file("3F00/7FF0/6F7E") == before
 
 
+def _pin1() -> str | None:
+    from csim.profile import load_profile
+
+    pin = load_profile(ORANGE).pins["pin1"]
+    return pin.value.rstrip(b"\xff").decode() if pin.enabled else None
+
+
 def test_without_keys_registration_stops_with_the_reason(orange_in_reader):
     _, service = orange_in_reader
-    run = simharness_run(service, str(HOME), "--reader", "0", "--allow-terminal-writes")
+    run = simharness_run(service, str(HOME), "--reader", "0", "--allow-terminal-writes", pin=_pin1())
     assert run.returncode == 1
-    assert "--keys FILE or --expect-profile FILE" in run.stdout
+    assert "KeysMissing" in run.stdout and "--keys FILE or --expect-profile FILE" in run.stdout
+
+
+def test_a_wrong_keys_file_stops_the_run_before_any_scenario(orange_in_reader, tmp_path):
+    _, service = orange_in_reader
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("- imsi: '208019900000001'\n  ki: 00\n  opc: 00\n")
+    run = simharness_run(service, str(HOME), "--reader", "0", "--keys", str(keys))
+    assert run.returncode == 2
+    assert f"{keys}:2:" in run.stderr and "ki" in run.stderr
 
 
 def test_keys_file_gives_the_hss_the_card_keys(orange_in_reader, tmp_path):
@@ -82,8 +100,8 @@ def test_keys_file_gives_the_hss_the_card_keys(orange_in_reader, tmp_path):
                             for p in prof.imsi_profiles.values()))
     pin = prof.pins["pin1"]
     env = {"SIMHARNESS_PIN1": pin.value.rstrip(b"\xff").decode()} if pin.enabled else {}
-    run = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "-q", str(HOME), "--reader",
-                          "Virtual PCD", "--keys", str(keys), "--allow-terminal-writes"],  # noqa: S603
+    run = subprocess.run([sys.executable, "-m", "harness.cli", "run", "-q", str(HOME), "--reader",
+                          "Virtual PCD 00 00", "--keys", str(keys), "--allow-terminal-writes"],  # noqa: S603
                          capture_output=True, text=True, timeout=300, cwd=ROOT,
                          env=dict(os.environ, **service.env, **env, COLUMNS="200"))
     assert run.returncode == 0, run.stdout + run.stderr
@@ -91,7 +109,7 @@ def test_keys_file_gives_the_hss_the_card_keys(orange_in_reader, tmp_path):
 
 def test_no_pcscd_is_one_clear_error(tmp_path):
     env = dict(os.environ, PCSCLITE_CSOCK_NAME=str(tmp_path / "none.comm"))
-    run = subprocess.run([sys.executable, "-m", "harness.cli.main", "run", "-q", str(HOME),  # noqa: S603
+    run = subprocess.run([sys.executable, "-m", "harness.cli", "run", "-q", str(HOME),  # noqa: S603
                           "--reader", "0"], capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
     assert run.returncode == 2
     assert "PC/SC service unavailable" in run.stdout
