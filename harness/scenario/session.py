@@ -180,7 +180,15 @@ class CheckTransport:
         return response
 
     def reset(self) -> bytes:
-        return self.transport.reset()
+        inner = self.transport
+        terminal_log = inner.log
+        inner.log = None
+        try:
+            atr = inner.reset()
+        finally:
+            inner.log = terminal_log
+        self.log.record("check_reset", atr=atr)
+        return atr
 
     def close(self) -> None:
         self.transport.close()
@@ -220,13 +228,16 @@ def _open_card(profile: Profile, target: CardTarget, log: EventLog) -> tuple[Any
 
 def _check_identity(transport: CheckTransport, scenario_profile: Profile,
                     target: CardTarget) -> Profile | None:
-    """Read EF_ICCID (TS 102 221 §13.2) through the link: the card must be the scenario's card.
+    """Reset the card (a scenario starts on a card just inserted: no PIN verified, nothing
+    selected, ISO/IEC 7816-3 §6.2.3), then read EF_ICCID (TS 102 221 §13.2) through the link:
+    the card must be the scenario's card.
 
     Returns the profile the card is known to be (``expect_profile``), or None.
     """
     known = load_profile(target.expect_profile) if target.expect_profile else None
     link = UiccLink(transport)
     try:
+        transport.reset()
         raw = link.read_binary("3F00/2FE2")
     except TransportError as exc:
         raise CardMismatch(f"{target.describe()}: cannot read EF_ICCID: {exc}") from exc
