@@ -4,6 +4,7 @@ through others (imports inside functions included; ``if TYPE_CHECKING:`` blocks 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def _cython_imports(path: Path) -> set[str]:
     return found
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """Module -> the project modules it imports (a name imported from a package counts as the
     submodule when there is one, else as the package)."""
@@ -152,3 +154,25 @@ def test_csim_never_imports_harness(module):
 def test_the_event_log_imports_nothing_of_the_project():
     """The terminal, the network and the plans all log: the log depends on none of them."""
     assert import_graph()["harness.events"] == set()
+
+
+#: package -> packages it must never import (docs/architecture.md)
+FORBIDDEN = {
+    "harness.network": ("harness.terminal", "harness.scenario", "harness.readers", "harness.plans",
+                        "harness.cli", "harness.pytest_plugins"),
+    "harness.plans": ("harness.terminal", "harness.network", "harness.scenario", "harness.readers",
+                      "harness.cli", "harness.pytest_plugins"),
+    "harness.terminal": ("harness.scenario", "harness.readers", "harness.plans", "harness.cli",
+                         "harness.pytest_plugins"),
+    "harness.readers": ("harness.scenario", "harness.network", "harness.plans", "harness.cli",
+                        "harness.pytest_plugins"),
+    "harness.scenario": ("harness.cli", "harness.pytest_plugins"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layers(package):
+    graph = import_graph()
+    bad = sorted(f"{m} -> {d}" for m, deps in graph.items() if m.startswith(package + ".")
+                 for d in deps if any(d == f or d.startswith(f + ".") for f in FORBIDDEN[package]))
+    assert bad == []
