@@ -177,3 +177,13 @@ def world(sim_session: Session) -> Any:
 def event_log(sim_session: Session) -> Any:
     """The run's :class:`harness.events.EventLog` (APDUs and modem events)."""
     return sim_session.log
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    target = card_target(config)
+    if target.in_reader:
+        writes = "terminal writes allowed" if target.allow_terminal_writes else "no terminal writes"
+        return f"simharness scenarios: {target.describe()} ({writes})"
+    if target.serve:
+        return f"simharness scenarios: {target.describe()}"
+    return None
