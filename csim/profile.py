@@ -41,7 +41,7 @@ DEFAULT_USIM_AID = "A0000000871002FF33FF018900000001"
 DEFAULT_SST = (1, 2, 4, 7, 9, 17, 38, 43, 44, 45)
 # MCCs whose networks use 3-digit MNCs (North American Numbering Plan area and Mexico)
 THREE_DIGIT_MNC_MCCS = frozenset({"302", "310", "311", "312", "313", "314", "315", "316", "334"})
-SPN_MAX_CHARS = 13  # "profil électrique": 13 characters, spaces included (seed 003)
+SPN_MAX_CHARS = 13  # "profil électrique": 13 characters, spaces included (the AlphaLink mobile reference)
 UST_MAX = 136
 EST_MAX = 8
 USIM_PATH = efs.DIRECTORIES["ADF_USIM"]
@@ -119,7 +119,7 @@ class AppletEntry:
 
 @dataclass
 class AppletConfig:
-    """Configuration of the multi-IMSI roaming applet (seed 003, "Paramétrage du roaming")."""
+    """Configuration of the multi-IMSI roaming applet (the AlphaLink mobile reference, "Paramétrage du roaming")."""
 
     priority: str
     refresh: str

@@ -1,4 +1,4 @@
-"""Multi-IMSI roaming applet (seed 003 "Paramétrage du roaming"): country table, wildcards,
+"""Multi-IMSI roaming applet (the AlphaLink mobile reference "Paramétrage du roaming"): country table, wildcards,
 limited service, forced profile, REFRESH, EF contents after a switch, persistence."""
 
 import json
@@ -198,7 +198,7 @@ def test_candidates_include_default_only_where_reachable():
     assert wide.candidates("206") == ["a", "c"] and wide.candidates("310") == ["b"]
 
 
-# --- the country table (seed 003: France, Belgium/Proximus -> domestic, elsewhere -> international) -------
+# --- the country table (the AlphaLink mobile reference: France, Belgium/Proximus -> domestic, elsewhere -> international) -------
 
 
 @pytest.mark.parametrize(
@@ -296,7 +296,7 @@ def test_limited_service_without_local_information_uses_last_plmn(profile):
 @pytest.mark.parametrize("camped", ["208-01", "208-20", None])
 def test_limited_service_in_france_stays_domestic(profile, card, camped):
     """France has one entry (208-*): a network refusing the line at home never brings the
-    international profile (seed 003: France -> domestic)."""
+    international profile (the AlphaLink mobile reference: France -> domestic)."""
     term = Terminal(card)
     term.power_on("208-01")
     for _ in range(3):
@@ -396,7 +396,7 @@ def test_no_ping_pong_in_limited_service(profile, card, start, plmn):
     assert card.read_file(IMSI) == imsi_of(profile, a.active)
 
 
-# --- forced profile (seed 003 troubleshooting) and back to automatic -----------------------------
+# --- forced profile (the AlphaLink mobile reference troubleshooting) and back to automatic -----------------------------
 
 
 def test_menu_items(card):

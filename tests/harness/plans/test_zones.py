@@ -15,7 +15,7 @@ from harness.plans.zones import ZoneTable, zone_of
         ("RE", "europe"),
         ("YT", "europe"),  # DROM are in Zone 1/1B
         ("CH", "world"),
-        ("AD", "world"),  # seed 003: Suisse et Andorre = monde
+        ("AD", "world"),  # the AlphaLink mobile reference: Suisse et Andorre = monde
         ("US", "usa_canada"),
         ("CA", "usa_canada"),
         ("MA", "maghreb_turkey"),

@@ -96,7 +96,7 @@ def test_apn_login_and_address_where_wireshark_shows_them(scn, tmp_path):
 
 
 def test_known_values_on_the_wire(tmp_path):
-    """Literal values from the seed's examples, read back by tshark."""
+    """Literal values from the provider document's examples, read back by tshark."""
     files = ["15_orange_fixed_ip_blocked_plan.yaml", "12_orange_partner_delivery.yaml",
              "14_bouygues_partner_visps.yaml"]
     assert cli.main(["run", *(str(DATA / f) for f in files), "--pcap", str(tmp_path), "-q"]) == 0
