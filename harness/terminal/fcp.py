@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 # structure of a working EF: b3-b1 of the file descriptor byte (TS 102 221 §11.1.1.4.3)
 _STRUCTURES = {1: "transparent", 2: "linear_fixed", 6: "cyclic"}
@@ -16,7 +17,7 @@ _STRUCTURES = {1: "transparent", 2: "linear_fixed", 6: "cyclic"}
 PinStatus = tuple[tuple[int, bool, "int | None"], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fcp:
     """The data objects of a FCP template the terminal uses (absent ones are None)."""
 
@@ -83,27 +84,33 @@ def pin_status(template: bytes) -> PinStatus:
     return tuple(refs)
 
 
+@lru_cache(maxsize=512)
 def parse_fcp(data: bytes) -> Fcp:
     """The FCP template (tag 62) of a SELECT response (TS 102 221 §11.1.1.3); an empty
-    :class:`Fcp` when ``data`` is not one."""
+    :class:`Fcp` when ``data`` is not one.
+
+    Remembered per template (a :class:`Fcp` is immutable): the terminal selects the same few
+    files at every activation, and decoding in Python costs as much as the SELECT itself
+    (bench/scenario_replay.py: power_on steps twice as long without it).
+    """
     if data[:1] != b"\x62":
         return Fcp()
-    body = next((v for t, v in tlvs(data) if t == 0x62), b"")
-    fields: dict[str, object] = {}
+    body = next(tlvs(data))[1]
+    structure = size = record_length = record_count = fid = df_name = lcs = pins = None
     for tag, value in tlvs(body):
         if tag == 0x82 and value:
-            fields["structure"] = _structure(value[0])
+            structure = _structure(value[0])
             if len(value) >= 5:
-                fields["record_length"] = int.from_bytes(value[2:4], "big")
-                fields["record_count"] = value[4]
+                record_length = value[2] << 8 | value[3]
+                record_count = value[4]
         elif tag == 0x80 and value:
-            fields["size"] = int.from_bytes(value, "big")
+            size = int.from_bytes(value, "big")
         elif tag == 0x83 and len(value) == 2:
-            fields["fid"] = int.from_bytes(value, "big")
+            fid = value[0] << 8 | value[1]
         elif tag == 0x84:
-            fields["df_name"] = bytes(value)
+            df_name = bytes(value)
         elif tag == 0x8A and value:
-            fields["lcs"] = value[0]
+            lcs = value[0]
         elif tag == 0xC6:
-            fields["pin_status"] = pin_status(value)
-    return Fcp(**fields)  # type: ignore[arg-type]
+            pins = pin_status(value)
+    return Fcp(structure, size, record_length, record_count, fid, df_name, lcs, pins)
