@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from csim.memo import remember
 from harness.network.operators import Operator, Plan
 
 FRANCE_CC = "33"
@@ -55,30 +52,12 @@ class Login:
     lptype: int | None = None
 
 
-#: (number, digits) -> (international digits, None) or (None, why it is refused); pure of its key
-_numbers: dict[tuple[str, int | None], tuple[str | None, str | None]] = {}
-
-
 def international_msisdn(number: str, digits: int | None = None) -> str:
     """``number`` in international digits (no ``+``), checked against ``digits`` when given.
 
     Accepts ``06``/``07`` national numbers of 10 digits, ``07`` numbers of 14 digits, and the same
     numbers written ``+33...``, ``0033...`` or ``33...``; spaces, dots and dashes are ignored.
     """
-    key = (number, digits)
-    hit = _numbers.get(key)
-    if hit is None:
-        try:
-            hit = (_international(number, digits), None)
-        except LoginError as exc:
-            hit = (None, exc.reason)
-        remember(_numbers, key, hit, 1024)
-    if hit[1] is not None:
-        raise LoginError(hit[1])
-    return hit[0]  # type: ignore[return-value]
-
-
-def _international(number: str, digits: int | None) -> str:
     raw = number
     text = _SEPARATORS.sub("", number.strip())
     if text.startswith("+"):
@@ -138,29 +117,6 @@ def _partner_delivery(operator: Operator):  # noqa: ANN202 - PartnerDelivery
     return operator.partner_delivery
 
 
-#: (function, operator identity, arguments) -> (operator, the Login or None, the refusal's reason):
-#: logins are frozen and pure of the (frozen) operator and the arguments
-_logins: dict[tuple[Any, ...], tuple[Operator, Login | None, str]] = {}
-
-
-def _memo(fn: Callable[..., Login], operator: Operator, *args: Any) -> Login:
-    """``fn(operator, *args)``, computed once per operator and arguments (its refusal included)."""
-    key = (fn, id(operator), *args)
-    try:
-        hit = _logins.get(key)
-    except TypeError:  # an unhashable argument: not memoised
-        return fn(operator, *args)
-    if hit is None or hit[0] is not operator:
-        try:
-            hit = (operator, fn(operator, *args), "")
-        except LoginError as exc:
-            hit = (operator, None, exc.reason)
-        remember(_logins, key, hit, 1024)
-    if hit[1] is None:
-        raise LoginError(hit[2])
-    return hit[1]
-
-
 def build_login(
     operator: Operator,
     kind: str,
@@ -171,7 +127,7 @@ def build_login(
     visp: int = 1,
 ) -> Login:
     """The login of ``kind`` (``"partner"`` or ``"fixed_ip"``) for line ``msisdn`` on ``operator``."""
-    return _memo(_build_login, operator, kind, msisdn, password, partner, visp)
+    return _build_login(operator, kind, msisdn, password, partner, visp)
 
 
 def _build_login(operator: Operator, kind: str, msisdn: str, password: str, partner: str | None,
@@ -205,7 +161,7 @@ def parse_login(operator: Operator, username: str, partners: tuple[str, ...] = (
     With ``partners`` the realm must belong to one of them (VISP numbers appended); without, any
     well-formed ``<name>[n].<suffix>`` realm is read as partner ``name``, VISP ``n``.
     """
-    return _memo(_parse_login, operator, username, partners)
+    return _parse_login(operator, username, partners)
 
 
 def _parse_login(operator: Operator, username: str, partners: tuple[str, ...]) -> Login:

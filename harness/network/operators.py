@@ -13,11 +13,11 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from csim import yamlsrc
+from csim.memo import remember
 from csim.yamlsrc import DataError
 from harness.paths import FIXTURES, SCHEMAS
 
@@ -287,19 +287,12 @@ def operator_from_doc(doc: Mapping[str, Any]) -> Operator:
     )
 
 
-@lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     return yamlsrc.load_schema(SCHEMA_PATH)
 
 
 def load_operator(path: str | Path) -> Operator:
-    """Load and validate one operator file (parsed once per file version; operators are frozen)."""
-    st = Path(path).stat()
-    return _load_operator(str(path), st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=128)
-def _load_operator(path: str, _mtime_ns: int, _size: int) -> Operator:
+    """Load and validate one operator file."""
     doc = yamlsrc.load(path, schema())
     op = operator_from_doc(doc)
     stem = Path(path).stem
@@ -357,7 +350,9 @@ class OperatorDB:
         return [a for op in self.operators.values() if op.plmn for a in op.apns]
 
 
-#: directory -> (its files' versions, the operators loaded from them)
+#: directory -> (its files' versions, the operators loaded from them): a scenario session asks for
+#: the operators, 5 ms to load the bundled ones against a 0.6 ms session set-up
+#: (bench/scenario_replay.py)
 _DEFAULT_KEY = str(OPERATORS_DIR)
 _loaded: dict[str, tuple[tuple[tuple[str, int, int], ...], dict[str, Operator]]] = {}
 
@@ -383,9 +378,7 @@ def load_all(directory: str | Path = OPERATORS_DIR) -> OperatorDB:
     versions = _versions(key)
     hit = _loaded.get(key)
     if hit is None or hit[0] != versions:
-        if len(_loaded) >= 16:
-            _loaded.clear()
-        hit = _loaded[key] = (versions, OperatorDB.load(directory).operators)
+        hit = remember(_loaded, key, (versions, OperatorDB.load(directory).operators), 16)
     return OperatorDB(dict(hit[1]))
 
 

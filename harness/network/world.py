@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from csim import yamlsrc
 from csim.encoding import imsi_plmn
-from csim.memo import remember
+from csim.memo import once, remember
 from csim.yamlsrc import DataError
 from harness.paths import FIXTURES, SCHEMAS
 
@@ -71,7 +70,6 @@ def split_plmn(plmn: str) -> tuple[str, str]:
     return mcc, mnc
 
 
-@lru_cache(maxsize=4096)
 def plmn_of_imsi(imsi: str, mnc_length: int) -> str:
     """Home PLMN of an IMSI: MCC (3 digits) then MNC (2 or 3 digits), TS 23.003 §2.2."""
     return "-".join(imsi_plmn(imsi, mnc_length))
@@ -213,7 +211,7 @@ class World:
     @classmethod
     def load(cls, name_or_path: str | Path) -> World:
         """Load ``fixtures/networks/<name>.yaml`` or a path; errors are :class:`DataError`."""
-        return _load_cached(_resolved(str(name_or_path)))
+        return _load_cached(str(resolve(name_or_path)))
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], source: str = "<data>") -> World:
@@ -284,21 +282,21 @@ def resolve(name_or_path: str | Path) -> Path:
     return NETWORKS_DIR / f"{s}.yaml"
 
 
-@lru_cache(maxsize=256)
-def _resolved(name_or_path: str) -> str:
-    """:func:`resolve` as a string, once per name or path given."""
-    return str(resolve(name_or_path))
+#: loaded worlds by path: every scenario session asks for its world, which takes 72 ms to load
+#: and validate against a 0.6 ms session set-up (bench/scenario_replay.py)
+_worlds: dict[str, World] = {}
 
 
-@lru_cache(maxsize=1)
+def _load_cached(path: str) -> World:
+    return once(_worlds, path, _load, 32)
+
+
+def _load(path: str) -> World:
+    return _build(yamlsrc.load(path, _schema()), path)
+
+
 def _schema() -> dict[str, Any]:
     return yamlsrc.load_schema(SCHEMA_PATH)
-
-
-@lru_cache(maxsize=32)
-def _load_cached(path: str) -> World:
-    doc = yamlsrc.load(path, _schema())
-    return _build(doc, path)
 
 
 def _cells(entry: Mapping[str, Any]) -> Iterable[Cell]:
