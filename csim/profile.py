@@ -119,7 +119,8 @@ class AppletEntry:
 
 @dataclass
 class AppletConfig:
-    """Configuration of the multi-IMSI roaming applet (the AlphaLink mobile reference, "Paramétrage du roaming")."""
+    """Configuration of the multi-IMSI roaming applet (the AlphaLink mobile reference,
+    "Paramétrage du roaming")."""
 
     priority: str
     refresh: str

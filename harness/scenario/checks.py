@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 #: Instruction bytes by name (ISO/IEC 7816-4 §5, TS 102 221 §10.1.2, TS 102 223 §6).
@@ -115,9 +114,8 @@ def ef_path(name: str) -> str | None:
     return spec.path if spec is not None else None
 
 
-@lru_cache(maxsize=256)
 def ef_spec(name: str) -> Any:
-    """The EF table entry for a path, key or name (the table is static: looked up once per name)."""
+    """The EF table entry for a path, key or name (``csim.ef``)."""
     from csim import ef as eftable
 
     if _EF_PATH.match(name):

@@ -4,8 +4,9 @@ A scenario that declares ``plan:`` (the line's subscription, checked against the
 ``fixtures/plans``) and optionally ``start:`` (the simulated date of the first step) gets a
 :class:`~harness.plans.PolicyEngine` on the run's event log. Steps feed it usage (``consume``,
 ``call``, ``sms``), move simulated time (``advance``, ``at``) for the engine *and* the modem,
-and place the operator-side requests of the AlphaLink mobile reference "ACTIONS SUR CONTRAT" / the data-service change guide
-(``change_plan``, ``set_cutoff``, ``set_option``, ``order_recharge``, ``cancel``).
+and place the operator-side requests of the AlphaLink mobile reference ("ACTIONS SUR
+CONTRAT") and the data-service change guide (``change_plan``, ``set_cutoff``, ``set_option``,
+``order_recharge``, ``cancel``).
 Expectations read the engine's counters, alerts, blocks, throughput class and bills.
 
 Nothing here is imported by scenarios without a plan: the engine is built on first use.

@@ -3,9 +3,9 @@
 ``simharness run --report out.html`` writes one self-contained page (inline CSS and SVG, no
 script). For every scenario with a plan, the timeline is drawn from the run's event log: each
 meter of the line (the envelope, the Bouygues Telecom Europe cut-off in EUR, one meter per
-roaming zone) as a line in percent of its limit, the 80 % and 100 % thresholds of the AlphaLink mobile reference's
-alert table, and markers for alerts, blocks, reduced throughput, unblocking, rejected usage and
-month starts. A table lists the plan events with their simulated date.
+roaming zone) as a line in percent of its limit, the 80 % and 100 % thresholds of the alert
+table of the AlphaLink mobile reference, and markers for alerts, blocks, reduced throughput,
+unblocking, rejected usage and month starts. A table lists the plan events with their simulated date.
 """
 
 from __future__ import annotations

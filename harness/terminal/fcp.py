@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+
+from csim.memo import once
 
 # structure of a working EF: b3-b1 of the file descriptor byte (TS 102 221 §11.1.1.4.3)
 _STRUCTURES = {1: "transparent", 2: "linear_fixed", 6: "cyclic"}
@@ -84,15 +85,18 @@ def pin_status(template: bytes) -> PinStatus:
     return tuple(refs)
 
 
-@lru_cache(maxsize=512)
+#: decoded templates (a :class:`Fcp` is immutable): the terminal selects the same few files at
+#: every activation (bench/scenario_replay.py: power_on steps twice as long without it)
+_decoded: dict[bytes, Fcp] = {}
+
+
 def parse_fcp(data: bytes) -> Fcp:
     """The FCP template (tag 62) of a SELECT response (TS 102 221 §11.1.1.3); an empty
-    :class:`Fcp` when ``data`` is not one.
+    :class:`Fcp` when ``data`` is not one."""
+    return once(_decoded, bytes(data), _decode, 512)
 
-    Remembered per template (a :class:`Fcp` is immutable): the terminal selects the same few
-    files at every activation, and decoding in Python costs as much as the SELECT itself
-    (bench/scenario_replay.py: power_on steps twice as long without it).
-    """
+
+def _decode(data: bytes) -> Fcp:
     if data[:1] != b"\x62":
         return Fcp()
     body = next(tlvs(data))[1]

@@ -1,4 +1,5 @@
-"""Multi-IMSI roaming applet (the AlphaLink mobile reference "Paramétrage du roaming"): country table, wildcards,
+"""Multi-IMSI roaming applet (the AlphaLink mobile reference, "Paramétrage du roaming"): country table,
+wildcards,
 limited service, forced profile, REFRESH, EF contents after a switch, persistence."""
 
 import json
@@ -198,7 +199,8 @@ def test_candidates_include_default_only_where_reachable():
     assert wide.candidates("206") == ["a", "c"] and wide.candidates("310") == ["b"]
 
 
-# --- the country table (the AlphaLink mobile reference: France, Belgium/Proximus -> domestic, elsewhere -> international) -------
+# --- the country table (the AlphaLink mobile reference: France, Belgium/Proximus -> domestic,
+# elsewhere -> international)
 
 
 @pytest.mark.parametrize(
@@ -396,7 +398,7 @@ def test_no_ping_pong_in_limited_service(profile, card, start, plmn):
     assert card.read_file(IMSI) == imsi_of(profile, a.active)
 
 
-# --- forced profile (the AlphaLink mobile reference troubleshooting) and back to automatic -----------------------------
+# --- forced profile (the AlphaLink mobile reference, troubleshooting) and back to automatic ---
 
 
 def test_menu_items(card):

@@ -67,7 +67,7 @@ def test_order_form_prices():
     assert CAT.offer("alphalink-orange-travel-100gb").price == 90
     assert CAT.offer("alphalink-orange-compteur").price == 2.50
     assert CAT.offer("alphalink-bouygues-compteur-data").price == 2.00
-    assert CAT.offer("alphalink-bouygues-unlimited-30gb-blocked").price is None  # not in the provider document
+    assert CAT.offer("alphalink-bouygues-unlimited-30gb-blocked").price is None  # no published price
     orange = CAT.rules(CAT.offer("alphalink-orange-unlimited-30gb-blocked"))
     assert orange.roaming_options["maghreb_turkey"][("data", 10 * GB)] == 85
     assert orange.roaming_options["world"][("voice_sms_data", 10 * GB)] == 290
