@@ -1,6 +1,5 @@
 """Multi-IMSI roaming applet (the AlphaLink mobile reference, "Paramétrage du roaming"): country table,
-wildcards,
-limited service, forced profile, REFRESH, EF contents after a switch, persistence."""
+wildcards, limited service, forced profile, REFRESH, EF contents after a switch, persistence."""
 
 import json
 from pathlib import Path
