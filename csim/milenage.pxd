@@ -1,7 +1,8 @@
 # cython: language_level=3
 """C-level interface of the Milenage algorithm set and the USIM side of AKA.
 
-Milenage: 3GPP TS 35.206. Sequence number handling: TS 33.102 Annex C.
+Milenage: 3GPP TS 35.206. Authentication vectors: TS 33.102 §6.3.2. Sequence number handling:
+TS 33.102 Annex C.
 AUTHENTICATE response layouts: TS 31.102 §7.1.2.
 """
 
@@ -41,6 +42,20 @@ cdef class Milenage:
     cdef void f2345(self, const unsigned char* rand, unsigned char* res, unsigned char* ck,
                     unsigned char* ik, unsigned char* ak) noexcept nogil
     cdef void f5star(self, const unsigned char* rand, unsigned char* ak_s) noexcept nogil
+
+
+# an authentication vector of the AuC (TS 33.102 §6.3.2), as the MME takes it (TS 33.401 §6.1.1)
+ctypedef struct EpsVector:
+    unsigned char autn[16]  # SQN xor AK || AMF || MAC-A
+    unsigned char xres[8]
+    unsigned char ck[16]
+    unsigned char ik[16]
+    unsigned char ak[6]
+
+
+# AUTN, XRES, CK, IK and AK of a 16-byte RAND, SQN (48 bits) and a 2-byte AMF
+cdef void eps_vector(Milenage mil, const unsigned char* rand, uint64_t sqn, const unsigned char* amf,
+                     EpsVector* v) noexcept nogil
 
 
 cdef class UsimAuth:

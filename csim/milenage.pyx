@@ -3,15 +3,14 @@
 
 AES-128 comes from OpenSSL's libcrypto (EVP, ECB, no padding); each :class:`Milenage` keeps one
 EVP context, so the key schedule is computed once per subscriber key. :class:`UsimAuth` objects of
-one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state)
-the C-level methods
+one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state); the C-level methods
 run with the GIL held.
 
 The USIM side (:class:`UsimAuth`) verifies AUTN (TS 33.102 §6.3.3), checks the freshness of SQN
 with the array scheme of TS 33.102 Annex C.2 (SQN = SEQ || IND, IND on 5 bits, 32 entries
 SEQ_MS(i)), answers a synchronisation failure with AUTS (§6.3.5) and builds the AUTHENTICATE
-response data of TS 31.102 §7.1.2. The network side (AuC/HSS) is :func:`generate_vector` and
-:func:`resync`.
+response data of TS 31.102 §7.1.2. The network side (AuC/HSS) is ``eps_vector`` (C level, for the
+MME), :func:`generate_vector` over it, and :func:`resync`.
 
 A :class:`Milenage` or :class:`UsimAuth` instance must not be used from two threads at once.
 """
@@ -129,8 +128,7 @@ def compute_opc(k, op) -> bytes:
 cdef class Milenage:
     """Milenage for one (K, OPc) pair, TS 35.206.
 
-    The C-level methods (``f1``, ``f2345``, ``f5star``) take raw buffers
-    Python code uses
+    The C-level methods (``f1``, ``f2345``, ``f5star``) take raw buffers; Python code uses
     ``compute_f1``, ``compute_f2345`` and ``compute_f5star``, which return bytes.
     """
 
@@ -522,35 +520,52 @@ def _rebuild_usim_auth(state: dict) -> UsimAuth:
     return UsimAuth(**state)
 
 
+cdef void eps_vector(Milenage mil, const unsigned char* rand, uint64_t sqn, const unsigned char* amf,
+                     EpsVector* v) noexcept nogil:
+    """AUTN, XRES, CK, IK and AK for a 16-byte RAND, SQN (48 bits) and a 2-byte AMF into ``v``:
+    TEMP once, then OUT1 for MAC-A (f1) and OUT2..OUT4 for RES (f2), AK (f5), CK (f3) and IK (f4)
+    (TS 35.206 §4.1); AUTN = SQN xor AK || AMF || MAC-A (TS 33.102 §6.3.2)."""
+    cdef unsigned char sqn_b[6]
+    cdef unsigned char t[16]
+    cdef unsigned char o1[16]
+    cdef unsigned char o234[48]
+    cdef int i
+    store48(sqn, sqn_b)
+    mil.temp(rand, t)
+    mil.out1(t, sqn_b, amf, o1)
+    mil.out234(t, o234)
+    memcpy(v.ak, o234, 6)
+    for i in range(6):
+        v.autn[i] = sqn_b[i] ^ o234[i]
+    memcpy(v.autn + 6, amf, 2)
+    memcpy(v.autn + 8, o1, 8)
+    memcpy(v.xres, o234 + 8, 8)
+    memcpy(v.ck, o234 + 16, 16)
+    memcpy(v.ik, o234 + 32, 16)
+
+
 def generate_vector(k, opc, sqn, amf, rand) -> dict:
     """Authentication vector from the AuC (TS 33.102 §6.3.2).
 
     Returns ``rand, autn, xres, ck, ik, ak`` and the GSM values ``sres, kc`` (c2/c3,
-    §6.8.1.2). ``sqn`` is an int or 6 bytes
-    AUTN = (SQN XOR AK) || AMF || MAC-A.
+    §6.8.1.2). ``sqn`` is an int or 6 bytes; AUTN = (SQN XOR AK) || AMF || MAC-A.
     """
     cdef bytes r = _buf(rand, 16, "RAND")
-    cdef bytes s = _sqn_bytes(sqn)
     cdef bytes a = _buf(amf, 2, "AMF")
+    cdef uint64_t s = load48(_sqn_bytes(sqn))
     cdef Milenage mil = Milenage(k, opc)
-    cdef unsigned char mac_a[8]
-    cdef unsigned char res[8]
-    cdef unsigned char ck[16]
-    cdef unsigned char ik[16]
-    cdef unsigned char ak[6]
+    cdef EpsVector v
     cdef unsigned char sres[4]
     cdef unsigned char kc[8]
-    mil.f1(r, s, a, mac_a, NULL)
-    mil.f2345(r, res, ck, ik, ak)
-    gsm_convert(res, ck, ik, sres, kc)
-    conc = bytes(x ^ y for x, y in zip(s, ak[:6], strict=True))
+    eps_vector(mil, r, s, a, &v)
+    gsm_convert(v.xres, v.ck, v.ik, sres, kc)
     return {
         "rand": r,
-        "autn": conc + a + mac_a[:8],
-        "xres": res[:8],
-        "ck": ck[:16],
-        "ik": ik[:16],
-        "ak": ak[:6],
+        "autn": v.autn[:16],
+        "xres": v.xres[:8],
+        "ck": v.ck[:16],
+        "ik": v.ik[:16],
+        "ak": v.ak[:6],
         "sres": sres[:4],
         "kc": kc[:8],
     }

@@ -14,9 +14,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-from csim.milenage cimport Milenage
+from csim.milenage cimport EpsVector, Milenage, eps_vector
 from harness.events cimport EventLog, record_event
-from harness.network.auc cimport EpsVector, eps_vector
 from harness.network.nas cimport (
     AttachAccept,
     AttachReject,

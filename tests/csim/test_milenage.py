@@ -77,10 +77,13 @@ def test_f2345_f5star_35208(n: int) -> None:
     assert m.compute_f5star(v["rand"]) == v["f5s"]
 
 
+@pytest.mark.parametrize("sqn_as_int", [False, True])
 @pytest.mark.parametrize("n", sorted(SETS))
-def test_generate_vector_and_card_accept_35208(n: int) -> None:
+def test_generate_vector_and_card_accept_35208(n: int, sqn_as_int: bool) -> None:
+    # TS 33.102 §6.3.2: AUTN = SQN xor AK || AMF || MAC-A; SQN given as 6 bytes or as an int
     v = _set(n)
-    vec = generate_vector(v["k"], v["opc"], v["sqn"], v["amf"], v["rand"])
+    sqn = int.from_bytes(v["sqn"], "big") if sqn_as_int else v["sqn"]
+    vec = generate_vector(v["k"], v["opc"], sqn, v["amf"], v["rand"])
     conc = bytes(a ^ b for a, b in zip(v["sqn"], v["f5"], strict=True))
     assert vec["autn"] == conc + v["amf"] + v["f1"]
     assert (vec["xres"], vec["ck"], vec["ik"], vec["ak"]) == (v["f2"], v["f3"], v["f4"], v["f5"])
