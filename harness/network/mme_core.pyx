@@ -148,12 +148,8 @@ cdef class AuC:
     def vector(self, Subscriber sub not None) -> dict:
         """A fresh authentication vector with the next SQN: RAND, AUTN, XRES, CK, IK, AK
         (TS 33.102 §6.3.2) and the GSM SRES and Kc (c2/c3, TS 33.102 §6.8.1.2)."""
-        cdef EpsVector v
-        rand = _vector(self, sub, &v)
-        xres, ck, ik = v.xres[:8], v.ck[:16], v.ik[:16]
-        sres, kc = milenage.gsm_from_umts(xres, ck, ik)
-        return {"rand": rand, "autn": v.autn[:16], "xres": xres, "ck": ck, "ik": ik, "ak": v.ak[:6],
-                "sres": sres, "kc": kc}
+        cdef uint64_t sqn = _next_sqn(sub)
+        return milenage.generate_vector(sub.ki, sub.opc, sqn, _AMF_EPS, self.rng.randbytes(16))
 
     def resync(self, Subscriber sub not None, rand, auts) -> bool:
         """Re-synchronise on SQN_MS from AUTS (TS 33.102 §6.3.5); False if MAC-S is wrong."""
