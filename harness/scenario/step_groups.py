@@ -8,7 +8,6 @@ its step kinds and its ``expect`` keys; the scenario loader asks it whether a sc
 from __future__ import annotations
 
 import importlib
-import weakref
 from collections.abc import Callable, Container, Mapping
 from typing import Any, TypeVar
 
@@ -51,40 +50,16 @@ def run_context(session: Any, attr: str, build: Callable[[Any], T]) -> T:
 
 
 class OfRun:
-    """A group's state for one run, referring to the run's session weakly: a finished run (its
-    session and everything it holds) is freed by reference counting as soon as it is dropped,
-    without waiting for the cycle collector."""
-
-    #: raised when the state is used after its run is over (a group names its own error)
-    run_over: type[Exception] = RuntimeError
+    """A group's state for one run: it holds the run's session."""
 
     def __init__(self, session: Any) -> None:
-        self._session = weakref.ref(session)
-
-    @property
-    def session(self) -> Any:
-        """The run this state belongs to."""
-        session = self._session()
-        if session is None:
-            raise self.run_over(f"the run of this {type(self).__name__} is over")
-        return session
-
-
-#: (id of a scenario, table) -> (the scenario, its value); an entry goes with its scenario
-_PER_SCENARIO: dict[tuple[int, str], tuple[Any, Any]] = {}
+        self.session = session
 
 
 def per_scenario(scn: Any, table: str, build: Callable[[Any], T]) -> T:
-    """``build(scn)`` once per scenario object (scenarios are not changed once loaded): the
-    immutable parts of a group's run state shared by every run of the scenario."""
-    key = (id(scn), table)
-    hit = _PER_SCENARIO.get(key)
-    if hit is not None and hit[0]() is scn:
-        return hit[1]
-    value = build(scn)
-    _PER_SCENARIO[key] = (weakref.ref(scn), value)
-    weakref.finalize(scn, _PER_SCENARIO.pop, key, None)
-    return value
+    """``build(scn)``: the immutable parts of a group's run state, made from the scenario
+    (``table`` names the part)."""
+    return build(scn)
 
 
 def modem_view(modem: Any) -> Mapping[str, Any]:

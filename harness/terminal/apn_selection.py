@@ -18,10 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from csim.encoding import imsi_plmn
-from csim.memo import remember
 from harness.network.operators import ApnSetting, OperatorDB
 
 
@@ -170,25 +168,5 @@ class TerminalApnState:
         return ApnChoice(self.current, False, f"{why}: {self.current.apn}")
 
     def _select(self, card: CardIdentity) -> ApnSetting:
-        """:func:`select_apn` for ``card``. Unless the operators' data (mutable) is consulted (a SIM
-        reference on the card, no configured APN), the choice is a pure function of the (frozen)
-        database and card and of the configuration: made once per database, card and configuration."""
-        db, configured, operators = self.apn_db, self.configured, self.operators
-        if operators is not None and configured is None and card.sim_reference:
-            return select_apn(db, card, operators=operators)
-        key = (id(db), id(card), configured)
-        hit = _selections.get(key)
-        if hit is None or hit[0] is not db or hit[1] is not card:
-            try:
-                hit = (db, card, select_apn(db, card, configured=configured), "")
-            except ApnSelectionError as exc:
-                hit = (db, card, None, str(exc))
-            remember(_selections, key, hit, 256)
-        if hit[2] is None:
-            raise ApnSelectionError(hit[3])
-        return hit[2]
-
-
-#: (database identity, card identity, configuration) -> (the database, the card, the choice or None,
-#: why none); the database and card are frozen, kept here so that their identities stay theirs
-_selections: dict[tuple[Any, ...], tuple[tuple[ApnSetting, ...], CardIdentity, ApnSetting | None, str]] = {}
+        """:func:`select_apn` for ``card`` with this terminal's database and configuration."""
+        return select_apn(self.apn_db, card, configured=self.configured, operators=self.operators)

@@ -10,7 +10,6 @@ is the public class built on it.
 
 cimport cython
 
-from harness.terminal.selection_core cimport plan_order
 from harness.events cimport record_event
 from harness.terminal.link cimport UiccLink
 
@@ -18,6 +17,7 @@ import random
 
 from csim import encoding as enc
 from csim import stk
+from csim.memo import remember
 from harness.terminal import plmn_selection as sel
 from harness.events import EventLog
 from harness.terminal.fcp import parse_fcp
@@ -134,101 +134,61 @@ class ModemError(RuntimeError):
     """The terminal cannot do what was asked (card missing, no such menu item...)."""
 
 
-#: memo tables of values that depend only on their key (bytes in, immutable value out)
-cdef Py_ssize_t _MEMO_LIMIT = 4096
-cdef dict _decoded = {}
-cdef dict _proactive_cmds = {}
-cdef dict _responses = {}
-cdef dict _envelopes = {}
+#: a Usim field no file set (see :meth:`Usim.assign`)
 cdef object _MISSING = object()
 
 
-cdef inline object _remember(dict table, object key, object value):
-    if len(table) >= _MEMO_LIMIT:
-        table.clear()
-    table[key] = value
-    return value
-
-
-cdef dict _plmn_codes = {}  # PLMN text -> 3-byte identity (TS 24.008 §10.5.1.3)
-
-
-cdef bytes _encoded_plmn(object plmn):
-    """:func:`csim.encoding.encode_plmn`, once per distinct PLMN text."""
-    code = _plmn_codes.get(plmn)
-    if code is None:
-        code = _remember(_plmn_codes, plmn, enc.encode_plmn(plmn))
-    return <bytes>code
-
-
-cdef dict _access_technology_objects = {}
-cdef dict _sim_lists_built = {}   # SimLists (immutable) per field values
+cdef dict _responses = {}
 
 
 cdef bytes _terminal_response_apdu(bytes details, object result, tuple objs, bytes additional):
     """TERMINAL RESPONSE APDU (TS 102 221 §10.2.4): details, devices ME -> UICC, result, objects."""
-    cdef int code = result    # keyed by the C value: hashing the enum member is a Python call
+    cdef int code = result  # the key holds the C value: hashing the enum member is a Python call
     key = (details, code, objs, additional)
     apdu = _responses.get(key)
+    # kept (callgrind, bench/scenario_replay.py): responses built each time: 23.5 M Ir instead of 12.7 M
     if apdu is None:
         tr = stk.terminal_response(details, result, *objs, additional=additional)
-        apdu = _remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
+        apdu = remember(_responses, key, bytes((0x80, 0x14, 0x00, 0x00, len(tr))) + tr)
     return apdu
 
 
 @cython.final
 cdef class Fetched:
-    """A FETCHed proactive command and what the terminal takes from it (decoded once per command).
+    """A FETCHed proactive command (:class:`stk.ProactiveCommand`, TS 102 223 §6.6) and what the
+    terminal takes from it: the event list of SET UP EVENT LIST (§6.6.16), the items and title of
+    SET UP MENU (§6.6.7), the file list of REFRESH (§8.18) as paths and the FIDs they end with."""
 
-    The command (:class:`stk.ProactiveCommand`) is immutable: its type, qualifier, command details,
-    event list (SET UP EVENT LIST), menu (SET UP MENU) and REFRESH file list are kept here, with
-    the TERMINAL RESPONSE "command performed successfully" (TS 102 223 §6.8) once built.
-    """
-
-    cdef readonly object cmd
     cdef readonly int type
     cdef readonly object qualifier
     cdef readonly bytes details
-    cdef readonly str label          # the type as the ``proactive`` event shows it
-    cdef bytes success               # TERMINAL RESPONSE APDU, result 00
-    cdef object _events
-    cdef object _menu
-    cdef object _files
+    cdef readonly frozenset events
+    cdef readonly tuple menu
+    cdef readonly tuple files
 
     def __init__(self, cmd):
-        self.cmd = cmd
         self.type = cmd.type
         self.qualifier = cmd.qualifier
         self.details = cmd.details
-        self.label = f"{self.type:02X}"
+        if self.type == CMD_SET_UP_EVENT_LIST:
+            self.events = frozenset(cmd.events())
+        elif self.type == CMD_SET_UP_MENU:
+            alpha = stk.find(cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
+            self.menu = (tuple(cmd.menu_items()), stk.decode_alpha(alpha.value) if alpha else "")
+        elif self.type == CMD_REFRESH:
+            paths = tuple(cmd.files())
+            self.files = (paths, frozenset([int(p.rsplit("/", 1)[-1], 16) for p in paths]))
 
-    cdef frozenset events(self):
-        """Events of a SET UP EVENT LIST (TS 102 223 §6.6.16)."""
-        if self._events is None:
-            self._events = frozenset(self.cmd.events())
-        return self._events
 
-    cdef tuple menu(self):
-        """Items and title of a SET UP MENU (TS 102 223 §6.6.7)."""
-        if self._menu is None:
-            alpha = stk.find(self.cmd.tlvs, stk.Tag.ALPHA_IDENTIFIER)
-            title = stk.decode_alpha(alpha.value) if alpha else ""
-            self._menu = (tuple(self.cmd.menu_items()), title)
-        return self._menu
-
-    cdef tuple files(self):
-        """REFRESH file list (TS 102 223 §8.18) as paths, and the FIDs they end with."""
-        if self._files is None:
-            paths = tuple(self.cmd.files())
-            self._files = (paths, frozenset([int(p.rsplit("/", 1)[-1], 16) for p in paths]))
-        return self._files
+cdef dict _fetched = {}
 
 
 cdef Fetched _parse_proactive(bytes data):
-    """A FETCHed proactive command, decoded (the same bytes always decode the same)."""
-    fetched = _proactive_cmds.get(data)
+    """A FETCHed proactive command, decoded (commands are immutable)."""
+    fetched = _fetched.get(data)
+    # kept (callgrind, bench/scenario_replay.py): decoded each time: FETCH loops 141 M Ir instead of 39 M
     if fetched is None:
-        fetched = _remember(_proactive_cmds, data, Fetched(stk.parse_proactive(data)))
+        fetched = remember(_fetched, data, Fetched(stk.parse_proactive(data)))
     return fetched
 
 
@@ -236,61 +196,45 @@ cdef Fetched _parse_proactive(bytes data):
 cdef bytes _SELECT_MF = bytes.fromhex("00A4000C023F00")
 cdef bytes _SELECT_EF_DIR = bytes.fromhex("00A4000C022F00")
 cdef tuple _READ_DIR_RECORDS = tuple(bytes((0x00, 0xB2, n, 0x04, 0x00)) for n in range(9))  # absolute mode
-cdef dict _aid_selects = {}
-cdef dict _iccids = {}
-cdef dict _dir_aids = {}
-cdef bytes _default_tp = None
 
 
 cdef bytes _select_aid_apdu(bytes aid):
     """SELECT by DF name (TS 102 221 §11.1.1, P1 = 04), FCP returned."""
-    apdu = _aid_selects.get(aid)
-    if apdu is None:
-        apdu = _remember(_aid_selects, aid, bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00")
-    return apdu
+    return bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00"
 
 
-cdef object _iccid(bytes raw):
-    """EF_ICCID decoded (TS 102 221 §13.2)."""
-    value = _iccids.get(raw, _MISSING)
-    if value is _MISSING:
-        value = _remember(_iccids, raw, enc.decode_iccid(raw))
-    return value
-
-
-cdef object _usim_aid_of(bytes record):
+def _usim_aid_of(record):
     """The AID of an EF_DIR record (TS 102 221 §13.1) when it is a USIM's, else None."""
-    aid = _dir_aids.get(record, _MISSING)
-    if aid is _MISSING:
-        rec = enc.decode_dir_record(record)
-        found = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
-        aid = _remember(_dir_aids, record, found if found and found.startswith(USIM_AID_PREFIX) else None)
-    return aid
+    rec = enc.decode_dir_record(record)
+    aid = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
+    return aid if aid and aid.startswith(USIM_AID_PREFIX) else None
 
 
-cdef bytes _default_terminal_profile():
-    """TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2), built once."""
-    global _default_tp
-    if _default_tp is None:
-        _default_tp = bytes(stk.TerminalProfile.build(TERMINAL_FACILITIES).raw)
-    return _default_tp
+#: TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2)
+cdef bytes _DEFAULT_TERMINAL_PROFILE = bytes(stk.TerminalProfile.build(TERMINAL_FACILITIES).raw)
 
 
-cdef dict _hplmns = {}
-cdef dict _lais = {}
 cdef bytes _NO_TMSI = b"\xff" * 4     # EF_LOCI without TMSI (TS 31.102 §4.2.17)
 cdef bytes _NO_GUTI = b"\xff" * 12    # EF_EPSLOCI without GUTI (TS 31.102 §4.2.91)
 cdef tuple _EPS_STATUS = (b"\x00", b"\x01", b"\x02")
 cdef bytes _AUTHENTICATE_HEAD = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10))  # then RAND, L, AUTN, Le
 
 
+cdef dict _plmn_codes = {}
+
+
+cdef bytes _plmn_code(str plmn):
+    """The 3-byte PLMN identity of TS 24.008 §10.5.1.3."""
+    code = _plmn_codes.get(plmn)
+    # kept (callgrind, bench/scenario_replay.py): encoded each time: LAIs 13.7 M Ir instead of 1.8 M
+    if code is None:
+        code = remember(_plmn_codes, plmn, enc.encode_plmn(plmn))
+    return code
+
+
 cdef bytes _lai(str plmn, long area):
     """PLMN and 16-bit LAC/TAC as stored in EF_LOCI/PSLOCI/EPSLOCI (TS 24.008 §10.5.1.3)."""
-    key = (plmn, area)
-    lai = _lais.get(key)
-    if lai is None:
-        lai = _remember(_lais, key, enc.encode_plmn(plmn) + (area & 0xFFFF).to_bytes(2, "big"))
-    return lai
+    return _plmn_code(plmn) + (area & 0xFFFF).to_bytes(2, "big")
 
 
 @cython.no_gc
@@ -310,8 +254,6 @@ cdef class Usim:
     cdef public object fplmn_size
     cdef public object rplmn
     cdef public object hpplmn_minutes
-    cdef object _home_of         # (imsi, mnc_length) the HPLMN below was derived from
-    cdef object _home
 
     def __init__(self, iccid=None, imsi=None, mnc_length=2, spn=None, ust=frozenset(), user=(),
                  operator=(), hplmn_act=(), ehplmn=(), fplmn=None, fplmn_size=0, rplmn=None,
@@ -338,16 +280,7 @@ cdef class Usim:
         """The HPLMN: MCC and MNC of the IMSI (TS 23.122 §1.2, MNC length from EF_AD)."""
         if not self.imsi:
             return None
-        known = self._home_of
-        if known is not None and (<tuple>known)[0] is self.imsi and (<tuple>known)[1] is self.mnc_length:
-            return self._home
-        key = (self.imsi, self.mnc_length)
-        plmn = _hplmns.get(key)
-        if plmn is None:
-            plmn = _remember(_hplmns, key, plmn_of_imsi(self.imsi, self.mnc_length))
-        self._home_of = key
-        self._home = plmn
-        return plmn
+        return plmn_of_imsi(self.imsi, self.mnc_length)
 
     cdef void assign(self, tuple values):
         """Set the fields decoded from subscription files (those of ``values`` by slot, not ``_MISSING``)."""
@@ -382,17 +315,25 @@ cdef object _location_info(object plmn, object cell):
                                    _cell_identity(cell))
 
 
-cdef dict _location_objects = {}
+cdef dict _envelopes = {}
+
+
+cdef bytes _location_envelope(str service, object plmn, object cell):
+    """ENVELOPE (EVENT DOWNLOAD) of the location status event (TS 102 223 §7.5.3, §8.27), with
+    the location information of ``cell`` on ``plmn`` when the terminal is registered there."""
+    key = (service, plmn, cell.rat, cell.area, cell.cell_id) if plmn else (service,)
+    apdu = _envelopes.get(key)
+    # kept (callgrind, bench/scenario_replay.py): built each time: reports 48.6 M Ir instead of 39.1 M
+    if apdu is None:
+        info = _location_info(plmn, cell) if plmn else None
+        data = stk.event_download_location_status(_LOCATION_STATUS[service], info)
+        apdu = remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
+    return apdu
 
 
 cdef bytes _location_object(object cell):
-    """LOCATION INFORMATION data object (TS 102 223 §8.19) of a cell, built once per cell."""
-    key = (cell.plmn, cell.rat, cell.area, cell.cell_id)
-    obj = _location_objects.get(key)
-    if obj is None:
-        obj = _remember(_location_objects, key, stk.ctlv(stk.Tag.LOCATION_INFORMATION,
-                                                        _location_info(cell.plmn, cell).encode()))
-    return obj
+    """LOCATION INFORMATION data object (TS 102 223 §8.19) of a cell."""
+    return stk.ctlv(stk.Tag.LOCATION_INFORMATION, _location_info(cell.plmn, cell).encode())
 
 
 def _plmn_act(raw):
@@ -434,8 +375,10 @@ def _hpplmn(raw):
     return enc.decode_hpplmn(raw)["minutes"]
 
 
-# how the terminal decodes each EF it reads (TS 31.102 §4.2), into immutable values
+# how the terminal decodes each EF it reads (TS 102 221 §13, TS 31.102 §4.2), into immutable values
 cdef dict _DECODERS = {
+    EF_ICCID: enc.decode_iccid,
+    EF_DIR: _usim_aid_of,
     EF_UST: _ust,
     EF_IMSI: enc.decode_imsi,
     EF_AD: _ad_mnc_length,
@@ -451,22 +394,16 @@ cdef dict _DECODERS = {
 }
 
 
-cdef object _decode(int fid, bytes raw):
-    """Decoded contents of an EF read from the card (the same bytes always decode the same).
+cdef dict _decoded = {}
 
-    EF_EPSLOCI and EF_LOCI decode from the bytes after the GUTI / TMSI only (TAI + status,
-    LAI + RFU + status), which key the memo.
-    """
-    cdef Py_ssize_t n = len(raw)
-    if fid == EF_EPSLOCI_ and n >= 18:
-        key = (fid, raw[12:18])
-    elif fid == EF_LOCI_ and n >= 11:
-        key = (fid, raw[4:11])
-    else:
-        key = (fid, raw)
+
+cdef object _decode(int fid, bytes raw):
+    """Decoded contents of an EF read from the card (the values are immutable)."""
+    key = (fid, raw)
     value = _decoded.get(key, _MISSING)
+    # kept (callgrind, bench/scenario_replay.py): decoded each time: USIM reads 282 M Ir instead of 48 M
     if value is _MISSING:
-        value = _remember(_decoded, key, _DECODERS[fid](raw))
+        value = remember(_decoded, key, _DECODERS[fid](raw))
     return value
 
 
@@ -487,8 +424,6 @@ cdef dict _USIM_FIELD = {
     EF_PLMNWACT: (SLOT_USER, ()), EF_OPLMNWACT: (SLOT_OPERATOR, ()), EF_HPLMNWACT: (SLOT_HPLMN_ACT, ()),
     EF_EHPLMN: (SLOT_EHPLMN, ()), EF_FPLMN: (SLOT_FPLMN, ()), EF_HPPLMN: (SLOT_HPPLMN, 0),
 }
-cdef dict _file_plans = {}
-cdef dict _usim_decoded = {}
 cdef frozenset _SELECTION_FILES = frozenset((EF_FPLMN, EF_OPLMNWACT, EF_PLMNWACT, EF_EHPLMN, EF_HPLMNWACT))
 cdef frozenset _RPLMN_FILES = frozenset((EF_LOCI, EF_EPSLOCI))
 cdef frozenset _SOR_FILES = frozenset((EF_OPLMNWACT, EF_FPLMN))
@@ -499,28 +434,20 @@ cdef tuple _files_to_read(frozenset ust, object want):
 
     Also returns how many of them come before the location information files.
     """
-    key = (ust, want)
-    plan = _file_plans.get(key)
-    if plan is None:
-        fids = []
-        for fid in _USIM_FILES:
-            service = _SERVICE_OF.get(fid)
-            if (want is None or fid in want) and (service is None or not ust or service in ust):
-                fids.append(fid)
-        n = 0
-        for fid in fids:
-            n += fid not in _LOCATION_FILES
-        plan = _remember(_file_plans, key, (tuple(fids), n))
-    return plan
+    fids = []
+    for fid in _USIM_FILES:
+        service = _SERVICE_OF.get(fid)
+        if (want is None or fid in want) and (service is None or not ust or service in ust):
+            fids.append(fid)
+    n = 0
+    for fid in fids:
+        n += fid not in _LOCATION_FILES
+    return tuple(fids), n
 
 
 cdef tuple _usim_values(tuple fids, tuple raws):
-    """The :class:`Usim` fields decoded from subscription files (the same bytes decode the same),
-    by slot (``SLOT_*``); a field no file set is ``_MISSING``."""
-    key = (fids, raws)
-    values = _usim_decoded.get(key)
-    if values is not None:
-        return values
+    """The :class:`Usim` fields decoded from subscription files, by slot (``SLOT_*``); a field no
+    file set is ``_MISSING``."""
     slots = [_MISSING] * N_SLOTS
     for fid, raw in zip(fids, raws, strict=True):
         field_ = _USIM_FIELD.get(fid)
@@ -528,21 +455,7 @@ cdef tuple _usim_values(tuple fids, tuple raws):
             slots[field_[0]] = _decode(fid, raw) if raw else field_[1]
     if EF_FPLMN in fids:
         slots[SLOT_FPLMN_SIZE] = len(slots[SLOT_FPLMN])
-    return _remember(_usim_decoded, key, tuple(slots))
-
-
-cdef dict _labels = {}
-cdef dict _automatic_plans = {}   # (id(candidates), id(SIM lists), RPLMN) -> (candidates, lists, plan)
-cdef dict _labels_of_order = {}    # id(order) -> (order, its first 8 labels)
-#: places (and candidates per place) a terminal keeps derived radio data for
-cdef Py_ssize_t _PLACES_LIMIT = 64
-#: the candidates last found at a place with nothing forced, shared by the terminals (checked
-#: against the world, coverage, RATs and EF_FPLMN of the asking one):
-#: location -> (world, coverage, RATs, FPLMN, candidates)
-cdef dict _candidates_at = {}
-#: the cell table of a place with nothing forced, shared likewise:
-#: location -> (world, location, coverage, cell index, cell per candidate id)
-cdef dict _cells_at = {}
+    return tuple(slots)
 
 
 cdef object _cell_of(dict index, object cand):
@@ -553,24 +466,12 @@ cdef object _cell_of(dict index, object cand):
     return Cell(cand.plmn, cand.rat, cand.signal, cand.area, cand.cell_id)
 
 
-
-cdef str _label(object cand):
-    """``PLMN/RAT`` of a selection candidate, made once per candidate object (they are immutable)."""
-    memo = _labels.get(id(cand))
-    if memo is None or (<tuple>memo)[0] is not cand:
-        memo = _remember(_labels, id(cand), (cand, f"{cand.plmn}/{cand.rat}"))
-    return (<tuple>memo)[1]
 def _imei_bytes(digits):
     """IMEI data object value (TS 102 223 §8.20 / TS 24.008 §10.5.1.4): type 010 (IMEI), BCD swapped."""
     d = [int(c) for c in digits[:15]]
     first = d[0] << 4 | 0x0A  # odd number of digits (15) + type IMEI
     rest = [d[i + 1] << 4 | d[i] for i in range(1, 15, 2)]
     return bytes([first, *rest])
-
-
-cdef dict _pins_to_verify = {}
-cdef dict _pin_status_apdus = {}
-cdef dict _verify_apdus = {}
 
 
 def _pin_to_verify(status):
@@ -590,11 +491,8 @@ def _pin_to_verify(status):
 
 
 cdef object _pin_of_template(tuple status):
-    """:func:`_pin_to_verify` of a decoded template (memoised: templates are immutable)."""
-    ref = _pins_to_verify.get(status, _MISSING)
-    if ref is _MISSING:
-        ref = _remember(_pins_to_verify, status, _pin_to_verify(status))
-    return ref
+    """:func:`_pin_to_verify` of a decoded template."""
+    return _pin_to_verify(status)
 
 
 cdef class ModemCore:
@@ -633,11 +531,6 @@ cdef class ModemCore:
     cdef public double _next_hplmn_search
     cdef public bint _in_proactive
     cdef public object _aid
-    cdef public object _sim_cache
-    cdef tuple _last_cells         # (world, location, coverage, cell index, cell per candidate id)
-    cdef object _hplmn_search      # last periodic search: (serving PLMN, candidates, lists, result)
-    cdef bytes _aid_select         # SELECT of the USIM AID below
-    cdef object _aid_select_of
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
@@ -679,7 +572,6 @@ cdef class ModemCore:
         self._next_hplmn_search = 0.0
         self._in_proactive = False
         self._aid = None
-        self._sim_cache = None
 
     @property
     def transport(self):
@@ -881,10 +773,7 @@ cdef class ModemCore:
         self._efs.clear()
         if send_profile or self._aid is None:  # UICC activation: EF_DIR/EF_ICCID; NAA init keeps them
             self._aid = self._usim_aid()
-        if self._aid_select_of is not self._aid:
-            self._aid_select = _select_aid_apdu(self._aid)
-            self._aid_select_of = self._aid
-        data, sw = self._link.tx(self._aid_select)
+        data, sw = self._link.tx(_select_aid_apdu(self._aid))
         if sw != 0x9000:
             self.sim_state = "absent"
             self.usim = Usim()
@@ -897,7 +786,7 @@ cdef class ModemCore:
         self._read_usim(None)
         if send_profile:
             tp = self.config.terminal_profile
-            self.proactive(self._link.terminal_profile(bytes(tp) if tp else _default_terminal_profile()))
+            self.proactive(self._link.terminal_profile(bytes(tp) if tp else _DEFAULT_TERMINAL_PROFILE))
 
     cdef bytes _usim_aid(self):
         """The USIM AID from EF_DIR (TS 102 221 §13.1), and EF_ICCID, both under the MF."""
@@ -905,13 +794,13 @@ cdef class ModemCore:
         cdef int n, sw
         link.sw(_SELECT_MF)
         iccid = link.read(EF_ICCID_, 0)
-        self.usim.iccid = _iccid(iccid) if iccid else None
+        self.usim.iccid = _decode(EF_ICCID_, iccid) if iccid else None
         if link.sw(_SELECT_EF_DIR) == 0x9000:
             for n in range(1, 9):
                 data, sw = link.tx(_READ_DIR_RECORDS[n])
                 if sw != 0x9000:
                     break
-                aid = _usim_aid_of(data)
+                aid = _decode(EF_DIR_, data)
                 if aid is not None:
                     return aid
         return USIM_AID_PREFIX  # right-truncated AID selection (TS 102 221 §11.1.1.2)
@@ -930,10 +819,7 @@ cdef class ModemCore:
 
     cdef bint _verify_pin(self, int ref):
         """PIN status check of key reference ``ref``, VERIFY when needed (TS 102 221 §11.1.9)."""
-        cdef bytes status_check = _pin_status_apdus.get(ref)
-        if status_check is None:
-            status_check = _remember(_pin_status_apdus, ref, bytes((0x00, 0x20, 0x00, ref)))  # case 1
-        cdef int sw = self._link.sw(status_check)  # PIN status
+        cdef int sw = self._link.sw(bytes((0x00, 0x20, 0x00, ref)))  # PIN status: VERIFY, case 1
         if sw == 0x9000:
             return True
         if sw == 0x6984:
@@ -941,12 +827,9 @@ cdef class ModemCore:
         if sw == 0x6983:
             self.sim_state = "blocked"
         elif sw >> 4 == 0x63C and self.config.pin:
-            pin = self.config.pin
-            verify = _verify_apdus.get((ref, pin))
-            if verify is None:  # VERIFY PIN: the PIN in ASCII, padded with FF to 8 bytes
-                verify = _remember(_verify_apdus, (ref, pin), bytes((0x00, 0x20, 0x00, ref, 0x08))
-                                   + pin.encode("ascii").ljust(8, b"\xff"))
-            _, sw = self._link.tx(verify)
+            # VERIFY PIN: the PIN in ASCII, padded with FF to 8 bytes
+            _, sw = self._link.tx(bytes((0x00, 0x20, 0x00, ref, 0x08))
+                                  + self.config.pin.encode("ascii").ljust(8, b"\xff"))
             if sw == 0x9000:
                 self.record("pin", {"result": "verified"})
                 return True
@@ -1037,8 +920,8 @@ cdef class ModemCore:
                 ov = self.signal_overrides
                 out = []
                 for c in cells:
-                    level = ov.get((c.plmn, c.rat), ov.get((c.plmn, None),
-                                                            ov.get((None, c.rat), ov.get((None, None)))))
+                    level = ov.get((c.plmn, c.rat),
+                                   ov.get((c.plmn, None), ov.get((None, c.rat), ov.get((None, None)))))
                     out.append(c if level is None else Cell(c.plmn, c.rat, level, c.area, c.cell_id))
                 cells = tuple(out)
         return self.world.remember(key, cells)
@@ -1047,27 +930,7 @@ cdef class ModemCore:
         return list(self._candidate_tuple())
 
     cdef tuple _candidate_tuple(self):
-        """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation.
-
-        The answer at a place is reused while the world, the coverage, the RATs and EF_FPLMN
-        are the same and no signal level is forced nor LA forbidden (the common case).
-        """
-        cdef tuple last
-        rats = self.config.rats
-        plain = not self.signal_overrides and not self.forbidden_las
-        if plain:
-            last = _candidates_at.get(self.location)
-            if (last is not None and last[0] is self.world and last[1] == self.coverage
-                    and last[2] is rats and last[3] == self.usim.fplmn):
-                return last[4]
-        cands = self._candidates_of_situation()
-        if plain:
-            if len(_candidates_at) >= _PLACES_LIMIT:
-                _candidates_at.clear()
-            _candidates_at[self.location] = (self.world, self.coverage, rats, list(self.usim.fplmn), cands)
-        return cands
-
-    cdef tuple _candidates_of_situation(self):
+        """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation."""
         radio = self._radio()
         forbidden = tuple([p for p in self.usim.fplmn if p])
         las = frozenset(self.forbidden_las) if self.forbidden_las else frozenset()
@@ -1084,30 +947,10 @@ cdef class ModemCore:
         return self.sim_lists()
 
     cdef object sim_lists(self):
-        """The USIM's lists for PLMN selection, rebuilt only when one of them changed."""
-        cdef tuple key
+        """The USIM's lists for PLMN selection (TS 31.102 §4.2.5, 4.2.16, 4.2.52, 4.2.53, 4.2.84)."""
         cdef Usim u = self.usim
-        cached = self._sim_cache
-        if cached is not None:
-            key = <tuple>(<tuple>cached)[0]
-            if (key[0] is u.imsi and key[1] is u.mnc_length and key[2] is u.ehplmn and key[3] is u.hplmn_act
-                    and key[4] is u.user and key[5] is u.operator and key[6] == u.fplmn):
-                return (<tuple>cached)[1]
-        key = (u.imsi, u.mnc_length, u.ehplmn, u.hplmn_act, u.user, u.operator, list(u.fplmn))
-        if cached is not None and (<tuple>cached)[0] == key:
-            return (<tuple>cached)[1]
-        fields = (u.home() or "", u.ehplmn, u.hplmn_act, u.user, u.operator, tuple([p for p in u.fplmn if p]))
-        try:
-            lists = _sim_lists_built.get(fields)
-        except TypeError:  # a list set from outside: not hashable, built every time
-            lists = fields = None
-        if lists is None:
-            lists = sel.SimLists(hplmn=u.home() or "", ehplmn=u.ehplmn, hplmn_act=u.hplmn_act, user=u.user,
-                                 operator=u.operator, forbidden=tuple([p for p in u.fplmn if p]))
-            if fields is not None:
-                _remember(_sim_lists_built, fields, lists)
-        self._sim_cache = (key, lists)
-        return lists
+        return sel.SimLists(u.home() or "", u.ehplmn, u.hplmn_act, u.user, u.operator,
+                            tuple([p for p in u.fplmn if p]))
 
     cdef dict _cell_index(self):
         """The heard cells by (PLMN, RAT, cell identity), the first of each (cached per world and radio)."""
@@ -1123,38 +966,8 @@ cdef class ModemCore:
         return index
 
     cdef object _cell_for(self, object cand):
-        """The heard cell a selection candidate stands for (the world's, when it is heard).
-
-        With no signal level forced, the answer per candidate (an immutable object) is kept in
-        the world's memo for the radio situation; the terminal keeps that of its last place."""
-        cdef tuple last
-        cdef dict by_cand
-        if self.signal_overrides:
-            return _cell_of(self._cell_index(), cand)
-        last = self._last_cells
-        if (last is None or last[0] is not self.world or last[1] != self.location
-                or last[2] != self.coverage):
-            last = _cells_at.get(self.location)  # another terminal's at this place
-            if (last is None or last[0] is not self.world or last[1] != self.location
-                    or last[2] != self.coverage):
-                world = self.world
-                key = ("cell_of_candidate", self._radio())
-                by_cand = world.memo.get(key)
-                if by_cand is None:
-                    by_cand = world.remember(key, {})
-                last = (world, self.location, self.coverage, self._cell_index(), by_cand)
-                if len(_cells_at) >= _PLACES_LIMIT:
-                    _cells_at.clear()
-                _cells_at[self.location] = last
-            self._last_cells = last
-        by_cand = <dict>last[4]
-        hit = by_cand.get(id(cand))
-        if hit is not None and (<tuple>hit)[0] is cand:
-            return (<tuple>hit)[1]
-        cell = _cell_of(<dict>last[3], cand)
-        if len(by_cand) < 1024:
-            by_cand[id(cand)] = (cand, cell)  # the entry holds the candidate: its id stays its own
-        return cell
+        """The heard cell a selection candidate stands for (the world's, when it is heard)."""
+        return _cell_of(self._cell_index(), cand)
 
     def _select_and_register(self, bint switch_on, bint user=False):
         """PLMN selection and registration (TS 23.122 §4.4.3) from scratch.
@@ -1169,7 +982,7 @@ cdef class ModemCore:
         if self.sim_state != "ready" or not self.usim.imsi:
             self._no_registration(None)
             return
-        candidates = self._candidate_tuple()  # immutable: the selection plan is found by identity
+        candidates = self._candidate_tuple()
         sim = self.sim_lists()
         config = self.config
         if config.selection == "manual" and config.manual_plmn:
@@ -1178,10 +991,10 @@ cdef class ModemCore:
                 order = []
             mode = "manual"
         else:
-            order = self._automatic_order(candidates, sim, self.usim.rplmn if switch_on else None)
+            order = sel.automatic(candidates, sim, rplmn=self.usim.rplmn if switch_on else None, rng=self.rng)
             mode = "automatic"
         manual = mode == "manual"
-        self.record("plmn_selection", {"mode": mode, "order": self._order_labels(order)})
+        self.record("plmn_selection", {"mode": mode, "order": [f"{c.plmn}/{c.rat}" for c in order[:8]]})
         rejected = set()
         skip = set()
         for cand in order:
@@ -1200,28 +1013,6 @@ cdef class ModemCore:
             else:
                 rejected.add(cand.plmn)
         self._no_registration(candidates)
-
-    cdef object _automatic_order(self, tuple candidates, object sim, object rplmn):
-        """:func:`plmn_selection.automatic` (no PLMN excluded) as a tuple; the plan of the same
-        candidates, SIM lists and RPLMN is found by identity (the random draw of item iv is made
-        every time)."""
-        key = (id(candidates), id(sim), rplmn)
-        hit = _automatic_plans.get(key)
-        if hit is not None and (<tuple>hit)[0] is candidates and (<tuple>hit)[1] is sim:
-            plan = (<tuple>hit)[2]
-        else:  # the entry holds the candidates and the lists: their ids stay theirs while listed
-            plan = sel._plan_of(candidates, sim, rplmn, False)
-            _remember(_automatic_plans, key, (candidates, sim, plan))
-        return plan_order(plan, self.rng)
-
-    cdef list _order_labels(self, object order):
-        """``PLMN/RAT`` of the first 8 combinations of a selection order (once per order tuple)."""
-        if type(order) is not tuple:
-            return [_label(c) for c in order[:8]]
-        hit = _labels_of_order.get(id(order))
-        if hit is None or (<tuple>hit)[0] is not order:
-            hit = _remember(_labels_of_order, id(order), (order, tuple([_label(c) for c in order[:8]])))
-        return list(<tuple>(<tuple>hit)[1])
 
     cdef bint _manual_choice_forbidden(self):
         """Manual mode on a PLMN of EF_FPLMN: limited service until the user selects again."""
@@ -1317,13 +1108,15 @@ cdef class ModemCore:
         """Reject handling, TS 24.008 §4.4.4.7 / TS 24.301 §5.5.1.2.5."""
         self.last_cause = cause
         self.record("registration_rejected", {"plmn": cell.plmn, "rat": cell.rat, "cause": cause,
-                                              "reason": CAUSE_NAMES.get(cause, "other"), "imsi": self.usim.imsi})
+                                              "reason": CAUSE_NAMES.get(cause, "other"),
+                                              "imsi": self.usim.imsi})
         if cause in SIM_INVALID_CAUSES:
             self.sim_state = "invalid"
             return "sim_invalid"
         if cause == CAUSE_PLMN_NOT_ALLOWED:
             lai = _lai(cell.plmn, cell.area)
-            if not sel.is_home(cell.plmn, self.sim_lists()):  # the HPLMN/EHPLMN is never stored in the forbidden list
+            # the HPLMN/EHPLMN is never stored in the forbidden list
+            if not sel.is_home(cell.plmn, self.sim_lists()):
                 self._write_fplmn(sel.add_forbidden(self.usim.fplmn, cell.plmn, self.usim.fplmn_size))
             self._update(EF_LOCI_, _NO_TMSI + lai + b"\xff\x02")
             self._update_epsloci_status(lai, 0x02)
@@ -1352,7 +1145,7 @@ cdef class ModemCore:
         current = list(self.usim.fplmn)[:size] + [""] * max(0, size - len(self.usim.fplmn))
         if list(entries) == current:
             return
-        data = b"".join([_encoded_plmn(p) if p else b"\xff\xff\xff" for p in entries])
+        data = b"".join([_plmn_code(p) if p else b"\xff\xff\xff" for p in entries])
         if self._update(EF_FPLMN_, data):
             self.usim.fplmn = list(entries)
             self.record("fplmn", {"plmns": [p for p in entries if p]})
@@ -1391,8 +1184,7 @@ cdef class ModemCore:
                     # tracking/location area update on the same PLMN (no new authentication)
                     self.cell = self.camped = cell
                     self._update(EF_LOCI_, (self._efs.get(EF_LOCI) or b"\xff" * 11)[:4]
-                                 + enc.encode_plmn(cell.plmn) + (cell.area & 0xFFFF).to_bytes(2, "big")
-                                 + b"\xff\x00")
+                                 + _lai(cell.plmn, cell.area) + b"\xff\x00")
                     self.record("location_update", {"plmn": cell.plmn, "rat": cell.rat, "area": cell.area})
                 else:
                     self.cell = self.camped = cell
@@ -1432,19 +1224,9 @@ cdef class ModemCore:
                         break
         self.settle()
 
-    cdef object _higher_priority(self):
-        """PLMNs ranked above the serving one (TS 23.122 §4.4.3.3), reused while the serving PLMN,
-        the candidates and the USIM's lists are the same objects (the ranking depends only on them)."""
-        registered = self.registered or ""
-        cands = self._candidate_tuple()
-        sim = self.sim_lists()
-        last = self._hplmn_search
-        if last is not None and (<tuple>last)[0] == registered and (<tuple>last)[1] is cands \
-                and (<tuple>last)[2] is sim:
-            return (<tuple>last)[3]
-        better = tuple(sel.higher_priority_than(registered, list(cands), sim))
-        self._hplmn_search = (registered, cands, sim, better)
-        return better
+    cdef list _higher_priority(self):
+        """PLMNs ranked above the serving one (TS 23.122 §4.4.3.3)."""
+        return sel.higher_priority_than(self.registered or "", self._candidate_tuple(), self.sim_lists())
 
     # ================================================================== toolkit
     def _settle(self):
@@ -1452,8 +1234,8 @@ cdef class ModemCore:
         self.settle()
 
     cdef void settle(self):
-        cdef int i
-        for i in range(16):
+        cdef int _
+        for _ in range(16):
             if self._reinit:
                 self._reinit = False
                 self.select_and_register(True, False)
@@ -1482,14 +1264,7 @@ cdef class ModemCore:
         if not sent:
             return False
         # the service state decides the location status (TS 102 223 §8.27)
-        key = ((service, registered, cell.rat, cell.area, cell.cell_id) if cell and registered
-               else (service, None, None, None, None))
-        apdu = _envelopes.get(key)
-        if apdu is None:
-            info = _location_info(registered, cell) if cell and registered else None
-            data = stk.event_download_location_status(_LOCATION_STATUS[service], info)
-            apdu = _remember(_envelopes, key, bytes((0x80, 0xC2, 0x00, 0x00, len(data))) + data)
-        self.proactive(self._link.sw(apdu))
+        self.proactive(self._link.sw(_location_envelope(service, registered if cell else None, cell)))
         return True
 
     def _proactive(self, int sw):
@@ -1497,14 +1272,14 @@ cdef class ModemCore:
         self.proactive(sw)
 
     cdef void proactive(self, int sw):
-        cdef int i
+        cdef int _
         cdef UiccLink link = self._link
         cdef bytes data
         if self._in_proactive:
             return
         self._in_proactive = True
         try:
-            for i in range(32):
+            for _ in range(32):
                 if sw >> 8 != 0x91:
                     return
                 data, sw = link.fetch(sw & 0xFF)
@@ -1525,19 +1300,17 @@ cdef class ModemCore:
 
     cdef int _success(self, Fetched f):
         """TERMINAL RESPONSE "command performed successfully" to ``f``."""
-        if f.success is None:
-            f.success = _terminal_response_apdu(f.details, R_SUCCESS, (), b"")
-        return self._link.sw(f.success)
+        return self._terminal_response(f.details, R_SUCCESS, (), b"")
 
     cdef int _handle(self, Fetched f):
         cdef int kind = f.type
-        self.record("proactive", {"command": f.label, "qualifier": f.qualifier})
+        self.record("proactive", {"command": f"{kind:02X}", "qualifier": f.qualifier})
         if kind == CMD_SET_UP_EVENT_LIST:
-            self.events = f.events()
+            self.events = f.events
             self._last_location_status = None  # the current status is reported after registration
             return self._success(f)
         if kind == CMD_SET_UP_MENU:
-            items, self.menu_title = f.menu()
+            items, self.menu_title = f.menu
             self.menu = list(items)
             return self._success(f)
         if kind == CMD_PROVIDE_LOCAL_INFORMATION:
@@ -1565,17 +1338,14 @@ cdef class ModemCore:
             cell = self.cell if self.service == S_NORMAL else self.camped
             if cell is None:
                 return self._terminal_response(f.details, R_TERMINAL_UNABLE, (), NO_SERVICE_ADDITIONAL)
-            act = _access_technology_objects.get(cell.rat)
-            if act is None:
-                act = _remember(_access_technology_objects, cell.rat, stk.ctlv(
-                    stk.Tag.ACCESS_TECHNOLOGY, bytes([_ACCESS_TECHNOLOGY[cell.rat]])))
+            act = stk.ctlv(stk.Tag.ACCESS_TECHNOLOGY, bytes([_ACCESS_TECHNOLOGY[cell.rat]]))
             return self._terminal_response(f.details, R_SUCCESS, (act,), b"")
         return self._terminal_response(f.details, R_BEYOND_CAPABILITIES, (), b"")
 
     cdef int _refresh(self, Fetched f):
         """REFRESH (TS 102 223 §6.4.7): re-read the USIM, detach and re-attach as the mode requires."""
         cdef int q = f.qualifier
-        paths, fids = f.files()
+        paths, fids = f.files
         self.refresh_count += 1
         self.record("refresh", {"qualifier": f.qualifier, "files": list(paths)})
         if q == REFRESH_UICC_RESET:
