@@ -20,6 +20,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from csim.apdu cimport CardCore
 from harness.events cimport record_apdu
 
+from csim import encoding as enc
 from harness.terminal.errors import CardCommandError
 from harness.terminal.fcp import Fcp, parse_fcp
 
@@ -236,6 +237,14 @@ def _split_path(path: str) -> list:
     return ["3F00"] + (parts[1:] if parts and parts[0] == "3F00" else parts)
 
 
+def usim_aid_of(record: bytes) -> bytes | None:
+    """The AID of an EF_DIR record (application template, TS 102 221 §13.1) when it is a
+    USIM's (TS 101 220 Annex E), else None."""
+    rec = enc.decode_dir_record(record)
+    aid = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
+    return aid if aid and aid.startswith(USIM_AID_PREFIX) else None
+
+
 cdef class UiccLink:
     """The terminal's commands to the UICC over a :class:`~harness.terminal.transport.Transport`.
 
@@ -352,22 +361,25 @@ cdef class UiccLink:
     # -- by path from the MF (readers, the data session)
 
     def usim_aid(self) -> bytes:
-        """The USIM AID from EF_DIR (TS 102 221 §13.1), read once per link; the 3GPP RID and USIM
-        application code (right-truncated selection, §11.1.1.2) when EF_DIR lists none."""
+        """The USIM AID from EF_DIR (TS 102 221 §13.1), read once per link (:meth:`forget_aid`
+        at a UICC activation); the 3GPP RID and USIM application code (right-truncated
+        selection, §11.1.1.2) when EF_DIR lists none."""
         if self.aid is None:
             aid = USIM_AID_PREFIX
             try:
                 for record in self.read_records("3F00/2F00"):
-                    # application template 61: AID 4F (TS 102 221 §13.1)
-                    if len(record) > 4 and record[0] == 0x61 and record[2] == 0x4F:
-                        candidate = record[4:4 + record[3]]
-                        if candidate.startswith(USIM_AID_PREFIX):
-                            aid = candidate
-                            break
+                    found = usim_aid_of(record)
+                    if found is not None:
+                        aid = found
+                        break
             except CardCommandError:
                 pass
             self.aid = aid
         return self.aid
+
+    def forget_aid(self) -> None:
+        """Read EF_DIR again at the next :meth:`usim_aid` (a UICC activation, TS 102 221 §6)."""
+        self.aid = None
 
     def select_path(self, path: str) -> Fcp:
         """SELECT each file of ``path`` from the MF down (TS 102 221 §8.4.1, §11.1.1); the FCP of

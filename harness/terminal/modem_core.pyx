@@ -194,20 +194,11 @@ cdef Fetched _parse_proactive(bytes data):
 
 # fixed commands of the UICC activation (TS 102 221 §11.1.1, §11.1.5)
 cdef bytes _SELECT_MF = bytes.fromhex("00A4000C023F00")
-cdef bytes _SELECT_EF_DIR = bytes.fromhex("00A4000C022F00")
-cdef tuple _READ_DIR_RECORDS = tuple(bytes((0x00, 0xB2, n, 0x04, 0x00)) for n in range(9))  # absolute mode
 
 
 cdef bytes _select_aid_apdu(bytes aid):
     """SELECT by DF name (TS 102 221 §11.1.1, P1 = 04), FCP returned."""
     return bytes((0x00, 0xA4, 0x04, 0x04, len(aid))) + aid + b"\x00"
-
-
-def _usim_aid_of(record):
-    """The AID of an EF_DIR record (TS 102 221 §13.1) when it is a USIM's, else None."""
-    rec = enc.decode_dir_record(record)
-    aid = bytes.fromhex(rec["aid"]) if rec and rec.get("aid") else None
-    return aid if aid and aid.startswith(USIM_AID_PREFIX) else None
 
 
 #: TERMINAL PROFILE of the facilities this terminal supports (TS 102 223 §5.2)
@@ -378,7 +369,6 @@ def _hpplmn(raw):
 # how the terminal decodes each EF it reads (TS 102 221 §13, TS 31.102 §4.2), into immutable values
 cdef dict _DECODERS = {
     EF_ICCID: enc.decode_iccid,
-    EF_DIR: _usim_aid_of,
     EF_UST: _ust,
     EF_IMSI: enc.decode_imsi,
     EF_AD: _ad_mnc_length,
@@ -789,21 +779,13 @@ cdef class ModemCore:
             self.proactive(self._link.terminal_profile(bytes(tp) if tp else _DEFAULT_TERMINAL_PROFILE))
 
     cdef bytes _usim_aid(self):
-        """The USIM AID from EF_DIR (TS 102 221 §13.1), and EF_ICCID, both under the MF."""
+        """EF_ICCID, then the USIM AID from EF_DIR (TS 102 221 §13.1), both under the MF."""
         cdef UiccLink link = self._link
-        cdef int n, sw
         link.sw(_SELECT_MF)
         iccid = link.read(EF_ICCID_, 0)
         self.usim.iccid = _decode(EF_ICCID_, iccid) if iccid else None
-        if link.sw(_SELECT_EF_DIR) == 0x9000:
-            for n in range(1, 9):
-                data, sw = link.tx(_READ_DIR_RECORDS[n])
-                if sw != 0x9000:
-                    break
-                aid = _decode(EF_DIR_, data)
-                if aid is not None:
-                    return aid
-        return USIM_AID_PREFIX  # right-truncated AID selection (TS 102 221 §11.1.1.2)
+        link.forget_aid()
+        return link.usim_aid()
 
     cdef bint _user_verification(self, bytes fcp):
         """PIN to verify from the PIN status template DO of the ADF's FCP (TS 102 221 §9.5.2).
