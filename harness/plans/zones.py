@@ -15,7 +15,7 @@ from harness.paths import FIXTURES, SCHEMAS
 ZONES_FILE = FIXTURES / "plans" / "zones.yaml"
 SCHEMA_DIR = SCHEMAS
 
-#: Zone ids in the fixed order the Cython rater indexes them.
+#: Zone ids in a fixed order: a policy's chains are indexed by it (:data:`ZONE_INDEX`).
 ZONES: tuple[str, ...] = ("france", "europe", "usa_canada", "maghreb_turkey", "world")
 ZONE_INDEX = {z: i for i, z in enumerate(ZONES)}
 ROAMING_ZONES: tuple[str, ...] = ("usa_canada", "maghreb_turkey", "world")
