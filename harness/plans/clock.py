@@ -11,10 +11,16 @@ import calendar
 import re
 from datetime import datetime, timedelta
 
+from csim.memo import once
 from harness.events import EventLog
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|min|m|s)")
 _UNIT = {"w": 604800, "d": 86400, "h": 3600, "min": 60, "m": 60, "s": 1}
+
+
+#: duration text -> timedelta (both immutable), parsed once
+# wait 54k -> 41k, advance 90k -> 77k instructions/step (with units, zones, catalogue)
+_durations: dict[str, timedelta] = {}
 
 
 def parse_duration(value: str | int | float | timedelta) -> timedelta:
@@ -25,6 +31,12 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
         if value < 0:
             raise ValueError(f"negative duration: {value}")
         return timedelta(seconds=value)
+    if isinstance(value, str):
+        return once(_durations, value, _parse_duration, 1024)
+    return _parse_duration(value)
+
+
+def _parse_duration(value: object) -> timedelta:
     text = str(value).replace(" ", "")
     pos, total = 0, 0.0
     for m in _DURATION.finditer(text):
@@ -41,6 +53,17 @@ def parse_instant(value: str | datetime) -> datetime:
     """``"2026-03-01T00:00"`` (or with seconds, or a date alone) -> :class:`datetime`."""
     if isinstance(value, datetime):
         return value if value.tzinfo is None else value.replace(tzinfo=None)
+    if isinstance(value, str):
+        return once(_instants, value, _parse_instant, 1024)
+    return _parse_instant(value)
+
+
+#: instant text -> naive datetime (both immutable), parsed once
+# at 157k -> 133k instructions/step (with units, zones, catalogue)
+_instants: dict[str, datetime] = {}
+
+
+def _parse_instant(value: object) -> datetime:
     try:
         return datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:

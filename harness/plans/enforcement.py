@@ -15,6 +15,9 @@ Volume meters count bytes (weight 1); euro meters count nano-euros (weight = the
 per byte in nEUR, i.e. the EUR/MB rate x 1000). Alerts fire once per threshold when
 ``used * 100 >= pct * limit``. A BLOCK meter that cannot take one more byte is *exhausted*: it
 is rounded up to its limit (so a 100 % alert fires) and a ``block`` event is raised.
+
+:class:`harness.plans.engine.PolicyEngine` builds a line's policy here (:func:`build_policy`),
+rates each data record through :func:`apply_data` and turns the codes it returns into events.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ ENVELOPE, EUROPE, USA_CANADA, MAGHREB_TURKEY, WORLD = range(5)
 UNLIMITED = 1 << 62
 THRESHOLDS = (80, 100)  # the thresholds the seed's tables use; bit i of a mask = THRESHOLDS[i]
 
-# compact event codes shared with the Cython rater
+# the event codes of apply_data's (code, meter) pairs
 EV_ALERT80, EV_ALERT100, EV_BLOCK, EV_THROTTLE = 0, 1, 2, 3
 EVENT_NAMES = ("alert", "alert", "block", "throttle")
 
