@@ -39,10 +39,9 @@ from harness.terminal.transport import Transport
 
 APN_DATABASES = {"android": FIXTURES / "apns" / "android-apns-conf.xml"}
 
-# TS 102 221 §13.2 / TS 31.102 §4.2: files read by path from the MF (7FF0 = ADF.USIM)
-EF_ICCID = "3F00/2FE2"
-EF_IMSI, EF_AD, EF_SPN = "3F00/7FF0/6F07", "3F00/7FF0/6FAD", "3F00/7FF0/6F46"
-EF_GID1, EF_MSISDN = "3F00/7FF0/6F3E", "3F00/7FF0/6F40"
+# TS 102 221 §13.2 / TS 31.102 §4.2: EF_ICCID under the MF, the others in ADF.USIM (7FF0)
+EF_ICCID, ADF_USIM, EF_MSISDN = "3F00/2FE2", "3F00/7FF0", "3F00/7FF0/6F40"
+EF_IMSI, EF_AD, EF_SPN, EF_GID1 = 0x6F07, 0x6FAD, 0x6F46, 0x6F3E
 
 
 def _read(link: UiccLink, path: str, record: bool = False) -> bytes | None:
@@ -56,14 +55,21 @@ def _read(link: UiccLink, path: str, record: bool = False) -> bytes | None:
 def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None = None,
                        activation_date: dt.date | None = None) -> CardIdentity:
     """What a terminal reads from the card to choose its APN, through a link (or a new link on
-    a transport).
+    a transport): EF_ICCID from the MF, then in ADF.USIM (selected on the way to EF_MSISDN) the
+    USIM's files by FID (TS 102 221 §8.4.1: an EF of the current DF).
 
     ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
     (the installer's sheet) and select the APN of providers that publish it per reference.
     """
     link = card if isinstance(card, UiccLink) else UiccLink(card)
-    raw = (_read(link, EF_ICCID), _read(link, EF_IMSI), _read(link, EF_AD), _read(link, EF_SPN),
-           _read(link, EF_GID1), _read(link, EF_MSISDN, record=True), sim_reference, activation_date)
+    iccid, msisdn = _read(link, EF_ICCID), _read(link, EF_MSISDN, record=True)
+    if msisdn is None:  # no EF_MSISDN: ADF.USIM still has to be the current DF
+        try:
+            link.select_path(ADF_USIM)
+        except CardCommandError:
+            pass
+    raw = (iccid, link.read(EF_IMSI), link.read(EF_AD), link.read(EF_SPN), link.read(EF_GID1), msisdn,
+           sim_reference, activation_date)
     identity = _identities.get(raw)
     if identity is None:
         identity = remember(_identities, raw, _identity(*raw), 256)
@@ -185,6 +191,7 @@ class DataTerminal:
     sessions: list[int] = field(default_factory=list)
     card: CardIdentity | None = None
     _seen: tuple[Any, ...] | None = None
+    _link: UiccLink | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.state = TerminalApnState(
@@ -205,7 +212,9 @@ class DataTerminal:
         if seen == self._seen and self.card is not None:
             return
         self._seen = seen
-        card = read_card_identity(transport, sim_reference=self.sim_reference,
+        if self._link is None or self._link.transport is not transport:
+            self._link = UiccLink(transport)  # the terminal's link: it remembers the USIM AID
+        card = read_card_identity(self._link, sim_reference=self.sim_reference,
                                   activation_date=self.activation_date)
         self.card = card
         choice = self.state.on_card(card)

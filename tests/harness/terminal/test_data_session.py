@@ -9,16 +9,25 @@ from harness.terminal.data_session import read_card_identity
 def test_identity_read_over_the_transport():
     s = Session.build("alphalink-orange", "europe")
     s.modem.power_on(country="FR")
+    mark = s.log.mark()
     card = read_card_identity(s.transport, sim_reference=None)
     assert (card.iccid, card.imsi, card.mnc_length, card.home_plmn) == (
         "8933019900000000012", "208019900000001", 2, "208-01")
     assert card.spn == "Orange"
     assert card.msisdn == "+33700000000001"
     assert card.gid1 == ""                               # no EF_GID1 on this card (6A82)
-    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu")]
-    # by path from the MF, ADF.USIM by the AID of EF_DIR; EF_MSISDN record 1 with its length
+    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu", since=mark)]
     aid = "A0000000871002FF33FF018900000001"
-    assert reads[-3:] == ["00A4040C10" + aid, "00A40004026F4000", "00B201041C"]
+    assert reads == [
+        "00A4000C023F00", "00A40004022FE200", "00B000000A",       # EF_ICCID from the MF
+        "00A4000C023F00", "00A40004022F0000", "00B2010426",       # EF_DIR: the USIM's AID
+        "00A4000C023F00", "00A4040C10" + aid,                     # ADF.USIM by its AID
+        "00A40004026F4000", "00B201041C",                         # EF_MSISDN record 1
+        "00A40004026F0700", "00B0000009",                         # then by FID in ADF.USIM
+        "00A40004026FAD00", "00B0000004",
+        "00A40004026F4600", "00B0000011",
+        "00A40004026F3E00",                                       # EF_GID1 absent: 6A82
+    ]
 
 
 def test_unknown_apn_database_names_the_line(tmp_path):
