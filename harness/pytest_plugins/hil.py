@@ -14,7 +14,6 @@ Real cards are read-only unless ``--allow-write``; PINs come from ``SIMHARNESS_P
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,16 +55,11 @@ def _unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def pcscd_service() -> Iterator[Any]:
     """A private pcscd with the vpcd reader, this process's PC/SC client pointed at it."""
-    try:
-        import smartcard.scard  # noqa: F401
-    except ImportError:
-        _unavailable("pyscard is not installed (pip install 'simharness[pcsc]')")
-    from harness.readers.vpcd import VPCD_DRIVER, PcscdService
+    from harness.readers.vpcd import PcscdService, missing_parts
 
-    if shutil.which("pcscd") is None and not os.path.exists("/usr/sbin/pcscd"):
-        _unavailable("pcscd is not installed (apt-get install -y pcscd vsmartcard-vpcd)")
-    if not os.path.exists(VPCD_DRIVER):
-        _unavailable("the vpcd driver is not installed (apt-get install -y vsmartcard-vpcd)")
+    missing = missing_parts()
+    if missing:
+        _unavailable(missing)
     service = PcscdService()
     try:
         service.start()

@@ -264,6 +264,19 @@ class VpcdServer:
 
 
 VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+
+
+def missing_parts() -> str | None:
+    """Why a private pcscd with the vpcd reader cannot run here (a missing part), or None."""
+    try:
+        import smartcard.scard  # noqa: F401
+    except ImportError:
+        return "pyscard is not installed (pip install 'simharness[pcsc]')"
+    if shutil.which("pcscd") is None and not os.path.exists("/usr/sbin/pcscd"):
+        return "pcscd is not installed (apt-get install -y pcscd vsmartcard-vpcd)"
+    if not os.path.exists(VPCD_DRIVER):
+        return "the vpcd driver is not installed (apt-get install -y vsmartcard-vpcd)"
+    return None
 CLONE_NEWNET = 0x40000000
 
 

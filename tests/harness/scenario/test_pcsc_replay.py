@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET  # noqa: S405 - parses our own JUnit output
@@ -20,7 +19,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 REQUIRE_ENV = "SIMHARNESS_REQUIRE_PCSC"
-VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 
 
 def _unavailable(reason: str) -> None:
@@ -56,14 +54,11 @@ def _events(path: Path) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def replays(tmp_path_factory):
-    try:
-        import smartcard.scard  # noqa: F401
-    except ImportError:
-        _unavailable("pyscard is not installed (pip install 'simharness[pcsc]')")
-    if shutil.which("pcscd") is None and not os.path.exists("/usr/sbin/pcscd"):
-        _unavailable("pcscd is not installed (apt-get install -y pcscd vsmartcard-vpcd)")
-    if not os.path.exists(VPCD_DRIVER):
-        _unavailable("the vpcd driver is not installed (apt-get install -y vsmartcard-vpcd)")
+    from harness.readers.vpcd import missing_parts
+
+    missing = missing_parts()
+    if missing:
+        _unavailable(missing)
     base = tmp_path_factory.mktemp("replays")
     (base / "in-process").mkdir()
     (base / "served").mkdir()
