@@ -7,7 +7,8 @@ profile and asks for a REFRESH, which the terminal performs before re-reading th
 import pytest
 from harness.terminal.link import normal_ending
 
-from csim import stk, yamlsrc
+from csim import stk
+from csim.profile import load_profile
 from harness.readers.pcsc import expected_from_profile, read_ef
 
 pytestmark = pytest.mark.hil
@@ -62,12 +63,12 @@ def applet_policy(hil_target):
     if hil_target.profile_path is None:
         pytest.skip("no --expect-profile: the applet's country table is unknown")
     roaming = pytest.importorskip("csim.roaming")
-    doc = yamlsrc.load(hil_target.profile_path)
-    if not doc.get("applet"):
+    applet = load_profile(hil_target.profile_path).applet
+    if applet is None:
         pytest.skip("the expected profile has no roaming applet")
     if hil_target.pin1 is None:
         pytest.skip("PIN1 unknown: set SIMHARNESS_PIN1")
-    return roaming.Policy.from_config(doc["applet"])
+    return roaming.Policy.from_config(applet)
 
 
 def _session(hil_target, link, plmn):
