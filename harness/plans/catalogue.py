@@ -153,6 +153,9 @@ class Catalogue:
         #: of its content and of the frozen catalogue)
         # change_plan 162k -> 115k instructions/step (with units, clock, zones)
         self._checked: dict[Any, Subscription] = {}
+        #: (offer id, network, envelope, cut-offs, options, blocked) -> the unused policy of that
+        #: contract state (:class:`harness.plans.engine.PolicyEngine`; offers and rules are frozen)
+        self.policy_templates: dict[tuple[Any, ...], Any] = {}
         for path in files:
             doc = load(path, schema)
             if "lines" in doc:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any
 
+from csim.memo import remember
 from harness.events import EventLog
 
 from . import billing, enforcement
@@ -339,22 +340,32 @@ class PolicyEngine:
     def _rebuild(self, line: Line, fresh: bool = False) -> None:
         """The line's meters and chains for its contract state: a fresh policy, or the new limits
         over the usage so far (alerts re-armed, blocks and throttling lifted where room is back)."""
-        policy = enforcement.build_policy(
-            line.offer,
-            line.rules,
-            envelope=line.envelope_limit,
-            cutoffs=line.cutoffs,
-            options=line.options,
-            blocked=line.offer.blocked,
-        )
+        template = self._policy_template(line)
         if fresh:
-            line.policy = policy
+            line.policy = Policy()
+            line.policy.copy_limits_from(template)
             return
-        line.policy.copy_limits_from(policy)
+        line.policy.copy_limits_from(template)
         changes: list[tuple[int, int, str]] = []
         enforcement.refresh(line.policy, changes)
         for mi, _, kind in changes:
             self._event(kind, line, meter=METERS[mi], zone=METER_ZONE[METERS[mi]])
+
+    def _policy_template(self, line: Line) -> Policy:
+        """The unused policy of the line's contract state (copied, never handed out)."""
+        offer, envelope = line.offer, line.envelope_limit
+        key = (offer.id, offer.network, envelope, tuple(line.cutoffs.items()), tuple(line.options.items()),
+               offer.blocked)
+        templates = self.catalogue.policy_templates
+        template = templates.get(key)
+        if template is None:
+            # set_cutoff 165k -> 131k, set_option 175k -> 140k, advance 78k -> 59k, change_plan
+            # 125k -> 117k instructions/step (replay bench under callgrind, gc off)
+            template = remember(templates, key, enforcement.build_policy(
+                offer, line.rules, envelope=envelope, cutoffs=line.cutoffs, options=line.options,
+                blocked=offer.blocked,
+            ), 512)
+        return template
 
     def _meter_event(self, line: Line, code: int, mi: int, zone: str) -> None:
         m = line.policy.meters[mi]
@@ -811,7 +822,7 @@ class PolicyEngine:
         for session in sessions:
             if ln.sessions.pop(session, None) is None:
                 raise PlanError(f"line {ln.id} has no session {session}")
-            self._event("session_closed", ln, session=session)
+            self.log.record("session_closed", line=ln.id, session=session)  # no meters snapshot
 
     def session_close(self, line: str | Line, session: int) -> None:
         """The end of a data session (PDP context deactivation / PDN disconnection)."""
