@@ -230,21 +230,24 @@ cdef bytes _lai(str plmn, long area):
 
 @cython.no_gc
 cdef class Usim:
-    """What the terminal read from the USIM (decoded once, updated on REFRESH)."""
+    """What the terminal read from the USIM (decoded once, updated on REFRESH), and what it
+    derives from it: the HPLMN and the lists for PLMN selection (:attr:`lists`)."""
 
     cdef public object iccid
-    cdef public object imsi
-    cdef public object mnc_length
+    cdef readonly object imsi
+    cdef readonly object mnc_length
     cdef public object spn
     cdef public object ust
-    cdef public object user
-    cdef public object operator
-    cdef public object hplmn_act
-    cdef public object ehplmn
-    cdef public object fplmn
-    cdef public object fplmn_size
+    cdef readonly object user
+    cdef readonly object operator
+    cdef readonly object hplmn_act
+    cdef readonly object ehplmn
+    cdef object _fplmn
+    cdef readonly object fplmn_size
     cdef public object rplmn
-    cdef public object hpplmn_minutes
+    cdef readonly object hpplmn_minutes
+    cdef readonly object hplmn
+    cdef readonly object lists
 
     def __init__(self, iccid=None, imsi=None, mnc_length=2, spn=None, ust=frozenset(), user=(),
                  operator=(), hplmn_act=(), ehplmn=(), fplmn=None, fplmn_size=0, rplmn=None,
@@ -258,28 +261,63 @@ cdef class Usim:
         self.operator = operator
         self.hplmn_act = hplmn_act
         self.ehplmn = ehplmn
-        self.fplmn = [] if fplmn is None else fplmn
+        self._fplmn = [] if fplmn is None else fplmn
         self.fplmn_size = fplmn_size
         self.rplmn = rplmn
         self.hpplmn_minutes = hpplmn_minutes
+        self.derive()
 
     @property
-    def hplmn(self):
-        return self.home()
+    def fplmn(self):
+        """The terminal's copy of EF_FPLMN (TS 31.102 §4.2.16), free entries as ``""``."""
+        return self._fplmn
 
-    cdef object home(self):
-        """The HPLMN: MCC and MNC of the IMSI (TS 23.122 §1.2, MNC length from EF_AD)."""
-        if not self.imsi:
-            return None
-        return plmn_of_imsi(self.imsi, self.mnc_length)
+    @fplmn.setter
+    def fplmn(self, entries):
+        self._fplmn = entries
+        self.derive()
+
+    cdef void derive(self):
+        """The HPLMN: MCC and MNC of the IMSI (TS 23.122 §1.2, MNC length from EF_AD), and the
+        lists for PLMN selection (TS 31.102 §4.2.5, 4.2.16, 4.2.52, 4.2.53, 4.2.84)."""
+        self.hplmn = plmn_of_imsi(self.imsi, self.mnc_length) if self.imsi else None
+        self.lists = sel.SimLists(self.hplmn or "", self.ehplmn, self.hplmn_act, self.user, self.operator,
+                                  tuple([p for p in self._fplmn if p]))
 
     cdef void assign(self, tuple values):
-        """Set the fields decoded from subscription files (those of ``values`` by slot, not ``_MISSING``)."""
-        cdef Py_ssize_t i
-        for i in range(N_SLOTS):
-            v = values[i]
-            if v is not _MISSING:
-                setattr(self, _SLOT_FIELDS[i], v)
+        """Set the fields decoded from subscription files (those of ``values`` by slot, not
+        ``_MISSING``), the mutable ones as the terminal's own copies."""
+        v = values[SLOT_IMSI]
+        if v is not _MISSING:
+            self.imsi = v
+        v = values[SLOT_MNC_LENGTH]
+        if v is not _MISSING:
+            self.mnc_length = v
+        v = values[SLOT_SPN]
+        if v is not _MISSING:
+            self.spn = dict(v) if v is not None else None
+        v = values[SLOT_USER]
+        if v is not _MISSING:
+            self.user = v
+        v = values[SLOT_OPERATOR]
+        if v is not _MISSING:
+            self.operator = v
+        v = values[SLOT_HPLMN_ACT]
+        if v is not _MISSING:
+            self.hplmn_act = v
+        v = values[SLOT_EHPLMN]
+        if v is not _MISSING:
+            self.ehplmn = v
+        v = values[SLOT_FPLMN]
+        if v is not _MISSING:
+            self._fplmn = list(v)
+        v = values[SLOT_HPPLMN]
+        if v is not _MISSING:
+            self.hpplmn_minutes = v
+        v = values[SLOT_FPLMN_SIZE]
+        if v is not _MISSING:
+            self.fplmn_size = v
+        self.derive()
 
     def __repr__(self):
         return (f"Usim(iccid={self.iccid!r}, imsi={self.imsi!r}, mnc_length={self.mnc_length!r}, "
@@ -406,9 +444,6 @@ cdef frozenset _LOCATION_FILES = frozenset((EF_EPSLOCI, EF_PSLOCI, EF_LOCI))
 cdef enum:
     SLOT_IMSI, SLOT_MNC_LENGTH, SLOT_SPN, SLOT_USER, SLOT_OPERATOR, SLOT_HPLMN_ACT, SLOT_EHPLMN, SLOT_FPLMN, \
         SLOT_HPPLMN, SLOT_FPLMN_SIZE, N_SLOTS
-#: the Usim attribute of each slot
-cdef tuple _SLOT_FIELDS = ("imsi", "mnc_length", "spn", "user", "operator", "hplmn_act", "ehplmn", "fplmn",
-                           "hpplmn_minutes", "fplmn_size")
 cdef dict _USIM_FIELD = {
     EF_IMSI: (SLOT_IMSI, None), EF_AD: (SLOT_MNC_LENGTH, 2), EF_SPN: (SLOT_SPN, None),
     EF_PLMNWACT: (SLOT_USER, ()), EF_OPLMNWACT: (SLOT_OPERATOR, ()), EF_HPLMNWACT: (SLOT_HPLMN_ACT, ()),
@@ -672,8 +707,8 @@ cdef class ModemCore:
         plmn = self.registered
         if plmn is None:
             return False
-        u = self.usim
-        return not (plmn == u.home() or plmn in u.ehplmn)  # sel.is_home on the USIM's lists
+        cdef Usim u = self.usim
+        return not (plmn == u.hplmn or plmn in u.ehplmn)  # sel.is_home on the USIM's lists
 
     @property
     def data_active(self):
@@ -704,7 +739,7 @@ cdef class ModemCore:
             "data_roaming": config.data_roaming,
             "imsi": u.imsi,
             "iccid": u.iccid,
-            "hplmn": u.home(),
+            "hplmn": u.hplmn,
             "spn": spn,
             "display_name": self.display_name_of(opname, roaming) if registered else None,
             "country": place[0],
@@ -838,10 +873,6 @@ cdef class ModemCore:
         values = _usim_values(fids[:n], raws[:n])
         old_imsi = u.imsi
         u.assign(values)
-        if values[SLOT_SPN] is not _MISSING and u.spn is not None:
-            u.spn = dict(u.spn)  # the terminal's own copies of the mutable values
-        if values[SLOT_FPLMN] is not _MISSING:
-            u.fplmn = list(u.fplmn)
         if want is None or not want.isdisjoint(_RPLMN_FILES):
             # registered PLMN: EPS location information first, then the CS one (TS 23.122 §4.4.3)
             eps = cs = None
@@ -857,7 +888,7 @@ cdef class ModemCore:
             # (they are erased at SIM removal, TS 24.008 §4.4.1)
             self.forbidden_las.clear()
             self.profile_switches += 1
-            self.record("profile_switch", {"old_imsi": old_imsi, "imsi": u.imsi, "hplmn": u.home()})
+            self.record("profile_switch", {"old_imsi": old_imsi, "imsi": u.imsi, "hplmn": u.hplmn})
 
     # ================================================================== selection and registration
     def _set_location(self, country, location, default):
@@ -914,7 +945,7 @@ cdef class ModemCore:
     cdef tuple _candidate_tuple(self):
         """The acceptable cells heard (TS 23.122 §4.4.3), cached per world and situation."""
         radio = self._radio()
-        forbidden = tuple([p for p in self.usim.fplmn if p])
+        forbidden = self.usim.lists.forbidden
         las = frozenset(self.forbidden_las) if self.forbidden_las else frozenset()
         key = ("candidates", radio, self.config.rats, forbidden, las)
         cands = self.world.memo.get(key)
@@ -930,9 +961,7 @@ cdef class ModemCore:
 
     cdef object sim_lists(self):
         """The USIM's lists for PLMN selection (TS 31.102 §4.2.5, 4.2.16, 4.2.52, 4.2.53, 4.2.84)."""
-        cdef Usim u = self.usim
-        return sel.SimLists(u.home() or "", u.ehplmn, u.hplmn_act, u.user, u.operator,
-                            tuple([p for p in u.fplmn if p]))
+        return self.usim.lists
 
     cdef dict _cell_index(self):
         """The heard cells by (PLMN, RAT, cell identity), the first of each (cached per world and radio)."""

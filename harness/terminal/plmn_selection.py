@@ -125,27 +125,28 @@ def priority_order(
     ``include_forbidden`` the PLMNs of the forbidden list are left out (automatic mode); with it
     they are kept and marked (the list shown for a manual search).
     """
-    listed, high, low = _ranked(tuple(candidates), sim, rplmn, include_forbidden)
-    out = list(listed)
-    seen = {(c.plmn, c.rat) for c in out}
+    listed, plmns, groups, low = _ranked(tuple(candidates), sim, rplmn, include_forbidden)
     # item iv: the PLMNs in random order, inside one PLMN the preferred technology first
-    drawn = sorted({c.plmn for c in high})
-    if len(drawn) > 1:
+    drawn = plmns
+    if len(plmns) > 1:
+        drawn = list(plmns)
         (rng if rng is not None else random.Random(0)).shuffle(drawn)  # noqa: S311 - reproducible runs
-    rank = {p: i for i, p in enumerate(drawn)}
-    _take(out, seen, sorted(high, key=lambda c: (rank[c.plmn], RAT_PREFERENCE.index(c.rat))))
-    _take(out, seen, low)  # item v
+    out = list(listed)
+    for plmn in drawn:
+        out.extend(groups[plmn])
+    out.extend(low)  # item v
     return out
 
 
 #: (candidates, SIM lists, RPLMN, mode) -> the ranked parts of :func:`_ranked`
-_RANKED: dict[tuple[object, ...], tuple[tuple[Candidate, ...], ...]] = {}
+_RANKED: dict[tuple[object, ...], tuple[object, ...]] = {}
 
 
 def _ranked(candidates: tuple[Candidate, ...], sim: SimLists, rplmn: str | None,
-            include_forbidden: bool) -> tuple[tuple[Candidate, ...], ...]:
-    """Items 0-iii in order (each PLMN/access technology once), the high-quality others (item iv,
-    before the draw) and the other others by decreasing signal (item v)."""
+            include_forbidden: bool) -> tuple[object, ...]:
+    """What the order holds before the draw, each PLMN/access technology once: items 0-iii in
+    order, the PLMNs of the high-quality others sorted (item iv), their combinations by PLMN
+    with the preferred technology first, and the other others by decreasing signal (item v)."""
     key = (candidates, sim, rplmn, include_forbidden)
     try:
         hit = _RANKED.get(key)
@@ -168,9 +169,15 @@ def _ranked(candidates: tuple[Candidate, ...], sim: SimLists, rplmn: str | None,
     for plmn, rats in sim.operator:  # item iii
         _take(listed, seen, _entry(plmn, rats or ALL_RATS, by_key))
     others = [c for c in pool if (c.plmn, c.rat) not in seen]
-    high = tuple(c for c in others if c.high_quality)
-    low = tuple(sorted((c for c in others if not c.high_quality), key=lambda c: (-c.signal, c.plmn, c.rat)))
-    ranked = (tuple(listed), high, low)
+    high: list[Candidate] = []
+    _take(high, seen, [c for c in others if c.high_quality])
+    groups: dict[str, list[Candidate]] = {}
+    for c in sorted(high, key=lambda c: RAT_PREFERENCE.index(c.rat)):
+        groups.setdefault(c.plmn, []).append(c)
+    low: list[Candidate] = []
+    weak = sorted((c for c in others if not c.high_quality), key=lambda c: (-c.signal, c.plmn, c.rat))
+    _take(low, seen, weak)
+    ranked = (tuple(listed), tuple(sorted(groups)), {p: tuple(g) for p, g in groups.items()}, tuple(low))
     return ranked if key is None else remember(_RANKED, key, ranked, 1024)
 
 
