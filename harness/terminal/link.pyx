@@ -22,6 +22,7 @@ from harness.events cimport record_apdu
 from harness.terminal.fcp cimport Fcp, Fields, decode, fields_length, parse_fcp
 
 from csim import encoding as enc
+from csim.memo import once
 from harness.terminal.errors import CardCommandError
 
 _CORE_TRANSMIT = CardCore.transmit
@@ -254,6 +255,15 @@ def usim_aid_of(record: bytes) -> bytes | None:
     return aid if aid and aid.startswith(USIM_AID_PREFIX) else None
 
 
+#: the USIM AID of each EF_DIR record read (b"" for another application's): decoding the record
+#: at every UICC activation is 3.7 % of a power_on (callgrind, 120 power_ons: 38.7M -> 37.3M Ir)
+cdef dict _usim_aids = {}
+
+
+def _usim_aid_or_empty(record: bytes) -> bytes:
+    return usim_aid_of(record) or b""
+
+
 cdef class UiccLink:
     """The terminal's commands to the UICC over a :class:`~harness.terminal.transport.Transport`.
 
@@ -386,8 +396,8 @@ cdef class UiccLink:
                 record = self.checked(read_record_apdu(n, f.record_length), &sw)
                 if record is None:
                     break
-                found = usim_aid_of(record)
-                if found is not None:
+                found = once(_usim_aids, record, _usim_aid_or_empty)
+                if found:
                     aid = found
                     break
         self.aid = aid
