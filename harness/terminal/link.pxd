@@ -2,6 +2,7 @@
 """C-level interface of :mod:`harness.terminal.link` for other compiled modules of the terminal."""
 
 from csim.apdu cimport CardCore
+from harness.terminal.fcp cimport Fields
 
 
 cdef class InProcessTransport:
@@ -23,9 +24,13 @@ cdef class UiccLink:
     cdef public bytes aid               # the USIM AID found in EF_DIR (path API)
 
     cdef bytes xfer(self, bytes apdu)
-    cdef bytes command(self, bytes apdu, str what)
+    cdef bytes checked(self, bytes apdu, int* sw)
     cdef bytes binary(self, Py_ssize_t size, int* sw)
-    cdef bytes record(self, int n, object length, str path)
+    cdef bytes walk(self, tuple fids, str path)
+    cdef bint select_fields(self, str path, Fields* f) except -1
+    cdef bytes record(self, int n, int length, str path)
+    cpdef bytes usim_aid(self)
+    cpdef void forget_aid(self)
     cpdef bytes transmit(self, bytes apdu)
     cpdef tuple tx(self, bytes apdu)
     cpdef int sw(self, bytes apdu)

@@ -6,7 +6,6 @@ clauses for what that card does not show (usage qualifier, 81 lengths).
 """
 
 import pytest
-
 from harness.terminal.fcp import Fcp, parse_fcp
 
 MF = "62308202782183023f00a50c8001718304000564508701018a01058c04261a0000c60f90017083010183018183010a83010b"
@@ -75,3 +74,18 @@ def test_two_byte_lengths():
 def test_not_a_fcp():
     assert parse_fcp(b"") == Fcp()
     assert parse_fcp(bytes.fromhex("6f108408a000000003000000a5049f6501ff")) == Fcp()  # FCI, not FCP
+
+
+def test_a_cut_template_gives_the_objects_before_the_cut():
+    # the template announces 0x10 bytes but only the descriptor and one byte of tag 83 follow
+    fcp = parse_fcp(bytes.fromhex("6210820241218302 6F".replace(" ", "")))
+    assert fcp.structure == "transparent" and fcp.fid is None and fcp.size is None
+
+
+def test_fcp_is_an_immutable_value():
+    fcp = parse_fcp(bytes.fromhex(EF_NIA))
+    assert fcp == Fcp("linear_fixed", 105, 21, 5, 0x6F51, None, 0x05, None)
+    assert hash(fcp) == hash(parse_fcp(bytearray.fromhex(EF_NIA))) and fcp != Fcp()
+    assert "record_count=5" in repr(fcp)
+    with pytest.raises(AttributeError):
+        fcp.size = 0

@@ -173,3 +173,36 @@ def test_path_api_errors_carry_the_status_word(make_link):
     with pytest.raises(CardCommandError, match=r"READ BINARY 3F00/2FE2: SW 6982 \(") as err:
         link.read_binary("3F00/2FE2")
     assert err.value.sw == 0x6982 and card.script == []
+
+
+def _dir_record(aid: str, label: str) -> str:
+    """An EF_DIR record (application template, TS 102 221 §13.1) of 32 bytes."""
+    body = bytes.fromhex("4F%02X" % (len(aid) // 2) + aid) + b"\x50" + bytes((len(label),)) + label.encode()
+    return (b"\x61" + bytes((len(body),)) + body).ljust(32, b"\xff").hex().upper()
+
+
+FCP_DIR = "620F82054221002003" + "83022F00" + "80020060"  # linear fixed, 3 records of 32 bytes
+USIM_AID = "A0000000871002FF33FF018900000001"
+ISIM_AID = "A0000000871004FF33FF018900000001"
+
+
+def test_usim_aid_reads_ef_dir_up_to_the_first_usim(make_link):
+    link, card, _ = make_link([("00A4000C023F00", "9000"), ("00A40004022F0000", FCP_DIR + "9000"),
+                               ("00B2010420", _dir_record(ISIM_AID, "ISIM") + "9000"),
+                               ("00B2020420", _dir_record(USIM_AID, "USIM") + "9000")])
+    assert link.usim_aid() == bytes.fromhex(USIM_AID)
+    assert link.usim_aid() == bytes.fromhex(USIM_AID)  # once per link: nothing more sent
+    assert card.script == []
+
+
+def test_usim_aid_falls_back_to_the_usim_application_code(make_link):
+    # TS 102 221 §11.1.1.2: with no USIM in EF_DIR, the ADF is selected by a right-truncated AID
+    isim = _dir_record(ISIM_AID, "ISIM")
+    link, card, _ = make_link([("00A4000C023F00", "9000"), ("00A40004022F0000", FCP_DIR + "9000"),
+                               ("00B2010420", isim + "9000"), ("00B2020420", isim + "9000"),
+                               ("00B2030420", "6A83"),
+                               ("00A4000C023F00", "9000"), ("00A40004022F0000", "6A82")])
+    assert link.usim_aid() == bytes.fromhex("A0000000871002")
+    link.forget_aid()
+    assert link.usim_aid() == bytes.fromhex("A0000000871002")  # no EF_DIR at all
+    assert card.script == []
