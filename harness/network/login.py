@@ -59,7 +59,9 @@ def international_msisdn(number: str, digits: int | None = None) -> str:
     numbers written ``+33...``, ``0033...`` or ``33...``; spaces, dots and dashes are ignored.
     """
     raw = number
-    text = _SEPARATORS.sub("", number.strip())
+    text = number.strip()
+    if not text.isdigit():
+        text = _SEPARATORS.sub("", text)
     if text.startswith("+"):
         text = text[1:]
     elif text.startswith("00"):

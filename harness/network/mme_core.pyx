@@ -13,6 +13,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
+from posix.stat cimport stat, struct_stat
 
 from csim.milenage cimport EpsVector, Milenage, eps_vector
 from harness.events cimport EventLog, record_event
@@ -97,6 +98,20 @@ cdef class AttachProcedure:
 
 class KeysMissing(LookupError):
     """The HSS cannot run AKA (TS 33.102 §6.3) for a subscriber whose keys it was not given."""
+
+
+cdef extern from "Python.h":
+    bytes PyUnicode_EncodeFSDefault(object unicode)
+
+
+def profile_version(str path) -> int:
+    """The version of a profile file: its modification time in ns (POSIX ``st_mtim``), 0 when it
+    cannot be read."""
+    cdef struct_stat st
+    cdef bytes name = PyUnicode_EncodeFSDefault(path)
+    if stat(name, &st) != 0:
+        return 0
+    return st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
 
 
 cdef class AuC:

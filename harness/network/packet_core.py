@@ -88,7 +88,21 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 def _host(pool: str, k: int) -> str:
     """The text of the ``k``-th address of the pool ``pool``."""
-    return str(_network(pool).network_address + k)
+    return _v4_text(int(_network(pool).network_address) + k)
+
+
+def _v4_text(value: int) -> str:
+    """The dotted-decimal text of an IPv4 address (RFC 791 §3.2)."""
+    return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+
+
+def _prefix64_text(value: int) -> str:
+    """The text of the /64 prefix starting at address ``value`` (RFC 5952 §4): its low 64 bits are
+    zero, so the longest run of zero fields is the one at the end, written ``::`` (§4.2.3)."""
+    head = [value >> 112, value >> 96 & 0xFFFF, value >> 80 & 0xFFFF, value >> 64 & 0xFFFF]
+    while head and not head[-1]:
+        head.pop()
+    return ":".join([f"{h:x}" for h in head]) + "::/64"
 
 
 def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
@@ -362,6 +376,8 @@ class NetworkDataPlane:
         self._pool_v4 = _network(pool_v4)
         self._hosts_v4 = self._pool_v4.num_addresses - 2  # without the network and broadcast addresses
         self._prefix_v6 = _network(prefix_v6)
+        self._base_v4 = int(self._pool_v4.network_address)
+        self._base_v6 = int(self._prefix_v6.network_address)
         self._used_v4: set[str] = set()
         self._next_v4 = 0
         self._next_v6 = 0
@@ -448,7 +464,7 @@ class NetworkDataPlane:
             rule = f" ({sub.apn_rule})" if sub.apn_rule else ""
             raise _Reject(CAUSE_UNKNOWN_APN, f"APN {apn.apn!r} is not in the subscription of line "
                                              f"{sub.msisdn}: {', '.join(sub.apns)}{rule}")
-        delivery, login = self._delivery(req, sub, apn)
+        delivery, login = self._delivery(req, sub, apn, msisdn)
         self._check_cap(sub)
         if delivery == "partner":
             assert login is not None
@@ -482,8 +498,9 @@ class NetworkDataPlane:
             raise _Reject(CAUSE_UNKNOWN_APN, f"APN {req.apn!r} is unknown to {op.name} (known: {known})")
         return apn
 
-    def _delivery(self, req: ActivationRequest, sub: Subscriber, apn: ApnSetting):  # noqa: ANN202
-        """Which service the login asks for: internet, the line's fixed IP, or a partner platform."""
+    def _delivery(self, req: ActivationRequest, sub: Subscriber, apn: ApnSetting, line: str):  # noqa: ANN202
+        """Which service the login asks for: internet, the line's fixed IP, or a partner platform
+        (``line``: the line's MSISDN as E.164 digits)."""
         op = self.operator
         fixed, pd = op.fixed_ip, op.partner_delivery
         user = req.username
@@ -505,7 +522,6 @@ class NetworkDataPlane:
                 raise _Reject(CAUSE_USER_AUTH_FAILED,
                               f"{op.name} expects {'/'.join(a.upper() for a in login.auth)} for {user!r}, "
                               f"the terminal used {req.auth.upper()}")
-            line = line_number(sub.msisdn)
             if login.msisdn != line:
                 raise _Reject(CAUSE_USER_AUTH_FAILED,
                               f"login {user!r} names MSISDN {login.msisdn}, this line is {line}")
@@ -640,7 +656,7 @@ class NetworkDataPlane:
         hosts = self._hosts_v4
         for _ in range(hosts):
             self._next_v4 = self._next_v4 % hosts + 1
-            addr = str(self._pool_v4.network_address + self._next_v4)
+            addr = _v4_text(self._base_v4 + self._next_v4)
             if addr not in self._used_v4:
                 self._used_v4.add(addr)
                 return addr
@@ -649,7 +665,7 @@ class NetworkDataPlane:
     def _allocate_v6(self) -> str:
         """The next /64 of the operator's prefix (one per PDN connection, TS 23.401 §5.3.1.2.2)."""
         self._next_v6 += 1
-        return f"{ipaddress.IPv6Address(int(self._prefix_v6.network_address) + (self._next_v6 << 64))}/64"
+        return _prefix64_text(self._base_v6 + (self._next_v6 << 64))
 
     def _lns_allocate(self, lns: PartnerLns) -> str:
         k = self._lns_next.get(lns.realm, 1) + 1   # .1 is the LNS itself

@@ -44,6 +44,19 @@ def test_internet_dynamic_addresses(orange):
     assert orange.log.of_kind("pdn_activation")[0]["ipv4"] == "100.64.0.1"
 
 
+def test_address_texts_are_the_rfc_forms():
+    # RFC 5952 §4.2: the longest run of zero fields is written "::", other zero fields "0";
+    # IPv4 in dotted decimal (RFC 791 §3.2)
+    dp = NetworkDataPlane(ORANGE, [PLAIN], pool_v4="10.255.255.0/24", prefix_v6="fd00::/48")
+    got = [dp.activate(ActivationRequest(PLAIN.imsi, "orange", pdn_type="ipv4v6")) for _ in range(3)]
+    assert [(r.ipv4, r.ipv6_prefix) for r in got] == [
+        ("10.255.255.1", "fd00:0:0:1::/64"), ("10.255.255.2", "fd00:0:0:2::/64"),
+        ("10.255.255.3", "fd00:0:0:3::/64")]
+    dp = NetworkDataPlane(ORANGE, [PLAIN], prefix_v6="2001:db8:0:ab00::/56")
+    assert dp.activate(ActivationRequest(PLAIN.imsi, "orange", pdn_type="ipv6")).ipv6_prefix == \
+        "2001:db8:0:ab01::/64"
+
+
 def test_missing_apn_uses_default_unknown_apn_rejected(orange):
     assert orange.activate(ActivationRequest(PLAIN.imsi, None)).apn == "orange"
     r = orange.activate(ActivationRequest(PLAIN.imsi, "mmsbouygtel.com"))
