@@ -117,7 +117,8 @@ class Session:
         sim, transport = _open_card(profile, target, log)
         try:
             settings = dict(config or {})
-            network = Network(wld, log=log)
+            # the HSS takes the card's subscribers from the profile version just loaded
+            network = Network(wld, log=log, profile_versions={str(card_path): card_path.stat().st_mtime_ns})
             if target.in_reader:
                 known = _check_identity(CheckTransport(transport, log), profile, target)
                 _provision_from_target(network, target, known)
