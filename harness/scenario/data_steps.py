@@ -263,7 +263,7 @@ class DataContext(OfRun):
         if scn is not None:
             setup = per_scenario(
                 scn, "data", lambda s: _DataSetup(s, profile, _operators.OperatorDB(dict(table)), table))
-        if setup is None or setup.profile is not profile or (
+        if setup is None or setup.profile != profile or (
                 setup.table is not table and setup.ops.operators != table):
             setup = _DataSetup(scn, profile, _operators.OperatorDB(dict(table)), table)
         ops = setup.ops
