@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from harness.network.operators import Operator, Plan
+from harness.network.operators import Operator, PlanTraits
 
 FRANCE_CC = "33"
 _PARTNER_NAME = re.compile(r"^[a-z](?:[a-z0-9-]*[a-z])?$")
@@ -224,12 +224,12 @@ class Availability:
     reason: str
 
 
-def _describe_plan(plan: Plan) -> str:
+def _describe_plan(plan: PlanTraits) -> str:
     state = "blocked" if plan.blocked else "unblocked"
     return f"{state} {plan.kind}{'' if plan.data else ' without data'}"
 
 
-def fixed_ip_availability(operator: Operator, plan: Plan) -> Availability:
+def fixed_ip_availability(operator: Operator, plan: PlanTraits) -> Availability:
     """Whether the fixed-IP option can be ordered on ``plan`` with ``operator``, and why."""
     fixed = operator.fixed_ip
     if fixed is None:

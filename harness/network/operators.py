@@ -74,8 +74,8 @@ class ApnSetting:
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """The traits of a subscription the option rules look at."""
+class PlanTraits:
+    """The traits of the line's tariff plan that the operator's rules look at (kind, blocked, data)."""
 
     kind: str = "unlimited"   # unlimited | voice_only | small_data | data_only | travel | metered | ...
     blocked: bool = True
@@ -186,7 +186,7 @@ class Operator:
                 return ref
         return None
 
-    def roaming_allowed(self, plan: Plan) -> bool:
+    def roaming_allowed(self, plan: PlanTraits) -> bool:
         return not any(plan.matches(rule) for rule in self.roaming_forbidden_plans)
 
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from csim.memo import once
 from harness.events import EventLog
 from harness.network.login import LoginError, international_msisdn, parse_login
-from harness.network.operators import ApnSetting, Operator, Plan
+from harness.network.operators import ApnSetting, Operator, PlanTraits
 
 # TS 24.301 §9.9.4.4 / TS 24.008 §10.5.6.6
 CAUSE_ODB = 8
@@ -185,7 +185,7 @@ class Subscriber:
 
     imsi: str
     msisdn: str                    # national or international; compared in international digits
-    plan: Plan = Plan()
+    plan: PlanTraits = PlanTraits()
     fixed_ip: str | None = None    # the fixed-IP option: the line's address
     login: str = ""                # fixed-IP login (contract's technical information)
     password: str = ""

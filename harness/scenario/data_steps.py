@@ -163,7 +163,7 @@ class _DataSetup:
             fixed_ip_availability,
             fixed_ip_monthly_price,
         )
-        from harness.network.operators import Plan
+        from harness.network.operators import PlanTraits
         from harness.network.packet_core import PartnerLns, Subscriber
         from harness.terminal.data_session import TerminalConfig, apn_database
 
@@ -178,8 +178,8 @@ class _DataSetup:
         self.operator = op
         msisdn = str(spec.get("msisdn") or profile.msisdn or "")
         plan_doc = spec.get("plan") or {}
-        plan = Plan(kind=str(plan_doc.get("kind", "unlimited")), blocked=bool(plan_doc.get("blocked", True)),
-                    data=bool(plan_doc.get("data", True)))
+        plan = PlanTraits(kind=str(plan_doc.get("kind", "unlimited")),
+                          blocked=bool(plan_doc.get("blocked", True)), data=bool(plan_doc.get("data", True)))
         reference = profile.sim_reference
         activation = _date(spec.get("activated", profile.activation_date))
         self.fixed_ip: dict[str, Any] | None = None

@@ -11,7 +11,7 @@ from harness.network.login import (
     international_msisdn,
     parse_login,
 )
-from harness.network.operators import Plan, load_all
+from harness.network.operators import PlanTraits, load_all
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +79,15 @@ def test_parse_login(ops):
 
 def test_fixed_ip_availability_per_provider(ops):
     orange, bytel = ops
-    blocked, unblocked = Plan("data_only", blocked=True), Plan("data_only", blocked=False)
-    metered = Plan("metered", blocked=False)
+    blocked, unblocked = PlanTraits("data_only", blocked=True), PlanTraits("data_only", blocked=False)
+    metered = PlanTraits("metered", blocked=False)
     assert fixed_ip_availability(orange, blocked).allowed
     assert fixed_ip_availability(orange, metered).allowed
     refused = fixed_ip_availability(orange, unblocked)
     assert not refused.allowed and "blocked" in refused.reason and "unblocked data_only" in refused.reason
     assert fixed_ip_availability(bytel, unblocked).allowed and fixed_ip_availability(bytel, blocked).allowed
     assert fixed_ip_availability(bytel, metered).allowed
-    assert not fixed_ip_availability(bytel, Plan("voice_only", data=False)).allowed
+    assert not fixed_ip_availability(bytel, PlanTraits("voice_only", data=False)).allowed
 
 
 def test_prices_and_cancellation(ops):

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from csim.yamlsrc import DataError
-from harness.network.operators import OPERATORS_DIR, Plan, load_all, load_operator
+from harness.network.operators import OPERATORS_DIR, PlanTraits, load_all, load_operator
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +48,8 @@ def test_bouygues_internet_apn(db):
 
 
 def test_roaming_data_forbidden_on_data_only(db):
-    assert not db["orange-france"].roaming_allowed(Plan("data_only"))
-    assert db["orange-france"].roaming_allowed(Plan("unlimited"))
+    assert not db["orange-france"].roaming_allowed(PlanTraits("data_only"))
+    assert db["orange-france"].roaming_allowed(PlanTraits("unlimited"))
 
 
 def _write(tmp_path, name, text):

@@ -4,7 +4,7 @@ import pytest
 from harness.events import EventLog
 
 from harness.network.login import build_login
-from harness.network.operators import Plan, load_all
+from harness.network.operators import PlanTraits, load_all
 from harness.network.packet_core import (
     ActivationRequest,
     NetworkDataPlane,
@@ -15,10 +15,10 @@ from harness.network.packet_core import (
 
 OPS = load_all()
 ORANGE, BYTEL = OPS["orange-france"], OPS["bouygues-telecom"]
-FIXED = Subscriber("208019900000001", "07000009279756", Plan("data_only", blocked=True),
+FIXED = Subscriber("208019900000001", "07000009279756", PlanTraits("data_only", blocked=True),
                    fixed_ip="203.0.113.7", login="337000009279756@alpha.otd", password="s3cret")
-PARTNER = Subscriber("208019900000002", "07000080910112", Plan("m2m"), partner="partenaire")
-PLAIN = Subscriber("208019900000003", "0612345678", Plan("unlimited"))
+PARTNER = Subscriber("208019900000002", "07000080910112", PlanTraits("m2m"), partner="partenaire")
+PLAIN = Subscriber("208019900000003", "0612345678", PlanTraits("unlimited"))
 LNS = PartnerLns("partenaire.otd", "198.51.100.1", "lns.partenaire.example",
                  {"337000080910112@partenaire.otd": "pw"})
 
@@ -113,9 +113,9 @@ def test_roaming_on_data_only_not_subscribed(orange):
 
 
 def test_bouygues_fixed_ip_chap_and_session_cap():
-    lines = [Subscriber(f"20820{i:010d}", f"07{i:08d}", Plan("data_only"), account="acme")
+    lines = [Subscriber(f"20820{i:010d}", f"07{i:08d}", PlanTraits("data_only"), account="acme")
              for i in range(257)]
-    fixed = Subscriber("208209999999999", "0799999999", Plan("data_only", blocked=False),
+    fixed = Subscriber("208209999999999", "0799999999", PlanTraits("data_only", blocked=False),
                        fixed_ip="203.0.113.9", login="ipfixe-42", password="pw", account="acme")
     dp = NetworkDataPlane(BYTEL, [*lines, fixed])
     results = [dp.activate(ActivationRequest(s.imsi, "mmsbouygtel.com")) for s in lines]

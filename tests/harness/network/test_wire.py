@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from harness.network.login import build_login
-from harness.network.operators import Plan, load_all
+from harness.network.operators import PlanTraits, load_all
 from harness.network.packet_core import ActivationRequest, NetworkDataPlane, PartnerLns, Subscriber
 from harness.network.wire import hide_password, session_packets, sessions_packets, write_pcap
 
@@ -25,10 +25,10 @@ FIELDS = [
 
 OPS = load_all()
 ORANGE, BYTEL = OPS["orange-france"], OPS["bouygues-telecom"]
-FIXED = Subscriber("208019900000001", "07000009279756", Plan("data_only"), fixed_ip="203.0.113.7",
+FIXED = Subscriber("208019900000001", "07000009279756", PlanTraits("data_only"), fixed_ip="203.0.113.7",
                    login="337000009279756@alpha.otd", password="s3cret")
-PARTNER = Subscriber("208019900000002", "07000080910112", Plan("m2m"), partner="partenaire")
-PLAIN = Subscriber("208019900000003", "0612345678", Plan("unlimited"))
+PARTNER = Subscriber("208019900000002", "07000080910112", PlanTraits("m2m"), partner="partenaire")
+PLAIN = Subscriber("208019900000003", "0612345678", PlanTraits("unlimited"))
 
 
 def tshark(path):
@@ -119,7 +119,7 @@ def test_3g_pdp_context_and_unknown_apn(orange, tmp_path):
 
 
 def test_chap_session_on_bouygues(tmp_path):
-    sub = Subscriber("208201234567890", "0712345678", Plan("data_only", blocked=False),
+    sub = Subscriber("208201234567890", "0712345678", PlanTraits("data_only", blocked=False),
                      fixed_ip="203.0.113.9", login="ipfixe-42", password="pw")
     dp = NetworkDataPlane(BYTEL, [sub], aaa_secret=SECRET)
     r = dp.activate(ActivationRequest.with_login(sub.imsi, "mmsbouygtel.com", "chap", "ipfixe-42", "pw"))
