@@ -454,11 +454,23 @@ cdef frozenset _RPLMN_FILES = frozenset((EF_LOCI, EF_EPSLOCI))
 cdef frozenset _SOR_FILES = frozenset((EF_OPLMNWACT, EF_FPLMN))
 
 
+cdef dict _file_plans = {}
+
+
 cdef tuple _files_to_read(frozenset ust, object want):
     """The files to read: those wanted whose service is available in EF_UST (TS 31.102 §4.2.8).
 
     Also returns how many of them come before the location information files.
     """
+    key = (ust, want)
+    plan = _file_plans.get(key)
+    # kept (callgrind, /tmp/work/pw2.py): worked out each time: 13.6 k Ir of a power_on's 283 k
+    if plan is None:
+        plan = remember(_file_plans, key, _file_plan(ust, want))
+    return plan
+
+
+cdef tuple _file_plan(frozenset ust, object want):
     fids = []
     for fid in _USIM_FILES:
         service = _SERVICE_OF.get(fid)
@@ -470,9 +482,21 @@ cdef tuple _files_to_read(frozenset ust, object want):
     return tuple(fids), n
 
 
+cdef dict _usim_decoded = {}
+
+
 cdef tuple _usim_values(tuple fids, tuple raws):
     """The :class:`Usim` fields decoded from subscription files, by slot (``SLOT_*``); a field no
     file set is ``_MISSING``."""
+    key = (fids, raws)
+    values = _usim_decoded.get(key)
+    # kept (callgrind, /tmp/work/pw2.py): decoded file by file each time: 21 k Ir of a power_on's 283 k
+    if values is None:
+        values = remember(_usim_decoded, key, _slots_of(fids, raws))
+    return values
+
+
+cdef tuple _slots_of(tuple fids, tuple raws):
     slots = [_MISSING] * N_SLOTS
     for fid, raw in zip(fids, raws, strict=True):
         field_ = _USIM_FIELD.get(fid)
