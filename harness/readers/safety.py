@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.readers.trace import KEY_REFERENCES, command_name
+from harness.terminal.link import normal_ending
 from harness.terminal.transport import TransportError
 
 # INS of commands that modify the card (TS 102 221 §10.1.2, ISO 7816-4, TS 51.011 §9.2)
@@ -198,8 +199,7 @@ class ScenarioWritePolicy(SafetyPolicy):
         """Follow the selection: a SELECT that ended normally chose a new current file."""
         if len(apdu) < 4 or apdu[1] != 0xA4 or len(response) < 2:
             return
-        sw1 = response[-2]
-        if not (sw1 in (0x90, 0x91) and (response[-1] == 0 or sw1 == 0x91)):
+        if not normal_ending(int.from_bytes(response[-2:], "big")):
             return
         p1 = apdu[2]
         data = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
@@ -223,7 +223,7 @@ def _gsm_attempts(ins: int, p2: int, query: Query, key: str) -> int:
     resp = query(bytes([0xA0, 0xF2, 0x00, 0x00, 0x16]))
     data = resp[:-2]
     index = {1: 18, 2: 20}.get(p2)
-    ok = len(resp) >= 2 and (resp[-2:] == b"\x90\x00" or resp[-2] == 0x91)
+    ok = len(resp) >= 2 and normal_ending(int.from_bytes(resp[-2:], "big"))
     if index is None or len(data) < 22 or not ok:
         raise PinGuard(f"refused: cannot read the attempts left for {key} from the GSM STATUS response")
     if ins == UNBLOCK_INS:

@@ -18,7 +18,8 @@ only with ``allow_terminal_writes``; personalisation files are never written the
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,6 @@ from csim.profile import Profile, build_image, load_profile
 from harness.events import EventLog
 from harness.terminal.link import UiccLink
 from harness.terminal.transport import Transport, TransportError
-
-#: PIN1 of a card in a reader, typed by the user when the card asks for it
-PIN1_ENV = "SIMHARNESS_PIN1"
 
 
 class CardMismatch(TransportError):
@@ -122,7 +120,7 @@ class Session:
             if target.in_reader:
                 known = _check_identity(CheckTransport(transport, log), profile, target)
                 _provision_from_target(network, target, known)
-                settings.setdefault("pin", _reader_pin(target))
+                settings.setdefault("pin", _reader_pin(known))
             else:
                 settings.setdefault("pin", user_pin(profile))
             modem = Modem(transport, wld, log=log, config=ModemConfig(**settings), network=network)
@@ -170,26 +168,27 @@ class CheckTransport:
         return self.transport.atr
 
     def transmit(self, apdu: bytes) -> bytes:
-        inner = self.transport
-        terminal_log = inner.log
-        inner.log = None
-        try:
+        with self._unlogged() as inner:
             response = inner.transmit(apdu)
-        finally:
-            inner.log = terminal_log
         self.log.record("check_apdu", command=bytes(apdu), response=response)
         return response
 
     def reset(self) -> bytes:
+        with self._unlogged() as inner:
+            atr = inner.reset()
+        self.log.record("check_reset", atr=atr)
+        return atr
+
+    @contextmanager
+    def _unlogged(self) -> Iterator[Transport]:
+        """The inner transport with its own (the terminal's) log detached meanwhile."""
         inner = self.transport
         terminal_log = inner.log
         inner.log = None
         try:
-            atr = inner.reset()
+            yield inner
         finally:
             inner.log = terminal_log
-        self.log.record("check_reset", atr=atr)
-        return atr
 
     def close(self) -> None:
         self.transport.close()
@@ -277,10 +276,10 @@ def _provision_from_target(network: Any, target: CardTarget, known: Profile | No
                          "give --keys FILE or --expect-profile FILE")
 
 
-def _reader_pin(target: CardTarget) -> str | None:
+def _reader_pin(known: Profile | None) -> str | None:
     """PIN1 of the card in the reader: ``SIMHARNESS_PIN1``, else the expected profile's."""
+    from harness.readers.pcsc import PIN1_ENV
+
     if os.environ.get(PIN1_ENV):
         return os.environ[PIN1_ENV]
-    if target.expect_profile:
-        return user_pin(load_profile(target.expect_profile))
-    return None
+    return user_pin(known) if known is not None else None
