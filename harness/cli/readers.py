@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from harness.scenario.event_export import jsonable
 from harness.terminal.transport import TransportError
 
 VPCD_SLOTS = 2  # one /etc/reader.conf.d/vpcd entry gives two readers
@@ -174,16 +175,6 @@ def _open_card(args: argparse.Namespace) -> tuple[Any, Any]:
     return transport, link
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).hex().upper()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def cmd_read(args: argparse.Namespace) -> int:
     from harness.readers.pcsc import read_subscriber
 
@@ -196,10 +187,10 @@ def cmd_read(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(_jsonable(values), indent=2))
+        print(json.dumps(jsonable(values), indent=2))
     else:
         for key, value in values.items():
-            print(f"{key:10} {json.dumps(_jsonable(value), ensure_ascii=False)}")
+            print(f"{key:10} {json.dumps(jsonable(value), ensure_ascii=False)}")
     return 0
 
 
