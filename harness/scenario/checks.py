@@ -131,15 +131,3 @@ def ef_spec(name: str) -> Any:
     matches = [e for e in eftable.all_efs() if e.name.upper() == key]
     matches.sort(key=lambda e: e.parent != "ADF_USIM")
     return matches[0] if matches else None
-
-
-def ef_decode(name: str, data: bytes | list[bytes]) -> Any:
-    """Decode an EF's contents with the EF table's decoder (``csim.ef``)."""
-    from csim import ef as eftable
-
-    spec = ef_spec(name)
-    if spec is None:
-        raise KeyError(f"no decoder for {name!r}")
-    return eftable.decode(spec, data)
-
-

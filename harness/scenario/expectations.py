@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from csim import ef as eftable
 from harness.scenario import steps
 from harness.scenario.checks import (
     Mismatch,
     clean_hex,
     count_check,
     count_ok,
-    ef_decode,
     ef_path,
     ef_spec,
     hex_prefix_match,
@@ -111,10 +111,10 @@ class Checker:
         lines = getattr(spec, "lines", {})
         link = self.s.link
         for name, want in spec.items():
-            path = ef_path(name)
+            ef = ef_spec(name)  # the EF table entry, looked up once per name
+            path = ef.path if ef is not None else ef_path(name)
             at = lines.get(name, line)
             record = want.get("record") if isinstance(want, Mapping) else None
-            ef = ef_spec(name)
             linear = ef is not None and ef.structure != "transparent"
             try:
                 if record:
@@ -133,7 +133,9 @@ class Checker:
                     out.append(Mismatch(f"ef.{name}", clean_hex(pattern), flat.hex().upper(), at))
             if isinstance(want, Mapping) and "decoded" in want:
                 try:
-                    decoded = ef_decode(name, raw)
+                    if ef is None:
+                        raise KeyError(f"no decoder for {name!r}")
+                    decoded = eftable.decode(ef, raw)
                 except Exception as exc:  # noqa: BLE001
                     decoded = f"cannot decode: {exc}"
                 if not same(want["decoded"], decoded):
