@@ -135,12 +135,19 @@ class ScenarioItem(pytest.Item):
 # --------------------------------------------------------------------------- fixtures
 
 
+_TARGET = pytest.StashKey[CardTarget]()
+
+
 def card_target(config: pytest.Config) -> CardTarget:
-    """Where the scenarios' card is, from ``--reader`` / ``--serve`` and their companions."""
-    return CardTarget(reader=parse_reader(config.getoption("--reader", None)),
-                      serve=bool(config.getoption("--serve")), keys=config.getoption("--keys"),
-                      expect_profile=config.getoption("--expect-profile", None),
-                      allow_terminal_writes=bool(config.getoption("--allow-terminal-writes")))
+    """Where the scenarios' card is, from ``--reader`` / ``--serve`` and their companions (one
+    target for the whole session: its keys file and expected profile are read once)."""
+    if _TARGET not in config.stash:
+        config.stash[_TARGET] = CardTarget(
+            reader=parse_reader(config.getoption("--reader", None)),
+            serve=bool(config.getoption("--serve")), keys=config.getoption("--keys"),
+            expect_profile=config.getoption("--expect-profile", None),
+            allow_terminal_writes=bool(config.getoption("--allow-terminal-writes")))
+    return config.stash[_TARGET]
 
 
 def _marker_arg(request: pytest.FixtureRequest, name: str, default: str) -> str:

@@ -21,11 +21,13 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from csim.profile import Profile, build_image, load_profile
 from harness.events import EventLog
+from harness.scenario.keys import SubscriberKeys, load_keys
 from harness.terminal.link import UiccLink
 from harness.terminal.transport import Transport, TransportError
 
@@ -59,6 +61,16 @@ class CardTarget:
     def in_reader(self) -> bool:
         """The card is in a PC/SC reader the harness does not control (physical, or served elsewhere)."""
         return self.reader is not None
+
+    @cached_property
+    def subscriber_keys(self) -> tuple[SubscriberKeys, ...]:
+        """The entries of ``keys``, read once for the whole run (``file:line`` when wrong)."""
+        return tuple(load_keys(self.keys)) if self.keys else ()
+
+    @cached_property
+    def expected(self) -> Profile | None:
+        """The profile of ``expect_profile``, loaded once for the whole run."""
+        return load_profile(self.expect_profile) if self.expect_profile else None
 
     def describe(self) -> str:
         if self.serve:
@@ -234,7 +246,7 @@ def _check_identity(transport: CheckTransport, scenario_profile: Profile,
 
     Returns the profile the card is known to be (``expect_profile``), or None.
     """
-    known = load_profile(target.expect_profile) if target.expect_profile else None
+    known = target.expected
     link = UiccLink(transport)
     try:
         transport.reset()
@@ -259,8 +271,6 @@ def _same_iccid(a: str, b: str) -> bool:
 
 def _provision_from_target(network: Any, target: CardTarget, known: Profile | None) -> None:
     """The HSS knows only the keys the user gave for the card in the reader."""
-    from harness.scenario.keys import load_keys
-
     hss = network.hss
     hss.subscribers = {}
     given = False
@@ -268,7 +278,7 @@ def _provision_from_target(network: Any, target: CardTarget, known: Profile | No
         hss.provision_profile(known)
         given = True
     if target.keys:
-        for entry in load_keys(target.keys):
+        for entry in target.subscriber_keys:
             hss.provision(entry.imsi, entry.ki, entry.opc, mnc_length=entry.mnc_length, sqn=entry.sqn)
         given = True
     if not given:
