@@ -451,23 +451,21 @@ class _ProfileFiles(dict):
 
 
 class _Setup:
-    """What the applets of the cards built from one profile (and one card image) share.
+    """What the applets of the cards built from one profile share.
 
     The policy, each IMSI profile's files and key specification, the SET UP MENU command, the
-    policy's choice per PLMN, and - the file tree being the image's - the writes of a switch to
-    each profile and the EF sizes. Derived once, from the profile as it was when its first card
-    was built with this image; a new image (:func:`csim.profile.build_image` hands out a fresh
-    one per call) derives again.
+    policy's choice per PLMN, and - the cards of one profile having one file tree - the writes
+    of a switch to each profile and the EF sizes (kept per card class; a card whose tree differs
+    is written path by path, see :meth:`csim.apdu.CardCore.write_files`). Derived once per
+    profile contents (:func:`csim.profile.derived_cache`).
     """
 
-    __slots__ = ("profile_ref", "image_ref", "policy", "files", "auth", "shared", "select",
-                 "writes", "sizes", "imsis")
+    __slots__ = ("policy", "files", "auth", "shared", "select", "writes", "sizes", "imsis")
 
-    def __init__(self, card: Any, profile: Any, image: Any) -> None:
+    def __init__(self, card: Any, profile: Any, shared: dict[str, Any], own_tree: bool) -> None:
         from csim import profile as profiles
         from csim.milenage import UsimAuth
 
-        shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
         policy = shared.get("policy")
         if policy is None:
             policy = shared["policy"] = Policy.from_config(profile.applet)
@@ -477,35 +475,32 @@ class _Setup:
         files: Callable[[str], Mapping[str, bytes]] = cache.__getitem__
 
         # each profile's keys as issued; every card gets a copy (its own SQN state)
-        issued: dict[str, UsimAuth] = shared.setdefault("issued auth", {})
+        issued: dict[str, UsimAuth] = shared.get("issued auth")
+        if issued is None:
+            issued = shared["issued auth"] = {}
+            for name in policy.profile_names:
+                spec = profiles.profile_auth(profile, name)
+                issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
 
         def auth(name: str) -> UsimAuth:
-            proto = issued.get(name)
-            if proto is None:
-                spec = profiles.profile_auth(profile, name)
-                proto = issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn,
-                                                sqn_array=spec.sqn_array or None)
-            return proto.copy()
+            return issued[name].copy()
 
-        self.profile_ref = weakref.ref(profile)
-        self.image_ref = None if image is None else weakref.ref(image)
         self.policy = policy
         self.files = files
         self.auth = auth
         self.shared: dict[str, Any] = shared.setdefault(RoamingApplet, {})
         self.select: dict[str, str | None] = shared.setdefault("select", {})
-        # per card file tree: shared only by cards of one image and one card class
-        self.writes: dict[str, _SwitchWrites] | None = None if image is None else {}
-        self.sizes: dict[str, int | None] = {}
+        # a switch's writes, resolved once per profile (bench/scenario_replay.py under callgrind:
+        # resolving them on each new card costs 17 % of a move); a card without an image has a
+        # file tree of its own
+        self.writes: dict[str, _SwitchWrites] | None = (
+            None if own_tree else shared.setdefault(("writes", type(card)), {}))
+        self.sizes: dict[str, int | None] = {} if own_tree else shared.setdefault(("sizes", type(card)), {})
         self.imsis: dict[bytes, str] = {}  # EF_IMSI contents -> profile, the first in policy order
         for name in reversed(policy.profile_names):
             imsi = files(name).get(EF_IMSI)
             if imsi is not None:
                 self.imsis[bytes(imsi)] = name
-
-    def valid(self, profile: Any, image: Any) -> bool:
-        return self.profile_ref() is profile and (
-            image is None if self.image_ref is None else self.image_ref() is image)
 
     def active(self, card: Any) -> str:
         """The profile whose EF_IMSI the card holds, else the priority profile."""
@@ -516,23 +511,19 @@ class _Setup:
         return self.imsis.get(imsi, self.policy.priority)
 
 
-_setups: dict[tuple[int, int, type], _Setup] = {}
-
-
 def _setup_of(card: Any, profile: Any) -> _Setup:
-    """The shared setup of the cards built from ``profile`` with ``card.image`` (see :class:`_Setup`).
+    """The shared setup of the cards built from ``profile`` (see :class:`_Setup`).
 
     A card without an image derives from the profile each time (its file tree is its own).
     """
-    image = getattr(card, "image", None)
-    if image is None:
-        return _Setup(card, profile, None)
-    key = (id(profile), id(image), type(card))
-    setup = _setups.get(key)
-    if setup is None or not setup.valid(profile, image):
-        if len(_setups) >= 64:
-            _setups.clear()
-        setup = _setups[key] = _Setup(card, profile, image)
+    from csim import profile as profiles
+
+    shared = profiles.derived_cache(profile).setdefault("roaming applet", {})
+    if getattr(card, "image", None) is None:
+        return _Setup(card, profile, shared, own_tree=True)
+    setup = shared.get(("setup", type(card)))
+    if setup is None:
+        setup = shared[("setup", type(card))] = _Setup(card, profile, shared, own_tree=False)
     return setup
 
 

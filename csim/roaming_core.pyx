@@ -300,15 +300,19 @@ cdef class RoamingCore(CompiledApplet):
         card = self.card
         files = self._files(target)
         writes = self._writes.get(target)
+        changed = None
         if writes is not None and writes[0] is files:
-            if getattr(type(card), "write_file", None) is _write_file:
-                card.write_files(writes[1])
-            else:
-                write = card.write_file
-                for path, data in writes[1]:
-                    write(path, data)
-            changed = writes[2]
-        else:
+            try:
+                if getattr(type(card), "write_file", None) is _write_file:
+                    card.write_files(writes[1])
+                else:
+                    write = card.write_file
+                    for path, data in writes[1]:
+                        write(path, data)
+                changed = writes[2]
+            except (LookupError, ValueError):
+                changed = None  # this card's file tree differs from the one the list was made on
+        if changed is None:
             changed = self._write_profile(target, files)
         active = self._active
         self._auths[active] = card.auth
