@@ -1144,6 +1144,8 @@ cdef class CardCore:
             return SW_WRONG_LENGTH
         if not self.ac_ok(nd.ac_read):
             return SW_SECURITY
+        if nd.lcsi == 0x04:
+            return SW_CONDITIONS
         rec = p1 if p1 else c.rec
         if p1 > nd.nrec:
             return SW_NO_RECORD

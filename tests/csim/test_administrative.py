@@ -105,3 +105,36 @@ def test_the_rest_of_the_card_state_carries_over(mini, h, tmp_path):
     assert back.read_file("3F00/7FF0/6F99") == b"\xff" * 5
     h.tx(back, "00A4080C047FF06F99")
     assert h.tx(back, "00B0000005")[1] == 0x6982                      # no EF_ARR tag: ADM1 rules
+
+
+def _fcp_objects():
+    from hypothesis import strategies as st
+
+    tag = st.sampled_from([0x80, 0x81, 0x82, 0x83, 0x84, 0x88, 0x8A, 0x8B])
+    obj = st.tuples(tag, st.binary(max_size=6)).map(lambda t: bytes([t[0], len(t[1])]) + t[1])
+    return st.lists(obj, max_size=6).map(lambda objs: b"".join(objs))
+
+
+def test_random_administrative_commands_keep_the_card_whole(h):
+    """Whatever CREATE / RESIZE / DELETE data an ADM holder sends, the answer is a status word,
+    the tree stays one the card can be rebuilt from and the USIM still reads."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=150)
+    @given(st.lists(st.tuples(st.sampled_from(["00E0", "80D4", "00E4"]), _fcp_objects(),
+                              st.booleans(), st.sampled_from(["3F00", "7FF0", "7F10"])),
+                    min_size=1, max_size=8))
+    def run(cmds):
+        card = Card(h.mini_image(), toolkit=False)
+        adm(card, h)
+        for cla_ins, body, wrap, df in cmds:
+            h.tx(card, "00A4000C02" + df)
+            data = (bytes([0x62, len(body)]) + body if wrap else body)[:255] or b"\x00"
+            sw = h.tx(card, bytes.fromhex(cla_ins + "0000") + bytes([len(data)]) + data)[1]
+            assert sw >> 12 in (6, 9) and sw != 0x6F00, hex(sw)
+        Card(card.snapshot(), toolkit=False)
+        assert h.tx(card, "00A4080C047FF06FAD")[1] == 0x9000
+        assert h.tx(card, "00B0000004")[0] == card.read_file("3F00/7FF0/6FAD")
+
+    run()

@@ -46,6 +46,17 @@ def test_deactivate_and_activate_the_current_file(mini_open, h):
     assert h.tx(card, "00B000000B")[1] == 0x9000
 
 
+def test_a_deactivated_record_ef_refuses_read_update_search_increase(mini_open, h):
+    card = mini_open
+    verify_adm(card, h)
+    for fid in ("6F40", "6F80"):
+        assert h.tx(card, "0004000002" + fid)[1] == 0x9000
+        assert h.tx(card, "00B2010400")[1] == 0x6985
+        assert h.tx(card, "00A2010401FF")[1] == 0x6985
+    assert h.tx(card, "803200000101")[1] == 0x6985
+    assert h.tx(card, "00DC010304" + "00" * 4)[1] == 0x6985
+
+
 def test_life_cycle_commands_name_files_as_select_does(mini_open, h):
     card = mini_open
     verify_adm(card, h)
