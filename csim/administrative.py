@@ -64,7 +64,7 @@ def create(image: CardImage, df: str, data: bytes) -> Result:
     cyclic EF under the current DF, from its FCP (82 descriptor, 83 FID, 80 size of an EF, 88 SFI,
     8B referenced EF_ARR record). The new file is filled with FF and becomes current."""
     fcp = fcp_template(data)
-    if fcp is None or 0x82 not in fcp or len(fcp.get(0x83, b"")) != 2:
+    if fcp is None or not fcp.get(0x82) or len(fcp.get(0x83, b"")) != 2:
         return SW_BAD_DATA
     fid = int.from_bytes(fcp[0x83], "big")
     if fid in RESERVED_FIDS or _child(image, df, fid) is not None or _fid(df) == fid:

@@ -83,6 +83,7 @@ def test_refusals_leave_the_tree_alone(mini, h):
     assert h.tx(mini, cmd("00E0", fcp("82024121", "83027FFF", "80020001")))[1] == 0x6A80
     assert h.tx(mini, cmd("00E0", "8202412183025678"))[1] == 0x6A80  # no FCP template
     assert h.tx(mini, cmd("00E0", fcp("82024121", "83025678", "8002FFFF")))[1] == 0x6A84
+    assert h.tx(mini, cmd("00E0", fcp("8200", "83025678", "80020001")))[1] == 0x6A80  # empty descriptor
     assert h.tx(mini, "00E0010003620100")[1] == 0x6A86
     assert h.tx(mini, "00E4000000")[1] == 0x6700
     assert mini.file_paths() == before
