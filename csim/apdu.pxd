@@ -110,6 +110,7 @@ cdef class CardCore:
     cdef int process(self, const unsigned char* a, Py_ssize_t n) noexcept
     cdef bytes respond(self, const unsigned char* a, Py_ssize_t n)
     cdef int select(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int find_path(self, Channel* c, int p1, const unsigned char* d, int nc) noexcept
     cdef int match_aid(self, const unsigned char* d, int nc, int start, int step) noexcept
     cdef int status(self, Channel* c, int p1, int p2, int p3, int nc) noexcept
     cdef int get_response(self, int p1, int p2, int p3, int nc, bint gsm) noexcept
@@ -123,6 +124,10 @@ cdef class CardCore:
     cdef inline int step_record(self, Channel* c, Node* nd, int mode) noexcept
     cdef int up_record(self, Channel* c, int p1, int p2, const unsigned char* d, int nc, bint gsm) noexcept
     cdef int search_record(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int increase(self, Channel* c, int p1, int p2, const unsigned char* d, int nc, bint gsm) noexcept
+    cdef int life_cycle(self, Channel* c, int ins, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int terminal_capability(self, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int file_admin(self, Channel* c, int ins, int p1, int p2, const unsigned char* d, int nc) noexcept
     cdef int pin_cmd(self, int ins, int ref, int p3, const unsigned char* d, int nc) noexcept
     cdef int manage_channel(self, int origin, int p1, int p2, int p3, int nc) noexcept
     cdef int authenticate(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept

@@ -62,11 +62,14 @@ cdef enum:
     SW_REF_NOT_FOUND = 0x6A88
     SW_SEARCH_FAILED = 0x6282
     SW_AUTH_ERROR = 0x9862
+    SW_MAX_VALUE = 0x9850
+    SW_INVALIDATED_FILE = 0x6283
 
 # instructions whose P3 is Lc (data sent to the card): P3 > 0 without data is a wrong length
 cdef unsigned char DATA_IN[256]
 memset(DATA_IN, 0, 256)
-for _ins in (0xA4, 0xD6, 0xDC, 0xA2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88, 0x10, 0xC2, 0x14):
+for _ins in (0xA4, 0xD6, 0xDC, 0xA2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88, 0x10, 0xC2, 0x14,
+             0x04, 0x44, 0x32, 0xAA, 0xE0, 0xE4, 0xD4):
     DATA_IN[_ins] = 1
 
 
@@ -385,28 +388,30 @@ cdef class CardCore:
         return -1
 
     cdef int find_fid(self, Channel* c, int fid, bint gsm) noexcept:
-        """Selection by file identifier, TS 102 221 §8.4.1 / TS 51.011 §6.5."""
+        """Selection by file identifier, TS 102 221 §8.4.1 / TS 51.011 §6.5: a child of the
+        current DF, the current DF, its parent, a DF that is a child of the parent, the MF; the
+        current ADF by '7FFF' (UICC); a DF that is a child of the MF (SIM view). An ADF is never
+        selected in the SIM view."""
         cdef int df = c.df
-        cdef int p, i
+        cdef int p = self.nodes[df].parent
+        cdef int i
         if fid == 0x3F00:
             return self.mf
         if fid == 0x7FFF:
             return -1 if gsm else c.adf
         if self.nodes[df].fid == fid:
-            i = df
-        else:
-            i = self.child_fid(df, fid)
-            if i < 0:
-                p = self.nodes[df].parent
-                if p >= 0:
-                    if self.nodes[p].fid == fid:
-                        i = p
-                    else:
-                        i = self.child_fid(p, fid)
-                if i < 0 and gsm:
-                    i = self.child_fid(self.mf, fid)
-                    if i >= 0 and self.nodes[i].kind == K_EF:
-                        i = -1
+            return df
+        i = self.child_fid(df, fid)
+        if i < 0 and p >= 0:
+            if self.nodes[p].fid == fid:
+                return p
+            i = self.child_fid(p, fid)
+            if i >= 0 and self.nodes[i].kind == K_EF:
+                i = -1
+        if i < 0 and gsm:
+            i = self.child_fid(self.mf, fid)
+            if i >= 0 and self.nodes[i].kind != K_DF:
+                i = -1
         if gsm and i >= 0 and self.nodes[i].kind == K_ADF:
             return -1
         return i
@@ -743,16 +748,25 @@ cdef class CardCore:
         c = &self.ch[cla & 3]
         if not c.open:
             return SW_CHANNEL
+        # CLA 8X commands (TS 102 221 §10.1.2 table 10.5; TS 102 222 §6)
         if cla & 0x80:
             if ins == 0xF2:
                 return self.status(c, p1, p2, p3, nc)
             if ins == 0x10 or ins == 0xC2 or ins == 0x12 or ins == 0x14:
                 return self.cat(ins, p1, p2, p3, d, nc, False)
+            if ins == 0x32:
+                return self.increase(c, p1, p2, d, nc, False)
+            if ins == 0xAA:
+                return self.terminal_capability(p1, p2, d, nc)
+            if ins == 0xD4:
+                return self.file_admin(c, ins, p1, p2, d, nc)
             if ins == 0xA4 or ins == 0xB0 or ins == 0xD6 or ins == 0xB2 or ins == 0xDC or ins == 0xA2 \
                     or ins == 0x20 or ins == 0x24 or ins == 0x26 or ins == 0x28 or ins == 0x2C \
-                    or ins == 0xC0 or ins == 0x70 or ins == 0x88:
+                    or ins == 0xC0 or ins == 0x70 or ins == 0x88 or ins == 0x04 or ins == 0x44 \
+                    or ins == 0xE0 or ins == 0xE4:
                 return SW_CLA
             return SW_INS
+        # CLA 0X commands
         if ins == 0xA4:
             return self.select(c, p1, p2, d, nc)
         if ins == 0xB0:
@@ -775,7 +789,12 @@ cdef class CardCore:
             return self.authenticate(c, p1, p2, d, nc)
         if ins == 0x70:
             return self.manage_channel(cla & 3, p1, p2, p3, nc)
-        if ins == 0xF2 or ins == 0x10 or ins == 0xC2 or ins == 0x12 or ins == 0x14 or ins == 0x32:
+        if ins == 0x04 or ins == 0x44:
+            return self.life_cycle(c, ins, p1, p2, d, nc)
+        if ins == 0xE0 or ins == 0xE4:
+            return self.file_admin(c, ins, p1, p2, d, nc)
+        if ins == 0xF2 or ins == 0x10 or ins == 0xC2 or ins == 0x12 or ins == 0x14 or ins == 0x32 \
+                or ins == 0xAA or ins == 0xD4:
             return SW_CLA
         return SW_INS
 
@@ -783,7 +802,7 @@ cdef class CardCore:
 
     cdef int select(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept:
         """SELECT, TS 102 221 §11.1.1."""
-        cdef int i = -1, j, k, cur, fid, occ, resp = p2 & 0x0C
+        cdef int i = -1, k, occ, resp = p2 & 0x0C
         cdef Node* nd
         if resp != 0x04 and resp != 0x0C:
             return SW_P1P2
@@ -839,19 +858,7 @@ cdef class CardCore:
         elif p1 == 0x08 or p1 == 0x09:
             if nc < 2 or (nc & 1):
                 return SW_WRONG_LENGTH
-            cur = self.mf if p1 == 0x08 else c.df
-            for j in range(0, nc, 2):
-                fid = (d[j] << 8) | d[j + 1]
-                if cur < 0 or self.nodes[cur].kind == K_EF:
-                    cur = -1
-                    break
-                if j == 0 and p1 == 0x08 and fid == 0x3F00:
-                    continue
-                if j == 0 and fid == 0x7FFF:
-                    cur = c.adf
-                    continue
-                cur = self.child_fid(cur, fid)
-            i = cur
+            i = self.find_path(c, p1, d, nc)
         else:
             return SW_P1P2
         if i < 0:
@@ -862,8 +869,24 @@ cdef class CardCore:
             return self.set_pending(self.out, k, False)
         nd = &self.nodes[i]
         if nd.lcsi == 0x04:
-            return 0x6283
+            return SW_INVALIDATED_FILE
         return SW_OK
+
+    cdef int find_path(self, Channel* c, int p1, const unsigned char* d, int nc) noexcept:
+        """Selection by path, TS 102 221 §8.4.2: from the MF (P1 08, the leading '3F00' may be
+        left out) or from the current DF (P1 09); '7FFF' first stands for the current ADF."""
+        cdef int j, fid, cur = self.mf if p1 == 0x08 else c.df
+        for j in range(0, nc, 2):
+            fid = (d[j] << 8) | d[j + 1]
+            if cur < 0 or self.nodes[cur].kind == K_EF:
+                return -1
+            if j == 0 and p1 == 0x08 and fid == 0x3F00:
+                continue
+            if j == 0 and fid == 0x7FFF:
+                cur = c.adf
+                continue
+            cur = self.child_fid(cur, fid)
+        return cur
 
     cdef int match_aid(self, const unsigned char* d, int nc, int start, int step) noexcept:
         """ADF whose AID starts with the given (right-truncated) DF name, TS 102 221 §8.4.2."""
@@ -1121,6 +1144,8 @@ cdef class CardCore:
             return SW_WRONG_LENGTH
         if not self.ac_ok(nd.ac_read):
             return SW_SECURITY
+        if nd.lcsi == 0x04:
+            return SW_CONDITIONS
         rec = p1 if p1 else c.rec
         if p1 > nd.nrec:
             return SW_NO_RECORD
@@ -1141,13 +1166,122 @@ cdef class CardCore:
         c.rec = self.out[0]
         return self.set_pending(self.out, cnt, False)
 
+    cdef int increase(self, Channel* c, int p1, int p2, const unsigned char* d, int nc,
+                      bint gsm) noexcept:
+        """INCREASE, TS 102 221 §11.1.8 / TS 51.011 §9.2.7: adds the data to the value of record 1
+        of a cyclic EF and writes the sum as the new record 1 (the oldest record is overwritten);
+        the response is the new record followed by the value added. 9850 when the sum does not
+        fit the record."""
+        cdef int k, carry, sw
+        cdef Node* nd
+        cdef Node* st
+        cdef unsigned char* rec
+        if p1 != 0 or (p2 & 7) or (gsm and p2):
+            return SW_P1P2
+        if nc == 0:
+            return SW_WRONG_LENGTH
+        nd = self.access_ef(self.ef_for(c, p2 >> 3), True, True, &sw)
+        if nd == NULL:
+            return sw
+        if nd.structure != S_CYCLIC:
+            return SW_INCOMPATIBLE
+        if nc > nd.rec_len:
+            return SW_WRONG_LENGTH
+        rec = self.rec_ptr(nd, 1)
+        memcpy(self.pend, rec, nd.rec_len)
+        carry = 0
+        for k in range(nd.rec_len - 1, -1, -1):
+            carry += self.pend[k]
+            if k >= nd.rec_len - nc:
+                carry += d[k - (nd.rec_len - nc)]
+            self.pend[k] = carry & 0xFF
+            carry >>= 8
+        if carry:
+            return SW_MAX_VALUE
+        st = &self.nodes[nd.store]
+        st.head = (st.head + st.nrec - 1) % st.nrec
+        memcpy(self.rec_ptr(nd, 1), self.pend, nd.rec_len)
+        c.rec = 1
+        memcpy(self.out, self.pend, nd.rec_len)
+        memcpy(self.out + nd.rec_len, d, nc)
+        return self.set_pending(self.out, nd.rec_len + nc, gsm)
+
+    cdef int life_cycle(self, Channel* c, int ins, int p1, int p2, const unsigned char* d,
+                        int nc) noexcept:
+        """DEACTIVATE FILE (04) / ACTIVATE FILE (44), TS 102 221 §11.1.14 / §11.1.15: the file
+        named as SELECT names it (P1 00 FID, 08 path from the MF, 09 path from the current DF;
+        no data: the current file) becomes current and its life cycle status (FCP tag 8A) turns
+        to 04 operational-deactivated / 05 operational-activated. Needs ADM (the ACTIVATE and
+        DEACTIVATE rule of the cards' EF_ARR)."""
+        cdef int i
+        if p2 != 0:
+            return SW_P1P2
+        if nc == 0:
+            if p1 != 0:
+                return SW_WRONG_LENGTH
+            i = c.ef if c.ef >= 0 else c.df
+        elif p1 == 0x00:
+            if nc != 2:
+                return SW_WRONG_LENGTH
+            i = self.find_fid(c, (d[0] << 8) | d[1], False)
+        elif p1 == 0x08 or p1 == 0x09:
+            if nc & 1:
+                return SW_WRONG_LENGTH
+            i = self.find_path(c, p1, d, nc)
+        else:
+            return SW_P1P2
+        if i < 0:
+            return SW_NOT_FOUND
+        self.set_current(c, i)
+        if not self.ac_ok(AC_ADM1):
+            return SW_SECURITY
+        self.nodes[i].lcsi = 0x04 if ins == 0x04 else 0x05
+        return SW_OK
+
+    cdef int terminal_capability(self, int p1, int p2, const unsigned char* d, int nc) noexcept:
+        """TERMINAL CAPABILITY, TS 102 221 §11.1.19: the terminal capability template (tag A9)
+        is accepted; the card has no behaviour that depends on it."""
+        if p1 != 0 or p2 != 0:
+            return SW_P1P2
+        if nc == 0:
+            return SW_WRONG_LENGTH
+        if nc < 2 or d[0] != 0xA9 or d[1] + 2 != nc:
+            return SW_BAD_DATA
+        return SW_OK
+
+    cdef int file_admin(self, Channel* c, int ins, int p1, int p2, const unsigned char* d,
+                        int nc) noexcept:
+        """CREATE FILE (E0), DELETE FILE (E4), RESIZE FILE (80 D4), TS 102 222 §6.3 / §6.4 /
+        §6.10, under ADM. The change of the file tree is made by the card's ``administer``
+        method (:meth:`csim.card.Card.administer`); a bare core does not support them."""
+        if p1 != 0 or p2 != 0:
+            return SW_P1P2
+        if nc == 0:
+            return SW_WRONG_LENGTH
+        if not self.ac_ok(AC_ADM1):
+            return SW_SECURITY
+        administer = getattr(self, "administer", None)
+        if administer is None:
+            return SW_INS
+        try:
+            sw = int(administer(ins, <int>(c - &self.ch[0]), PyBytes_FromStringAndSize(<const char*>d, nc)))
+        except Exception:
+            return SW_TECH
+        return sw if 0x6000 <= sw <= 0x9FFF else SW_TECH
+
     # ------------------------------------------------------------------ PINs
 
     cdef int pin_cmd(self, int ins, int ref, int p3, const unsigned char* d, int nc) noexcept:
-        """VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN, TS 102 221 §11.1.9-§11.1.13."""
+        """VERIFY / CHANGE / DISABLE / ENABLE / UNBLOCK PIN, TS 102 221 §11.1.9-§11.1.13.
+
+        An empty VERIFY returns the retry counter whether or not the PIN is disabled or
+        blocked (§11.1.9.1.2): 63CX, 9000 once verified. VERIFY and CHANGE need a PIN that is
+        not disabled (§11.1.9.1.1, §11.1.10.1), DISABLE an enabled one: a disabled PIN answers
+        6984 (referenced data invalidated). ENABLE of an enabled PIN verifies it and leaves it
+        enabled. Administrative keys are never disabled (6985). A blocked PIN answers 6983.
+        """
         cdef int i = self.pin_index(ref)
         cdef Pin* p
-        cdef bint ok
         if i < 0:
             return SW_REF_NOT_FOUND
         p = &self.pins[i]
@@ -1157,7 +1291,7 @@ cdef class CardCore:
             if nc == 0:
                 if p3 != 0:
                     return SW_WRONG_LENGTH
-                return 0x63C0 | p.puk_attempts if p.puk_attempts else SW_BLOCKED
+                return 0x63C0 | p.puk_attempts
             if nc != 16:
                 return SW_WRONG_LENGTH
             if p.puk_attempts == 0:
@@ -1176,24 +1310,18 @@ cdef class CardCore:
         if ins == 0x20 and nc == 0:
             if p3 != 0:
                 return SW_WRONG_LENGTH
-            if not p.enabled:
-                return SW_INVALIDATED
-            if p.verified:
+            if p.verified and p.enabled:
                 return SW_OK
-            return 0x63C0 | p.attempts if p.attempts else SW_BLOCKED
+            return 0x63C0 | p.attempts
         if nc != (16 if ins == 0x24 else 8):
             return SW_WRONG_LENGTH
-        if ins == 0x26 or ins == 0x28:
-            if ref == 0x0A or ref == 0x0B:
-                return SW_CONDITIONS       # administrative keys cannot be disabled
-            if (ins == 0x26) != p.enabled:
-                return SW_CONDITIONS
-        elif not p.enabled:
+        if (ins == 0x26 or ins == 0x28) and (ref == 0x0A or ref == 0x0B):
+            return SW_CONDITIONS           # administrative keys cannot be disabled
+        if ins != 0x28 and not p.enabled:
             return SW_INVALIDATED
         if p.attempts == 0:
             return SW_BLOCKED
-        ok = memcmp(p.value, d, 8) == 0
-        if not ok:
+        if memcmp(p.value, d, 8) != 0:
             p.attempts -= 1
             p.verified = False
             return 0x63C0 | p.attempts
@@ -1425,6 +1553,8 @@ cdef class CardCore:
             memmove(buf, buf + 1, 4)
             memmove(buf + 4, buf + 6, 8)
             return self.set_pending(buf, 12, True)
+        if ins == 0x32:
+            return self.increase(c, p1, p2, d, nc, True)
         if ins == 0x10 or ins == 0xC2 or ins == 0x12 or ins == 0x14:
             return self.cat(ins, p1, p2, p3, d, nc, True)
         return SW_INS
@@ -1435,6 +1565,44 @@ cdef class CardCore:
     def atr(self) -> bytes:
         """Answer To Reset, from the card image (ISO/IEC 7816-3 §8)."""
         return self._atr
+
+    def rebuild(self, image, int channel=0, select=None) -> None:
+        """Rebuild the file tree from ``image``, the card's own state with a change of its tree
+        (TS 102 222 administrative commands): PIN values and security status, keys, the pending
+        proactive command and the counters carry over; every channel keeps its selection by path,
+        or the nearest DF still there. ``select`` (a path) then becomes current on ``channel``.
+        The image is checked on a card of its own first: a bad one raises and changes nothing."""
+        cdef int k
+        cdef Channel* c
+        CardCore(image)
+        paths = self._paths
+        chans = [(self.ch[k].open, paths[self.ch[k].df], paths[self.ch[k].ef] if self.ch[k].ef >= 0 else None,
+                  self.ch[k].rec, paths[self.ch[k].adf] if self.ch[k].adf >= 0 else None)
+                 for k in range(NCHAN)]
+        verified = {self.pins[k].key_ref: self.pins[k].verified for k in range(self.npins)}
+        auth, proactive = self._auth, self.proactive
+        counters = (self.n_apdu, self.n_auth, self.n_sync, self.n_mac)
+        self._build(image)
+        self._auth, self.proactive = auth, proactive
+        self.n_apdu, self.n_auth, self.n_sync, self.n_mac = counters
+        for k in range(self.npins):
+            self.pins[k].verified = verified.get(self.pins[k].key_ref, False)
+        for k in range(NCHAN):
+            is_open, df, ef, rec, adf = chans[k]
+            c = &self.ch[k]
+            c.open = is_open
+            c.df = self._nearest(df)
+            c.ef = self._index.get(ef, -1) if ef is not None else -1
+            c.rec = rec if c.ef >= 0 else 0
+            c.adf = self._index.get(adf, -1) if adf is not None else -1
+        if select is not None:
+            self.set_current(&self.ch[channel], self._index[select.upper()])
+
+    def _nearest(self, path) -> int:
+        """Index of the file at ``path``, else of its nearest ancestor still in the tree."""
+        while path not in self._index and "/" in path:
+            path = path.rsplit("/", 1)[0]
+        return self._index.get(path, self.mf)
 
     def reset(self) -> bytes:
         """Card reset: security status, channels, selection and pending data are cleared."""
@@ -1598,6 +1766,11 @@ cdef class CardCore:
         cdef Node* nd = &self.nodes[i]
         return [PyBytes_FromStringAndSize(<char*>self.rec_ptr(nd, k), nd.rec_len)
                 for k in range(1, nd.nrec + 1)]
+
+    def lcsi(self, path: str) -> int:
+        """Life cycle status integer of a file, FCP tag 8A (TS 102 221 §11.1.1.4.9): 05
+        operational-activated, 04 operational-deactivated."""
+        return self.nodes[self._node(path)].lcsi
 
     def file_paths(self) -> list:
         """Paths of every file of the tree, in image order."""

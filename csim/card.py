@@ -45,6 +45,27 @@ class Card(CardCore):
         prof = load_profile(profile)
         return cls(build_image(prof), profile=prof)
 
+    # --- administrative commands (TS 102 222) -------------------------------------------------
+
+    def administer(self, ins: int, channel: int, data: bytes) -> int:
+        """CREATE FILE (E0), DELETE FILE (E4) or RESIZE FILE (D4) on the current DF of ``channel``:
+        the card's file tree is rebuilt from its current state with the change (the APDU engine
+        calls this once the command's parameters and ADM are checked). Returns the status word."""
+        from csim import administrative
+
+        change = {0xE0: administrative.create, 0xE4: administrative.delete,
+                  0xD4: administrative.resize}[ins]
+        result = change(self.snapshot(), self.selection(channel)["df"], data)
+        if isinstance(result, int):
+            return result
+        image, select = result
+        try:
+            self.rebuild(image, channel, select)
+        except ValueError:
+            return administrative.SW_BAD_DATA
+        self.image = image
+        return 0x9000
+
     # --- introspection ----------------------------------------------------------------------
 
     @property
@@ -70,7 +91,7 @@ class Card(CardCore):
         """The card's current state as a :class:`CardImage` (files, PIN counters, keys, SQN)."""
         files: list[FileSpec] = []
         for spec in self.image.files:
-            new = dataclasses.replace(spec)
+            new = dataclasses.replace(spec, lcsi=self.lcsi(spec.path))
             if spec.kind == "EF" and not spec.link:
                 contents = self._contents(spec.path)
                 if isinstance(contents, list):

@@ -1,6 +1,6 @@
 """Status words of a UICC and of a GSM SIM, and what they mean.
 
-TS 102 221 §10.2.1 (UICC) and TS 51.011 §9.4 (GSM SIM).
+TS 102 221 §10.2.1 (UICC), TS 102 222 §6 (administrative commands) and TS 51.011 §9.4 (GSM SIM).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ STATUS_WORDS: dict[int, str] = {
     0x6A86: "incorrect parameters P1 to P2",
     0x6A87: "Lc inconsistent with P1 to P2",
     0x6A88: "referenced data not found",
+    0x6A89: "file ID already exists",
+    0x6A8A: "DF name already exists",
     0x6B00: "wrong parameters P1-P2",
     0x6D00: "instruction code not supported or invalid",
     0x6E00: "class not supported",

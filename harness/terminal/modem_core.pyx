@@ -865,8 +865,8 @@ cdef class ModemCore:
             return True
         if sw == 0x6984:
             return True  # reference data not usable: the PIN is disabled, nothing to present
-        if sw == 0x6983:
-            self.sim_state = "blocked"
+        if sw == 0x6983 or sw == 0x63C0:
+            self.sim_state = "blocked"  # the retry counter is returned blocked or not (§11.1.9.1.2)
         elif sw >> 4 == 0x63C and self.config.pin:
             # VERIFY PIN: the PIN in ASCII, padded with FF to 8 bytes
             _, sw = self._link.tx(bytes((0x00, 0x20, 0x00, ref, 0x08))
@@ -874,6 +874,8 @@ cdef class ModemCore:
             if sw == 0x9000:
                 self.record("pin", {"result": "verified"})
                 return True
+            if sw == 0x6984:
+                return True  # a disabled PIN is not verified (§11.1.9.1.1): nothing to present
             self.sim_state = "blocked" if sw == 0x6983 else "pin_required"
             self.record("pin", {"result": "rejected", "sw": f"{sw:04X}"})
             return False

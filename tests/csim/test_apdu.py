@@ -32,8 +32,11 @@ AMF1 = bytes.fromhex("b9b9")
     ("00F2000000", 0x6E00),          # STATUS needs CLA 8X
     ("0060000000", 0x6D00),          # INS 6X invalid
     ("0091000000", 0x6D00),
-    ("0004000000", 0x6D00),          # DEACTIVATE FILE not supported
-    ("8032000000", 0x6D00),          # INCREASE not supported
+    ("00D8000000", 0x6D00),          # INS D8 is not a UICC command
+    ("8004000000", 0x6E00),          # DEACTIVATE FILE is an inter-industry command
+    ("0032000000", 0x6E00),          # INCREASE needs CLA 8X
+    ("00AA000000", 0x6E00),          # so does TERMINAL CAPABILITY
+    ("80AA000000", 0x6700),          # TERMINAL CAPABILITY without its template
     ("00C0000000", 0x6985),          # GET RESPONSE with nothing pending
     ("00C0010000", 0x6A86),
     ("80F2030000", 0x6A86),          # STATUS P1 / P2

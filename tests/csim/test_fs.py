@@ -46,16 +46,40 @@ def test_select_no_data_returns_9000(mini, h):
     assert mini.selection()["df"] == "3F00/7FF0" and mini.selection()["adf"] == "3F00/7FF0"
 
 
-def test_select_search_order_children_parent_and_siblings(mini, h):
+def test_select_scope_by_file_identifier(mini, h):
+    """TS 102 221 §8.4.1: from the current DF a FID selects a child of it, the DF itself, its
+    parent, a DF that is a child of the parent, the MF, '7FFF' the current ADF; nothing else."""
     assert h.tx(mini, "00A4000C027FF0")[1] == 0x9000
     assert h.tx(mini, "00A4000C026FAD")[1] == 0x9000          # child of current DF
     assert mini.selection()["ef"] == "3F00/7FF0/6FAD"
-    assert h.tx(mini, "00A4000C022FE2")[1] == 0x9000          # child of the parent (MF)
-    assert mini.selection()["ef"] == "3F00/2FE2"
-    assert h.tx(mini, "00A4000C027FF0")[1] == 0x9000
-    assert h.tx(mini, "00A4000C027F10")[1] == 0x9000          # sibling DF
+    assert h.tx(mini, "00A4000C026F07")[1] == 0x9000          # EF current: its DF's children still
+    assert h.tx(mini, "00A4000C027FF0")[1] == 0x9000          # the current DF itself
+    assert h.tx(mini, "00A4000C022FE2")[1] == 0x6A82          # an EF of the parent (MF): not in scope
+    assert mini.selection()["df"] == "3F00/7FF0"              # a failed SELECT changes nothing
+    assert h.tx(mini, "00A4000C027F10")[1] == 0x9000          # a DF child of the parent
     assert h.tx(mini, "00A4000C026F07")[1] == 0x6A82          # EF_IMSI is not reachable from DF_TELECOM
+    assert h.tx(mini, "00A4000C026F3A")[1] == 0x9000          # EF_ADN, child of DF_TELECOM
+    assert h.tx(mini, "00A4000C022FE2")[1] == 0x6A82          # still out of scope from DF_TELECOM
     assert h.tx(mini, "00A4000C023F00")[1] == 0x9000          # MF from anywhere
+    assert h.tx(mini, "00A4000C022FE2")[1] == 0x9000          # and then its children
+    assert mini.selection()["ef"] == "3F00/2FE2"
+
+
+def test_select_parent_by_fid(mini, h):
+    h.tx(mini, "00A4000C027F10")
+    h.tx(mini, "00A4000C026F3A")
+    assert h.tx(mini, "00A4000C023F00")[1] == 0x9000
+    h.tx(mini, "00A4000C027F10")
+    assert mini.selection()["df"] == "3F00/7F10"
+
+
+def test_gsm_select_scope(mini, h):
+    """TS 51.011 §6.5: as §8.4.1 plus any DF child of the MF; no EF of the parent, no ADF."""
+    assert h.tx(mini, "A0A40000027F10")[1] >> 8 == 0x9F
+    assert h.tx(mini, "A0A40000022FE2")[1] == 0x9404          # EF of the parent
+    assert h.tx(mini, "A0A40000027FF0")[1] == 0x9404          # an ADF
+    assert h.tx(mini, "A0A40000023F00")[1] >> 8 == 0x9F
+    assert h.tx(mini, "A0A40000022FE2")[1] >> 8 == 0x9F
 
 
 def test_select_7fff_is_the_current_application(mini, h):

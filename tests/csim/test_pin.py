@@ -23,7 +23,7 @@ def test_verify_status_query_wrong_and_right(mini, h):
 def test_pin_blocks_after_three_failures_and_unblocks_with_puk(mini, h):
     assert [h.tx(mini, apdu(0x20, 0x01, WRONG))[1] for _ in range(3)] == [0x63C2, 0x63C1, 0x63C0]
     assert h.tx(mini, apdu(0x20, 0x01, h.PIN1))[1] == 0x6983      # blocked, even with the right PIN
-    assert h.tx(mini, apdu(0x20, 0x01))[1] == 0x6983
+    assert h.tx(mini, apdu(0x20, 0x01))[1] == 0x63C0              # §11.1.9.1.2: counter even when blocked
     assert mini.pin_status("PIN1")["blocked"]
     new = b"4321\xff\xff\xff\xff"
     assert h.tx(mini, apdu(0x2C, 0x01))[1] == 0x63CA              # 10 PUK tries
@@ -40,7 +40,7 @@ def test_puk_blocks_after_ten_failures(mini, h):
     sws = [h.tx(mini, apdu(0x2C, 0x01, b"00000000" + h.PIN1))[1] for _ in range(10)]
     assert sws == [0x63C0 | n for n in range(9, -1, -1)]
     assert h.tx(mini, apdu(0x2C, 0x01, h.PUK1 + h.PIN1))[1] == 0x6983
-    assert h.tx(mini, apdu(0x2C, 0x01))[1] == 0x6983
+    assert h.tx(mini, apdu(0x2C, 0x01))[1] == 0x63C0              # the counter, blocked or not
     assert mini.pin_status("PIN1")["puk_blocked"]
 
 
@@ -60,16 +60,20 @@ def test_change_pin(mini, h):
 
 
 def test_disable_and_enable_pin1(mini, h):
-    assert h.tx(mini, apdu(0x28, 0x01, h.PIN1))[1] == 0x6985      # already enabled
+    assert h.tx(mini, apdu(0x28, 0x01, WRONG))[1] == 0x63C2       # ENABLE checks the PIN value
+    assert h.tx(mini, apdu(0x28, 0x01, h.PIN1))[1] == 0x9000      # already enabled: stays enabled
+    assert mini.pin_status("PIN1")["enabled"] and mini.pin_status("PIN1")["attempts"] == 3
     assert h.tx(mini, apdu(0x26, 0x01, WRONG))[1] == 0x63C2
     assert h.tx(mini, apdu(0x26, 0x01, h.PIN1))[1] == 0x9000
     assert not mini.pin_status("PIN1")["enabled"]
     mini.reset()
     h.tx(mini, "00A4080C047FF06F07")
     assert h.tx(mini, "00B0000009")[1] == 0x9000                  # PIN1 files open
-    assert h.tx(mini, apdu(0x20, 0x01, h.PIN1))[1] == 0x6984      # disabled PIN cannot be verified
-    assert h.tx(mini, apdu(0x24, 0x01, h.PIN1 + h.PIN1))[1] == 0x6984
-    assert h.tx(mini, apdu(0x26, 0x01, h.PIN1))[1] == 0x6985      # already disabled
+    assert h.tx(mini, apdu(0x20, 0x01))[1] == 0x63C3              # §11.1.9.1.2: counter even when disabled
+    assert h.tx(mini, apdu(0x20, 0x01, h.PIN1))[1] == 0x6984      # §11.1.9.1.1: PIN is not disabled
+    assert h.tx(mini, apdu(0x24, 0x01, h.PIN1 + h.PIN1))[1] == 0x6984   # §11.1.10.1: likewise
+    assert h.tx(mini, apdu(0x26, 0x01, h.PIN1))[1] == 0x6984      # already disabled
+    assert mini.pin_status("PIN1")["attempts"] == 3               # none of these counts as a try
     assert h.tx(mini, apdu(0x28, 0x01, h.PIN1))[1] == 0x9000
     mini.reset()
     h.tx(mini, "00A4080C047FF06F07")

@@ -132,7 +132,7 @@ def test_image_files_and_access_rules():
         assert (by_op["read"], by_op["update"]) == (f.read, f.update), f.path
     assert [p.name for p in image.pins] == ["PIN1", "PIN2", "ADM1"]
     assert image.auth.ki == bytes.fromhex("000102030405060708090a0b0c0d0e0f")
-    assert image.atr == bytes.fromhex("3B9F96801FC78031A073BE21136743200718000001A5")
+    assert image.atr == bytes.fromhex("3B9796801FC78031E073FE211BBF")
 
 
 def test_profile_files_switch_to_international():

@@ -13,6 +13,7 @@ from csim.sw import sw_meaning
     (0x63C0, "0 attempt(s) left"),
     (0x9F22, "34 response bytes available (GSM"),
     (0x9862, "authentication error"),
+    (0x6A89, "file ID already exists"),
     (0x6800, "function in CLA not supported"),
     (0x9804, "access condition not fulfilled"),
     (0x1234, "unknown status word"),

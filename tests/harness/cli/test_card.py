@@ -69,7 +69,7 @@ def test_apdu_json_with_t0(capsys):
     out = run_json(capsys, "apdu", "alphalink-orange", "00A40004023F00", "--t0", "--json")
     ex = out["exchanges"][0]
     assert ex["sw"] == "9000" and ex["data"].startswith("62")
-    assert out["atr"] == "3B9F96801FC78031A073BE21136743200718000001A5"
+    assert out["atr"] == "3B9796801FC78031E073FE211BBF"
 
 
 def test_bad_input_is_an_error(capsys, tmp_path):

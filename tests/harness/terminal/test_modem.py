@@ -391,14 +391,18 @@ class WithoutPinStatusTemplate(InProcessTransport):
         return resp
 
 
-def test_without_ps_do_the_6984_status_check_means_pin_disabled(world):
+def test_without_ps_do_a_6984_to_verify_means_pin_disabled(world):
+    """The status check returns the retry counter even for a disabled PIN (TS 102 221
+    §11.1.9.1.2); VERIFY of a disabled PIN answers 6984, so the terminal goes on."""
     log = EventLog()
     card = Card.from_profile("fixtures/cards/csl-sim.yaml")
-    modem = Modem(WithoutPinStatusTemplate(card, log), world, log=log, config=ModemConfig(pin=None))
+    pin = yaml.safe_load(Path("fixtures/cards/csl-sim.yaml").read_text())["pins"]["pin1"]["value"]
+    modem = Modem(WithoutPinStatusTemplate(card, log), world, log=log, config=ModemConfig(pin=pin))
     modem.power_on(country="FR")
     # (the log holds the card's own answers; the terminal saw the FCP without C6, hence the check)
     checks = apdus(log, 0x20)
-    assert [(e["command"], e["response"]) for e in checks] == [(bytes.fromhex("00200001"), b"\x69\x84")]
+    assert [(e["command"][:5], e["response"]) for e in checks] == [
+        (bytes.fromhex("00200001"), b"\x63\xc3"), (bytes.fromhex("0020000108"), b"\x69\x84")]
     assert modem.status()["sim"] == "ready" and modem.status()["service"] == "normal"
 
 
