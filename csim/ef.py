@@ -26,14 +26,17 @@ DIRECTORIES: dict[str, str] = {
     "ADF_USIM": "3F00/7FF0",
     "DF_GSM_ACCESS": "3F00/7FF0/5F3B",  # TS 31.102 §4.4.3
     "DF_5GS": "3F00/7FF0/5FC0",  # TS 31.102 §4.4.11
+    "ADF_ISIM": "3F00/7FF2",  # TS 31.103 §4.2; selected by its AID from EF_DIR
 }
 # the EF_UST services any one of which calls for a DF of ADF.USIM (TS 31.102 §4.4.3, §4.4.11)
 DIRECTORY_SERVICES: dict[str, tuple[int, ...]] = {
     "DF_GSM_ACCESS": (27,),
     "DF_5GS": (122, 123, 124, 125, 126, 127, 129, 130),
 }
-# directories whose files' services are those of EF_UST (TS 31.102 §4.2.8)
-UST_DIRECTORIES = frozenset({"ADF_USIM", "DF_GSM_ACCESS", "DF_5GS"})
+# the service table an EF's ``service`` numbers refer to, per directory: EF_UST (TS 31.102 §4.2.8),
+# EF_IST (TS 31.103 §4.2.7)
+SERVICE_TABLES: dict[str, str] = {"ADF_USIM": "UST", "DF_GSM_ACCESS": "UST", "DF_5GS": "UST",
+                                   "ADF_ISIM": "IST"}
 FIXED = 0  # EF.max_size of a file whose size the spec fixes
 
 
@@ -52,8 +55,8 @@ class EF:
     sfi: int | None = None
     link: str | None = None  # "ADF_USIM/EF_IMSI": shares the storage of that EF, as real cards link them
     vectors: tuple[tuple[str, Any], ...] = ()
-    # EF_UST services any one of which calls for the file (empty: mandatory); with ``all_services``
-    # every one of them is needed (EF_EHPLMNPI: 71 and 73)
+    # services (of the table SERVICE_TABLES names) any one of which calls for the file (empty:
+    # mandatory); with ``all_services`` every one of them is needed (EF_EHPLMNPI: 71 and 73)
     service: tuple[int, ...] = ()
     all_services: bool = False
     max_size: int | None = FIXED  # largest size (record length) the spec allows; None: no bound
@@ -358,6 +361,39 @@ _EF_LIST: list[EF] = [
     EF("EF_Routing_Indicator", 0x4F0A, "DF_5GS", "transparent", 4, PIN1, ADM1,
        raw_encode, raw_decode, "TS 31.102 §4.4.11.11", sfi=0x0A, service=(124,),
        vectors=(("F0FFFFFF", "F0FFFFFF"),)),
+    # ---------------------------------------------------------------- ADF_ISIM, TS 31.103 §4.2
+    EF("EF_IMPI", 0x6F02, "ADF_ISIM", "transparent", 3, PIN1, ADM1,
+       enc.encode_ims_text, enc.decode_ims_text, "TS 31.103 §4.2.2", sfi=0x02, max_size=None,
+       vectors=(("803137333830303630303030303031303140696D732E6D6E633030302E6D63633733382E336770706E6574776F726B2E"
+                 "6F7267", "738006000000101@ims.mnc000.mcc738.3gppnetwork.org"),)),
+    EF("EF_DOMAIN", 0x6F03, "ADF_ISIM", "transparent", 3, PIN1, ADM1,
+       enc.encode_ims_text, enc.decode_ims_text, "TS 31.103 §4.2.3", sfi=0x05, max_size=None,
+       vectors=(("8021696D732E6D6E633030302E6D63633733382E336770706E6574776F726B2E6F7267",
+                 "ims.mnc000.mcc738.3gppnetwork.org"),)),
+    EF("EF_IMPU", 0x6F04, "ADF_ISIM", "linear", 3, PIN1, ADM1,
+       lambda v, n: b"\xff" * n if v is None else enc.encode_ims_text(v, n), enc.decode_ims_text,
+       "TS 31.103 §4.2.4", sfi=0x04, max_size=None,
+       vectors=(("80357369703A37333830303630303030303031303140696D732E6D6E633030302E6D63633733382E336770706E65"
+                 "74776F726B2E6F7267", "sip:738006000000101@ims.mnc000.mcc738.3gppnetwork.org"),
+                ("FF" * 8, None))),
+    EF("EF_AD", 0x6FAD, "ADF_ISIM", "transparent", 3, ALW, ADM1,
+       enc.encode_ad, enc.decode_ad, "TS 31.103 §4.2.5", sfi=0x03, max_size=None,
+       vectors=(("000000", {"ue_mode": "normal", "ciphering_indicator": False, "mnc_length": None}),)),
+    EF("EF_ARR", 0x6F06, "ADF_ISIM", "linear", 40, ALW, ADM1,
+       enc.encode_arr_rule, enc.decode_arr_rule, "TS 31.103 §4.2.6", sfi=0x06,
+       vectors=(("8001019000800102970080011AA40683010A950108" + "FF" * 19,
+                 [{"ops": ["read"], "condition": "ALW"}, {"ops": ["update"], "condition": "NEV"},
+                  {"ops": ["update", "deactivate", "activate"], "condition": "ADM1"}]),)),
+    EF("EF_IST", 0x6F07, "ADF_ISIM", "transparent", 1, PIN1, ADM1,
+       enc.encode_service_table, enc.decode_service_table, "TS 31.103 §4.2.7", sfi=0x07, max_size=None,
+       vectors=(("01", [1]), ("11", [1, 5]))),
+    EF("EF_PCSCF", 0x6F09, "ADF_ISIM", "linear", 3, PIN1, ADM1,
+       enc.encode_pcscf, enc.decode_pcscf, "TS 31.103 §4.2.8", sfi=0x08, service=(1, 5), max_size=None,
+       vectors=(("802C0070637363662E696D732E6D6E633030302E6D63633733382E7075622E336770706E6574776F726B2E6F7267",
+                 {"address": "pcscf.ims.mnc000.mcc738.pub.3gppnetwork.org", "type": "fqdn"}),
+                ("800501C0A80C22", {"address": "192.168.12.34", "type": "ipv4"}),
+                ("801102FE800000000000000042D7FFFE530335",
+                 {"address": "fe80::42:d7ff:fe53:335", "type": "ipv6"}))),
     # ---------------------------------------------------------------- DF_GSM, TS 51.011 §10.3
     EF("EF_LP", 0x6F05, "DF_GSM", "transparent", 2, ALW, PIN1,
        enc.encode_lp, enc.decode_lp, "TS 51.011 §10.3.1", max_size=None,

@@ -949,3 +949,53 @@ def decode_5gs_loci(data: bytes) -> dict[str, Any]:
         "tac": int.from_bytes(data[16:19], "big"),
         "status": EPS_STATUS.get(data[19] & 0x07, f"{data[19]:02X}"),
     }
+
+
+# --------------------------------------------------------------------------- ISIM, TS 31.103
+
+
+def encode_ims_text(text: str, size: int) -> bytes:
+    """EF_IMPI / EF_DOMAIN / EF_IMPU record, TS 31.103 §4.2.2-§4.2.4: a ``80`` TLV holding the NAI,
+    domain name or SIP URI in UTF-8, ``FF`` padded."""
+    raw = text.encode("utf-8")
+    if len(raw) > 127:
+        raise ValueError(f"{text!r} is longer than 127 bytes")
+    out = bytes([0x80, len(raw)]) + raw
+    if len(out) > size:
+        raise ValueError(f"{text!r} needs {len(out)} bytes, the file holds {size}")
+    return out + b"\xff" * (size - len(out))
+
+
+def decode_ims_text(data: bytes) -> str | None:
+    if data[:1] != b"\x80":
+        return None
+    return data[2:2 + data[1]].decode("utf-8", "replace")
+
+
+PCSCF_TYPES = {0x00: "fqdn", 0x01: "ipv4", 0x02: "ipv6"}
+
+
+def encode_pcscf(value: dict[str, str] | None, record_length: int) -> bytes:
+    """One EF_P-CSCF record, TS 31.103 §4.2.8: ``80`` TLV {address type (00 FQDN, 01 IPv4, 02 IPv6),
+    address}."""
+    import ipaddress
+
+    if value is None:
+        return b"\xff" * record_length
+    kind = _code(PCSCF_TYPES, value["type"], "P-CSCF address type")
+    raw = value["address"].encode("ascii") if kind == 0 else ipaddress.ip_address(value["address"]).packed
+    out = bytes([0x80, len(raw) + 1, kind]) + raw
+    if len(out) > record_length:
+        raise ValueError(f"P-CSCF {value['address']!r} needs {len(out)} bytes, "
+                         f"the record holds {record_length}")
+    return out + b"\xff" * (record_length - len(out))
+
+
+def decode_pcscf(data: bytes) -> dict[str, str] | None:
+    import ipaddress
+
+    if data[:1] != b"\x80":
+        return None
+    kind, raw = data[2], data[3:2 + data[1]]
+    address = raw.decode("ascii", "replace") if kind == 0 else str(ipaddress.ip_address(raw))
+    return {"address": address, "type": PCSCF_TYPES.get(kind, f"{kind:02X}")}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import ipaddress
 import os
 import re
 import weakref
@@ -36,6 +37,7 @@ REFRESH_QUALIFIERS: dict[str, int] = {
 
 # RID 3GPP + USIM application code (TS 101 220 annex E); the rest is a fictitious provider field
 DEFAULT_USIM_AID = "A0000000871002FF33FF018900000001"
+DEFAULT_ISIM_AID = "A0000000871004FF33FF018900000001"  # 1004: the ISIM application code
 # TS 51.011 §10.3.7 services of the GSM view: CHV1 disable, ADN, SMS, PLMN selector, MSISDN, SPN,
 # GPRS, user/operator/HPLMN selector with access technology
 DEFAULT_SST = (1, 2, 4, 7, 9, 17, 38, 43, 44, 45)
@@ -134,6 +136,19 @@ class AppletConfig:
 
 
 @dataclass
+class IsimSpec:
+    """ADF.ISIM, TS 31.103 §4.2: private and public user identities, home domain, P-CSCFs."""
+
+    aid: bytes
+    label: str
+    impi: str
+    impu: list[str]
+    domain: str
+    ist: list[int]
+    pcscf: list[dict[str, str]]
+
+
+@dataclass
 class Profile:
     name: str
     source: str
@@ -158,6 +173,11 @@ class Profile:
     sst: list[int] = field(default_factory=lambda: list(DEFAULT_SST))
     acl: list[str] = field(default_factory=list)
     files: dict[str, Any] = field(default_factory=dict)  # EF key -> decoded contents (``files:``)
+    isim: IsimSpec | None = None
+
+    def services(self) -> dict[str, list[int]]:
+        """The service tables by name (``UST``, ``IST``), as :data:`csim.ef.SERVICE_TABLES` names them."""
+        return {"UST": self.ust, "IST": self.isim.ist if self.isim else []}
 
     @property
     def active_profile(self) -> ImsiProfile:
@@ -494,31 +514,63 @@ def _needs(ef: efs.EF) -> str:
     if gates and not ef.service:
         return f"{ef.parent} needs UST service {' or '.join(map(str, gates))} (TS 31.102 §4.4)"
     joiner = " and " if ef.all_services else " or "
-    return f"{ef.name} needs UST service {joiner.join(map(str, ef.service))} (TS 31.102 §4.2.8)"
+    table = efs.SERVICE_TABLES[ef.parent]
+    clause = "TS 31.103 §4.2.7" if table == "IST" else "TS 31.102 §4.2.8"
+    return f"{ef.name} needs {table} service {joiner.join(map(str, ef.service))} ({clause})"
 
 
-def _check_services(doc: LineDict, ust: list[int]) -> None:
-    """A file the profile fills must be one its EF_UST calls for."""
+def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
+    """A file the profile fills must be one its service tables call for."""
     for key, ef_key in _DECLARED_FILES.items():
-        if doc.get(key) and not _called_for(ust, efs.get(ef_key)):
+        if doc.get(key) and not _called_for(tables, efs.get(ef_key)):
             raise doc.error(key, f"{key}: {_needs(efs.get(ef_key))}")
     for name, node in doc["profiles"].items():
         for key, ef_key in _DECLARED_PROFILE_FILES.items():
-            if node.get(key) and not _called_for(ust, efs.get(ef_key)):
+            if node.get(key) and not _called_for(tables, efs.get(ef_key)):
                 raise node.error(key, f"profiles/{name}/{key}: {_needs(efs.get(ef_key))}")
+    isim = doc.get("isim")
+    if isim is not None and isim.get("pcscf") and not _called_for(tables, efs.get("ADF_ISIM/EF_PCSCF")):
+        raise isim.error("pcscf", f"isim/pcscf: {_needs(efs.get('ADF_ISIM/EF_PCSCF'))}")
 
 
-def _called_for(services: list[int], ef: efs.EF) -> bool:
-    """Whether an EF_UST holding ``services`` calls for ``ef`` and its directory (TS 31.102 §4.2.8)."""
-    if ef.parent not in efs.UST_DIRECTORIES:
+def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:
+    """Whether the service tables (EF_UST TS 31.102 §4.2.8, EF_IST TS 31.103 §4.2.7) call for
+    ``ef`` and its directory."""
+    table = efs.SERVICE_TABLES.get(ef.parent)
+    if table is None:
         return True
+    services = tables[table]
     gates = efs.DIRECTORY_SERVICES.get(ef.parent)
     if gates and not any(s in services for s in gates):
         return False
     return ef.called_for(services)
 
 
-def _files(doc: LineDict, ust: list[int]) -> dict[str, Any]:
+def _isim(doc: LineDict) -> IsimSpec | None:
+    """``isim:``: ADF.ISIM of TS 31.103 §4.2."""
+    node = doc.get("isim")
+    if node is None:
+        return None
+    aid_text = node.get("aid", DEFAULT_ISIM_AID)
+    if not aid_text.upper().startswith("A0000000871004") or not 7 <= len(aid_text) // 2 <= 16 \
+            or len(aid_text) % 2:
+        raise node.error("aid", "isim/aid: an ISIM AID is A0000000871004 followed by up to 9 bytes")
+    pcscf = []
+    for idx, address in enumerate(node.get("pcscf", [])):
+        try:
+            kind = "ipv4" if ipaddress.ip_address(address).version == 4 else "ipv6"
+        except ValueError:
+            kind = "fqdn"
+            if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", address):
+                raise node["pcscf"].error(
+                    idx, f"isim/pcscf: {address!r} is neither an IP address nor an FQDN") from None
+        pcscf.append({"address": address, "type": kind})
+    return IsimSpec(aid=bytes.fromhex(aid_text), label=node.get("label", "ISIM"), impi=node["impi"],
+                    impu=list(node["impu"]), domain=node["domain"], ist=_services(node, "ist", 255),
+                    pcscf=pcscf)
+
+
+def _files(doc: LineDict, tables: dict[str, list[int]]) -> dict[str, Any]:
     """``files:``: EF key -> contents in the decoded shape of the EF's codec, checked against the
     EF table (known EF, service on, contents that encode within the spec's size range)."""
     node = doc.get("files", {})
@@ -528,7 +580,9 @@ def _files(doc: LineDict, ust: list[int]) -> dict[str, Any]:
             ef = efs.get(key)
         except KeyError as exc:
             raise node.error(key, f"files: {exc.args[0]}") from None
-        if not _called_for(ust, ef):
+        if ef.parent == "ADF_ISIM" and "isim" not in doc:
+            raise node.error(key, f"files/{key}: the card has no ADF.ISIM (no 'isim' section)")
+        if not _called_for(tables, ef):
             raise node.error(key, f"files/{key}: {_needs(ef)}")
         if key not in DEFAULTS:
             raise node.error(key, f"files/{key}: written from the profile's other keys, not declared here")
@@ -668,8 +722,10 @@ def _build_profile(doc: LineDict) -> Profile:
             enc.encode_apn(apn)
         except (ValueError, UnicodeEncodeError) as exc:
             raise doc["acl"].error(idx, f"acl: {exc}") from None
-    _check_services(doc, ust)
-    files = _files(doc, ust)
+    isim = _isim(doc)
+    tables = {"UST": ust, "IST": isim.ist if isim else []}
+    _check_services(doc, tables)
+    files = _files(doc, tables)
     if "sim_reference" in doc and not doc["sim_reference"].strip():
         raise doc.error("sim_reference", "sim_reference: empty")
     return Profile(
@@ -679,7 +735,7 @@ def _build_profile(doc: LineDict) -> Profile:
         activation_date=_activation_date(doc), msisdn=msisdn,
         languages=list(doc.get("languages", ["fr", "en"])),
         hplmn_search_minutes=minutes, usim_aid=bytes.fromhex(aid_text), usim_label=usim.get("label", "USIM"),
-        ust=ust, est=est, sst=sst, acl=acl, files=files,
+        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim,
     )
 
 
@@ -720,7 +776,7 @@ def _size(profile: Profile, ef: efs.EF, value: Any = None) -> int:
     """File size (transparent) or record length (linear fixed) of ``ef`` on this card."""
     if ef.link in DEFAULTS and ef.key not in DEFAULTS:
         ef = efs.get(ef.link)  # ADF_USIM/EF_SMSP is DF_TELECOM/EF_SMSP
-    if ef.key in DEFAULTS:
+    if ef.key in DEFAULTS or ef.parent == "ADF_ISIM":
         return fit_size(ef, value if ef.structure == "linear" else [value])
     if ef.name == "EF_LP":
         return max(ef.size, len(value))
@@ -771,7 +827,8 @@ def _static_values(profile: Profile) -> dict[str, Any]:
     msisdn = {"number": profile.msisdn, "alpha": ""} if profile.msisdn else None
     no_keys = {"ksi": 7, "ck": None, "ik": None}
     values = {
-        "MF/EF_DIR": [{"aid": profile.usim_aid.hex().upper(), "label": profile.usim_label}],
+        "MF/EF_DIR": [{"aid": profile.usim_aid.hex().upper(), "label": profile.usim_label}]
+        + ([{"aid": profile.isim.aid.hex().upper(), "label": profile.isim.label}] if profile.isim else []),
         "MF/EF_ICCID": profile.iccid,
         "MF/EF_PL": profile.languages,
         "DF_TELECOM/EF_MSISDN": [msisdn],
@@ -794,6 +851,12 @@ def _static_values(profile: Profile) -> dict[str, Any]:
         "DF_GSM/EF_LOCI": no_loc,
         "DF_GSM/EF_Phase": "phase2+",
     }
+    if profile.isim:
+        isim = profile.isim
+        values.update({"ADF_ISIM/EF_IMPI": isim.impi, "ADF_ISIM/EF_DOMAIN": isim.domain,
+                       "ADF_ISIM/EF_IMPU": isim.impu, "ADF_ISIM/EF_IST": isim.ist,
+                       "ADF_ISIM/EF_PCSCF": isim.pcscf or [None],
+                       "ADF_ISIM/EF_AD": {"mnc_length": None}})
     values.update(DEFAULTS)
     values.update(profile.files)
     return values
@@ -813,7 +876,9 @@ def _included(profile: Profile, ef: efs.EF) -> bool:
     another exists with it."""
     if ef.link is not None and not _included(profile, efs.get(ef.link)):
         return False
-    return _called_for(profile.ust, ef)
+    if ef.parent == "ADF_ISIM" and profile.isim is None:
+        return False
+    return _called_for(profile.services(), ef)
 
 
 def build_image(spec: Profile | str | Path | Mapping[str, Any]) -> CardImage:
@@ -837,6 +902,7 @@ def _build_image(profile: Profile) -> CardImage:
     arr_records = [_arr_rule(r, u) for r, u in rules]
     values["MF/EF_ARR"] = arr_records
     values["ADF_USIM/EF_ARR"] = arr_records
+    values["ADF_ISIM/EF_ARR"] = arr_records
 
     files: list[FileSpec] = [
         FileSpec(path="3F00", kind="MF", name="MF", arr_record=1),
@@ -844,6 +910,9 @@ def _build_image(profile: Profile) -> CardImage:
         FileSpec(path=GSM_PATH, kind="DF", name="DF_GSM", arr_record=1),
         FileSpec(path=USIM_PATH, kind="ADF", name="ADF_USIM", aid=profile.usim_aid, arr_record=1),
     ]
+    if profile.isim:
+        files.append(FileSpec(path=efs.DIRECTORIES["ADF_ISIM"], kind="ADF", name="ADF_ISIM",
+                              aid=profile.isim.aid, arr_record=1))
     files += [FileSpec(path=efs.DIRECTORIES[name], kind="DF", name=name, arr_record=1)
               for name, services in efs.DIRECTORY_SERVICES.items() if any(s in profile.ust for s in services)]
     for ef in chosen:

@@ -401,3 +401,37 @@ def test_ef_lp_follows_the_languages(tmp_path, languages, lp):
     path = write(tmp_path, "name: test-card", f"name: test-card\nlanguages: {languages}")
     image = build_image(load_profile(path))
     assert next(f for f in image.files if f.path == "3F00/7F20/6F05").data == H(lp)
+
+
+ISIM = """isim:
+  impi: 208019900000001@ims.mnc001.mcc208.3gppnetwork.org
+  impu: ["sip:+33700000000001@ims.mnc001.mcc208.3gppnetwork.org", "tel:+33700000000001"]
+  domain: ims.mnc001.mcc208.3gppnetwork.org
+  ist: [1]
+  pcscf: [pcscf.ims.mnc001.mcc208.3gppnetwork.org, 192.168.12.34]
+"""
+
+
+def test_isim_listed_in_ef_dir(tmp_path):
+    """TS 31.103 §4.2: ADF.ISIM with IMPI, IMPU, DOMAIN, AD, ARR, IST, P-CSCF; TS 102 221 §13.1: EF_DIR
+    lists it after the USIM."""
+    image = build_image(load_profile(write(tmp_path, text=BASE + ISIM)))
+    files = {f.path: f for f in image.files}
+    isim = files["3F00/7FF2"]
+    assert isim.kind == "ADF" and isim.aid == H("A0000000871004FF33FF018900000001")
+    assert enc.decode_dir_record(files["3F00/2F00"].records[1]) == {
+        "aid": "A0000000871004FF33FF018900000001", "label": "ISIM"}
+    impi = files["3F00/7FF2/6F02"].data
+    assert impi[:2] == H("8031") and impi[2:].decode() == "208019900000001@ims.mnc001.mcc208.3gppnetwork.org"
+    assert files["3F00/7FF2/6F04"].records[1].rstrip(b"\xff") == H("8013") + b"tel:+33700000000001"
+    assert files["3F00/7FF2/6F07"].data == H("01")
+    assert files["3F00/7FF2/6F09"].records[1].rstrip(b"\xff") == H("800501C0A80C22")
+    for path in ("3F00/7FF2/6F03", "3F00/7FF2/6FAD", "3F00/7FF2/6F06"):
+        assert path in files
+
+
+def test_isim_pcscf_needs_its_service(tmp_path):
+    path = write(tmp_path, text=BASE + ISIM.replace("ist: [1]", "ist: [2]"))
+    with pytest.raises(DataError) as exc:
+        load_profile(path)
+    assert str(exc.value).endswith("isim/pcscf: EF_PCSCF needs IST service 1 or 5 (TS 31.103 §4.2.7)")
