@@ -174,6 +174,7 @@ class Profile:
     acl: list[str] = field(default_factory=list)
     files: dict[str, Any] = field(default_factory=dict)  # EF key -> decoded contents (``files:``)
     isim: IsimSpec | None = None
+    entries: dict[str, int] = field(default_factory=dict)  # ``entries:`` list file -> entries it holds
 
     def services(self) -> dict[str, list[int]]:
         """The service tables by name (``UST``, ``IST``), as :data:`csim.ef.SERVICE_TABLES` names them."""
@@ -184,14 +185,16 @@ class Profile:
         return self.imsi_profiles[self.active]
 
     def sizes(self) -> dict[str, int]:
-        """File sizes shared by every IMSI profile, so a profile switch rewrites same-size files."""
+        """File sizes shared by every IMSI profile, so a profile switch rewrites same-size files:
+        the ``entries`` the profile declares, else room for the longest list."""
         ps = list(self.imsi_profiles.values())
+        n = self.entries
         return {
-            "fplmn": 3 * max(4, *(len(p.fplmn) for p in ps)),
-            "ehplmn": 3 * max(4, *(len(p.ehplmn) for p in ps)),
-            "hplmnwact": 5 * max(1, *(len(p.hplmnwact) for p in ps)),
-            "oplmnwact": 5 * max(8, *(len(p.oplmnwact) for p in ps)),
-            "plmnwact": 5 * max(8, *(len(p.plmnwact) for p in ps)),
+            "fplmn": 3 * n.get("fplmn", max(4, *(len(p.fplmn) for p in ps))),
+            "ehplmn": 3 * n.get("ehplmn", max(4, *(len(p.ehplmn) for p in ps))),
+            "hplmnwact": 5 * n.get("hplmnwact", max(1, *(len(p.hplmnwact) for p in ps))),
+            "oplmnwact": 5 * n.get("oplmnwact", max(8, *(len(p.oplmnwact) for p in ps))),
+            "plmnwact": 5 * n.get("plmnwact", max(8, *(len(p.plmnwact) for p in ps))),
             "plmnsel": 3 * max(8, *(len(_plmnsel(p)) for p in ps)),
         }
 
@@ -546,6 +549,27 @@ def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:
     return ef.called_for(services)
 
 
+# ``entries:`` keys -> (EF, smallest number of entries the spec allows)
+_ENTRIES = {"fplmn": ("EF_FPLMN", 4, "TS 31.102 §4.2.16"), "ehplmn": ("EF_EHPLMN", 1, "TS 31.102 §4.2.84"),
+            "plmnwact": ("EF_PLMNwAcT", 8, "TS 31.102 §4.2.5"),
+            "oplmnwact": ("EF_OPLMNwAcT", 8, "TS 31.102 §4.2.53"),
+            "hplmnwact": ("EF_HPLMNwAcT", 1, "TS 31.102 §4.2.54")}
+
+
+def _entries(doc: LineDict) -> dict[str, int]:
+    """``entries:``: how many PLMN entries each list file holds; no IMSI profile may list more."""
+    node = doc.get("entries", {})
+    for key, count in node.items():
+        name, low, spec = _ENTRIES[key]
+        if count < low:
+            raise node.error(key, f"entries/{key}: {name} holds at least {low} entries ({spec})")
+        for pname, pnode in doc["profiles"].items():
+            if len(pnode.get(key, [])) > count:
+                raise pnode.error(key, f"profiles/{pname}/{key}: {len(pnode[key])} entries, {name} holds "
+                                       f"{count} (entries/{key})")
+    return dict(node)
+
+
 def _isim(doc: LineDict) -> IsimSpec | None:
     """``isim:``: ADF.ISIM of TS 31.103 §4.2."""
     node = doc.get("isim")
@@ -735,7 +759,7 @@ def _build_profile(doc: LineDict) -> Profile:
         activation_date=_activation_date(doc), msisdn=msisdn,
         languages=list(doc.get("languages", ["fr", "en"])),
         hplmn_search_minutes=minutes, usim_aid=bytes.fromhex(aid_text), usim_label=usim.get("label", "USIM"),
-        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim,
+        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim, entries=_entries(doc),
     )
 
 

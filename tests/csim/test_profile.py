@@ -251,6 +251,10 @@ ERRORS = [
     ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_IMSI: '0829'", "EF_IMSI",
      "written from the profile's other keys"),
     ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_NOPE: A1", "EF_NOPE", "unknown EF"),
+    ("name: test-card", "name: test-card\nentries: {fplmn: 4}", "fplmn: [",
+     "profiles/domestic/fplmn: 5 entries, EF_FPLMN holds 4 (entries/fplmn)"),
+    ("name: test-card", "name: test-card\nentries: {fplmn: 3}", "entries:",
+     "entries/fplmn: EF_FPLMN holds at least 4 entries (TS 31.102 §4.2.16)"),
     ("name: test-card", "name: test-card\nfiles:\n  DF_GSM/EF_ECC: ['112', '911', '999', '110', '118', '17']",
      "DF_GSM/EF_ECC", "does not fit EF_ECC (3 to 15 bytes, TS 51.011 §10.3.27)"),
 ]
@@ -435,3 +439,10 @@ def test_isim_pcscf_needs_its_service(tmp_path):
     with pytest.raises(DataError) as exc:
         load_profile(path)
     assert str(exc.value).endswith("isim/pcscf: EF_PCSCF needs IST service 1 or 5 (TS 31.103 §4.2.7)")
+
+
+def test_entries_fix_the_size_of_list_files(tmp_path):
+    """``entries:`` sets how many PLMNs a list file holds, as on a personalised card (3 bytes each)."""
+    path = write(tmp_path, "name: test-card", "name: test-card\nentries: {fplmn: 6}")
+    image = build_image(load_profile(path))
+    assert len(next(f for f in image.files if f.path == "3F00/7FF0/6F7B").data) == 18
