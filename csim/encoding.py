@@ -308,10 +308,12 @@ def gsm7_encodable(text: str) -> bool:
     return True
 
 
-def encode_alpha(text: str, size: int) -> bytes:
-    """Alpha field of SIM files (TS 31.102 annex A / TS 102 221 annex A): GSM 7-bit when possible,
-    otherwise UCS2 with the ``80`` prefix; ``FF`` padded to ``size``."""
+def encode_alpha(text: str, size: int, ucs2: bool = False) -> bytes:
+    """Alpha field of SIM files (TS 31.102 annex A / TS 102 221 annex A): GSM 7-bit when possible
+    and ``ucs2`` is false, otherwise UCS2 with the ``80`` prefix; ``FF`` padded to ``size``."""
     try:
+        if ucs2:
+            raise ValueError("UCS2 asked for")
         raw = gsm7_encode(text)
     except ValueError:
         raw = b"\x80" + text.encode("utf-16-be")
@@ -337,24 +339,28 @@ def decode_alpha(data: bytes) -> str:
 
 
 def encode_spn(name: str, display_plmn_on_home: bool = True, display_spn_when_roaming: bool = True,
-               size: int = 17) -> bytes:
+               size: int = 17, ucs2: bool = False) -> bytes:
     """EF_SPN, TS 31.102 §4.2.12: display condition byte then the name (16 bytes).
 
     b1 = 1: display of the registered PLMN name required on the HPLMN/SPDI PLMNs;
-    b2 = 0: display of the SPN required when not on the HPLMN/SPDI PLMNs.
+    b2 = 0: display of the SPN required when not on the HPLMN/SPDI PLMNs. ``ucs2`` keeps the
+    name in UCS2 (annex A, ``80`` coding) even where GSM 7-bit could hold it.
     """
     cond = (0x01 if display_plmn_on_home else 0x00) | (0x00 if display_spn_when_roaming else 0x02)
-    return bytes([cond]) + encode_alpha(name, size - 1)
+    return bytes([cond]) + encode_alpha(name, size - 1, ucs2)
 
 
 def decode_spn(data: bytes) -> dict[str, Any]:
-    """Inverse of :func:`encode_spn`."""
+    """Inverse of :func:`encode_spn`; ``"ucs2": True`` only for a name in UCS2."""
     cond = data[0]
-    return {
+    out: dict[str, Any] = {
         "name": decode_alpha(data[1:]),
         "display_plmn_on_home": bool(cond & 0x01),
         "display_spn_when_roaming": not cond & 0x02,
     }
+    if data[1:2] == b"\x80":
+        out["ucs2"] = True
+    return out
 
 
 # --------------------------------------------------------------------------- MSISDN
@@ -365,11 +371,12 @@ TON_NAMES = {0: "unknown", 1: "international", 2: "national", 3: "network_specif
 NPI_NAMES = {0: "unknown", 1: "isdn", 3: "data", 4: "telex", 8: "national", 9: "private"}
 
 
-def encode_msisdn(number: str | None, alpha: str = "", record_length: int = 28) -> bytes:
+def encode_msisdn(number: str | None, alpha: str = "", record_length: int = 28, ton: str | None = None,
+                  npi: str = "isdn") -> bytes:
     """One EF_MSISDN / EF_ADN record, TS 31.102 §4.2.26 (X = ``record_length`` - 14).
 
-    ``number`` is ``+E.164`` (TON international, NPI ISDN) or national digits; ``None`` gives an
-    empty record (all ``FF``).
+    ``number`` is ``+E.164`` (TON international) or digits with ``ton`` (default ``unknown``);
+    the TON/NPI byte is TS 24.008 §10.5.4.7 (b8 = 1). ``None`` gives an empty record (all ``FF``).
     """
     x = record_length - 14
     if x < 0:
@@ -383,9 +390,19 @@ def encode_msisdn(number: str | None, alpha: str = "", record_length: int = 28) 
     bcd = swap_bcd(digits.replace("*", "A").replace("#", "B"))
     if len(bcd) > 10:
         raise ValueError(f"{number!r} has more than 20 digits")
-    ton_npi = 0x91 if international else 0x81
+    ton = ton or ("international" if international else "unknown")
+    if international != (ton == "international"):
+        raise ValueError(f"{number!r}: a leading '+' goes with TON international, not {ton}")
+    ton_npi = 0x80 | _code(TON_NAMES, ton, "type of number") << 4 | _code(NPI_NAMES, npi, "numbering plan")
     return (encode_alpha(alpha, x) + bytes([len(bcd) + 1, ton_npi]) + bcd.ljust(10, b"\xff")
             + b"\xff\xff")
+
+
+def _code(table: dict[int, str], name: str, what: str) -> int:
+    for code, n in table.items():
+        if n == name:
+            return code
+    raise ValueError(f"unknown {what} {name!r} (one of {', '.join(table.values())})")
 
 
 def decode_msisdn(data: bytes) -> dict[str, Any] | None:
@@ -459,24 +476,43 @@ UE_MODES = {0x00: "normal", 0x80: "type_approval", 0x01: "normal_specific", 0x81
 _UE_MODE_CODES = {v: k for k, v in UE_MODES.items()}
 
 
-def encode_ad(mnc_length: int, ue_mode: str = "normal", ciphering_indicator: bool = False,
-              size: int = 4) -> bytes:
-    """EF_AD, TS 31.102 §4.2.18: UE mode, additional info (b1 of byte 3 = ciphering indicator),
-    byte 4 low nibble = number of MNC digits in the IMSI."""
-    if mnc_length not in (2, 3):
+# TS 31.102 §4.2.18 bytes 2-3 (additional information): b1..b4 of byte 3
+AD_FLAGS = {0x0001: "ciphering_indicator", 0x0002: "csg_display_control", 0x0004: "prose_services",
+            0x0008: "extended_drx"}
+
+
+def encode_ad(value: dict[str, Any], size: int = 4) -> bytes:
+    """EF_AD, TS 31.102 §4.2.18 / TS 51.011 §10.3.18: UE operation mode, additional information
+    (bytes 2-3: the :data:`AD_FLAGS`, other bits as ``additional_info_rfu``), byte 4 low nibble the
+    number of MNC digits in the IMSI (absent from a 3-byte file: ``mnc_length`` ``None``), then
+    ``extensions`` (hex) from byte 5 on."""
+    mnc_length = value.get("mnc_length")
+    if mnc_length not in (2, 3, None):
         raise ValueError("MNC length is 2 or 3")
+    ue_mode = value.get("ue_mode", "normal")
     if ue_mode not in _UE_MODE_CODES:
         raise ValueError(f"unknown UE operation mode {ue_mode!r}")
-    out = bytes([_UE_MODE_CODES[ue_mode], 0x00, 0x01 if ciphering_indicator else 0x00, mnc_length])
-    return out + b"\xff" * (size - 4)
+    info = int(value.get("additional_info_rfu", "0000"), 16)
+    info |= sum(bit for bit, name in AD_FLAGS.items() if value.get(name))
+    out = bytes([_UE_MODE_CODES[ue_mode]]) + info.to_bytes(2, "big")
+    if mnc_length is not None:
+        out += bytes([mnc_length]) + bytes.fromhex(value.get("extensions", ""))
+    if len(out) > size:
+        raise ValueError(f"EF_AD needs {len(out)} bytes, the file holds {size}")
+    return out + b"\xff" * (size - len(out))
 
 
 def decode_ad(data: bytes) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ue_mode": UE_MODES.get(data[0], f"{data[0]:02X}"),
-        "ciphering_indicator": bool(data[2] & 0x01),
-    }
+    """Inverse of :func:`encode_ad`; flags and RFU bits appear only when set."""
+    info = int.from_bytes(data[1:3], "big")
+    out: dict[str, Any] = {"ue_mode": UE_MODES.get(data[0], f"{data[0]:02X}"),
+                           "ciphering_indicator": bool(info & 0x0001)}
+    out.update({name: True for bit, name in AD_FLAGS.items() if info & bit and bit != 0x0001})
+    if info & ~0x000F:
+        out["additional_info_rfu"] = f"{info & ~0x000F:04X}"
     out["mnc_length"] = data[3] & 0x0F if len(data) >= 4 else None
+    if len(data) > 4 and data[4:].rstrip(b"\xff"):
+        out["extensions"] = data[4:].hex().upper()
     return out
 
 
@@ -620,10 +656,11 @@ def decode_acl(data: bytes) -> list[str]:
     return out
 
 
-def encode_dir_record(aid: bytes, label: str, record_length: int) -> bytes:
-    """EF_DIR record, TS 102 221 §13.1: application template ``61`` {``4F`` AID, ``50`` label}."""
+def encode_dir_record(aid: bytes, label: str, record_length: int, other: str = "") -> bytes:
+    """EF_DIR record, TS 102 221 §13.1: application template ``61`` {``4F`` AID, ``50`` label, then
+    ``other`` (hex of further data objects, the discretionary template ``73`` say)}."""
     lab = label.encode("utf-8")
-    inner = bytes([0x4F, len(aid)]) + aid + bytes([0x50, len(lab)]) + lab
+    inner = bytes([0x4F, len(aid)]) + aid + bytes([0x50, len(lab)]) + lab + bytes.fromhex(other)
     rec = bytes([0x61, len(inner)]) + inner
     if len(rec) > record_length:
         raise ValueError(f"application template needs {len(rec)} bytes, record is {record_length}")
@@ -631,10 +668,12 @@ def encode_dir_record(aid: bytes, label: str, record_length: int) -> bytes:
 
 
 def decode_dir_record(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_dir_record`; ``other`` only when the template holds more objects."""
     if not data or data[0] != 0x61:
         return None
     end = 2 + data[1]
     i, out = 2, {"aid": None, "label": None}
+    other = b""
     while i + 1 < end:
         tag, n = data[i], data[i + 1]
         value = data[i + 2:i + 2 + n]
@@ -642,7 +681,11 @@ def decode_dir_record(data: bytes) -> dict[str, Any] | None:
             out["aid"] = value.hex().upper()
         elif tag == 0x50:
             out["label"] = value.decode("utf-8", "replace")
+        else:
+            other += data[i:i + 2 + n]
         i += 2 + n
+    if other:
+        out["other"] = other.hex().upper()
     return out
 
 
@@ -745,10 +788,14 @@ def _sc_do(condition: str) -> bytes:
 
 
 def encode_arr_rule(rules: Sequence[dict[str, Any]], record_length: int) -> bytes:
-    """One EF_ARR record in expanded format, TS 102 221 §9.2.4: AM_DO ``80`` then its SC_DO
-    (``90 00`` always, ``97 00`` never, ``A4 {83 key reference, 95 08}`` user verification)."""
+    """One EF_ARR record in expanded format, TS 102 221 §9.2.4: an AM_DO, ``80`` access mode byte
+    (``ops``) or ``84`` command header INS (``ins``), then its SC_DO (``90 00`` always, ``97 00``
+    never, ``A4 {83 key reference, 95 08}`` user verification)."""
     out = bytearray()
     for rule in rules:
+        if "ins" in rule:
+            out += bytes((0x84, 0x01, rule["ins"])) + _sc_do(rule["condition"])
+            continue
         mode = 0
         for op in rule["ops"]:
             mode |= next(bit for bit, name in _AM_NAMES if name == op)
@@ -761,8 +808,8 @@ def encode_arr_rule(rules: Sequence[dict[str, Any]], record_length: int) -> byte
 def decode_arr_rule(data: bytes) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     i = 0
-    while i + 1 < len(data) and data[i] == 0x80:
-        mode = data[i + 2]
+    while i + 1 < len(data) and data[i] in (0x80, 0x84):
+        am_tag, mode = data[i], data[i + 2]
         i += 2 + data[i + 1]
         tag, n = data[i], data[i + 1]
         body = data[i + 2:i + 2 + n]
@@ -775,5 +822,180 @@ def decode_arr_rule(data: bytes) -> list[dict[str, Any]]:
             cond = _KEY_NAMES.get(body[2], f"key {body[2]:02X}")
         else:
             cond = f"{tag:02X}"
-        out.append({"ops": [name for bit, name in _AM_NAMES if mode & bit], "condition": cond})
+        if am_tag == 0x84:
+            out.append({"ins": mode, "condition": cond})
+        else:
+            out.append({"ops": [name for bit, name in _AM_NAMES if mode & bit], "condition": cond})
     return out
+
+
+# --------------------------------------------------------------------------- emergency call codes
+
+# TS 24.008 §10.5.4.33 emergency service category value, b1..b7
+ECC_CATEGORIES = {0x01: "police", 0x02: "ambulance", 0x04: "fire_brigade", 0x08: "marine_guard",
+                  0x10: "mountain_rescue", 0x20: "manual_ecall", 0x40: "automatic_ecall"}
+
+
+def encode_ecc_record(value: dict[str, Any] | None, record_length: int) -> bytes:
+    """One EF_ECC record of ADF.USIM, TS 31.102 §4.2.21: emergency call code (3 bytes BCD),
+    alpha identifier (``record_length`` - 4 bytes), emergency service category (1 byte)."""
+    if value is None:
+        return b"\xff" * record_length
+    code = swap_bcd(value["code"], 3)
+    category = 0
+    for name in value.get("categories", []):
+        category |= _code(ECC_CATEGORIES, name, "emergency service category")
+    return code + encode_alpha(value.get("alpha", ""), record_length - 4) + bytes([category])
+
+
+def decode_ecc_record(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_ecc_record`; ``None`` for an unused record."""
+    if data[:3] == b"\xff\xff\xff":
+        return None
+    return {"code": unswap_bcd(data[:3]), "alpha": decode_alpha(data[3:-1]),
+            "categories": [name for bit, name in ECC_CATEGORIES.items() if data[-1] & bit]}
+
+
+def encode_gsm_ecc(codes: Sequence[str], size: int) -> bytes:
+    """EF_ECC of DF_GSM, TS 51.011 §10.3.27: up to 5 emergency call codes of 3 bytes BCD."""
+    if 3 * len(codes) > size:
+        raise ValueError(f"{len(codes)} emergency call codes do not fit in {size} bytes")
+    return b"".join(swap_bcd(c, 3) for c in codes) + b"\xff" * (size - 3 * len(codes))
+
+
+def decode_gsm_ecc(data: bytes) -> list[str]:
+    return [unswap_bcd(data[i:i + 3]) for i in range(0, len(data) - 2, 3) if data[i:i + 3] != b"\xff\xff\xff"]
+
+
+# --------------------------------------------------------------------------- START-HFN, THRESHOLD
+
+
+def encode_start_hfn(value: dict[str, int]) -> bytes:
+    """EF_START-HFN, TS 31.102 §4.2.51: START-CS (3 bytes) ‖ START-PS (3 bytes), TS 33.102 §6.4.8."""
+    return value["start_cs"].to_bytes(3, "big") + value["start_ps"].to_bytes(3, "big")
+
+
+def decode_start_hfn(data: bytes) -> dict[str, int]:
+    return {"start_cs": int.from_bytes(data[0:3], "big"), "start_ps": int.from_bytes(data[3:6], "big")}
+
+
+def encode_threshold(value: dict[str, int]) -> bytes:
+    """EF_THRESHOLD, TS 31.102 §4.2.52: the maximum value of START-CS / START-PS (3 bytes)."""
+    return value["max_start"].to_bytes(3, "big")
+
+
+def decode_threshold(data: bytes) -> dict[str, int]:
+    return {"max_start": int.from_bytes(data[0:3], "big")}
+
+
+# --------------------------------------------------------------------------- EF_LP, EF_OPL
+
+# TS 23.038 §5: language codes of the CBS data coding scheme (group 0000), as EF_LP stores them
+GSM_LANGUAGES = {"de": 0x00, "en": 0x01, "it": 0x02, "fr": 0x03, "es": 0x04, "nl": 0x05, "sv": 0x06,
+                 "da": 0x07, "pt": 0x08, "fi": 0x09, "no": 0x0A, "el": 0x0B, "tr": 0x0C, "hu": 0x0D,
+                 "pl": 0x0E}
+_GSM_LANGUAGE_NAMES = {v: k for k, v in GSM_LANGUAGES.items()}
+
+
+def gsm_languages(codes: Iterable[str]) -> list[str]:
+    """The ISO 639 codes among ``codes`` that EF_LP can hold (:data:`GSM_LANGUAGES`), in order."""
+    return [c for c in codes if c in GSM_LANGUAGES]
+
+
+def encode_lp(codes: Sequence[str], size: int) -> bytes:
+    """EF_LP, TS 51.011 §10.3.1: one byte per language (TS 23.038 §5 codes), ``FF`` padded. A code
+    is an ISO 639 name of :data:`GSM_LANGUAGES` or two hex digits."""
+    raw = bytes(GSM_LANGUAGES[c] if c in GSM_LANGUAGES else int(c, 16) for c in codes)
+    if len(raw) > size:
+        raise ValueError(f"{len(codes)} languages do not fit in {size} bytes")
+    return raw + b"\xff" * (size - len(raw))
+
+
+def decode_lp(data: bytes) -> list[str]:
+    return [_GSM_LANGUAGE_NAMES.get(b, f"{b:02X}") for b in data if b != 0xFF]
+
+
+def encode_opl_record(value: dict[str, Any] | None, record_length: int) -> bytes:
+    """One EF_OPL record, TS 31.102 §4.2.59: PLMN (3) ‖ LAC/TAC range (2 + 2) ‖ PNN record number (1)."""
+    if value is None:
+        return b"\xff" * record_length
+    raw = (encode_plmn(value["plmn"]) + int(value["lac_min"]).to_bytes(2, "big")
+           + int(value["lac_max"]).to_bytes(2, "big") + bytes([value["pnn_record"]]))
+    return raw + b"\xff" * (record_length - len(raw))
+
+
+def decode_opl_record(data: bytes) -> dict[str, Any] | None:
+    if data[:3] == b"\xff\xff\xff":
+        return None
+    return {"plmn": decode_plmn(data[:3]), "lac_min": int.from_bytes(data[3:5], "big"),
+            "lac_max": int.from_bytes(data[5:7], "big"), "pnn_record": data[7]}
+
+
+# --------------------------------------------------------------------------- DF_5GS
+
+
+def encode_5gs_loci(value: dict[str, Any]) -> bytes:
+    """EF_5GS3GPPLOCI / EF_5GSN3GPPLOCI, TS 31.102 §4.4.11.2: 5G-GUTI (13) ‖ last visited registered
+    TAI (PLMN 3, TAC 3) ‖ 5GS update status (1, TS 24.501 §5.1.3.2.2)."""
+    return (_opt_hex(value.get("guti"), 13) + _plmn_field(value.get("plmn"))
+            + int(value.get("tac", 0)).to_bytes(3, "big")
+            + bytes([_status_code(EPS_STATUS, value.get("status", "not_updated"))]))
+
+
+def decode_5gs_loci(data: bytes) -> dict[str, Any]:
+    return {
+        "guti": _hex_or_none(data[0:13]),
+        "plmn": _plmn_lenient(data[13:16]),
+        "tac": int.from_bytes(data[16:19], "big"),
+        "status": EPS_STATUS.get(data[19] & 0x07, f"{data[19]:02X}"),
+    }
+
+
+# --------------------------------------------------------------------------- ISIM, TS 31.103
+
+
+def encode_ims_text(text: str, size: int) -> bytes:
+    """EF_IMPI / EF_DOMAIN / EF_IMPU record, TS 31.103 §4.2.2-§4.2.4: a ``80`` TLV holding the NAI,
+    domain name or SIP URI in UTF-8, ``FF`` padded."""
+    raw = text.encode("utf-8")
+    if len(raw) > 127:
+        raise ValueError(f"{text!r} is longer than 127 bytes")
+    out = bytes([0x80, len(raw)]) + raw
+    if len(out) > size:
+        raise ValueError(f"{text!r} needs {len(out)} bytes, the file holds {size}")
+    return out + b"\xff" * (size - len(out))
+
+
+def decode_ims_text(data: bytes) -> str | None:
+    if data[:1] != b"\x80":
+        return None
+    return data[2:2 + data[1]].decode("utf-8", "replace")
+
+
+PCSCF_TYPES = {0x00: "fqdn", 0x01: "ipv4", 0x02: "ipv6"}
+
+
+def encode_pcscf(value: dict[str, str] | None, record_length: int) -> bytes:
+    """One EF_P-CSCF record, TS 31.103 §4.2.8: ``80`` TLV {address type (00 FQDN, 01 IPv4, 02 IPv6),
+    address}."""
+    import ipaddress
+
+    if value is None:
+        return b"\xff" * record_length
+    kind = _code(PCSCF_TYPES, value["type"], "P-CSCF address type")
+    raw = value["address"].encode("ascii") if kind == 0 else ipaddress.ip_address(value["address"]).packed
+    out = bytes([0x80, len(raw) + 1, kind]) + raw
+    if len(out) > record_length:
+        raise ValueError(f"P-CSCF {value['address']!r} needs {len(out)} bytes, "
+                         f"the record holds {record_length}")
+    return out + b"\xff" * (record_length - len(out))
+
+
+def decode_pcscf(data: bytes) -> dict[str, str] | None:
+    import ipaddress
+
+    if data[:1] != b"\x80":
+        return None
+    kind, raw = data[2], data[3:2 + data[1]]
+    address = raw.decode("ascii", "replace") if kind == 0 else str(ipaddress.ip_address(raw))
+    return {"address": address, "type": PCSCF_TYPES.get(kind, f"{kind:02X}")}

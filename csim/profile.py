@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import ipaddress
 import os
 import re
 import weakref
@@ -36,6 +37,7 @@ REFRESH_QUALIFIERS: dict[str, int] = {
 
 # RID 3GPP + USIM application code (TS 101 220 annex E); the rest is a fictitious provider field
 DEFAULT_USIM_AID = "A0000000871002FF33FF018900000001"
+DEFAULT_ISIM_AID = "A0000000871004FF33FF018900000001"  # 1004: the ISIM application code
 # TS 51.011 §10.3.7 services of the GSM view: CHV1 disable, ADN, SMS, PLMN selector, MSISDN, SPN,
 # GPRS, user/operator/HPLMN selector with access technology
 DEFAULT_SST = (1, 2, 4, 7, 9, 17, 38, 43, 44, 45)
@@ -134,6 +136,19 @@ class AppletConfig:
 
 
 @dataclass
+class IsimSpec:
+    """ADF.ISIM, TS 31.103 §4.2: private and public user identities, home domain, P-CSCFs."""
+
+    aid: bytes
+    label: str
+    impi: str
+    impu: list[str]
+    domain: str
+    ist: list[int]
+    pcscf: list[dict[str, str]]
+
+
+@dataclass
 class Profile:
     name: str
     source: str
@@ -157,20 +172,29 @@ class Profile:
     est: list[int] = field(default_factory=list)
     sst: list[int] = field(default_factory=lambda: list(DEFAULT_SST))
     acl: list[str] = field(default_factory=list)
+    files: dict[str, Any] = field(default_factory=dict)  # EF key -> decoded contents (``files:``)
+    isim: IsimSpec | None = None
+    entries: dict[str, int] = field(default_factory=dict)  # ``entries:`` list file -> entries it holds
+
+    def services(self) -> dict[str, list[int]]:
+        """The service tables by name (``UST``, ``IST``), as :data:`csim.ef.SERVICE_TABLES` names them."""
+        return {"UST": self.ust, "IST": self.isim.ist if self.isim else []}
 
     @property
     def active_profile(self) -> ImsiProfile:
         return self.imsi_profiles[self.active]
 
     def sizes(self) -> dict[str, int]:
-        """File sizes shared by every IMSI profile, so a profile switch rewrites same-size files."""
+        """File sizes shared by every IMSI profile, so a profile switch rewrites same-size files:
+        the ``entries`` the profile declares, else room for the longest list."""
         ps = list(self.imsi_profiles.values())
+        n = self.entries
         return {
-            "fplmn": 3 * max(4, *(len(p.fplmn) for p in ps)),
-            "ehplmn": 3 * max(4, *(len(p.ehplmn) for p in ps)),
-            "hplmnwact": 5 * max(1, *(len(p.hplmnwact) for p in ps)),
-            "oplmnwact": 5 * max(8, *(len(p.oplmnwact) for p in ps)),
-            "plmnwact": 5 * max(8, *(len(p.plmnwact) for p in ps)),
+            "fplmn": 3 * n.get("fplmn", max(4, *(len(p.fplmn) for p in ps))),
+            "ehplmn": 3 * n.get("ehplmn", max(4, *(len(p.ehplmn) for p in ps))),
+            "hplmnwact": 5 * n.get("hplmnwact", max(1, *(len(p.hplmnwact) for p in ps))),
+            "oplmnwact": 5 * n.get("oplmnwact", max(8, *(len(p.oplmnwact) for p in ps))),
+            "plmnwact": 5 * n.get("plmnwact", max(8, *(len(p.plmnwact) for p in ps))),
             "plmnsel": 3 * max(8, *(len(_plmnsel(p)) for p in ps)),
         }
 
@@ -475,7 +499,179 @@ def _services(doc: LineDict, key: str, maximum: int) -> list[int]:
     for idx, n in enumerate(items):
         if not 1 <= n <= maximum:
             raise items.error(idx, f"{key}: service {n} is outside 1..{maximum}")
-    return sorted(set(items))
+        if n in items[:idx]:
+            raise items.error(idx, f"{key}: service {n} is listed twice")
+    return sorted(items)
+
+
+# what a profile declares outside ``files:`` that only a service of EF_UST calls for (TS 31.102 §4.2.8)
+_DECLARED_FILES = {"msisdn": "ADF_USIM/EF_MSISDN", "est": "ADF_USIM/EF_EST", "acl": "ADF_USIM/EF_ACL"}
+_DECLARED_PROFILE_FILES = {"ehplmn": "ADF_USIM/EF_EHPLMN", "plmnwact": "ADF_USIM/EF_PLMNwAcT",
+                           "oplmnwact": "ADF_USIM/EF_OPLMNwAcT", "hplmnwact": "ADF_USIM/EF_HPLMNwAcT",
+                           "spn": "ADF_USIM/EF_SPN"}
+
+
+def _needs(ef: efs.EF) -> str:
+    """``EF_MSISDN needs UST service 21``: the services that call for ``ef`` and its directory."""
+    gates = efs.DIRECTORY_SERVICES.get(ef.parent)
+    if gates and not ef.service:
+        return f"{ef.parent} needs UST service {' or '.join(map(str, gates))} (TS 31.102 §4.4)"
+    joiner = " and " if ef.all_services else " or "
+    table = efs.SERVICE_TABLES[ef.parent]
+    clause = "TS 31.103 §4.2.7" if table == "IST" else "TS 31.102 §4.2.8"
+    return f"{ef.name} needs {table} service {joiner.join(map(str, ef.service))} ({clause})"
+
+
+def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
+    """A file the profile fills must be one its service tables call for."""
+    for key, ef_key in _DECLARED_FILES.items():
+        if doc.get(key) and not _called_for(tables, efs.get(ef_key)):
+            raise doc.error(key, f"{key}: {_needs(efs.get(ef_key))}")
+    for name, node in doc["profiles"].items():
+        for key, ef_key in _DECLARED_PROFILE_FILES.items():
+            if node.get(key) and not _called_for(tables, efs.get(ef_key)):
+                raise node.error(key, f"profiles/{name}/{key}: {_needs(efs.get(ef_key))}")
+    isim = doc.get("isim")
+    if isim is not None and isim.get("pcscf") and not _called_for(tables, efs.get("ADF_ISIM/EF_PCSCF")):
+        raise isim.error("pcscf", f"isim/pcscf: {_needs(efs.get('ADF_ISIM/EF_PCSCF'))}")
+
+
+def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:
+    """Whether the service tables (EF_UST TS 31.102 §4.2.8, EF_IST TS 31.103 §4.2.7) call for
+    ``ef`` and its directory."""
+    table = efs.SERVICE_TABLES.get(ef.parent)
+    if table is None:
+        return True
+    services = tables[table]
+    gates = efs.DIRECTORY_SERVICES.get(ef.parent)
+    if gates and not any(s in services for s in gates):
+        return False
+    return ef.called_for(services)
+
+
+# ``entries:`` keys -> (EF, smallest number of entries the spec allows)
+_ENTRIES = {"fplmn": ("EF_FPLMN", 4, "TS 31.102 §4.2.16"), "ehplmn": ("EF_EHPLMN", 1, "TS 31.102 §4.2.84"),
+            "plmnwact": ("EF_PLMNwAcT", 8, "TS 31.102 §4.2.5"),
+            "oplmnwact": ("EF_OPLMNwAcT", 8, "TS 31.102 §4.2.53"),
+            "hplmnwact": ("EF_HPLMNwAcT", 1, "TS 31.102 §4.2.54")}
+
+
+def _entries(doc: LineDict) -> dict[str, int]:
+    """``entries:``: how many PLMN entries each list file holds; no IMSI profile may list more."""
+    node = doc.get("entries", {})
+    for key, count in node.items():
+        name, low, spec = _ENTRIES[key]
+        if count < low:
+            raise node.error(key, f"entries/{key}: {name} holds at least {low} entries ({spec})")
+        for pname, pnode in doc["profiles"].items():
+            if len(pnode.get(key, [])) > count:
+                raise pnode.error(key, f"profiles/{pname}/{key}: {len(pnode[key])} entries, {name} holds "
+                                       f"{count} (entries/{key})")
+    return dict(node)
+
+
+def _isim(doc: LineDict) -> IsimSpec | None:
+    """``isim:``: ADF.ISIM of TS 31.103 §4.2."""
+    node = doc.get("isim")
+    if node is None:
+        return None
+    aid_text = node.get("aid", DEFAULT_ISIM_AID)
+    if not aid_text.upper().startswith("A0000000871004") or not 7 <= len(aid_text) // 2 <= 16 \
+            or len(aid_text) % 2:
+        raise node.error("aid", "isim/aid: an ISIM AID is A0000000871004 followed by up to 9 bytes")
+    pcscf = []
+    for idx, address in enumerate(node.get("pcscf", [])):
+        try:
+            kind = "ipv4" if ipaddress.ip_address(address).version == 4 else "ipv6"
+        except ValueError:
+            kind = "fqdn"
+            if not re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*", address):
+                raise node["pcscf"].error(
+                    idx, f"isim/pcscf: {address!r} is neither an IP address nor an FQDN") from None
+        pcscf.append({"address": address, "type": kind})
+    return IsimSpec(aid=bytes.fromhex(aid_text), label=node.get("label", "ISIM"), impi=node["impi"],
+                    impu=list(node["impu"]), domain=node["domain"], ist=_services(node, "ist", 255),
+                    pcscf=pcscf)
+
+
+def _files(doc: LineDict, tables: dict[str, list[int]]) -> dict[str, Any]:
+    """``files:``: EF key -> contents in the decoded shape of the EF's codec, checked against the
+    EF table (known EF, service on, contents that encode within the spec's size range)."""
+    node = doc.get("files", {})
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        try:
+            ef = efs.get(key)
+        except KeyError as exc:
+            raise node.error(key, f"files: {exc.args[0]}") from None
+        if ef.parent == "ADF_ISIM" and "isim" not in doc:
+            raise node.error(key, f"files/{key}: the card has no ADF.ISIM (no 'isim' section)")
+        if not _called_for(tables, ef):
+            raise node.error(key, f"files/{key}: {_needs(ef)}")
+        if key not in DEFAULTS:
+            raise node.error(key, f"files/{key}: written from the profile's other keys, not declared here")
+        values = value if ef.structure == "linear" else [value]
+        if ef.structure == "linear" and not isinstance(value, list):
+            raise node.error(key, f"files/{key}: {ef.name} is a linear fixed file, give a list of records")
+        try:
+            fit_size(ef, values)
+        except ValueError as exc:
+            raise node.error(key, f"files/{key}: {exc}") from None
+        out[key] = value
+    return out
+
+
+def fit_size(ef: efs.EF, values: list[Any]) -> int:
+    """The smallest size (record length) in the spec's range of ``ef`` that holds every value."""
+    low, high = ef.size_range
+    error = ""
+    for size in range(low, (high or 255) + 1):
+        try:
+            for v in values:
+                ef.encode(v, size)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            error = str(exc)
+            continue
+        return size
+    raise ValueError(f"does not fit {ef.name} ({low} to {high or 255} bytes, {ef.spec}): {error}")
+
+
+# contents of the files a profile may declare under ``files:``, when it does not
+DEFAULTS: dict[str, Any] = {
+    "DF_TELECOM/EF_ADN": [None] * 10,
+    "DF_TELECOM/EF_SMS": [{"status": "free", "tpdu": None}] * 10,
+    # TS 51.011 §10.5.6: parameter indicators FF, no parameter present
+    "DF_TELECOM/EF_SMSP": ["FF" * 28],
+    "DF_TELECOM/EF_SMSS": "00FF",  # TS 51.011 §10.5.7: last TP-MR 00, memory capacity available
+    "ADF_USIM/EF_GID1": "FF",
+    "ADF_USIM/EF_GID2": "FF",
+    # TS 22.101 §10.1.1: the ME treats 112 and 911 as emergency numbers with or without EF_ECC
+    "ADF_USIM/EF_ECC": [None] * 5,
+    "ADF_USIM/EF_FDN": [None] * 10,
+    # START values under THRESHOLD (TS 33.102 §6.4.8), as on the cards of pySim's test vectors
+    "ADF_USIM/EF_START_HFN": {"start_cs": 0xF00000, "start_ps": 0xF00000},
+    "ADF_USIM/EF_THRESHOLD": {"max_start": 0xF01000},
+    "ADF_USIM/EF_NETPAR": "FF" * 16,
+    "ADF_USIM/EF_PNN": ["FF" * 16],
+    "ADF_USIM/EF_OPL": [None],
+    "ADF_USIM/EF_SPDI": "FF" * 8,
+    "ADF_USIM/EF_EPSNSC": ["FF" * 54],
+    "DF_GSM_ACCESS/EF_Kc": {"kc": None, "cksn": 7},
+    "DF_GSM_ACCESS/EF_KcGPRS": {"kc": None, "cksn": 7},
+    "DF_5GS/EF_5GS3GPPLOCI": {"guti": None, "plmn": None, "tac": 0xFFFFFE, "status": "not_updated"},
+    "DF_5GS/EF_5GSN3GPPLOCI": {"guti": None, "plmn": None, "tac": 0xFFFFFE, "status": "not_updated"},
+    "DF_5GS/EF_5GS3GPPNSC": ["FF" * 57],
+    "DF_5GS/EF_5GSN3GPPNSC": ["FF" * 57],
+    "DF_5GS/EF_5GAUTHKEYS": "FF" * 68,
+    "DF_5GS/EF_UAC_AIC": "00000000",
+    # TS 31.102 §4.4.11.8: protection scheme identifier list holding the null scheme only
+    "DF_5GS/EF_SUCI_Calc_Info": "A0020000",
+    "DF_5GS/EF_OPL5G": ["FF" * 10],
+    "DF_5GS/EF_Routing_Indicator": "F0FFFFFF",  # TS 31.102 §4.4.11.11: routing indicator 0
+    "DF_GSM/EF_ECC": [],
+    "DF_GSM/EF_Kc": {"kc": None, "cksn": 7},
+    "DF_GSM/EF_KcGPRS": {"kc": None, "cksn": 7},
+}
 
 
 def _applet(doc: LineDict, names: set[str]) -> AppletConfig | None:
@@ -550,10 +746,10 @@ def _build_profile(doc: LineDict) -> Profile:
             enc.encode_apn(apn)
         except (ValueError, UnicodeEncodeError) as exc:
             raise doc["acl"].error(idx, f"acl: {exc}") from None
-    if acl and 35 not in ust:
-        raise doc.error("acl", "acl: EF_ACL needs UST service 35")
-    if est and 34 not in ust:
-        raise doc.error("est", "est: EF_EST needs UST service 34")
+    isim = _isim(doc)
+    tables = {"UST": ust, "IST": isim.ist if isim else []}
+    _check_services(doc, tables)
+    files = _files(doc, tables)
     if "sim_reference" in doc and not doc["sim_reference"].strip():
         raise doc.error("sim_reference", "sim_reference: empty")
     return Profile(
@@ -563,7 +759,7 @@ def _build_profile(doc: LineDict) -> Profile:
         activation_date=_activation_date(doc), msisdn=msisdn,
         languages=list(doc.get("languages", ["fr", "en"])),
         hplmn_search_minutes=minutes, usim_aid=bytes.fromhex(aid_text), usim_label=usim.get("label", "USIM"),
-        ust=ust, est=est, sst=sst, acl=acl,
+        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim, entries=_entries(doc),
     )
 
 
@@ -601,6 +797,13 @@ _SIZE_KEYS = {"EF_FPLMN": "fplmn", "EF_EHPLMN": "ehplmn", "EF_HPLMNwAcT": "hplmn
 
 
 def _size(profile: Profile, ef: efs.EF, value: Any = None) -> int:
+    """File size (transparent) or record length (linear fixed) of ``ef`` on this card."""
+    if ef.link in DEFAULTS and ef.key not in DEFAULTS:
+        ef = efs.get(ef.link)  # ADF_USIM/EF_SMSP is DF_TELECOM/EF_SMSP
+    if ef.key in DEFAULTS or ef.parent == "ADF_ISIM":
+        return fit_size(ef, value if ef.structure == "linear" else [value])
+    if ef.name == "EF_LP":
+        return max(ef.size, len(value))
     if ef.name in _SIZE_KEYS:
         return profile.sizes()[_SIZE_KEYS[ef.name]]
     if ef.name in ("EF_PL", "EF_LI"):
@@ -647,12 +850,11 @@ def _static_values(profile: Profile) -> dict[str, Any]:
     no_eps = {"guti": None, "plmn": None, "tac": 0xFFFE, "status": "not_updated"}
     msisdn = {"number": profile.msisdn, "alpha": ""} if profile.msisdn else None
     no_keys = {"ksi": 7, "ck": None, "ik": None}
-    return {
-        "MF/EF_DIR": [{"aid": profile.usim_aid.hex().upper(), "label": profile.usim_label}],
+    values = {
+        "MF/EF_DIR": [{"aid": profile.usim_aid.hex().upper(), "label": profile.usim_label}]
+        + ([{"aid": profile.isim.aid.hex().upper(), "label": profile.isim.label}] if profile.isim else []),
         "MF/EF_ICCID": profile.iccid,
         "MF/EF_PL": profile.languages,
-        "DF_TELECOM/EF_ADN": [None] * 10,
-        "DF_TELECOM/EF_SMS": [{"status": "free", "tpdu": None}] * 10,
         "DF_TELECOM/EF_MSISDN": [msisdn],
         "ADF_USIM/EF_LI": profile.languages,
         "ADF_USIM/EF_KEYS": no_keys,
@@ -666,15 +868,22 @@ def _static_values(profile: Profile) -> dict[str, Any]:
         "ADF_USIM/EF_LOCI": no_loc,
         "ADF_USIM/EF_EHPLMNPI": "all",
         "ADF_USIM/EF_EPSLOCI": no_eps,
-        "DF_GSM/EF_LP": [0x01],  # TS 23.038 language 01 = English
-        "DF_GSM/EF_Kc": {"kc": None, "cksn": 7},
+        "DF_GSM/EF_LP": enc.gsm_languages(profile.languages),
         "DF_GSM/EF_HPPLMN": {"minutes": profile.hplmn_search_minutes},
         "DF_GSM/EF_SST": profile.sst,
-        "DF_GSM/EF_KcGPRS": {"kc": None, "cksn": 7},
         "DF_GSM/EF_LOCIGPRS": no_ps,
         "DF_GSM/EF_LOCI": no_loc,
         "DF_GSM/EF_Phase": "phase2+",
     }
+    if profile.isim:
+        isim = profile.isim
+        values.update({"ADF_ISIM/EF_IMPI": isim.impi, "ADF_ISIM/EF_DOMAIN": isim.domain,
+                       "ADF_ISIM/EF_IMPU": isim.impu, "ADF_ISIM/EF_IST": isim.ist,
+                       "ADF_ISIM/EF_PCSCF": isim.pcscf or [None],
+                       "ADF_ISIM/EF_AD": {"mnc_length": None}})
+    values.update(DEFAULTS)
+    values.update(profile.files)
+    return values
 
 
 def _arr_rule(read: str, update: str) -> list[dict[str, Any]]:
@@ -687,11 +896,13 @@ def _arr_rule(read: str, update: str) -> list[dict[str, Any]]:
 
 
 def _included(profile: Profile, ef: efs.EF) -> bool:
-    """EF_EHPLMNPI exists with UST service 73; the other EFs of the table are always present (the
-    UST tells the terminal whether the service behind them is available)."""
-    gates = {"ADF_USIM/EF_EHPLMNPI": 73}
-    service = gates.get(ef.key)
-    return service is None or service in profile.ust
+    """A card holds exactly the files its EF_UST calls for (TS 31.102 §4.2.8); an EF linked to
+    another exists with it."""
+    if ef.link is not None and not _included(profile, efs.get(ef.link)):
+        return False
+    if ef.parent == "ADF_ISIM" and profile.isim is None:
+        return False
+    return _called_for(profile.services(), ef)
 
 
 def build_image(spec: Profile | str | Path | Mapping[str, Any]) -> CardImage:
@@ -715,6 +926,7 @@ def _build_image(profile: Profile) -> CardImage:
     arr_records = [_arr_rule(r, u) for r, u in rules]
     values["MF/EF_ARR"] = arr_records
     values["ADF_USIM/EF_ARR"] = arr_records
+    values["ADF_ISIM/EF_ARR"] = arr_records
 
     files: list[FileSpec] = [
         FileSpec(path="3F00", kind="MF", name="MF", arr_record=1),
@@ -722,18 +934,24 @@ def _build_image(profile: Profile) -> CardImage:
         FileSpec(path=GSM_PATH, kind="DF", name="DF_GSM", arr_record=1),
         FileSpec(path=USIM_PATH, kind="ADF", name="ADF_USIM", aid=profile.usim_aid, arr_record=1),
     ]
+    if profile.isim:
+        files.append(FileSpec(path=efs.DIRECTORIES["ADF_ISIM"], kind="ADF", name="ADF_ISIM",
+                              aid=profile.isim.aid, arr_record=1))
+    files += [FileSpec(path=efs.DIRECTORIES[name], kind="DF", name=name, arr_record=1)
+              for name, services in efs.DIRECTORY_SERVICES.items() if any(s in profile.ust for s in services)]
     for ef in chosen:
-        value = values[ef.key]
+        value = values[ef.key] if ef.key in values else values[ef.link]  # a linked EF shows its target
         spec_kw: dict[str, Any] = {
             "path": ef.path, "kind": "EF", "name": ef.name, "sfi": ef.sfi, "read": ef.read,
             "update": ef.update, "arr_record": rules.index((ef.read, ef.update)) + 1,
             "link": efs.get(ef.link).path if ef.link else None,
         }
         if ef.structure == "transparent":
-            spec_kw["data"] = ef.encode(value, _size(profile, ef))
+            spec_kw["data"] = ef.encode(value, _size(profile, ef, value))
         else:
-            spec_kw.update(structure="linear", record_length=ef.size,
-                           records=[ef.encode(v, ef.size) for v in value])
+            length = _size(profile, ef, value)
+            spec_kw.update(structure="linear", record_length=length, records=[ef.encode(v,
+            length) for v in value])
         files.append(FileSpec(**spec_kw))
     pins = [profile.pins["pin1"], profile.pins["pin2"], profile.pins["adm1"]]
     return CardImage(atr=profile.atr, files=files, pins=pins, auth=profile_auth(profile, profile.active))

@@ -140,11 +140,43 @@ def test_acc_and_service_tables():
 
 
 def test_ad():
-    assert enc.encode_ad(2) == H("00000002")
-    assert enc.encode_ad(3, "type_approval", True) == H("80000103")
+    assert enc.encode_ad({"mnc_length": 2}) == H("00000002")
+    assert enc.encode_ad({"mnc_length": 3, "ue_mode": "type_approval",
+        "ciphering_indicator": True}) == H("80000103")
     assert enc.decode_ad(H("00000003"))["mnc_length"] == 3
     with pytest.raises(ValueError):
-        enc.encode_ad(4)
+        enc.encode_ad({"mnc_length": 4})
+
+
+def test_ad_keeps_a_fifth_byte_and_a_three_byte_file():
+    """TS 31.102 §4.2.18: bytes after the MNC length are extensions; a TS 51.011 §10.3.18 EF_AD may
+    stop after byte 3 (pySim's ts_51_011 vector ``00ffff``)."""
+    five = H("0000000201")
+    assert enc.decode_ad(five)["extensions"] == "01"
+    assert enc.encode_ad(enc.decode_ad(five), 5) == five
+    three = H("00FFFF")
+    value = enc.decode_ad(three)
+    assert value["mnc_length"] is None and value["ciphering_indicator"] is True
+    assert enc.encode_ad(value, 3) == three
+
+
+def test_msisdn_keeps_its_type_of_number():
+    """TS 24.008 §10.5.4.7: TON/NPI B1 is network specific / ISDN, not re-encoded as 81."""
+    rec = H("FF" * 20 + "04B12143F5" + "FF" * 9)
+    value = enc.decode_msisdn(rec)
+    assert (value["number"], value["ton"], value["npi"]) == ("12345", "network_specific", "isdn")
+    assert enc.encode_msisdn(value["number"], value["alpha"], 34, value["ton"], value["npi"]) == rec
+    with pytest.raises(ValueError, match="TON international"):
+        enc.encode_msisdn("+3312", ton="national")
+
+
+def test_ucs2_spn_stays_ucs2():
+    """TS 31.102 annex A: a name stored in UCS2 is written back in UCS2."""
+    data = H("01" + "80004F00720061006E00670065" + "FF" * 3)
+    value = enc.decode_spn(data)
+    assert value == {"name": "Orange", "display_plmn_on_home": True, "display_spn_when_roaming": True,
+                     "ucs2": True}
+    assert enc.encode_spn(value["name"], True, True, 17, ucs2=True) == data
 
 
 def test_access_technologies():
@@ -188,7 +220,8 @@ def test_acl_and_apn():
 
 def test_dir_record():
     rec = H("61294F10A0000000871002FFFFFFFF890709000050055553696D3173" "0EA00C80011781025F608203454150")
-    assert enc.decode_dir_record(rec) == {"aid": "A0000000871002FFFFFFFF8907090000", "label": "USim1"}
+    assert enc.decode_dir_record(rec) == {"aid": "A0000000871002FFFFFFFF8907090000", "label": "USim1",
+                                          "other": "730EA00C80011781025F608203454150"}
     mine = enc.encode_dir_record(H("A0000000871002FF33FF018900000001"), "USIM", 32)
     assert mine[:2] == H("6118") and len(mine) == 32
     assert enc.decode_dir_record(mine)["label"] == "USIM"

@@ -18,6 +18,8 @@ from csim.profile import (
 )
 from csim.yamlsrc import DataError
 
+H = bytes.fromhex
+
 BASE = """\
 name: test-card
 atr: 3B9F96801FC78031A073BE21136743200718000001A5
@@ -76,15 +78,23 @@ def test_every_bundled_profile_loads_and_builds(name):
     image = build_image(profile)
     assert isinstance(image, CardImage)
     paths = {f.path for f in image.files}
+    # TS 31.102 §4.2 mandatory files (ECC, START-HFN, THRESHOLD, NETPAR included), TS 102 221 §13,
+    # and what pySim-read reads in DF_TELECOM / DF_GSM (EF_SMSP, EF_LP, EF_ECC)
     for required in ("3F00", "3F00/2F00", "3F00/2FE2", "3F00/2F05", "3F00/2F06", "3F00/7F10",
-                     "3F00/7F10/6F40", "3F00/7FF0", "3F00/7FF0/6F07", "3F00/7FF0/6FAD", "3F00/7FF0/6F46",
-                     "3F00/7FF0/6F60", "3F00/7FF0/6FD9", "3F00/7FF0/6F57", "3F00/7FF0/6FE3",
+                     "3F00/7F10/6F42", "3F00/7FF0", "3F00/7FF0/6F07", "3F00/7FF0/6FAD", "3F00/7FF0/6F46",
+                     "3F00/7FF0/6F60", "3F00/7FF0/6FE3", "3F00/7FF0/6FE4",
                      "3F00/7FF0/6F61", "3F00/7FF0/6F62", "3F00/7FF0/6F7B", "3F00/7FF0/6F7E",
-                     "3F00/7FF0/6F73", "3F00/7FF0/6F40", "3F00/7FF0/6F38", "3F00/7FF0/6F56",
+                     "3F00/7FF0/6F73", "3F00/7FF0/6F38", "3F00/7FF0/6FB7", "3F00/7FF0/6F5B",
+                     "3F00/7FF0/6F5C", "3F00/7FF0/6FC4", "3F00/7FF0/5F3B/4F20", "3F00/7FF0/5F3B/4F52",
                      "3F00/7FF0/6F78", "3F00/7FF0/6F08", "3F00/7FF0/6F09", "3F00/7FF0/6F31",
                      "3F00/7FF0/6F05", "3F00/7FF0/6F06", "3F00/7F20", "3F00/7F20/6F07", "3F00/7F20/6F30",
-                     "3F00/7F20/6F38", "3F00/7F20/6FAE", "3F00/7F20/6F20"):
+                     "3F00/7F20/6F38", "3F00/7F20/6FAE", "3F00/7F20/6F20", "3F00/7F20/6F05",
+                     "3F00/7F20/6FB7"):
         assert required in paths, (name, required)
+    # TS 31.102 §4.2.8: a file whose service is off is not on the card
+    for service, path in ((2, "3F00/7FF0/6F3B"), (21, "3F00/7FF0/6F40"), (35, "3F00/7FF0/6F57"),
+                          (71, "3F00/7FF0/6FD9"), (34, "3F00/7FF0/6F56"), (17, "3F00/7FF0/6F3E")):
+        assert (path in paths) == (service in profile.ust), (name, service, path)
     active = profile.active_profile
     files = {f.path: f for f in image.files}
     assert enc.decode_imsi(files["3F00/7FF0/6F07"].data) == active.imsi
@@ -189,6 +199,7 @@ def test_activation_date_and_reference(tmp_path):
     assert str(exc.value) == f"{tmp_path / 'card.yaml'}:2: {expected}"
 
 
+UST = "ust: [19, 20, 21, 27, 33, 42, 43, 71, 85]"
 ERRORS = [
     # (old, new, fragment of the offending line, message fragment)
     ('iccid: "8933019900000000012"', 'iccid: "8933019900000000013"', "iccid:",
@@ -226,6 +237,26 @@ ERRORS = [
     ('msisdn: "+33700000000001"', 'msisdn: "+33-7"', "msisdn:", "does not match"),
     ("name: test-card", "name: test-card\ncolour: blue", "colour:", "unknown key"),
     ("- {plmn: \"208-*\", profile: domestic}", "- {plmn: \"2080\", profile: domestic}", 'plmn: "2080"', None),
+    # TS 31.102 §4.2.8: a profile that fills a file its EF_UST does not call for contradicts itself
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 71, 85, 21]", "ust:", "service 21 is listed twice"),
+    (UST, "ust: [19, 20, 27, 33, 42, 43, 71, 85]", "msisdn:", "msisdn: EF_MSISDN needs UST service 21"),
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 85]", "ehplmn:",
+     "profiles/domestic/ehplmn: EF_EHPLMN needs UST service 71"),
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 71, 85]", "hplmnwact:",
+     "profiles/domestic/hplmnwact: EF_HPLMNwAcT needs UST service 43"),
+    ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_GID1: A1", "ADF_USIM/EF_GID1",
+     "files/ADF_USIM/EF_GID1: EF_GID1 needs UST service 17"),
+    ("name: test-card", "name: test-card\nfiles:\n  DF_5GS/EF_Routing_Indicator: F0FFFFFF", "Routing",
+     "files/DF_5GS/EF_Routing_Indicator: EF_Routing_Indicator needs UST service 124"),
+    ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_IMSI: '0829'", "EF_IMSI",
+     "written from the profile's other keys"),
+    ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_NOPE: A1", "EF_NOPE", "unknown EF"),
+    ("name: test-card", "name: test-card\nentries: {fplmn: 4}", "fplmn: [",
+     "profiles/domestic/fplmn: 5 entries, EF_FPLMN holds 4 (entries/fplmn)"),
+    ("name: test-card", "name: test-card\nentries: {fplmn: 3}", "entries:",
+     "entries/fplmn: EF_FPLMN holds at least 4 entries (TS 31.102 §4.2.16)"),
+    ("name: test-card", "name: test-card\nfiles:\n  DF_GSM/EF_ECC: ['112', '911', '999', '110', '118', '17']",
+     "DF_GSM/EF_ECC", "does not fit EF_ECC (3 to 15 bytes, TS 51.011 §10.3.27)"),
 ]
 
 
@@ -332,3 +363,86 @@ def test_cards_built_from_one_file_share_no_state(tmp_path):
     one.write_file("3F00/7FF0/6F07", bytes.fromhex("082980019900000099"))
     assert two.read_file("3F00/7FF0/6F07") == imsi
     assert Card.from_profile(path).read_file("3F00/7FF0/6F07") == imsi
+
+
+def test_files_declared_with_their_service():
+    """``files:`` fills EFs in their codec's shape; the service that calls for them is on."""
+    text = BASE.replace("ust: [19, 20, 21, 27, 33, 42, 43, 71, 85]",
+                        "ust: [12, 17, 19, 20, 21, 27, 33, 42, 43, 46, 71, 85, 122, 124]")
+    text += """files:
+  ADF_USIM/EF_GID1: A1B2
+  ADF_USIM/EF_ECC:
+    - {code: "112", alpha: Urgences, categories: []}
+    - {code: "17", alpha: Police, categories: [police]}
+  ADF_USIM/EF_OPL:
+    - {plmn: "208-01", lac_min: 0, lac_max: 65534, pnn_record: 1}
+  DF_GSM/EF_ECC: ["112", "15", "17", "18"]
+"""
+    image = build_image(load_profile(_to_mapping(text)))
+    files = {f.path: f for f in image.files}
+    assert files["3F00/7FF0/6F3E"].data == H("A1B2")
+    ecc = files["3F00/7FF0/6FB7"]
+    assert ecc.record_length == 12  # 3 code + 8 alpha ("Urgences") + 1 category, TS 31.102 §4.2.21
+    assert ecc.records[1] == H("71FFFF") + b"Police" + H("FFFF01")
+    assert files["3F00/7FF0/6FC6"].records == [H("02F810" "0000" "FFFE" "01")]
+    assert files["3F00/7F20/6FB7"].data == H("11F2FF" "51FFFF" "71FFFF" "81FFFF")
+    # DF_5GS with service 122/124: 5GS location and the SUCI files (TS 31.102 §4.4.11)
+    for path in ("3F00/7FF0/5FC0", "3F00/7FF0/5FC0/4F01", "3F00/7FF0/5FC0/4F07", "3F00/7FF0/5FC0/4F0A",
+                 "3F00/7FF0/6F42"):
+        assert path in files, path
+    assert "3F00/7FF0/5FC0/4F05" not in files  # 5GAUTHKEYS: service 123 is off
+
+
+def _to_mapping(text):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("languages, lp", [("[fr, en]", "0301"), ("[de]", "00FF"), ("[fr, en, ar]", "0301")])
+def test_ef_lp_follows_the_languages(tmp_path, languages, lp):
+    """TS 51.011 §10.3.1: EF_LP holds the profile's languages as TS 23.038 §5 codes (fr 03, en 01, de 00)."""
+    path = write(tmp_path, "name: test-card", f"name: test-card\nlanguages: {languages}")
+    image = build_image(load_profile(path))
+    assert next(f for f in image.files if f.path == "3F00/7F20/6F05").data == H(lp)
+
+
+ISIM = """isim:
+  impi: 208019900000001@ims.mnc001.mcc208.3gppnetwork.org
+  impu: ["sip:+33700000000001@ims.mnc001.mcc208.3gppnetwork.org", "tel:+33700000000001"]
+  domain: ims.mnc001.mcc208.3gppnetwork.org
+  ist: [1]
+  pcscf: [pcscf.ims.mnc001.mcc208.3gppnetwork.org, 192.168.12.34]
+"""
+
+
+def test_isim_listed_in_ef_dir(tmp_path):
+    """TS 31.103 §4.2: ADF.ISIM with IMPI, IMPU, DOMAIN, AD, ARR, IST, P-CSCF; TS 102 221 §13.1: EF_DIR
+    lists it after the USIM."""
+    image = build_image(load_profile(write(tmp_path, text=BASE + ISIM)))
+    files = {f.path: f for f in image.files}
+    isim = files["3F00/7FF2"]
+    assert isim.kind == "ADF" and isim.aid == H("A0000000871004FF33FF018900000001")
+    assert enc.decode_dir_record(files["3F00/2F00"].records[1]) == {
+        "aid": "A0000000871004FF33FF018900000001", "label": "ISIM"}
+    impi = files["3F00/7FF2/6F02"].data
+    assert impi[:2] == H("8031") and impi[2:].decode() == "208019900000001@ims.mnc001.mcc208.3gppnetwork.org"
+    assert files["3F00/7FF2/6F04"].records[1].rstrip(b"\xff") == H("8013") + b"tel:+33700000000001"
+    assert files["3F00/7FF2/6F07"].data == H("01")
+    assert files["3F00/7FF2/6F09"].records[1].rstrip(b"\xff") == H("800501C0A80C22")
+    for path in ("3F00/7FF2/6F03", "3F00/7FF2/6FAD", "3F00/7FF2/6F06"):
+        assert path in files
+
+
+def test_isim_pcscf_needs_its_service(tmp_path):
+    path = write(tmp_path, text=BASE + ISIM.replace("ist: [1]", "ist: [2]"))
+    with pytest.raises(DataError) as exc:
+        load_profile(path)
+    assert str(exc.value).endswith("isim/pcscf: EF_PCSCF needs IST service 1 or 5 (TS 31.103 §4.2.7)")
+
+
+def test_entries_fix_the_size_of_list_files(tmp_path):
+    """``entries:`` sets how many PLMNs a list file holds, as on a personalised card (3 bytes each)."""
+    path = write(tmp_path, "name: test-card", "name: test-card\nentries: {fplmn: 6}")
+    image = build_image(load_profile(path))
+    assert len(next(f for f in image.files if f.path == "3F00/7FF0/6F7B").data) == 18
