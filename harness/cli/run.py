@@ -113,13 +113,18 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--allow-terminal-writes", action="store_true",
                    help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
     g.add_argument("--trace", metavar="FILE", help="APDU trace (JSON lines) of a card in a reader")
+    g.add_argument("--pin-attempts-ok", action="store_true",
+                   help="present PIN1 to a card in a reader even with a single attempt left (you are sure "
+                        "of the value; a wrong one blocks the PIN). Without it a PIN is presented only while "
+                        "at least 2 attempts remain")
 
 
 def card_target(args: argparse.Namespace) -> CardTarget:
     """The :class:`CardTarget` the command-line options name."""
     return CardTarget(reader=parse_reader(args.reader), serve=args.serve, keys=args.keys,
                       expect_profile=args.expect_profile,
-                      allow_terminal_writes=args.allow_terminal_writes, trace=args.trace)
+                      allow_terminal_writes=args.allow_terminal_writes, trace=args.trace,
+                      pin_attempts_ok=args.pin_attempts_ok)
 
 
 def _check_target_files(target: CardTarget) -> None:
