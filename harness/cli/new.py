@@ -1,8 +1,10 @@
 """``simharness new scenario NAME --card C --world W``: a commented scenario to start from.
 
 The template powers the card on in its home country (the country of its active IMSI's home
-network in the world) and expects it registered there; it is checked with the scenario loader
-before it is written, so what is written validates.
+network in the world) and expects it registered there with normal service; a card whose home
+network the world lacks is switched on in its IMSI's country, else the world's first, with the
+expectation left to write (commented). It is checked with the scenario loader before it is written, so
+what is written validates.
 """
 
 from __future__ import annotations
@@ -29,10 +31,7 @@ steps:
   # Switch the device on in {country_name}: the terminal reads the card, selects a network and
   # registers (TS 23.122 §4.4.3.1).
   - power_on: {{country: {country}}}
-  - expect:
-      registered: "{plmn}"   # the home network of IMSI {imsi}
-      service: normal
-  # Next steps, for example:
+{expect}  # Next steps, for example:
   # - move: {{country: BE}}            # cross a border (the world's countries)
   # - wait: 10m                      # let simulated time pass
   # - expect: {{roaming: true}}
@@ -54,12 +53,16 @@ def render(name: str, card: str, world: str) -> str:
     net = World.load(world)
     imsi = profile.imsi_profiles[profile.active].imsi
     plmn = net.home_plmn_of(imsi)
-    country = net.country_of_plmn(plmn)
-    if plmn is None or country is None:
-        raise DataError("<command line>", None, f"world {world!r} has no home network for IMSI {imsi} of "
-                        f"card {card!r}: choose a world that holds its operator")
+    country = net.country_of_plmn(plmn) if plmn else None
+    if plmn is not None and country is not None:
+        expect = (f'  - expect:\n      registered: "{plmn}"  # the home network of IMSI {imsi}\n'
+                  "      service: normal\n")
+    else:  # the home network is not in this world: what the card finds here is the scenario's to say
+        country = net.country_of_mcc(imsi[:3]) or next(iter(net.countries.values()))
+        expect = (f"  # IMSI {imsi}: its home network is not in world {world}; write what the card\n"
+                  "  # should find here, e.g.\n  # - expect: {registered: \"208-01\", roaming: true}\n")
     return TEMPLATE.format(title=name.replace("_", " ").replace("-", " "), card=card, world=world,
-                           country=country.code, country_name=country.name, plmn=plmn, imsi=imsi)
+                           country=country.code, country_name=country.name, expect=expect)
 
 
 def cmd_new_scenario(args: argparse.Namespace) -> int:

@@ -102,3 +102,15 @@ def test_commands_run_as_a_module_with_help():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "--pin-attempts-ok" in out.stdout and "SIMHARNESS_PIN1" in out.stdout
+
+
+def test_every_bundled_card_gets_a_template_that_validates_and_runs(tmp_path, capsys):
+    from csim.profile import bundled_profiles
+
+    cards = bundled_profiles()
+    for card in cards:
+        assert main(["new", "scenario", f"start_{card}", "--card", card, "--world", "europe",
+                     "-o", str(tmp_path / f"start_{card}.yaml")]) == 0, card
+    assert main(["validate", str(tmp_path)]) == 0
+    assert main(["run", "-q", str(tmp_path)]) == 0
+    assert f"{len(cards)} passed, 0 failed" in capsys.readouterr().out

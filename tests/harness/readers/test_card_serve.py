@@ -24,9 +24,9 @@ VERIFY_PIN1 = bytes.fromhex("0020000108") + b"0000\xff\xff\xff\xff"
 
 
 def _serve(pcscd_service, state, *extra):
-    cmd = ["nsenter", f"--net=/proc/{pcscd_service.process.pid}/ns/net", sys.executable, "-m", "harness.cli",
-           "card", "serve", "alphalink-orange", "--state", str(state), "--port", str(pcscd_service.port + 1),
-           *extra]
+    netns = ["nsenter", f"--net=/proc/{pcscd_service.process.pid}/ns/net"] if pcscd_service.isolate else []
+    cmd = [*netns, sys.executable, "-m", "harness.cli", "card", "serve", "alphalink-orange",
+           "--state", str(state), "--port", str(pcscd_service.port + 1), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_card(1, timeout=20)
