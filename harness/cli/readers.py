@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -16,6 +17,7 @@ from harness.scenario.event_export import jsonable
 from harness.terminal.transport import TransportError
 
 VPCD_SLOTS = 2  # one /etc/reader.conf.d/vpcd entry gives two readers
+VPCD_LOGGER = "harness.readers.vpcd"  # the served cards' reader events
 
 
 def _port(text: str) -> int | None:
@@ -118,8 +120,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if path is not None and path.exists():
             try:
                 cards.append(Card.load(str(path)))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is no card state
+                reason = ": ".join([type(exc).__name__, *str(exc).splitlines()[:1]])
                 print(f"error: {path}: not a saved card state ({reason}); move it away to start again "
                       f"from {profile}", file=sys.stderr)
                 return 2
@@ -129,19 +131,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
             origin = profile
         paths.append(path)
         print(f"reader {len(cards) - 1} (vpcd port {port + len(cards) - 1}): {origin}", flush=True)
-    _log_to(sys.stdout)
+    server = VpcdServer(cards, base_port=port, host=args.host, state_paths=paths)
+    try:
+        for slot in server.slots:
+            slot.save()  # the state exists from the start; a stale temp file of a killed save goes
+    except OSError as exc:
+        print(f"error: --state {args.state}: cannot save the card state there ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 2
     service = None
     if args.start_pcscd:
         service = PcscdService(port=port, isolate=False).start()
-    server = VpcdServer(cards, base_port=port, host=args.host, state_paths=paths)
-    for slot in server.slots:
-        slot.save()  # the state exists from the start; a stale temp file of a killed save goes
     done = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
         done.set()
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    reader_log = _log_to(sys.stdout)
     server.start()
     try:
         if not server.wait_connected(5.0):
@@ -156,6 +163,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 return 1
     finally:
         server.stop()
+        logging.getLogger(VPCD_LOGGER).removeHandler(reader_log)
         for sig, handler in old.items():
             signal.signal(sig, handler)
         if service is not None:
@@ -166,15 +174,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_to(stream: Any) -> None:
+def _log_to(stream: Any) -> logging.Handler:
     """Show the served cards' reader events (connections, power, resets) on ``stream``."""
-    import logging
-
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-    logger = logging.getLogger("harness.readers.vpcd")
+    logger = logging.getLogger(VPCD_LOGGER)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    return handler
 
 
 # -- readers / trace -----------------------------------------------------------------------

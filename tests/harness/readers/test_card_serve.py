@@ -72,8 +72,12 @@ def test_the_state_survives_kill_9_right_after_an_update(pcscd_service, tmp_path
     wait_for_no_card(1)
 
 
-def test_a_truncated_state_file_is_one_line_and_exit_2(tmp_path, capsys):
-    (tmp_path / "alphalink-orange.state").write_text('{"format": "simharness-card", "ver')
+@pytest.mark.parametrize("content", [
+    b'{"format": "simharness-card", "ver', b"[]", b'{"format": "simharness-card", "version": 1, "image": {}}',
+    b"\xff\xfe\x00garbage", b"",
+])
+def test_a_state_file_that_is_no_card_is_one_line_and_exit_2(tmp_path, capsys, content):
+    (tmp_path / "alphalink-orange.state").write_bytes(content)
     assert main(["card", "serve", "alphalink-orange", "--state", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
@@ -86,6 +90,13 @@ def test_a_bad_port_is_one_line_and_exit_2(port, capsys):
     assert main(["card", "serve", "alphalink-orange", "--port", port]) == 2
     err = capsys.readouterr().err
     assert err == f"error: --port {port}: not a TCP port from 1 to 65534\n"
+
+
+def test_a_state_directory_that_cannot_be_written_is_one_line_and_exit_2(capsys):
+    assert main(["card", "serve", "alphalink-orange", "--state", "/proc/simharness-state"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --state /proc/simharness-state: cannot save the card state there (")
+    assert len(err.splitlines()) == 1
 
 
 def test_a_state_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
