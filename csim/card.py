@@ -8,6 +8,7 @@ card's toolkit (TS 102 223), atomic save/load of the whole card state and intros
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
 import tempfile
@@ -133,6 +134,8 @@ class Card(CardCore):
             doc["auth_limits"] = {"delta": st.get("delta", 0), "limit": st.get("limit", 0)}
         payload = json.dumps(doc, default=_json_default, indent=1).encode()
         target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)  # left by a save killed between its temp file and the rename
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:

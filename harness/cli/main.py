@@ -17,15 +17,28 @@ COMMAND_MODULES = (
     "harness.cli.card",
     "harness.cli.run",
     "harness.cli.readers",
+    "harness.cli.listing",
+    "harness.cli.new",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simharness", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"simharness {_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("simharness")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

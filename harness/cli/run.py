@@ -8,6 +8,7 @@ import time
 import xml.etree.ElementTree as ET  # noqa: S405 - only writes XML
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = sub.add_parser("validate", help="check scenario files without running them",
                        description="Check scenario files against the schema and the fixtures.")
-    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or directories")
     v.set_defaults(func=cmd_validate)
 
 
@@ -113,13 +114,18 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--allow-terminal-writes", action="store_true",
                    help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
     g.add_argument("--trace", metavar="FILE", help="APDU trace (JSON lines) of a card in a reader")
+    g.add_argument("--pin-attempts-ok", action="store_true",
+                   help="present PIN1 to a card in a reader even with a single attempt left (you are sure "
+                        "of the value; a wrong one blocks the PIN). Without it a PIN is presented only while "
+                        "at least 2 attempts remain")
 
 
 def card_target(args: argparse.Namespace) -> CardTarget:
     """The :class:`CardTarget` the command-line options name."""
     return CardTarget(reader=parse_reader(args.reader), serve=args.serve, keys=args.keys,
                       expect_profile=args.expect_profile,
-                      allow_terminal_writes=args.allow_terminal_writes, trace=args.trace)
+                      allow_terminal_writes=args.allow_terminal_writes, trace=args.trace,
+                      pin_attempts_ok=args.pin_attempts_ok)
 
 
 def _check_target_files(target: CardTarget) -> None:
@@ -185,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for err in errors:
         console.print(f"[red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
     outcomes: list[Outcome] = []
+    run_started = datetime.now(UTC)
     started = time.perf_counter()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, disable=args.quiet, transient=True)
@@ -242,8 +249,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.scenario import report
 
         report.write(args.report, [
-            report.ReportEntry(o.id, o.name, o.source, o.verdict, o.events or [], o.start, o.message)
-            for o in outcomes])
+            report.ReportEntry(o.id, o.name, o.source, o.verdict, o.events or [], o.start,
+                               o.report or o.message, o.duration)
+            for o in outcomes], report.RunSummary(run_started, wall, len(errors), target.describe()))
         console.print(f"report: {escape(args.report)}")
     if not scenarios and not errors:
         console.print("[red]no scenario found[/]")

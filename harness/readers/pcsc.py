@@ -301,7 +301,16 @@ class PcscTransport:
         return self._atr
 
     def raw(self, apdu: bytes) -> bytes:
-        """One exchange as it goes on the wire (no 61xx/6Cxx handling, no safety check)."""
+        """One exchange as it goes on the wire (no 61xx/6Cxx handling), checked by the same
+        :class:`SafetyPolicy` as :meth:`transmit`: nothing reaches the card unguarded."""
+        apdu = bytes(apdu)
+        self.policy.check(apdu, self._query)
+        resp = self._exchange(apdu)
+        self.policy.observe(apdu, resp)
+        return resp
+
+    def _exchange(self, apdu: bytes) -> bytes:
+        """One unchecked exchange; only :meth:`raw`, :meth:`transmit` and the policy's probes use it."""
         if self._card is None:
             raise TransportError(f"not connected to {self.name!r}")
         sc = self._sc
@@ -343,14 +352,15 @@ class PcscTransport:
     def transmit(self, apdu: bytes) -> bytes:
         apdu = bytes(apdu)
         self.policy.check(apdu, self._query)
-        resp = transmit_t0(self.raw, apdu)
+        resp = transmit_t0(self._exchange, apdu)
         self.policy.observe(apdu, resp)
         if self.log is not None:
             self.log.record("apdu", command=apdu, response=resp)
         return resp
 
     def _query(self, apdu: bytes) -> bytes:
-        return transmit_t0(self.raw, apdu)
+        """A probe of the policy (an empty VERIFY, STATUS): presents nothing, changes nothing."""
+        return transmit_t0(self._exchange, apdu)
 
     def reset(self) -> bytes:
         """Warm reset of the card (``SCardReconnect`` with ``SCARD_RESET_CARD``); returns the ATR."""

@@ -5,8 +5,11 @@
   TS 102 221 §11.1) are refused unless ``allow_write`` is set.
 - A command presenting a PIN (VERIFY, CHANGE, DISABLE, ENABLE) first asks the card how
   many attempts remain with an empty VERIFY (TS 102 221 §11.1.9: ``63Cx``) and refuses to
-  run when fewer than 2 remain; UNBLOCK PIN does the same with an empty UNBLOCK
-  (§11.1.13).  GSM cards (CLA A0, TS 51.011) report their counters in STATUS
+  run when fewer than 2 remain, so a wrong value never leaves the key blocked; UNBLOCK PIN
+  does the same with an empty UNBLOCK (§11.1.13).  The refusal says how to recover: present
+  the right PIN by hand (a phone, pySim ``verify_chv``), which resets the counter, or allow
+  one presentation with a single attempt left (``--pin-attempts-ok``, ``min_attempts=1``).
+  GSM cards (CLA A0, TS 51.011) report their counters in STATUS
   (§9.2.1: bytes 19-22 of the DF response).
 - ADM keys come from an environment variable or a file (:func:`load_adm_key`), never from
   the command line, and their value never appears in a repr, a log or a trace.
@@ -47,6 +50,12 @@ WRITE_INS = frozenset({
 PIN_INS = frozenset({0x20, 0x24, 0x26, 0x28})  # commands presenting a PIN
 UNBLOCK_INS = 0x2C
 MIN_ATTEMPTS = 2
+PIN_ATTEMPTS_OK = 1  # --pin-attempts-ok: the user vouches for the value; a blocked key stays refused
+
+
+def required_attempts(pin_attempts_ok: bool) -> int:
+    """Attempts that must remain before a PIN is presented: 2, or 1 with ``--pin-attempts-ok``."""
+    return PIN_ATTEMPTS_OK if pin_attempts_ok else MIN_ATTEMPTS
 
 ADM_ENV = "SIMHARNESS_ADM1"
 ADM_FILE_ENV = "SIMHARNESS_ADM1_FILE"
@@ -71,6 +80,9 @@ class SafetyPolicy:
     """Checks every command before it is sent to a real card."""
 
     def __init__(self, allow_write: bool = False, min_attempts: int = MIN_ATTEMPTS) -> None:
+        if min_attempts < PIN_ATTEMPTS_OK:
+            raise ValueError(f"min_attempts must be at least {PIN_ATTEMPTS_OK}: a blocked key is never "
+                             "presented")
         self.allow_write = allow_write
         self.min_attempts = min_attempts
 
@@ -87,11 +99,7 @@ class SafetyPolicy:
         if len(apdu) > 5 and (ins in PIN_INS or ins == UNBLOCK_INS):
             left = self.attempts_left(apdu, query)
             if left is not None and left < self.min_attempts:
-                what = "PUK" if ins == UNBLOCK_INS else "PIN"
-                raise PinGuard(
-                    f"{command_name(apdu)} refused: only {left} {what} attempt(s) left on the card "
-                    f"(at least {self.min_attempts} required so a wrong value cannot block it)"
-                )
+                raise PinGuard(_refusal(apdu, left, self.min_attempts))
 
     def observe(self, apdu: bytes, response: bytes) -> None:
         """See each command's response (a policy that follows the card's state uses it)."""
@@ -208,6 +216,19 @@ class ScenarioWritePolicy(SafetyPolicy):
             self.current = None if fid >> 8 in (0x3F, 0x7F, 0x5F) else fid  # an MF or DF: no EF
         else:
             self.current = None  # an application, a parent, a DF name: no current EF
+
+
+def _refusal(apdu: bytes, left: int, required: int) -> str:
+    """Why a PIN/PUK presentation was refused, and how to get the card usable again."""
+    what = "PUK" if apdu[1] == UNBLOCK_INS else "PIN"
+    head = (f"{command_name(apdu)} refused: only {left} {what} attempt(s) left on the card "
+            f"(at least {required} required so a wrong value cannot block it); nothing was sent")
+    if left == 0:
+        return (f"{head}. The {what} is blocked: unblock it with the PUK in a phone or a card tool "
+                "(the harness never presents a PUK with its last attempt)")
+    return (f"{head}. To recover: present the right {what} by hand (a phone, or pySim's verify_chv), "
+            f"which resets the counter, or rerun with --pin-attempts-ok if you are sure of the value "
+            f"(a wrong one then blocks the {what})")
 
 
 def _file_name(fid: int | None) -> str:

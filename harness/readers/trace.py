@@ -118,6 +118,13 @@ def mask_command(apdu: bytes) -> str:
     return text
 
 
+def mask_response(command: bytes, response: bytes) -> str:
+    """Hex of the complete response to ``command`` with the keys an AUTHENTICATE returns masked."""
+    if len(command) > 1 and command[1] in (0x88, 0x89) and len(response) >= 2:
+        return _mask_auth_data(response[:-2]) + response[-2:].hex().upper()
+    return response.hex().upper()
+
+
 def _mask_auth_data(data: bytes) -> str:
     """Hex of an AUTHENTICATE response with CK, IK and Kc masked (TS 31.102 §7.1.2.1)."""
     text = data.hex().upper()

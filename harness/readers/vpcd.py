@@ -9,12 +9,18 @@ the response APDU.  Closing the socket removes the card from the reader.
 vpcd writes the length and the payload of each message in two sends, so a client that
 lets the kernel delay its ACKs stalls ~40 ms per APDU; :class:`VpcdCard` re-arms
 ``TCP_QUICKACK`` after every ``recv`` and answers with a single ``sendall``.
+
+With a state path, the card is saved (``Card.save``: temp file, fsync, rename) after every
+command that may change what it keeps, before the answer leaves: a card killed at any moment
+comes back as it last answered. Reader connections, disconnections, power on/off and resets
+are logged (logger ``harness.readers.vpcd``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import shutil
 import socket
@@ -34,6 +40,13 @@ CTRL_RESET = 2
 CTRL_ATR = 4
 
 _LEN = struct.Struct(">H")
+
+log = logging.getLogger(__name__)
+
+# Commands that change nothing a saved card keeps (files, PIN counters, SQN, applet state):
+# SELECT (TS 102 221 §11.1.1), STATUS (§11.1.2), READ BINARY (§11.1.3), READ RECORD (§11.1.5),
+# SEARCH RECORD (§11.1.7), GET RESPONSE (§12.1.1). Any other command is followed by a save.
+READ_INS = frozenset({0xA4, 0xF2, 0xB0, 0xB1, 0xB2, 0xB3, 0xA2, 0xC0})
 
 
 class ServableCard(Protocol):
@@ -119,14 +132,15 @@ class VpcdCard:
 
     def save(self) -> None:
         """Save the card (``card.save(path)``) when a state path is configured."""
-        if self.state_path is None:
-            return
-        save = getattr(self.card, "save", None)
-        if save is None:
-            return
         with self._lock:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            save(str(self.state_path))
+            self._save()
+
+    def _save(self) -> None:  # the caller holds the lock
+        save = getattr(self.card, "save", None)
+        if self.state_path is None or save is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        save(str(self.state_path))
 
     def __enter__(self) -> VpcdCard:
         return self.start()
@@ -147,6 +161,7 @@ class VpcdCard:
             self._sock = sock
             self.connections += 1
             self._connected.set()
+            log.info("card on vpcd port %d: reader connected (card inserted)", self.port)
             try:
                 self._serve(sock)
             except OSError:
@@ -155,6 +170,7 @@ class VpcdCard:
                 self.error = exc
                 self._stop.set()
             finally:
+                log.info("card on vpcd port %d: reader disconnected (card removed)", self.port)
                 self._connected.clear()
                 self._sock = None
                 self.powered = False
@@ -212,15 +228,21 @@ class VpcdCard:
                 if code == CTRL_ON:
                     if not self.powered:
                         self.card.reset()
+                        log.info("card on vpcd port %d: powered on", self.port)
                     self.powered = True
                 elif code == CTRL_RESET:
                     self.card.reset()
                     self.powered = True
+                    log.info("card on vpcd port %d: reset", self.port)
                 elif code == CTRL_OFF:
                     self.powered = False
+                    log.info("card on vpcd port %d: powered off", self.port)
                 return None
             self.apdus += 1
-            return bytes(self.card.transmit(payload))
+            response = bytes(self.card.transmit(payload))
+            if len(payload) > 1 and payload[1] not in READ_INS:
+                self._save()  # before the answer: what the terminal saw answered is what was kept
+            return response
 
 
 class VpcdServer:

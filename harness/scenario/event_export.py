@@ -34,7 +34,14 @@ def jsonable(value: Any) -> Any:
 
 
 def event_record(scenario: str, ev: Event) -> dict[str, Any]:
-    return {"scenario": scenario, "seq": ev.seq, "time": ev.time, "kind": ev.kind, "data": jsonable(ev.data)}
+    """One line of the export; an APDU's PIN/PUK/ADM value and AUTHENTICATE keys are masked."""
+    data = jsonable(ev.data)
+    if ev.kind == "apdu":
+        from harness.readers.trace import mask_command, mask_response
+
+        command, response = ev.data["command"], ev.data["response"]
+        data.update(command=mask_command(command), response=mask_response(command, response))
+    return {"scenario": scenario, "seq": ev.seq, "time": ev.time, "kind": ev.kind, "data": data}
 
 
 def write_events(path: str | os.PathLike[str], runs: Iterable[tuple[str, Iterable[Event]]]) -> None:

@@ -5,15 +5,20 @@ script). For every scenario with a plan, the timeline is drawn from the run's ev
 meter of the line (the envelope, the Bouygues Telecom Europe cut-off in EUR, one meter per
 roaming zone) as a line in percent of its limit, the 80 % and 100 % thresholds of the alert
 table of the AlphaLink mobile reference, and markers for alerts, blocks, reduced throughput,
-unblocking, rejected usage and month starts. A table lists the plan events with their simulated date.
+unblocking, rejected usage and month starts, explained by a legend; a scenario whose events all
+happen at one instant is drawn at the middle of its axis. A table lists the plan events with their
+simulated date, volumes in GB/MB and amounts in EUR. The page opens with a summary: counts per
+verdict, date, duration and versions; a failed scenario shows its failure as the run printed it
+(the step's ``file:line``, expected vs actual, the last APDUs, secrets masked).
 """
 
 from __future__ import annotations
 
 import html
+import platform
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +55,24 @@ svg{background:#fafafa;border:1px solid #ddd} .axis{stroke:#888} .grid{stroke:#c
 .alert{fill:#e0a000;stroke:#222} .block{fill:#c62828} .throttle{fill:#ff7f0e}
 .unblock{fill:#1a7f37} .rejected{fill:none;stroke:#c62828}
 pre{background:#f4f4f4;padding:8px;overflow:auto;font-size:.8em}
+pre.failure{border-left:4px solid #c62828}
+#summary{border:1px solid #ddd;padding:8px 12px;background:#fafafa}
+.counts span{margin-right:1em;font-weight:600}
+.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.85em}
+.legend b{font-size:1.2em}
 """
+#: the legend: (css class, symbol, colour as drawn on the timeline, meaning)
+LEGEND = (
+    ("alert", "\u25cf", "#e0a000", "alert sent (80 % / 100 %)"),
+    ("block", "\u25a0", "#c62828", "data blocked"),
+    ("throttle", "\u25b2", "#ff7f0e", "throughput reduced"),
+    ("unblock", "\u25b2", "#1a7f37", "unblocked / throughput restored"),
+    ("rejected", "\u25a1", "#c62828", "usage or session rejected"),
+    ("threshold", "\u254c", "#e0a000", "80 % alert threshold"),
+    ("limit", "\u254c", "#c62828", "100 %: envelope or cut-off"),
+    ("month", "\u2506", "#999", "month start"),
+)
+VERDICTS = ("passed", "failed", "xfailed", "xpassed", "skipped")
 
 
 @dataclass
@@ -63,7 +85,18 @@ class ReportEntry:
     verdict: str
     events: Sequence[Event]
     start: datetime | None = None
-    message: str = ""
+    message: str = ""  # a failure: as the run printed it (file:line, expected vs actual, APDU tail)
+    duration: float | None = None  # seconds of wall time
+
+
+@dataclass
+class RunSummary:
+    """What the header says about the whole run."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    duration: float | None = None  # seconds of wall time
+    invalid: int = 0  # files that did not load
+    target: str = ""  # where the card was
 
 
 def _e(value: Any) -> str:
@@ -82,6 +115,61 @@ def _when(start: datetime | None, seconds: float) -> str:
     return (start + timedelta(seconds=seconds)).isoformat(timespec="minutes")
 
 
+def versions() -> dict[str, str]:
+    """The versions a report names: simharness, Python, the platform."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own = version("simharness")
+    except PackageNotFoundError:
+        own = "(not installed)"
+    return {"simharness": own, "python": platform.python_version(), "platform": platform.platform(terse=True)}
+
+
+def _seconds(value: float) -> str:
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    return f"{int(value // 60)} min {value % 60:.0f} s"
+
+
+def summary_html(entries: Sequence[ReportEntry], run: RunSummary) -> str:
+    """The header: counts per verdict, date, duration, versions."""
+    counts = {v: sum(e.verdict == v for e in entries) for v in VERDICTS}
+    parts = [f'<span class="{v}" data-count="{v}">{n} {v}</span>' for v, n in counts.items()
+             if n or v in ("passed", "failed")]
+    if run.invalid:
+        parts.append(f'<span class="failed" data-count="invalid">{run.invalid} invalid</span>')
+    facts = [f"{len(entries)} scenarios", f"started {run.started.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"]
+    if run.duration is not None:
+        facts.append(f"duration {_seconds(run.duration)}")
+    if run.target:
+        facts.append(f"on the {run.target}")
+    vers = ", ".join(f"{k} {v}" for k, v in versions().items())
+    return (f'<header id="summary"><p class="counts">{"".join(parts)}</p>'
+            f"<p>{_e(' · '.join(facts))}</p><p>{_e(vers)}</p></header>")
+
+
+def _shape(cls: str, shape: str, cx: float, cy: float, attrs: str = "", title: str = "") -> str:
+    """One timeline marker centred on ``cx, cy``."""
+    inner = f"<title>{title}</title>" if title else ""
+    if shape == "circle":
+        return f'<circle class="{cls}" {attrs} cx="{cx:.1f}" cy="{cy:.1f}" r="5">{inner}</circle>'
+    if shape == "square":
+        return (f'<rect class="{cls}" {attrs} x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10">'
+                f"{inner}</rect>")
+    return (f'<polygon class="{cls}" {attrs} points="{cx:.1f},{cy - 6:.1f} {cx - 6:.1f},{cy + 5:.1f} '
+            f'{cx + 6:.1f},{cy + 5:.1f}">{inner}</polygon>')
+
+
+def legend() -> str:
+    """What the markers and lines of a timeline mean."""
+    items = [f'<li data-legend="{cls}"><b style="color:{colour}">{symbol}</b> {_e(text)}</li>'
+             for cls, symbol, colour, text in LEGEND]
+    return f'<ul class="legend">{"".join(items)}</ul>'
+
+
 def _plan_events(events: Iterable[Event]) -> list[Event]:
     return sorted((e for e in events if e.kind in PLAN_EVENTS), key=lambda e: (e.time, e.seq))
 
@@ -92,7 +180,7 @@ def timeline(events: Sequence[Event], start: datetime | None = None) -> str:
     snaps = [e for e in plan if "meters" in e.data]
     if not snaps:
         return ""
-    t_end = max(e.time for e in plan) or 1.0
+    t_end = max(e.time for e in plan)
     series: dict[str, list[tuple[float, float]]] = {}
     last: dict[str, tuple[Any, ...]] = {}
     for e in snaps:
@@ -106,6 +194,8 @@ def timeline(events: Sequence[Event], start: datetime | None = None) -> str:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(t: float) -> float:
+        if t_end <= 0:  # every event at one instant: the middle of the axis, not its left edge
+            return LEFT + plot_w / 2
         return LEFT + plot_w * t / t_end
 
     def y(pct: float) -> float:
@@ -127,9 +217,13 @@ def timeline(events: Sequence[Event], start: datetime | None = None) -> str:
             out.append(f'<line class="month" data-month="{_e(e.data.get("month"))}" x1="{x(e.time):.1f}" '
                        f'y1="{TOP}" x2="{x(e.time):.1f}" y2="{TOP + plot_h}"><title>month '
                        f'{_e(e.data.get("month"))}</title></line>')
-    for i, label in enumerate((_when(start, 0), _when(start, t_end))):
-        out.append(f'<text x="{LEFT if i == 0 else LEFT + plot_w}" y="{HEIGHT - 12}" '
-                   f'text-anchor="{"start" if i == 0 else "end"}">{_e(label)}</text>')
+    if t_end <= 0:
+        out.append(f'<text class="instant" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 12}" '
+                   f'text-anchor="middle">{_e(_when(start, 0))} (every event at this instant)</text>')
+    else:
+        for i, label in enumerate((_when(start, 0), _when(start, t_end))):
+            out.append(f'<text x="{LEFT if i == 0 else LEFT + plot_w}" y="{HEIGHT - 12}" '
+                       f'text-anchor="{"start" if i == 0 else "end"}">{_e(label)}</text>')
     for n, (name, points) in enumerate(series.items()):
         colour = COLOURS.get(name, "#555")
         pts = []
@@ -158,58 +252,67 @@ def timeline(events: Sequence[Event], start: datetime | None = None) -> str:
         cx, cy = x(e.time), y(pct)
         title = _e(f"{_when(start, e.time)} {e.kind} {meter}: "
                    + str(e.data.get("message") or e.data.get("reason") or e.data.get("percent") or ""))
-        attrs = (f'class="marker {cls}" data-kind="{_e(e.kind)}" data-meter="{_e(meter)}" '
-                 f'data-time="{e.time:g}"')
+        attrs = f'data-kind="{_e(e.kind)}" data-meter="{_e(meter)}" data-time="{e.time:g}"'
         if e.kind == "alert":
             attrs += f' data-percent="{_e(e.data["percent"])}"'
-            out.append(f'<circle {attrs} cx="{cx:.1f}" cy="{cy:.1f}" r="5"><title>{title}</title></circle>')
-        elif cls in ("block", "rejected"):
-            out.append(f'<rect {attrs} x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10">'
-                       f'<title>{title}</title></rect>')
-        else:
-            out.append(f'<polygon {attrs} points="{cx:.1f},{cy - 6:.1f} {cx - 6:.1f},{cy + 5:.1f} '
-                       f'{cx + 6:.1f},{cy + 5:.1f}"><title>{title}</title></polygon>')
+        shape = "circle" if e.kind == "alert" else "square" if cls in ("block", "rejected") else "triangle"
+        out.append(_shape(f"marker {cls}", shape, cx, cy, attrs, title))
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _details(e: Event) -> str:
+def _units(events: Iterable[Event]) -> dict[str, str]:
+    """Meter name -> its unit (``B`` or ``nEUR``), from the meter snapshots of the events."""
+    return {name: meter[2] for e in events for name, meter in (e.data.get("meters") or {}).items()}
+
+
+def _details(e: Event, units: dict[str, str] | None = None) -> str:
+    """The event's fields, volumes in GB/MB and cut-off amounts in EUR."""
     from harness.plans.units import format_volume
 
+    unit = (units or {}).get(e.data.get("meter") or "envelope", "B")
     parts = []
     for k, v in e.data.items():
         if k in ("line", "meters"):
             continue
         if k in ("amount", "accepted", "rejected") and e.data.get("usage") == "data" and isinstance(v, int):
             v = format_volume(v)
+        if k in ("used", "limit", "volume") and isinstance(v, int) and not isinstance(v, bool):
+            v = f"{v / 10**9:.2f} EUR" if unit == "nEUR" else format_volume(v)
         if k == "items":
             v = "; ".join(f"{i['label']}: {i['amount']}" for i in v)
         parts.append(f"{k}={v}")
     return " ".join(parts)
 
 
-def render(entries: Sequence[ReportEntry], title: str = "simharness scenario report") -> str:
+def render(entries: Sequence[ReportEntry], title: str = "simharness scenario report",
+           run: RunSummary | None = None) -> str:
     """The whole page."""
-    body = [f"<h1>{_e(title)}</h1>", "<table><tr><th>scenario</th><th>result</th></tr>"]
+    body = [f"<h1>{_e(title)}</h1>", summary_html(entries, run or RunSummary()),
+            "<table><tr><th>scenario</th><th>result</th><th>duration</th></tr>"]
     for i, r in enumerate(entries):
+        took = _seconds(r.duration) if r.duration is not None else ""
         body.append(f'<tr><td><a href="#s{i}">{_e(r.id)}</a></td><td class="{_e(r.verdict)}">'
-                    f"{_e(r.verdict)}</td></tr>")
+                    f"{_e(r.verdict)}</td><td>{_e(took)}</td></tr>")
     body.append("</table>")
     for i, r in enumerate(entries):
         body.append(f'<section class="scenario" id="s{i}" data-id="{_e(r.id)}">')
         body.append(f'<h2>{_e(r.id)}: {_e(r.name)} <span class="{_e(r.verdict)}">{_e(r.verdict)}</span></h2>')
         body.append(f"<p>{_e(r.source)}</p>")
         if r.message:
-            body.append(f"<pre>{_e(r.message)}</pre>")
+            cls = "failure" if r.verdict in ("failed", "xpassed", "xfailed") else "message"
+            body.append(f'<pre class="{cls}">{_e(r.message)}</pre>')
         svg = timeline(r.events, r.start)
         if not svg:
             body.append("<p>No plan in this scenario: no usage timeline.</p>")
         else:
             body.append(svg)
+            body.append(legend())
+            units = _units(r.events)
             body.append("<table><tr><th>when</th><th>event</th><th>details</th></tr>")
             for e in _plan_events(r.events):
                 body.append(f'<tr class="event {_e(e.kind)}"><td>{_e(_when(r.start, e.time))}</td>'
-                            f"<td>{_e(e.kind)}</td><td>{_e(_details(e))}</td></tr>")
+                            f"<td>{_e(e.kind)}</td><td>{_e(_details(e, units))}</td></tr>")
             body.append("</table>")
         body.append("</section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -217,8 +320,8 @@ def render(entries: Sequence[ReportEntry], title: str = "simharness scenario rep
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def write(path: str | Path, entries: Sequence[ReportEntry]) -> None:
+def write(path: str | Path, entries: Sequence[ReportEntry], run: RunSummary | None = None) -> None:
     """Write the report (parent directories created)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(entries), encoding="utf-8")
+    target.write_text(render(entries, run=run), encoding="utf-8")

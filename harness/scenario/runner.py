@@ -7,12 +7,14 @@ steps through :mod:`harness.scenario.expectations`); the first unmet expectation
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.events import Event
+from harness.readers.trace import mask_command, mask_response
 from harness.scenario.checks import INS_NAMES, Mismatch
 from harness.scenario.expectations import Checker
 from harness.scenario.loader import Scenario, Step
@@ -51,7 +53,7 @@ class ScenarioFailure(AssertionError):
         return {m.key: m.actual for m in self.mismatches}
 
     def summary(self) -> str:
-        head = f"{self.where}: step {self.step.index + 1} ({self.step.describe()})"
+        head = f"{self.where}: step {self.step.index + 1} ({describe_step(self.step)})"
         if self.error:
             return f"{head} failed: {self.error}"
         keys = ", ".join(m.key for m in self.mismatches)
@@ -64,7 +66,7 @@ class ScenarioFailure(AssertionError):
             lines.append(f"scenario: {self.scenario.name} [{self.scenario.matrix_id}]")
         else:
             lines.append(f"scenario: {self.scenario.name}")
-        lines.append(f"step {self.step.index + 1}: {self.step.describe()}")
+        lines.append(f"step {self.step.index + 1}: {describe_step(self.step)}")
         if self.step.note:
             lines.append(f"  note: {self.step.note}")
         if self.mismatches:
@@ -72,8 +74,8 @@ class ScenarioFailure(AssertionError):
             width = max(len(m.key) for m in self.mismatches)
             for m in self.mismatches:
                 at = f"  (line {m.line})" if m.line and m.line != self.step.line else ""
-                lines.append(f"  {m.key:<{width}}  expected: {_show(m.expected)}{at}")
-                lines.append(f"  {'':<{width}}  actual:   {_show(m.actual)}")
+                lines.append(f"  {m.key:<{width}}  expected: {_show(_masked(m.expected))}{at}")
+                lines.append(f"  {'':<{width}}  actual:   {_show(_masked(m.actual))}")
         tail = self.apdu_tail[-apdus:]
         lines.append("")
         lines.append(f"last {len(tail)} APDUs:" if tail else "no APDU exchanged")
@@ -102,6 +104,26 @@ class ScenarioResult:
     failure: ScenarioFailure | None = None
 
 
+def describe_step(step: Step) -> str:
+    """The step as written, a PIN/PUK/ADM value in an APDU it sends replaced by ``*``."""
+    return dataclasses.replace(step, args=_masked(step.args)).describe()
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked_hex(v) if k == "command" else _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
+
+
+def _masked_hex(text: Any) -> Any:
+    try:
+        return mask_command(bytes.fromhex("".join(str(text).split())))
+    except ValueError:
+        return text
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex().upper()
@@ -111,16 +133,14 @@ def _show(value: Any) -> str:
 
 
 def format_apdu(ev: Event) -> str:
-    """``#12 t=30 80C2000009D607... -> 9000`` for an ``apdu`` event."""
+    """``#12 t=30 80C2000009D607... -> 9000`` for an ``apdu`` event, PIN values and session keys masked."""
     if ev.kind != "apdu":
         return repr(ev)
-    cmd = ev.data["command"].hex().upper()
-    resp = ev.data["response"]
-    name = next((n for n, i in INS_NAMES.items() if len(ev.data["command"]) > 1
-                 and i == ev.data["command"][1]), "")
-    body = resp[:-2].hex().upper()
-    sw = resp[-2:].hex().upper()
-    shown = f"{body} {sw}" if body else sw
+    command, resp = ev.data["command"], ev.data["response"]
+    cmd = mask_command(command)  # PIN/PUK/ADM values never reach a report
+    name = next((n for n, i in INS_NAMES.items() if len(command) > 1 and i == command[1]), "")
+    shown = mask_response(command, resp)
+    shown = f"{shown[:-4]} {shown[-4:]}" if len(shown) > 4 else shown
     return f"#{ev.seq} t={ev.time:g} {name + ' ' if name else ''}{cmd} -> {shown}"
 
 

@@ -52,6 +52,7 @@ class CardTarget:
     expect_profile: str | None = None
     allow_terminal_writes: bool = False
     trace: str | None = None
+    pin_attempts_ok: bool = False  # present PIN1 even with 1 attempt left (the user vouches for it)
 
     def __post_init__(self) -> None:
         if self.serve and self.reader is not None:
@@ -222,9 +223,10 @@ def _open_card(profile: Profile, target: CardTarget, log: EventLog) -> tuple[Any
     """The simulated card (or None) and the transport to the card ``target`` names."""
     if target.in_reader:
         from harness.readers.pcsc import PcscTransport
-        from harness.readers.safety import ScenarioWritePolicy
+        from harness.readers.safety import ScenarioWritePolicy, required_attempts
 
-        policy = ScenarioWritePolicy(allow_terminal_writes=target.allow_terminal_writes)
+        policy = ScenarioWritePolicy(allow_terminal_writes=target.allow_terminal_writes,
+                                     min_attempts=required_attempts(target.pin_attempts_ok))
         return None, PcscTransport(target.reader, log=log, trace=target.trace, policy=policy)
     from csim import Card
 
