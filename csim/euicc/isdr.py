@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from csim import stk
 from csim.encoding import decode_iccid, encode_iccid
 from csim.euicc.pki import (
     CURVES,
@@ -30,6 +31,7 @@ from csim.euicc.pki import (
     dp_oid,
     policy,
 )
+from csim.toolkit import Applet
 
 SPEC = asn1tools.compile_files(str(Path(__file__).with_name("sgp22.asn")), "der")
 
@@ -203,14 +205,28 @@ class IsdR:
                                                    profile.iccid))
             self.next_seq += 1
 
-    def _enable(self, target: IsdP) -> None:
+    def _enable(self, target: IsdP, refresh: bool) -> None:
+        """Switch to ``target``; with ``refresh``, its card raises REFRESH 'UICC reset' (TS 102 223
+        §6.4.7) so the terminal restarts on the new profile (SGP.22 §3.2.1). The terminal's
+        TERMINAL PROFILE belongs to the eUICC, not to a profile: the new card gets it too."""
         current = self.enabled
+        old_toolkit = getattr(current.card, "toolkit", None) if current is not None else None
+        terminal_profile = getattr(getattr(old_toolkit, "profile", None), "raw", None)
         if current is not None:
             current.enabled = False
             self.notify(current, DISABLE)
         target.enabled = True
         target.card.reset()
         self.notify(target, ENABLE)
+        toolkit = getattr(target.card, "toolkit", None)
+        if terminal_profile:
+            target.card.transmit(bytes([0x80, 0x10, 0x00, 0x00, len(terminal_profile)]) + terminal_profile)
+        if refresh and toolkit is not None:
+            sender = next((a for a in toolkit.applets if a.name == IsdRSender.name), None)
+            if sender is None:
+                sender = IsdRSender()
+                toolkit.install(sender)
+            toolkit.queue(sender, stk.refresh(stk.Refresh.UICC_RESET))
 
     # --- ES10c --------------------------------------------------------------------------
 
@@ -241,8 +257,10 @@ class IsdR:
             result = 2
         elif (current := self.enabled) is not None and 1 in current.ppr:
             result = 3
+        elif current is not None and _cat_busy(current.card):
+            result = 5
         else:
-            self._enable(target)
+            self._enable(target, req["refreshFlag"])
             result = 0
         return "EnableProfileResponse", {"enableResult": result}
 
@@ -255,6 +273,8 @@ class IsdR:
             result = 2
         elif 1 in target.ppr:
             result = 3
+        elif _cat_busy(target.card):
+            result = 5
         else:
             target.enabled = False
             self.notify(target, DISABLE)
@@ -502,6 +522,18 @@ class IsdR:
         self.notifications = [n for n in self.notifications if n.seq != req["seqNumber"]]
         status = 0 if len(self.notifications) < before else 1
         return "NotificationSentResponse", {"deleteNotificationStatus": status}
+
+
+class IsdRSender(Applet):
+    """The ISD-R as the sender of its proactive commands on the enabled profile's card."""
+
+    name = "isd-r"
+
+
+def _cat_busy(card: Any) -> bool:
+    """A proactive session is open on the card (SGP.22 §5.7.16 catBusy)."""
+    toolkit = getattr(card, "toolkit", None)
+    return toolkit is not None and bool(toolkit.busy)
 
 
 def _der(cert: Any) -> bytes:

@@ -257,3 +257,33 @@ def test_closing_the_channel_deselects_the_isdr(euicc: Euicc) -> None:
     assert sw == 0x9000
     _, sw = tx(euicc, f"8{channel}E2910006BF3E035C015A")
     assert sw == 0x6881
+
+
+def test_enable_with_refresh_flag_raises_refresh_uicc_reset(euicc: Euicc) -> None:
+    _, sw = tx(euicc, "801000000AFFFFFFFFFFFFFFFFFFFF")  # TERMINAL PROFILE (the roaming applet answers 91xx)
+    assert sw == 0x9000 or sw >> 8 == 0x91
+    open_isdr(euicc)
+    assert enable(euicc, CSL) == "BF3103800100"
+    _, sw = tx(euicc, "80F2000C")  # STATUS (no data) on the basic channel: a proactive command waits
+    assert sw >> 8 == 0x91
+    data, sw = tx(euicc, f"80120000{sw & 0xFF:02X}")  # FETCH
+    # REFRESH, command details: number 1, type 01, qualifier 04 'UICC reset' (TS 102 223 §8.6)
+    assert data.hex().upper().startswith("D0098103010104")
+
+
+def test_enable_without_refresh_flag_is_silent(euicc: Euicc) -> None:
+    tx(euicc, "801000000AFFFFFFFFFFFFFFFFFFFF")
+    open_isdr(euicc)
+    assert es10(euicc, f"BF3111A00C5A0A{iccid(CSL)}810100")[0].hex().upper() == "BF3103800100"
+    _, sw = tx(euicc, "80F2000C")
+    assert sw >> 8 != 0x91
+
+
+def test_switching_during_a_proactive_session_is_cat_busy(euicc: Euicc) -> None:
+    tx(euicc, "801000000AFFFFFFFFFFFFFFFFFFFF")
+    open_isdr(euicc)
+    enable(euicc, CSL)
+    _, sw = tx(euicc, "80F2000C")
+    tx(euicc, f"80120000{sw & 0xFF:02X}")  # the REFRESH is fetched, its TERMINAL RESPONSE not sent
+    assert enable(euicc, ORANGE) == "BF3103800105"  # catBusy
+    assert disable(euicc, CSL) == "BF3203800105"
