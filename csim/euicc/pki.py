@@ -110,6 +110,21 @@ class EuiccCredentials:
     def ci_pkid(self) -> bytes:
         return self.ci_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
 
+    @classmethod
+    def from_files(cls, euicc_cert: str | os.PathLike[str], euicc_key: str | os.PathLike[str],
+                   eum_cert: str | os.PathLike[str], ci_cert: str | os.PathLike[str]) -> EuiccCredentials:
+        """Credentials from certificate files (DER or PEM) and a PEM private key, e.g. another
+        PKI's eUICC (SGP.26 test certificates); the chain and the EID range are checked."""
+        certs = [_load_cert(Path(p)) for p in (euicc_cert, eum_cert, ci_cert)]
+        key = serialization.load_pem_private_key(Path(euicc_key).read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"{euicc_key}: not an EC private key")
+        curve = next((name for name, c in CURVES.items() if c.name == key.curve.name), None)
+        if curve is None:
+            raise ValueError(f"{euicc_key}: curve {key.curve.name} is neither P-256 nor brainpoolP256r1")
+        eid = verify_chain(*certs)
+        return cls(eid, curve, key, *certs)
+
     def sign(self, data: bytes) -> bytes:
         """ECDSA with SHA-256 by the eUICC key, r ‖ s (SGP.22 §2.6.4)."""
         return raw_signature(self.euicc_key.sign(data, ec.ECDSA(hashes.SHA256())))
@@ -184,6 +199,13 @@ class TestPki:
         for role, key, cert in (("CI", self.ci_key, self.ci_cert), ("EUM", self.eum_key, self.eum_cert)):
             written += _write_pair(out, f"{role}_{self.curve}", key, cert)
         return written
+
+
+def _load_cert(path: Path) -> x509.Certificate:
+    data = path.read_bytes()
+    if data.startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_certificate(data)
+    return x509.load_der_x509_certificate(data)
 
 
 def _write_pair(out: Path, stem: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> list[Path]:

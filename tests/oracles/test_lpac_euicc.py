@@ -169,3 +169,39 @@ def test_enable_nickname_disable(lpac: Path, reader: Any, served: tuple[Euicc, T
     # disable ORANGE, enable CSL, disable CSL: sequence numbers in order of the operations
     assert [(n["seqNumber"], n["profileManagementOperation"], n["iccid"]) for n in notes] == [
         (1, "disable", ORANGE), (2, "enable", CSL), (3, "disable", CSL)]
+
+
+def test_card_serve_euicc_command(lpac: Path, reader: Any, tmp_path: Path) -> None:
+    """``simharness card serve --euicc`` in pcscd's network namespace; lpac reads the eUICC it serves."""
+    if not reader.isolate or shutil.which("nsenter") is None:
+        _unavailable("needs the isolated pcscd (root, unshare) and nsenter")
+    cmd = ["nsenter", f"--net=/proc/{reader.process.pid}/ns/net", "simharness", "card", "serve", "--euicc",
+           *PROFILES, "--port", str(reader.port), "--curve", "brainpool", "--pki-dir", str(tmp_path)]
+    serve = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    try:
+        assert serve.stdout is not None
+        lines = [serve.stdout.readline() for _ in range(3)]
+        assert lines[-1].startswith("cards inserted"), lines
+        eid = lines[0].split("EID ")[1].split()[0]
+        deadline = time.monotonic() + 10
+        while True:  # until pcscd has powered the card
+            env = {**os.environ, **reader.env, "LPAC_APDU": "pcsc"}
+            done = subprocess.run([str(lpac), "chip", "info"], env=env, capture_output=True, text=True,
+                                  timeout=60, check=False)
+            if '"code":0' in done.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        data = run_lpac(lpac, reader, "chip", "info")["data"]
+        assert data["eidValue"] == eid
+        from cryptography import x509
+
+        from csim.euicc.pki import verify_chain
+
+        certs = {n: x509.load_der_x509_certificate((tmp_path / f"{n}_brainpool.der").read_bytes())
+                 for n in ("CI", "EUM", "eUICC")}
+        assert verify_chain(certs["eUICC"], certs["EUM"], certs["CI"]) == eid
+        ski = certs["CI"].extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex()
+        assert data["EUICCInfo2"]["euiccCiPKIdListForVerification"] == [ski]
+    finally:
+        serve.send_signal(2)
+        serve.wait(10)

@@ -68,3 +68,20 @@ def test_write_puts_certificates_and_keys_on_disk(tmp_path) -> None:
     assert names == ["CI_nist.der", "CI_nist.pem", "CI_nist_key.pem", "EUM_nist.der", "EUM_nist.pem",
                      "EUM_nist_key.pem"]
     assert x509.load_der_x509_certificate((tmp_path / "CI_nist.der").read_bytes()) == pki.ci_cert
+
+
+def test_credentials_load_from_files_and_refuse_a_foreign_chain(tmp_path) -> None:
+    from csim.euicc.pki import EuiccCredentials, write_credentials
+
+    pki = TestPki.generate("brainpool")
+    creds = pki.issue(pki.eid(12))
+    pki.write(tmp_path)
+    write_credentials(creds, tmp_path)
+    files = [tmp_path / n for n in ("eUICC_brainpool.der", "eUICC_brainpool_key.pem", "EUM_brainpool.pem",
+                                    "CI_brainpool.der")]
+    loaded = EuiccCredentials.from_files(*files)
+    assert (loaded.eid, loaded.curve, loaded.ci_pkid) == (creds.eid, "brainpool", creds.ci_pkid)
+    other = TestPki.generate("brainpool")
+    other.write(tmp_path / "other")
+    with pytest.raises(InvalidSignature):
+        EuiccCredentials.from_files(*files[:3], tmp_path / "other" / "CI_brainpool.der")
