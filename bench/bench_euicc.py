@@ -37,7 +37,7 @@ def main() -> None:
 
 def bench_curve(curve: str) -> None:
     pki = TestPki.generate(curve)
-    creds = pki.issue(pki.eid(1))
+    creds = pki.euicc_credentials(pki.eid(1))
     card = Euicc.seeded(["alphalink-orange", "csl-sim"], credentials=creds)
     card.reset()
     card.transmit(bytes.fromhex("0070000001"))

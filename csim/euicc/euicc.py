@@ -70,7 +70,7 @@ class Euicc:
 
         if credentials is None:
             pki = TestPki.generate()
-            credentials = pki.issue(pki.eid(1))
+            credentials = pki.euicc_credentials(pki.eid(1))
         isdps = []
         for index, entry in enumerate(profiles):
             opts: Mapping[str, Any] = entry if isinstance(entry, Mapping) and "profile" in entry else \

@@ -132,7 +132,7 @@ class EuiccCredentials:
 
 @dataclasses.dataclass
 class TestPki:
-    """A CI and an EUM of the project's own, able to issue eUICC credentials for EIDs in the EUM range."""
+    """A CI and an EUM of the project's own, able to certify eUICCs for EIDs in the EUM range."""
 
     __test__ = False  # not a pytest class
 
@@ -145,7 +145,7 @@ class TestPki:
 
     @classmethod
     def generate(cls, curve: str = "nist", eid_prefix: str = "89049032123451234512") -> TestPki:
-        """A fresh CI and EUM; the EUM may issue the EIDs that begin with ``eid_prefix``."""
+        """A fresh CI and EUM; the EUM may certify the EIDs that begin with ``eid_prefix``."""
         if curve not in CURVES:
             raise ValueError(f"curve {curve!r}: one of {', '.join(CURVES)}")
         if not (eid_prefix.isdigit() and 8 <= len(eid_prefix) <= 30):
@@ -167,7 +167,7 @@ class TestPki:
             raise ValueError(f"serial {serial} does not fit the EUM range {self.eid_prefix}")
         return body + eid_check_digits(body)
 
-    def issue(self, eid: str) -> EuiccCredentials:
+    def euicc_credentials(self, eid: str) -> EuiccCredentials:
         """eUICC key and certificate for ``eid`` (SGP.22 §4.5.2.1.0.3), refused outside the EUM range."""
         if not eid_valid(eid):
             raise ValueError(f"EID {eid}: 32 digits with valid check digits (ISO 7064 MOD 97-10)")
@@ -179,7 +179,7 @@ class TestPki:
                      int(eid[-12:]) + 3)
         return EuiccCredentials(eid, self.curve, key, cert, self.eum_cert, self.ci_cert)
 
-    def issue_dp(self, role: x509.ObjectIdentifier, name: str = "testsmdpplus1.example.com",
+    def dp_credentials(self, role: x509.ObjectIdentifier, name: str = "testsmdpplus1.example.com",
                  ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         """An SM-DP+ key and certificate signed by the CI: CERT.DPauth.ECDSA or CERT.DPpb.ECDSA
         (SGP.22 §4.5.2.1.0.4 / §4.5.2.1.0.5)."""

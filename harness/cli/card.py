@@ -207,7 +207,7 @@ def serve_euicc(args: argparse.Namespace) -> Any:
         raise DataError("<command line>", None, "--state is not supported with --euicc: "
                                                 "the eUICC is served from its profiles each time")
     pki = TestPki.generate(args.curve)
-    credentials = pki.issue(pki.eid(1))
+    credentials = pki.euicc_credentials(pki.eid(1))
     euicc = Euicc.seeded(args.profiles, credentials=credentials)
     print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
           f"{', '.join(args.profiles)}", flush=True)

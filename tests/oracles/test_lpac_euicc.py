@@ -100,7 +100,7 @@ def served(reader: Any) -> Iterator[tuple[Euicc, TestPki]]:
     from harness.readers.vpcd import VpcdCard
 
     pki = TestPki.generate()
-    euicc = Euicc.seeded(PROFILES, credentials=pki.issue(pki.eid(1)))
+    euicc = Euicc.seeded(PROFILES, credentials=pki.euicc_credentials(pki.eid(1)))
     slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
     assert slot.wait_connected(5.0), "vpcd did not take the card"
     deadline = time.monotonic() + 5.0

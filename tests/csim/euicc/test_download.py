@@ -65,7 +65,7 @@ def pki(request: pytest.FixtureRequest) -> TestPki:
 
 @pytest.fixture
 def euicc(pki: TestPki) -> Euicc:
-    card = Euicc.seeded(["alphalink-orange"], credentials=pki.issue(pki.eid(3)))
+    card = Euicc.seeded(["alphalink-orange"], credentials=pki.euicc_credentials(pki.eid(3)))
     card.reset()
     open_isdr(card)
     return card
@@ -83,7 +83,7 @@ def challenge(card: Euicc) -> str:
 def authenticate_request(pki: TestPki, card_challenge: str, tid: str, key=None, cert=None,
                          ci: str | None = None, corrupt: bool = False) -> tuple[str, str]:
     if key is None:
-        key, cert = pki.issue_dp(ROLE_DP_AUTH)
+        key, cert = pki.dp_credentials(ROLE_DP_AUTH)
     server_challenge = os.urandom(16).hex()
     signed1 = tlv("30", tlv("80", tid), tlv("81", card_challenge), tlv("83", ADDRESS),
                   tlv("84", server_challenge))
@@ -128,9 +128,10 @@ def test_authenticate_server_refusals(euicc: Euicc, pki: TestPki, case: str, cod
     elif case == "ci":
         request, _ = authenticate_request(pki, chal, tid, ci="11" * 20)
     elif case == "foreign":  # a DPauth certificate from another CI
-        request, _ = authenticate_request(pki, chal, tid, *TestPki.generate(pki.curve).issue_dp(ROLE_DP_AUTH))
+        foreign = TestPki.generate(pki.curve).dp_credentials(ROLE_DP_AUTH)
+        request, _ = authenticate_request(pki, chal, tid, *foreign)
     else:  # a DPpb certificate where DPauth is due
-        request, _ = authenticate_request(pki, chal, tid, *pki.issue_dp(ROLE_DP_PB))
+        request, _ = authenticate_request(pki, chal, tid, *pki.dp_credentials(ROLE_DP_PB))
     out, sw = es10(euicc, request)
     assert out.hex().upper() == tlv("BF38", tlv("A1", tlv("80", tid), f"0201{code:02X}"))
 
@@ -146,7 +147,7 @@ def authenticated(euicc: Euicc, pki: TestPki, tid: str) -> bytes:
 def prepare_request(pki: TestPki, tid: str, euicc_signature1: bytes, hash_cc: str | None,
                     key=None, cert=None) -> tuple[str, str]:
     if key is None:
-        key, cert = pki.issue_dp(ROLE_DP_PB)
+        key, cert = pki.dp_credentials(ROLE_DP_PB)
     signed2 = tlv("30", tlv("80", tid), "0101" + ("FF" if hash_cc else "00"))
     signature = sign(key, bytes.fromhex(signed2 + tlv("5F37", euicc_signature1.hex())))
     parts = [signed2, tlv("5F37", signature)] + ([tlv("04", hash_cc)] if hash_cc else []) + [der(cert)]

@@ -22,7 +22,7 @@ def pki() -> TestPki:
 @pytest.fixture
 def euicc(pki: TestPki) -> Euicc:
     card = Euicc.seeded(["alphalink-orange", {"profile": "csl-sim", "nickname": "alarm", "class": "test"}],
-                        credentials=pki.issue(pki.eid(42)))
+                        credentials=pki.euicc_credentials(pki.eid(42)))
     card.reset()
     return card
 
@@ -173,7 +173,7 @@ def test_no_profile_enabled_refuses_the_file_system(euicc: Euicc) -> None:
 
 def test_policy_rules_ppr1_and_ppr2(pki: TestPki) -> None:
     card = Euicc.seeded([{"profile": "alphalink-orange", "ppr": [1, 2]}, "csl-sim"],
-                        credentials=pki.issue(pki.eid(7)))
+                        credentials=pki.euicc_credentials(pki.eid(7)))
     card.reset()
     open_isdr(card)
     assert disable(card, ORANGE) == "BF3203800103"  # disallowedByPolicy

@@ -32,7 +32,7 @@ def test_a_wrong_digit_is_caught() -> None:
 @pytest.mark.parametrize("curve, oid", [("nist", "secp256r1"), ("brainpool", "brainpoolP256r1")])
 def test_chain_on_each_curve(curve: str, oid: str) -> None:
     pki = TestPki.generate(curve)
-    creds = pki.issue(pki.eid(99))
+    creds = pki.euicc_credentials(pki.eid(99))
     assert creds.euicc_cert.public_key().curve.name == oid
     # each certificate signed by the one above it
     creds.eum_cert.verify_directly_issued_by(creds.ci_cert)
@@ -48,7 +48,7 @@ def test_chain_on_each_curve(curve: str, oid: str) -> None:
 
 def test_signature_is_plain_r_s_verifiable_by_the_certificate_key() -> None:
     pki = TestPki.generate("brainpool")
-    creds = pki.issue(pki.eid(1))
+    creds = pki.euicc_credentials(pki.eid(1))
     sig = creds.sign(b"tbs")
     assert len(sig) == 64
     key = creds.euicc_cert.public_key()
@@ -59,7 +59,7 @@ def test_signature_is_plain_r_s_verifiable_by_the_certificate_key() -> None:
 def test_eid_outside_the_eum_range_is_refused() -> None:
     pki = TestPki.generate(eid_prefix="8904903212345")
     with pytest.raises(ValueError, match="outside the EUM range"):
-        pki.issue("89049044900000000000000000102355")
+        pki.euicc_credentials("89049044900000000000000000102355")
 
 
 def test_write_puts_certificates_and_keys_on_disk(tmp_path) -> None:
@@ -74,7 +74,7 @@ def test_credentials_load_from_files_and_refuse_a_foreign_chain(tmp_path) -> Non
     from csim.euicc.pki import EuiccCredentials, write_credentials
 
     pki = TestPki.generate("brainpool")
-    creds = pki.issue(pki.eid(12))
+    creds = pki.euicc_credentials(pki.eid(12))
     pki.write(tmp_path)
     write_credentials(creds, tmp_path)
     files = [tmp_path / n for n in ("eUICC_brainpool.der", "eUICC_brainpool_key.pem", "EUM_brainpool.pem",
