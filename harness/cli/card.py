@@ -188,6 +188,36 @@ def cmd_apdu(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_euicc_arguments(serve: argparse.ArgumentParser) -> None:
+    """The ``card serve`` options that put the profiles in one eUICC (GSMA SGP.22) instead."""
+    serve.add_argument("--euicc", action="store_true",
+                       help="serve one eUICC holding every PROFILE in an ISD-P, the first one enabled")
+    serve.add_argument("--curve", choices=("nist", "brainpool"), default="nist",
+                       help="curve of the eUICC's test PKI (CI, EUM, eUICC)")
+    serve.add_argument("--pki-dir", metavar="DIR",
+                       help="write the test PKI (CI, EUM and eUICC certificates and keys) to DIR")
+
+
+def serve_euicc(args: argparse.Namespace) -> Any:
+    """The eUICC of ``card serve --euicc``: a fresh test PKI, each profile in an ISD-P."""
+    from csim.euicc import Euicc, TestPki
+    from csim.euicc.pki import write_credentials
+
+    if args.state:
+        raise DataError("<command line>", None, "--state is not supported with --euicc: "
+                                                "the eUICC is served from its profiles each time")
+    pki = TestPki.generate(args.curve)
+    credentials = pki.euicc_credentials(pki.eid(1))
+    euicc = Euicc.seeded(args.profiles, credentials=credentials)
+    print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
+          f"{', '.join(args.profiles)}", flush=True)
+    if args.pki_dir:
+        pki.write(args.pki_dir)
+        write_credentials(credentials, args.pki_dir)
+        print(f"test PKI written to {args.pki_dir}", flush=True)
+    return euicc
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     card = sub.add_parser("card", help="inspect a simulated card",
                           description="Inspect the simulated card built from a profile.")

@@ -52,6 +52,9 @@ def register(sub: Any) -> None:
                        help="address of the pcscd/vpcd host (default 127.0.0.1)")
     serve.add_argument("--start-pcscd", action="store_true",
                        help="start a pcscd (-f) with only the vpcd reader while the cards are served")
+    from harness.cli.card import add_euicc_arguments
+
+    add_euicc_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
     readers = sub.add_parser("readers", help="list PC/SC readers, card presence and ATR",
@@ -103,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from csim import Card
     from harness.readers.vpcd import PcscdService, VpcdServer
 
-    if len(args.profiles) > VPCD_SLOTS:
+    if not args.euicc and len(args.profiles) > VPCD_SLOTS:
         print(f"error: vpcd offers {VPCD_SLOTS} readers per pcscd; got {len(args.profiles)} profiles",
               file=sys.stderr)
         return 2
@@ -115,7 +118,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: --state {args.state}: not a directory", file=sys.stderr)
         return 2
     cards, paths = [], []
-    for profile in args.profiles:
+    if args.euicc:
+        from harness.cli.card import serve_euicc
+
+        cards, paths = [serve_euicc(args)], [None]
+    for profile in [] if args.euicc else args.profiles:
         path = _state_path(args.state, profile)
         if path is not None and path.exists():
             try:
