@@ -73,8 +73,8 @@ class Fleet:
         self.pool = NumberPool(seed)
         self.lines: dict[str, MobileLine] = {}
         self.assigned_sims: set[str] = set()  # SIMs the partner assigned to the client (for a SIM swap)
-        self.esim_swap_allowed = False        # "Autoriser l'action SIM Swap vers eSIM"
-        self.notifications = False            # partner e-mails on the client's self-care actions
+        self.esim_swap_allowed = False  # "Autoriser l'action SIM Swap vers eSIM"
+        self.notifications = False  # partner e-mails on the client's self-care actions
         self.last: Outcome | None = None
         self._sim_serial = 0
 
@@ -93,8 +93,12 @@ class Fleet:
     def _answer(self, outcome: Outcome, line: MobileLine | None = None) -> Outcome:
         self.last = outcome
         if not outcome.accepted:
-            self.log.record("line_request_refused", request=outcome.request,
-                            line=line.id if line else None, reason=outcome.reason)
+            self.log.record(
+                "line_request_refused",
+                request=outcome.request,
+                line=line.id if line else None,
+                reason=outcome.reason,
+            )
         return outcome
 
     def _refuse(self, request: str, reason: str, line: MobileLine | None = None) -> Outcome:
@@ -108,7 +112,9 @@ class Fleet:
         """The partner's e-mail for a self-care action (sent when notifications are on)."""
         if by != "selfcare" or not self.notifications:
             return
-        text = self.rules.emails[action].format(client=self.client, user=line.user, number=line.number, **extra)
+        text = self.rules.emails[action].format(
+            client=self.client, user=line.user, number=line.number, **extra
+        )
         self.log.record("partner_email", action=action, line=line.id, text=text)
 
     def network(self, name: str) -> NetworkLineRules:
@@ -126,9 +132,18 @@ class Fleet:
                 self.log.record("line_active", line=ln.id, number=ln.number, at=ln.active_at.isoformat())
 
     # ------------------------------------------------------------------ orders
-    def order(self, now: datetime, network: str, *, sim: str = "pin", range_: str = "unlimited",
-              offer: str | None = None, number: str | None = None, port_date: date | None = None,
-              user: str = "") -> Outcome:
+    def order(
+        self,
+        now: datetime,
+        network: str,
+        *,
+        sim: str = "pin",
+        range_: str = "unlimited",
+        offer: str | None = None,
+        number: str | None = None,
+        port_date: date | None = None,
+        user: str = "",
+    ) -> Outcome:
         """Create a line: simple, with portability (``port_date`` and the ported ``number``) or
         with an eSIM, under the network's opening hours and numbering (AlphaLink mobile reference,
         "HORAIRES D'OUVERTURE D'UNE LIGNE / SIM SWAP", 'Délais d'activation')."""
@@ -137,8 +152,10 @@ class Fleet:
         if sim not in SIM_TYPES:
             raise LineError(f"unknown SIM type {sim!r} (expected {', '.join(SIM_TYPES)})")
         if sim not in rules.sim_types:
-            return self._refuse("order", f"SIM type {sim} is not offered on {rules.label} "
-                                         f"(offered: {', '.join(rules.sim_types)})")
+            return self._refuse(
+                "order",
+                f"SIM type {sim} is not offered on {rules.label} (offered: {', '.join(rules.sim_types)})",
+            )
         portability = port_date is not None
         kind = "portability" if portability else ("esim" if sim == "esim" else "simple")
         checks = [rules.windows[kind]] + ([rules.windows["esim"]] if portability and sim == "esim" else [])
@@ -163,13 +180,18 @@ class Fleet:
         else:
             plan = rules.numbering.get(range_)
             if range_ not in rules.numbering or plan is None:
-                return self._refuse("order", f"the reference does not give the number format of {range_} "
-                                             f"lines on {rules.label}: refused rather than guessed")
+                return self._refuse(
+                    "order",
+                    f"the reference does not give the number format of {range_} "
+                    f"lines on {rules.label}: refused rather than guessed",
+                )
             try:
                 if number is not None:
                     if plan.chosen_by != "partner":
-                        return self._refuse("order", f"{rules.label} selects {range_} numbers itself "
-                                                     "(the partner cannot choose one)")
+                        return self._refuse(
+                            "order",
+                            f"{rules.label} selects {range_} numbers itself (the partner cannot choose one)",
+                        )
                     number = self.pool.take(plan, str(number))
                 else:
                     number = self.pool.draw(plan)
@@ -177,28 +199,78 @@ class Fleet:
                 return self._refuse("order", str(exc))
             active_at = self.hours.add_open_time(rules.windows[kind], now, self.rules.without_portability)
             deadline = active_at
-        ln = MobileLine(id=f"line-{len(self.lines) + 1}", network=network, range=range_, number=number,
-                        sim=self._new_sim(network, sim), sim_type=sim, kind=kind, ordered=now,
-                        active_at=active_at, user=user, offer=offer)
+        ln = MobileLine(
+            id=f"line-{len(self.lines) + 1}",
+            network=network,
+            range=range_,
+            number=number,
+            sim=self._new_sim(network, sim),
+            sim_type=sim,
+            kind=kind,
+            ordered=now,
+            active_at=active_at,
+            user=user,
+            offer=offer,
+        )
         ln.sims.append(ln.sim)
         self.lines[ln.id] = ln
-        self.log.record("line_ordered", line=ln.id, network=network, order=kind, sim_type=sim, number=number,
-                        digits=len(number), active_at=active_at.isoformat(), active_by=deadline.isoformat())
+        self.log.record(
+            "line_ordered",
+            line=ln.id,
+            network=network,
+            order=kind,
+            sim_type=sim,
+            number=number,
+            digits=len(number),
+            active_at=active_at.isoformat(),
+            active_by=deadline.isoformat(),
+        )
         self.tick(now)
-        return self._answer(Outcome("order", True, fields={
-            "line": ln.id, "number": number, "digits": len(number), "kind": kind, "sim_type": sim,
-            "active_at": active_at, "active_by": deadline}))
+        return self._answer(
+            Outcome(
+                "order",
+                True,
+                fields={
+                    "line": ln.id,
+                    "number": number,
+                    "digits": len(number),
+                    "kind": kind,
+                    "sim_type": sim,
+                    "active_at": active_at,
+                    "active_by": deadline,
+                },
+            )
+        )
 
-    def existing(self, network: str, number: str, *, range_: str = "unlimited", user: str = "",
-                 offer: str | None = None, now: datetime) -> MobileLine:
+    def existing(
+        self,
+        network: str,
+        number: str,
+        *,
+        range_: str = "unlimited",
+        user: str = "",
+        offer: str | None = None,
+        now: datetime,
+    ) -> MobileLine:
         """A line already active in the fleet (ordered before the scenario starts)."""
         self.network(network)
         if number in self.pool.numbers:
             raise LineError(f"number {number} is already in the fleet")
         self.pool.numbers.add(number)
-        ln = MobileLine(id=f"line-{len(self.lines) + 1}", network=network, range=range_, number=number,
-                        sim=self._new_sim(network, "pin"), sim_type="pin", kind="existing", ordered=now,
-                        active_at=now, user=user, offer=offer, state="active")
+        ln = MobileLine(
+            id=f"line-{len(self.lines) + 1}",
+            network=network,
+            range=range_,
+            number=number,
+            sim=self._new_sim(network, "pin"),
+            sim_type="pin",
+            kind="existing",
+            ordered=now,
+            active_at=now,
+            user=user,
+            offer=offer,
+            state="active",
+        )
         ln.sims.append(ln.sim)
         self.lines[ln.id] = ln
         self.log.record("line_active", line=ln.id, number=number, at=now.isoformat())
@@ -212,8 +284,13 @@ class Fleet:
         if ln.state != "active":
             return self._refuse("suspend", f"line {ln.number} is {ln.state}, not active", ln)
         ln.state = "suspended"
-        self.log.record("line_suspended", line=ln.id, number=ln.number, by=by,
-                        billed=self.rules.contract.get("suspension_billed", True))
+        self.log.record(
+            "line_suspended",
+            line=ln.id,
+            number=ln.number,
+            by=by,
+            billed=self.rules.contract.get("suspension_billed", True),
+        )
         self._email("suspend", ln, by)
         return self._answer(Outcome("suspend", True, fields={"state": ln.state}))
 
@@ -232,8 +309,11 @@ class Fleet:
         self.tick(now)
         ln = self.line(ref)
         if not self.rules.contract.get("option_suspension", False):
-            return self._refuse("suspend_option", f"an option cannot be suspended ({option}): "
-                                                  "termination of the option only", ln)
+            return self._refuse(
+                "suspend_option",
+                f"an option cannot be suspended ({option}): termination of the option only",
+                ln,
+            )
         return self._answer(Outcome("suspend_option", True))  # pragma: no cover - no provider allows it
 
     def terminate(self, now: datetime, ref: str | None = None) -> Outcome:
@@ -246,7 +326,9 @@ class Fleet:
         self.log.record("line_terminated", line=ln.id, number=ln.number, sim=ln.sim)
         return self._answer(Outcome("terminate", True, fields={"state": ln.state}))
 
-    def rename_user(self, now: datetime, user: str, ref: str | None = None, *, by: str = "selfcare") -> Outcome:
+    def rename_user(
+        self, now: datetime, user: str, ref: str | None = None, *, by: str = "selfcare"
+    ) -> Outcome:
         self.tick(now)
         ln = self.line(ref)
         if ln.state == "terminated":
@@ -256,7 +338,9 @@ class Fleet:
         self._email("rename", ln, by, new_user=user)
         return self._answer(Outcome("rename", True, fields={"user": user}))
 
-    def recharge(self, now: datetime, volume: str, ref: str | None = None, *, by: str = "selfcare") -> Outcome:
+    def recharge(
+        self, now: datetime, volume: str, ref: str | None = None, *, by: str = "selfcare"
+    ) -> Outcome:
         """A data recharge ordered on the line (self-care "Commander en direct ses recharges data")."""
         self.tick(now)
         ln = self.line(ref)
@@ -266,8 +350,9 @@ class Fleet:
         self._email("recharge", ln, by, volume=volume)
         return self._answer(Outcome("recharge", True, fields={"volume": volume}))
 
-    def sim_swap(self, now: datetime, to: str, ref: str | None = None, *, sim: str | None = None,
-                 by: str = "selfcare") -> Outcome:
+    def sim_swap(
+        self, now: datetime, to: str, ref: str | None = None, *, sim: str | None = None, by: str = "selfcare"
+    ) -> Outcome:
         """SIM swap to a physical SIM assigned to the client first, or to an eSIM once the partner
         allowed it ("Autoriser l'action SIM Swap vers eSIM"), in the network's SIM swap hours; the
         number stays, the old SIM is never used again."""
@@ -284,23 +369,36 @@ class Fleet:
             return self._refuse("sim_swap", f"{rules.label}: {why}", ln)
         if to == "sim":
             if sim is None or sim not in self.assigned_sims:
-                return self._refuse("sim_swap", "no such SIM assigned to the client: assign it first "
-                                                "(Exploitation > Liste des ressources)", ln)
+                return self._refuse(
+                    "sim_swap",
+                    "no such SIM assigned to the client: assign it first "
+                    "(Exploitation > Liste des ressources)",
+                    ln,
+                )
             if sim in self.pool.sims:
                 return self._refuse("sim_swap", f"SIM {sim} was already used: SIM cards are never reused", ln)
             new = self.pool.take_sim(sim)
             self.assigned_sims.discard(sim)
         else:
             if not self.esim_swap_allowed:
-                return self._refuse("sim_swap", "SIM swap to eSIM is not allowed for this client "
-                                                "('Autoriser l'action SIM Swap vers eSIM' is off)", ln)
+                return self._refuse(
+                    "sim_swap",
+                    "SIM swap to eSIM is not allowed for this client "
+                    "('Autoriser l'action SIM Swap vers eSIM' is off)",
+                    ln,
+                )
             new = self._new_sim(ln.network, "esim")
         old = ln.sim
-        ln.sim, ln.sim_type = new, ("esim" if to == "esim" else ln.sim_type if ln.sim_type != "esim" else "pin")
+        ln.sim, ln.sim_type = (
+            new,
+            ("esim" if to == "esim" else ln.sim_type if ln.sim_type != "esim" else "pin"),
+        )
         ln.sims.append(new)
         self.log.record("sim_swapped", line=ln.id, number=ln.number, old=old, new=new, to=to, by=by)
         self._email("sim_swap", ln, by)
-        return self._answer(Outcome("sim_swap", True, fields={"sim": new, "old_sim": old, "number": ln.number}))
+        return self._answer(
+            Outcome("sim_swap", True, fields={"sim": new, "old_sim": old, "number": ln.number})
+        )
 
     # ------------------------------------------------------------------ services
     def service_refusal(self, now: datetime, ref: str | None = None) -> str | None:

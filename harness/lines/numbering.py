@@ -17,7 +17,7 @@ class NumberPool:
     """Every number and SIM the fleet ever gave, and a seeded random source for new numbers."""
 
     def __init__(self, seed: int = 0) -> None:
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - replayable draws, not secrets
         self.numbers: set[str] = set()
         self.sims: set[str] = set()
 

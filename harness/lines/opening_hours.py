@@ -86,8 +86,10 @@ class OpeningHours:
             return f"{window.kind} is closed on {day.strftime('%A')} (open {window.describe()})"
         if holiday is not None:
             if window.public_holidays == "unknown":
-                return (f"{day.isoformat()} is a public holiday ({holiday}) and the reference does not "
-                        f"say whether {window.kind} is open on public holidays")
+                return (
+                    f"{day.isoformat()} is a public holiday ({holiday}) and the reference does not "
+                    f"say whether {window.kind} is open on public holidays"
+                )
             if window.public_holidays == "closed":
                 return f"{window.kind} is closed on public holidays ({holiday})"
         if window.daily():
@@ -102,12 +104,16 @@ class OpeningHours:
         minimum, on one of the window's days, a working day)."""
         earliest = self.calendar.working_days_after(ordered.date(), window.working_days_ahead or 0)
         if port_day < earliest:
-            return (f"portability on {port_day.isoformat()} is too early: D+{window.working_days_ahead} "
-                    f"working days minimum is {earliest.isoformat()}")
+            return (
+                f"portability on {port_day.isoformat()} is too early: D+{window.working_days_ahead} "
+                f"working days minimum is {earliest.isoformat()}"
+            )
         if DAYS[port_day.weekday()] not in window.days or not self.calendar.working_day(port_day):
             holiday = self.calendar.holiday(port_day)
             why = f"a public holiday ({holiday})" if holiday else port_day.strftime("%A")
-            return f"portability on {port_day.isoformat()} is refused: {why} is not a working day Monday-Friday"
+            return (
+                f"portability on {port_day.isoformat()} is refused: {why} is not a working day Monday-Friday"
+            )
         return None
 
     def earliest_port_day(self, window: Window, ordered: datetime) -> date:
@@ -121,8 +127,11 @@ class OpeningHours:
         t = start
         for _ in range(400):  # bounded: a window opens at least once a week
             if self.refusal(window, t) is None:
-                day_close = datetime.combine(t.date(), window.closes) if window.closes else \
-                    datetime.combine(t.date() + timedelta(days=1), time(0))
+                day_close = (
+                    datetime.combine(t.date(), window.closes)
+                    if window.closes
+                    else datetime.combine(t.date() + timedelta(days=1), time(0))
+                )
                 room = day_close - t
                 if left <= room:
                     return t + left

@@ -101,7 +101,9 @@ def _window(kind: str, spec: Any, parent: LineDict) -> Window:
     if holidays_rule not in ("open", "closed", "unknown"):
         raise spec.error("public_holidays", "expected open, closed or unknown")
     if "working_days_ahead" in spec:
-        return Window(kind, days, working_days_ahead=int(spec["working_days_ahead"]), public_holidays="closed")
+        return Window(
+            kind, days, working_days_ahead=int(spec["working_days_ahead"]), public_holidays="closed"
+        )
     hours = str(_need(spec, "hours"))
     start, sep, end = hours.partition("-")
     if not sep:

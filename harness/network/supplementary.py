@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 #: TS 22.030 Annex B: call forwarding service codes -> condition
 FORWARDING = {"21": "unconditional", "67": "busy", "61": "no_reply", "62": "not_reachable"}
 #: TS 22.030 Annex B: the group codes
-GROUPS = {"002": ("unconditional", "busy", "no_reply", "not_reachable"),
-          "004": ("busy", "no_reply", "not_reachable")}
+GROUPS = {
+    "002": ("unconditional", "busy", "no_reply", "not_reachable"),
+    "004": ("busy", "no_reply", "not_reachable"),
+}
 #: the call's outcome at the called line -> the forwarding condition it triggers (TS 22.082 §2-4)
 CONDITIONS = {"busy": "busy", "no_answer": "no_reply", "unreachable": "not_reachable"}
 DEFAULT_NO_REPLY_TIMER = 20  # seconds (TS 22.082 §2.1: default 20 s when none is given)
@@ -38,7 +40,7 @@ class Answer:
 class Routed:
     """Where a call to the subscriber went."""
 
-    outcome: str            # answered | forwarded | not_forwarded | refused
+    outcome: str  # answered | forwarded | not_forwarded | refused
     to: str | None = None
     condition: str | None = None
     out_of_plan: bool | None = None  # the forwarded leg; None where the provider does not say
@@ -50,15 +52,22 @@ class SupplementaryServices:
     """Call forwarding state of the subscribers of one network."""
 
     codes: Collection[str]
-    #: the provider bills permanent forwarding out of plan ("Les renvois permanents d'appels ne sont pas inclus")
+    #: permanent forwarding billed out of plan ("Les renvois permanents d'appels ne sont pas inclus")
     unconditional_out_of_plan: bool = True
     state: dict[str, dict[str, Forwarding]] = field(default_factory=dict)
 
     def forwardings(self, subscriber: str) -> dict[str, Forwarding]:
         return self.state.setdefault(subscriber, {})
 
-    def request(self, subscriber: str, operation: str, code: str, number: str | None = None,
-                basic_service: str | None = None, timer: int | None = None) -> Answer:
+    def request(
+        self,
+        subscriber: str,
+        operation: str,
+        code: str,
+        number: str | None = None,
+        basic_service: str | None = None,
+        timer: int | None = None,
+    ) -> Answer:
         """Register, erase, activate, deactivate or interrogate call forwarding (TS 22.030 §6.5.2)."""
         if code not in self.codes:
             return Answer(False, f"service code {code} not supported by this network")
@@ -77,14 +86,21 @@ class SupplementaryServices:
         if operation in ("erasure", "deactivation"):
             for cond in conditions:
                 fw.pop(cond, None)
-            what = "all call forwarding" if code == "002" else \
-                "all conditional call forwarding" if code == "004" else f"call forwarding {_label(conditions[0])}"
+            what = (
+                "all call forwarding"
+                if code == "002"
+                else "all conditional call forwarding"
+                if code == "004"
+                else f"call forwarding {_label(conditions[0])}"
+            )
             return Answer(True, f"{what}: {'erased' if operation == 'erasure' else 'deactivated'}")
         if operation == "interrogation":
             parts = []
             for cond in conditions:
                 f = fw.get(cond)
-                parts.append(f"call forwarding {_label(cond)}: " + (f"active, to {f.number}" if f else "not active"))
+                parts.append(
+                    f"call forwarding {_label(cond)}: " + (f"active, to {f.number}" if f else "not active")
+                )
             return Answer(True, "; ".join(parts))
         if operation == "activation":
             missing = [c for c in conditions if c not in fw]
@@ -103,7 +119,9 @@ class SupplementaryServices:
         unconditional forwarding first, then the condition's (TS 22.082)."""
         fw = self.forwardings(subscriber)
         if "unconditional" in fw:
-            return Routed("forwarded", fw["unconditional"].number, "unconditional", self.unconditional_out_of_plan)
+            return Routed(
+                "forwarded", fw["unconditional"].number, "unconditional", self.unconditional_out_of_plan
+            )
         if outcome == "answered":
             return Routed("answered")
         cond = CONDITIONS[outcome]
@@ -113,8 +131,12 @@ class SupplementaryServices:
 
 
 def _label(condition: str) -> str:
-    return {"unconditional": "unconditional", "busy": "on busy", "no_reply": "on no reply",
-            "not_reachable": "on not reachable"}[condition]
+    return {
+        "unconditional": "unconditional",
+        "busy": "on busy",
+        "no_reply": "on no reply",
+        "not_reachable": "on not reachable",
+    }[condition]
 
 
 @dataclass

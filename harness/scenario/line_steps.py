@@ -26,12 +26,32 @@ if TYPE_CHECKING:
     from harness.scenario.session import Session
 
 LINE_STEPS: tuple[str, ...] = (
-    "order_line", "existing_line", "line_time", "suspend_line", "reactivate_line", "terminate_line",
-    "suspend_option", "rename_user", "selfcare_recharge", "selfcare_settings", "assign_sim", "sim_swap",
-    "dial", "incoming_call", "voicemail_code", "voicemail_menu",
+    "order_line",
+    "existing_line",
+    "line_time",
+    "suspend_line",
+    "reactivate_line",
+    "terminate_line",
+    "suspend_option",
+    "rename_user",
+    "selfcare_recharge",
+    "selfcare_settings",
+    "assign_sim",
+    "sim_swap",
+    "dial",
+    "incoming_call",
+    "voicemail_code",
+    "voicemail_menu",
 )
 LINE_EXPECT: tuple[str, ...] = (
-    "line_request", "line_state", "fleet", "mmi", "forwarding", "call_routed", "partner_emails", "voicemail",
+    "line_request",
+    "line_state",
+    "fleet",
+    "mmi",
+    "forwarding",
+    "call_routed",
+    "partner_emails",
+    "voicemail",
 )
 DEFAULT_START = "2026-01-05T10:00"
 
@@ -51,12 +71,16 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
         a = step.args if isinstance(step.args, Mapping) else {}
         if step.kind in ("order_line", "existing_line"):
             if "network" not in a:
-                raise DataError(scn.source, step.line, f"'{step.kind}' needs 'network' "
-                                f"({', '.join(rules.networks)})")
+                raise DataError(
+                    scn.source, step.line, f"'{step.kind}' needs 'network' ({', '.join(rules.networks)})"
+                )
             if a["network"] not in rules.networks:
-                raise DataError(scn.source, step.line, f"unknown network {a['network']!r} "
-                                f"(known: {', '.join(rules.networks)})")
-        for key in ("at", "port_date"):
+                raise DataError(
+                    scn.source,
+                    step.line,
+                    f"unknown network {a['network']!r} (known: {', '.join(rules.networks)})",
+                )
+        for key in ("at",):
             if key in a:
                 try:
                     parse_instant(str(a[key]))
@@ -99,11 +123,9 @@ class LineContext(OfRun):
         return self.voicemails.setdefault(number, Voicemail(vm.short, vm.long, vm.secret_code_in_france))
 
     def country(self) -> str | None:
-        modem = self.session.modem
-        if not getattr(modem, "registered", None):
-            return None
-        loc = getattr(modem, "location", None)
-        return getattr(loc, "country", None)
+        """The country the terminal is registered in, or None."""
+        st = self.session.modem.status()
+        return st.get("country") if st.get("registered") else None
 
 
 def lines(session: Session) -> LineContext:
@@ -124,7 +146,9 @@ def _when(ctx: LineContext, a: Mapping[str, Any]) -> datetime:
     return ctx.now()
 
 
-def _step(key: str, run: Callable[[LineContext, dict[str, Any], datetime], Any]) -> Callable[[Session, Any], None]:
+def _step(
+    key: str, run: Callable[[LineContext, dict[str, Any], datetime], Any]
+) -> Callable[[Session, Any], None]:
     def action(s: Session, args: Any) -> None:
         ctx = lines(s)
         a = _args(args, key)
@@ -139,14 +163,26 @@ def _step(key: str, run: Callable[[LineContext, dict[str, Any], datetime], Any])
 def _order(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     port = a.get("port_date")
     port_day = None if port is None else (port if isinstance(port, date) else parse_instant(str(port)).date())
-    ctx.fleet.order(now, str(a["network"]), sim=str(a.get("sim", "pin")), range_=str(a.get("range", "unlimited")),
-                    offer=a.get("offer"), number=None if a.get("number") is None else str(a["number"]),
-                    port_date=port_day, user=str(a.get("user", "")))
+    ctx.fleet.order(
+        now,
+        str(a["network"]),
+        sim=str(a.get("sim", "pin")),
+        range_=str(a.get("range", "unlimited")),
+        offer=a.get("offer"),
+        number=None if a.get("number") is None else str(a["number"]),
+        port_date=port_day,
+        user=str(a.get("user", "")),
+    )
 
 
 def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
-    ctx.fleet.existing(str(a["network"]), str(a["number"]), range_=str(a.get("range", "unlimited")),
-                       user=str(a.get("user", "")), now=now)
+    ctx.fleet.existing(
+        str(a["network"]),
+        str(a["number"]),
+        range_=str(a.get("range", "unlimited")),
+        user=str(a.get("user", "")),
+        now=now,
+    )
 
 
 def _line_time(s: Session, args: Any) -> None:
@@ -186,9 +222,12 @@ def _dial(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         ctx.answer = Answer(True, f"call to {reached}")
         ctx.session.log.record("call_placed", line=ln.id, to=parsed.number, reached=reached)
         return
-    ctx.answer = ctx.services[ln.network].request(ln.number, parsed.operation, parsed.code, parsed.number,
-                                                  parsed.basic_service, parsed.timer)
-    ctx.session.log.record("mmi_answer", line=ln.id, code=text, accepted=ctx.answer.accepted, text=ctx.answer.text)
+    ctx.answer = ctx.services[ln.network].request(
+        ln.number, parsed.operation, parsed.code, parsed.number, parsed.basic_service, parsed.timer
+    )
+    ctx.session.log.record(
+        "mmi_answer", line=ln.id, code=text, accepted=ctx.answer.accepted, text=ctx.answer.text
+    )
 
 
 def _incoming(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
@@ -204,8 +243,15 @@ def _incoming(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
             raise LineStepError(f"incoming_call answer {outcome!r}: expected answered, busy, no_answer")
         ctx.routed = ctx.services[ln.network].route(ln.number, outcome)
     r = ctx.routed
-    ctx.session.log.record("call_received", line=ln.id, outcome=r.outcome, to=r.to, condition=r.condition,
-                           out_of_plan=r.out_of_plan, reason=r.reason)
+    ctx.session.log.record(
+        "call_received",
+        line=ln.id,
+        outcome=r.outcome,
+        to=r.to,
+        condition=r.condition,
+        out_of_plan=r.out_of_plan,
+        reason=r.reason,
+    )
 
 
 def _voicemail_code(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
@@ -214,7 +260,9 @@ def _voicemail_code(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     country = ctx.country()
     if why is None and country is None:
         why = "the terminal is not registered"
-    ctx.answer = Answer(False, why) if why else ctx.voicemail(ln.number, ln.network).set_code(str(a["code"]), country)
+    ctx.answer = (
+        Answer(False, why) if why else ctx.voicemail(ln.number, ln.network).set_code(str(a["code"]), country)
+    )
     ctx.session.log.record("voicemail_code", line=ln.id, accepted=ctx.answer.accepted, text=ctx.answer.text)
 
 
@@ -230,12 +278,16 @@ def _voicemail_menu(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     if why:
         ctx.answer = Answer(False, why)
     elif ln.network != "bouygues" or keys != _MENU_FORWARD_ALL:
-        ctx.answer = Answer(False, f"menu {' '.join(keys)} of {ctx.voicemail(ln.number, ln.network).short}: "
-                                   "not a menu the reference documents for this network")
+        ctx.answer = Answer(
+            False,
+            f"menu {' '.join(keys)} of {ctx.voicemail(ln.number, ln.network).short}: "
+            "not a menu the reference documents for this network",
+        )
     else:
         ctx.answer = ctx.services[ln.network].forward_all(ln.number, str(a["number"]))
-    ctx.session.log.record("voicemail_menu", line=ln.id, keys=" ".join(keys), accepted=ctx.answer.accepted,
-                           text=ctx.answer.text)
+    ctx.session.log.record(
+        "voicemail_menu", line=ln.id, keys=" ".join(keys), accepted=ctx.answer.accepted, text=ctx.answer.text
+    )
 
 
 ACTIONS: dict[str, Callable[[Session, Any], None]] = {
@@ -243,17 +295,27 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "existing_line": _step("number", _existing),
     "line_time": _line_time,
     "suspend_line": _step("line", lambda c, a, t: c.fleet.suspend(t, a.get("line"), by=_by(a, "partner"))),
-    "reactivate_line": _step("line", lambda c, a, t: c.fleet.reactivate(t, a.get("line"), by=_by(a, "partner"))),
+    "reactivate_line": _step(
+        "line", lambda c, a, t: c.fleet.reactivate(t, a.get("line"), by=_by(a, "partner"))
+    ),
     "terminate_line": _step("line", lambda c, a, t: c.fleet.terminate(t, a.get("line"))),
-    "suspend_option": _step("option", lambda c, a, t: c.fleet.suspend_option(t, str(a["option"]), a.get("line"))),
-    "rename_user": _step("user", lambda c, a, t: c.fleet.rename_user(t, str(a["user"]), a.get("line"),
-                                                                     by=_by(a, "selfcare"))),
-    "selfcare_recharge": _step("volume", lambda c, a, t: c.fleet.recharge(t, str(a["volume"]), a.get("line"),
-                                                                          by=_by(a, "selfcare"))),
+    "suspend_option": _step(
+        "option", lambda c, a, t: c.fleet.suspend_option(t, str(a["option"]), a.get("line"))
+    ),
+    "rename_user": _step(
+        "user", lambda c, a, t: c.fleet.rename_user(t, str(a["user"]), a.get("line"), by=_by(a, "selfcare"))
+    ),
+    "selfcare_recharge": _step(
+        "volume", lambda c, a, t: c.fleet.recharge(t, str(a["volume"]), a.get("line"), by=_by(a, "selfcare"))
+    ),
     "selfcare_settings": _step("notifications", _selfcare_settings),
     "assign_sim": _step("sim", lambda c, a, t: c.fleet.assigned_sims.add(str(a["sim"]))),
-    "sim_swap": _step("to", lambda c, a, t: c.fleet.sim_swap(t, str(a["to"]), a.get("line"), sim=a.get("sim"),
-                                                             by=_by(a, "selfcare"))),
+    "sim_swap": _step(
+        "to",
+        lambda c, a, t: c.fleet.sim_swap(
+            t, str(a["to"]), a.get("line"), sim=a.get("sim"), by=_by(a, "selfcare")
+        ),
+    ),
     "dial": _step("code", _dial),
     "incoming_call": _step("answer", _incoming),
     "voicemail_code": _step("code", _voicemail_code),
@@ -351,7 +413,9 @@ def _check_routed(ctx: LineContext, want: Any, line: int | None) -> list[Mismatc
     out = []
     for key, v in want.items():
         actual = getattr(r, key, None)
-        ok = _contains(v, actual) if key == "reason" else _same(v, actual) if v is not None else actual is None
+        ok = (
+            _contains(v, actual) if key == "reason" else _same(v, actual) if v is not None else actual is None
+        )
         if not ok:
             out.append(Mismatch(f"call_routed.{key}", v, actual, line))
     return out
@@ -370,9 +434,17 @@ def _check_emails(ctx: LineContext, want: Any, line: int | None) -> list[Mismatc
 def _check_voicemail(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
     ln = ctx.fleet.line()
     vm = ctx.voicemail(ln.number, ln.network)
-    actual = {"short": vm.short, "long": vm.long, "code_set": vm.secret_code is not None,
-              "from": vm.number_from(ctx.country() or "FR")}
-    return [Mismatch(f"voicemail.{k}", v, actual.get(k), line) for k, v in want.items() if not _same(v, actual.get(k))]
+    actual = {
+        "short": vm.short,
+        "long": vm.long,
+        "code_set": vm.secret_code is not None,
+        "from": vm.number_from(ctx.country() or "FR"),
+    }
+    return [
+        Mismatch(f"voicemail.{k}", v, actual.get(k), line)
+        for k, v in want.items()
+        if not _same(v, actual.get(k))
+    ]
 
 
 _CHECKS: dict[str, Callable[[LineContext, Any, int | None], list[Mismatch]]] = {

@@ -9,11 +9,23 @@ import re
 from dataclasses import dataclass
 
 #: TS 22.030 §6.5.2: the procedure by its leading characters
-OPERATIONS = {"**": "registration", "##": "erasure", "*#": "interrogation", "*": "activation", "#": "deactivation"}
+OPERATIONS = {
+    "**": "registration",
+    "##": "erasure",
+    "*#": "interrogation",
+    "*": "activation",
+    "#": "deactivation",
+}
 #: TS 22.030 Annex C: basic service group codes (a subset: teleservices)
-BASIC_SERVICES = {"10": "all teleservices", "11": "telephony", "12": "all data teleservices",
-                  "13": "facsimile", "16": "short message services", "17": "voice group call",
-                  "19": "all teleservices except SMS"}
+BASIC_SERVICES = {
+    "10": "all teleservices",
+    "11": "telephony",
+    "12": "all data teleservices",
+    "13": "facsimile",
+    "16": "short message services",
+    "17": "voice group call",
+    "19": "all teleservices except SMS",
+}
 _SS = re.compile(r"^(\*\*|##|\*#|\*|#)(\d{2,3})((?:\*[0-9+]*){0,3})#$")
 _NUMBER = re.compile(r"^\+?[0-9]{2,15}$")
 
@@ -56,13 +68,17 @@ def parse(text: str) -> MmiRequest | Dialled:
         if sia is not None and not _NUMBER.match(sia):
             raise MmiError(f"{text!r}: {sia!r} is not a directory number (TS 22.030 Annex B, SIA)")
         if sib is not None and sib not in BASIC_SERVICES:
-            raise MmiError(f"{text!r}: basic service {sib!r} is not a TS 22.030 Annex C code "
-                           f"({', '.join(BASIC_SERVICES)})")
+            raise MmiError(
+                f"{text!r}: basic service {sib!r} is not a TS 22.030 Annex C code "
+                f"({', '.join(BASIC_SERVICES)})"
+            )
         timer = None
         if sic is not None:
             timer = int(sic)
             if timer < 5 or timer > 30 or timer % 5:
-                raise MmiError(f"{text!r}: no-reply timer {timer}s is not 5..30 in steps of 5 (TS 22.030 Annex B)")
+                raise MmiError(
+                    f"{text!r}: no-reply timer {timer}s is not 5..30 in steps of 5 (TS 22.030 Annex B)"
+                )
         operation = OPERATIONS[op]
         if operation == "activation" and sia is not None:
             operation = "registration"  # "*SC*SI#" with a number registers it (TS 22.030 §6.5.2)
