@@ -13,6 +13,7 @@ from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, load
 from harness.lines.opening_hours import DAYS, Window
+from harness.lines.options import OptionCatalogue
 from harness.paths import FIXTURES
 from harness.plans import parse_duration
 
@@ -61,6 +62,8 @@ class LineRules:
     contract: dict[str, bool]
     emails: dict[str, str]
     networks: dict[str, NetworkLineRules] = field(default_factory=dict)
+    options: OptionCatalogue | None = None
+    ims_voice_countries: frozenset[str] = frozenset()
 
     def network(self, name: str) -> NetworkLineRules:
         try:
@@ -158,6 +161,8 @@ def load_rules(provider: str = "alphalink", path: str | Path | None = None) -> L
             contract={k: bool(v) for k, v in _need(doc, "contract").items()},
             emails={k: str(v) for k, v in _need(doc, "selfcare_emails").items()},
             networks={n: _network(n, spec) for n, spec in _need(doc, "networks").items()},
+            options=OptionCatalogue.from_fixture(doc),
+            ims_voice_countries=frozenset(str(c) for c in _need(doc, "ims_voice_countries")),
         )
     except (KeyError, ValueError) as exc:
         if isinstance(exc, DataError):

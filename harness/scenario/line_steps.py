@@ -14,18 +14,23 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from csim.yamlsrc import DataError
-from harness.lines import Fleet, LineError, load_rules
+from harness.lines import Fleet, LineError, Outcome, load_rules
+from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
 from harness.plans import parse_instant
 from harness.scenario.checks import Mismatch
 from harness.scenario.step_groups import OfRun, group_key, run_context
 from harness.terminal import mmi
+from harness.terminal.voice_domain import VoiceSettings, bearer
 
 if TYPE_CHECKING:
     from harness.scenario.loader import Scenario
     from harness.scenario.session import Session
 
 LINE_STEPS: tuple[str, ...] = (
+    "add_option",
+    "voice_settings",
+    "call_number",
     "order_line",
     "existing_line",
     "line_time",
@@ -44,6 +49,7 @@ LINE_STEPS: tuple[str, ...] = (
     "voicemail_menu",
 )
 LINE_EXPECT: tuple[str, ...] = (
+    "call_placed",
     "line_request",
     "line_state",
     "fleet",
@@ -106,6 +112,12 @@ class LineContext(OfRun):
         self.voicemails: dict[str, Voicemail] = {}
         self.answer: Answer | None = None
         self.routed: Routed | None = None
+        self.options: dict[str, line_options.LineOptions] = {}
+        self.voice = VoiceSettings()
+        self.placed: dict[str, Any] | None = None
+
+    def line_options(self, line_id: str, network: str) -> line_options.LineOptions:
+        return self.options.setdefault(line_id, line_options.LineOptions(network))
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=self.session.log.time)
@@ -290,6 +302,74 @@ def _voicemail_menu(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     )
 
 
+def _add_option(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    ln = ctx.fleet.line(a.get("line"))
+    why = line_options.add_option(ctx.rules.options, ctx.line_options(ln.id, ln.network), str(a["option"]))
+    ctx.session.log.record(
+        "option_added" if why is None else "line_request_refused",
+        line=ln.id,
+        option=str(a["option"]),
+        reason=why,
+    )
+    ctx.fleet.last = Outcome("add_option", why is None, why)
+
+
+def _voice_settings(ctx: LineContext, a: dict[str, Any], _now: datetime) -> None:
+    for key in ("volte", "vowifi", "wifi"):
+        if key in a:
+            setattr(ctx.voice, key, bool(a[key]))
+
+
+def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    """A call (or SMS) the line places: the line's state, the options, then the voice domain."""
+    ln = ctx.fleet.line(a.get("line"))
+    st = ctx.session.modem.status()
+    registered = bool(st.get("registered"))
+    here = st.get("country")
+    usage = str(a.get("usage", "voice"))
+    to_country = str(a.get("country", "FR"))
+    why = ctx.fleet.service_refusal(now, ln.id)
+    opts = ctx.line_options(ln.id, ln.network)
+    if why is None and here is None:
+        why = "the terminal is nowhere (powered off)"
+    if why is None:
+        why = line_options.refusal(
+            ctx.rules.options,
+            opts,
+            usage=usage,
+            from_country=here,
+            to_country=to_country,
+            sva=bool(a.get("sva", False)),
+            risky=bool(a.get("risky", False)),
+            participants=int(a.get("participants", 2)),
+        )
+    way = None
+    if why is None and usage == "voice":
+        rat = st.get("rat") if registered else None
+        way = bearer(ctx.voice, rat, here in ctx.rules.ims_voice_countries)
+        if way is None:
+            why = "no cellular coverage and no VoWiFi"
+    elif why is None and not registered:
+        why = "the terminal is not registered"
+    ctx.placed = {
+        "accepted": why is None,
+        "reason": why,
+        "bearer": way,
+        "billed": why is None,
+        "presentation": line_options.presentation(opts),
+    }
+    ctx.session.log.record(
+        "call_placed" if why is None else "call_refused",
+        line=ln.id,
+        usage=usage,
+        to=str(a.get("to", "")),
+        country=to_country,
+        bearer=way,
+        reason=why,
+        billed=why is None,
+    )
+
+
 ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "order_line": _step("network", _order),
     "existing_line": _step("number", _existing),
@@ -320,6 +400,9 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "incoming_call": _step("answer", _incoming),
     "voicemail_code": _step("code", _voicemail_code),
     "voicemail_menu": _step("keys", _voicemail_menu),
+    "add_option": _step("option", _add_option),
+    "voice_settings": _step("volte", _voice_settings),
+    "call_number": _step("to", _call_number),
 }
 
 
@@ -447,7 +530,23 @@ def _check_voicemail(ctx: LineContext, want: Any, line: int | None) -> list[Mism
     ]
 
 
+def _check_placed(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
+    p = ctx.placed
+    if p is None:
+        return [Mismatch("call_placed", dict(want), "no call placed yet", line)]
+    out = []
+    for key, v in want.items():
+        actual = p.get(key)
+        ok = (
+            _contains(v, actual) if key == "reason" else _same(v, actual) if v is not None else actual is None
+        )
+        if not ok:
+            out.append(Mismatch(f"call_placed.{key}", v, actual, line))
+    return out
+
+
 _CHECKS: dict[str, Callable[[LineContext, Any, int | None], list[Mismatch]]] = {
+    "call_placed": _check_placed,
     "line_request": _check_request,
     "line_state": _check_state,
     "fleet": _check_fleet,
