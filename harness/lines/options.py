@@ -42,7 +42,11 @@ class OptionCatalogue:
             offered[network] = frozenset(k for k, v in spec.items() if v)
             conf = spec.get("conference") or {}
             conference[network] = (int(conf.get("national", 0)), int(conf.get("roaming", 0)))
-        return cls(offered, conference, frozenset(str(c) for c in doc["eea"]))
+        eea = doc["eea"]
+        bad = [c for c in eea if not isinstance(c, str)]
+        if bad:
+            raise doc.error("eea", f"country codes are strings, got {bad} (YAML reads a bare NO as false)")
+        return cls(offered, conference, frozenset(eea))
 
 
 @dataclass
