@@ -115,6 +115,7 @@ class LineContext(OfRun):
         self.options: dict[str, line_options.LineOptions] = {}
         self.voice = VoiceSettings()
         self.placed: dict[str, Any] | None = None
+        self.card_line: str | None = None  # the line whose SIM is the terminal's card
 
     def line_options(self, line_id: str, network: str) -> line_options.LineOptions:
         return self.options.setdefault(line_id, line_options.LineOptions(network))
@@ -188,13 +189,30 @@ def _order(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
 
 
 def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
-    ctx.fleet.existing(
+    ln = ctx.fleet.existing(
         str(a["network"]),
         str(a["number"]),
         range_=str(a.get("range", "unlimited")),
         user=str(a.get("user", "")),
         now=now,
     )
+    if a.get("card"):
+        ctx.card_line = ln.id
+
+
+def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    """A SIM swap; when the line is the terminal's card, the home network forgets the card's IMSIs
+    (its HSS rejects the old card's attach: TS 24.301 cause #2, IMSI unknown in HSS)."""
+    out = ctx.fleet.sim_swap(now, str(a["to"]), a.get("line"), sim=a.get("sim"), by=_by(a, "selfcare"))
+    if not out.accepted or ctx.fleet.line(a.get("line")).id != ctx.card_line:
+        return
+    session = ctx.session
+    profile = session.profile
+    imsis = [p.imsi for p in profile.imsi_profiles.values()] if profile else [session.modem.usim.imsi]
+    subscribers = session.modem.network.hss.subscribers
+    for imsi in imsis:
+        if subscribers.pop(imsi, None) is not None:
+            session.log.record("subscriber_removed", imsi=imsi, reason="SIM swapped away from this card")
 
 
 def _line_time(s: Session, args: Any) -> None:
@@ -390,12 +408,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     ),
     "selfcare_settings": _step("notifications", _selfcare_settings),
     "assign_sim": _step("sim", lambda c, a, t: c.fleet.assigned_sims.add(str(a["sim"]))),
-    "sim_swap": _step(
-        "to",
-        lambda c, a, t: c.fleet.sim_swap(
-            t, str(a["to"]), a.get("line"), sim=a.get("sim"), by=_by(a, "selfcare")
-        ),
-    ),
+    "sim_swap": _step("to", _sim_swap),
     "dial": _step("code", _dial),
     "incoming_call": _step("answer", _incoming),
     "voicemail_code": _step("code", _voicemail_code),
