@@ -41,6 +41,7 @@ class MobileLine:
     offer: str | None = None
     state: str = "pending"
     sims: list[str] = field(default_factory=list)  # every SIM the line had, oldest first
+    sim_since: date | None = None  # when the current SIM was received (physical) or activated (eSIM)
 
 
 @dataclass
@@ -212,6 +213,7 @@ class Fleet:
             user=user,
             offer=offer,
         )
+        ln.sim_since = active_at.date()
         ln.sims.append(ln.sim)
         self.lines[ln.id] = ln
         self.log.record(
@@ -251,8 +253,11 @@ class Fleet:
         user: str = "",
         offer: str | None = None,
         now: datetime,
+        sim_type: str = "pin",
+        sim_since: date | None = None,
     ) -> MobileLine:
-        """A line already active in the fleet (ordered before the scenario starts)."""
+        """A line already active in the fleet (ordered before the scenario starts); its SIM
+        received or activated on ``sim_since`` (default: ``now``)."""
         self.network(network)
         if number in self.pool.numbers:
             raise LineError(f"number {number} is already in the fleet")
@@ -262,14 +267,15 @@ class Fleet:
             network=network,
             range=range_,
             number=number,
-            sim=self._new_sim(network, "pin"),
-            sim_type="pin",
+            sim=self._new_sim(network, sim_type),
+            sim_type=sim_type,
             kind="existing",
             ordered=now,
             active_at=now,
             user=user,
             offer=offer,
             state="active",
+            sim_since=sim_since or now.date(),
         )
         ln.sims.append(ln.sim)
         self.lines[ln.id] = ln
@@ -394,6 +400,7 @@ class Fleet:
             ("esim" if to == "esim" else ln.sim_type if ln.sim_type != "esim" else "pin"),
         )
         ln.sims.append(new)
+        ln.sim_since = now.date()
         self.log.record("sim_swapped", line=ln.id, number=ln.number, old=old, new=new, to=to, by=by)
         self._email("sim_swap", ln, by)
         return self._answer(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, load
+from harness.lines.electrical_profile import ElectricalProfile
 from harness.lines.opening_hours import DAYS, Window
 from harness.lines.options import OptionCatalogue
 from harness.paths import FIXTURES
@@ -64,6 +65,7 @@ class LineRules:
     networks: dict[str, NetworkLineRules] = field(default_factory=dict)
     options: OptionCatalogue | None = None
     ims_voice_countries: frozenset[str] = frozenset()
+    electrical_profiles: dict[str, ElectricalProfile] = field(default_factory=dict)
 
     def network(self, name: str) -> NetworkLineRules:
         try:
@@ -163,6 +165,10 @@ def load_rules(provider: str = "alphalink", path: str | Path | None = None) -> L
             networks={n: _network(n, spec) for n, spec in _need(doc, "networks").items()},
             options=OptionCatalogue.from_fixture(doc),
             ims_voice_countries=frozenset(str(c) for c in _need(doc, "ims_voice_countries")),
+            electrical_profiles={
+                n: ElectricalProfile.from_fixture(spec)
+                for n, spec in _need(doc, "electrical_profile").items()
+            },
         )
     except (KeyError, ValueError) as exc:
         if isinstance(exc, DataError):

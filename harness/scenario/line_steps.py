@@ -50,6 +50,7 @@ LINE_STEPS: tuple[str, ...] = (
 )
 LINE_EXPECT: tuple[str, ...] = (
     "call_placed",
+    "electrical_profile",
     "line_request",
     "line_state",
     "fleet",
@@ -195,6 +196,8 @@ def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         range_=str(a.get("range", "unlimited")),
         user=str(a.get("user", "")),
         now=now,
+        sim_type=str(a.get("sim", "pin")),
+        sim_since=None if a.get("sim_since") is None else date.fromisoformat(str(a["sim_since"])),
     )
     if a.get("card"):
         ctx.card_line = ln.id
@@ -558,7 +561,36 @@ def _check_placed(ctx: LineContext, want: Any, line: int | None) -> list[Mismatc
     return out
 
 
+def _check_profile(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
+    """The name the provider says the line's terminal shows, and whether the card's SPN, as the
+    terminal read it, carries that name."""
+    ln = ctx.fleet.line()
+    profile = ctx.rules.electrical_profiles[ln.network]
+    since = ln.sim_since or ln.active_at.date()
+    # power-ons: the registrations that follow none (the first after each power-on)
+    power_ons = sum(1 for e in ctx.session.log.of_kind("registration") if e.data.get("previous") is None)
+    actual = {
+        "name": profile.shown(ln.sim_type, since, power_ons),
+        "card_name": profile.card_name(ln.sim_type, since),
+    }
+    out = []
+    for key, v in want.items():
+        if key == "card_matches":
+            spn = ctx.session.modem.status().get("spn")
+            ok = (spn == actual["card_name"]) is bool(v)
+            if not ok:
+                out.append(
+                    Mismatch(
+                        "electrical_profile.card_matches", f"card SPN {actual['card_name']!r}", spn, line
+                    )
+                )
+        elif not _same(v, actual.get(key)):
+            out.append(Mismatch(f"electrical_profile.{key}", v, actual.get(key), line))
+    return out
+
+
 _CHECKS: dict[str, Callable[[LineContext, Any, int | None], list[Mismatch]]] = {
+    "electrical_profile": _check_profile,
     "call_placed": _check_placed,
     "line_request": _check_request,
     "line_state": _check_state,

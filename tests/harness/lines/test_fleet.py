@@ -7,6 +7,7 @@ from harness.events import EventLog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csim.yamlsrc import DataError
 from harness.lines import Fleet, load_rules
 
 T0 = datetime(2026, 3, 4, 10, 0)  # a Wednesday
@@ -124,3 +125,18 @@ def test_invariants_over_random_requests(requests):
     numbers = [ln.number for ln in f.lines.values()]
     sims = [s for ln in f.lines.values() for s in ln.sims]
     assert len(numbers) == len(set(numbers)) and len(sims) == len(set(sims))
+
+
+def test_a_scenario_naming_an_unknown_network_fails_at_load_with_its_line(tmp_path):
+    from harness.scenario.loader import load_file
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad\ncard: alphalink-orange\nworld: europe\nsteps:\n  - order_line: {network: sfr}\n"
+    )
+    try:
+        load_file(path)
+    except DataError as exc:
+        assert str(exc).startswith(f"{path}:5: unknown network 'sfr'")
+    else:
+        raise AssertionError("an unknown network loaded")
