@@ -395,10 +395,11 @@ class Fleet:
                 )
             new = self._new_sim(ln.network, "esim")
         old = ln.sim
-        ln.sim, ln.sim_type = (
-            new,
-            ("esim" if to == "esim" else ln.sim_type if ln.sim_type != "esim" else "pin"),
-        )
+        ln.sim = new
+        if to == "esim":
+            ln.sim_type = "esim"
+        elif ln.sim_type == "esim":
+            ln.sim_type = "pin"  # a physical SIM: with PIN unless the order said otherwise
         ln.sims.append(new)
         ln.sim_since = now.date()
         self.log.record("sim_swapped", line=ln.id, number=ln.number, old=old, new=new, to=to, by=by)

@@ -19,6 +19,7 @@ from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
 from harness.plans import parse_instant
 from harness.scenario.checks import Mismatch
+from harness.scenario.plan_steps import DEFAULT_START
 from harness.scenario.step_groups import OfRun, group_key, run_context
 from harness.terminal import mmi
 from harness.terminal.voice_domain import VoiceSettings, bearer
@@ -60,7 +61,6 @@ LINE_EXPECT: tuple[str, ...] = (
     "partner_emails",
     "voicemail",
 )
-DEFAULT_START = "2026-01-05T10:00"
 
 
 class LineStepError(RuntimeError):
@@ -106,7 +106,9 @@ class LineContext(OfRun):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         scn = session.scenario
-        self.start = parse_instant((scn.start if scn is not None else None) or DEFAULT_START)
+        plan = getattr(scn, "plan", None) or {}
+        # the same origin as the plans engine's, so both read one simulated calendar
+        self.start = parse_instant(getattr(scn, "start", None) or plan.get("activated") or DEFAULT_START)
         self.rules = load_rules()
         self.fleet = Fleet(self.rules, session.log)
         self.services = {n: SupplementaryServices(r.forwarding_codes) for n, r in self.rules.networks.items()}
