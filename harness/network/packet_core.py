@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from csim.memo import once
 from harness.events import EventLog
+from harness.network.aaa import Aaa, aaa_users, chap_response, credentials_match, for_users
 from harness.network.login import LoginError, international_msisdn, parse_login
 from harness.network.operators import ApnSetting, Operator, PlanTraits
 
@@ -105,21 +107,10 @@ def _prefix64_text(value: int) -> str:
     return ":".join([f"{h:x}" for h in head]) + "::/64"
 
 
-def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
-    """CHAP MD5 response: MD5(identifier || secret || challenge), RFC 1994 §4.1."""
-    return hashlib.md5(bytes([ident]) + secret.encode() + challenge, usedforsecurity=False).digest()
-
-
 def _chap_challenge(imsi: str, apn: str | None) -> bytes:
     """The terminal's CHAP challenge for a request: derived from the IMSI and APN, so a replay
     sends the same packets."""
     return hashlib.sha256(f"{imsi}/{apn}".encode()).digest()[:16]
-
-
-def _request_authenticator(imsi: str, ident: int) -> bytes:
-    """The Request Authenticator of an Access-Request (RFC 2865 §3), derived from the IMSI and
-    the identifier so a replay sends the same packets."""
-    return hashlib.sha256(f"{imsi}/{ident}/ra".encode()).digest()[:16]
 
 
 _R = TypeVar("_R")
@@ -253,6 +244,7 @@ class RadiusExchange(NamedTuple):
     accepted: bool = False
     framed_ip: str | None = None
     reply_message: str = ""
+    answer: bytes = b""            # the AAA's answer as it travelled (empty: answered in-process)
 
 
 @_strict_record
@@ -362,8 +354,15 @@ class NetworkDataPlane:
         endpoints: Endpoints = Endpoints(),
         log: EventLog | None = None,
         charging: Charging | None = None,
+        aaa: Aaa | None = None,
+        rng: random.Random | None = None,
     ) -> None:
+        """``aaa``: the AAA back-end (default: :func:`harness.network.aaa.for_users` of the
+        subscribers' logins, built on the first Access-Request); ``rng``: the generator of the
+        Request Authenticators (seed it for reproducible packets)."""
         self.operator = operator
+        self._aaa = aaa
+        self.rng = rng if rng is not None else random.Random(0)  # noqa: S311 - reproducible packets
         self.charging = charging
         #: sessions the account's other lines hold elsewhere, counted by the simultaneous-session cap
         self.account_sessions: dict[str, int] = {}
@@ -473,11 +472,14 @@ class NetworkDataPlane:
         if delivery == "fixed_ip" or (apn.login == "subscriber"):
             radius = self._radius(req, sub, n, msisdn, apn.apn)
             if not radius.accepted:
-                raise _Reject(CAUSE_USER_AUTH_FAILED, radius.reply_message, radius=radius)
+                said = f": {radius.reply_message}" if radius.reply_message else ""
+                raise _Reject(CAUSE_USER_AUTH_FAILED, f"AAA Access-Reject{said}", radius=radius)
         pdn_type, cause, remark = self._pdn_type(req.pdn_type, apn, fixed=delivery == "fixed_ip")
         ipv4 = ipv6 = None
         if pdn_type in ("ipv4", "ipv4v6"):
-            ipv4 = sub.fixed_ip if delivery == "fixed_ip" else self._allocate_v4()
+            # the fixed address is the AAA's Framed-IP-Address (RFC 2865 §5.8)
+            fixed = (radius.framed_ip if radius is not None else None) or sub.fixed_ip
+            ipv4 = fixed if delivery == "fixed_ip" else self._allocate_v4()
         if pdn_type in ("ipv6", "ipv4v6"):
             ipv6 = self._allocate_v6()
         reason = f"{apn.apn}: {delivery} session, {pdn_type} " + " ".join(a for a in (ipv4, ipv6) if a)
@@ -588,33 +590,22 @@ class NetworkDataPlane:
     # -- AAA, L2TP --------------------------------------------------------------------------------
 
     def _credentials_ok(self, req: ActivationRequest, password: str) -> bool:
-        if req.auth == "pap":
-            return req.password == password
-        if req.auth == "chap":
-            return chap_response(req.chap_id, password, req.chap_challenge) == req.chap_value
-        return False
+        return credentials_match(req.auth, password, req.password, req.chap_id, req.chap_challenge,
+                                 req.chap_value)
 
     def _radius(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str,
                 apn: str) -> RadiusExchange:
-        ident = n & 0xFF
-        authenticator = _request_authenticator(req.imsi, ident)
-        if req.auth == "none" or not req.username:
-            ok, message = False, "no credentials in the PCO"
-        elif not sub.login:
-            ok, message = False, f"no login on record for line {sub.msisdn}"
-        elif req.username != sub.login:
-            ok, message = False, f"unknown user {req.username!r}"
-        elif not self._credentials_ok(req, sub.password):
-            ok, message = False, f"wrong password for {req.username!r}"
-        else:
-            ok, message = True, "accepted"
-        return RadiusExchange(
-            identifier=ident, authenticator=authenticator, secret=self.aaa_secret, nas_ip=self.endpoints.pgw,
-            server_ip=self.endpoints.aaa, username=req.username or "-", auth=req.auth, password=req.password,
-            chap_id=req.chap_id, chap_challenge=req.chap_challenge, chap_value=req.chap_value,
-            calling_station=msisdn, called_station=apn, imsi=req.imsi, accepted=ok,
-            framed_ip=sub.fixed_ip if ok else None, reply_message=message,
+        """One Access-Request to the AAA and its answer (RFC 2865 §4.1): a fresh Request
+        Authenticator from the generator (§3: unique and unpredictable)."""
+        if self._aaa is None:
+            self._aaa = for_users(aaa_users(self.subscribers.values()), self.aaa_secret)
+        ask = RadiusExchange(
+            identifier=n & 0xFF, authenticator=self.rng.randbytes(16), secret=self.aaa_secret,
+            nas_ip=self.endpoints.pgw, server_ip=self.endpoints.aaa, username=req.username or "-",
+            auth=req.auth, password=req.password, chap_id=req.chap_id, chap_challenge=req.chap_challenge,
+            chap_value=req.chap_value, calling_station=msisdn, called_station=apn, imsi=req.imsi,
         )
+        return self._aaa.answer(ask)
 
     def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int, msisdn: str,
                  gtp: GtpIds) -> ActivationResult:

@@ -13,7 +13,6 @@ capture on the packet core would show:
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import struct
 from collections.abc import Iterable
@@ -284,50 +283,14 @@ def gtpv1_create_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
 
 # -- RADIUS (RFC 2865) ----------------------------------------------------------------------------
 
-def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:
-    """User-Password hiding of RFC 2865 §5.2."""
-    padded = password + b"\x00" * (-len(password) % 16 or (16 if not password else 0))
-    out, prev = bytearray(), authenticator
-    for i in range(0, len(padded), 16):
-        digest = hashlib.md5(secret + prev, usedforsecurity=False).digest()
-        block = bytes(a ^ b for a, b in zip(padded[i:i + 16], digest, strict=True))
-        out += block
-        prev = block
-    return bytes(out)
-
-
-def _attr(kind: int, value: bytes) -> bytes:
-    return bytes([kind, 2 + len(value)]) + value
-
-
-def _vsa_3gpp(kind: int, value: bytes) -> bytes:
-    return _attr(26, struct.pack("!I", 10415) + bytes([kind, 2 + len(value)]) + value)   # TS 29.061 §16.4.7
-
-
 def radius_exchange(x: RadiusExchange) -> tuple[Packet, Packet]:
-    """Access-Request from the PGW/GGSN and the AAA's Access-Accept or Access-Reject."""
-    secret = x.secret.encode()
-    attrs = _attr(1, x.username.encode())
-    if x.auth == "chap":
-        attrs += _attr(3, bytes([x.chap_id]) + x.chap_value) + _attr(60, x.chap_challenge)
-    else:
-        attrs += _attr(2, hide_password(x.password.encode(), secret, x.authenticator))
-    attrs += (_attr(4, ipaddress.ip_address(x.nas_ip).packed) + _attr(6, struct.pack("!I", 2))
-              + _attr(7, struct.pack("!I", 7)) + _attr(30, x.called_station.encode())
-              + _attr(31, x.calling_station.encode()) + _attr(61, struct.pack("!I", 18))
-              + _vsa_3gpp(1, x.imsi.encode()))
-    req_bytes = struct.pack("!BBH", 1, x.identifier, 20 + len(attrs)) + x.authenticator + attrs
-    if x.accepted:
-        rattrs = _attr(6, struct.pack("!I", 2)) + _attr(7, struct.pack("!I", 7))
-        if x.framed_ip:
-            rattrs += _attr(8, ipaddress.ip_address(x.framed_ip).packed)
-        code = 2
-    else:
-        rattrs = _attr(18, x.reply_message.encode()[:253])
-        code = 3
-    header = struct.pack("!BBH", code, x.identifier, 20 + len(rattrs))
-    response_auth = hashlib.md5(header + x.authenticator + rattrs + secret, usedforsecurity=False).digest()
-    rsp_bytes = header + response_auth + rattrs
+    """Access-Request from the PGW/GGSN and the AAA's Access-Accept or Access-Reject: the answer
+    as it travelled from a real AAA, else the in-process AAA's verdict encoded (RFC 2865 §4)."""
+    from harness.network.radius import access_answer, access_request
+
+    request = access_request(x)
+    req_bytes = request.RequestPacket()
+    rsp_bytes = x.answer or access_answer(request, x.accepted, x.framed_ip, x.reply_message)
     return (udp(x.nas_ip, x.server_ip, 32768 + x.identifier, RADIUS_PORT, Radius(req_bytes)),
             udp(x.server_ip, x.nas_ip, RADIUS_PORT, 32768 + x.identifier, Radius(rsp_bytes)))
 

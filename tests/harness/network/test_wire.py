@@ -7,7 +7,7 @@ import pytest
 from harness.network.login import build_login
 from harness.network.operators import PlanTraits, load_all
 from harness.network.packet_core import ActivationRequest, NetworkDataPlane, PartnerLns, Subscriber
-from harness.network.wire import hide_password, session_packets, sessions_packets, write_pcap
+from harness.network.wire import session_packets, sessions_packets, write_pcap
 
 TSHARK = shutil.which("tshark")
 if TSHARK is None and os.environ.get("SIMHARNESS_REQUIRE_TSHARK"):
@@ -127,10 +127,3 @@ def test_chap_session_on_bouygues(tmp_path):
     rows = tshark(write_pcap(tmp_path / "s.pcap", session_packets(r)))
     assert "ipfixe-42" in column(rows, "chap.name")
     assert column(rows, "radius.Framed-IP-Address") == ["203.0.113.9"]
-
-
-def test_password_hiding_rfc2865():
-    ra = bytes(range(16))
-    hidden = hide_password(b"s3cret", b"testing123", ra)
-    assert len(hidden) == 16 and hidden[:6] != b"s3cret"
-    assert len(hide_password(b"x" * 17, b"k", ra)) == 32
