@@ -355,14 +355,15 @@ class NetworkDataPlane:
         log: EventLog | None = None,
         charging: Charging | None = None,
         aaa: Aaa | None = None,
-        rng: random.Random | None = None,
+        seed: str | int = 0,
     ) -> None:
         """``aaa``: the AAA back-end (default: :func:`harness.network.aaa.for_users` of the
-        subscribers' logins, built on the first Access-Request); ``rng``: the generator of the
-        Request Authenticators (seed it for reproducible packets)."""
+        subscribers' logins, built on the first Access-Request); ``seed``: the seed of the generator
+        of the Request Authenticators (the same seed, the same packets)."""
         self.operator = operator
         self._aaa = aaa
-        self.rng = rng if rng is not None else random.Random(0)  # noqa: S311 - reproducible packets
+        self.seed = seed
+        self._rng: random.Random | None = None   # seeded on the first Access-Request
         self.charging = charging
         #: sessions the account's other lines hold elsewhere, counted by the simultaneous-session cap
         self.account_sessions: dict[str, int] = {}
@@ -599,8 +600,10 @@ class NetworkDataPlane:
         Authenticator from the generator (§3: unique and unpredictable)."""
         if self._aaa is None:
             self._aaa = for_users(aaa_users(self.subscribers.values()), self.aaa_secret)
+        if self._rng is None:
+            self._rng = random.Random(self.seed)  # noqa: S311 - reproducible packets, not secrets
         ask = RadiusExchange(
-            identifier=n & 0xFF, authenticator=self.rng.randbytes(16), secret=self.aaa_secret,
+            identifier=n & 0xFF, authenticator=self._rng.randbytes(16), secret=self.aaa_secret,
             nas_ip=self.endpoints.pgw, server_ip=self.endpoints.aaa, username=req.username or "-",
             auth=req.auth, password=req.password, chap_id=req.chap_id, chap_challenge=req.chap_challenge,
             chap_value=req.chap_value, calling_station=msisdn, called_station=apn, imsi=req.imsi,

@@ -18,7 +18,6 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,11 +131,10 @@ class PlanCharging(OfRun):
         return token in _plan_steps.plans(self.session).line.sessions
 
 
-def packet_rng(scn: Scenario | None) -> random.Random:
-    """The generator of a run's Request Authenticators (RFC 2865 §3): seeded with the scenario's
-    directory and id, so a replay writes the same pcap and no two scenarios draw the same values."""
-    seed = f"{Path(scn.source).parent.name}/{scn.test_id}" if scn is not None else ""
-    return random.Random(seed)  # noqa: S311 - reproducible packets, not secrets
+def packet_seed(scn: Scenario | None) -> str:
+    """The seed of a run's Request Authenticators (RFC 2865 §3): the scenario's directory and id,
+    so a replay writes the same pcap and no two scenarios draw the same values."""
+    return f"{Path(scn.source).parent.name}/{scn.test_id}" if scn is not None else ""
 
 
 def _home_operator(profile: Profile, ops: Any, wanted: str | None) -> Any:
@@ -284,7 +282,7 @@ class DataContext(OfRun):
         self.plane: NetworkDataPlane | None = None
         if op is not None:
             self.plane = plane = _dataplane.NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
-                                                             charging=self.charging, rng=packet_rng(scn))
+                                                             charging=self.charging, seed=packet_seed(scn))
             plane.account_sessions[setup.account] = setup.account_sessions
         config = _data_session.TerminalConfig(**setup.config_fields)
         self.terminal: DataTerminal = _data_session.DataTerminal(

@@ -66,9 +66,7 @@ def tshark_radius(path):
 
 
 def _plane(aaa=None, seed=0):
-    import random
-
-    return NetworkDataPlane(ORANGE, [FIXED], aaa_secret=SECRET, aaa=aaa, rng=random.Random(seed))
+    return NetworkDataPlane(ORANGE, [FIXED], aaa_secret=SECRET, aaa=aaa, seed=seed)
 
 
 @needs_tshark
