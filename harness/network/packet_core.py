@@ -317,6 +317,16 @@ class ActivationResult(NamedTuple):
         return self.ipv4 or self.ipv6_prefix
 
 
+@_strict_record
+class Release(NamedTuple):
+    """The network's release of an active session (TS 23.401 §5.10.3): Delete Session on S11/S5
+    (TS 29.274 §7.2.9) or Delete PDP Context on Gn (TS 29.060 §7.3.5), and for partner delivery
+    PPP LCP Terminate (RFC 1661 §5.5), L2TP CDN and StopCCN (RFC 2661 §5.7)."""
+
+    session: ActivationResult
+    reason: str
+
+
 class Charging(Protocol):
     """The policy and charging side consulted at activation (Gx/Gy, TS 29.212 / TS 32.299).
 
@@ -384,6 +394,8 @@ class NetworkDataPlane:
         self._lns_next: dict[str, int] = {}
         self._counter = 0
         self.sessions: dict[int, ActivationResult] = {}
+        #: what reached the wire, in order: every activation request and every release
+        self.exchanges: list[ActivationResult | Release] = []
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -416,12 +428,14 @@ class NetworkDataPlane:
                     self._tokens[n] = token
         if result.accepted:
             self.sessions[n] = result
+        self.exchanges.append(result)
         self._record(result)
         return result
 
     def deactivate(self, session_id: int, reason: str = "released by the terminal") -> None:
         """Release a session, its dynamic address and its charging session."""
         result = self.sessions.pop(session_id)
+        self.exchanges.append(Release(result, reason))
         self._release_address(result, self.subscribers.get(result.imsi))
         token = self._tokens.pop(session_id, None)
         if token is not None and self.charging is not None:

@@ -25,6 +25,8 @@ from scapy.contrib.gtp import IE_TEIDI as V1_TEIDI
 from scapy.contrib.gtp import (
     GTPCreatePDPContextRequest,
     GTPCreatePDPContextResponse,
+    GTPDeletePDPContextRequest,
+    GTPDeletePDPContextResponse,
 )
 from scapy.contrib.gtp import GTPHeader as GTPv1Header
 from scapy.contrib.gtp import IE_AccessPointName as V1_APN
@@ -36,6 +38,7 @@ from scapy.contrib.gtp import IE_MSInternationalNumber as V1_MSISDN
 from scapy.contrib.gtp import IE_NotImplementedTLV as V1_TLV
 from scapy.contrib.gtp import IE_ReorderingRequired as V1_Reordering
 from scapy.contrib.gtp import IE_SelectionMode as V1_SelMode
+from scapy.contrib.gtp import IE_Teardown as V1_Teardown
 from scapy.contrib.gtp_v2 import (
     IE_AMBR,
     IE_APN,
@@ -46,6 +49,8 @@ from scapy.contrib.gtp_v2 import (
     GTPHeader,
     GTPV2CreateSessionRequest,
     GTPV2CreateSessionResponse,
+    GTPV2DeleteSessionRequest,
+    GTPV2DeleteSessionResponse,
     IE_Bearer_QoS,
     IE_BearerContext,
     IE_Cause,
@@ -75,7 +80,7 @@ from scapy.layers.radius import Radius
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from harness.network.packet_core import ActivationResult, L2tpCall, RadiusExchange
+from harness.network.packet_core import ActivationResult, L2tpCall, RadiusExchange, Release
 
 GTPC_PORT = 2123
 L2TP_PORT = 1701
@@ -393,6 +398,85 @@ def l2tp_call(c: L2tpCall) -> list[Packet]:
     return out
 
 
+def l2tp_release(c: L2tpCall) -> list[Packet]:
+    """Teardown of an established call by the LAC: LCP Terminate-Request/Ack in PPP (RFC 1661
+    §5.5), CDN for the session then StopCCN for the tunnel (RFC 2661 §5.7, §6.4, §6.14), each
+    acknowledged by a ZLB (§5.8). Sequence numbers go on from :func:`l2tp_call`'s."""
+    lac, lns = c.lac_ip, c.lns_ip
+
+    def to_lns(p: Packet | bytes) -> Packet:
+        return udp(lac, lns, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    def to_lac(p: Packet | bytes) -> Packet:
+        return udp(lns, lac, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    return [
+        to_lns(_data(c.lns_tunnel, c.lns_session, PPP(proto=0xC021) / Raw(_ppp(5, 3, b"")))),  # Terminate-Req
+        to_lac(_data(c.lac_tunnel, c.lac_session, PPP(proto=0xC021) / Raw(_ppp(6, 3, b"")))),  # Terminate-Ack
+        to_lns(_control(c.lns_tunnel, c.lns_session, 4, 2, _msg(14)
+                        + _avp(1, struct.pack("!HH", 3, 0))                # administrative reasons
+                        + _avp(14, struct.pack("!H", c.lac_session)))),                     # CDN
+        to_lac(_control(c.lac_tunnel, 0, 2, 5, b"")),                                       # ZLB ack
+        to_lns(_control(c.lns_tunnel, 0, 5, 2, _msg(4) + _avp(1, struct.pack("!HH", 1, 0))  # clear tunnel
+                        + _avp(9, struct.pack("!H", c.lac_tunnel)))),                       # StopCCN
+        to_lac(_control(c.lac_tunnel, 0, 2, 6, b"")),                                       # ZLB ack
+    ]
+
+
+# -- release (TS 29.274 §7.2.9, TS 29.060 §7.3.5) ------------------------------------------------
+
+def _release_seq(result: ActivationResult) -> int:
+    """The Delete request's sequence number: distinct from the Create's (24 bits, TS 29.274 §5.5)."""
+    assert result.gtp is not None
+    return 0x800000 | result.gtp.seq
+
+
+def gtpv2_delete_session(result: ActivationResult, leg: str) -> tuple[Packet, Packet]:
+    """Delete Session Request (Linked EPS Bearer ID, TS 29.274 §7.2.9.1) and Response (Request
+    accepted) on ``leg`` ``"s11"`` (MME-SGW) or ``"s5"`` (SGW-PGW)."""
+    ids, ep = result.gtp, _endpoints(result)
+    assert ids is not None
+    if leg == "s11":
+        src, dst, peer_teid, own_teid = ep["mme"], ep["sgw"], ids.sgw_teid, ids.mme_teid
+    else:
+        src, dst, peer_teid, own_teid = ep["sgw"], ep["pgw"], ids.pgw_teid, ids.sgw_s5_teid
+    seq = _release_seq(result)
+    request = udp(src, dst, GTPC_PORT, GTPC_PORT,
+                  GTPHeader(version=2, P=0, T=1, gtp_type=36, teid=peer_teid, seq=seq)
+                  / GTPV2DeleteSessionRequest(IE_list=[IE_EPSBearerID(EBI=ids.ebi)]))
+    response = udp(dst, src, GTPC_PORT, GTPC_PORT,
+                   GTPHeader(version=2, P=0, T=1, gtp_type=37, teid=own_teid, seq=seq)
+                   / GTPV2DeleteSessionResponse(IE_list=[IE_Cause(Cause=16)]))
+    return request, response
+
+
+def gtpv1_delete_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
+    """Delete PDP Context Request (Teardown Ind, NSAPI; TS 29.060 §7.3.5) and Response (Request
+    accepted) on Gn."""
+    ids, ep = result.gtp, _endpoints(result)
+    assert ids is not None
+    seq = _release_seq(result) & 0xFFFF
+    request = udp(ep["sgsn"], ep["pgw"], GTPC_PORT, GTPC_PORT,
+                  GTPv1Header(version=1, PT=1, S=1, gtp_type=20, teid=ids.pgw_teid | 0x10000, seq=seq)
+                  / GTPDeletePDPContextRequest(IE_list=[V1_Teardown(indicator=1), V1_NSAPI(NSAPI=ids.ebi)]))
+    response = udp(ep["pgw"], ep["sgsn"], GTPC_PORT, GTPC_PORT,
+                   GTPv1Header(version=1, PT=1, S=1, gtp_type=21, teid=ids.mme_teid | 0x10000, seq=seq)
+                   / GTPDeletePDPContextResponse(IE_list=[V1_Cause(CauseValue=128)]))
+    return request, response
+
+
+def release_packets(release: Release) -> list[Packet]:
+    """Every packet of the network's release of a session."""
+    result = release.session
+    l2tp = l2tp_release(result.l2tp) if result.l2tp is not None and result.l2tp.accepted else []
+    if result.request.rat in ("2G", "3G"):
+        req, rsp = gtpv1_delete_pdp(result)
+        return [req, *l2tp, rsp]
+    s11_req, s11_rsp = gtpv2_delete_session(result, "s11")
+    s5_req, s5_rsp = gtpv2_delete_session(result, "s5")
+    return [s11_req, s5_req, *l2tp, s5_rsp, s11_rsp]
+
+
 # -- sessions -------------------------------------------------------------------------------------
 
 def _endpoints(result: ActivationResult) -> dict[str, str]:
@@ -426,6 +510,7 @@ def write_pcap(path: str | Path, packets: Iterable[Packet], start: float = 1_700
     return out
 
 
-def sessions_packets(results: Iterable[ActivationResult]) -> list[Packet]:
-    """The packets of several sessions, one after the other (one pcap per scenario)."""
-    return [p for r in results for p in session_packets(r)]
+def sessions_packets(exchanges: Iterable[ActivationResult | Release]) -> list[Packet]:
+    """The packets of several activations and releases, one after the other (one pcap per scenario)."""
+    return [p for x in exchanges
+            for p in (release_packets(x) if isinstance(x, Release) else session_packets(x))]

@@ -429,18 +429,19 @@ def pcap_name(scn: Scenario) -> str:
 
 
 def write_pcap(session: Session, directory: str | Path) -> Path | None:
-    """One pcap with every PDN request of the run that reached the network (None when none did)."""
+    """One pcap with every PDN request of the run that reached the network and every release
+    (None when none did)."""
     ctx = getattr(session, "_data_context", None)
     scn = session.scenario
     if ctx is None or scn is None:
         return None
-    results = ctx.terminal.results()
-    if not results:
+    exchanges = ctx.plane.exchanges if ctx.plane is not None else []
+    if not exchanges:
         return None
     from harness.network.wire import sessions_packets
     from harness.network.wire import write_pcap as write
 
-    return write(Path(directory) / pcap_name(scn), sessions_packets(results))
+    return write(Path(directory) / pcap_name(scn), sessions_packets(exchanges))
 
 
 #: the step group's interface (:mod:`harness.scenario.steps`)
