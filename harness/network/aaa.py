@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from harness.network.packet_core import RadiusExchange, Subscriber
+    from harness.network.packet_core import AccountingRecord, RadiusExchange, Subscriber
 
 BACKENDS = ("in-process", "freeradius")
 FREERADIUS_USER = "freerad"   # Debian's freeradius package's system user
@@ -76,6 +76,10 @@ class Aaa(Protocol):
 
     def answer(self, x: RadiusExchange) -> RadiusExchange: ...
 
+    def account(self, rec: AccountingRecord) -> AccountingRecord:
+        """Record an Accounting-Request; the record with the answer when one travelled."""
+        ...
+
 
 class InProcessAaa:
     """The users table checked in-process (RFC 2865 §5.2 PAP, §5.3 CHAP)."""
@@ -94,6 +98,9 @@ class InProcessAaa:
                               reply_message=f"wrong password for {x.username!r}")
         return x._replace(accepted=True, framed_ip=user.framed_ip, reply_message="")
 
+    def account(self, rec: AccountingRecord) -> AccountingRecord:
+        return rec
+
 
 class FreeRadiusAaa:
     """Access-Requests sent to a running :class:`FreeRadiusServer`."""
@@ -110,6 +117,11 @@ class FreeRadiusAaa:
         got = self.client.authenticate(access_request(x))
         return x._replace(accepted=got.accepted, framed_ip=got.framed_ip, reply_message=got.reply_message,
                           answer=got.raw)
+
+    def account(self, rec: AccountingRecord) -> AccountingRecord:
+        from harness.network.radius import accounting_request
+
+        return rec._replace(answer=self.client.account(accounting_request(rec)))
 
 
 # --------------------------------------------------------------------------- FreeRADIUS

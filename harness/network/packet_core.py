@@ -248,6 +248,28 @@ class RadiusExchange(NamedTuple):
 
 
 @_strict_record
+class AccountingRecord(NamedTuple):
+    """One Accounting-Request of a session authenticated by the AAA, and its answer (RFC 2866 §4)."""
+
+    identifier: int
+    status: int                    # 1 Start, 2 Stop, 3 Interim-Update (RFC 2866 §5.1)
+    session_id: str                # Acct-Session-Id, §5.5
+    secret: str
+    nas_ip: str
+    server_ip: str
+    username: str
+    framed_ip: str | None
+    imsi: str
+    calling_station: str
+    called_station: str
+    input_octets: int = 0
+    output_octets: int = 0
+    session_time: int = 0          # seconds, §5.7
+    terminate_cause: int | None = None   # §5.10, on Stop
+    answer: bytes = b""            # the AAA's Accounting-Response as it travelled (empty: in-process)
+
+
+@_strict_record
 class L2tpCall(NamedTuple):
     """An L2TP tunnel and session from the LAC (PGW/GGSN) to a partner LNS, with its PPP (RFC 2661)."""
 
@@ -325,6 +347,7 @@ class Release(NamedTuple):
 
     session: ActivationResult
     reason: str
+    by_policy: bool = False        # the policy side ended it (RFC 5176 Disconnect-Request first)
 
 
 class Charging(Protocol):
@@ -394,8 +417,9 @@ class NetworkDataPlane:
         self._lns_next: dict[str, int] = {}
         self._counter = 0
         self.sessions: dict[int, ActivationResult] = {}
-        #: what reached the wire, in order: every activation request and every release
-        self.exchanges: list[ActivationResult | Release] = []
+        #: what reached the wire, in order: every activation request, accounting record and release
+        self.exchanges: list[ActivationResult | Release | AccountingRecord] = []
+        self._started: dict[int, float] = {}   # session -> the log's time at its accounting Start
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -429,13 +453,20 @@ class NetworkDataPlane:
         if result.accepted:
             self.sessions[n] = result
         self.exchanges.append(result)
+        if result.accepted and result.radius is not None:
+            self._account(result, 1)
         self._record(result)
         return result
 
-    def deactivate(self, session_id: int, reason: str = "released by the terminal") -> None:
-        """Release a session, its dynamic address and its charging session."""
+    def deactivate(self, session_id: int, reason: str = "released by the terminal", *,
+                   terminate_cause: int = 1, by_policy: bool = False) -> None:
+        """Release a session, its dynamic address and its charging session; ``terminate_cause``:
+        the Acct-Terminate-Cause of its accounting Stop (RFC 2866 §5.10, 1 User-Request);
+        ``by_policy``: the policy side disconnects the session (RFC 5176)."""
         result = self.sessions.pop(session_id)
-        self.exchanges.append(Release(result, reason))
+        self.exchanges.append(Release(result, reason, by_policy))
+        if result.radius is not None:
+            self._account(result, 2, terminate_cause)
         self._release_address(result, self.subscribers.get(result.imsi))
         token = self._tokens.pop(session_id, None)
         if token is not None and self.charging is not None:
@@ -623,6 +654,24 @@ class NetworkDataPlane:
             chap_value=req.chap_value, calling_station=msisdn, called_station=apn, imsi=req.imsi,
         )
         return self._aaa.answer(ask)
+
+    def _account(self, result: ActivationResult, status: int, terminate_cause: int | None = None) -> None:
+        """Accounting Start (``status`` 1) or Stop (2) of a session the AAA authenticated (RFC 2866
+        §5.1); the Stop carries the session time on the log's clock and ``terminate_cause`` (§5.10).
+        The packet core meters no user plane: octet counts are 0."""
+        x, n = result.radius, result.session_id or 0
+        assert x is not None and self._aaa is not None
+        now = self.log.time if self.log is not None else 0.0
+        if status == 1:
+            self._started[n] = now
+        elapsed = int(now - self._started.pop(n, now)) if status == 2 else 0
+        rec = AccountingRecord(
+            identifier=(2 * n + status) & 0xFF, status=status, session_id=f"{n:08X}", secret=x.secret,
+            nas_ip=x.nas_ip, server_ip=x.server_ip, username=x.username, framed_ip=result.ipv4,
+            imsi=result.imsi, calling_station=x.calling_station, called_station=x.called_station,
+            session_time=elapsed, terminate_cause=terminate_cause,
+        )
+        self.exchanges.append(self._aaa.account(rec))
 
     def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int, msisdn: str,
                  gtp: GtpIds) -> ActivationResult:

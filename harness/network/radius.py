@@ -5,6 +5,8 @@
   TS 29.061 §16.4.7; a Message-Authenticator on every Access-Request (RFC 3579 §3.2);
 * Accounting-Request Start / Interim-Update / Stop with octets, Gigawords and session time
   (RFC 2866 §5, RFC 2869 §5.1);
+* Disconnect-Request / Disconnect-ACK from the policy side when a block lands mid-session
+  (RFC 5176 §2.1);
 * answers read back with their Response Authenticator and Message-Authenticator checked
   (RFC 2865 §3, RFC 3579 §3.2).
 
@@ -22,7 +24,7 @@ from pyrad.client import Client, Timeout
 from pyrad.dictionary import Dictionary
 
 if TYPE_CHECKING:
-    from harness.network.packet_core import RadiusExchange
+    from harness.network.packet_core import AccountingRecord, RadiusExchange
 
 AUTH_PORT = 1812
 ACCT_PORT = 1813
@@ -102,28 +104,10 @@ def read_answer(request: packet.AuthPacket, raw: bytes) -> AccessAnswer:
     return AccessAnswer(accepted, str(framed[0]) if framed else None, message, raw)
 
 
-class AccountingRecord(NamedTuple):
-    """One Accounting-Request of a session (RFC 2866 §4.1, §5)."""
-
-    status: int                 # ACCT_START, ACCT_INTERIM or ACCT_STOP
-    session_id: str
-    username: str
-    nas_ip: str
-    framed_ip: str | None
-    imsi: str
-    calling_station: str
-    called_station: str
-    input_octets: int = 0
-    output_octets: int = 0
-    session_time: int = 0
-    terminate_cause: int | None = None
-    identifier: int = 0
-
-
-def accounting_request(rec: AccountingRecord, secret: str) -> packet.AcctPacket:
+def accounting_request(rec: AccountingRecord) -> packet.AcctPacket:
     """The Accounting-Request of ``rec``; octet counts past 4 GiB carry Acct-*-Gigawords
     (RFC 2869 §5.1, §5.2). Its authenticator is the MD5 of RFC 2866 §3, computed on encoding."""
-    pkt = packet.AcctPacket(code=packet.AccountingRequest, id=rec.identifier, secret=secret.encode(),
+    pkt = packet.AcctPacket(code=packet.AccountingRequest, id=rec.identifier, secret=rec.secret.encode(),
                             dict=DICTIONARY)
     pkt["Acct-Status-Type"] = rec.status
     pkt["Acct-Session-Id"] = rec.session_id
@@ -150,6 +134,23 @@ def accounting_answer(request: packet.AcctPacket) -> bytes:
     """The Accounting-Response to ``request`` (RFC 2866 §4.2)."""
     request.authenticator = request.RequestPacket()[4:20]
     return request.CreateReply().ReplyPacket()
+
+
+def disconnect_exchange(rec: AccountingRecord) -> tuple[bytes, bytes]:
+    """Disconnect-Request from the policy side to the NAS naming the session of ``rec`` (User-Name,
+    Acct-Session-Id, Framed-IP-Address; RFC 5176 §3) and the NAS's Disconnect-ACK (§2.1), with the
+    authenticators of §2.3."""
+    pkt = packet.CoAPacket(code=packet.DisconnectRequest, id=rec.identifier, secret=rec.secret.encode(),
+                           dict=DICTIONARY)
+    pkt["User-Name"] = rec.username
+    pkt["Acct-Session-Id"] = rec.session_id
+    if rec.framed_ip:
+        pkt["Framed-IP-Address"] = rec.framed_ip
+    request = pkt.RequestPacket()
+    pkt.authenticator = request[4:20]
+    reply = pkt.CreateReply()
+    reply.code = packet.DisconnectACK
+    return request, reply.ReplyPacket()
 
 
 class RadiusClient:

@@ -1,4 +1,4 @@
-"""Data sessions as real packets (scapy), one pcap per session list.
+"""Data sessions as real packets (scapy), one pcap per scenario.
 
 :func:`session_packets` turns a :class:`harness.network.packet_core.ActivationResult` into the messages a
 capture on the packet core would show:
@@ -6,9 +6,12 @@ capture on the packet core would show:
 * 4G: GTPv2-C Create Session Request/Response on S11 (MME-SGW) and S5 (SGW-PGW), TS 29.274 §7.2.1;
 * 3G: GTPv1-C Create PDP Context Request/Response on Gn (SGSN-GGSN), TS 29.060 §7.3.1;
 * the PCO with PAP or CHAP and a DNS request, TS 24.008 §10.5.6.3;
-* RADIUS Access-Request with the password hidden as RFC 2865 §5.2, Access-Accept/Reject;
+* RADIUS Access-Request (pyrad, :mod:`harness.network.radius`) and Access-Accept/Reject, then
+  Accounting-Request Start and Stop with their Accounting-Responses (RFC 2865, RFC 2866);
 * for partner delivery, L2TP control (SCCRQ, SCCRP, SCCCN, ICRQ, ICRP, ICCN; CDN on failure) and
-  data messages with PPP inside (LCP, PAP or CHAP, IPCP), RFC 2661 / RFC 1661 / RFC 1332.
+  data messages with PPP inside (LCP, PAP or CHAP, IPCP), RFC 2661 / RFC 1661 / RFC 1332;
+* the release: Delete Session (TS 29.274 §7.2.9) or Delete PDP Context (TS 29.060 §7.3.5), PPP
+  LCP Terminate, L2TP CDN and StopCCN (:func:`release_packets`).
 """
 
 from __future__ import annotations
@@ -80,11 +83,13 @@ from scapy.layers.radius import Radius
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from harness.network.packet_core import ActivationResult, L2tpCall, RadiusExchange, Release
+from harness.network.packet_core import AccountingRecord, ActivationResult, L2tpCall, RadiusExchange, Release
 
 GTPC_PORT = 2123
 L2TP_PORT = 1701
 RADIUS_PORT = 1812
+ACCOUNTING_PORT = 1813
+DYNAMIC_AUTHORIZATION_PORT = 3799   # RFC 5176 §3
 
 PDN_TYPE_CODE = {"ipv4": 1, "ipv6": 2, "ipv4v6": 3}      # TS 29.274 §8.34
 RAT_CODE = {"3G": 1, "2G": 2, "4G": 6}                      # TS 29.274 §8.17 (UTRAN, GERAN, EUTRAN)
@@ -300,6 +305,19 @@ def radius_exchange(x: RadiusExchange) -> tuple[Packet, Packet]:
             udp(x.server_ip, x.nas_ip, RADIUS_PORT, 32768 + x.identifier, Radius(rsp_bytes)))
 
 
+def accounting_exchange(rec: AccountingRecord) -> tuple[Packet, Packet]:
+    """Accounting-Request from the PGW/GGSN and the Accounting-Response (RFC 2866 §4): the answer
+    as it travelled from a real AAA, else the in-process AAA's encoded."""
+    from harness.network.radius import accounting_answer, accounting_request
+
+    request = accounting_request(rec)
+    req_bytes = request.RequestPacket()
+    rsp_bytes = rec.answer or accounting_answer(request)
+    port = 32768 + 256 + rec.identifier
+    return (udp(rec.nas_ip, rec.server_ip, port, ACCOUNTING_PORT, Radius(req_bytes)),
+            udp(rec.server_ip, rec.nas_ip, ACCOUNTING_PORT, port, Radius(rsp_bytes)))
+
+
 # -- L2TP (RFC 2661) with PPP ---------------------------------------------------------------------
 
 def _avp(kind: int, value: bytes, mandatory: bool = True) -> bytes:
@@ -465,16 +483,35 @@ def gtpv1_delete_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
     return request, response
 
 
-def release_packets(release: Release) -> list[Packet]:
-    """Every packet of the network's release of a session."""
+def disconnect_messages(release: Release) -> list[Packet]:
+    """The policy side's Disconnect-Request to the PGW/GGSN and its Disconnect-ACK (RFC 5176 §2.1,
+    UDP port 3799 §3), for a session the AAA authenticated."""
+    from harness.network.radius import disconnect_exchange
+
     result = release.session
+    x = result.radius
+    if not release.by_policy or x is None or not x.accepted:
+        return []
+    n = result.session_id or 0
+    rec = AccountingRecord(n & 0xFF, 0, f"{n:08X}", x.secret, x.nas_ip, x.server_ip, x.username, result.ipv4,
+                           result.imsi, x.calling_station, x.called_station)
+    request, ack = disconnect_exchange(rec)
+    port = 32768 + 512 + rec.identifier
+    return [udp(x.server_ip, x.nas_ip, port, DYNAMIC_AUTHORIZATION_PORT, Radius(request)),
+            udp(x.nas_ip, x.server_ip, DYNAMIC_AUTHORIZATION_PORT, port, Radius(ack))]
+
+
+def release_packets(release: Release) -> list[Packet]:
+    """Every packet of the network's release of a session (the policy side's Disconnect first)."""
+    result = release.session
+    disconnect = disconnect_messages(release)
     l2tp = l2tp_release(result.l2tp) if result.l2tp is not None and result.l2tp.accepted else []
     if result.request.rat in ("2G", "3G"):
         req, rsp = gtpv1_delete_pdp(result)
-        return [req, *l2tp, rsp]
+        return [*disconnect, req, *l2tp, rsp]
     s11_req, s11_rsp = gtpv2_delete_session(result, "s11")
     s5_req, s5_rsp = gtpv2_delete_session(result, "s5")
-    return [s11_req, s5_req, *l2tp, s5_rsp, s11_rsp]
+    return [*disconnect, s11_req, s5_req, *l2tp, s5_rsp, s11_rsp]
 
 
 # -- sessions -------------------------------------------------------------------------------------
@@ -510,7 +547,15 @@ def write_pcap(path: str | Path, packets: Iterable[Packet], start: float = 1_700
     return out
 
 
-def sessions_packets(exchanges: Iterable[ActivationResult | Release]) -> list[Packet]:
-    """The packets of several activations and releases, one after the other (one pcap per scenario)."""
-    return [p for x in exchanges
-            for p in (release_packets(x) if isinstance(x, Release) else session_packets(x))]
+def _packets(x: ActivationResult | Release | AccountingRecord) -> list[Packet]:
+    if isinstance(x, Release):
+        return release_packets(x)
+    if isinstance(x, AccountingRecord):
+        return list(accounting_exchange(x))
+    return session_packets(x)
+
+
+def sessions_packets(exchanges: Iterable[ActivationResult | Release | AccountingRecord]) -> list[Packet]:
+    """The packets of activations, accounting records and releases, one after the other (one pcap
+    per scenario)."""
+    return [p for x in exchanges for p in _packets(x)]

@@ -332,7 +332,8 @@ class DataContext(OfRun):
                     cut = [e for e in self.session.log.of_kind("session_cut")
                            if e.data.get("session") == token]
                     why = cut[-1].data.get("reason") if cut else "closed by the plan"
-                    plane.deactivate(sid, reason=f"cut by the plan: {why}")
+                    plane.deactivate(sid, reason=f"cut by the plan: {why}",
+                                     terminate_cause=6, by_policy=True)   # Admin-Reset, RFC 2866 §5.10
                     term.sessions.remove(sid)
         self._imsi = imsi
 

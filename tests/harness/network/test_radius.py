@@ -20,9 +20,15 @@ from harness.network.aaa import (
     freeradius_binary,
 )
 from harness.network.operators import PlanTraits, load_all
-from harness.network.packet_core import ActivationRequest, NetworkDataPlane, RadiusExchange, Subscriber
+from harness.network.packet_core import (
+    AccountingRecord,
+    ActivationRequest,
+    NetworkDataPlane,
+    RadiusExchange,
+    Subscriber,
+)
 from harness.network.radius import RadiusClient, RadiusError, access_request
-from harness.network.wire import session_packets, write_pcap
+from harness.network.wire import accounting_exchange, session_packets, sessions_packets, write_pcap
 
 ROOT = Path(__file__).resolve().parents[3]
 TSHARK = shutil.which("tshark")
@@ -167,3 +173,52 @@ def test_no_authenticator_repeated_across_the_bundled_suite(tmp_path):
     seen = Counter(p[Radius].authenticator for p in packets if Radius in p and p[Radius].code == 1)
     assert sum(seen.values()) >= 7
     assert [a.hex() for a, n in seen.items() if n > 1] == []
+
+
+@needs_freeradius
+def test_freeradius_records_accounting_start_and_stop(freeradius):
+    dp = _plane(FreeRadiusAaa(freeradius, SECRET))
+    r = dp.activate(ActivationRequest.with_login(FIXED.imsi, "telcomobile.com", "pap", LOGIN, "s3cret"))
+    dp.deactivate(r.session_id)
+    records = [x for x in dp.exchanges if isinstance(x, AccountingRecord)]
+    assert [x.status for x in records] == [1, 2]
+    assert all(x.answer[0] == 5 for x in records)          # Accounting-Response from the server
+    detail = (freeradius.directory / "detail").read_text()
+    assert "Acct-Status-Type = Start" in detail and "Acct-Status-Type = Stop" in detail
+    assert f'Acct-Session-Id = "{records[0].session_id}"' in detail
+    assert "Framed-IP-Address = 203.0.113.7" in detail
+
+
+@needs_tshark
+def test_accounting_octets_past_4_gib_carry_gigawords(tmp_path):
+    """RFC 2869 §5.1/§5.2: Acct-Input-Gigawords counts the 2^32 wraps of Acct-Input-Octets."""
+    rec = AccountingRecord(9, 2, "0000002A", SECRET, "192.0.2.30", "192.0.2.40", LOGIN, "203.0.113.7",
+                           FIXED.imsi, "337000009279756", "telcomobile.com", input_octets=5 * 2**30 + 17,
+                           output_octets=123, session_time=3600, terminate_cause=1)
+    cmd = [TSHARK, "-r", str(write_pcap(tmp_path / "a.pcap", list(accounting_exchange(rec)))),
+           "-o", f"radius.shared_secret:{SECRET}", "-o", "radius.validate_authenticator:TRUE", "-T", "fields",
+           "-e", "radius.code", "-e", "radius.Acct_Input_Octets", "-e", "radius.Acct_Input_Gigawords",
+           "-e", "radius.Acct_Output_Octets", "-e", "radius.Acct_Session_Time",
+           "-e", "radius.authenticator.valid"]
+    rows = [line.split("\t") for line in subprocess.run(cmd, capture_output=True, text=True,
+                                                         check=True).stdout.splitlines()]
+    assert rows[0][:5] == ["4", str(2**30 + 17), "1", "123", "3600"]
+    assert rows[1][0] == "5" and rows[1][5] == "1"
+
+
+@needs_tshark
+def test_block_mid_session_disconnects_then_stops_accounting(tmp_path):
+    """RFC 5176 §2.1 Disconnect-Request/ACK before the Delete Session; RFC 2866 Stop, Admin-Reset."""
+    dp = _plane(InProcessAaa(USERS))
+    r = dp.activate(ActivationRequest.with_login(FIXED.imsi, "telcomobile.com", "pap", LOGIN, "s3cret"))
+    dp.deactivate(r.session_id, "cut by the plan", terminate_cause=6, by_policy=True)
+    cmd = [TSHARK, "-r", str(write_pcap(tmp_path / "c.pcap", sessions_packets(dp.exchanges))),
+           "-o", f"radius.shared_secret:{SECRET}", "-o", "radius.validate_authenticator:TRUE", "-T", "fields",
+           "-e", "_ws.col.Protocol", "-e", "radius.code", "-e", "gtpv2.message_type",
+           "-e", "radius.Acct_Terminate_Cause", "-e", "radius.authenticator.valid", "-e", "_ws.malformed"]
+    rows = [line.split("\t") for line in subprocess.run(cmd, capture_output=True, text=True,
+                                                         check=True).stdout.splitlines()]
+    assert all(r[5] == "" for r in rows)
+    tail = [r[1] or r[2] for r in rows[-8:]]
+    assert tail == ["40", "41", "36", "36", "37", "37", "4", "5"]   # Disconnect, Delete Session, Stop
+    assert rows[-7][4] == "1" and rows[-2][3] == "6"                # ACK authenticated; Admin-Reset
