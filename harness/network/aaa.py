@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from harness.network.packet_core import AccountingRecord, RadiusExchange, Subscriber
@@ -284,19 +284,19 @@ class FreeRadiusServer:
                                                              acct_port=self.acct_port))
         (d / "users").write_text(users_file(self.users))
         (d / "dictionary").write_text("$INCLUDE /usr/share/freeradius/dictionary\n")
-        run_as: dict[str, int] = {}
+        run_as: dict[str, Any] = {}
         if os.geteuid() == 0:   # never run the AAA as root
             try:
                 account = pwd.getpwnam(FREERADIUS_USER)
             except KeyError:
                 raise AaaError(f"no {FREERADIUS_USER!r} user to run FreeRADIUS as") from None
-            run_as = {"user": account.pw_uid, "group": account.pw_gid}
+            run_as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
             for p in (d, *d.iterdir()):
                 os.chown(p, account.pw_uid, account.pw_gid)
         with open(d / "radiusd.out", "wb") as out:
             self._proc = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [binary, "-f", "-d", str(d), "-l", "stdout"], stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, extra_groups=[], **run_as)
+                stderr=subprocess.STDOUT, **run_as)
         self._wait_ready(d / "radiusd.out")
         return self
 
