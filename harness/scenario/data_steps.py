@@ -18,6 +18,7 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 from __future__ import annotations
 
 import datetime as dt
+import os.path
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,7 +135,7 @@ class PlanCharging(OfRun):
 def packet_seed(scn: Scenario | None) -> str:
     """The seed of a run's Request Authenticators (RFC 2865 §3): the scenario's directory and id,
     so a replay writes the same pcap and no two scenarios draw the same values."""
-    return f"{Path(scn.source).parent.name}/{scn.test_id}" if scn is not None else ""
+    return f"{os.path.basename(os.path.dirname(scn.source))}/{scn.test_id}" if scn is not None else ""
 
 
 def _home_operator(profile: Profile, ops: Any, wanted: str | None) -> Any:
