@@ -1,4 +1,5 @@
-"""The home operator's AAA server answering the packet core's Access-Requests (RFC 2865 §4).
+"""The home operator's AAA server answering the packet core's Access-Requests (RFC 2865 §4) and
+recording its Accounting-Requests (RFC 2866 §4).
 
 Two back-ends answer the same :class:`~harness.network.packet_core.RadiusExchange`:
 
@@ -8,7 +9,9 @@ Two back-ends answer the same :class:`~harness.network.packet_core.RadiusExchang
   client and its secret, the users with their Cleartext-Password and Framed-IP-Address,
   ``reject_delay = 0``, no EAP, a Message-Authenticator required) and run as the ``freerad`` user
   when the harness runs as root; the packet core's :class:`~harness.network.radius.RadiusClient`
-  sends it real packets and the verdict, address and Reply-Message are what it answers.
+  sends it real packets and the verdict, address and Reply-Message are what it answers; its
+  ``detail`` file keeps the accounting records. The server replies carry a Message-Authenticator
+  (set in post-auth), which the client requires (RFC 3579 §3.2, BlastRADIUS).
 
 Both know the same users: :func:`aaa_users` builds them from the subscriber records (the
 fixed-IP logins of the operator fixtures and of the scenario's ``subscriber:``).
