@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from csim.yamlsrc import DataError
+from harness.network.aaa import AaaError, select_backend
 from harness.scenario import loader as scenario
 from harness.scenario import runner
 from harness.scenario.session import IN_PROCESS, CardMismatch, CardTarget, Session, parse_reader
@@ -41,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write one pcap per scenario with data sessions (GTP, RADIUS, L2TP/PPP) into DIR")
     p.add_argument("--events", metavar="FILE",
                    help="write every scenario's event log (APDUs included) as JSON lines into FILE")
+    p.add_argument("--aaa", choices=("in-process", "freeradius"), default="in-process",
+                   help="the AAA answering the packet core's RADIUS: in-process (default) or Debian's "
+                        "FreeRADIUS started on 127.0.0.1")
     add_target_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -188,6 +192,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenarios = [s for s in scenarios if _selected(s, args.keyword, args.marker)]
     target = card_target(args)
     _check_target_files(target)
+    try:
+        select_backend(args.aaa)
+    except AaaError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
     for err in errors:
         console.print(f"[red]error:[/] {escape(str(err))}", markup=True, soft_wrap=True)
     outcomes: list[Outcome] = []

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from csim.memo import once
 from harness.events import EventLog
+from harness.network.aaa import Aaa, aaa_users, chap_response, credentials_match, for_users
 from harness.network.login import LoginError, international_msisdn, parse_login
 from harness.network.operators import ApnSetting, Operator, PlanTraits
 
@@ -105,21 +107,10 @@ def _prefix64_text(value: int) -> str:
     return ":".join([f"{h:x}" for h in head]) + "::/64"
 
 
-def chap_response(ident: int, secret: str, challenge: bytes) -> bytes:
-    """CHAP MD5 response: MD5(identifier || secret || challenge), RFC 1994 §4.1."""
-    return hashlib.md5(bytes([ident]) + secret.encode() + challenge, usedforsecurity=False).digest()
-
-
 def _chap_challenge(imsi: str, apn: str | None) -> bytes:
     """The terminal's CHAP challenge for a request: derived from the IMSI and APN, so a replay
     sends the same packets."""
     return hashlib.sha256(f"{imsi}/{apn}".encode()).digest()[:16]
-
-
-def _request_authenticator(imsi: str, ident: int) -> bytes:
-    """The Request Authenticator of an Access-Request (RFC 2865 §3), derived from the IMSI and
-    the identifier so a replay sends the same packets."""
-    return hashlib.sha256(f"{imsi}/{ident}/ra".encode()).digest()[:16]
 
 
 _R = TypeVar("_R")
@@ -253,6 +244,29 @@ class RadiusExchange(NamedTuple):
     accepted: bool = False
     framed_ip: str | None = None
     reply_message: str = ""
+    answer: bytes = b""            # the AAA's answer as it travelled (empty: answered in-process)
+
+
+@_strict_record
+class AccountingRecord(NamedTuple):
+    """One Accounting-Request of a session authenticated by the AAA, and its answer (RFC 2866 §4)."""
+
+    identifier: int
+    status: int                    # 1 Start, 2 Stop, 3 Interim-Update (RFC 2866 §5.1)
+    session_id: str                # Acct-Session-Id, §5.5
+    secret: str
+    nas_ip: str
+    server_ip: str
+    username: str
+    framed_ip: str | None
+    imsi: str
+    calling_station: str
+    called_station: str
+    input_octets: int = 0
+    output_octets: int = 0
+    session_time: int = 0          # seconds, §5.7
+    terminate_cause: int | None = None   # §5.10, on Stop
+    answer: bytes = b""            # the AAA's Accounting-Response as it travelled (empty: in-process)
 
 
 @_strict_record
@@ -325,6 +339,17 @@ class ActivationResult(NamedTuple):
         return self.ipv4 or self.ipv6_prefix
 
 
+@_strict_record
+class Release(NamedTuple):
+    """The network's release of an active session (TS 23.401 §5.10.3): Delete Session on S11/S5
+    (TS 29.274 §7.2.9) or Delete PDP Context on Gn (TS 29.060 §7.3.5), and for partner delivery
+    PPP LCP Terminate (RFC 1661 §5.5), L2TP CDN and StopCCN (RFC 2661 §5.7)."""
+
+    session: ActivationResult
+    reason: str
+    by_policy: bool = False        # the policy side ended it (RFC 5176 Disconnect-Request first)
+
+
 class Charging(Protocol):
     """The policy and charging side consulted at activation (Gx/Gy, TS 29.212 / TS 32.299).
 
@@ -362,8 +387,16 @@ class NetworkDataPlane:
         endpoints: Endpoints = Endpoints(),
         log: EventLog | None = None,
         charging: Charging | None = None,
+        aaa: Aaa | None = None,
+        seed: str | int = 0,
     ) -> None:
+        """``aaa``: the AAA back-end (default: :func:`harness.network.aaa.for_users` of the
+        subscribers' logins, built on the first Access-Request); ``seed``: the seed of the generator
+        of the Request Authenticators (the same seed, the same packets)."""
         self.operator = operator
+        self._aaa = aaa
+        self.seed = seed
+        self._rng: random.Random | None = None   # seeded on the first Access-Request
         self.charging = charging
         #: sessions the account's other lines hold elsewhere, counted by the simultaneous-session cap
         self.account_sessions: dict[str, int] = {}
@@ -384,6 +417,9 @@ class NetworkDataPlane:
         self._lns_next: dict[str, int] = {}
         self._counter = 0
         self.sessions: dict[int, ActivationResult] = {}
+        #: what reached the wire, in order: every activation request, accounting record and release
+        self.exchanges: list[ActivationResult | Release | AccountingRecord] = []
+        self._started: dict[int, float] = {}   # session -> the log's time at its accounting Start
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -416,12 +452,21 @@ class NetworkDataPlane:
                     self._tokens[n] = token
         if result.accepted:
             self.sessions[n] = result
+        self.exchanges.append(result)
+        if result.accepted and result.radius is not None:
+            self._account(result, 1)
         self._record(result)
         return result
 
-    def deactivate(self, session_id: int, reason: str = "released by the terminal") -> None:
-        """Release a session, its dynamic address and its charging session."""
+    def deactivate(self, session_id: int, reason: str = "released by the terminal", *,
+                   terminate_cause: int = 1, by_policy: bool = False) -> None:
+        """Release a session, its dynamic address and its charging session; ``terminate_cause``:
+        the Acct-Terminate-Cause of its accounting Stop (RFC 2866 §5.10, 1 User-Request);
+        ``by_policy``: the policy side disconnects the session (RFC 5176)."""
         result = self.sessions.pop(session_id)
+        self.exchanges.append(Release(result, reason, by_policy))
+        if result.radius is not None:
+            self._account(result, 2, terminate_cause)
         self._release_address(result, self.subscribers.get(result.imsi))
         token = self._tokens.pop(session_id, None)
         if token is not None and self.charging is not None:
@@ -473,11 +518,14 @@ class NetworkDataPlane:
         if delivery == "fixed_ip" or (apn.login == "subscriber"):
             radius = self._radius(req, sub, n, msisdn, apn.apn)
             if not radius.accepted:
-                raise _Reject(CAUSE_USER_AUTH_FAILED, radius.reply_message, radius=radius)
+                said = f": {radius.reply_message}" if radius.reply_message else ""
+                raise _Reject(CAUSE_USER_AUTH_FAILED, f"AAA Access-Reject{said}", radius=radius)
         pdn_type, cause, remark = self._pdn_type(req.pdn_type, apn, fixed=delivery == "fixed_ip")
         ipv4 = ipv6 = None
         if pdn_type in ("ipv4", "ipv4v6"):
-            ipv4 = sub.fixed_ip if delivery == "fixed_ip" else self._allocate_v4()
+            # the fixed address is the AAA's Framed-IP-Address (RFC 2865 §5.8)
+            fixed = (radius.framed_ip if radius is not None else None) or sub.fixed_ip
+            ipv4 = fixed if delivery == "fixed_ip" else self._allocate_v4()
         if pdn_type in ("ipv6", "ipv4v6"):
             ipv6 = self._allocate_v6()
         reason = f"{apn.apn}: {delivery} session, {pdn_type} " + " ".join(a for a in (ipv4, ipv6) if a)
@@ -588,33 +636,42 @@ class NetworkDataPlane:
     # -- AAA, L2TP --------------------------------------------------------------------------------
 
     def _credentials_ok(self, req: ActivationRequest, password: str) -> bool:
-        if req.auth == "pap":
-            return req.password == password
-        if req.auth == "chap":
-            return chap_response(req.chap_id, password, req.chap_challenge) == req.chap_value
-        return False
+        return credentials_match(req.auth, password, req.password, req.chap_id, req.chap_challenge,
+                                 req.chap_value)
 
     def _radius(self, req: ActivationRequest, sub: Subscriber, n: int, msisdn: str,
                 apn: str) -> RadiusExchange:
-        ident = n & 0xFF
-        authenticator = _request_authenticator(req.imsi, ident)
-        if req.auth == "none" or not req.username:
-            ok, message = False, "no credentials in the PCO"
-        elif not sub.login:
-            ok, message = False, f"no login on record for line {sub.msisdn}"
-        elif req.username != sub.login:
-            ok, message = False, f"unknown user {req.username!r}"
-        elif not self._credentials_ok(req, sub.password):
-            ok, message = False, f"wrong password for {req.username!r}"
-        else:
-            ok, message = True, "accepted"
-        return RadiusExchange(
-            identifier=ident, authenticator=authenticator, secret=self.aaa_secret, nas_ip=self.endpoints.pgw,
-            server_ip=self.endpoints.aaa, username=req.username or "-", auth=req.auth, password=req.password,
-            chap_id=req.chap_id, chap_challenge=req.chap_challenge, chap_value=req.chap_value,
-            calling_station=msisdn, called_station=apn, imsi=req.imsi, accepted=ok,
-            framed_ip=sub.fixed_ip if ok else None, reply_message=message,
+        """One Access-Request to the AAA and its answer (RFC 2865 §4.1): a fresh Request
+        Authenticator from the generator (§3: unique and unpredictable)."""
+        if self._aaa is None:
+            self._aaa = for_users(aaa_users(self.subscribers.values()), self.aaa_secret)
+        if self._rng is None:
+            self._rng = random.Random(self.seed)  # noqa: S311 - reproducible packets, not secrets
+        ask = RadiusExchange(
+            identifier=n & 0xFF, authenticator=self._rng.randbytes(16), secret=self.aaa_secret,
+            nas_ip=self.endpoints.pgw, server_ip=self.endpoints.aaa, username=req.username or "-",
+            auth=req.auth, password=req.password, chap_id=req.chap_id, chap_challenge=req.chap_challenge,
+            chap_value=req.chap_value, calling_station=msisdn, called_station=apn, imsi=req.imsi,
         )
+        return self._aaa.answer(ask)
+
+    def _account(self, result: ActivationResult, status: int, terminate_cause: int | None = None) -> None:
+        """Accounting Start (``status`` 1) or Stop (2) of a session the AAA authenticated (RFC 2866
+        §5.1); the Stop carries the session time on the log's clock and ``terminate_cause`` (§5.10).
+        The packet core meters no user plane: octet counts are 0."""
+        x, n = result.radius, result.session_id or 0
+        assert x is not None and self._aaa is not None
+        now = self.log.time if self.log is not None else 0.0
+        if status == 1:
+            self._started[n] = now
+        elapsed = int(now - self._started.pop(n, now)) if status == 2 else 0
+        rec = AccountingRecord(
+            identifier=(2 * n + status) & 0xFF, status=status, session_id=f"{n:08X}", secret=x.secret,
+            nas_ip=x.nas_ip, server_ip=x.server_ip, username=x.username, framed_ip=result.ipv4,
+            imsi=result.imsi, calling_station=x.calling_station, called_station=x.called_station,
+            session_time=elapsed, terminate_cause=terminate_cause,
+        )
+        self.exchanges.append(self._aaa.account(rec))
 
     def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int, msisdn: str,
                  gtp: GtpIds) -> ActivationResult:

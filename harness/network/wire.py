@@ -1,4 +1,4 @@
-"""Data sessions as real packets (scapy), one pcap per session list.
+"""Data sessions as real packets (scapy), one pcap per scenario.
 
 :func:`session_packets` turns a :class:`harness.network.packet_core.ActivationResult` into the messages a
 capture on the packet core would show:
@@ -6,14 +6,16 @@ capture on the packet core would show:
 * 4G: GTPv2-C Create Session Request/Response on S11 (MME-SGW) and S5 (SGW-PGW), TS 29.274 §7.2.1;
 * 3G: GTPv1-C Create PDP Context Request/Response on Gn (SGSN-GGSN), TS 29.060 §7.3.1;
 * the PCO with PAP or CHAP and a DNS request, TS 24.008 §10.5.6.3;
-* RADIUS Access-Request with the password hidden as RFC 2865 §5.2, Access-Accept/Reject;
+* RADIUS Access-Request (pyrad, :mod:`harness.network.radius`) and Access-Accept/Reject, then
+  Accounting-Request Start and Stop with their Accounting-Responses (RFC 2865, RFC 2866);
 * for partner delivery, L2TP control (SCCRQ, SCCRP, SCCCN, ICRQ, ICRP, ICCN; CDN on failure) and
-  data messages with PPP inside (LCP, PAP or CHAP, IPCP), RFC 2661 / RFC 1661 / RFC 1332.
+  data messages with PPP inside (LCP, PAP or CHAP, IPCP), RFC 2661 / RFC 1661 / RFC 1332;
+* the release: Delete Session (TS 29.274 §7.2.9) or Delete PDP Context (TS 29.060 §7.3.5), PPP
+  LCP Terminate, L2TP CDN and StopCCN (:func:`release_packets`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import struct
 from collections.abc import Iterable
@@ -26,6 +28,8 @@ from scapy.contrib.gtp import IE_TEIDI as V1_TEIDI
 from scapy.contrib.gtp import (
     GTPCreatePDPContextRequest,
     GTPCreatePDPContextResponse,
+    GTPDeletePDPContextRequest,
+    GTPDeletePDPContextResponse,
 )
 from scapy.contrib.gtp import GTPHeader as GTPv1Header
 from scapy.contrib.gtp import IE_AccessPointName as V1_APN
@@ -37,6 +41,7 @@ from scapy.contrib.gtp import IE_MSInternationalNumber as V1_MSISDN
 from scapy.contrib.gtp import IE_NotImplementedTLV as V1_TLV
 from scapy.contrib.gtp import IE_ReorderingRequired as V1_Reordering
 from scapy.contrib.gtp import IE_SelectionMode as V1_SelMode
+from scapy.contrib.gtp import IE_Teardown as V1_Teardown
 from scapy.contrib.gtp_v2 import (
     IE_AMBR,
     IE_APN,
@@ -47,6 +52,8 @@ from scapy.contrib.gtp_v2 import (
     GTPHeader,
     GTPV2CreateSessionRequest,
     GTPV2CreateSessionResponse,
+    GTPV2DeleteSessionRequest,
+    GTPV2DeleteSessionResponse,
     IE_Bearer_QoS,
     IE_BearerContext,
     IE_Cause,
@@ -76,11 +83,13 @@ from scapy.layers.radius import Radius
 from scapy.packet import Packet, Raw
 from scapy.utils import wrpcap
 
-from harness.network.packet_core import ActivationResult, L2tpCall, RadiusExchange
+from harness.network.packet_core import AccountingRecord, ActivationResult, L2tpCall, RadiusExchange, Release
 
 GTPC_PORT = 2123
 L2TP_PORT = 1701
 RADIUS_PORT = 1812
+ACCOUNTING_PORT = 1813
+DYNAMIC_AUTHORIZATION_PORT = 3799   # RFC 5176 §3
 
 PDN_TYPE_CODE = {"ipv4": 1, "ipv6": 2, "ipv4v6": 3}      # TS 29.274 §8.34
 RAT_CODE = {"3G": 1, "2G": 2, "4G": 6}                      # TS 29.274 §8.17 (UTRAN, GERAN, EUTRAN)
@@ -284,52 +293,29 @@ def gtpv1_create_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
 
 # -- RADIUS (RFC 2865) ----------------------------------------------------------------------------
 
-def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:
-    """User-Password hiding of RFC 2865 §5.2."""
-    padded = password + b"\x00" * (-len(password) % 16 or (16 if not password else 0))
-    out, prev = bytearray(), authenticator
-    for i in range(0, len(padded), 16):
-        digest = hashlib.md5(secret + prev, usedforsecurity=False).digest()
-        block = bytes(a ^ b for a, b in zip(padded[i:i + 16], digest, strict=True))
-        out += block
-        prev = block
-    return bytes(out)
-
-
-def _attr(kind: int, value: bytes) -> bytes:
-    return bytes([kind, 2 + len(value)]) + value
-
-
-def _vsa_3gpp(kind: int, value: bytes) -> bytes:
-    return _attr(26, struct.pack("!I", 10415) + bytes([kind, 2 + len(value)]) + value)   # TS 29.061 §16.4.7
-
-
 def radius_exchange(x: RadiusExchange) -> tuple[Packet, Packet]:
-    """Access-Request from the PGW/GGSN and the AAA's Access-Accept or Access-Reject."""
-    secret = x.secret.encode()
-    attrs = _attr(1, x.username.encode())
-    if x.auth == "chap":
-        attrs += _attr(3, bytes([x.chap_id]) + x.chap_value) + _attr(60, x.chap_challenge)
-    else:
-        attrs += _attr(2, hide_password(x.password.encode(), secret, x.authenticator))
-    attrs += (_attr(4, ipaddress.ip_address(x.nas_ip).packed) + _attr(6, struct.pack("!I", 2))
-              + _attr(7, struct.pack("!I", 7)) + _attr(30, x.called_station.encode())
-              + _attr(31, x.calling_station.encode()) + _attr(61, struct.pack("!I", 18))
-              + _vsa_3gpp(1, x.imsi.encode()))
-    req_bytes = struct.pack("!BBH", 1, x.identifier, 20 + len(attrs)) + x.authenticator + attrs
-    if x.accepted:
-        rattrs = _attr(6, struct.pack("!I", 2)) + _attr(7, struct.pack("!I", 7))
-        if x.framed_ip:
-            rattrs += _attr(8, ipaddress.ip_address(x.framed_ip).packed)
-        code = 2
-    else:
-        rattrs = _attr(18, x.reply_message.encode()[:253])
-        code = 3
-    header = struct.pack("!BBH", code, x.identifier, 20 + len(rattrs))
-    response_auth = hashlib.md5(header + x.authenticator + rattrs + secret, usedforsecurity=False).digest()
-    rsp_bytes = header + response_auth + rattrs
+    """Access-Request from the PGW/GGSN and the AAA's Access-Accept or Access-Reject: the answer
+    as it travelled from a real AAA, else the in-process AAA's verdict encoded (RFC 2865 §4)."""
+    from harness.network.radius import access_answer, access_request
+
+    request = access_request(x)
+    req_bytes = request.RequestPacket()
+    rsp_bytes = x.answer or access_answer(request, x.accepted, x.framed_ip, x.reply_message)
     return (udp(x.nas_ip, x.server_ip, 32768 + x.identifier, RADIUS_PORT, Radius(req_bytes)),
             udp(x.server_ip, x.nas_ip, RADIUS_PORT, 32768 + x.identifier, Radius(rsp_bytes)))
+
+
+def accounting_exchange(rec: AccountingRecord) -> tuple[Packet, Packet]:
+    """Accounting-Request from the PGW/GGSN and the Accounting-Response (RFC 2866 §4): the answer
+    as it travelled from a real AAA, else the in-process AAA's encoded."""
+    from harness.network.radius import accounting_answer, accounting_request
+
+    request = accounting_request(rec)
+    req_bytes = request.RequestPacket()
+    rsp_bytes = rec.answer or accounting_answer(request)
+    port = 32768 + 256 + rec.identifier
+    return (udp(rec.nas_ip, rec.server_ip, port, ACCOUNTING_PORT, Radius(req_bytes)),
+            udp(rec.server_ip, rec.nas_ip, ACCOUNTING_PORT, port, Radius(rsp_bytes)))
 
 
 # -- L2TP (RFC 2661) with PPP ---------------------------------------------------------------------
@@ -430,6 +416,104 @@ def l2tp_call(c: L2tpCall) -> list[Packet]:
     return out
 
 
+def l2tp_release(c: L2tpCall) -> list[Packet]:
+    """Teardown of an established call by the LAC: LCP Terminate-Request/Ack in PPP (RFC 1661
+    §5.5), CDN for the session then StopCCN for the tunnel (RFC 2661 §5.7, §6.4, §6.14), each
+    acknowledged by a ZLB (§5.8). Sequence numbers go on from :func:`l2tp_call`'s."""
+    lac, lns = c.lac_ip, c.lns_ip
+
+    def to_lns(p: Packet | bytes) -> Packet:
+        return udp(lac, lns, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    def to_lac(p: Packet | bytes) -> Packet:
+        return udp(lns, lac, L2TP_PORT, L2TP_PORT, p if isinstance(p, Packet) else Raw(p))
+
+    return [
+        to_lns(_data(c.lns_tunnel, c.lns_session, PPP(proto=0xC021) / Raw(_ppp(5, 3, b"")))),  # Terminate-Req
+        to_lac(_data(c.lac_tunnel, c.lac_session, PPP(proto=0xC021) / Raw(_ppp(6, 3, b"")))),  # Terminate-Ack
+        to_lns(_control(c.lns_tunnel, c.lns_session, 4, 2, _msg(14)
+                        + _avp(1, struct.pack("!HH", 3, 0))                # administrative reasons
+                        + _avp(14, struct.pack("!H", c.lac_session)))),                     # CDN
+        to_lac(_control(c.lac_tunnel, 0, 2, 5, b"")),                                       # ZLB ack
+        to_lns(_control(c.lns_tunnel, 0, 5, 2, _msg(4) + _avp(1, struct.pack("!HH", 1, 0))  # clear tunnel
+                        + _avp(9, struct.pack("!H", c.lac_tunnel)))),                       # StopCCN
+        to_lac(_control(c.lac_tunnel, 0, 2, 6, b"")),                                       # ZLB ack
+    ]
+
+
+# -- release (TS 29.274 §7.2.9, TS 29.060 §7.3.5) ------------------------------------------------
+
+def _release_seq(result: ActivationResult) -> int:
+    """The Delete request's sequence number: distinct from the Create's (24 bits, TS 29.274 §5.5)."""
+    assert result.gtp is not None
+    return 0x800000 | result.gtp.seq
+
+
+def gtpv2_delete_session(result: ActivationResult, leg: str) -> tuple[Packet, Packet]:
+    """Delete Session Request (Linked EPS Bearer ID, TS 29.274 §7.2.9.1) and Response (Request
+    accepted) on ``leg`` ``"s11"`` (MME-SGW) or ``"s5"`` (SGW-PGW)."""
+    ids, ep = result.gtp, _endpoints(result)
+    assert ids is not None
+    if leg == "s11":
+        src, dst, peer_teid, own_teid = ep["mme"], ep["sgw"], ids.sgw_teid, ids.mme_teid
+    else:
+        src, dst, peer_teid, own_teid = ep["sgw"], ep["pgw"], ids.pgw_teid, ids.sgw_s5_teid
+    seq = _release_seq(result)
+    request = udp(src, dst, GTPC_PORT, GTPC_PORT,
+                  GTPHeader(version=2, P=0, T=1, gtp_type=36, teid=peer_teid, seq=seq)
+                  / GTPV2DeleteSessionRequest(IE_list=[IE_EPSBearerID(EBI=ids.ebi)]))
+    response = udp(dst, src, GTPC_PORT, GTPC_PORT,
+                   GTPHeader(version=2, P=0, T=1, gtp_type=37, teid=own_teid, seq=seq)
+                   / GTPV2DeleteSessionResponse(IE_list=[IE_Cause(Cause=16)]))
+    return request, response
+
+
+def gtpv1_delete_pdp(result: ActivationResult) -> tuple[Packet, Packet]:
+    """Delete PDP Context Request (Teardown Ind, NSAPI; TS 29.060 §7.3.5) and Response (Request
+    accepted) on Gn."""
+    ids, ep = result.gtp, _endpoints(result)
+    assert ids is not None
+    seq = _release_seq(result) & 0xFFFF
+    request = udp(ep["sgsn"], ep["pgw"], GTPC_PORT, GTPC_PORT,
+                  GTPv1Header(version=1, PT=1, S=1, gtp_type=20, teid=ids.pgw_teid | 0x10000, seq=seq)
+                  / GTPDeletePDPContextRequest(IE_list=[V1_Teardown(indicator=1), V1_NSAPI(NSAPI=ids.ebi)]))
+    response = udp(ep["pgw"], ep["sgsn"], GTPC_PORT, GTPC_PORT,
+                   GTPv1Header(version=1, PT=1, S=1, gtp_type=21, teid=ids.mme_teid | 0x10000, seq=seq)
+                   / GTPDeletePDPContextResponse(IE_list=[V1_Cause(CauseValue=128)]))
+    return request, response
+
+
+def disconnect_messages(release: Release) -> list[Packet]:
+    """The policy side's Disconnect-Request to the PGW/GGSN and its Disconnect-ACK (RFC 5176 §2.1,
+    UDP port 3799 §3), for a session the AAA authenticated."""
+    from harness.network.radius import disconnect_exchange
+
+    result = release.session
+    x = result.radius
+    if not release.by_policy or x is None or not x.accepted:
+        return []
+    n = result.session_id or 0
+    rec = AccountingRecord(n & 0xFF, 0, f"{n:08X}", x.secret, x.nas_ip, x.server_ip, x.username, result.ipv4,
+                           result.imsi, x.calling_station, x.called_station)
+    request, ack = disconnect_exchange(rec)
+    port = 32768 + 512 + rec.identifier
+    return [udp(x.server_ip, x.nas_ip, port, DYNAMIC_AUTHORIZATION_PORT, Radius(request)),
+            udp(x.nas_ip, x.server_ip, DYNAMIC_AUTHORIZATION_PORT, port, Radius(ack))]
+
+
+def release_packets(release: Release) -> list[Packet]:
+    """Every packet of the network's release of a session (the policy side's Disconnect first)."""
+    result = release.session
+    disconnect = disconnect_messages(release)
+    l2tp = l2tp_release(result.l2tp) if result.l2tp is not None and result.l2tp.accepted else []
+    if result.request.rat in ("2G", "3G"):
+        req, rsp = gtpv1_delete_pdp(result)
+        return [*disconnect, req, *l2tp, rsp]
+    s11_req, s11_rsp = gtpv2_delete_session(result, "s11")
+    s5_req, s5_rsp = gtpv2_delete_session(result, "s5")
+    return [*disconnect, s11_req, s5_req, *l2tp, s5_rsp, s11_rsp]
+
+
 # -- sessions -------------------------------------------------------------------------------------
 
 def _endpoints(result: ActivationResult) -> dict[str, str]:
@@ -463,6 +547,15 @@ def write_pcap(path: str | Path, packets: Iterable[Packet], start: float = 1_700
     return out
 
 
-def sessions_packets(results: Iterable[ActivationResult]) -> list[Packet]:
-    """The packets of several sessions, one after the other (one pcap per scenario)."""
-    return [p for r in results for p in session_packets(r)]
+def _packets(x: ActivationResult | Release | AccountingRecord) -> list[Packet]:
+    if isinstance(x, Release):
+        return release_packets(x)
+    if isinstance(x, AccountingRecord):
+        return list(accounting_exchange(x))
+    return session_packets(x)
+
+
+def sessions_packets(exchanges: Iterable[ActivationResult | Release | AccountingRecord]) -> list[Packet]:
+    """The packets of activations, accounting records and releases, one after the other (one pcap
+    per scenario)."""
+    return [p for x in exchanges for p in _packets(x)]

@@ -40,12 +40,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="K/OPc by IMSI for the simulated HSS when the card is in a reader (--reader)")
     group.addoption("--allow-terminal-writes", action="store_true", default=False,
                     help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
+    group.addoption("--aaa", choices=("in-process", "freeradius"), default="in-process",
+                    help="the AAA answering the packet core's RADIUS (default in-process)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a YAML scenario replayed by simharness")
     config.addinivalue_line("markers", "card(name): card profile for the sim_card/modem fixtures")
     config.addinivalue_line("markers", "world(name): network world for the world/modem fixtures")
+    from harness.network.aaa import select_backend
+
+    select_backend(config.getoption("--aaa"))
 
 
 def _is_scenario_file(path: Path, config: pytest.Config) -> bool:

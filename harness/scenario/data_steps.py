@@ -18,6 +18,7 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 from __future__ import annotations
 
 import datetime as dt
+import os.path
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,12 @@ class PlanCharging(OfRun):
 
     def alive(self, token: Any) -> bool:
         return token in _plan_steps.plans(self.session).line.sessions
+
+
+def packet_seed(scn: Scenario | None) -> str:
+    """The seed of a run's Request Authenticators (RFC 2865 §3): the scenario's directory and id,
+    so a replay writes the same pcap and no two scenarios draw the same values."""
+    return f"{os.path.basename(os.path.dirname(scn.source))}/{scn.test_id}" if scn is not None else ""
 
 
 def _home_operator(profile: Profile, ops: Any, wanted: str | None) -> Any:
@@ -276,7 +283,7 @@ class DataContext(OfRun):
         self.plane: NetworkDataPlane | None = None
         if op is not None:
             self.plane = plane = _dataplane.NetworkDataPlane(op, setup.subscribers, lns=setup.lns, log=log,
-                                                             charging=self.charging)
+                                                             charging=self.charging, seed=packet_seed(scn))
             plane.account_sessions[setup.account] = setup.account_sessions
         config = _data_session.TerminalConfig(**setup.config_fields)
         self.terminal: DataTerminal = _data_session.DataTerminal(
@@ -326,7 +333,8 @@ class DataContext(OfRun):
                     cut = [e for e in self.session.log.of_kind("session_cut")
                            if e.data.get("session") == token]
                     why = cut[-1].data.get("reason") if cut else "closed by the plan"
-                    plane.deactivate(sid, reason=f"cut by the plan: {why}")
+                    plane.deactivate(sid, reason=f"cut by the plan: {why}",
+                                     terminate_cause=6, by_policy=True)   # Admin-Reset, RFC 2866 §5.10
                     term.sessions.remove(sid)
         self._imsi = imsi
 
@@ -423,18 +431,19 @@ def pcap_name(scn: Scenario) -> str:
 
 
 def write_pcap(session: Session, directory: str | Path) -> Path | None:
-    """One pcap with every PDN request of the run that reached the network (None when none did)."""
+    """One pcap with every PDN request of the run that reached the network and every release
+    (None when none did)."""
     ctx = getattr(session, "_data_context", None)
     scn = session.scenario
     if ctx is None or scn is None:
         return None
-    results = ctx.terminal.results()
-    if not results:
+    exchanges = ctx.plane.exchanges if ctx.plane is not None else []
+    if not exchanges:
         return None
     from harness.network.wire import sessions_packets
     from harness.network.wire import write_pcap as write
 
-    return write(Path(directory) / pcap_name(scn), sessions_packets(results))
+    return write(Path(directory) / pcap_name(scn), sessions_packets(exchanges))
 
 
 #: the step group's interface (:mod:`harness.scenario.steps`)

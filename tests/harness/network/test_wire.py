@@ -7,7 +7,7 @@ import pytest
 from harness.network.login import build_login
 from harness.network.operators import PlanTraits, load_all
 from harness.network.packet_core import ActivationRequest, NetworkDataPlane, PartnerLns, Subscriber
-from harness.network.wire import hide_password, session_packets, sessions_packets, write_pcap
+from harness.network.wire import session_packets, sessions_packets, write_pcap
 
 TSHARK = shutil.which("tshark")
 if TSHARK is None and os.environ.get("SIMHARNESS_REQUIRE_TSHARK"):
@@ -129,8 +129,40 @@ def test_chap_session_on_bouygues(tmp_path):
     assert column(rows, "radius.Framed-IP-Address") == ["203.0.113.9"]
 
 
-def test_password_hiding_rfc2865():
-    ra = bytes(range(16))
-    hidden = hide_password(b"s3cret", b"testing123", ra)
-    assert len(hidden) == 16 and hidden[:6] != b"s3cret"
-    assert len(hide_password(b"x" * 17, b"k", ra)) == 32
+def _messages(path, *fields):
+    """Every value of each field in ``path``, in frame order (one tshark run)."""
+    cmd = [TSHARK, "-r", str(path), "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
+           "-E", "aggregator=|", "-e", "_ws.malformed"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows and all(r[0] == "" for r in rows), "malformed frame"
+    return {f: [v for r in rows for v in r[1 + i].split("|") if v] for i, f in enumerate(fields)}
+
+
+def test_release_of_a_partner_session_on_the_wire(orange, tmp_path):
+    """Delete Session on S11 and S5 (TS 29.274 §7.2.9), LCP Terminate (RFC 1661 §5.5), CDN then
+    StopCCN (RFC 2661 §5.7), each read back by tshark."""
+    login = build_login(ORANGE, "partner", PARTNER.msisdn, partner="partenaire")
+    r = orange.activate(ActivationRequest.with_login(PARTNER.imsi, login.apn, "pap", login.username, "pw",
+                                                     pdn_type="ipv4"))
+    orange.deactivate(r.session_id)
+    seen = _messages(write_pcap(tmp_path / "s.pcap", sessions_packets(orange.exchanges)),
+                     "gtpv2.message_type", "l2tp.avp.message_type", "ppp.code", "gtpv2.cause",
+                     "l2tp.result_code")
+    assert seen["gtpv2.message_type"] == ["32", "32", "33", "33", "36", "36", "37", "37"]
+    assert seen["l2tp.avp.message_type"] == ["1", "2", "3", "10", "11", "12", "14", "4"]   # ... CDN, StopCCN
+    assert seen["ppp.code"][-2:] == ["5", "6"]                                   # Terminate-Request, -Ack
+    assert seen["gtpv2.cause"][-2:] == ["16", "16"]
+    assert seen["l2tp.result_code"] == ["3", "1"]
+
+
+def test_release_of_a_3g_pdp_context(orange, tmp_path):
+    """Delete PDP Context Request/Response on Gn (TS 29.060 §7.3.5)."""
+    r = orange.activate(ActivationRequest(PLAIN.imsi, "orange", pdn_type="ipv4", rat="3G"))
+    orange.deactivate(r.session_id)
+    seen = _messages(write_pcap(tmp_path / "s.pcap", sessions_packets(orange.exchanges)),
+                     "gtp.message", "gtp.nsapi", "gtp.cause")
+    assert seen["gtp.message"] == ["0x10", "0x11", "0x14", "0x15"]
+    assert seen["gtp.nsapi"][-1] == "5" and seen["gtp.cause"] == ["128", "128"]
