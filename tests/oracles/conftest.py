@@ -92,15 +92,18 @@ class PySim:
             timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Run ``program`` (``pySim-shell.py``...) from pySim's tree as a child process."""
         cmd = [str(self.python), str(self.src / program), *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,  # noqa: S603
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout,  # noqa: S603
                               env=env, cwd=cwd or self.src)
 
 
     def run_module(self, args: list[str], env: dict[str, str], cwd: Path,
                    timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
-        """``python -m ARGS`` with pySim's interpreter in ``cwd`` (a copy of pySim's tree)."""
-        return subprocess.run([str(self.python), "-m", *args], capture_output=True, text=True,  # noqa: S603
-                              timeout=timeout, env=env, cwd=cwd)
+        """``python -m ARGS`` with pySim's interpreter in ``cwd`` (a copy of pySim's tree), first on
+        PATH so that the scripts it starts by their ``#!/usr/bin/env python3`` line get it too."""
+        cmd = [str(self.python), "-m", *args]
+        env = dict(env, PATH=f"{self.python.parent}{os.pathsep}{env.get('PATH', os.defpath)}")
+        return subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout,  # noqa: S603
+                              env=env, cwd=cwd)
 
 
 @pytest.fixture(scope="session")
