@@ -180,8 +180,11 @@ def test_card_serve_euicc_command(lpac: Path, reader: Any, tmp_path: Path) -> No
     serve = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
     try:
         assert serve.stdout is not None
-        lines = [serve.stdout.readline() for _ in range(3)]
-        assert lines[-1].startswith("cards inserted"), lines
+        lines: list[str] = []
+        while not (lines and lines[-1].startswith("cards inserted")):  # connect logs may come first
+            line = serve.stdout.readline()
+            assert line, f"card serve ended before inserting the cards: {lines}"
+            lines.append(line)
         eid = lines[0].split("EID ")[1].split()[0]
         deadline = time.monotonic() + 10
         while True:  # until pcscd has powered the card

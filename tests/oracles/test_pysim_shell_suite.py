@@ -40,8 +40,6 @@ DISAGREES: dict[str, str] = {
                 "ADF.ISIM/ADF.ARA-M in EF.DIR",
     "export": "export.script.tmp does not match export.script.ok: the SJA5's file system (ADF.ISIM, "
               "ADF.ARA-M, DF.5GS, proprietary files) is not the simulated card's",
-    "file_admin": "activate_deactivate_file.tmp does not match the .ok: after deactivate_file the FCP "
-                  "still shows 'operational_activated' (DEACTIVATE FILE answers 6D00, TS 102 221 §11.1.14)",
     "file_content": "test_record_uicc.tmp does not match test_record_uicc.ok (files and record sizes of "
                     "the SJA5); test_binary_sim/test_record_sim: 'unknown cardname sysmoSIM-GR1'",
     "file_specific": "test_ef_ust.tmp does not match test_ef_ust.ok: the suite toggles UST services "
