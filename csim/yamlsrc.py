@@ -296,9 +296,9 @@ def _most_precise(errors: list[Any]) -> Any:
     return max(candidates, key=lambda e: (len(e.absolute_path), -len(e.message)))
 
 
-def read_text(path: str | Path) -> str:
-    """The UTF-8 text of a regular file of at most :data:`MAX_BYTES` (a FIFO, a device or a
-    directory is refused without reading it; a bad byte is reported with its line and column)."""
+def read_bytes(path: str | Path) -> bytes:
+    """The content of a regular file of at most :data:`MAX_BYTES` (a FIFO, a device or a
+    directory is refused without reading it)."""
     source = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
@@ -318,12 +318,18 @@ def read_text(path: str | Path) -> str:
         data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise DataError(source, None, f"too large (more than {MAX_BYTES} bytes)")
+    return data
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of :func:`read_bytes` (a bad byte is reported with its line and column)."""
+    data = read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise DataError(source, line, f"not UTF-8 text: byte 0x{data[exc.start]:02X} at column {column} "
+        raise DataError(str(path), line, f"not UTF-8 text: byte 0x{data[exc.start]:02X} at column {column} "
                                       f"({exc.reason})") from None
 
 

@@ -8,14 +8,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from csim.yamlsrc import DataError
+from harness.paths import FIXTURES
 from harness.scenario import loader as scenario
 
-CARD = """\
-name: test-card
-profiles:
-  domestic: {imsi: "208019900000001"}
-  international: {imsi: "901709900000001"}
-"""
+# a card profile that loads (the loader checks the profile a scenario names)
+CARD = (FIXTURES / "cards" / "alphalink-orange.yaml").read_text(encoding="utf-8")
 WORLD = """\
 name: test-world
 zones:
