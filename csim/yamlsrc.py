@@ -164,8 +164,10 @@ def _check_size(root: yaml.Node, source: str) -> None:
         stack.extend((c, False) for c in reversed(_children(node)))
 
 
-def _document(loader: Any, source: str) -> Any:
-    """The single document of ``loader``: a mapping or a list, never empty, bounded in size."""
+def _document(loader: Any, source: str, anchors: bool) -> Any:
+    """The single document of ``loader``: a mapping or a list, never empty, bounded in size
+    (counted only when the text may hold ``anchors``: without them every node is in the text,
+    which :data:`MAX_BYTES` bounds)."""
     node = loader.get_single_node()
     if node is None:
         raise DataError(source, 1, "empty document (expected a mapping)")
@@ -174,7 +176,8 @@ def _document(loader: Any, source: str) -> Any:
         if node.tag == "tag:yaml.org,2002:null":
             raise DataError(source, line, "empty document (expected a mapping)")
         raise DataError(source, line, "the document is a single value (expected a mapping)")
-    _check_size(node, source)
+    if anchors:
+        _check_size(node, source)
     return loader.construct_document(node)
 
 
@@ -189,7 +192,7 @@ def parse(text: str, source: str = "<data>") -> Any:
     or a list, bounded as the module says)."""
     loader = _make_loader(source)(text)
     try:
-        return _document(loader, source)
+        return _document(loader, source, "&" in text)
     except DataError:
         raise
     except RecursionError:
@@ -247,6 +250,8 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     errors = list(validator(schema).iter_errors(doc))
     if not errors:
         return
+    if schema.get("type") == "object" and isinstance(doc, LineList):
+        raise DataError(source, doc.line, "the document is a list (expected a mapping)")
     best = _most_precise(errors)
     path = list(best.absolute_path)
     extra = _unexpected_keys(best)

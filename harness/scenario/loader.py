@@ -248,6 +248,26 @@ def _load_library_file(path: str) -> LineDict:
     return doc
 
 
+def _import(lib: _Library, doc: LineDict, source: str, chain: tuple[str, ...], done: set[str]) -> None:
+    """Add the blocks of the files ``doc`` imports, and of the files they import (each file once;
+    a file that imports itself through others is an error)."""
+    imports = doc.get("import") or LineList()
+    for i, rel in enumerate(imports):
+        target = Path(source).parent / rel
+        if not target.is_file():
+            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
+        key = str(target.resolve())
+        if key in chain:
+            names = " -> ".join(Path(c).name for c in (*chain[chain.index(key):], key))
+            raise DataError(source, imports.line_of(i), f"circular import ({names})")
+        if key in done:
+            continue
+        done.add(key)
+        library = _load_library_file(str(target))
+        lib.add(library, str(target))
+        _import(lib, library, str(target), (*chain, key), done)
+
+
 def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mapping[str, Any],
                   via: tuple[tuple[str, int | None], ...], out: list[Step]) -> None:
     for i, raw in enumerate(items):
@@ -511,12 +531,8 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
             raise DataError(source, doc.line, f"missing {key!r}")
     lib = _Library()
     lib.add(doc, source)
-    imports = doc.get("import") or LineList()
-    for i, rel in enumerate(imports):
-        target = (Path(source).parent / rel)
-        if not target.is_file():
-            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
-        lib.add(_load_library_file(str(target)), str(target))
+    here = str(Path(source).resolve())
+    _import(lib, doc, source, (here,), {here})
 
     scenarios = []
     for ident, entry, entry_line in _matrix_entries(doc):

@@ -163,9 +163,16 @@ def test_load_names_the_line_and_column_of_a_bad_byte(tmp_path):
 
 
 def test_a_long_value_is_quoted_only_in_part():
+    schema = {"type": "object", "properties": {"config": {"type": "object"}}}
     with pytest.raises(DataError) as info:
-        validate(parse("- " + "y" * 4000 + "\n", "s.yaml"), {"type": "object"}, "s.yaml")
+        validate(parse("config: " + "y" * 4000 + "\n", "s.yaml"), schema, "s.yaml")
     message = str(info.value)
-    assert message.startswith("s.yaml:1: ['yyyy")
-    assert message.endswith("yyyy'] is not of type 'object'")
-    assert len(message) < 220
+    assert message.startswith("s.yaml:1: config: 'yyyy")
+    assert message.endswith("yyyy' is not of type 'object'")
+    assert len(message) < 230
+
+
+def test_a_list_where_a_mapping_is_expected_is_named_not_quoted():
+    with pytest.raises(DataError) as info:
+        validate(parse("# steps\n- " + "y" * 4000 + "\n", "s.yaml"), {"type": "object"}, "s.yaml")
+    assert str(info.value) == "s.yaml:2: the document is a list (expected a mapping)"
