@@ -3,12 +3,21 @@
 Card profiles, networks, operators, plans and scenarios all go through :func:`load`:
 mappings and sequences keep the line of each key and item, a JSON Schema validates
 the document, and any error names ``file:line: what is wrong``.
+
+The loader is also the guard of what it accepts, so that no input hangs or exhausts memory:
+only regular files of at most :data:`MAX_BYTES`, UTF-8 text (a bad byte is reported with its
+line and column), at most :data:`MAX_NODES` nodes once aliases are expanded (YAML 1.1 §3.2.2.2
+aliases, the "billion laughs"), no recursive alias, real calendar dates and finite numbers,
+and a document that is a mapping or a list.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +26,11 @@ import yaml
 from jsonschema import Draft202012Validator
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: the largest data file read (the largest fixture is about 12 kB)
+MAX_BYTES = 1 << 20
+#: the most nodes a document may have with its aliases expanded
+MAX_NODES = 200_000
 
 
 class DataError(ValueError):
@@ -95,23 +109,107 @@ def _make_loader(source: str) -> type:
         out.lines = [child.start_mark.line + 1 for child in node.value]
         return out
 
+    def construct_timestamp(loader: Any, node: yaml.ScalarNode) -> Any:
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+        except ValueError as exc:
+            raise DataError(source, node.start_mark.line + 1,
+                            f"impossible date {node.value!r} ({exc})") from None
+
+    def construct_float(loader: Any, node: yaml.ScalarNode) -> float:
+        value = yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+        if not math.isfinite(value):
+            raise DataError(source, node.start_mark.line + 1, f"{node.value!r} is not a finite number")
+        return value
+
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
     return Loader
 
 
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [c for pair in node.value for c in pair]
+    return node.value
+
+
+def _check_size(root: yaml.Node, source: str) -> None:
+    """Count the nodes of ``root`` with aliases expanded (each shared node once, its expanded
+    size reused); refuse more than :data:`MAX_NODES` or an alias inside its own anchor."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in _children(node))
+            if total > MAX_NODES:
+                raise DataError(source, node.start_mark.line + 1,
+                                f"too large once its aliases are expanded (more than {MAX_NODES} nodes)")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise DataError(source, node.start_mark.line + 1, "an alias refers to a node that contains it")
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in reversed(_children(node)))
+
+
+def _document(loader: Any, source: str, anchors: bool) -> Any:
+    """The single document of ``loader``: a mapping or a list, never empty, bounded in size
+    (counted only when the text may hold ``anchors``: without them every node is in the text,
+    which :data:`MAX_BYTES` bounds)."""
+    node = loader.get_single_node()
+    if node is None:
+        raise DataError(source, 1, "empty document (expected a mapping)")
+    if isinstance(node, yaml.ScalarNode):
+        line = node.start_mark.line + 1
+        if node.tag == "tag:yaml.org,2002:null":
+            raise DataError(source, line, "empty document (expected a mapping)")
+        raise DataError(source, line, "the document is a single value (expected a mapping)")
+    if anchors:
+        _check_size(node, source)
+    return loader.construct_document(node)
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    """The line and column (both from 1) of a character position in ``text``."""
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
 def parse(text: str, source: str = "<data>") -> Any:
-    """Parse YAML text into :class:`LineDict`/:class:`LineList` trees."""
+    """Parse YAML text into :class:`LineDict`/:class:`LineList` trees (one document, a mapping
+    or a list, bounded as the module says)."""
+    loader = _make_loader(source)(text)
     try:
-        return yaml.load(text, Loader=_make_loader(source))  # noqa: S506 - safe loader subclass
+        return _document(loader, source, "&" in text)
     except DataError:
         raise
+    except RecursionError:
+        raise DataError(source, None, "nested too deeply") from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column(text, exc.position)
+        char = f"#x{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise DataError(source, line, f"invalid YAML: column {column}: character {char} is not allowed "
+                                      "(control characters are not text)") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise DataError(source, line, f"invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise DataError(source, None, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
 
 
 def line_at(doc: Any, path: Iterable[Any]) -> int | None:
@@ -129,9 +227,15 @@ def line_at(doc: Any, path: Iterable[Any]) -> int | None:
     return line
 
 
+#: a schema message longer than this quotes the value only in part
+_MESSAGE_CHARS = 200
+
+
 def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path)
     message = error.message
+    if len(message) > _MESSAGE_CHARS:
+        message = f"{message[:_MESSAGE_CHARS - 60]} ... {message[-50:]}"
     if error.validator == "additionalProperties":
         message = message.replace("Additional properties are not allowed", "unknown key(s)")
     return f"{where}: {message}" if where else message
@@ -146,6 +250,8 @@ def validate(doc: Any, schema: Mapping[str, Any], source: str = "<data>") -> Non
     errors = list(validator(schema).iter_errors(doc))
     if not errors:
         return
+    if schema.get("type") == "object" and isinstance(doc, LineList):
+        raise DataError(source, doc.line, "the document is a list (expected a mapping)")
     best = _most_precise(errors)
     path = list(best.absolute_path)
     extra = _unexpected_keys(best)
@@ -195,17 +301,47 @@ def _most_precise(errors: list[Any]) -> Any:
     return max(candidates, key=lambda e: (len(e.absolute_path), -len(e.message)))
 
 
-def load(path: str | Path, schema: Mapping[str, Any] | None = None) -> Any:
-    """Read, parse and (optionally) validate a YAML data file."""
-    p = Path(path)
+def read_bytes(path: str | Path) -> bytes:
+    """The content of a regular file of at most :data:`MAX_BYTES` (a FIFO, a device or a
+    directory is refused without reading it)."""
     source = str(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise DataError(source, None, "no such file") from None
+    except IsADirectoryError:
+        raise DataError(source, None, "a directory, not a file") from None
+    except OSError as exc:
+        raise DataError(source, None, f"cannot read: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise DataError(source, None, "a directory, not a file")
+        raise DataError(source, None, "not a regular file (a FIFO, socket or device is not read)")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise DataError(source, None, f"too large (more than {MAX_BYTES} bytes)")
+    return data
+
+
+def read_text(path: str | Path) -> str:
+    """The UTF-8 text of :func:`read_bytes` (a bad byte is reported with its line and column)."""
+    data = read_bytes(path)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(source, None, f"not UTF-8 text: {exc.reason}") from None
-    doc = parse(text, source)
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataError(str(path), line, f"not UTF-8 text: byte 0x{data[exc.start]:02X} at column {column} "
+                                      f"({exc.reason})") from None
+
+
+def load(path: str | Path, schema: Mapping[str, Any] | None = None) -> Any:
+    """Read (:func:`read_text`), parse and (optionally) validate a YAML data file."""
+    source = str(path)
+    doc = parse(read_text(path), source)
     if schema is not None:
         validate(doc, schema, source)
     return doc

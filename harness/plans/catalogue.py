@@ -126,6 +126,25 @@ class Subscription:
     fixed_ip: bool = False
 
 
+def _duration(node: LineDict, key: str, default: str | None = None) -> timedelta:
+    """The duration at ``node[key]`` (``30min``, ``3d``); one a clock cannot hold is a
+    ``file:line`` error."""
+    value = node.get(key, default)
+    try:
+        return parse_duration(value)
+    except (ValueError, OverflowError) as exc:
+        raise node.error(key, f"{key}: {exc}" if isinstance(exc, ValueError)
+                         else f"{key}: {value!r} is too long a duration") from None
+
+
+def _instant(node: LineDict, key: str) -> datetime:
+    """The date and time at ``node[key]``; an impossible one is a ``file:line`` error."""
+    try:
+        return parse_instant(node[key])
+    except ValueError as exc:
+        raise node.error(key, f"{key}: {exc}") from None
+
+
 def _slug(text: str) -> str:
     return text.replace("_", "-").lower()
 
@@ -174,13 +193,13 @@ class Catalogue:
             label=doc["label"],
             source=doc.get("source", ""),
             contract=dict(doc["contract"]),
-            recharge_delay=parse_duration(doc.get("recharge_delay", "0min")),
+            recharge_delay=_duration(doc, "recharge_delay", "0min"),
             fair_use=None
             if fair is None
             else {
                 "ranges": tuple(fair["ranges"]),
                 "distinct": fair["distinct_correspondents"],
-                "call_max": parse_duration(fair["call_max"]),
+                "call_max": _duration(fair, "call_max"),
             },
             networks=networks,
             ranges=doc["ranges"],
@@ -254,7 +273,7 @@ class Catalogue:
             default_europe_cutoff=None if deu is None else _dec(deu),
             roaming_options=options,
             rates_per_mb=rates,
-            sms_per_hour=None if sph is None else (sph["limit"], parse_duration(sph["suspension"])),
+            sms_per_hour=None if sph is None else (sph["limit"], _duration(sph, "suspension")),
             fiveg_free_from=parse_volume(fiveg["free_from"]) if isinstance(fiveg, dict) else None,
             fiveg_included=fiveg == "included",
             recharge_unblocked=spec["recharge_unblocked"],
@@ -282,7 +301,7 @@ class Catalogue:
         if "thresholds" in spec:
             thresholds = (parse_volume(spec["thresholds"]["min"]), parse_volume(spec["thresholds"]["max"]))
         apns = tuple(
-            (a["apn"], parse_instant(a["before"]) if "before" in a else None) for a in spec.get("apn", [])
+            (a["apn"], _instant(a, "before") if "before" in a else None) for a in spec.get("apn", [])
         )
         for net, nspec in spec["networks"].items():
             if net not in prov.networks:
@@ -326,7 +345,7 @@ class Catalogue:
                     u = off["usa_canada"]
                     usca = (
                         parse_volume(u["data"]),
-                        int(parse_duration(u["voice"]).total_seconds()),
+                        int(_duration(u, "voice").total_seconds()),
                         u["sms"],
                     )
                 for blocked in modes:

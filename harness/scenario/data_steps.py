@@ -85,9 +85,16 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
     term = scn.terminal or {}
     db = term.get("apn_db", "android")
     tline = _line(doc, "terminal", None)
-    if db not in APN_DBS and not (Path(scn.source).parent / db).is_file():
-        raise DataError(scn.source, _line(term, "apn_db", tline),
-                        f"unknown APN database {db!r} ({', '.join(APN_DBS)} or an apns-conf.xml path)")
+    if db not in APN_DBS:
+        path = Path(scn.source).parent / db
+        if not path.is_file():
+            raise DataError(scn.source, _line(term, "apn_db", tline),
+                            f"unknown APN database {db!r} ({', '.join(APN_DBS)} or an apns-conf.xml path)")
+        try:
+            _data_session.apn_database(db, ops, scn.source)
+        except DataError as exc:  # a broken file: its own file:line, and the scenario's
+            raise DataError(exc.source, exc.line, f"{exc.message} (the APN database of "
+                                                  f"{scn.source}:{_line(term, 'apn_db', tline)})") from None
     sub = scn.subscriber or {}
     sline = _line(doc, "subscriber", None)
     key = sub.get("operator")

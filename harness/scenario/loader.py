@@ -16,6 +16,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +115,18 @@ def _known(folder: str) -> list[str]:
     return sorted(p.stem for p in (FIXTURES / folder).glob("*.yaml"))
 
 
-def world_countries(path: Path) -> frozenset[str] | None:
-    """ISO codes of the countries a world defines (None when the world does not load)."""
+def world_countries(path: Path) -> frozenset[str]:
+    """ISO codes of the countries a world defines (the world's own ``file:line`` error when it
+    does not load)."""
     from harness.network.world import World
 
-    try:
-        return frozenset(World.load(path).countries)
-    except (DataError, OSError):
-        return None  # the session reports the world's own error when the run starts
+    return frozenset(World.load(path).countries)
+
+
+def _fixture_error(exc: DataError, what: str, source: str, line: int | None) -> DataError:
+    """A fixture's own error, saying which scenario line refers to the fixture."""
+    where = f"{source}:{line}" if line else source
+    return DataError(exc.source, exc.line, f"{exc.message} (the {what} of {where})")
 
 
 # --------------------------------------------------------------------------- loading
@@ -243,6 +248,26 @@ def _load_library_file(path: str) -> LineDict:
     return doc
 
 
+def _import(lib: _Library, doc: LineDict, source: str, chain: tuple[str, ...], done: set[str]) -> None:
+    """Add the blocks of the files ``doc`` imports, and of the files they import (each file once;
+    a file that imports itself through others is an error)."""
+    imports = doc.get("import") or LineList()
+    for i, rel in enumerate(imports):
+        target = Path(source).parent / rel
+        if not target.is_file():
+            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
+        key = str(target.resolve())
+        if key in chain:
+            names = " -> ".join(Path(c).name for c in (*chain[chain.index(key):], key))
+            raise DataError(source, imports.line_of(i), f"circular import ({names})")
+        if key in done:
+            continue
+        done.add(key)
+        library = _load_library_file(str(target))
+        lib.add(library, str(target))
+        _import(lib, library, str(target), (*chain, key), done)
+
+
 def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mapping[str, Any],
                   via: tuple[tuple[str, int | None], ...], out: list[Step]) -> None:
     for i, raw in enumerate(items):
@@ -324,10 +349,16 @@ def _matrix_entries(doc: LineDict) -> list[tuple[str | None, LineDict | dict[str
 
 
 def _check_card(card: str, source: str, line: int | None) -> None:
+    from csim.profile import load_profile
+
     path = resolve_card(card, source)
     if not path.is_file():
         raise DataError(source, line, f"unknown card profile {card!r} "
                                       f"(known: {', '.join(_known('cards')) or 'none'})")
+    try:
+        load_profile(path)  # the session loads it again: one parse per file version (csim.profile)
+    except DataError as exc:
+        raise _fixture_error(exc, "card", source, line) from None
 
 
 def _check_world(world: str, source: str, line: int | None) -> None:
@@ -337,10 +368,11 @@ def _check_world(world: str, source: str, line: int | None) -> None:
                                       f"(known: {', '.join(_known('networks')) or 'none'})")
 
 
-def _check_countries(scn: Scenario) -> None:
-    countries = world_countries(scn.world_path)
-    if countries is None:
-        return
+def _check_countries(scn: Scenario, line: int | None) -> None:
+    try:
+        countries = world_countries(scn.world_path)
+    except DataError as exc:
+        raise _fixture_error(exc, "world", scn.source, line) from None
     for step in scn.steps:
         code = None
         if step.kind in ("power_on", "move") and isinstance(step.args, Mapping):
@@ -365,6 +397,66 @@ def _check_ef_names(scn: Scenario) -> None:
                 line = efs.line_of(name) if isinstance(efs, LineDict) else step.line
                 raise DataError(scn.source, line, f"unknown EF {name!r} (use a name like EF_IMSI or a "
                                                   "path like 3F00/7FF0/6F07)")
+
+
+#: the longest simulated time one ``wait`` or ``advance`` step may ask for (ten years)
+MAX_STEP_DURATION = timedelta(days=3650)
+
+
+def step_duration(value: Any, source: str, line: int | None) -> timedelta:
+    """The duration of a ``wait``/``advance`` step, finite and at most :data:`MAX_STEP_DURATION`."""
+    try:
+        duration = clock.parse_duration(value)
+    except OverflowError:
+        duration = None
+    except ValueError as exc:
+        raise DataError(source, line, str(exc)) from None
+    if duration is None or duration > MAX_STEP_DURATION:
+        raise DataError(source, line, f"duration {value!r} is longer than {MAX_STEP_DURATION.days} days")
+    return duration
+
+
+def _check_steps(scn: Scenario) -> None:
+    """What running a step would find wrong in its arguments, found at load time: durations,
+    instants and their order (simulated time never goes back: it has passed at least the start
+    plus every ``wait`` and ``advance`` before), APDU hex and instruction names."""
+    from harness.scenario.checks import clean_hex, ins_of
+    from harness.scenario.plan_steps import start_instant
+
+    now: datetime | None = start_instant(scn) if scn.plan is not None else None
+    for step in scn.steps:
+        if step.kind in ("wait", "advance"):
+            duration = step_duration(step.args, scn.source, step.line)
+            now = now + duration if now is not None else None
+        elif step.kind == "at":
+            try:
+                target = clock.parse_instant(step.args)
+            except ValueError as exc:
+                raise DataError(scn.source, step.line, f"at: {exc}") from None
+            if now is not None and target < now:
+                raise DataError(scn.source, step.line,
+                                f"at: {step.args} goes back in time (the scenario is at "
+                                f"{now.isoformat(timespec='minutes')} or later by then)")
+            now = target
+        elif step.kind == "apdu":
+            command = clean_hex(step.args["command"])
+            if len(command) % 2:
+                raise DataError(scn.source, step.line,
+                                f"apdu: command {step.args['command']!r} has an odd number of hex digits")
+            if len(command) < 8:
+                raise DataError(scn.source, step.line,
+                                "apdu: a command has at least 4 bytes, CLA INS P1 P2 (ISO/IEC 7816-4 §5.1)")
+        elif step.kind == "expect" and "apdus" in step.args:
+            specs = step.args["apdus"]
+            for i, spec in enumerate(specs):
+                try:
+                    ins = ins_of(spec["ins"])
+                except ValueError:
+                    ins = -1
+                if not 0 <= ins <= 0xFF:
+                    line = specs.line_of(i) if isinstance(specs, LineList) else step.line
+                    raise DataError(scn.source, line, f"apdus: unknown instruction {spec['ins']!r} "
+                                                      "(a name such as SELECT or FETCH, or one hex byte)")
 
 
 def _pattern_descriptions() -> dict[str, str]:
@@ -439,12 +531,8 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
             raise DataError(source, doc.line, f"missing {key!r}")
     lib = _Library()
     lib.add(doc, source)
-    imports = doc.get("import") or LineList()
-    for i, rel in enumerate(imports):
-        target = (Path(source).parent / rel)
-        if not target.is_file():
-            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
-        lib.add(_load_library_file(str(target)), str(target))
+    here = str(Path(source).resolve())
+    _import(lib, doc, source, (here,), {here})
 
     scenarios = []
     for ident, entry, entry_line in _matrix_entries(doc):
@@ -479,8 +567,9 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
                        subscriber=_substitute(doc.get("subscriber"), variables, source,
                                               doc.line_of("subscriber")))
         check_scenario(scn, doc)
-        _check_countries(scn)
+        _check_countries(scn, world_line)
         _check_ef_names(scn)
+        _check_steps(scn)
         scenarios.append(scn)
     return scenarios
 

@@ -101,6 +101,11 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
             offer = step.args if isinstance(step.args, str) else step.args.get("offer")
             if offer is not None and offer not in catalogue.offers:
                 raise DataError(scn.source, step.line, catalogue._unknown_offer(offer))
+            mno = step.args.get("mno") if isinstance(step.args, Mapping) else None
+            networks = catalogue.provider(catalogue.offer(scn.plan["offer"])).networks
+            if mno is not None and mno not in networks:
+                raise DataError(scn.source, step.line,
+                                f"unknown mno {mno!r} (the provider's networks: {', '.join(networks)})")
 
 
 def _line_of(doc: Mapping[str, Any], key: str) -> int | None:
@@ -206,12 +211,16 @@ class PlanContext(OfRun):
         return None
 
 
+def start_instant(scn: Scenario) -> datetime:
+    """Where the simulated time of ``scn`` starts: ``start:``, else the line's activation date."""
+    return _plans.parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
+
+
 def _plan_setup(scn: Scenario) -> tuple[Any, Any, datetime]:
     """What every run of ``scn`` starts from: the catalogue, the line's checked subscription
     (frozen offer, cut-offs and options the engine copies) and the start instant."""
     catalogue = _plans.default_catalogue()
-    start = _plans.parse_instant(scn.start or scn.plan.get("activated") or DEFAULT_START)
-    return catalogue, catalogue.subscription(subscription_spec(scn.plan)), start
+    return catalogue, catalogue.subscription(subscription_spec(scn.plan)), start_instant(scn)
 
 
 def plans(session: Session) -> PlanContext:

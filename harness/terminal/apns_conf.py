@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.parsers import expat
 
+from csim.yamlsrc import DataError, read_bytes
 from harness.network.operators import ApnSetting
 
 AUTH_TYPE = {"none": "0", "pap": "1", "chap": "2", "pap_or_chap": "3"}
@@ -27,8 +28,13 @@ _MODELLED = {
 }
 
 
-class ApnsConfError(ValueError):
-    """A malformed apns-conf.xml; the message names the file and line."""
+class ApnsConfError(DataError):
+    """A malformed apns-conf.xml; ``str()`` reads ``file:line: what is wrong``."""
+
+
+def _line(el: ET.Element) -> int | None:
+    line = el.get("\0line")
+    return int(line) if line else None
 
 
 def _parse(data: bytes, source: str) -> ET.Element:
@@ -50,9 +56,8 @@ def _parse(data: bytes, source: str) -> ET.Element:
         stack.pop()
 
     def refuse(*_args: object) -> None:
-        raise ApnsConfError(
-            f"{source}:{parser.CurrentLineNumber}: DTD and entity declarations are not accepted"
-        )
+        raise ApnsConfError(source, parser.CurrentLineNumber,
+                            "DTD and entity declarations are not accepted")
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
@@ -62,16 +67,16 @@ def _parse(data: bytes, source: str) -> ET.Element:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         why = expat.errors.messages[exc.code]
-        raise ApnsConfError(f"{source}:{exc.lineno}: not well-formed XML ({why})") from None
+        raise ApnsConfError(source, exc.lineno, f"not well-formed XML ({why})") from None
     if not root:
-        raise ApnsConfError(f"{source}: empty document")
+        raise ApnsConfError(source, None, "empty document")
     return root[0]
 
 
-def _pdn_protocol(value: str, source: str, line: str) -> str:
+def _pdn_protocol(value: str, source: str, line: int | None) -> str:
     v = value.upper()
     if v not in ("IP", "IPV6", "IPV4V6"):
-        raise ApnsConfError(f"{source}:{line}: protocol {value!r} (IP, IPV6 or IPV4V6 expected)")
+        raise ApnsConfError(source, line, f"protocol {value!r} (IP, IPV6 or IPV4V6 expected)")
     return v
 
 
@@ -80,21 +85,22 @@ def parse_apns_conf(data: bytes | str, source: str = "<apns-conf>") -> list[ApnS
     raw = data.encode() if isinstance(data, str) else data
     root = _parse(raw, source)
     if root.tag != "apns":
-        raise ApnsConfError(f"{source}:{root.get(chr(0) + 'line')}: root element is <{root.tag}>, not <apns>")
+        raise ApnsConfError(source, _line(root), f"root element is <{root.tag}>, not <apns>")
     out = []
     for el in root:
-        line = el.attrib.pop("\0line", "?")
+        line = _line(el)
+        del el.attrib["\0line"]
         if el.tag != "apn":
             continue
         a = dict(el.attrib)
         for key in ("mcc", "mnc", "apn"):
             if key not in a:
-                raise ApnsConfError(f"{source}:{line}: <apn> without {key}")
+                raise ApnsConfError(source, line, f"<apn> without {key}")
         if not (a["mcc"].isdigit() and len(a["mcc"]) == 3 and a["mnc"].isdigit() and len(a["mnc"]) in (2, 3)):
-            raise ApnsConfError(f"{source}:{line}: mcc {a['mcc']!r} / mnc {a['mnc']!r} are not a PLMN")
+            raise ApnsConfError(source, line, f"mcc {a['mcc']!r} / mnc {a['mnc']!r} are not a PLMN")
         auth = a.get("authtype", "-1")
         if auth not in AUTH_NAME and auth != "-1":
-            raise ApnsConfError(f"{source}:{line}: authtype {auth!r} (0, 1, 2 or 3 expected)")
+            raise ApnsConfError(source, line, f"authtype {auth!r} (0, 1, 2 or 3 expected)")
         port = a.get("mmsport", "")
         out.append(ApnSetting(
             name=a.get("carrier", a["apn"]),
@@ -119,8 +125,9 @@ def parse_apns_conf(data: bytes | str, source: str = "<apns-conf>") -> list[ApnS
 
 
 def load_apns_conf(path: str | Path) -> list[ApnSetting]:
-    p = Path(path)
-    return parse_apns_conf(p.read_bytes(), str(p))
+    """The entries of an apns-conf.xml file (a regular file of bounded size,
+    :func:`csim.yamlsrc.read_bytes`)."""
+    return parse_apns_conf(read_bytes(path), str(path))
 
 
 def terminal_entry(s: ApnSetting) -> ApnSetting:
@@ -158,7 +165,8 @@ def dump_apns_conf(settings: Iterable[ApnSetting], version: int = 8) -> str:
     root = ET.Element("apns", {"version": str(version)})
     for s in settings:
         if not s.mcc or not s.mnc:
-            raise ApnsConfError(f"APN {s.apn!r} has no MCC/MNC; apns-conf.xml entries are keyed by PLMN")
+            raise ApnsConfError("apns-conf.xml", None,
+                                f"APN {s.apn!r} has no MCC/MNC; apns-conf.xml entries are keyed by PLMN")
         ET.SubElement(root, "apn", _attributes(s))
     ET.indent(root, space="    ")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

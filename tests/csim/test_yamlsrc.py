@@ -1,8 +1,10 @@
 """The one YAML loader: line numbers on every error."""
 
+import os
+
 import pytest
 
-from csim.yamlsrc import DataError, LineDict, LineList, line_at, load, parse, validate
+from csim.yamlsrc import MAX_BYTES, DataError, LineDict, LineList, line_at, load, parse, validate
 
 SCHEMA = {
     "type": "object",
@@ -96,3 +98,81 @@ def test_load_reads_files_and_reports_missing(tmp_path):
     bad.write_bytes(b"name: caf\xe9\n")
     with pytest.raises(DataError, match="not UTF-8"):
         load(bad)
+
+
+# --------------------------------------------------------------------------- the guard
+
+BOMB = "".join(
+    f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a: &a [x, x, x, x, x, x, x, x, x]\n" + BOMB,
+     "bomb.yaml:6: too large once its aliases are expanded (more than 200000 nodes)"),
+    ("a: &a [1, *a]\n", "bomb.yaml:1: an alias refers to a node that contains it"),
+    ("name: x\nstart: 2022-02-30\n",
+     "bomb.yaml:2: impossible date '2022-02-30' (day is out of range for month)"),
+    ("wait: .inf\n", "bomb.yaml:1: '.inf' is not a finite number"),
+    ("wait: -.Inf\n", "bomb.yaml:1: '-.Inf' is not a finite number"),
+    ("wait: .nan\n", "bomb.yaml:1: '.nan' is not a finite number"),
+    ("", "bomb.yaml:1: empty document (expected a mapping)"),
+    ("# nothing\n~\n", "bomb.yaml:2: empty document (expected a mapping)"),
+    ("\n\n" + "x" * 4000 + "\n", "bomb.yaml:3: the document is a single value (expected a mapping)"),
+    ("a: 1\nb: x\x00y\n",
+     "bomb.yaml:2: invalid YAML: column 5: character #x0000 is not allowed "
+     "(control characters are not text)"),
+])
+def test_parse_refuses_with_a_line(text, expected):
+    with pytest.raises(DataError) as info:
+        parse(text, "bomb.yaml")
+    assert str(info.value) == expected
+
+
+def test_shared_anchors_within_the_bound_still_load():
+    doc = parse("a: &a {x: 1}\nb: [*a, *a]\nday: 2024-02-29\n", "ok.yaml")
+    assert doc["b"] == [{"x": 1}, {"x": 1}]
+    assert str(doc["day"]) == "2024-02-29"
+
+
+def test_load_reads_only_regular_files(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError) as info:
+        load(fifo)  # would block forever if opened for a plain read
+    assert str(info.value) == f"{fifo}: not a regular file (a FIFO, socket or device is not read)"
+    with pytest.raises(DataError, match="not a regular file"):
+        load("/dev/zero")
+    with pytest.raises(DataError, match="a directory, not a file"):
+        load(tmp_path)
+
+
+def test_load_bounds_the_file_size(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# " + b"x" * MAX_BYTES + b"\n")
+    with pytest.raises(DataError, match=r"big.yaml: too large \(more than 1048576 bytes\)"):
+        load(big)
+
+
+def test_load_names_the_line_and_column_of_a_bad_byte(tmp_path):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"name: x\nnote: caf\xe9\n")
+    with pytest.raises(DataError) as info:
+        load(bad)
+    assert str(info.value) == f"{bad}:2: not UTF-8 text: byte 0xE9 at column 10 (invalid continuation byte)"
+
+
+def test_a_long_value_is_quoted_only_in_part():
+    schema = {"type": "object", "properties": {"config": {"type": "object"}}}
+    with pytest.raises(DataError) as info:
+        validate(parse("config: " + "y" * 4000 + "\n", "s.yaml"), schema, "s.yaml")
+    message = str(info.value)
+    assert message.startswith("s.yaml:1: config: 'yyyy")
+    assert message.endswith("yyyy' is not of type 'object'")
+    assert len(message) < 230
+
+
+def test_a_list_where_a_mapping_is_expected_is_named_not_quoted():
+    with pytest.raises(DataError) as info:
+        validate(parse("# steps\n- " + "y" * 4000 + "\n", "s.yaml"), {"type": "object"}, "s.yaml")
+    assert str(info.value) == "s.yaml:2: the document is a list (expected a mapping)"

@@ -8,14 +8,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from csim.yamlsrc import DataError
+from harness.paths import FIXTURES
 from harness.scenario import loader as scenario
 
-CARD = """\
-name: test-card
-profiles:
-  domestic: {imsi: "208019900000001"}
-  international: {imsi: "901709900000001"}
-"""
+# a card profile that loads (the loader checks the profile a scenario names)
+CARD = (FIXTURES / "cards" / "alphalink-orange.yaml").read_text(encoding="utf-8")
 WORLD = """\
 name: test-world
 zones:
@@ -238,3 +235,25 @@ def test_every_bundled_scenario_is_valid():
     assert len({s.test_id for s in scns}) == len(scns)
     for s in scns:
         assert any(step.kind == "expect" for step in s.steps), s.test_id
+
+
+def test_imports_are_followed_once_each_and_a_cycle_is_an_error(write):
+    write("blocks:\n  common:\n    steps: [power_on]\n", "lib-c.yaml")
+    write("import: [lib-c.yaml]\nblocks:\n  a:\n    steps: [{use: common}]\n", "lib-a.yaml")
+    write("import: [lib-c.yaml]\nblocks:\n  b:\n    steps: [power_off]\n", "lib-b.yaml")
+    path = write(HEAD + "import: [lib-a.yaml, lib-b.yaml]\nsteps:\n  - use: a\n  - use: b\n")
+    scn = scenario.load_file(path)[0]
+    assert [s.kind for s in scn.steps] == ["power_on", "power_off"]
+    write("import: [lib-a.yaml]\nblocks:\n  c:\n    steps: [power_on]\n", "lib-c.yaml")
+    err = error_of(write(HEAD + "import: [lib-a.yaml]\nsteps:\n  - use: a\n"))
+    assert str(err).endswith("lib-c.yaml:1: circular import (lib-a.yaml -> lib-c.yaml -> lib-a.yaml)")
+
+
+def test_time_never_goes_back_behind_the_waits_and_advances(write):
+    plan = "plan: {offer: alphalink-orange-unlimited-50gb-blocked}\nstart: 2026-03-01T00:00\n"
+    ok = write(HEAD + plan + "steps:\n  - wait: 1h\n  - at: 2026-03-01T01:00\n  - advance: 1d\n"
+               "  - at: 2026-03-02T01:00\n")
+    assert [s.kind for s in scenario.load_file(ok)[0].steps] == ["wait", "at", "advance", "at"]
+    err = error_of(write(HEAD + plan + "steps:\n  - advance: 1d\n  - at: 2026-03-01T12:00\n"))
+    assert str(err).endswith("s.yaml:8: at: 2026-03-01T12:00 goes back in time "
+                             "(the scenario is at 2026-03-02T00:00 or later by then)")
