@@ -13,6 +13,7 @@ and a document that is a mapping or a list.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -234,6 +235,10 @@ _MESSAGE_CHARS = 200
 def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path)
     message = error.message
+    if error.validator == "enum" and isinstance(error.instance, str):
+        close = difflib.get_close_matches(error.instance, [str(v) for v in error.validator_value], n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"{len(error.validator_value)} values are allowed"
+        message = f"{error.instance!r} is not an allowed value: {hint}"
     if len(message) > _MESSAGE_CHARS:
         message = f"{message[:_MESSAGE_CHARS - 60]} ... {message[-50:]}"
     if error.validator == "additionalProperties":
