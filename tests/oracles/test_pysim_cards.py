@@ -124,7 +124,9 @@ CHECKS: dict[str, Check] = {
     "GSM IMSI": (f"{GSM}/EF.IMSI", lambda b: b["imsi"], lambda p: p.active_profile.imsi),
     "GSM AD": (f"{GSM}/EF.AD", lambda b: b["extensions"]["mnc_len"], lambda p: p.active_profile.mnc_length),
     "GSM SPN": (f"{GSM}/EF.SPN", _spn, _expected_spn),
-    "GSM LP": (f"{GSM}/EF.LP", _entries, lambda p: [f"{CBS_LANGUAGE[x]:02x}" for x in p.languages]),
+    # EF.LP: an unused byte is FF (TS 51.011 §10.3.1)
+    "GSM LP": (f"{GSM}/EF.LP", lambda b: [e for e in _entries(b) if e != "ff"],
+               lambda p: [f"{CBS_LANGUAGE[x]:02x}" for x in p.languages]),
     "GSM HPPLMN": (f"{GSM}/EF.HPPLMN", lambda b: b["raw"], lambda p: f"{p.hplmn_search_minutes // 6:02x}"),
     "GSM SST": (f"{GSM}/EF.SST", _services, lambda p: set(p.sst)),
     "GSM ACC": (f"{GSM}/EF.ACC", lambda b: {k for k, v in b.items() if v},
