@@ -236,8 +236,10 @@ def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path)
     message = error.message
     if error.validator == "enum" and isinstance(error.instance, str):
-        close = difflib.get_close_matches(error.instance, [str(v) for v in error.validator_value], n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"{len(error.validator_value)} values are allowed"
+        names = [str(v) for v in error.validator_value]
+        close = difflib.get_close_matches(error.instance, names, n=1)
+        shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {shown}"
         message = f"{error.instance!r} is not an allowed value: {hint}"
     if len(message) > _MESSAGE_CHARS:
         message = f"{message[:_MESSAGE_CHARS - 60]} ... {message[-50:]}"

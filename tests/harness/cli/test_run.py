@@ -73,7 +73,7 @@ def test_validate_checks_without_running(files, capsys):
     assert "2/2 files valid, 2 scenarios" in capsys.readouterr().out
     assert main(["validate", str(files)]) == 1
     err = capsys.readouterr().err
-    assert f"{files / 'broken.yaml'}:5: steps/0: 'fly' is not one of" in err
+    assert f"{files / 'broken.yaml'}:5: steps/0: 'fly' is not an allowed value: allowed: power_on," in err
 
 
 def test_validate_bundled_suite(capsys):

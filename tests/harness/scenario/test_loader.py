@@ -85,7 +85,7 @@ def test_simple_scenario_loads_into_steps_with_lines(write):
     ("steps:\n  - power_on\n  - select_manual: '2080'\n", 6, 'expected a PLMN as MCC-MNC, e.g. "208-01"'),
     ("steps:\n  - power_on\n  - expect:\n      roaming: false\n      rat: 6G\n", 8, "expect/rat"),
     ("steps:\n  - power_on\n  - wait: -3\n", 6, "less than the minimum of 0"),
-    ("steps:\n  - sleep\n", 5, "'sleep' is not one of"),
+    ("steps:\n  - sleep\n", 5, "'sleep' is not an allowed value: allowed: power_on, "),
     ("steps:\n  - {move: {country: BE}, wait: 3}\n", 5, "several steps (move, wait)"),
     ("steps:\n  - power_on\n  - move: {country: IT}\n", 6, "unknown country 'IT'"),
     ("steps:\n  - use: nowhere\n", 5, "unknown block 'nowhere'"),
