@@ -126,6 +126,10 @@ class Admission:
     home: bool = False  # the subscriber is at home (HPLMN or an equivalent PLMN)
 
 
+#: the decision for a subscriber at home: one immutable value, not a new one per attach
+_AT_HOME = Admission(True, data=True, home=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Operator:
     plmn: str
@@ -149,7 +153,7 @@ class Operator:
         operator's ``reject_cause`` (#11 PLMN not allowed by default).
         """
         if home_plmn is not None and (home_plmn == self.plmn or home_plmn in self.equivalent):
-            return Admission(True, data=True, home=True)
+            return _AT_HOME
         covering = [a for a in self.accepts if a.covers(imsi, home_plmn)]
         if not covering:
             return Admission(False, self.reject_cause)

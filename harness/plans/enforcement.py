@@ -104,6 +104,10 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy(meters={self.meters!r}, chains={self.chains!r})"
 
+    def unused_copy(self) -> Policy:
+        """A policy with this one's limits, alert masks and chains and nothing used yet."""
+        return Policy([Meter(m.limit, 0, m.alerts) for m in self.meters], [list(c) for c in self.chains])
+
     def copy_limits_from(self, other: Policy) -> None:
         for mine, theirs in zip(self.meters, other.meters, strict=True):
             mine.limit, mine.alerts = theirs.limit, theirs.alerts

@@ -342,8 +342,7 @@ class PolicyEngine:
         over the usage so far (alerts re-armed, blocks and throttling lifted where room is back)."""
         template = self._policy_template(line)
         if fresh:
-            line.policy = Policy()
-            line.policy.copy_limits_from(template)
+            line.policy = template.unused_copy()
             return
         line.policy.copy_limits_from(template)
         changes: list[tuple[int, int, str]] = []
