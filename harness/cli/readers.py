@@ -234,12 +234,16 @@ def _open_card(args: argparse.Namespace) -> tuple[Any, Any]:
     from harness.terminal.errors import CardCommandError
     from harness.terminal.link import UiccLink, normal_ending
 
+    pin = os.environ.get(PIN1_ENV)
+    try:
+        pin1 = pin_bytes(pin) if pin else None
+    except ValueError as exc:  # checked before the card is touched
+        raise TransportError(f"${PIN1_ENV}: {exc}; nothing was sent to the card") from None
     policy = SafetyPolicy(allow_write=False, min_attempts=required_attempts(args.pin_attempts_ok))
     transport = PcscTransport(args.reader, trace=args.trace, policy=policy)
     link = UiccLink(transport)
-    pin = os.environ.get(PIN1_ENV)
-    if pin:
-        sw = link.verify_pin(pin_bytes(pin))
+    if pin1 is not None:
+        sw = link.verify_pin(pin1)
         if not normal_ending(sw):
             transport.close()
             raise CardCommandError("VERIFY PIN", sw)

@@ -40,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="K/OPc by IMSI for the simulated HSS when the card is in a reader (--reader)")
     group.addoption("--allow-terminal-writes", action="store_true", default=False,
                     help="let the terminal write EF_LOCI/PSLOCI/EPSLOCI/FPLMN/KEYS... on a card in a reader")
+    group.addoption("--pin-attempts-ok", action="store_true", default=False,
+                    help="present PIN1 to a card in a reader even with a single attempt left (you are sure "
+                         "of the value); without it a PIN is presented only while 2 attempts remain")
     group.addoption("--aaa", choices=("in-process", "freeradius"), default="in-process",
                     help="the AAA answering the packet core's RADIUS (default in-process)")
 
@@ -151,7 +154,8 @@ def card_target(config: pytest.Config) -> CardTarget:
             reader=parse_reader(config.getoption("--reader", None)),
             serve=bool(config.getoption("--serve")), keys=config.getoption("--keys"),
             expect_profile=config.getoption("--expect-profile", None),
-            allow_terminal_writes=bool(config.getoption("--allow-terminal-writes")))
+            allow_terminal_writes=bool(config.getoption("--allow-terminal-writes")),
+            pin_attempts_ok=bool(config.getoption("--pin-attempts-ok")))
     return config.stash[_TARGET]
 
 

@@ -114,3 +114,16 @@ def test_every_bundled_card_gets_a_template_that_validates_and_runs(tmp_path, ca
     assert main(["validate", str(tmp_path)]) == 0
     assert main(["run", "-q", str(tmp_path)]) == 0
     assert f"{len(cards)} passed, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["read", "check"])
+def test_reader_refuses_a_malformed_pin_before_touching_the_card(
+        command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A $SIMHARNESS_PIN1 that is not 4 to 8 digits (TS 102 221 §9.5.2) is one line, no traceback, and no
+    reader is opened (reader 99 does not exist)."""
+    monkeypatch.setenv("SIMHARNESS_PIN1", "12ab")
+    argv = ["reader", command, "--reader", "99"] + (["alphalink-orange"] if command == "check" else [])
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "$SIMHARNESS_PIN1: a PIN is 4 to 8 digits; nothing was sent to the card" in err
+    assert "Traceback" not in err
