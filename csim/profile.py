@@ -726,6 +726,13 @@ def _build_profile(doc: LineDict) -> Profile:
             raise doc.error("msisdn", "msisdn: an E.164 number has 3 to 15 digits")
     pins = {n: _pin(doc["pins"], n) for n in ("pin1", "pin2", "adm1")}
     profiles = {name: _imsi_profile(name, node) for name, node in doc["profiles"].items()}
+    owner: dict[str, str] = {}  # IMSI -> the IMSI profile carrying it
+    for name, node in doc["profiles"].items():
+        imsi = profiles[name].imsi
+        if imsi in owner:
+            raise node.error("imsi", f"profiles/{name}/imsi: {imsi} is already the IMSI of profile "
+                                     f"{owner[imsi]!r}; the network could not tell the two apart")
+        owner[imsi] = name
     applet = _applet(doc, set(profiles))
     active = applet.priority if applet else next(iter(profiles))
     usim = doc.get("usim", {})
