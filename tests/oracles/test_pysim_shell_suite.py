@@ -52,9 +52,10 @@ DISAGREES: dict[str, str] = {
                     "'group'\"): the script programs sysmocom's proprietary DF.SAIP/EF.SUCI_Calc_Info "
                     "and asks for GET IDENTITY (SUCI calculated by the USIM, UST 125, TS 31.102 §7.5), "
                     "which the card does not model",
-    "lchan": "test.tmp does not match test.ok: logical channels 1-3 open and close as recorded, but "
-             "the script selects ADF.ISIM (EF.AD) and ADF.ARA-M (aram_delete_all, aram_get_all) on "
-             "channels 2 and 3, and the stand-in card has neither",
+    "lchan": "test.tmp does not match test.ok: MANAGE CHANNEL opens and closes channels 1-3 as "
+             "recorded and channel 1 keeps ADF.USIM/EF.IMSI, but the stand-in card has no "
+             "DF.TELECOM/EF.MSISDN (channel 0), ADF.ISIM/EF.AD (channel 2) nor ADF.ARA-M "
+             "(aram_delete_all, aram_get_all on channel 3)",
     "navigate_fs": "checkpoints_uicc.tmp does not match the .ok: the script walks ADF.ISIM, ADF.ARA-M, "
                    "DF.5GS and DF.TELECOM/DF.MCS/EF.MST, which the stand-in card lacks; test_sim: "
                    "'unknown cardname sysmoSIM-GR1' (a classic SIM, not served)",
