@@ -208,6 +208,12 @@ cdef bytes _DEFAULT_TERMINAL_PROFILE = bytes(stk.TerminalProfile.build(TERMINAL_
 cdef bytes _NO_TMSI = b"\xff" * 4     # EF_LOCI without TMSI (TS 31.102 §4.2.17)
 cdef bytes _NO_GUTI = b"\xff" * 12    # EF_EPSLOCI without GUTI (TS 31.102 §4.2.91)
 cdef tuple _EPS_STATUS = (b"\x00", b"\x01", b"\x02")
+#: SELECT by path from the MF (TS 102 221 §8.4.2, P1 08, no data): '7FFF' (the current ADF), DF.5GS,
+#: EF_5GS3GPPLOCI (TS 31.102 §4.4.11.2); then SELECT '7FFF' back to the ADF (§8.4.1)
+cdef bytes _SELECT_5GS3GPPLOCI = bytes.fromhex("00A4080C067FFF5FC04F01")
+cdef bytes _SELECT_CURRENT_ADF = bytes.fromhex("00A4000C027FFF")
+cdef int _5GS_LOCI_KEY = 0x5FC04F01   # its entry among the contents last written
+cdef int _SERVICE_5GS_MM = 122        # UST: 5GS Mobility Management Information (TS 31.102 §4.2.8)
 cdef bytes _AUTHENTICATE_HEAD = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10))  # then RAND, L, AUTN, Le
 
 
@@ -1133,8 +1139,10 @@ cdef class ModemCore:
         if rat == "2G" or rat == "3G":
             if acc.packet:
                 self._update(EF_PSLOCI_, b"".join((acc.ptmsi, acc.ptmsi_signature, lai, b"\x01\x00")))
+        elif rat == "5G" and _SERVICE_5GS_MM in u.ust:
+            self._update_5gs_loci(acc.guti, plmn, cell.area)
         elif EF_EPSLOCI_ in self._efs or self._link.select(EF_EPSLOCI_, 0) > 0:
-            # 5G NSA is anchored on the EPC: EPS location information applies
+            # E-UTRAN, or NR without DF.5GS location: 5G NSA is anchored on the EPC
             self._update(EF_EPSLOCI_, b"".join((acc.guti, lai, b"\x00")))
         roaming = self._roaming()  # the writes may have run proactive commands (REFRESH)
         data = self.service == S_NORMAL and self.packet and (not roaming or self.config.data_roaming)
@@ -1168,6 +1176,26 @@ cdef class ModemCore:
         if cause == CAUSE_NO_SUITABLE_CELLS_IN_LA:
             return "rat"
         return "rejected"
+
+    cdef void _update_5gs_loci(self, bytes guti, str plmn, long area):
+        """EF_5GS3GPPLOCI (TS 31.102 §4.4.11.2) after a registration on NR: the 5G-GUTI
+        (5GS mobile identity, TS 24.501 §9.11.3.4) mapped from the GUTI the network assigned
+        (TS 23.003 §2.10.2: AMF region/set/pointer = MMEGI and MMEC, 5G-TMSI = M-TMSI), the TAI
+        with its 24-bit TAC, status 5U1 UPDATED."""
+        cdef bytes data = b"".join((b"\x00\x0b\xf2", guti[2:12], _plmn_code(plmn),
+                                    (area & 0xFFFFFF).to_bytes(3, "big"), b"\x00"))
+        cdef int sw
+        if self._efs.get(_5GS_LOCI_KEY) == data:
+            return
+        if self._link.sw(_SELECT_5GS3GPPLOCI) != 0x9000:
+            self._link.sw(_SELECT_CURRENT_ADF)
+            return
+        sw = self._link.sw(b"".join((b"\x00\xd6\x00\x00", bytes((len(data),)), data)))
+        self._link.sw(_SELECT_CURRENT_ADF)
+        if sw == 0x9000 or sw >> 8 == 0x91:
+            self._efs[_5GS_LOCI_KEY] = data
+        if sw >> 8 == 0x91:
+            self.proactive(sw)
 
     cdef void _update_epsloci_status(self, bytes lai, int status):
         """EF_EPSLOCI without GUTI, the TAI and an EPS update status (TS 31.102 §4.2.91)."""

@@ -33,11 +33,14 @@ DISAGREES: dict[str, str] = {
     "apdu": _EUICC,
     "euicc": _EUICC,
     "gp": _EUICC + "; the ISD tests need the SJA5's SCP02/SCP03 keys and GlobalPlatform ISD",
-    "ara_m": "adf_ara-m.script.tmp does not match adf_ara-m.script.ok: the card has no ADF.ARA-M",
+    "ara_m": "adf_ara-m.script.tmp does not match adf_ara-m.script.ok: the card has no ADF.ARA-M "
+             "(GlobalPlatform SEAC: GET DATA FF40, STORE DATA of REF-AR-DOs), which the script fills "
+             "with aram_store_ref_ar_do and reads back",
     "authenticate": "the suite's RAND/AUTN are for the SJA5's K/OPc: 'SW match failed! Expected 9000 "
                     "and got 9862: Security management' (MAC failure, right for another key)",
-    "cardinfo": "sysmoISIM-SJA5-S17-cardinfo.tmp does not match the .ok: another ATR and no "
-                "ADF.ISIM/ADF.ARA-M in EF.DIR",
+    "cardinfo": "sysmoISIM-SJA5-S17-cardinfo.tmp does not match the .ok: the .ok keeps the SJA5's own "
+                "ATR (a vendor's, which the card does not present) and lists ADF.ISIM, the GP ISD "
+                "(a000000003000000) and ADF.ARA-M, which the card lacks",
     "export": "export.script.tmp does not match export.script.ok: the SJA5's file system (ADF.ISIM, "
               "ADF.ARA-M, DF.5GS, proprietary files) is not the simulated card's",
     "file_content": "test_record_uicc.tmp does not match test_record_uicc.ok (files and record sizes of "
@@ -46,11 +49,16 @@ DISAGREES: dict[str, str] = {
                      "whose files the card lacks",
     "fsdump": "fsdump.json.tmp does not match fsdump.json.ok: another file system than the SJA5's",
     "get_identity": "pySim's get_identity prints no SUCI (\"'NoneType' object has no attribute "
-                    "'group'\"): no SUCI calculation on the card (UST 124/125, DF.5GS)",
-    "lchan": "test.tmp does not match test.ok: the script selects ADF.ISIM and ADF.ARA-M on logical "
-             "channels",
-    "navigate_fs": "checkpoints_uicc.tmp does not match the .ok: the script walks MF/ADF.ISIM, which "
-                   "the card lacks; test_sim: 'unknown cardname sysmoSIM-GR1'",
+                    "'group'\"): the script programs sysmocom's proprietary DF.SAIP/EF.SUCI_Calc_Info "
+                    "and asks for GET IDENTITY (SUCI calculated by the USIM, UST 125, TS 31.102 §7.5), "
+                    "which the card does not model",
+    "lchan": "test.tmp does not match test.ok: MANAGE CHANNEL opens and closes channels 1-3 as "
+             "recorded and channel 1 keeps ADF.USIM/EF.IMSI, but the stand-in card has no "
+             "DF.TELECOM/EF.MSISDN (channel 0), ADF.ISIM/EF.AD (channel 2) nor ADF.ARA-M "
+             "(aram_delete_all, aram_get_all on channel 3)",
+    "navigate_fs": "checkpoints_uicc.tmp does not match the .ok: the script walks ADF.ISIM, ADF.ARA-M, "
+                   "DF.5GS and DF.TELECOM/DF.MCS/EF.MST, which the stand-in card lacks; test_sim: "
+                   "'unknown cardname sysmoSIM-GR1' (a classic SIM, not served)",
     "verify_adm": "'Cannot select unknown file by name EF.SIM_AUTH_KEY': a sysmocom proprietary file",
 }
 

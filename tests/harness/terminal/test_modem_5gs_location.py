@@ -1,0 +1,81 @@
+"""Location information written by the modem per access technology: EF_5GS3GPPLOCI in DF.5GS on NR
+when the USIM has service 122, EF_EPSLOCI on E-UTRAN (TS 31.102 §4.2.91, §4.4.11.2).
+
+No provider document of the bundled cards speaks of 5GS card files, so the card here is the
+bundled Bouygues Telecom profile with UST service 122 (5GS Mobility Management Information) added.
+"""
+
+from pathlib import Path
+
+import pytest
+from harness.events import EventLog
+
+from csim import Card
+from harness.network.world import World
+from harness.terminal.modem import Modem, ModemConfig
+from harness.terminal.transport import InProcessTransport
+
+BOUYGUES = Path("fixtures/cards/alphalink-bouygues.yaml")
+UST = "ust: [19, 20, 21, 27, 33, 34, 38, 42, 43, 71, 73, 85]"
+EF_5GS3GPPLOCI = "3F00/7FF0/5FC0/4F01"
+EF_EPSLOCI = "3F00/7FF0/6FE3"
+
+
+@pytest.fixture(scope="module")
+def world():
+    return World.load("europe")
+
+
+def card_with(tmp_path, ust):
+    text = BOUYGUES.read_text(encoding="utf-8")
+    assert UST in text
+    path = tmp_path / "bouygues.yaml"
+    path.write_text(text.replace(UST, ust), encoding="utf-8")
+    return Card.from_profile(path)
+
+
+def modem_on(world, card, rats):
+    log = EventLog()
+    modem = Modem(InProcessTransport(card, log), world, log=log,
+                  config=ModemConfig(pin="1111", rats=rats))
+    return modem, log
+
+
+def test_nr_registration_writes_5gs_location(tmp_path, world):
+    card = card_with(tmp_path, UST.replace("85]", "85, 122]"))
+    eps_before = card.read_file(EF_EPSLOCI)
+    modem, log = modem_on(world, card, ("5G",))
+    modem.power_on(country="FR")
+    reg = log.of_kind("registration")[-1]
+    assert (reg["plmn"], reg["rat"]) == ("208-20", "5G")
+    loci = card.read_file(EF_5GS3GPPLOCI).hex().upper()
+    # 5G-GUTI: 5GS mobile identity, length 000B, type 5G-GUTI (F2), MCC/MNC 208-20 (TS 24.501 §9.11.3.4)
+    assert loci[:12] == "000BF202F802"
+    # last visited registered TAI: 208-20, TAC 4865 = 001301 (24 bits); 5GS update status 5U1 (00)
+    assert loci[26:] == "02F802" "001301" "00"
+    assert card.read_file(EF_EPSLOCI) == eps_before  # not on E-UTRAN: EPS location untouched
+    # the terminal is back in ADF.USIM: a USIM EF is selectable by FID (TS 102 221 §8.4.1)
+    assert card.transmit(bytes.fromhex("00A4000C026F07"))[-2:] == b"\x90\x00"
+
+
+def test_eutran_registration_writes_eps_location(tmp_path, world):
+    card = card_with(tmp_path, UST.replace("85]", "85, 122]"))
+    loci_before = card.read_file(EF_5GS3GPPLOCI)
+    modem, log = modem_on(world, card, ("4G",))
+    modem.power_on(country="FR")
+    reg = log.of_kind("registration")[-1]
+    assert (reg["plmn"], reg["rat"]) == ("208-20", "4G")
+    eps = card.read_file(EF_EPSLOCI).hex().upper()
+    # EPS GUTI (0B F6, 208-20), TAI 208-20 / 1301, EPS update status EU1 UPDATED (TS 31.102 §4.2.91)
+    assert eps[:10] == "0BF602F802" and eps[24:] == "02F802" "1301" "00"
+    assert card.read_file(EF_5GS3GPPLOCI) == loci_before
+
+
+def test_nr_without_df_5gs_keeps_eps_location(tmp_path, world):
+    """Without service 122 the card has no DF.5GS: on NR the EPS location is kept as before."""
+    card = card_with(tmp_path, UST)
+    modem, log = modem_on(world, card, ("5G",))
+    modem.power_on(country="FR")
+    assert log.of_kind("registration")[-1]["rat"] == "5G"
+    assert card.read_file(EF_EPSLOCI).hex().upper()[24:] == "02F802" "1301" "00"
+    assert card.transmit(bytes.fromhex("00A4080C067FFF5FC04F01"))[-2:] == b"\x6a\x82"
