@@ -44,6 +44,7 @@ APN_DBS = ("android", "operators", "provider", "none")
 #: plan engine refusal -> TS 24.301 §9.9.4.4 cause the packet core sends
 _PLAN_CAUSES = (
     ("line deactivated", 8),
+    ("line suspended", 8),
     ("data blocked", 8),
     ("no data", 33),
     ("plan without data", 33),

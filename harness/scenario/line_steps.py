@@ -19,7 +19,7 @@ from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
 from harness.plans import parse_instant
 from harness.scenario.checks import Mismatch
-from harness.scenario.plan_steps import DEFAULT_START
+from harness.scenario.plan_steps import DEFAULT_START, PlanContext, plans
 from harness.scenario.step_groups import OfRun, group_key, run_context
 from harness.terminal import mmi
 from harness.terminal.voice_domain import VoiceSettings, bearer
@@ -138,6 +138,13 @@ class LineContext(OfRun):
         vm = self.rules.network(network).voicemail
         return self.voicemails.setdefault(number, Voicemail(vm.short, vm.long, vm.secret_code_in_france))
 
+    def plan(self, line_id: str) -> PlanContext | None:
+        """The plans engine's context when ``line_id`` is the line of the scenario's ``plan:``: the
+        terminal's card line (``existing_line: {card: true}``)."""
+        if line_id != self.card_line or getattr(self.session.scenario, "plan", None) is None:
+            return None
+        return plans(self.session)
+
     def country(self) -> str | None:
         """The country the terminal is registered in, or None."""
         st = self.session.modem.status()
@@ -218,6 +225,22 @@ def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     for imsi in imsis:
         if subscribers.pop(imsi, None) is not None:
             session.log.record("subscriber_removed", imsi=imsi, reason="SIM swapped away from this card")
+
+
+def _suspend(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    """'Suspension de la ligne': the fleet's state, and the plans engine's line when it is the
+    scenario's plan (its usages and sessions refused, the plan still billed)."""
+    out = ctx.fleet.suspend(now, a.get("line"), by=_by(a, "partner"))
+    plan = ctx.plan(ctx.fleet.line(a.get("line")).id) if out.accepted else None
+    if plan is not None:
+        plan.engine.suspend(plan.line)
+
+
+def _reactivate(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    out = ctx.fleet.reactivate(now, a.get("line"), by=_by(a, "partner"))
+    plan = ctx.plan(ctx.fleet.line(a.get("line")).id) if out.accepted else None
+    if plan is not None:
+        plan.engine.suspend(plan.line, False)
 
 
 def _line_time(s: Session, args: Any) -> None:
@@ -381,6 +404,9 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         "billed": why is None,
         "presentation": line_options.presentation(opts),
     }
+    plan = ctx.plan(ln.id) if why is None else None
+    if plan is not None:
+        ctx.placed.update(_rate(plan, a, usage, to_country, st.get("registered") if registered else None))
     ctx.session.log.record(
         "call_placed" if why is None else "call_refused",
         line=ln.id,
@@ -393,14 +419,28 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     )
 
 
+def _rate(
+    plan: PlanContext, a: Mapping[str, Any], usage: str, to_country: str, plmn: str | None
+) -> dict[str, Any]:
+    """Rate a placed call (``duration``, default one minute) or SMS through the plans engine's own
+    rules: where the terminal is registered, else (VoWiFi) the last zone it was in."""
+    where: dict[str, Any] = {"plmn": plmn} if plmn else {"zone": plan.current_zone()}
+    to = str(a.get("to", ""))
+    if usage == "voice":
+        r = plan.engine.call(plan.line, a.get("duration", "60s"), to=to, to_country=to_country, **where)
+        return {"included": r["included"], "metered": r["metered"]}
+    if usage == "sms":
+        r = plan.engine.sms(plan.line, to=to, to_country=to_country, **where)
+        return {"included": r["sent"] - r["metered"], "metered": r["metered"]}
+    return {}  # MMS: the plans engine rates no MMS usage
+
+
 ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "order_line": _step("network", _order),
     "existing_line": _step("number", _existing),
     "line_time": _line_time,
-    "suspend_line": _step("line", lambda c, a, t: c.fleet.suspend(t, a.get("line"), by=_by(a, "partner"))),
-    "reactivate_line": _step(
-        "line", lambda c, a, t: c.fleet.reactivate(t, a.get("line"), by=_by(a, "partner"))
-    ),
+    "suspend_line": _step("line", _suspend),
+    "reactivate_line": _step("line", _reactivate),
     "terminate_line": _step("line", lambda c, a, t: c.fleet.terminate(t, a.get("line"))),
     "suspend_option": _step(
         "option", lambda c, a, t: c.fleet.suspend_option(t, str(a["option"]), a.get("line"))
