@@ -1015,9 +1015,9 @@ class PolicyEngine:
         return {"accepted": False, "reason": reason}
 
     def suspend(self, line: str | Line, suspended: bool = True) -> None:
-        """AlphaLink mobile reference, 'Suspension de la ligne' ("Services interrompus jusqu'à la réactivation de la
-        ligne. Montant du forfait facturé."): usages and sessions refused, running sessions cut, the
-        month's items kept; ``suspended=False`` reactivates."""
+        """AlphaLink mobile reference, 'Suspension de la ligne' ("Services interrompus jusqu'à la
+        réactivation de la ligne. Montant du forfait facturé."): usages and sessions refused, running
+        sessions cut, the month's items kept; ``suspended=False`` reactivates."""
         ln = self.line(line)
         ln.suspended = suspended
         if suspended:

@@ -392,7 +392,8 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     way = None
     if why is None and usage == "voice":
         rat = st.get("rat") if registered else None
-        way = bearer(ctx.voice, rat, here in ctx.rules.ims_voice_countries)
+        cell = ctx.session.modem.cell if registered else None
+        way = bearer(ctx.voice, rat, here in ctx.rules.ims_voice_countries, cell.signal if cell else None)
         if way is None:
             why = "no cellular coverage and no VoWiFi"
     elif why is None and not registered:
