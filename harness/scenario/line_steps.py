@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from csim.profile import load_profile
 from csim.yamlsrc import DataError
 from harness.lines import Fleet, LineError, Outcome, load_rules
 from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
+from harness.paths import FIXTURES
 from harness.plans import parse_instant
 from harness.scenario.checks import Mismatch
 from harness.scenario.plan_steps import DEFAULT_START, PlanContext, plans
@@ -44,6 +47,7 @@ LINE_STEPS: tuple[str, ...] = (
     "selfcare_settings",
     "assign_sim",
     "sim_swap",
+    "insert_card",
     "dial",
     "incoming_call",
     "voicemail_code",
@@ -51,6 +55,7 @@ LINE_STEPS: tuple[str, ...] = (
 )
 LINE_EXPECT: tuple[str, ...] = (
     "call_placed",
+    "terminal_line",
     "electrical_profile",
     "line_request",
     "line_state",
@@ -93,11 +98,23 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
                     parse_instant(str(a[key]))
                 except ValueError as exc:
                     raise DataError(scn.source, step.line, str(exc)) from None
+        if step.kind == "insert_card":
+            path = card_path(scn.source, str(a.get("card", step.args)))
+            if not path.is_file():
+                raise DataError(scn.source, step.line, f"no card {path} for 'insert_card'")
         if step.kind == "line_time":
             try:
                 parse_instant(str(step.args))
             except ValueError as exc:
                 raise DataError(scn.source, step.line, str(exc)) from None
+
+
+def card_path(source: str, card: str) -> Path:
+    """A card of ``insert_card``: a name in ``fixtures/lines/cards`` or a path relative to the
+    scenario."""
+    if card.endswith((".yaml", ".yml")) or "/" in card:
+        return (Path(source).parent / card).resolve()
+    return FIXTURES / "lines" / "cards" / f"{card}.yaml"
 
 
 class LineContext(OfRun):
@@ -207,6 +224,7 @@ def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         now=now,
         sim_type=str(a.get("sim", "pin")),
         sim_since=None if a.get("sim_since") is None else date.fromisoformat(str(a["sim_since"])),
+        sim=ctx.session.profile.iccid if a.get("card") and ctx.session.profile else None,
     )
     if a.get("card"):
         ctx.card_line = ln.id
@@ -225,6 +243,25 @@ def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     for imsi in imsis:
         if subscribers.pop(imsi, None) is not None:
             session.log.record("subscriber_removed", imsi=imsi, reason="SIM swapped away from this card")
+
+
+def _insert_card(ctx: LineContext, a: dict[str, Any], _now: datetime) -> None:
+    """The user puts another SIM in the terminal (powered off, then powered on by the scenario).
+    When it is a line's SIM since a SIM swap, the home network knows its IMSIs and the line goes
+    on with it: the same number, the plan's counters and the line's options (AlphaLink mobile
+    reference, 'SIM SWAP vers une SIM PHYSIQUE'); any other card is unknown to the HSS (its
+    attach is rejected, TS 24.301 cause #2)."""
+    session = ctx.session
+    path = card_path(session.scenario.source if session.scenario else ".", str(a["card"]))
+    profile = load_profile(path)
+    ln = ctx.fleet.line_of_sim(profile.iccid)
+    if ln is not None and ln.state in ("active", "suspended"):
+        for sub in session.modem.network.hss.provision_profile(path):
+            session.log.record("subscriber_added", imsi=sub.imsi, line=ln.id, number=ln.number)
+        ctx.card_line = ln.id
+    else:
+        ctx.card_line = None
+    session.insert_card(profile)
 
 
 def _suspend(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
@@ -455,6 +492,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "selfcare_settings": _step("notifications", _selfcare_settings),
     "assign_sim": _step("sim", lambda c, a, t: c.fleet.assigned_sims.add(str(a["sim"]))),
     "sim_swap": _step("to", _sim_swap),
+    "insert_card": _step("card", _insert_card),
     "dial": _step("code", _dial),
     "incoming_call": _step("answer", _incoming),
     "voicemail_code": _step("code", _voicemail_code),
@@ -632,7 +670,22 @@ def _check_profile(ctx: LineContext, want: Any, line: int | None) -> list[Mismat
     return out
 
 
+def _check_terminal_line(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
+    """The fleet's line whose SIM is the terminal's card (as the terminal read its ICCID)."""
+    iccid = ctx.session.modem.status().get("iccid")
+    ln = ctx.fleet.line_of_sim(str(iccid)) if iccid else None
+    actual = {"line": None, "number": None, "state": None, "sim": iccid}
+    if ln is not None:
+        actual.update(line=ln.id, number=ln.number, state=ln.state)
+    return [
+        Mismatch(f"terminal_line.{k}", v, actual.get(k), line)
+        for k, v in want.items()
+        if not (_same(v, actual.get(k)) if v is not None else actual.get(k) is None)
+    ]
+
+
 _CHECKS: dict[str, Callable[[LineContext, Any, int | None], list[Mismatch]]] = {
+    "terminal_line": _check_terminal_line,
     "electrical_profile": _check_profile,
     "call_placed": _check_placed,
     "line_request": _check_request,
