@@ -21,6 +21,7 @@ from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
 from harness.paths import FIXTURES
 from harness.plans import parse_instant
+from harness.scenario import data_steps
 from harness.scenario.checks import Mismatch
 from harness.scenario.plan_steps import DEFAULT_START, PlanContext, plans
 from harness.scenario.step_groups import OfRun, group_key, run_context
@@ -265,19 +266,27 @@ def _insert_card(ctx: LineContext, a: dict[str, Any], _now: datetime) -> None:
 
 
 def _suspend(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
-    """'Suspension de la ligne': the fleet's state, and the plans engine's line when it is the
-    scenario's plan (its usages and sessions refused, the plan still billed)."""
+    """'Suspension de la ligne': the fleet's state; when the line is the terminal's card, the
+    plans engine's line (usages and sessions refused, the plan still billed) and the packet core
+    (the line's data barred)."""
     out = ctx.fleet.suspend(now, a.get("line"), by=_by(a, "partner"))
-    plan = ctx.plan(ctx.fleet.line(a.get("line")).id) if out.accepted else None
-    if plan is not None:
-        plan.engine.suspend(plan.line)
+    if out.accepted:
+        _services(ctx, ctx.fleet.line(a.get("line")).id, True)
 
 
 def _reactivate(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     out = ctx.fleet.reactivate(now, a.get("line"), by=_by(a, "partner"))
-    plan = ctx.plan(ctx.fleet.line(a.get("line")).id) if out.accepted else None
+    if out.accepted:
+        _services(ctx, ctx.fleet.line(a.get("line")).id, False)
+
+
+def _services(ctx: LineContext, line_id: str, suspended: bool) -> None:
+    plan = ctx.plan(line_id)
     if plan is not None:
-        plan.engine.suspend(plan.line, False)
+        plan.engine.suspend(plan.line, suspended)
+    scn = ctx.session.scenario
+    if line_id == ctx.card_line and scn is not None and data_steps.uses_data(scn):
+        data_steps.data(ctx.session).bar(suspended, f"line {ctx.fleet.line(line_id).number} suspended")
 
 
 def _line_time(s: Session, args: Any) -> None:
