@@ -255,19 +255,22 @@ class Fleet:
         now: datetime,
         sim_type: str = "pin",
         sim_since: date | None = None,
+        sim: str | None = None,
     ) -> MobileLine:
-        """A line already active in the fleet (ordered before the scenario starts); its SIM
-        received or activated on ``sim_since`` (default: ``now``)."""
+        """A line already active in the fleet (ordered before the scenario starts); its SIM (the
+        ICCID ``sim``, else a new one) received or activated on ``sim_since`` (default: ``now``)."""
         self.network(network)
         if number in self.pool.numbers:
             raise LineError(f"number {number} is already in the fleet")
+        if sim is not None and sim in self.pool.sims:
+            raise LineError(f"SIM {sim} is already in the fleet")
         self.pool.numbers.add(number)
         ln = MobileLine(
             id=f"line-{len(self.lines) + 1}",
             network=network,
             range=range_,
             number=number,
-            sim=self._new_sim(network, sim_type),
+            sim=self.pool.take_sim(sim) if sim is not None else self._new_sim(network, sim_type),
             sim_type=sim_type,
             kind="existing",
             ordered=now,
@@ -418,6 +421,10 @@ class Fleet:
         if ln.state == "suspended":
             return f"line {ln.number} is suspended: services interrupted until reactivation"
         return f"line {ln.number} is {ln.state}"
+
+    def line_of_sim(self, iccid: str) -> MobileLine | None:
+        """The line whose current SIM is ``iccid`` (None: no line, or a SIM swapped away)."""
+        return next((ln for ln in self.lines.values() if ln.sim == iccid), None)
 
     def counts(self) -> dict[str, int]:
         """Lines per state, as the self-care's dashboard counts them."""

@@ -80,7 +80,12 @@ _LINE_FIELDS = (
     "fixed_ip", "counters", "policy", "month_offer", "carry_envelope", "allowance", "recharged",
     "pending_recharges", "pending_change", "change_requests", "sessions", "sms_times",
     "sms_suspended_until", "items", "bills", "active", "ends", "reboot_required", "zone_bytes_metered",
+    "suspended",
 )
+
+
+#: the refusal of every usage of a suspended line (AlphaLink mobile reference, 'Suspension de la ligne')
+SUSPENDED = "line suspended: services interrupted until reactivation"
 
 
 class Line:
@@ -118,6 +123,7 @@ class Line:
         ends: datetime | None = None,
         reboot_required: bool = False,
         zone_bytes_metered: dict[str, int] | None = None,
+        suspended: bool = False,
     ) -> None:
         self.id = id
         self.offer = offer
@@ -147,6 +153,14 @@ class Line:
         self.ends = ends
         self.reboot_required = reboot_required
         self.zone_bytes_metered = {} if zone_bytes_metered is None else zone_bytes_metered
+        self.suspended = suspended  # 'Suspension de la ligne': no service, the plan still billed
+
+    @property
+    def out_of_service(self) -> str | None:
+        """Why the line serves nothing now (ended, or suspended until reactivation), or None."""
+        if not self.active:
+            return "line deactivated"
+        return SUSPENDED if self.suspended else None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Line):
@@ -433,8 +447,8 @@ class PolicyEngine:
         """Data usage (``data="24GB"``) where the line is served; returns accepted/rejected bytes."""
         ln, z = self._usage_start(line, zone, country, plmn, at)
         amount = parse_volume(data)
-        if not ln.active:
-            self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason="line deactivated")
+        if ln.out_of_service:
+            self._event("usage_rejected", ln, usage="data", zone=z, amount=amount, reason=ln.out_of_service)
             return {"accepted": 0, "rejected": amount, "zone": z}
         accepted = self.rate_data(ln, z, amount)
         state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"  # as throughput()
@@ -482,8 +496,8 @@ class PolicyEngine:
             ln.zone_bytes_metered[zone] = ln.zone_bytes_metered.get(zone, 0) + nbytes
 
     def _service_check(self, ln: Line, kind: str, zone: str) -> str | None:
-        if not ln.active:
-            return "line deactivated"
+        if ln.out_of_service:
+            return ln.out_of_service
         if kind not in ln.offer.services:
             return f"{ln.offer.label} does not allow {kind}"
         if zone != "france" and not ln.offer.roaming:
@@ -771,14 +785,12 @@ class PolicyEngine:
         z = self._where(zone, country, plmn)
         state = enforcement.zone_state(ln.policy, ZONE_INDEX[z]) if ln.active else "none"
         # what opening a session changes in none of these: the line, its meters, the APN
-        reason = None
-        if not ln.active:
-            reason = "line deactivated"
-        elif state == "none":
+        reason = ln.out_of_service
+        if reason is None and state == "none":
             reason = "no data for this plan in this zone" if ln.offer.has_data else "plan without data"
-        elif state == "blocked":
+        elif reason is None and state == "blocked":
             reason = "data blocked: limit reached"
-        elif ln.offer.apn and apn is not None and apn != ln.offer.apn_for(ln.activated):
+        elif reason is None and ln.offer.apn and apn is not None and apn != ln.offer.apn_for(ln.activated):
             reason = f"APN {apn} is not {ln.offer.apn_for(ln.activated)} for {ln.offer.label}"
         cap = ln.rules.session_cap
         lifted = cap is not None and cap.get("unless") == "fixed_ip" and ln.fixed_ip
@@ -1000,6 +1012,16 @@ class PolicyEngine:
     def _change_rejected(self, ln: Line, target: str, reason: str) -> dict[str, Any]:
         self._event("change_rejected", ln, offer=target, reason=reason)
         return {"accepted": False, "reason": reason}
+
+    def suspend(self, line: str | Line, suspended: bool = True) -> None:
+        """AlphaLink mobile reference, 'Suspension de la ligne' ("Services interrompus jusqu'à la
+        réactivation de la ligne. Montant du forfait facturé."): usages and sessions refused, running
+        sessions cut, the month's items kept; ``suspended=False`` reactivates."""
+        ln = self.line(line)
+        ln.suspended = suspended
+        if suspended:
+            self._cut_sessions(ln, SUSPENDED, all_zones=True)
+        self._event("service_suspended" if suspended else "service_resumed", ln)
 
     def reboot(self, line: str | Line) -> None:
         ln = self.line(line)

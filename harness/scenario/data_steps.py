@@ -17,6 +17,7 @@ Nothing here loads operators, scapy or the plan engine for scenarios without dat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os.path
 from collections.abc import Callable, Mapping
@@ -44,6 +45,7 @@ APN_DBS = ("android", "operators", "provider", "none")
 #: plan engine refusal -> TS 24.301 §9.9.4.4 cause the packet core sends
 _PLAN_CAUSES = (
     ("line deactivated", 8),
+    ("line suspended", 8),
     ("data blocked", 8),
     ("no data", 33),
     ("plan without data", 33),
@@ -324,6 +326,20 @@ class DataContext(OfRun):
             self._imsi = st.get("imsi")
             return
         self._follow_sessions(bool(st.get("registered")) and bool(st.get("data")), st.get("imsi"))
+
+    def bar(self, barred: bool, reason: str) -> None:
+        """Operator determined barring of the line's packet data, as a line suspension sets it: the
+        packet core refuses new sessions (TS 24.301 §9.9.4.4 cause #8) and releases the running
+        ones (Admin-Reset, RFC 2866 §5.10); ``barred=False`` lifts it."""
+        plane = self.plane
+        if plane is None:
+            return
+        for imsi, sub in list(plane.subscribers.items()):
+            plane.subscribers[imsi] = dataclasses.replace(sub, barred=barred)
+        if barred:
+            for sid in [s for s in self.terminal.sessions if s in plane.sessions]:
+                plane.deactivate(sid, reason=reason, terminate_cause=6, by_policy=True)
+            self.terminal.sessions.clear()
 
     def _follow_sessions(self, ps_service: bool, imsi: str | None) -> None:
         """End the terminal's sessions that lost the PS service, the IMSI or the plan's consent."""

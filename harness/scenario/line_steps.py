@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from csim.profile import load_profile
 from csim.yamlsrc import DataError
 from harness.lines import Fleet, LineError, Outcome, load_rules
 from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
+from harness.paths import FIXTURES
 from harness.plans import parse_instant
+from harness.scenario import data_steps
 from harness.scenario.checks import Mismatch
-from harness.scenario.plan_steps import DEFAULT_START
+from harness.scenario.plan_steps import DEFAULT_START, PlanContext, plans
 from harness.scenario.step_groups import OfRun, group_key, run_context
 from harness.terminal import mmi
 from harness.terminal.voice_domain import VoiceSettings, bearer
@@ -44,6 +48,7 @@ LINE_STEPS: tuple[str, ...] = (
     "selfcare_settings",
     "assign_sim",
     "sim_swap",
+    "insert_card",
     "dial",
     "incoming_call",
     "voicemail_code",
@@ -51,6 +56,7 @@ LINE_STEPS: tuple[str, ...] = (
 )
 LINE_EXPECT: tuple[str, ...] = (
     "call_placed",
+    "terminal_line",
     "electrical_profile",
     "line_request",
     "line_state",
@@ -93,11 +99,23 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
                     parse_instant(str(a[key]))
                 except ValueError as exc:
                     raise DataError(scn.source, step.line, str(exc)) from None
+        if step.kind == "insert_card":
+            path = card_path(scn.source, str(a.get("card", step.args)))
+            if not path.is_file():
+                raise DataError(scn.source, step.line, f"no card {path} for 'insert_card'")
         if step.kind == "line_time":
             try:
                 parse_instant(str(step.args))
             except ValueError as exc:
                 raise DataError(scn.source, step.line, str(exc)) from None
+
+
+def card_path(source: str, card: str) -> Path:
+    """A card of ``insert_card``: a name in ``fixtures/lines/cards`` or a path relative to the
+    scenario."""
+    if card.endswith((".yaml", ".yml")) or "/" in card:
+        return (Path(source).parent / card).resolve()
+    return FIXTURES / "lines" / "cards" / f"{card}.yaml"
 
 
 class LineContext(OfRun):
@@ -137,6 +155,13 @@ class LineContext(OfRun):
     def voicemail(self, number: str, network: str) -> Voicemail:
         vm = self.rules.network(network).voicemail
         return self.voicemails.setdefault(number, Voicemail(vm.short, vm.long, vm.secret_code_in_france))
+
+    def plan(self, line_id: str) -> PlanContext | None:
+        """The plans engine's context when ``line_id`` is the line of the scenario's ``plan:``: the
+        terminal's card line (``existing_line: {card: true}``)."""
+        if line_id != self.card_line or getattr(self.session.scenario, "plan", None) is None:
+            return None
+        return plans(self.session)
 
     def country(self) -> str | None:
         """The country the terminal is registered in, or None."""
@@ -200,6 +225,7 @@ def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         now=now,
         sim_type=str(a.get("sim", "pin")),
         sim_since=None if a.get("sim_since") is None else date.fromisoformat(str(a["sim_since"])),
+        sim=ctx.session.profile.iccid if a.get("card") and ctx.session.profile else None,
     )
     if a.get("card"):
         ctx.card_line = ln.id
@@ -218,6 +244,49 @@ def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     for imsi in imsis:
         if subscribers.pop(imsi, None) is not None:
             session.log.record("subscriber_removed", imsi=imsi, reason="SIM swapped away from this card")
+
+
+def _insert_card(ctx: LineContext, a: dict[str, Any], _now: datetime) -> None:
+    """The user puts another SIM in the terminal (powered off, then powered on by the scenario).
+    When it is a line's SIM since a SIM swap, the home network knows its IMSIs and the line goes
+    on with it: the same number, the plan's counters and the line's options (AlphaLink mobile
+    reference, 'SIM SWAP vers une SIM PHYSIQUE'); any other card is unknown to the HSS (its
+    attach is rejected, TS 24.301 cause #2)."""
+    session = ctx.session
+    path = card_path(session.scenario.source if session.scenario else ".", str(a["card"]))
+    profile = load_profile(path)
+    ln = ctx.fleet.line_of_sim(profile.iccid)
+    if ln is not None and ln.state in ("active", "suspended"):
+        for sub in session.modem.network.hss.provision_profile(path):
+            session.log.record("subscriber_added", imsi=sub.imsi, line=ln.id, number=ln.number)
+        ctx.card_line = ln.id
+    else:
+        ctx.card_line = None
+    session.insert_card(profile)
+
+
+def _suspend(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    """'Suspension de la ligne': the fleet's state; when the line is the terminal's card, the
+    plans engine's line (usages and sessions refused, the plan still billed) and the packet core
+    (the line's data barred)."""
+    out = ctx.fleet.suspend(now, a.get("line"), by=_by(a, "partner"))
+    if out.accepted:
+        _services(ctx, ctx.fleet.line(a.get("line")).id, True)
+
+
+def _reactivate(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    out = ctx.fleet.reactivate(now, a.get("line"), by=_by(a, "partner"))
+    if out.accepted:
+        _services(ctx, ctx.fleet.line(a.get("line")).id, False)
+
+
+def _services(ctx: LineContext, line_id: str, suspended: bool) -> None:
+    plan = ctx.plan(line_id)
+    if plan is not None:
+        plan.engine.suspend(plan.line, suspended)
+    scn = ctx.session.scenario
+    if line_id == ctx.card_line and scn is not None and data_steps.uses_data(scn):
+        data_steps.data(ctx.session).bar(suspended, f"line {ctx.fleet.line(line_id).number} suspended")
 
 
 def _line_time(s: Session, args: Any) -> None:
@@ -369,7 +438,8 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     way = None
     if why is None and usage == "voice":
         rat = st.get("rat") if registered else None
-        way = bearer(ctx.voice, rat, here in ctx.rules.ims_voice_countries)
+        cell = ctx.session.modem.cell if registered else None
+        way = bearer(ctx.voice, rat, here in ctx.rules.ims_voice_countries, cell.signal if cell else None)
         if way is None:
             why = "no cellular coverage and no VoWiFi"
     elif why is None and not registered:
@@ -381,6 +451,9 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         "billed": why is None,
         "presentation": line_options.presentation(opts),
     }
+    plan = ctx.plan(ln.id) if why is None else None
+    if plan is not None:
+        ctx.placed.update(_rate(plan, a, usage, to_country, st.get("registered") if registered else None))
     ctx.session.log.record(
         "call_placed" if why is None else "call_refused",
         line=ln.id,
@@ -393,14 +466,28 @@ def _call_number(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     )
 
 
+def _rate(
+    plan: PlanContext, a: Mapping[str, Any], usage: str, to_country: str, plmn: str | None
+) -> dict[str, Any]:
+    """Rate a placed call (``duration``, default one minute) or SMS through the plans engine's own
+    rules: where the terminal is registered, else (VoWiFi) the last zone it was in."""
+    where: dict[str, Any] = {"plmn": plmn} if plmn else {"zone": plan.current_zone()}
+    to = str(a.get("to", ""))
+    if usage == "voice":
+        r = plan.engine.call(plan.line, a.get("duration", "60s"), to=to, to_country=to_country, **where)
+        return {"included": r["included"], "metered": r["metered"]}
+    if usage == "sms":
+        r = plan.engine.sms(plan.line, to=to, to_country=to_country, **where)
+        return {"included": r["sent"] - r["metered"], "metered": r["metered"]}
+    return {}  # MMS: the plans engine rates no MMS usage
+
+
 ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "order_line": _step("network", _order),
     "existing_line": _step("number", _existing),
     "line_time": _line_time,
-    "suspend_line": _step("line", lambda c, a, t: c.fleet.suspend(t, a.get("line"), by=_by(a, "partner"))),
-    "reactivate_line": _step(
-        "line", lambda c, a, t: c.fleet.reactivate(t, a.get("line"), by=_by(a, "partner"))
-    ),
+    "suspend_line": _step("line", _suspend),
+    "reactivate_line": _step("line", _reactivate),
     "terminate_line": _step("line", lambda c, a, t: c.fleet.terminate(t, a.get("line"))),
     "suspend_option": _step(
         "option", lambda c, a, t: c.fleet.suspend_option(t, str(a["option"]), a.get("line"))
@@ -414,6 +501,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "selfcare_settings": _step("notifications", _selfcare_settings),
     "assign_sim": _step("sim", lambda c, a, t: c.fleet.assigned_sims.add(str(a["sim"]))),
     "sim_swap": _step("to", _sim_swap),
+    "insert_card": _step("card", _insert_card),
     "dial": _step("code", _dial),
     "incoming_call": _step("answer", _incoming),
     "voicemail_code": _step("code", _voicemail_code),
@@ -591,7 +679,22 @@ def _check_profile(ctx: LineContext, want: Any, line: int | None) -> list[Mismat
     return out
 
 
+def _check_terminal_line(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
+    """The fleet's line whose SIM is the terminal's card (as the terminal read its ICCID)."""
+    iccid = ctx.session.modem.status().get("iccid")
+    ln = ctx.fleet.line_of_sim(str(iccid)) if iccid else None
+    actual = {"line": None, "number": None, "state": None, "sim": iccid}
+    if ln is not None:
+        actual.update(line=ln.id, number=ln.number, state=ln.state)
+    return [
+        Mismatch(f"terminal_line.{k}", v, actual.get(k), line)
+        for k, v in want.items()
+        if not (_same(v, actual.get(k)) if v is not None else actual.get(k) is None)
+    ]
+
+
 _CHECKS: dict[str, Callable[[LineContext, Any, int | None], list[Mismatch]]] = {
+    "terminal_line": _check_terminal_line,
     "electrical_profile": _check_profile,
     "call_placed": _check_placed,
     "line_request": _check_request,

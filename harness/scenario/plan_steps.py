@@ -267,10 +267,10 @@ def _consume(s: Session, args: Any) -> None:
     for i in range(chunks):
         part = total * (i + 1) // chunks - done
         done += part
-        if line.active:
+        if line.out_of_service is None:
             engine.rate_data(line, zone, part)
         else:
-            engine.consume(line, part, zone=zone)  # refused: the line ended on the way
+            engine.consume(line, part, zone=zone)  # refused: the line ended or was suspended
         if step is not None:
             ctx.move_to(engine.clock.now + step)
 

@@ -154,6 +154,29 @@ class Session:
             return None
         return self._imsi_profiles.get(str(imsi))
 
+    def insert_card(self, profile: Profile) -> None:
+        """The user puts another simulated card in the terminal: the terminal is powered off, the
+        card of ``profile`` replaces the old one behind a new transport, and a new terminal (same
+        settings, PIN1 of the new card) reads it at its next power-on; the world, the network and
+        the log stay. Not for a card in a reader, which only a hand can change."""
+        import dataclasses
+
+        from harness.terminal.modem import Modem
+
+        if self.target.in_reader:
+            raise TransportError(f"the {self.target.describe()} cannot be changed by a scenario step")
+        old = self.modem
+        if old.powered:
+            old.power_off()
+        self.transport.close()
+        self.card, self.transport = _open_card(profile, self.target, self.log)
+        self.profile = profile
+        self._imsi_profiles = {p.imsi: name for name, p in profile.imsi_profiles.items()}
+        self.link = UiccLink(CheckTransport(self.transport, self.log))
+        config = dataclasses.replace(old.config, pin=user_pin(profile))
+        self.modem = Modem(self.transport, self.world, log=self.log, config=config, network=old.network)
+        self.log.record("card_inserted", iccid=profile.iccid)
+
     def restore_selection(self) -> None:
         """After reading files for a check, select ADF.USIM again: the terminal selects its
         files by FID within the application (TS 102 221 §8.4.1)."""

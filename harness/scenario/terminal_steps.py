@@ -32,7 +32,7 @@ def _power_on(s: Session, args: Any) -> None:
 
 
 def _move(s: Session, args: Any) -> None:
-    s.modem.move(country=args["country"])
+    s.modem.move(country=args.get("country"), location=args.get("location"))
 
 
 def _wait(s: Session, args: Any) -> None:

@@ -159,15 +159,26 @@ def test_the_event_log_imports_nothing_of_the_project():
 #: package -> packages it must never import (docs/architecture.md)
 FORBIDDEN = {
     "harness.network": ("harness.terminal", "harness.scenario", "harness.readers", "harness.plans",
-                        "harness.cli", "harness.pytest_plugins"),
+                        "harness.lines", "harness.cli", "harness.pytest_plugins"),
     "harness.plans": ("harness.terminal", "harness.network", "harness.scenario", "harness.readers",
+                      "harness.lines", "harness.cli", "harness.pytest_plugins"),
+    "harness.lines": ("harness.terminal", "harness.network", "harness.scenario", "harness.readers",
                       "harness.cli", "harness.pytest_plugins"),
-    "harness.terminal": ("harness.scenario", "harness.readers", "harness.plans", "harness.cli",
-                         "harness.pytest_plugins"),
-    "harness.readers": ("harness.scenario", "harness.network", "harness.plans", "harness.cli",
-                        "harness.pytest_plugins"),
+    "harness.terminal": ("harness.scenario", "harness.readers", "harness.plans", "harness.lines",
+                         "harness.cli", "harness.pytest_plugins"),
+    "harness.readers": ("harness.scenario", "harness.network", "harness.plans", "harness.lines",
+                        "harness.cli", "harness.pytest_plugins"),
     "harness.scenario": ("harness.cli", "harness.pytest_plugins"),
 }
+
+
+def test_the_lines_use_the_plans_and_only_the_scenario_drives_them():
+    """The fleet reuses the plans engine's rules (durations); only the scenario steps import it."""
+    graph = import_graph()
+    assert "harness.plans" in graph["harness.lines.rules"]
+    users = sorted({m.split(".")[1] for m, deps in graph.items() if not m.startswith("harness.lines")
+                    and any(d.startswith("harness.lines") for d in deps)})
+    assert users == ["scenario"]
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))

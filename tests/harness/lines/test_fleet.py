@@ -3,12 +3,13 @@ self-care e-mails), and a property test over random request sequences."""
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from harness.events import EventLog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csim.yamlsrc import DataError
-from harness.lines import Fleet, load_rules
+from harness.lines import Fleet, LineError, load_rules
 
 T0 = datetime(2026, 3, 4, 10, 0)  # a Wednesday
 
@@ -140,3 +141,32 @@ def test_a_scenario_naming_an_unknown_network_fails_at_load_with_its_line(tmp_pa
         assert str(exc).startswith(f"{path}:5: unknown network 'sfr'")
     else:
         raise AssertionError("an unknown network loaded")
+
+
+def test_the_swapped_sim_serves_the_line_and_the_old_one_none():
+    f, _ = _fleet()
+    ln = f.existing("orange", "0757760114", now=T0, sim="8933019900000000012")
+    assert f.line_of_sim("8933019900000000012") is ln
+    f.assigned_sims.add("8933019900000000020")
+    assert f.sim_swap(T0, "sim", sim="8933019900000000020").accepted
+    assert f.line_of_sim("8933019900000000020") is ln and ln.number == "0757760114"
+    assert f.line_of_sim("8933019900000000012") is None
+
+
+def test_an_existing_line_cannot_take_a_sim_already_used():
+    f, _ = _fleet()
+    f.existing("orange", "0757760114", now=T0, sim="8933019900000000012")
+    with pytest.raises(LineError, match="already in the fleet"):
+        f.existing("orange", "0757760115", now=T0, sim="8933019900000000012")
+
+
+def test_insert_card_naming_no_card_fails_at_load_with_its_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: x\ncard: alphalink-orange\nworld: europe\nsteps:\n  - power_on: {country: FR}\n"
+        "  - insert_card: no-such-card\n"
+    )
+    from harness.scenario.loader import load_file
+
+    with pytest.raises(DataError, match=r"s\.yaml:6: no card .*no-such-card\.yaml"):
+        load_file(path)

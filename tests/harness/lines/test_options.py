@@ -59,3 +59,22 @@ def test_withheld_number():
 )
 def test_voice_domain(settings, rat, ims, want):
     assert bearer(settings, rat, ims) == want
+
+
+@pytest.mark.parametrize(
+    ("rat", "signal", "want"),
+    [
+        ("4G", -88.0, "volte"),  # high quality: cellular preferred
+        ("4G", -110.0, "volte"),  # TS 23.122 §4.4.3.1.1 iv: RSRP >= -110 dBm is high quality
+        ("4G", -114.0, "vowifi"),  # the Orange 4G cell near Lille in fixtures/networks/europe.yaml
+        ("3G", -96.0, "vowifi"),  # RSCP below -95 dBm
+        ("2G", -80.0, "cs"),
+    ],
+)
+def test_vowifi_when_the_serving_cell_is_weak(rat, signal, want):
+    assert bearer(VoiceSettings(volte=True, vowifi=True, wifi=True), rat, True, signal) == want
+
+
+def test_weak_cell_without_vowifi_stays_cellular():
+    assert bearer(VoiceSettings(volte=True), "4G", True, -120.0) == "volte"
+    assert bearer(VoiceSettings(vowifi=True, wifi=False), "3G", True, -110.0) == "cs"
