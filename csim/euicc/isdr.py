@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from csim import stk
 from csim.encoding import decode_iccid, encode_iccid
+from csim.euicc import bpp
 from csim.euicc.bpp import BoundProfilePackageLoad, BppFailure, Loaded, children
 from csim.euicc.pki import (
     CURVES,
@@ -506,8 +507,7 @@ class IsdR:
         the install notification, §2.4.6)."""
         session = self.session
         if session is None or session.load is None:
-            return self._installation_result(None, ("errorResult", {
-                "bppCommandId": 0, "errorReason": 127}), "")
+            raise Es10Error(0x6985, "LoadBoundProfilePackage: no download session (PrepareDownload first)")
         try:
             loaded = session.load.feed(segment)
             if loaded is None:
@@ -530,40 +530,39 @@ class IsdR:
         meta = loaded.metadata
         iccid = decode_iccid(meta["iccid"])
         if any(p.iccid == iccid for p in self.profiles):
-            raise BppFailure(2, 9, f"ICCID {iccid} is already on the eUICC")
+            raise BppFailure(bpp.STORE_METADATA, bpp.ICCID_ALREADY_EXISTS,
+                             f"ICCID {iccid} is already on the eUICC")
         if meta.get("profilePolicyRules") is not None and any(
                 _bit_set(meta["profilePolicyRules"], n) for n in (1, 2)):
-            raise BppFailure(2, 15, "no rules authorisation table allows PPR1/PPR2")
+            raise BppFailure(bpp.STORE_METADATA, bpp.PPR_NOT_ALLOWED,
+                             "the rules authorisation table allows no PPR1/PPR2")
         try:
             package = saip.decode(loaded.profile_package)
             card = saip.card_for(package, meta["profileName"] or iccid, meta["serviceProviderName"])
         except saip.PackageError as exc:
-            raise BppFailure(5, 12, str(exc)) from exc
+            raise BppFailure(bpp.LOAD_PROFILE_ELEMENTS, bpp.PE_PROCESSING_ERROR, str(exc)) from exc
         used = {p.aid for p in self.profiles}
         index = next(i for i in range(len(self.profiles) + 1) if isdp_aid(i) not in used)
         address = next((n["notificationAddress"] for n in meta.get("notificationConfigurationInfo", ())),
                        None)
-        isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid, service_provider=meta["serviceProviderName"],
-                    name=meta["profileName"], profile_class=meta.get("profileClass", OPERATIONAL),
-                    notification_address=address)
+        isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid,
+                    service_provider=meta["serviceProviderName"], name=meta["profileName"],
+                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address)
         self.profiles.append(isdp)
         return isdp
 
-    def _installation_result(self, session: Session | None, result: tuple[str, Any], iccid: str) -> bytes:
+    def _installation_result(self, session: Session, result: tuple[str, Any], iccid: str) -> bytes:
         """The ProfileInstallationResult, signed by the eUICC over profileInstallationResultData
         (SGP.22 §5.7.6), queued as the install notification to the session's SM-DP+."""
-        address = session.server_address if session is not None else ""
-        note = Notification(self.next_seq, INSTALL, address, iccid)
-        metadata = note.metadata()
-        data: dict[str, Any] = {"transactionId": session.transaction_id if session is not None else b"\x00",
-                                "notificationMetadata": metadata, "finalResult": result}
-        if session is not None and session.dp_oid:
+        note = Notification(self.next_seq, INSTALL, session.server_address, iccid)
+        data: dict[str, Any] = {"transactionId": session.transaction_id,
+                                "notificationMetadata": note.metadata(), "finalResult": result}
+        if session.dp_oid:
             data["smdpOid"] = session.dp_oid
         signature = self.credentials.sign(SPEC.encode("ProfileInstallationResultData", data))
         note.result = {"profileInstallationResultData": data, "euiccSignPIR": signature}
-        if session is not None:
-            self.notifications.append(note)
-            self.next_seq += 1
+        self.notifications.append(note)
+        self.next_seq += 1
         return SPEC.encode("ProfileInstallationResult", note.result)
 
     def cancel_session(self, req: dict[str, Any]) -> tuple[str, Any]:

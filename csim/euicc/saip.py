@@ -17,6 +17,8 @@ from typing import Any
 
 import asn1tools
 
+from csim.encoding import encode_iccid
+
 SPEC = asn1tools.compile_files(str(Path(__file__).with_name("saip.asn")), "der")
 
 # ProfileElement CHOICE alternatives by their automatic tag number (§8.1)
@@ -26,8 +28,8 @@ PE_NAMES = [
     "rfu5", "mf", "cd", "telecom", "usim", "opt-usim", "isim", "opt-isim", "phonebook", "gsm-access",
     "csim", "opt-csim", "eap", "df-5gs", "df-saip", "df-snpn", "df-5gprose", "iot", "opt-iot",
 ]
-DECODED = {"header": "ProfileHeader", "pinCodes": "PE-PINCodes", "pukCodes": "PE-PUKCodes",
-           "akaParameter": "PE-AKAParameter", "usim": "PE-USIM"}
+# the alternatives of ProfileElement in saip.asn
+DECODED = {"header", "mf", "pinCodes", "pukCodes", "akaParameter", "usim", "end"}
 # AlgoParameter.algorithmID (§8.6.3)
 MILENAGE, TUAK, USIM_TEST_ALGORITHM = 1, 2, 3
 # the USIM services whose files csim builds from a card profile's plain fields: service name
@@ -93,25 +95,14 @@ def decode(data: bytes) -> list[ProfileElement]:
         name = PE_NAMES[number] if number < len(PE_NAMES) else f"pe{number}"
         value = None
         if name in DECODED:
-            # the CHOICE tag replaces the SEQUENCE tag (automatic tagging): decode as a SEQUENCE
-            inner = b"\x30" + tlv[_tag_end(tlv):]
             try:
-                value = SPEC.decode(DECODED[name], inner)
+                _, value = SPEC.decode("ProfileElement", tlv)
             except (asn1tools.DecodeError, ValueError) as exc:
                 raise PackageError(f"ProfileElement {name}: {exc}") from exc
         elements.append(ProfileElement(name, tlv, value))
     if not elements or elements[0].name != "header":
         raise PackageError("the package does not start with a ProfileHeader (§8.2)")
     return elements
-
-
-def _tag_end(tlv: bytes) -> int:
-    i = 1
-    if tlv[0] & 0x1F == 0x1F:
-        while tlv[i] & 0x80:
-            i += 1
-        i += 1
-    return i
 
 
 def _first(elements: list[ProfileElement], name: str) -> dict[str, Any] | None:
@@ -144,6 +135,15 @@ def _services(table: bytes) -> frozenset[int]:
     return frozenset(n + 1 for n in range(len(table) * 8) if table[n // 8] >> (n % 8) & 1)
 
 
+def _mnc_length(ef_ad: bytes) -> int | None:
+    """EF_AD (TS 31.102 §4.2.18): the length of the MNC in the IMSI, byte 4, 2 or 3."""
+    if len(ef_ad) < 4:
+        return None
+    if ef_ad[3] & 0x0F not in (2, 3):
+        raise PackageError(f"EF_AD gives an MNC of {ef_ad[3] & 0x0F} digits")
+    return ef_ad[3] & 0x0F
+
+
 def _iccid(value: bytes) -> str:
     """The header's ICCID (§8.2): BCD digits, most significant first, 'F'-padded."""
     digits = value.hex().rstrip("f")
@@ -154,7 +154,10 @@ def _iccid(value: bytes) -> str:
 
 def _code(value: bytes) -> str:
     """A PIN/PUK value (TS 102 221 §9.5.1): ASCII digits padded with 'FF'."""
-    return value.rstrip(b"\xff").decode("ascii", "replace")
+    code = value.rstrip(b"\xff")
+    if not code.isdigit():
+        raise PackageError(f"PIN/PUK value {value.hex()} is not digits")
+    return code.decode("ascii")
 
 
 @dataclasses.dataclass
@@ -166,10 +169,11 @@ class Subscription:
     algorithm: int
     key: bytes
     opc: bytes
-    pins: dict[int, tuple[str, int | None]]  # key reference: (value, its PUK's key reference)
+    pins: dict[int, tuple[bytes, int | None]]  # key reference: (value, its PUK's key reference)
     puks: dict[int, str]
     services: tuple[str, ...]
     ust: frozenset[int]  # the USIM services of EF_UST (TS 31.102 §4.2.8)
+    mnc_length: int | None  # EF_AD byte 4 (TS 31.102 §4.2.18), None where the package sets no EF_AD
 
 
 def subscription(elements: list[ProfileElement]) -> Subscription:
@@ -185,12 +189,12 @@ def subscription(elements: list[ProfileElement]) -> Subscription:
     kind, algo = aka["algoConfiguration"]
     if kind != "algoParameter":
         raise PackageError("akaParameter maps its keys from another application: not supported")
-    pins: dict[int, tuple[str, int | None]] = {}
+    pins: dict[int, tuple[bytes, int | None]] = {}
     for pe in (e.value for e in elements if e.name == "pinCodes" and e.value is not None):
         kind, configs = pe["pinCodes"]
         if kind == "pinconfig":
             for c in configs:
-                pins.setdefault(c["keyReference"], (_code(c["pinValue"]), c.get("unblockingPINReference")))
+                pins.setdefault(c["keyReference"], (c["pinValue"], c.get("unblockingPINReference")))
     puks: dict[int, str] = {}
     for pe in (e.value for e in elements if e.name == "pukCodes" and e.value is not None):
         for c in pe["pukCodes"]:
@@ -198,7 +202,8 @@ def subscription(elements: list[ProfileElement]) -> Subscription:
     return Subscription(
         iccid=_iccid(header["iccid"]), imsi=_imsi(_file_content(usim["ef-imsi"])),
         algorithm=algo["algorithmID"], key=algo["key"], opc=algo["opc"], pins=pins, puks=puks,
-        services=tuple(header["eUICC-Mandatory-services"]), ust=_services(_file_content(usim["ef-ust"])))
+        services=tuple(header["eUICC-Mandatory-services"]), ust=_services(_file_content(usim["ef-ust"])),
+        mnc_length=_mnc_length(_file_content(usim.get("ef-ad", []))))
 
 
 def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[str, Any]:
@@ -209,6 +214,8 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
     if sub.algorithm not in (MILENAGE, USIM_TEST_ALGORITHM) or len(sub.key) != 16:
         raise PackageError(f"AKA algorithm {sub.algorithm} with a {len(sub.key)}-byte key: csim has "
                            "Milenage (TS 35.206) with 128-bit keys only")
+    if sub.mnc_length is None:
+        raise PackageError("the package has no EF_AD: the MNC length of its IMSI is not known")
     if 19 not in sub.ust:
         raise PackageError("EF_UST lacks service 19 (service provider name): csim's card profile needs it")
     for ref, what in ((PIN1, "PIN1"), (PIN2, "PIN2"), (ADM1, "ADM1")):
@@ -222,17 +229,17 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
         value, puk = sub.pins[ref]
         if puk is None or puk not in sub.puks:
             raise PackageError(f"PIN {ref:02X} has no PUK in the package")
-        return {"value": value, "puk": sub.puks[puk]}
+        return {"value": _code(value), "puk": sub.puks[puk]}
 
     return {
         "ust": sorted(sub.ust & CARD_SERVICES),
         "name": re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "esim",
         "atr": "3B9F96801FC78031A073BE21136743200718000001A5", "iccid": sub.iccid,
         "pins": {
-            "pin1": pin(PIN1), "pin2": pin(PIN2), "adm1": {"value": sub.pins[ADM1][0]},
+            "pin1": pin(PIN1), "pin2": pin(PIN2), "adm1": {"value": sub.pins[ADM1][0].hex()},
         },
         "profiles": {"main": {
-            "imsi": sub.imsi, "mnc_length": 2, "spn": {"name": spn or name},
+            "imsi": sub.imsi, "mnc_length": sub.mnc_length, "spn": {"name": spn or name},
             "ki": sub.key.hex(), "opc": opc.hex(),
         }},
     }
@@ -254,5 +261,73 @@ def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
     return card
 
 
-__all__ = ["PackageError", "ProfileElement", "Subscription", "card_for", "card_profile", "decode",
+# the USIM template of the TCA specification (§8.4, joint-iso-itu-t(2) international-organizations(23)
+# tca(143) euicc-profile(1) template(2) uicc-usim(4)); EF contents below fill its files
+USIM_TEMPLATE = "2.23.143.1.2.4"
+MF_TEMPLATE = "2.23.143.1.2.1"  # the MF template (§8.3)
+
+
+def _file(content: bytes) -> list[tuple[str, Any]]:
+    return [("fillFileContent", content)] if content else []
+
+
+def _bcd_imsi(imsi: str) -> bytes:
+    """EF_IMSI (TS 31.102 §4.2.2): length, then the digits after a parity nibble (9 odd, 1 even)."""
+    digits = ("9" if len(imsi) % 2 else "1") + imsi
+    digits += "f" * (len(digits) % 2)
+    body = bytes(int(digits[i + 1], 16) << 4 | int(digits[i], 16) for i in range(0, len(digits), 2))
+    return bytes([len(body)]) + body
+
+
+def _table(services: Any) -> bytes:
+    """A service table (TS 31.102 §4.2.8) with ``services`` set."""
+    numbers = sorted(services)
+    table = bytearray((numbers[-1] + 7) // 8 if numbers else 1)
+    for n in numbers:
+        table[(n - 1) // 8] |= 1 << ((n - 1) % 8)
+    return bytes(table)
+
+
+def encode(profile: Any) -> bytes:
+    """A profile package (§8) for a csim card profile (``csim.profile.load_profile``): its header
+    (ICCID, services USIM and Milenage), the USIM with EF_IMSI, EF_UST and EF_SPN of the active
+    subscription, PIN1/PIN2/ADM1 with their PUKs, the Milenage K and OPc, and the end. What it
+    carries is what :func:`card_profile` reads back; the rest of the card (PLMN lists, CAT
+    applets, other subscriptions) is not in it."""
+    sub = profile.imsi_profiles[profile.active]
+    pins = profile.pins
+    iccid = profile.iccid + "f" * (len(profile.iccid) % 2)
+    spn = sub.spn.name.encode()[:16] if getattr(sub, "spn", None) is not None else b""
+    elements: list[tuple[str, dict[str, Any]]] = [
+        ("header", {"major-version": 2, "minor-version": 3, "profileType": f"simharness {profile.name}",
+                    "iccid": bytes.fromhex(iccid),
+                    "eUICC-Mandatory-services": {"usim": None, "milenage": None},
+                    "eUICC-Mandatory-GFSTEList": [USIM_TEMPLATE]}),
+        ("mf", {"mf-header": {"identification": 1}, "templateID": MF_TEMPLATE, "mf": [],
+                # EF_ICCID (TS 102 221 §13.2): the ICCID's digits nibble-swapped
+                "ef-iccid": _file(encode_iccid(profile.iccid)), "ef-dir": [], "ef-arr": []}),
+        ("usim", {"usim-header": {"identification": 2}, "templateID": USIM_TEMPLATE, "adf-usim": [],
+                  "ef-imsi": _file(_bcd_imsi(sub.imsi)), "ef-arr": [],
+                  "ef-ust": _file(_table(set(profile.ust) | {19})),
+                  # EF_SPN (TS 31.102 §4.2.12): display condition, then the name 'FF'-padded
+                  "ef-spn": _file(b"\x00" + spn.ljust(16, b"\xff")), "ef-est": [], "ef-acc": [],
+                  "ef-ad": _file(bytes([0, 0, 0, sub.mnc_length])),
+                  "ef-ecc": []}),
+        ("pukCodes", {"puk-Header": {"identification": 3}, "pukCodes": [
+            {"keyReference": 1, "pukValue": pins["pin1"].puk.ljust(8, b"\xff")},
+            {"keyReference": 0x81, "pukValue": pins["pin2"].puk.ljust(8, b"\xff")}]}),
+        ("pinCodes", {"pin-Header": {"identification": 4}, "pinCodes": ("pinconfig", [
+            {"keyReference": PIN1, "pinValue": pins["pin1"].value, "unblockingPINReference": 1},
+            {"keyReference": PIN2, "pinValue": pins["pin2"].value, "unblockingPINReference": 0x81},
+            {"keyReference": ADM1,
+             "pinValue": pins["adm1"].value.ljust(8, b"\xff")}])}),
+        ("akaParameter", {"aka-header": {"identification": 5}, "algoConfiguration": ("algoParameter", {
+            "algorithmID": MILENAGE, "algorithmOptions": b"\x00", "key": bytes(sub.ki),
+            "opc": bytes(sub.opc)})}),
+        ("end", {"end-header": {"identification": 6}}),
+    ]
+    return b"".join(SPEC.encode("ProfileElement", element) for element in elements)
+
+
+__all__ = ["PackageError", "ProfileElement", "Subscription", "card_for", "card_profile", "decode", "encode",
            "subscription"]

@@ -181,7 +181,10 @@ def test_card_serve_euicc_command(lpac: Path, reader: Any, tmp_path: Path) -> No
     try:
         assert serve.stdout is not None
         lines = [serve.stdout.readline() for _ in range(3)]
-        assert lines[-1].startswith("cards inserted"), lines
+        # the served card's own log line ("reader connected") may come before "cards inserted"
+        while not any(line.startswith("cards inserted") for line in lines) and len(lines) < 6:
+            lines.append(serve.stdout.readline())
+        assert any(line.startswith("cards inserted") for line in lines), lines
         eid = lines[0].split("EID ")[1].split()[0]
         deadline = time.monotonic() + 10
         while True:  # until pcscd has powered the card
