@@ -45,6 +45,10 @@ def test_a_test_algorithm_profile_installs_without_authenticate() -> None:
     """TS 34.108 §8.1.2's test algorithm is not in csim: the card refuses AUTHENTICATE."""
     card = saip.card_for(saip.decode(profile_package(algorithm=saip.USIM_TEST_ALGORITHM)), "t", "spn")
     assert card.auth is None
+    assert card.transmit(bytes.fromhex("002000010831323334FFFFFFFF"))[-2:] == b"\x90\x00"  # PIN1
+    assert card.transmit(bytes.fromhex("00A4000C027FF0"))[-2:] == b"\x90\x00"  # ADF.USIM
+    authenticate = bytes.fromhex("0088008122" + "10" + "00" * 16 + "10" + "00" * 16)
+    assert card.transmit(authenticate) == b"\x69\x85"  # conditions of use not satisfied
 
 
 @pytest.mark.parametrize("data, reason", [
