@@ -1,5 +1,6 @@
 """ES10 commands per second on the in-process eUICC: ListProfileInfo, an Enable/Disable round
-trip, GetEID, and the eUICC's signing cost (AuthenticateServer's crypto floor).
+trip, GetEID, the eUICC's signing cost (AuthenticateServer's crypto floor), and the install of
+a profile package (SAIP decode and card build, LoadBoundProfilePackage's last step).
 
     python bench/bench_euicc.py
 """
@@ -33,6 +34,18 @@ def rate(name: str, fn: Callable[[], object], seconds: float = 1.0) -> None:
 def main() -> None:
     for curve in ("nist", "brainpool"):
         bench_curve(curve)
+    bench_package()
+
+
+def bench_package() -> None:
+    """The install side of a download without its crypto: a profile package (of the bundled
+    alphalink-orange) decoded and made into the ISD-P's card."""
+    from csim.euicc import saip
+    from csim.profile import load_profile
+
+    package = saip.encode(load_profile("alphalink-orange"))
+    print("-- profile package")
+    rate("SAIP decode + card build", lambda: saip.card_for(saip.decode(package), "orange", "Orange"))
 
 
 def bench_curve(curve: str) -> None:

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from csim.euicc.isdr import ISDR_AID, OPERATIONAL, PROFILE_CLASSES, Es10Error, IsdP, IsdR
+from csim.euicc.isdr import ISDR_AID, OPERATIONAL, PROFILE_CLASSES, Es10Error, IsdP, IsdR, isdp_aid
 from csim.euicc.pki import EuiccCredentials, TestPki
 
 NCHAN = 4  # channels 0-3, as csim's card (TS 102 221 §11.1.17)
@@ -34,11 +34,6 @@ SW_WRONG_DATA = 0x6A80
 
 def _sw(sw: int) -> bytes:
     return sw.to_bytes(2, "big")
-
-
-def isdp_aid(index: int) -> bytes:
-    """The AID of the ``index``-th ISD-P (SGP.02 §2.2.3 numbering, as eUICCs allot them)."""
-    return bytes.fromhex("A0000005591010FFFFFFFF890000") + bytes([0x10 + index, 0x00])
 
 
 class Euicc:

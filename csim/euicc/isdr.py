@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from csim import stk
 from csim.encoding import decode_iccid, encode_iccid
+from csim.euicc import bpp
+from csim.euicc.bpp import BoundProfilePackageLoad, BppFailure, Loaded, children
 from csim.euicc.pki import (
     CURVES,
     ROLE_DP_AUTH,
@@ -38,6 +40,10 @@ SPEC = asn1tools.compile_files(str(Path(__file__).with_name("sgp22.asn")), "der"
 ISDR_AID = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
 SVN = bytes([2, 2, 2])  # SGP.22 v2.2.2
 
+# EUICCResponse (TCA eUICC Profile Package §8.3): one PEStatus 'ok' for the whole package
+SIMA_RESPONSE_OK = bytes.fromhex("3007A0053003800100")
+# what may start a STORE DATA segment of a bound profile package after the first (SGP.22 §2.5.5)
+BPP_SEGMENT_TAGS = {"a0", "a1", "a2", "a3", "86", "87", "88"}
 # ProfileClass, SGP.22 §2.4.4.1
 TEST, PROVISIONING, OPERATIONAL = 0, 1, 2
 PROFILE_CLASSES = {"test": TEST, "provisioning": PROVISIONING, "operational": OPERATIONAL}
@@ -75,6 +81,11 @@ def _bits(*numbers: int) -> tuple[bytes, int]:
 def _bit_set(bits: tuple[bytes, int], n: int) -> bool:
     data, length = bits
     return n < length and n // 8 < len(data) and bool(data[n // 8] & (0x80 >> (n % 8)))
+
+
+def isdp_aid(index: int) -> bytes:
+    """The AID of the ``index``-th ISD-P (SGP.02 §2.2.3 numbering, as eUICCs allot them)."""
+    return bytes.fromhex("A0000005591010FFFFFFFF890000") + bytes([0x10 + index, 0x00])
 
 
 @dataclasses.dataclass
@@ -117,6 +128,8 @@ class Session:
     otsk: ec.EllipticCurvePrivateKey | None = None
     smdp_signature2: bytes = b""
     smdp_otpk: bytes = b""
+    dp_pb: x509.Certificate | None = None
+    load: BoundProfilePackageLoad | None = None
 
 
 @dataclasses.dataclass
@@ -127,10 +140,14 @@ class Notification:
     event: int
     address: str
     iccid: str
+    result: dict[str, Any] | None = None  # the signed ProfileInstallationResult of an install
 
     def metadata(self) -> dict[str, Any]:
-        return {"seqNumber": self.seq, "profileManagementOperation": _bits(self.event),
-                "notificationAddress": self.address, "iccid": encode_iccid(self.iccid)}
+        value = {"seqNumber": self.seq, "profileManagementOperation": _bits(self.event),
+                 "notificationAddress": self.address}
+        if self.iccid:  # a failed installation has no profile to name
+            value["iccid"] = encode_iccid(self.iccid)
+        return value
 
 
 class IsdR:
@@ -172,8 +189,12 @@ class IsdR:
     # --- dispatch -------------------------------------------------------------------------
 
     def handle(self, request: bytes) -> bytes:
-        """Answer one ES10 request (a whole BER-TLV, SGP.22 §5.7.2) with its response TLV."""
+        """Answer one ES10 request (a whole BER-TLV, SGP.22 §5.7.2) with its response TLV; a
+        segment of a bound profile package gets nothing until the last one (SGP.22 §5.7.6)."""
         tag = request[:2].hex() if request[:1] == b"\xbf" else request[:1].hex()
+        if tag == "bf36" or (tag in BPP_SEGMENT_TAGS and self.session is not None
+                             and self.session.load is not None):
+            return self.load_bound_profile_package(request)
         if tag not in self._handlers:
             raise Es10Error(0x6A88, f"no ES10 function with tag {tag.upper()}")
         type_name, handler = self._handlers[tag]
@@ -427,7 +448,7 @@ class IsdR:
             return error(1)  # invalidCertificate
         if cert.public_key().curve.name != CURVES[self.credentials.curve].name:
             return error(3)  # unsupportedCurve
-        if not self._verified(cert, req["serverSignature1"], _children(self._request)[0]):
+        if not self._verified(cert, req["serverSignature1"], children(self._request)[0]):
             return error(2)  # invalidSignature
         if self.challenge is None or signed1["euiccChallenge"] != self.challenge:
             return error(6)  # euiccChallengeMismatch
@@ -459,7 +480,7 @@ class IsdR:
         cert = self._server_cert(req["smdpCertificate"], ROLE_DP_PB)
         if cert is None:
             return error(1)
-        signed = _children(self._request)[0] + _tlv(b"\x5f\x37", session.euicc_signature1)
+        signed = children(self._request)[0] + _tlv(b"\x5f\x37", session.euicc_signature1)
         if not self._verified(cert, req["smdpSignature2"], signed):
             return error(2)
         if tid != session.transaction_id:
@@ -468,14 +489,81 @@ class IsdR:
             return error(127)
         session.otsk = ec.generate_private_key(CURVES[self.credentials.curve])
         session.smdp_signature2 = req["smdpSignature2"]
+        session.dp_pb = cert
         otpk = session.otsk.public_key().public_bytes(serialization.Encoding.X962,
                                                       serialization.PublicFormat.UncompressedPoint)
+        session.load = BoundProfilePackageLoad(SPEC, transaction_id=tid, otsk=session.otsk, dp_pb=cert,
+                                               eid=bytes.fromhex(self.credentials.eid), euicc_otpk=otpk)
         euicc_signed2: dict[str, Any] = {"transactionId": tid, "euiccOtpk": otpk}
         if "hashCc" in req:
             euicc_signed2["hashCc"] = req["hashCc"]
         data = SPEC.encode("EUICCSigned2", euicc_signed2) + _tlv(b"\x5f\x37", req["smdpSignature2"])
         return "PrepareDownloadResponse", ("downloadResponseOk", {
             "euiccSigned2": euicc_signed2, "euiccSignature2": self.credentials.sign(data)})
+
+    def load_bound_profile_package(self, segment: bytes) -> bytes:
+        """ES10b.LoadBoundProfilePackage, SGP.22 §5.7.6: one segment of the package; after the
+        last '86', or at the first error, the signed ProfileInstallationResult (also queued as
+        the install notification, §2.4.6)."""
+        session = self.session
+        if session is None or session.load is None:
+            raise Es10Error(0x6985, "LoadBoundProfilePackage: no download session (PrepareDownload first)")
+        try:
+            loaded = session.load.feed(segment)
+            if loaded is None:
+                return b""
+            isdp = self._install(loaded, session)
+        except BppFailure as exc:
+            self.session = None
+            return self._installation_result(session, ("errorResult", {
+                "bppCommandId": exc.command, "errorReason": exc.reason}), "")
+        self.session = None
+        return self._installation_result(session, ("successResult", {
+            "aid": isdp.aid, "simaResponse": SIMA_RESPONSE_OK}),
+            isdp.iccid)
+
+    def _install(self, loaded: Loaded, session: Session) -> IsdP:
+        """Create the ISD-P (SGP.22 §5.5.2), record its metadata (§5.5.3) and install the profile
+        elements as a csim card (TCA eUICC Profile Package, :mod:`csim.euicc.saip`)."""
+        from csim.euicc import saip
+
+        meta = loaded.metadata
+        iccid = decode_iccid(meta["iccid"])
+        if any(p.iccid == iccid for p in self.profiles):
+            raise BppFailure(bpp.STORE_METADATA, bpp.ICCID_ALREADY_EXISTS,
+                             f"ICCID {iccid} is already on the eUICC")
+        if meta.get("profilePolicyRules") is not None and any(
+                _bit_set(meta["profilePolicyRules"], n) for n in (1, 2)):
+            raise BppFailure(bpp.STORE_METADATA, bpp.PPR_NOT_ALLOWED,
+                             "the rules authorisation table allows no PPR1/PPR2")
+        try:
+            package = saip.decode(loaded.profile_package)
+            card = saip.card_for(package, meta["profileName"] or iccid, meta["serviceProviderName"])
+        except saip.PackageError as exc:
+            raise BppFailure(bpp.LOAD_PROFILE_ELEMENTS, bpp.PE_PROCESSING_ERROR, str(exc)) from exc
+        used = {p.aid for p in self.profiles}
+        index = next(i for i in range(len(self.profiles) + 1) if isdp_aid(i) not in used)
+        address = next((n["notificationAddress"] for n in meta.get("notificationConfigurationInfo", ())),
+                       None)
+        isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid,
+                    service_provider=meta["serviceProviderName"], name=meta["profileName"],
+                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address)
+        self.profiles.append(isdp)
+        return isdp
+
+    def _installation_result(self, session: Session, result: tuple[str, Any], iccid: str) -> bytes:
+        """The ProfileInstallationResult, signed by the eUICC over profileInstallationResultData
+        (SGP.22 §5.7.6), queued as the install notification to the session's SM-DP+."""
+        note = Notification(self.next_seq, INSTALL, session.server_address, iccid)
+        data: dict[str, Any] = {"transactionId": session.transaction_id,
+                                "notificationMetadata": note.metadata(), "finalResult": result}
+        if session.dp_oid:
+            data["smdpOid"] = session.dp_oid
+        signature = self.credentials.sign(SPEC.encode("ProfileInstallationResultData", data))
+        note.result = {"profileInstallationResultData": data, "euiccSignPIR": signature}
+        self.notifications.append(note)
+        self.next_seq += 1
+        return SPEC.encode("ProfileInstallationResult", note.result)
 
     def cancel_session(self, req: dict[str, Any]) -> tuple[str, Any]:
         """ES10b.CancelSession, SGP.22 §5.7.14b: the signed cancellation for the SM-DP+."""
@@ -510,6 +598,8 @@ class IsdR:
         return "RetrieveNotificationsListResponse", ("notificationList", [self._signed(n) for n in chosen])
 
     def _signed(self, n: Notification) -> tuple[str, Any]:
+        if n.result is not None:
+            return ("profileInstallationResult", n.result)
         tbs = SPEC.encode("NotificationMetadata", n.metadata())
         creds = self.credentials
         return ("otherSignedNotification", {
@@ -540,36 +630,6 @@ def _der(cert: Any) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return cert.public_bytes(Encoding.DER)
-
-
-def _length(data: bytes, i: int) -> tuple[int, int]:
-    """BER length at ``data[i]`` (X.690 §8.1.3): (length, index of the value)."""
-    first = data[i]
-    if first < 0x80:
-        return first, i + 1
-    n = first & 0x7F
-    return int.from_bytes(data[i + 1:i + 1 + n], "big"), i + 1 + n
-
-
-def _skip_tag(data: bytes, i: int) -> int:
-    if data[i] & 0x1F == 0x1F:
-        i += 1
-        while data[i] & 0x80:
-            i += 1
-    return i + 1
-
-
-def _children(tlv: bytes) -> list[bytes]:
-    """The encoded elements inside a constructed TLV, byte for byte as received (what a signature
-    covers)."""
-    length, i = _length(tlv, _skip_tag(tlv, 0))
-    end, out = i + length, []
-    while i < end:
-        start = i
-        length, i = _length(tlv, _skip_tag(tlv, i))
-        i += length
-        out.append(tlv[start:i])
-    return out
 
 
 def _tlv(tag: bytes, value: bytes) -> bytes:

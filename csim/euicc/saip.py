@@ -1,0 +1,333 @@
+"""The TCA eUICC Profile Package (SIMalliance Interoperable Profile, "SAIP"): the Profile Elements
+of an unprotected profile package (TCA eUICC Profile Package Interoperable Format §8), decoded
+with ``asn1tools`` from ``saip.asn``, and turned into a csim card profile.
+
+The package is a series of ProfileElement CHOICE values (§8.1), each a context-tagged TLV; they
+are split by tag here, and those the card needs (header, PIN/PUK codes, AKA parameters, USIM)
+decoded. What the card is built from: the ICCID of the header, the IMSI of the USIM's EF_IMSI
+(TS 31.102 §4.2.2), K and OPc of the AKA parameters, PIN1/PIN2/ADM1 and their PUKs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import asn1tools
+
+from csim.encoding import encode_iccid
+
+SPEC = asn1tools.compile_files(str(Path(__file__).with_name("saip.asn")), "der")
+
+# ProfileElement CHOICE alternatives by their automatic tag number (§8.1)
+PE_NAMES = [
+    "header", "genericFileManagement", "pinCodes", "pukCodes", "akaParameter", "cdmaParameter",
+    "securityDomain", "rfm", "application", "nonStandard", "end", "rfu1", "rfu2", "rfu3", "rfu4",
+    "rfu5", "mf", "cd", "telecom", "usim", "opt-usim", "isim", "opt-isim", "phonebook", "gsm-access",
+    "csim", "opt-csim", "eap", "df-5gs", "df-saip", "df-snpn", "df-5gprose", "iot", "opt-iot",
+]
+# the alternatives of ProfileElement in saip.asn
+DECODED = {"header", "mf", "pinCodes", "pukCodes", "akaParameter", "usim", "end"}
+# AlgoParameter.algorithmID (§8.6.3)
+MILENAGE, TUAK, USIM_TEST_ALGORITHM = 1, 2, 3
+# the USIM services whose files csim builds from a card profile's plain fields: service name
+# table (19), GSM access (27), EPS mobility management (85); a package's other services are
+# left out of the card's EF_UST
+CARD_SERVICES = frozenset({19, 27, 85})
+# PINKeyReferenceValue / PUKKeyReferenceValue (§8.6.1-§8.6.2, TS 102 221 §9.5.1)
+PIN1, PIN2, ADM1 = 0x01, 0x81, 0x0A
+
+
+class PackageError(ValueError):
+    """A package that cannot be installed (TCA §8: installFailedDueToPEProcessingError)."""
+
+
+@dataclasses.dataclass
+class ProfileElement:
+    """One Profile Element: its CHOICE name, the TLV as received, and its value where decoded."""
+
+    name: str
+    der: bytes
+    value: dict[str, Any] | None = None
+
+
+def _split(data: bytes) -> list[tuple[int, bytes]]:
+    """The top-level TLVs of ``data``: (context tag number, whole TLV) (X.690 §8.1.2-§8.1.3)."""
+    out, i = [], 0
+    while i < len(data):
+        start = i
+        first = data[i]
+        if first & 0xC0 != 0x80:
+            raise PackageError(f"byte {i}: tag {first:02X} is not a ProfileElement (context-specific)")
+        number = first & 0x1F
+        i += 1
+        if number == 0x1F:
+            number = 0
+            while True:
+                if i >= len(data):
+                    raise PackageError(f"byte {start}: truncated tag")
+                number = number << 7 | data[i] & 0x7F
+                i += 1
+                if not data[i - 1] & 0x80:
+                    break
+        if i >= len(data):
+            raise PackageError(f"byte {start}: no length")
+        length = data[i]
+        i += 1
+        if length & 0x80:
+            n = length & 0x7F
+            length = int.from_bytes(data[i:i + n], "big")
+            i += n
+        if i + length > len(data):
+            raise PackageError(f"byte {start}: ProfileElement runs past the end of the package")
+        i += length
+        out.append((number, data[start:i]))
+    return out
+
+
+def decode(data: bytes) -> list[ProfileElement]:
+    """The Profile Elements of an unprotected profile package (§8.1), the ones the card needs
+    decoded. Raises :class:`PackageError`."""
+    elements = []
+    for number, tlv in _split(data):
+        name = PE_NAMES[number] if number < len(PE_NAMES) else f"pe{number}"
+        value = None
+        if name in DECODED:
+            try:
+                _, value = SPEC.decode("ProfileElement", tlv)
+            except (asn1tools.DecodeError, ValueError) as exc:
+                raise PackageError(f"ProfileElement {name}: {exc}") from exc
+        elements.append(ProfileElement(name, tlv, value))
+    if not elements or elements[0].name != "header":
+        raise PackageError("the package does not start with a ProfileHeader (§8.2)")
+    return elements
+
+
+def _first(elements: list[ProfileElement], name: str) -> dict[str, Any] | None:
+    return next((e.value for e in elements if e.name == name), None)
+
+
+def _file_content(file: list[tuple[str, Any]]) -> bytes:
+    """The content given to a file of a template (§8.3.2): fillFileContent at fillFileOffset."""
+    content, offset = bytearray(), 0
+    for kind, value in file:
+        if kind == "fillFileOffset":
+            offset += value
+        elif kind == "fillFileContent":
+            content[offset:offset + len(value)] = value
+            offset += len(value)
+    return bytes(content)
+
+
+def _imsi(ef: bytes) -> str:
+    """EF_IMSI (TS 31.102 §4.2.2): length byte, then BCD digits with the parity nibble first."""
+    if not ef or ef[0] == 0 or ef[0] > 8:
+        raise PackageError("EF_IMSI holds no IMSI")
+    digits = "".join(f"{b & 0x0F:x}{b >> 4:x}" for b in ef[1:1 + ef[0]])
+    return digits[1:].rstrip("f")
+
+
+def _services(table: bytes) -> frozenset[int]:
+    """The services set in a service table (TS 31.102 §4.2.8: service n is bit (n-1) mod 8 of
+    byte (n-1) div 8)."""
+    return frozenset(n + 1 for n in range(len(table) * 8) if table[n // 8] >> (n % 8) & 1)
+
+
+def _mnc_length(ef_ad: bytes) -> int | None:
+    """EF_AD (TS 31.102 §4.2.18): the length of the MNC in the IMSI, byte 4, 2 or 3."""
+    if len(ef_ad) < 4:
+        return None
+    if ef_ad[3] & 0x0F not in (2, 3):
+        raise PackageError(f"EF_AD gives an MNC of {ef_ad[3] & 0x0F} digits")
+    return ef_ad[3] & 0x0F
+
+
+def _iccid(value: bytes) -> str:
+    """The header's ICCID (§8.2): BCD digits, most significant first, 'F'-padded."""
+    digits = value.hex().rstrip("f")
+    if not digits.isdigit():
+        raise PackageError(f"ProfileHeader iccid {value.hex()} is not BCD digits")
+    return digits
+
+
+def _code(value: bytes) -> str:
+    """A PIN/PUK value (TS 102 221 §9.5.1): ASCII digits padded with 'FF'."""
+    code = value.rstrip(b"\xff")
+    if not code.isdigit():
+        raise PackageError(f"PIN/PUK value {value.hex()} is not digits")
+    return code.decode("ascii")
+
+
+@dataclasses.dataclass
+class Subscription:
+    """What a package gives the card: identities, AKA keys and access codes."""
+
+    iccid: str
+    imsi: str
+    algorithm: int
+    key: bytes
+    opc: bytes
+    pins: dict[int, tuple[bytes, int | None]]  # key reference: (value, its PUK's key reference)
+    puks: dict[int, str]
+    services: tuple[str, ...]
+    ust: frozenset[int]  # the USIM services of EF_UST (TS 31.102 §4.2.8)
+    mnc_length: int | None  # EF_AD byte 4 (TS 31.102 §4.2.18), None where the package sets no EF_AD
+
+
+def subscription(elements: list[ProfileElement]) -> Subscription:
+    """The identities, AKA parameters and codes of a decoded package."""
+    header = _first(elements, "header")
+    assert header is not None
+    usim = _first(elements, "usim")
+    if usim is None:
+        raise PackageError("the package has no USIM ProfileElement (§8.4); the card needs one")
+    aka = _first(elements, "akaParameter")
+    if aka is None:
+        raise PackageError("the package has no akaParameter ProfileElement (§8.6.3)")
+    kind, algo = aka["algoConfiguration"]
+    if kind != "algoParameter":
+        raise PackageError("akaParameter maps its keys from another application: not supported")
+    pins: dict[int, tuple[bytes, int | None]] = {}
+    for pe in (e.value for e in elements if e.name == "pinCodes" and e.value is not None):
+        kind, configs = pe["pinCodes"]
+        if kind == "pinconfig":
+            for c in configs:
+                pins.setdefault(c["keyReference"], (c["pinValue"], c.get("unblockingPINReference")))
+    puks: dict[int, str] = {}
+    for pe in (e.value for e in elements if e.name == "pukCodes" and e.value is not None):
+        for c in pe["pukCodes"]:
+            puks.setdefault(c["keyReference"], _code(c["pukValue"]))
+    return Subscription(
+        iccid=_iccid(header["iccid"]), imsi=_imsi(_file_content(usim["ef-imsi"])),
+        algorithm=algo["algorithmID"], key=algo["key"], opc=algo["opc"], pins=pins, puks=puks,
+        services=tuple(header["eUICC-Mandatory-services"]), ust=_services(_file_content(usim["ef-ust"])),
+        mnc_length=_mnc_length(_file_content(usim.get("ef-ad", []))))
+
+
+def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[str, Any]:
+    """A csim card profile (``fixtures/cards`` schema) for the package: PIN1 (key reference '01'),
+    PIN2 ('81') with the PUKs their unblockingPINReference names (§8.6.1-§8.6.2), ADM1 ('0A').
+    Raises :class:`PackageError` for what the card profile cannot hold."""
+    sub = subscription(elements)
+    if sub.algorithm not in (MILENAGE, USIM_TEST_ALGORITHM) or len(sub.key) != 16:
+        raise PackageError(f"AKA algorithm {sub.algorithm} with a {len(sub.key)}-byte key: csim has "
+                           "Milenage (TS 35.206) with 128-bit keys only")
+    if sub.mnc_length is None:
+        raise PackageError("the package has no EF_AD: the MNC length of its IMSI is not known")
+    if 19 not in sub.ust:
+        raise PackageError("EF_UST lacks service 19 (service provider name): csim's card profile needs it")
+    for ref, what in ((PIN1, "PIN1"), (PIN2, "PIN2"), (ADM1, "ADM1")):
+        if ref not in sub.pins:
+            raise PackageError(f"the package sets no {what} (key reference {ref:02X})")
+    # the test algorithm ignores OPc (§8.6.3); the card is keyed with K and a zero OPc and its
+    # AUTHENTICATE is switched off by the installer (see card_for)
+    opc = sub.opc if sub.algorithm == MILENAGE and len(sub.opc) == 16 else bytes(16)
+
+    def pin(ref: int) -> dict[str, str]:
+        value, puk = sub.pins[ref]
+        if puk is None or puk not in sub.puks:
+            raise PackageError(f"PIN {ref:02X} has no PUK in the package")
+        return {"value": _code(value), "puk": sub.puks[puk]}
+
+    return {
+        "ust": sorted(sub.ust & CARD_SERVICES),
+        "name": re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "esim",
+        "atr": "3B9F96801FC78031A073BE21136743200718000001A5", "iccid": sub.iccid,
+        "pins": {
+            "pin1": pin(PIN1), "pin2": pin(PIN2), "adm1": {"value": sub.pins[ADM1][0].hex()},
+        },
+        "profiles": {"main": {
+            "imsi": sub.imsi, "mnc_length": sub.mnc_length, "spn": {"name": spn or name},
+            "ki": sub.key.hex(), "opc": opc.hex(),
+        }},
+    }
+
+
+def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
+    """The csim card a package installs to. A profile keyed for the 3GPP test algorithm (TS 34.108
+    §8.1.2) gets a card that refuses AUTHENTICATE: csim computes Milenage only."""
+    from csim.card import Card
+
+    try:
+        card = Card.from_profile(card_profile(elements, name, spn))
+    except (ValueError, KeyError) as exc:
+        if isinstance(exc, PackageError):
+            raise
+        raise PackageError(f"the package makes no valid card profile: {exc}") from exc
+    if subscription(elements).algorithm == USIM_TEST_ALGORITHM:
+        card.auth = None
+    return card
+
+
+# the USIM template of the TCA specification (§8.4, joint-iso-itu-t(2) international-organizations(23)
+# tca(143) euicc-profile(1) template(2) uicc-usim(4)); EF contents below fill its files
+USIM_TEMPLATE = "2.23.143.1.2.4"
+MF_TEMPLATE = "2.23.143.1.2.1"  # the MF template (§8.3)
+
+
+def _file(content: bytes) -> list[tuple[str, Any]]:
+    return [("fillFileContent", content)] if content else []
+
+
+def _bcd_imsi(imsi: str) -> bytes:
+    """EF_IMSI (TS 31.102 §4.2.2): length, then the digits after a parity nibble (9 odd, 1 even)."""
+    digits = ("9" if len(imsi) % 2 else "1") + imsi
+    digits += "f" * (len(digits) % 2)
+    body = bytes(int(digits[i + 1], 16) << 4 | int(digits[i], 16) for i in range(0, len(digits), 2))
+    return bytes([len(body)]) + body
+
+
+def _table(services: Any) -> bytes:
+    """A service table (TS 31.102 §4.2.8) with ``services`` set."""
+    numbers = sorted(services)
+    table = bytearray((numbers[-1] + 7) // 8 if numbers else 1)
+    for n in numbers:
+        table[(n - 1) // 8] |= 1 << ((n - 1) % 8)
+    return bytes(table)
+
+
+def encode(profile: Any) -> bytes:
+    """A profile package (§8) for a csim card profile (``csim.profile.load_profile``): its header
+    (ICCID, services USIM and Milenage), the USIM with EF_IMSI, EF_UST and EF_SPN of the active
+    subscription, PIN1/PIN2/ADM1 with their PUKs, the Milenage K and OPc, and the end. What it
+    carries is what :func:`card_profile` reads back; the rest of the card (PLMN lists, CAT
+    applets, other subscriptions) is not in it."""
+    sub = profile.imsi_profiles[profile.active]
+    pins = profile.pins
+    iccid = profile.iccid + "f" * (len(profile.iccid) % 2)
+    spn = sub.spn.name.encode()[:16] if getattr(sub, "spn", None) is not None else b""
+    elements: list[tuple[str, dict[str, Any]]] = [
+        ("header", {"major-version": 2, "minor-version": 3, "profileType": f"simharness {profile.name}",
+                    "iccid": bytes.fromhex(iccid),
+                    "eUICC-Mandatory-services": {"usim": None, "milenage": None},
+                    "eUICC-Mandatory-GFSTEList": [USIM_TEMPLATE]}),
+        ("mf", {"mf-header": {"identification": 1}, "templateID": MF_TEMPLATE, "mf": [],
+                # EF_ICCID (TS 102 221 §13.2): the ICCID's digits nibble-swapped
+                "ef-iccid": _file(encode_iccid(profile.iccid)), "ef-dir": [], "ef-arr": []}),
+        ("usim", {"usim-header": {"identification": 2}, "templateID": USIM_TEMPLATE, "adf-usim": [],
+                  "ef-imsi": _file(_bcd_imsi(sub.imsi)), "ef-arr": [],
+                  "ef-ust": _file(_table(set(profile.ust) | {19})),
+                  # EF_SPN (TS 31.102 §4.2.12): display condition, then the name 'FF'-padded
+                  "ef-spn": _file(b"\x00" + spn.ljust(16, b"\xff")), "ef-est": [], "ef-acc": [],
+                  "ef-ad": _file(bytes([0, 0, 0, sub.mnc_length])),
+                  "ef-ecc": []}),
+        ("pukCodes", {"puk-Header": {"identification": 3}, "pukCodes": [
+            {"keyReference": 1, "pukValue": pins["pin1"].puk.ljust(8, b"\xff")},
+            {"keyReference": 0x81, "pukValue": pins["pin2"].puk.ljust(8, b"\xff")}]}),
+        ("pinCodes", {"pin-Header": {"identification": 4}, "pinCodes": ("pinconfig", [
+            {"keyReference": PIN1, "pinValue": pins["pin1"].value, "unblockingPINReference": 1},
+            {"keyReference": PIN2, "pinValue": pins["pin2"].value, "unblockingPINReference": 0x81},
+            {"keyReference": ADM1,
+             "pinValue": pins["adm1"].value.ljust(8, b"\xff")}])}),
+        ("akaParameter", {"aka-header": {"identification": 5}, "algoConfiguration": ("algoParameter", {
+            "algorithmID": MILENAGE, "algorithmOptions": b"\x00", "key": bytes(sub.ki),
+            "opc": bytes(sub.opc)})}),
+        ("end", {"end-header": {"identification": 6}}),
+    ]
+    return b"".join(SPEC.encode("ProfileElement", element) for element in elements)
+
+
+__all__ = ["PackageError", "ProfileElement", "Subscription", "card_for", "card_profile", "decode", "encode",
+           "subscription"]

@@ -1,0 +1,62 @@
+"""The TCA eUICC Profile Package (csim.euicc.saip): every bundled card profile made into a
+package and installed back into a card with the same identities, keys and codes; what a card
+cannot hold is refused with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from csim.euicc import saip
+from csim.profile import load_profile
+
+from .test_bpp import profile_package
+
+CARDS = sorted(p.stem for p in (Path(__file__).parents[3] / "fixtures" / "cards").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_every_bundled_card_profile_makes_a_package_and_back(name: str) -> None:
+    profile = load_profile(name)
+    package = saip.encode(profile)
+    elements = saip.decode(package)
+    assert [e.name for e in elements] == ["header", "mf", "usim", "pukCodes", "pinCodes", "akaParameter",
+                                          "end"]
+    card = saip.card_for(elements, name, "spn")
+    back = card.profile
+    was, now = profile.imsi_profiles[profile.active], back.imsi_profiles[back.active]
+    assert back.iccid == profile.iccid
+    assert (now.imsi, now.mnc_length) == (was.imsi, was.mnc_length)
+    assert (bytes(now.ki), bytes(now.opc)) == (bytes(was.ki), bytes(was.opc))
+    for pin in ("pin1", "pin2", "adm1"):
+        assert (back.pins[pin].value, back.pins[pin].puk) == (profile.pins[pin].value, profile.pins[pin].puk)
+
+
+def test_the_hand_written_package_decodes() -> None:
+    sub = saip.subscription(saip.decode(profile_package()))
+    assert (sub.iccid, sub.imsi, sub.mnc_length) == ("8949449999999990049", "001010123456063", 2)
+    assert sub.algorithm == saip.MILENAGE and sub.key.hex() == "465b5ce8b199b49faa5f0a2ee238a6bc"
+    assert sub.pins[saip.PIN1] == (b"1234\xff\xff\xff\xff", 1) and sub.puks[1] == "11111111"
+    assert 19 in sub.ust and sub.services == ("usim", "milenage")
+
+
+def test_a_test_algorithm_profile_installs_without_authenticate() -> None:
+    """TS 34.108 §8.1.2's test algorithm is not in csim: the card refuses AUTHENTICATE."""
+    card = saip.card_for(saip.decode(profile_package(algorithm=saip.USIM_TEST_ALGORITHM)), "t", "spn")
+    assert card.auth is None
+    assert card.transmit(bytes.fromhex("002000010831323334FFFFFFFF"))[-2:] == b"\x90\x00"  # PIN1
+    assert card.transmit(bytes.fromhex("00A4000C027FF0"))[-2:] == b"\x90\x00"  # ADF.USIM
+    authenticate = bytes.fromhex("0088008122" + "10" + "00" * 16 + "10" + "00" * 16)
+    assert card.transmit(authenticate) == b"\x69\x85"  # conditions of use not satisfied
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\x30\x00", "is not a ProfileElement"),
+    (bytes.fromhex("A0050101"), "runs past the end"),
+    (bytes.fromhex("AA05A003810101"), "does not start with a ProfileHeader"),
+    (bytes.fromhex("A0030101FF"), "ProfileElement header"),
+])
+def test_malformed_packages_are_refused_with_the_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(saip.PackageError, match=reason):
+        saip.decode(data)
