@@ -279,6 +279,11 @@ class AccountingRecord(NamedTuple):
     terminate_cause: int | None = None   # §5.10, on Stop
     answer: bytes = b""            # the AAA's Accounting-Response as it travelled (empty: in-process)
 
+    @property
+    def carries_octets(self) -> bool:
+        """Interim-Update and Stop report octets and session time; a Start does not (RFC 2866 §5.1)."""
+        return self.status != ACCT_START
+
 
 @_strict_record
 class L2tpCall(NamedTuple):

@@ -23,8 +23,6 @@ from pyrad import packet
 from pyrad.client import Client, Timeout
 from pyrad.dictionary import Dictionary
 
-from harness.network.packet_core import ACCT_START
-
 if TYPE_CHECKING:
     from harness.network.packet_core import AccountingRecord, RadiusExchange
 
@@ -125,7 +123,7 @@ def accounting_request(rec: AccountingRecord) -> packet.AcctPacket:
     pkt["Called-Station-Id"] = rec.called_station
     pkt["3GPP-IMSI"] = rec.imsi
     pkt["Acct-Authentic"] = 1
-    if rec.status != ACCT_START:
+    if rec.carries_octets:
         pkt["Acct-Input-Octets"] = rec.input_octets % GIGAWORD
         pkt["Acct-Output-Octets"] = rec.output_octets % GIGAWORD
         pkt["Acct-Input-Gigawords"] = rec.input_octets // GIGAWORD
