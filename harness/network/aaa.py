@@ -10,11 +10,14 @@ Two back-ends answer the same :class:`~harness.network.packet_core.RadiusExchang
   ``reject_delay = 0``, no EAP, a Message-Authenticator required) and run as the ``freerad`` user
   when the harness runs as root; the packet core's :class:`~harness.network.radius.RadiusClient`
   sends it real packets and the verdict, address and Reply-Message are what it answers; its
-  ``detail`` file keeps the accounting records. The server replies carry a Message-Authenticator
-  (set in post-auth), which the client requires (RFC 3579 §3.2, BlastRADIUS).
+  ``detail`` file keeps the accounting records, read back as what the AAA saw. The server
+  replies carry a Message-Authenticator (set in post-auth), which the client requires
+  (RFC 3579 §3.2, BlastRADIUS).
 
 Both know the same users: :func:`aaa_users` builds them from the subscriber records (the
-fixed-IP logins of the operator fixtures and of the scenario's ``subscriber:``).
+fixed-IP logins of the operator fixtures and of the scenario's ``subscriber:``). Each answers
+:meth:`Aaa.seen`: the octets its accounting records of a session add up to, from which the
+policy side meters usage.
 """
 
 from __future__ import annotations
@@ -66,11 +69,13 @@ class AaaUser(NamedTuple):
     name: str
     password: str
     framed_ip: str | None = None
+    interim_interval: int | None = None   # Acct-Interim-Interval of its Access-Accept, RFC 2869 §5.16
 
 
 def aaa_users(subscribers: Iterable[Subscriber]) -> dict[str, AaaUser]:
     """The users the AAA knows: every subscriber's fixed-IP login (several IMSIs of one line share it)."""
-    return {s.login: AaaUser(s.login, s.password, s.fixed_ip) for s in subscribers if s.login}
+    return {s.login: AaaUser(s.login, s.password, s.fixed_ip, s.interim_interval)
+            for s in subscribers if s.login}
 
 
 class Aaa(Protocol):
@@ -83,12 +88,18 @@ class Aaa(Protocol):
         """Record an Accounting-Request; the record with the answer when one travelled."""
         ...
 
+    def seen(self, session_id: str) -> tuple[int, int] | None:
+        """The input and output octets the AAA's last accounting record of ``session_id`` gives
+        (Acct-*-Octets plus 2^32 times Acct-*-Gigawords, RFC 2869 §5.1), None before any."""
+        ...
+
 
 class InProcessAaa:
     """The users table checked in-process (RFC 2865 §5.2 PAP, §5.3 CHAP)."""
 
     def __init__(self, users: Mapping[str, AaaUser]) -> None:
         self.users = dict(users)
+        self._seen: dict[str, tuple[int, int]] = {}
 
     def answer(self, x: RadiusExchange) -> RadiusExchange:
         user = self.users.get(x.username)
@@ -99,10 +110,16 @@ class InProcessAaa:
                                  x.chap_value):
             return x._replace(accepted=False, framed_ip=None,
                               reply_message=f"wrong password for {x.username!r}")
-        return x._replace(accepted=True, framed_ip=user.framed_ip, reply_message="")
+        return x._replace(accepted=True, framed_ip=user.framed_ip, reply_message="",
+                          interim_interval=user.interim_interval)
 
     def account(self, rec: AccountingRecord) -> AccountingRecord:
+        if rec.status != 1:   # a Start carries no octets (RFC 2866 §5.3)
+            self._seen[rec.session_id] = (rec.input_octets, rec.output_octets)
         return rec
+
+    def seen(self, session_id: str) -> tuple[int, int] | None:
+        return self._seen.get(session_id)
 
 
 class FreeRadiusAaa:
@@ -113,18 +130,60 @@ class FreeRadiusAaa:
 
         self.client = RadiusClient("127.0.0.1", secret, auth_port=server.auth_port,
                                    acct_port=server.acct_port)
+        assert server.directory is not None
+        self.detail = server.directory / "detail"
+        # the server outlives a packet core: only the records written from now on are this one's
+        self._read = self.detail.stat().st_size if self.detail.exists() else 0
+        self._seen: dict[str, tuple[int, int]] = {}
 
     def answer(self, x: RadiusExchange) -> RadiusExchange:
         from harness.network.radius import access_request
 
         got = self.client.authenticate(access_request(x))
         return x._replace(accepted=got.accepted, framed_ip=got.framed_ip, reply_message=got.reply_message,
-                          answer=got.raw)
+                          answer=got.raw, interim_interval=got.interim_interval)
 
     def account(self, rec: AccountingRecord) -> AccountingRecord:
         from harness.network.radius import accounting_request
 
         return rec._replace(answer=self.client.account(accounting_request(rec)))
+
+    def seen(self, session_id: str) -> tuple[int, int] | None:
+        """Read from the server's ``detail`` file: rlm_detail writes a record before the
+        Accounting-Response leaves (RFC 2866 §4.2: answered once recorded)."""
+        if self.detail.exists():
+            with open(self.detail, "rb") as f:
+                f.seek(self._read)
+                text = f.read().decode(errors="replace")
+            done = text.rfind("\n\n") + 2 if "\n\n" in text else 0   # complete records only
+            self._read += len(text[:done].encode())
+            for r in detail_records(text[:done]):
+                sid = r.get("Acct-Session-Id")
+                if sid is not None and r.get("Acct-Status-Type") in ("Interim-Update", "Stop"):
+                    self._seen[sid] = (_octets(r, "Input"), _octets(r, "Output"))
+        return self._seen.get(session_id)
+
+
+def detail_records(text: str) -> list[dict[str, str]]:
+    """The records of an rlm_detail file: a date line, then tab-indented ``Attribute = value``
+    lines, a blank line after each record; quoted values unquoted."""
+    out: list[dict[str, str]] = []
+    record: dict[str, str] | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            record = None
+        elif not line[0].isspace():
+            record = {}
+            out.append(record)
+        elif record is not None:
+            name, _, value = line.strip().partition(" = ")
+            record[name] = value[1:-1] if value[:1] == '"' and value[-1:] == '"' else value
+    return out
+
+
+def _octets(record: Mapping[str, str], way: str) -> int:
+    """Acct-{way}-Octets plus 2^32 times Acct-{way}-Gigawords (RFC 2869 §5.1, §5.2)."""
+    return int(record.get(f"Acct-{way}-Octets", 0)) + (int(record.get(f"Acct-{way}-Gigawords", 0)) << 32)
 
 
 # --------------------------------------------------------------------------- FreeRADIUS
@@ -141,13 +200,16 @@ def _quoted(text: str) -> str:
 
 
 def users_file(users: Mapping[str, AaaUser]) -> str:
-    """The ``users`` file of rlm_files: check item Cleartext-Password, reply Framed-IP-Address."""
+    """The ``users`` file of rlm_files: check item Cleartext-Password, reply Framed-IP-Address and
+    Acct-Interim-Interval."""
     out = []
     for u in users.values():
         out.append(f"{_quoted(u.name)} Cleartext-Password := {_quoted(u.password)}")
         reply = ["Service-Type = Framed-User", "Framed-Protocol = GPRS-PDP-Context"]
         if u.framed_ip:
             reply.append(f"Framed-IP-Address = {u.framed_ip}")
+        if u.interim_interval:
+            reply.append(f"Acct-Interim-Interval = {int(u.interim_interval)}")
         out.append("\t" + ",\n\t".join(reply))
         out.append("")
     return "\n".join(out)

@@ -7,6 +7,11 @@ accepted with an address, or rejected with the session-management cause a real n
 (TS 24.301 §9.9.4.4 ESM cause, TS 24.008 §10.5.6.6 SM cause — the values are shared). The result
 keeps every exchange (GTP identifiers, RADIUS, L2TP/PPP) so :mod:`harness.network.wire` can put it on the
 wire.
+
+A session the AAA authenticated is accounted (RFC 2866): :meth:`NetworkDataPlane.carry` counts its
+user-plane octets, Interim-Updates report them at the session's Acct-Interim-Interval (RFC 2869
+§2.1, §5.16) and the Stop at its end; after each record the charging side is given the octets the
+AAA *saw* (:meth:`~harness.network.aaa.Aaa.seen`), so a cut-off or a block follows the AAA's records.
 """
 
 from __future__ import annotations
@@ -67,6 +72,10 @@ GTPV1_CAUSE = {
 }
 
 PDN_TYPES = ("ipv4", "ipv6", "ipv4v6")
+
+ACCT_START, ACCT_STOP, ACCT_INTERIM = 1, 2, 3   # Acct-Status-Type, RFC 2866 §5.1
+#: Acct-Terminate-Cause, RFC 2866 §5.10
+TERMINATE_USER_REQUEST, TERMINATE_LOST_SERVICE, TERMINATE_ADMIN_RESET = 1, 3, 6
 
 
 def line_number(msisdn: str) -> str:
@@ -185,6 +194,7 @@ class Subscriber:
     barred: bool = False
     apns: tuple[str, ...] = ()     # subscribed APNs (TS 29.272 §7.3.35); empty: all of the operator's
     apn_rule: str = ""             # why these APNs (SIM reference, activation date), quoted in rejections
+    interim_interval: int | None = None   # the AAA's Acct-Interim-Interval for its login (RFC 2869 §5.16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +255,7 @@ class RadiusExchange(NamedTuple):
     framed_ip: str | None = None
     reply_message: str = ""
     answer: bytes = b""            # the AAA's answer as it travelled (empty: answered in-process)
+    interim_interval: int | None = None   # Acct-Interim-Interval of the Access-Accept, RFC 2869 §5.16
 
 
 @_strict_record
@@ -267,6 +278,11 @@ class AccountingRecord(NamedTuple):
     session_time: int = 0          # seconds, §5.7
     terminate_cause: int | None = None   # §5.10, on Stop
     answer: bytes = b""            # the AAA's Accounting-Response as it travelled (empty: in-process)
+
+    @property
+    def carries_octets(self) -> bool:
+        """Interim-Update and Stop report octets and session time; a Start does not (RFC 2866 §5.1)."""
+        return self.status != ACCT_START
 
 
 @_strict_record
@@ -354,12 +370,27 @@ class Charging(Protocol):
     """The policy and charging side consulted at activation (Gx/Gy, TS 29.212 / TS 32.299).
 
     ``open`` answers ``(token, 0, "")`` to admit the session or ``(None, cause, reason)`` to refuse it
-    with a TS 24.301 §9.9.4.4 cause; ``close`` ends the admitted session ``token``.
+    with a TS 24.301 §9.9.4.4 cause; ``close`` ends the admitted session ``token``; ``usage`` meters
+    ``octets`` more of session ``token``, as the AAA's accounting records show them (RFC 2866 §5.3).
     """
 
     def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]: ...
 
     def close(self, token: Any) -> None: ...
+
+    def usage(self, token: Any, octets: int) -> None: ...
+
+
+class _Meter:
+    """The user-plane counter of one accounted session (RFC 2866 §5.3, §5.4, §5.7)."""
+
+    __slots__ = ("started", "reported", "interval", "input", "output", "charged")
+
+    def __init__(self, now: float, interval: int) -> None:
+        self.started = self.reported = now
+        self.interval = interval       # seconds between Interim-Updates, RFC 2869 §5.16
+        self.input = self.output = 0   # octets from / to the terminal
+        self.charged = 0               # octets of the AAA's records already given to the charging side
 
 
 class _Reject(Exception):
@@ -389,10 +420,13 @@ class NetworkDataPlane:
         charging: Charging | None = None,
         aaa: Aaa | None = None,
         seed: str | int = 0,
+        interim_interval: int = 600,
     ) -> None:
         """``aaa``: the AAA back-end (default: :func:`harness.network.aaa.for_users` of the
         subscribers' logins, built on the first Access-Request); ``seed``: the seed of the generator
-        of the Request Authenticators (the same seed, the same packets)."""
+        of the Request Authenticators (the same seed, the same packets); ``interim_interval``: the
+        NAS's seconds between Interim-Updates when the Access-Accept gives no Acct-Interim-Interval
+        (RFC 2869 §5.16)."""
         self.operator = operator
         self._aaa = aaa
         self.seed = seed
@@ -419,7 +453,10 @@ class NetworkDataPlane:
         self.sessions: dict[int, ActivationResult] = {}
         #: what reached the wire, in order: every activation request, accounting record and release
         self.exchanges: list[ActivationResult | Release | AccountingRecord] = []
-        self._started: dict[int, float] = {}   # session -> the log's time at its accounting Start
+        self.interim_interval = interim_interval
+        #: accounted sessions' user-plane counters, by session
+        self.meters: dict[int, _Meter] = {}
+        self._acct_ids = 0
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -454,19 +491,19 @@ class NetworkDataPlane:
             self.sessions[n] = result
         self.exchanges.append(result)
         if result.accepted and result.radius is not None:
-            self._account(result, 1)
+            self._account(result, ACCT_START)
         self._record(result)
         return result
 
     def deactivate(self, session_id: int, reason: str = "released by the terminal", *,
-                   terminate_cause: int = 1, by_policy: bool = False) -> None:
+                   terminate_cause: int = TERMINATE_USER_REQUEST, by_policy: bool = False) -> None:
         """Release a session, its dynamic address and its charging session; ``terminate_cause``:
         the Acct-Terminate-Cause of its accounting Stop (RFC 2866 §5.10, 1 User-Request);
         ``by_policy``: the policy side disconnects the session (RFC 5176)."""
         result = self.sessions.pop(session_id)
         self.exchanges.append(Release(result, reason, by_policy))
         if result.radius is not None:
-            self._account(result, 2, terminate_cause)
+            self._account(result, ACCT_STOP, terminate_cause)
         self._release_address(result, self.subscribers.get(result.imsi))
         token = self._tokens.pop(session_id, None)
         if token is not None and self.charging is not None:
@@ -474,6 +511,30 @@ class NetworkDataPlane:
         if self.log is not None:
             self.log.record("pdn_released", session=session_id, imsi=result.imsi, apn=result.apn,
                             reason=reason)
+
+    def carry(self, session_id: int, downlink: int, uplink: int = 0) -> bool:
+        """The user plane of session ``session_id`` carries ``downlink`` octets to the terminal and
+        ``uplink`` from it now (Acct-Output/Input-Octets, RFC 2866 §5.4 / §5.3), after the interim
+        timers that ran out before (:meth:`tick`). False when the session is not accounted (no
+        AAA): nothing counted."""
+        meter = self.meters.get(session_id)
+        if meter is None:
+            return False
+        self.tick()
+        meter.output += downlink
+        meter.input += uplink
+        return True
+
+    def tick(self) -> None:
+        """Send the Interim-Update (RFC 2869 §2.1) of every accounted session whose interval ran out
+        by the log's clock, timed at the end of that interval with the octets carried until then.
+        The clock moves in steps: when one spans several intervals, the record of the last."""
+        now = self._now()
+        for n, meter in list(self.meters.items()):
+            due = now - meter.reported
+            if due >= meter.interval and n in self.sessions:
+                self._account(self.sessions[n], ACCT_INTERIM,
+                              at=meter.reported + due // meter.interval * meter.interval)
 
     def token(self, session_id: int) -> Any:
         """The charging side's handle of an active session (None without charging)."""
@@ -655,23 +716,40 @@ class NetworkDataPlane:
         )
         return self._aaa.answer(ask)
 
-    def _account(self, result: ActivationResult, status: int, terminate_cause: int | None = None) -> None:
-        """Accounting Start (``status`` 1) or Stop (2) of a session the AAA authenticated (RFC 2866
-        §5.1); the Stop carries the session time on the log's clock and ``terminate_cause`` (§5.10).
-        The packet core meters no user plane: octet counts are 0."""
+    def _now(self) -> float:
+        return self.log.time if self.log is not None else 0.0
+
+    def _account(self, result: ActivationResult, status: int, terminate_cause: int | None = None, *,
+                 at: float | None = None) -> None:
+        """Accounting Start, Interim-Update or Stop (RFC 2866 §5.1) of a session the AAA
+        authenticated, with its user-plane octets and its session time (§5.7) at ``at`` on the
+        log's clock (default: now); the Stop with ``terminate_cause`` (§5.10). Then the charging
+        side meters what the AAA saw."""
         x, n = result.radius, result.session_id or 0
         assert x is not None and self._aaa is not None
-        now = self.log.time if self.log is not None else 0.0
-        if status == 1:
-            self._started[n] = now
-        elapsed = int(now - self._started.pop(n, now)) if status == 2 else 0
+        now = self._now() if at is None else at
+        if status == ACCT_START:
+            self.meters[n] = _Meter(now, x.interim_interval or self.interim_interval)
+        meter = self.meters[n]
+        meter.reported = now
+        self._acct_ids += 1
         rec = AccountingRecord(
-            identifier=(2 * n + status) & 0xFF, status=status, session_id=f"{n:08X}", secret=x.secret,
+            identifier=self._acct_ids & 0xFF, status=status, session_id=f"{n:08X}", secret=x.secret,
             nas_ip=x.nas_ip, server_ip=x.server_ip, username=x.username, framed_ip=result.ipv4,
             imsi=result.imsi, calling_station=x.calling_station, called_station=x.called_station,
-            session_time=elapsed, terminate_cause=terminate_cause,
+            input_octets=meter.input, output_octets=meter.output, session_time=int(now - meter.started),
+            terminate_cause=terminate_cause,
         )
         self.exchanges.append(self._aaa.account(rec))
+        if status == ACCT_STOP:
+            del self.meters[n]
+        token = self._tokens.get(n)
+        if status != ACCT_START and token is not None and self.charging is not None:
+            seen = self._aaa.seen(rec.session_id)
+            octets = sum(seen) if seen is not None else meter.charged
+            if octets > meter.charged:
+                octets, meter.charged = octets - meter.charged, octets
+                self.charging.usage(token, octets)
 
     def _partner(self, req: ActivationRequest, apn: ApnSetting, login: Any, n: int, msisdn: str,
                  gtp: GtpIds) -> ActivationResult:

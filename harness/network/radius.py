@@ -34,8 +34,6 @@ DICTIONARY = Dictionary(str(Path(__file__).with_name("radius.dictionary")))
 SERVICE_FRAMED = 2           # RFC 2865 §5.6 Framed-User
 FRAMED_GPRS = 7              # RFC 2865 §5.7 GPRS PDP Context
 NAS_PORT_WIRELESS_OTHER = 18  # RFC 2865 §5.41
-ACCT_START, ACCT_STOP, ACCT_INTERIM = 1, 2, 3  # RFC 2866 §5.1
-TERMINATE_USER_REQUEST, TERMINATE_LOST_SERVICE, TERMINATE_ADMIN_RESET = 1, 3, 6  # RFC 2866 §5.10
 GIGAWORD = 1 << 32           # RFC 2869 §5.1 / §5.2
 
 
@@ -50,6 +48,7 @@ class AccessAnswer(NamedTuple):
     framed_ip: str | None
     reply_message: str
     raw: bytes
+    interim_interval: int | None = None   # Acct-Interim-Interval, RFC 2869 §5.16
 
 
 def access_request(x: RadiusExchange) -> packet.AuthPacket:
@@ -73,9 +72,10 @@ def access_request(x: RadiusExchange) -> packet.AuthPacket:
 
 
 def access_answer(request: packet.AuthPacket, accepted: bool, framed_ip: str | None,
-                  reply_message: str) -> bytes:
-    """Access-Accept (with Framed-IP-Address when given) or Access-Reject (with Reply-Message) to
-    ``request``, signed with its Response Authenticator and a Message-Authenticator."""
+                  reply_message: str, interim_interval: int | None = None) -> bytes:
+    """Access-Accept (with Framed-IP-Address and Acct-Interim-Interval when given, RFC 2869 §5.16)
+    or Access-Reject (with Reply-Message) to ``request``, signed with its Response Authenticator
+    and a Message-Authenticator."""
     reply = request.CreateReply()
     if accepted:
         reply.code = packet.AccessAccept
@@ -83,6 +83,8 @@ def access_answer(request: packet.AuthPacket, accepted: bool, framed_ip: str | N
         reply["Framed-Protocol"] = FRAMED_GPRS
         if framed_ip:
             reply["Framed-IP-Address"] = framed_ip
+        if interim_interval:
+            reply["Acct-Interim-Interval"] = interim_interval
     else:
         reply.code = packet.AccessReject
         if reply_message:
@@ -101,7 +103,9 @@ def read_answer(request: packet.AuthPacket, raw: bytes) -> AccessAnswer:
     accepted = reply.code == packet.AccessAccept
     framed = reply.get("Framed-IP-Address") if accepted else None
     message = " ".join(reply.get("Reply-Message") or ())
-    return AccessAnswer(accepted, str(framed[0]) if framed else None, message, raw)
+    interval = reply.get("Acct-Interim-Interval") if accepted else None
+    return AccessAnswer(accepted, str(framed[0]) if framed else None, message, raw,
+                        int(interval[0]) if interval else None)
 
 
 def accounting_request(rec: AccountingRecord) -> packet.AcctPacket:
@@ -119,7 +123,7 @@ def accounting_request(rec: AccountingRecord) -> packet.AcctPacket:
     pkt["Called-Station-Id"] = rec.called_station
     pkt["3GPP-IMSI"] = rec.imsi
     pkt["Acct-Authentic"] = 1
-    if rec.status != ACCT_START:
+    if rec.carries_octets:
         pkt["Acct-Input-Octets"] = rec.input_octets % GIGAWORD
         pkt["Acct-Output-Octets"] = rec.output_octets % GIGAWORD
         pkt["Acct-Input-Gigawords"] = rec.input_octets // GIGAWORD

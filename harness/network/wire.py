@@ -300,7 +300,8 @@ def radius_exchange(x: RadiusExchange) -> tuple[Packet, Packet]:
 
     request = access_request(x)
     req_bytes = request.RequestPacket()
-    rsp_bytes = x.answer or access_answer(request, x.accepted, x.framed_ip, x.reply_message)
+    rsp_bytes = x.answer or access_answer(request, x.accepted, x.framed_ip, x.reply_message,
+                                           x.interim_interval)
     return (udp(x.nas_ip, x.server_ip, 32768 + x.identifier, RADIUS_PORT, Radius(req_bytes)),
             udp(x.server_ip, x.nas_ip, RADIUS_PORT, 32768 + x.identifier, Radius(rsp_bytes)))
 

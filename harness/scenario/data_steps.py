@@ -10,7 +10,11 @@ connection from the home operator's
 :class:`~harness.network.packet_core.NetworkDataPlane`; ``data_disconnect`` releases sessions. When the
 scenario declares a ``plan:``, the packet core asks the plan engine (``session_open`` /
 ``session_close``) before it admits a session, so a blocked plan refuses the activation and a
-plan that blocks later cuts the running sessions.
+plan that blocks later cuts the running sessions. The ``consume`` steps' octets travel on a
+session the AAA accounts (:func:`carry`): the plan meters them from the accounting records, so a
+block lands when an Interim-Update or the Stop shows it, and the policy side then disconnects the
+session (RFC 5176). ``subscriber.interim_interval`` is the AAA's Acct-Interim-Interval for the
+line's login (RFC 2869 §5.16; the packet core's default otherwise).
 
 Nothing here loads operators, scapy or the plan engine for scenarios without data.
 """
@@ -39,7 +43,7 @@ if TYPE_CHECKING:
 #: Steps added to the scenario language (``harness.scenario.loader.STEP_KINDS``).
 DATA_STEPS: tuple[str, ...] = ("data_connect", "data_disconnect")
 #: ``expect`` keys answered by the data side.
-DATA_EXPECT: tuple[str, ...] = ("pdn", "pdn_sessions", "fixed_ip")
+DATA_EXPECT: tuple[str, ...] = ("pdn", "pdn_sessions", "fixed_ip", "accounting")
 APN_DBS = ("android", "operators", "provider", "none")
 
 #: plan engine refusal -> TS 24.301 §9.9.4.4 cause the packet core sends
@@ -122,11 +126,16 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
 class PlanCharging(OfRun):
     """The plan engine as the packet core's charging side (:class:`harness.network.packet_core.Charging`)."""
 
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.zones: dict[Any, str] = {}   # session -> the zone it was opened in
+
     def open(self, request: ActivationRequest, subscriber: Subscriber) -> tuple[Any, int, str]:
         ctx = _plan_steps.plans(self.session)
         res = ctx.engine.session_open(ctx.line, plmn=request.serving_plmn or None, apn=request.apn,
                                       rat=request.rat)
         if res.get("accepted"):
+            self.zones[res["session"]] = ctx.line.sessions[res["session"]].zone
             return res["session"], 0, ""
         reason = str(res.get("reason", ""))
         cause = next((c for text, c in _PLAN_CAUSES if text in reason), 31)
@@ -136,6 +145,16 @@ class PlanCharging(OfRun):
         ctx = _plan_steps.plans(self.session)
         if token in ctx.line.sessions:
             ctx.engine.session_close(ctx.line, token)
+
+    def usage(self, token: Any, octets: int) -> None:
+        """Octets the AAA's accounting records show for session ``token``, rated by the plan in
+        the zone the session was opened in."""
+        ctx = _plan_steps.plans(self.session)
+        zone = self.zones[token]
+        if ctx.line.active:
+            ctx.engine.rate_data(ctx.line, zone, octets)
+        else:
+            ctx.engine.consume(ctx.line, octets, zone=zone)   # refused: the line ended
 
     def alive(self, token: Any) -> bool:
         return token in _plan_steps.plans(self.session).line.sessions
@@ -254,7 +273,7 @@ class _DataSetup:
             Subscriber(imsi=p.imsi, msisdn=msisdn, plan=plan, fixed_ip=fixed_addr, login=login or "",
                        password=password or "", partner=str(partner["name"]) if partner else None,
                        account=self.account, barred=bool(spec.get("barred", False)), apns=apns,
-                       apn_rule=rule)
+                       apn_rule=rule, interim_interval=spec.get("interim_interval"))
             for p in profile.imsi_profiles.values()
         )
         self.term = term
@@ -345,10 +364,13 @@ class DataContext(OfRun):
         """End the terminal's sessions that lost the PS service, the IMSI or the plan's consent."""
         term, plane = self.terminal, self.plane
         assert plane is not None
+        pc = _dataplane
         if not ps_service:
-            term.release_all(plane, "the terminal lost its packet-switched service")
+            term.release_all(plane, "the terminal lost its packet-switched service",
+                             pc.TERMINATE_LOST_SERVICE)
         elif self._imsi is not None and imsi != self._imsi:
-            term.release_all(plane, f"the card changed IMSI ({self._imsi} -> {imsi}): detach")
+            term.release_all(plane, f"the card changed IMSI ({self._imsi} -> {imsi}): detach",
+                             pc.TERMINATE_USER_REQUEST)
         elif self.charging is not None:
             for sid in list(term.sessions):
                 token = plane.token(sid)
@@ -357,7 +379,7 @@ class DataContext(OfRun):
                            if e.data.get("session") == token]
                     why = cut[-1].data.get("reason") if cut else "closed by the plan"
                     plane.deactivate(sid, reason=f"cut by the plan: {why}",
-                                     terminate_cause=6, by_policy=True)   # Admin-Reset, RFC 2866 §5.10
+                                     terminate_cause=pc.TERMINATE_ADMIN_RESET, by_policy=True)
                     term.sessions.remove(sid)
         self._imsi = imsi
 
@@ -368,6 +390,23 @@ def data(session: Session, status: Mapping[str, Any] | None = None) -> DataConte
     ctx = run_context(session, "_data_context", DataContext)
     ctx.sync(status)
     return ctx
+
+
+def carry(session: Session, octets: int) -> bool:
+    """The terminal's newest session the AAA accounts carries ``octets`` to it (the ``consume``
+    steps' traffic; 0 only runs the interim timers): the plan meters them from the accounting
+    records, and a block they bring disconnects the session. False when no such session is up
+    (the plan then meters the usage itself)."""
+    ctx = getattr(session, "_data_context", None)
+    if ctx is None or ctx.plane is None or not ctx.plane.meters:
+        return False
+    plane = ctx.plane
+    sid = next((sid for sid in reversed(ctx.terminal.sessions) if sid in plane.meters), None)
+    if sid is None:
+        return False
+    plane.carry(sid, octets)
+    ctx.sync()
+    return True
 
 
 # --------------------------------------------------------------------------- steps
@@ -415,6 +454,8 @@ def check(s: Session, key: str, want: Any, line: int | None, window: int) -> lis
     ctx = data(s)
     lines = getattr(want, "lines", {}) or {}
     out: list[Mismatch] = []
+    if key == "accounting":
+        return _check_accounting(ctx, want, lines, line)
     if key == "pdn_sessions":
         n = len(ctx.terminal.sessions)
         return [] if n == int(want) else [Mismatch("pdn_sessions", want, n, line)]
@@ -440,6 +481,50 @@ def check(s: Session, key: str, want: Any, line: int | None, window: int) -> lis
                 out.append(Mismatch("pdn.reason", f"contains {v!r}", actual, at))
         elif not _same(v, actual):
             out.append(Mismatch(f"pdn.{k}", v, actual, at))
+    return out
+
+
+_STATUS = {1: "start", 2: "stop", 3: "interim"}
+
+
+def _check_accounting(ctx: DataContext, want: Any, lines: Mapping[str, int],
+                      line: int | None) -> list[Mismatch]:
+    """``accounting:`` — how many records of each status the packet core sent (``start``,
+    ``interim``, ``stop``), the Acct-Session-Time of the Interim-Updates (``interim_times``), and
+    the last record's attributes as the wire carries them (``last``: ``status``,
+    ``acct_input_octets``, ``acct_output_octets``, ``acct_input_gigawords``,
+    ``acct_output_gigawords``, ``acct_session_time``, ``acct_terminate_cause``; RFC 2866 §5,
+    RFC 2869 §5.1). The scenario schema admits no other key."""
+    pc = _dataplane
+    records = [x for x in (ctx.plane.exchanges if ctx.plane is not None else ())
+               if isinstance(x, pc.AccountingRecord)]
+    out: list[Mismatch] = []
+    for k, v in want.items():
+        at = lines.get(k, line)
+        if k in ("start", "interim", "stop"):
+            n = sum(1 for r in records if _STATUS[r.status] == k)
+            if n != int(v):
+                out.append(Mismatch(f"accounting.{k}", v, n, at))
+        elif k == "interim_times":
+            times = [r.session_time for r in records if r.status == pc.ACCT_INTERIM]
+            if list(v) != times:
+                out.append(Mismatch("accounting.interim_times", list(v), times, at))
+        else:   # last
+            if not records:
+                out.append(Mismatch("accounting.last", dict(v), "no accounting record", at))
+                continue
+            from harness.network.radius import accounting_request
+
+            pkt = accounting_request(records[-1])   # the attributes as they travel
+            seen = {"status": _STATUS[records[-1].status]}
+            for attr in ("Acct-Input-Octets", "Acct-Output-Octets", "Acct-Input-Gigawords",
+                         "Acct-Output-Gigawords", "Acct-Session-Time", "Acct-Terminate-Cause"):
+                got = pkt.get(pkt.dict.attributes[attr].code)   # by code: the value's raw octets
+                seen[attr.lower().replace("-", "_")] = int.from_bytes(got[0]) if got else None
+            sub = getattr(v, "lines", {}) or {}
+            for kk, vv in v.items():
+                if not _same(vv, seen[kk]):
+                    out.append(Mismatch(f"accounting.last.{kk}", vv, seen[kk], sub.get(kk, at)))
     return out
 
 

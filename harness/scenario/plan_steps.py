@@ -52,6 +52,7 @@ LINE_ID = "line"
 _plans = LazyModule("harness.plans")
 _units = LazyModule("harness.plans.units")
 _enforcement = LazyModule("harness.plans.enforcement")
+_data_steps = LazyModule("harness.scenario.data_steps")
 
 
 class PlanStepError(RuntimeError):
@@ -267,12 +268,16 @@ def _consume(s: Session, args: Any) -> None:
     for i in range(chunks):
         part = total * (i + 1) // chunks - done
         done += part
-        if line.out_of_service is None:
+        if _data_steps.carry(s, part):
+            pass   # on a session the AAA accounts: metered from its accounting records
+        elif line.out_of_service is None:
             engine.rate_data(line, zone, part)
         else:
             engine.consume(line, part, zone=zone)  # refused: the line ended or was suspended
         if step is not None:
             ctx.move_to(engine.clock.now + step)
+    if step is not None:
+        _data_steps.carry(s, 0)   # the interim timers at the step's last instant
 
 
 def _numbers(a: Mapping[str, Any], count: int) -> list[str]:

@@ -223,10 +223,12 @@ class DataTerminal:
                         reason=choice.reason)
 
     # -- sessions
-    def release_all(self, plane: NetworkDataPlane, reason: str) -> None:
+    def release_all(self, plane: NetworkDataPlane, reason: str, terminate_cause: int = 1) -> None:
+        """The network releases every session of the terminal; ``terminate_cause``: why, as the
+        accounting Stop's Acct-Terminate-Cause gives it (RFC 2866 §5.10, 1 User-Request)."""
         for sid in list(self.sessions):
             if sid in plane.sessions:
-                plane.deactivate(sid, reason=reason)
+                plane.deactivate(sid, reason=reason, terminate_cause=terminate_cause)
         self.sessions.clear()
 
     def connect(self, plane: NetworkDataPlane | None, status: Mapping[str, Any],
