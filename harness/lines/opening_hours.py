@@ -11,14 +11,21 @@ from datetime import date, datetime, time, timedelta
 
 import holidays
 
+from csim.memo import once
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+#: the public holidays of a country, filled year by year as they are asked for: building them
+#: took half of an existing_line step (bench/scenario_replay.py)
+_HOLIDAYS: dict[str, holidays.HolidayBase] = {}
 
 
 class FrenchCalendar:
     """Working days in France: Monday to Friday, French public holidays excepted."""
 
     def __init__(self, country: str = "FR") -> None:
-        self._holidays = holidays.country_holidays(country)
+        self._holidays = once(_HOLIDAYS, country, holidays.country_holidays, 16)
 
     def holiday(self, day: date) -> str | None:
         """The public holiday's name on ``day``, or None."""

@@ -11,6 +11,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
+from csim.memo import once
 from csim.yamlsrc import DataError, LineDict, load
 from harness.lines.electrical_profile import ElectricalProfile
 from harness.lines.opening_hours import DAYS, Window
@@ -147,11 +148,20 @@ def _network(name: str, doc: LineDict) -> NetworkLineRules:
     )
 
 
+#: loaded rules by file: every scenario with lines builds a fleet, and parsing the fixture took
+#: 5 ms of a 2.5 ms existing_line step on average (bench/scenario_replay.py)
+_loaded: dict[Path, LineRules] = {}
+
+
 def load_rules(provider: str = "alphalink", path: str | Path | None = None) -> LineRules:
-    """The line rules of ``provider`` (``fixtures/lines/PROVIDER.yaml``)."""
+    """The line rules of ``provider`` (``fixtures/lines/PROVIDER.yaml``), read once per file."""
     src = Path(path) if path else LINES_DIR / f"{provider}.yaml"
-    if not src.exists():
+    if src not in _loaded and not src.exists():
         raise FileNotFoundError(f"no line rules for provider {provider!r} ({src})")
+    return once(_loaded, src, _load_rules, 16)
+
+
+def _load_rules(src: Path) -> LineRules:
     doc = load(src)
     act = _need(doc, "activation")
     try:
