@@ -13,6 +13,7 @@ Expansion happens here, once, at load time: matrix entries become separate
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -82,7 +83,7 @@ class Scenario:
     @property
     def test_id(self) -> str:
         """The id under pytest: the file stem, then the matrix entry."""
-        stem = Path(self.source).stem
+        stem = os.path.splitext(os.path.basename(self.source))[0]
         return f"{stem}[{self.matrix_id}]" if self.matrix_id else stem
 
     @property
