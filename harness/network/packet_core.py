@@ -384,9 +384,10 @@ class Charging(Protocol):
 class _Meter:
     """The user-plane counter of one accounted session (RFC 2866 §5.3, §5.4, §5.7)."""
 
-    __slots__ = ("started", "reported", "interval", "input", "output", "charged")
+    __slots__ = ("session_id", "started", "reported", "interval", "input", "output", "charged")
 
-    def __init__(self, now: float, interval: int) -> None:
+    def __init__(self, session_id: str, now: float, interval: int) -> None:
+        self.session_id = session_id   # Acct-Session-Id, unique per session (RFC 2866 §5.5)
         self.started = self.reported = now
         self.interval = interval       # seconds between Interim-Updates, RFC 2869 §5.16
         self.input = self.output = 0   # octets from / to the terminal
@@ -457,6 +458,7 @@ class NetworkDataPlane:
         #: accounted sessions' user-plane counters, by session
         self.meters: dict[int, _Meter] = {}
         self._acct_ids = 0
+        self._acct_rng: random.Random | None = None  # Acct-Session-Ids, seeded on the first Start
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -729,12 +731,15 @@ class NetworkDataPlane:
         assert x is not None and self._aaa is not None
         now = self._now() if at is None else at
         if status == ACCT_START:
-            self.meters[n] = _Meter(now, x.interim_interval or self.interim_interval)
+            if self._acct_rng is None:  # its own generator: the Request Authenticators stay as they were
+                self._acct_rng = random.Random(f"{self.seed}/accounting")  # noqa: S311 - reproducible
+            self.meters[n] = _Meter(f"{self._acct_rng.getrandbits(64):016X}", now,
+                                    x.interim_interval or self.interim_interval)
         meter = self.meters[n]
         meter.reported = now
         self._acct_ids += 1
         rec = AccountingRecord(
-            identifier=self._acct_ids & 0xFF, status=status, session_id=f"{n:08X}", secret=x.secret,
+            identifier=self._acct_ids & 0xFF, status=status, session_id=meter.session_id, secret=x.secret,
             nas_ip=x.nas_ip, server_ip=x.server_ip, username=x.username, framed_ip=result.ipv4,
             imsi=result.imsi, calling_station=x.calling_station, called_station=x.called_station,
             input_octets=meter.input, output_octets=meter.output, session_time=int(now - meter.started),

@@ -174,6 +174,16 @@ def test_no_authenticator_repeated_across_the_bundled_suite(tmp_path):
     seen = Counter(p[Radius].authenticator for p in packets if Radius in p and p[Radius].code == 1)
     assert sum(seen.values()) >= 7
     assert [a.hex() for a, n in seen.items() if n > 1] == []
+    # Acct-Session-Id (type 44) unique per session (RFC 2866 §5.5): never shared by two runs
+    runs_of: dict[bytes, set[str]] = {}
+    for pcap in sorted(tmp_path.glob("*.pcap")):
+        for p in rdpcap(str(pcap)):
+            if Radius in p and p[Radius].code == 4:
+                for attr in p[Radius].attributes:
+                    if attr.type == 44:
+                        runs_of.setdefault(bytes(attr.value), set()).add(pcap.name)
+    assert len(runs_of) >= 10
+    assert {sid: runs for sid, runs in runs_of.items() if len(runs) > 1} == {}
 
 
 @needs_freeradius
