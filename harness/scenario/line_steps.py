@@ -599,15 +599,7 @@ def _check_routed(ctx: LineContext, want: Any, line: int | None) -> list[Mismatc
     r = ctx.routed
     if r is None:
         return [Mismatch("call_routed", dict(want), "no call received yet", line)]
-    out = []
-    for key, v in want.items():
-        actual = getattr(r, key, None)
-        ok = (
-            _contains(v, actual) if key == "reason" else _same(v, actual) if v is not None else actual is None
-        )
-        if not ok:
-            out.append(Mismatch(f"call_routed.{key}", v, actual, line))
-    return out
+    return _check_call("call_routed", want, lambda key: getattr(r, key, None), line)
 
 
 def _check_emails(ctx: LineContext, want: Any, line: int | None) -> list[Mismatch]:
@@ -640,14 +632,20 @@ def _check_placed(ctx: LineContext, want: Any, line: int | None) -> list[Mismatc
     p = ctx.placed
     if p is None:
         return [Mismatch("call_placed", dict(want), "no call placed yet", line)]
+    return _check_call("call_placed", want, p.get, line)
+
+
+def _check_call(name: str, want: Mapping[str, Any], actual_of: Callable[[str], Any],
+                line: int | None) -> list[Mismatch]:
+    """Each wanted field of a call against the call's: ``reason`` by containment, None as absent."""
     out = []
     for key, v in want.items():
-        actual = p.get(key)
+        actual = actual_of(key)
         ok = (
             _contains(v, actual) if key == "reason" else _same(v, actual) if v is not None else actual is None
         )
         if not ok:
-            out.append(Mismatch(f"call_placed.{key}", v, actual, line))
+            out.append(Mismatch(f"{name}.{key}", v, actual, line))
     return out
 
 
