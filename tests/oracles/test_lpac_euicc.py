@@ -9,6 +9,7 @@ Skips with the reason where an ingredient is absent; fails instead under
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -94,24 +95,31 @@ def reader() -> Iterator[Any]:
         yield service
 
 
+@contextlib.contextmanager
+def inserted(reader: Any, euicc: Euicc) -> Iterator[None]:
+    """``euicc`` in the vpcd reader, powered by pcscd, until the block ends."""
+    from harness.readers.vpcd import VpcdCard
+
+    slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
+    try:
+        assert slot.wait_connected(5.0), "vpcd did not take the card"
+        deadline = time.monotonic() + 5.0
+        while not slot.powered and time.monotonic() < deadline:  # pcscd powers a card it has seen
+            time.sleep(0.02)
+        assert slot.powered, "pcscd did not power the card up"
+        yield
+    finally:
+        slot.stop()
+    assert slot.error is None, f"the eUICC failed: {slot.error!r}"
+
+
 @pytest.fixture
 def served(reader: Any) -> Iterator[tuple[Euicc, TestPki]]:
     """A fresh eUICC holding alphalink-orange (enabled) and csl-sim, in the vpcd reader."""
-    from harness.readers.vpcd import VpcdCard
-
     pki = TestPki.generate()
     euicc = Euicc.seeded(PROFILES, credentials=pki.euicc_credentials(pki.eid(1)))
-    slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
-    assert slot.wait_connected(5.0), "vpcd did not take the card"
-    deadline = time.monotonic() + 5.0
-    while not slot.powered and time.monotonic() < deadline:  # pcscd powers a card it has seen
-        time.sleep(0.02)
-    assert slot.powered, "pcscd did not power the card up"
-    try:
+    with inserted(reader, euicc):
         yield euicc, pki
-    finally:
-        slot.stop()
-        assert slot.error is None, f"the eUICC failed: {slot.error!r}"
 
 
 def run_lpac(binary: Path, reader: Any, *args: str) -> dict[str, Any]:

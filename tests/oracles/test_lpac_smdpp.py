@@ -33,7 +33,15 @@ from csim.euicc import Euicc
 from csim.euicc.pki import EuiccCredentials
 
 from . import test_lpac_euicc
-from .test_lpac_euicc import CACHE, ORACLES, _unavailable, lpac_binary, profiles_by_iccid, run_lpac
+from .test_lpac_euicc import (
+    CACHE,
+    ORACLES,
+    _unavailable,
+    inserted,
+    lpac_binary,
+    profiles_by_iccid,
+    run_lpac,
+)
 
 reader = test_lpac_euicc.reader  # the private pcscd with the vpcd reader
 
@@ -152,18 +160,11 @@ def accepted(http: dict[str, tuple[int, bytes]], function: str) -> bool:
 
 
 def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple[int, Path, str]) -> None:
-    from harness.readers.vpcd import VpcdCard
-
     lpac = lpac_binary()
     port, pki, curve = smdpp
     creds = credentials(pki, curve)
     euicc = Euicc.seeded(["alphalink-orange"], credentials=creds)
-    slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
-    try:
-        assert slot.wait_connected(5.0)
-        deadline = time.monotonic() + 5.0
-        while not slot.powered and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with inserted(reader, euicc):
         start = time.monotonic()
         lines, http = relayed(lpac, reader, port, "profile", "download", "-s", SMDP_NAME, "-m", MATCHING_ID)
         elapsed = time.monotonic() - start
@@ -173,9 +174,6 @@ def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple
         left = run_lpac(lpac, reader, "notification", "list")["data"]
         run_lpac(lpac, reader, "profile", "enable", TS48_ICCID)
         after = profiles_by_iccid(lpac, reader)
-    finally:
-        slot.stop()
-    assert slot.error is None
     # ES9+ authenticateClient: osmo-smdpp verified the eUICC's chain, EID range and euiccSignature1
     assert accepted(http, "authenticateClient"), http.get("authenticateClient")
     # ES9+ getBoundProfilePackage: it verified euiccSignature2 and bound the package to our otPK
@@ -222,7 +220,6 @@ def test_a_harness_made_package_downloads_and_the_modem_attaches(reader: Any,
     from csim.euicc import saip
     from csim.profile import load_profile
     from harness.network.world import World
-    from harness.readers.vpcd import VpcdCard
     from harness.terminal.modem import Modem, ModemConfig
     from harness.terminal.transport import InProcessTransport
 
@@ -233,19 +230,13 @@ def test_a_harness_made_package_downloads_and_the_modem_attaches(reader: Any,
     upp.write_bytes(saip.encode(load_profile("alphalink-orange")))
     creds = credentials(pki, curve)
     euicc = Euicc.seeded(["csl-sim"], credentials=creds)
-    slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
     try:
-        assert slot.wait_connected(5.0)
-        deadline = time.monotonic() + 5.0
-        while not slot.powered and time.monotonic() < deadline:
-            time.sleep(0.02)
-        lines, _ = relayed(lpac, reader, port, "profile", "download", "-s", SMDP_NAME, "-m", matching_id)
-        run_lpac(lpac, reader, "profile", "enable", ORANGE_ICCID)
-        listed = profiles_by_iccid(lpac, reader)
+        with inserted(reader, euicc):
+            lines, _ = relayed(lpac, reader, port, "profile", "download", "-s", SMDP_NAME, "-m", matching_id)
+            run_lpac(lpac, reader, "profile", "enable", ORANGE_ICCID)
+            listed = profiles_by_iccid(lpac, reader)
     finally:
-        slot.stop()
         upp.unlink()
-    assert slot.error is None
     assert lines[-1]["payload"]["code"] == 0, lines[-1]
     assert listed[ORANGE_ICCID]["profileState"] == "enabled"
     assert listed[ORANGE_ICCID]["profileName"] == matching_id
