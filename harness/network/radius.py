@@ -168,21 +168,19 @@ class RadiusClient:
 
     def authenticate(self, request: packet.AuthPacket) -> AccessAnswer:
         """Send ``request`` and read the checked answer."""
-        try:
-            reply = self._client.SendPacket(request)
-        except (Timeout, OSError) as exc:
-            raise RadiusError(f"no answer from the AAA at {self.server}:{self.auth_port} "
-                              f"({exc.__class__.__name__})") from None
+        reply = self._send(request, f"no answer from the AAA at {self.server}:{self.auth_port}")
         return read_answer(request, reply.raw_packet)
 
     def account(self, request: packet.AcctPacket) -> bytes:
         """Send an Accounting-Request; the raw Accounting-Response (its authenticator checked)."""
+        return self._send(request, f"no accounting answer from {self.server}:{self.acct_port}").raw_packet
+
+    def _send(self, request: packet.Packet, silence: str) -> packet.Packet:
+        """``request`` sent, its reply; a timeout or a socket error is a :class:`RadiusError`."""
         try:
-            reply = self._client.SendPacket(request)
+            return self._client.SendPacket(request)
         except (Timeout, OSError) as exc:
-            raise RadiusError(f"no accounting answer from {self.server}:{self.acct_port} "
-                              f"({exc.__class__.__name__})") from None
-        return reply.raw_packet
+            raise RadiusError(f"{silence} ({exc.__class__.__name__})") from None
 
     def close(self) -> None:
         self._client._CloseSocket()  # noqa: SLF001 - pyrad has no public close
