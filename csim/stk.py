@@ -15,6 +15,7 @@ from enum import IntEnum
 from functools import cached_property
 from typing import TypeVar
 
+from csim.encoding import GSM7_BASIC
 from csim.memo import once, remember
 
 
@@ -363,10 +364,7 @@ class LocationInformation:
 # --- alpha identifiers, TS 102 221 Annex A ----------------------------------------------------------
 
 # SMS default 7-bit alphabet, TS 23.038 §6.2.1 (position = code); 0x1B (escape) is never produced.
-_GSM7 = (
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
+_GSM7 = GSM7_BASIC
 _GSM7_CODE = {c: i for i, c in enumerate(_GSM7) if i != 0x1B}
 
 
