@@ -90,6 +90,7 @@ cdef class CardCore:
     cdef unsigned long long n_sync
     cdef unsigned long long n_mac
     cdef public object toolkit
+    cdef object __weakref__    # the toolkit and its applets refer back to the card weakly
 
     cdef _build(self, image)
     cdef _load_pin(self, int i, ps)

@@ -1441,7 +1441,7 @@ cdef class CardCore:
         # csim.cat's runtime is called at C level; any other toolkit object through Python
         cdef Toolkit ctk = self.toolkit if type(self.toolkit) is Toolkit else None
         try:
-            if ctk is not None and ctk._core is not self and (
+            if ctk is not None and ctk._core != <void*>self and (
                     type(self).set_proactive_pending is CardCore.set_proactive_pending):
                 ctk.attach(self, &self.proactive)  # the toolkit sets the pending length directly
             if ins == 0x10:

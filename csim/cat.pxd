@@ -26,14 +26,14 @@ cdef class CompiledApplet:
 
 
 cdef class Toolkit:
-    cdef public object card
+    cdef object _card  # a weak reference: the card owns its runtime
     cdef public object profile
     cdef public list applets
     cdef public list _queue
     cdef public Entry _outstanding
     cdef public dict _menu
     cdef public int _number
-    cdef object _core  # the card whose pending-length field _slot points into (see attach)
+    cdef void* _core  # the card whose pending-length field _slot points into (see attach)
     cdef int* _slot
     cdef bytes _answered  # the command whose TERMINAL RESPONSE the applet is given
     cdef int _answered_type  # and its type of command

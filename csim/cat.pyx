@@ -10,6 +10,8 @@ per distinct command (:class:`Template`); numbering a queued command is a byte p
 
 from cpython.bytes cimport PyBytes_GET_SIZE
 
+import weakref
+
 from csim import stk
 
 SW_OK = 0x9000
@@ -168,7 +170,7 @@ cdef class Toolkit:
     """CAT runtime of one card (TS 102 223 §6: proactive UICC)."""
 
     def __init__(self, card, applets=()):
-        self.card = card
+        self._card = weakref.ref(card)
         self.profile = None
         self.applets = []
         self._queue = []
@@ -177,6 +179,13 @@ cdef class Toolkit:
         self._number = 0
         for applet in applets:
             self.install(applet)
+
+    @property
+    def card(self):
+        """The card of this runtime, None once it is gone. The card owns its runtime and the
+        runtime refers back to it weakly, so a card no longer used is freed at once rather than
+        by the cycle collector."""
+        return self._card()
 
     # --- applets -----------------------------------------------------------------------------
 
@@ -248,17 +257,18 @@ cdef class Toolkit:
         """A compiled core tells the length of the pending command by writing ``*slot`` (its
         own field, kept alive by ``core``) instead of calling ``set_proactive_pending``; used
         while ``core`` is :attr:`card`."""
-        self._core = core
+        self._core = <void*>core
         self._slot = slot
         return 0
 
     cdef int _signal(self) except -1:
         """Tell the core the length of the command FETCH would return (:attr:`pending`)."""
         cdef int n = self._pending()
-        if self._slot != NULL and self._core is self.card and n <= 256:
+        card = self._card()
+        if self._slot != NULL and self._core == <void*>card and n <= 256:
             self._slot[0] = n
-        else:
-            self.card.set_proactive_pending(n)
+        elif card is not None:
+            card.set_proactive_pending(n)
         return 0
 
     # --- the four CAT instructions -----------------------------------------------------------

@@ -10,6 +10,8 @@ The profile switch itself, the menu, the limited-service steps and persistence a
 
 from csim.cat cimport CompiledApplet, Toolkit
 
+import weakref
+
 from csim import stk
 from csim.apdu import CardCore
 
@@ -111,7 +113,7 @@ cpdef command_type(command):
 cdef class RoamingCore(CompiledApplet):
     """The roaming applet's state and its event path (see :class:`csim.roaming.RoamingApplet`)."""
 
-    cdef public object card
+    cdef object _card  # a weak reference: the card owns the applet (through its toolkit)
     cdef public object policy
     cdef public list profiles
     cdef public object _files
@@ -134,11 +136,16 @@ cdef class RoamingCore(CompiledApplet):
     cdef object _profile  # the terminal profile of the last _facilities_of call, and its flags
     cdef tuple _flags
 
+    @property
+    def card(self):
+        """The applet's card, None once it is gone (held weakly: the card owns the applet)."""
+        return self._card()
+
     cpdef _start(self, card, policy, files, auth, active, restore_auth, dict shared, dict select,
                  dict sizes, dict writes):
         """Initial state (see :class:`csim.roaming.RoamingApplet`); ``shared`` (the menu),
         ``select`` (policy choices), ``sizes`` and ``writes`` may be shared with other cards."""
-        self.card = card
+        self._card = weakref.ref(card)
         self.policy = policy
         self._files = files
         self._auth = auth
@@ -297,7 +304,7 @@ cdef class RoamingCore(CompiledApplet):
         (:meth:`csim.roaming.RoamingApplet._write_profile` makes one).
         """
         cdef int qualifier
-        card = self.card
+        card = self._card()
         files = self._files(target)
         writes = self._writes.get(target)
         changed = None

@@ -17,13 +17,16 @@ class NumberPool:
     """Every number and SIM the fleet ever gave, and a seeded random source for new numbers."""
 
     def __init__(self, seed: int = 0) -> None:
-        self._random = random.Random(seed)  # noqa: S311 - replayable draws, not secrets
+        self._seed = seed
+        self._random: random.Random | None = None  # seeded at the first draw
         self.numbers: set[str] = set()
         self.sims: set[str] = set()
 
     def draw(self, plan: Numbering) -> str:
         """A number never given before, at random, in the range's format."""
         free = plan.digits - len(plan.prefix)
+        if self._random is None:
+            self._random = random.Random(self._seed)  # noqa: S311 - replayable draws, not secrets
         for _ in range(1000):
             number = plan.prefix + "".join(str(self._random.randrange(10)) for _ in range(free))
             if number not in self.numbers:
