@@ -43,6 +43,7 @@ ctypedef struct Channel:
     int rec            # current record (logical, 1-based), 0 = none
     int adf            # current application or -1
     int aid_sel        # ADF last selected by DF name (occurrence "next"/"previous")
+    int applet         # index in CardCore.applets of the applet selected on the channel, or -1
 
 ctypedef struct Pin:
     int key_ref
@@ -90,6 +91,7 @@ cdef class CardCore:
     cdef unsigned long long n_sync
     cdef unsigned long long n_mac
     cdef public object toolkit
+    cdef public tuple applets  # applications selected by AID that have no file system (GlobalPlatform)
 
     cdef _build(self, image)
     cdef _load_pin(self, int i, ps)
@@ -131,6 +133,10 @@ cdef class CardCore:
     cdef int pin_cmd(self, int ins, int ref, int p3, const unsigned char* d, int nc) noexcept
     cdef int manage_channel(self, int origin, int p1, int p2, int p3, int nc) noexcept
     cdef int authenticate(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int get_identity(self, Channel* c, int p1, int p2, int p3, int nc) noexcept
+    cdef int select_applet(self, Channel* c, int p2, const unsigned char* d, int nc) noexcept
+    cdef int applet_command(self, Channel* c, int cla, int ins, int p1, int p2, int p3,
+                            const unsigned char* d, int nc) noexcept
     cdef int cat(self, int ins, int p1, int p2, int p3, const unsigned char* d, int nc, bint gsm) noexcept
     cdef int gsm(self, int ins, int p1, int p2, int p3, const unsigned char* d, int nc) noexcept
     cdef int _node(self, path) except -1
