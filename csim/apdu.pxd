@@ -92,6 +92,8 @@ cdef class CardCore:
     cdef unsigned long long n_mac
     cdef public object toolkit
     cdef public tuple applets  # applications selected by AID that have no file system (GlobalPlatform)
+    cdef bytes _applet_out     # an applet's case 2 response announced by 6Cxx, for the repeated command
+    cdef long _applet_hdr      # CLA INS P1 P2 of that command, -1 if none
 
     cdef _build(self, image)
     cdef _load_pin(self, int i, ps)

@@ -148,6 +148,8 @@ cdef class CardCore:
         self.ust = -1
         self.toolkit = None
         self.applets = ()
+        self._applet_out = None
+        self._applet_hdr = -1
 
     def __dealloc__(self):
         if self.nodes != NULL:
@@ -376,6 +378,7 @@ cdef class CardCore:
             self.ch[i].applet = -1
         for i in range(self.npins):
             self.pins[i].verified = False
+        self._applet_hdr = -1
         self.pend_len = 0
         self.olen = 0
 
@@ -1487,10 +1490,18 @@ cdef class CardCore:
     cdef int applet_command(self, Channel* c, int cla, int ins, int p1, int p2, int p3,
                             const unsigned char* d, int nc) noexcept:
         """A command on a channel where an applet is selected: the applet's ``command(cla, ins,
-        p1, p2, data)`` answers ``(sw, data)``. Response data goes out directly when a case 2
-        command's Le is its length, else by GET RESPONSE (61xx): the command runs once, as a Java
-        Card runtime answers an applet's outgoing data under T=0."""
+        p1, p2, data)`` answers ``(sw, data)``. Data of a case 2 command goes out with its Le, or
+        6Cxx announces its length and the repeated command (TS 102 221 §7.3.1.1.5) gets the same
+        data without running the applet again; data of a case 4 command by GET RESPONSE (61xx)."""
         cdef int sw, n
+        cdef long hdr = (<long>cla << 24) | (ins << 16) | (p1 << 8) | p2
+        if self._applet_hdr >= 0:
+            out = self._applet_out
+            self._applet_out = None
+            if hdr == self._applet_hdr and nc == 0 and p3 == len(out):
+                self._applet_hdr = -1
+                return self.out_data(<const unsigned char*>PyBytes_AS_STRING(out), len(out), p3)
+            self._applet_hdr = -1
         try:
             sw, out = self.applets[c.applet].command(
                 cla & 0xFC, ins, p1, p2, PyBytes_FromStringAndSize(<const char*>d, nc) if nc else b"")
@@ -1505,7 +1516,10 @@ cdef class CardCore:
             return sw
         if n > 256:
             return SW_TECH
-        if nc == 0 and p3 == n:
+        if nc == 0:
+            if (p3 if p3 else 256) != n:
+                self._applet_out = out
+                self._applet_hdr = hdr
             return self.out_data(<const unsigned char*>PyBytes_AS_STRING(out), n, p3)
         return self.set_pending(<const unsigned char*>PyBytes_AS_STRING(out), n, False)
 
