@@ -960,11 +960,12 @@ def _tlv(tag: int, value: bytes) -> bytes:
     return bytes([tag]) + (bytes([0x81]) if len(value) > 0x7F else b"") + bytes([len(value)]) + value
 
 
-def _tlvs(data: bytes) -> list[tuple[int, bytes]]:
-    """One-byte tag BER-TLVs up to the first ``FF`` padding byte (lengths up to ``81 xx``)."""
+def _tlvs(data: bytes, last: int | None = None) -> list[tuple[int, bytes]]:
+    """One-byte tag BER-TLVs up to the first ``FF`` padding byte (lengths up to ``81 xx``), or up to
+    the TLV of tag ``last``."""
     out: list[tuple[int, bytes]] = []
     k = 0
-    while k < len(data) and data[k] != 0xFF:
+    while k < len(data) and data[k] != 0xFF and not (out and out[-1][0] == last):
         if k + 2 > len(data):
             raise ValueError(f"truncated TLV at byte {k}")
         tag, n, k = data[k], data[k + 1], k + 2
@@ -1000,10 +1001,12 @@ def encode_suci_calc_info(value: dict[str, Any], size: int) -> bytes:
 
 
 def decode_suci_calc_info(data: bytes) -> dict[str, Any]:
-    """Inverse of :func:`encode_suci_calc_info`; ``ValueError`` for a malformed file."""
+    """Inverse of :func:`encode_suci_calc_info`; ``ValueError`` for a malformed file. What follows
+    the key list is not read: a terminal writing a shorter list over a longer one (pySim's
+    ``update_binary_decoded``) leaves the old tail there."""
     schemes: list[dict[str, int]] = []
     keys: list[dict[str, Any]] = []
-    for tag, value in _tlvs(data):
+    for tag, value in _tlvs(data, last=0xA1):
         if tag == 0xA0:
             if len(value) % 2:
                 raise ValueError("protection scheme identifier list of an odd length")

@@ -174,3 +174,18 @@ def test_broken_calc_info_is_a_technical_problem():
     doc["files"]["DF_5GS/EF_SUCI_Calc_Info"]["prot_scheme_id_list"] = [
         {"priority": 0, "identifier": 2, "key_index": 3}]
     assert get_identity(_card(doc))[1] == 0x6F00
+
+
+def test_a_shorter_calc_info_written_over_a_longer_one():
+    """UPDATE BINARY of a list with Profile A first and one key, over the demo card's longer file:
+    the old tail after the key list is not read (pySim's update_binary_decoded leaves it so)."""
+    card = _card()
+    key = H(C4["profiles"]["A"]["home_public_key"])
+    new = H("A0040101 0000".replace(" ", "")) + H("A125" "80011E" "8120") + key
+    assert card.transmit(H("0020000A08") + b"87654321") == H("9000")
+    assert card.transmit(H("00A4000C025FC0")) == H("9000")
+    assert card.transmit(H("00A4000C024F07")) == H("9000")
+    assert card.transmit(bytes([0x00, 0xD6, 0x00, 0x00, len(new)]) + new) == H("9000")
+    data, sw = get_identity(card)
+    fields = suci.parse_suci(data[2:])
+    assert sw == 0x9000 and (fields["scheme"], fields["key_id"]) == (1, 30)
