@@ -16,7 +16,6 @@ identifier, scheme output.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from hmac import compare_digest
 
@@ -113,10 +112,7 @@ def new_ephemeral_key(scheme: int) -> bytes:
     """A fresh ephemeral private key for ``scheme`` (TS 33.501 §C.3.2: one per SUCI)."""
     if scheme == PROFILE_A:
         return x25519.X25519PrivateKey.generate().private_bytes_raw()
-    while True:
-        d = int.from_bytes(os.urandom(32), "big")
-        if 0 < d < 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551:  # secp256r1 order
-            return d.to_bytes(32, "big")
+    return ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
 
 
 def conceal(scheme: int, home_public_key: bytes, scheme_input: bytes,
