@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from csim import Card
 from csim.profile import load_profile
@@ -160,3 +162,25 @@ def test_a_bad_rule_in_the_profile_is_refused_with_its_line(tmp_path):
         load_profile(path)
     assert "aram/rules/0: a DeviceAppID-REF-DO holds 0, 20 or 32 bytes (Table 6-4)" in str(exc.value)
     assert f"{path}:" in str(exc.value)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None, max_examples=150)
+@given(st.lists(st.tuples(st.sampled_from([0x80, 0x81, 0x00, 0x84]),
+                          st.sampled_from([0xCA, 0xE2, 0xA4, 0xC0, 0x78]),
+                          st.integers(0, 255), st.integers(0, 255), st.binary(max_size=80)),
+                min_size=1, max_size=25))
+def test_random_commands_to_the_aram_leave_a_working_card(cmds):
+    """Any command on the ARA-M's channel gets SW1 SW2 (6X but 60, or 9X); the rules stay well formed
+    and the USIM is still reachable."""
+    card = Card.from_profile(DEMO)
+    apdu(card, SELECT_ARAM)
+    for cla, ins, p1, p2, data in cmds:
+        cmd = bytes([cla, ins, p1, p2, len(data)]) + data if data else bytes([cla, ins, p1, p2, 0])
+        r = card.transmit(cmd)
+        assert len(r) >= 2 and r[-2] >> 4 in (6, 9) and r[-2] != 0x60
+    apdu(card, SELECT_ARAM)
+    data, sw = apdu(card, "80CAFF4000")
+    assert sw == 0x9000 and data[:2] == H("FF40")
+    assert apdu(card, "00A4040C07A0000000871002")[1] == 0x9000
+    assert apdu(card, "00A4000C026F07")[1] == 0x9000
+    assert apdu(card, "00B0000009")[0] == card.read_file("3F00/7FF0/6F07")
