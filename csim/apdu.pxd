@@ -43,6 +43,7 @@ ctypedef struct Channel:
     int rec            # current record (logical, 1-based), 0 = none
     int adf            # current application or -1
     int aid_sel        # ADF last selected by DF name (occurrence "next"/"previous")
+    int applet         # index in CardCore.applets of the applet selected on the channel, or -1
 
 ctypedef struct Pin:
     int key_ref
@@ -91,6 +92,9 @@ cdef class CardCore:
     cdef unsigned long long n_mac
     cdef public object toolkit
     cdef object __weakref__    # the toolkit and its applets refer back to the card weakly
+    cdef public tuple applets  # applications selected by AID that have no file system (GlobalPlatform)
+    cdef bytes _applet_out     # an applet's case 2 response announced by 6Cxx, for the repeated command
+    cdef long _applet_hdr      # CLA INS P1 P2 of that command, -1 if none
 
     cdef _build(self, image)
     cdef _load_pin(self, int i, ps)
@@ -132,6 +136,10 @@ cdef class CardCore:
     cdef int pin_cmd(self, int ins, int ref, int p3, const unsigned char* d, int nc) noexcept
     cdef int manage_channel(self, int origin, int p1, int p2, int p3, int nc) noexcept
     cdef int authenticate(self, Channel* c, int p1, int p2, const unsigned char* d, int nc) noexcept
+    cdef int get_identity(self, Channel* c, int p1, int p2, int p3, int nc) noexcept
+    cdef int select_applet(self, Channel* c, int p2, const unsigned char* d, int nc) noexcept
+    cdef int applet_command(self, Channel* c, int cla, int ins, int p1, int p2, int p3,
+                            const unsigned char* d, int nc) noexcept
     cdef int cat(self, int ins, int p1, int p2, int p3, const unsigned char* d, int nc, bint gsm) noexcept
     cdef int gsm(self, int ins, int p1, int p2, int p3, const unsigned char* d, int nc) noexcept
     cdef int _node(self, path) except -1

@@ -147,6 +147,9 @@ cdef class CardCore:
         self.mf = -1
         self.ust = -1
         self.toolkit = None
+        self.applets = ()
+        self._applet_out = None
+        self._applet_hdr = -1
 
     def __dealloc__(self):
         if self.nodes != NULL:
@@ -372,8 +375,10 @@ cdef class CardCore:
             self.ch[i].rec = 0
             self.ch[i].adf = -1
             self.ch[i].aid_sel = -1
+            self.ch[i].applet = -1
         for i in range(self.npins):
             self.pins[i].verified = False
+        self._applet_hdr = -1
         self.pend_len = 0
         self.olen = 0
 
@@ -748,6 +753,8 @@ cdef class CardCore:
         c = &self.ch[cla & 3]
         if not c.open:
             return SW_CHANNEL
+        if c.applet >= 0 and ins != 0x70 and ins != 0xC0 and not (ins == 0xA4 and p1 == 0x04):
+            return self.applet_command(c, cla, ins, p1, p2, p3, d, nc)
         # CLA 8X commands (TS 102 221 §10.1.2 table 10.5; TS 102 222 §6)
         if cla & 0x80:
             if ins == 0xF2:
@@ -760,6 +767,8 @@ cdef class CardCore:
                 return self.terminal_capability(p1, p2, d, nc)
             if ins == 0xD4:
                 return self.file_admin(c, ins, p1, p2, d, nc)
+            if ins == 0x78:
+                return self.get_identity(c, p1, p2, p3, nc)
             if ins == 0xA4 or ins == 0xB0 or ins == 0xD6 or ins == 0xB2 or ins == 0xDC or ins == 0xA2 \
                     or ins == 0x20 or ins == 0x24 or ins == 0x26 or ins == 0x28 or ins == 0x2C \
                     or ins == 0xC0 or ins == 0x70 or ins == 0x88 or ins == 0x04 or ins == 0x44 \
@@ -794,7 +803,7 @@ cdef class CardCore:
         if ins == 0xE0 or ins == 0xE4:
             return self.file_admin(c, ins, p1, p2, d, nc)
         if ins == 0xF2 or ins == 0x10 or ins == 0xC2 or ins == 0x12 or ins == 0x14 or ins == 0x32 \
-                or ins == 0xAA or ins == 0xD4:
+                or ins == 0xAA or ins == 0xD4 or ins == 0x78:
             return SW_CLA
         return SW_INS
 
@@ -836,6 +845,9 @@ cdef class CardCore:
                 # application session termination (TS 102 221 §11.1.1.2)
                 i = self.match_aid(d, nc, -1, 1)
                 if i < 0:
+                    if self.applets and self.select_applet(c, p2, d, nc) == SW_OK:
+                        c.applet = -1
+                        return SW_OK
                     return SW_NOT_FOUND
                 if c.adf == i:
                     c.adf = -1
@@ -855,6 +867,8 @@ cdef class CardCore:
                 i = self.match_aid(d, nc, c.aid_sel if c.aid_sel >= 0 else self.nnodes, -1)
             if i >= 0:
                 c.aid_sel = i
+            elif self.applets:
+                return self.select_applet(c, p2, d, nc)
         elif p1 == 0x08 or p1 == 0x09:
             if nc < 2 or (nc & 1):
                 return SW_WRONG_LENGTH
@@ -863,6 +877,7 @@ cdef class CardCore:
             return SW_P1P2
         if i < 0:
             return SW_NOT_FOUND
+        c.applet = -1
         self.set_current(c, i)
         if resp == 0x04:
             k = self.fcp(i, self.out)
@@ -1367,12 +1382,14 @@ cdef class CardCore:
             self.ch[k].ef = -1
             self.ch[k].rec = 0
             self.ch[k].aid_sel = -1
+            self.ch[k].applet = -1
             if origin == 0:
                 self.ch[k].df = self.mf
                 self.ch[k].adf = -1
             else:
                 self.ch[k].df = self.ch[origin].df
                 self.ch[k].adf = self.ch[origin].adf
+                self.ch[k].applet = self.ch[origin].applet
             if p2 == 0:
                 self.out[0] = k
                 self.olen = 1
@@ -1419,6 +1436,92 @@ cdef class CardCore:
         if rc == 1:
             self.n_sync += 1
         return self.set_pending(buf, n, False)
+
+    # ------------------------------------------------------------------ GET IDENTITY
+
+    cdef int get_identity(self, Channel* c, int p1, int p2, int p3, int nc) noexcept:
+        """GET IDENTITY, TS 31.102 §7.5: the SUCI calculated by the USIM (P2 '01', SUCI context),
+        with UST services 124 and 125 on; no command data, the SUCI TLV (tag 'A1') as response.
+        The calculation is the card's ``identity`` method (:meth:`csim.card.Card.identity`)."""
+        cdef Node* nd
+        if nc != 0:
+            return SW_WRONG_LENGTH
+        if p1 != 0 or p2 != 0x01:
+            return SW_P1P2
+        if c.adf < 0:
+            return SW_CONDITIONS
+        nd = &self.nodes[c.adf]
+        if nd.aid_len < 7 or memcmp(nd.aid, b"\xA0\x00\x00\x00\x87\x10\x02", 7) != 0:
+            return SW_CONDITIONS  # not the USIM
+        if not (self.ust_service(124) and self.ust_service(125)):
+            return SW_CONDITIONS
+        if not self.ac_ok(AC_PIN1):
+            return SW_SECURITY
+        identity = getattr(self, "identity", None)
+        if identity is None:
+            return SW_CONDITIONS
+        try:
+            value = bytes(identity(p2))
+        except Exception:
+            return SW_TECH
+        if len(value) > 253:
+            return SW_TECH
+        tlv = bytes([0xA1, len(value)]) + value
+        return self.out_data(<const unsigned char*>PyBytes_AS_STRING(tlv), len(tlv), p3)
+
+    # ------------------------------------------------------------------ applets without a file system
+
+    cdef int select_applet(self, Channel* c, int p2, const unsigned char* d, int nc) noexcept:
+        """SELECT by DF name of an application of :attr:`applets` (GlobalPlatform Card Specification
+        §11.9, TS 102 221 §11.1.1): the full or right-truncated AID; the applet then receives every
+        command of the channel but SELECT by DF name, MANAGE CHANNEL and GET RESPONSE."""
+        cdef int k
+        cdef bytes aid
+        for k in range(len(self.applets)):
+            aid = self.applets[k].aid
+            if nc <= len(aid) and memcmp(<const unsigned char*>PyBytes_AS_STRING(aid), d, nc) == 0:
+                if (p2 & 0x60) == 0:
+                    c.applet = k
+                    c.ef = -1
+                    c.rec = 0
+                return SW_OK
+        return SW_NOT_FOUND
+
+    cdef int applet_command(self, Channel* c, int cla, int ins, int p1, int p2, int p3,
+                            const unsigned char* d, int nc) noexcept:
+        """A command on a channel where an applet is selected: the applet's ``command(cla, ins,
+        p1, p2, data)`` answers ``(sw, data)``. Data of a case 2 command goes out with its Le, or
+        6Cxx announces its length and the repeated command (TS 102 221 §7.3.1.1.5) gets the same
+        data without running the applet again; data of a case 4 command by GET RESPONSE (61xx)."""
+        cdef int sw, n
+        cdef long hdr = (<long>cla << 24) | (ins << 16) | (p1 << 8) | p2
+        if self._applet_hdr >= 0:
+            out = self._applet_out
+            self._applet_out = None
+            if hdr == self._applet_hdr and nc == 0 and p3 == len(out):
+                self._applet_hdr = -1
+                return self.out_data(<const unsigned char*>PyBytes_AS_STRING(out), len(out), p3)
+            self._applet_hdr = -1
+        try:
+            sw, out = self.applets[c.applet].command(
+                cla & 0xFC, ins, p1, p2, PyBytes_FromStringAndSize(<const char*>d, nc) if nc else b"")
+            sw = int(sw)
+            out = bytes(out or b"")
+        except Exception:
+            return SW_TECH
+        if not 0x6000 <= sw <= 0x9FFF:
+            return SW_TECH
+        n = len(out)
+        if n == 0 or (sw != SW_OK and (sw >> 8) != 0x62 and (sw >> 8) != 0x63):
+            return sw
+        if n > 256:
+            return SW_TECH
+        if nc == 0:
+            if (p3 if p3 else 256) != n:
+                self._applet_out = out
+                self._applet_hdr = hdr
+            return self.out_data(<const unsigned char*>PyBytes_AS_STRING(out), n, p3)
+        return self.set_pending(<const unsigned char*>PyBytes_AS_STRING(out), n, False)
 
     # ------------------------------------------------------------------ CAT
 

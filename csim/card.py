@@ -19,6 +19,10 @@ from typing import Any
 from csim.apdu import CardCore
 from csim.image import AuthSpec, CardImage, FileSpec, PinSpec
 
+# files the USIM reads for GET IDENTITY (TS 31.102 §4.2.2, §4.2.18, §4.4.11.8, §4.4.11.11)
+_USIM_IMSI, _USIM_AD = "3F00/7FF0/6F07", "3F00/7FF0/6FAD"
+_SUCI_CALC_INFO, _ROUTING_INDICATOR = "3F00/7FF0/5FC0/4F07", "3F00/7FF0/5FC0/4F0A"
+
 SAVE_FORMAT = "simharness-card"
 SAVE_VERSION = 1
 
@@ -35,6 +39,7 @@ class Card(CardCore):
         self.image = image
         self.profile = profile
         self.toolkit = _make_toolkit(self, profile) if toolkit else None
+        self.applets = _make_applets(profile)
 
     # --- construction -----------------------------------------------------------------------
 
@@ -66,6 +71,25 @@ class Card(CardCore):
             return administrative.SW_BAD_DATA
         self.image = image
         return 0x9000
+
+    # --- GET IDENTITY (TS 31.102 §7.5) -----------------------------------------------------
+
+    def identity(self, context: int) -> bytes:
+        """The SUCI the USIM returns to GET IDENTITY in the SUCI context (the APDU engine calls this
+        once services 124 and 125 and PIN1 are checked): TS 33.501 §6.12.2 concealment of the
+        IMSI of EF_IMSI (MNC length from EF_AD) with the highest-priority protection scheme of
+        DF.5GS/EF_SUCI_Calc_Info and the routing indicator of EF_Routing_Indicator. TS 31.102
+        leaves to the card where the USIM keeps its own SUCI calculation information; this card
+        keeps it in EF_SUCI_Calc_Info, so an update of that file changes the SUCI."""
+        from csim import encoding as enc
+        from csim import suci
+
+        imsi = enc.decode_imsi(self.read_file(_USIM_IMSI))
+        if imsi is None:
+            raise suci.SuciError("EF_IMSI is erased")
+        mnc_length = enc.decode_ad(self.read_file(_USIM_AD))["mnc_length"] or 2
+        calc_info = enc.decode_suci_calc_info(self.read_file(_SUCI_CALC_INFO))
+        return suci.suci(imsi, mnc_length, self.read_file(_ROUTING_INDICATOR)[:2], calc_info)
 
     # --- introspection ----------------------------------------------------------------------
 
@@ -128,6 +152,7 @@ class Card(CardCore):
             "auth_limits": None,
             "profile": _profile_source(self.profile),
             "toolkit": self.toolkit.state() if self.toolkit is not None else None,
+            "applets": {a.name: a.state() for a in self.applets},
         }
         if self.auth is not None:
             st = self.auth.state()
@@ -175,6 +200,10 @@ class Card(CardCore):
             card.auth = UsimAuth(**{**card.auth.state(), **limits})
         if card.toolkit is not None and doc.get("toolkit") is not None:
             card.toolkit.restore(doc["toolkit"])
+        saved = doc.get("applets") or {}
+        for applet in card.applets:
+            if applet.name in saved:
+                applet.restore(saved[applet.name])
         return card
 
 
@@ -188,6 +217,17 @@ def _make_toolkit(card: Card, profile: Any) -> Any:
     from csim.roaming import RoamingApplet
 
     return build(card, [RoamingApplet.from_profile(card, profile)])
+
+
+def _make_applets(profile: Any) -> tuple[Any, ...]:
+    """The applications without a file system the profile installs: the ARA-M with its rules
+    when the profile has an ``aram`` section (GPD_SPE_013)."""
+    rules = getattr(profile, "aram", None)
+    if rules is None:
+        return ()
+    from csim.aram import AraM
+
+    return (AraM(rules),)
 
 
 def _profile_source(profile: Any) -> Any:

@@ -951,6 +951,80 @@ def decode_5gs_loci(data: bytes) -> dict[str, Any]:
     }
 
 
+PROTECTION_SCHEMES = {0: "null", 1: "A", 2: "B"}  # TS 33.501 Annex C.1, C.3.4
+
+
+def _tlv(tag: int, value: bytes) -> bytes:
+    if len(value) > 0xFF:
+        raise ValueError(f"a TLV of {len(value)} bytes does not fit")
+    return bytes([tag]) + (bytes([0x81]) if len(value) > 0x7F else b"") + bytes([len(value)]) + value
+
+
+def _tlvs(data: bytes, last: int | None = None) -> list[tuple[int, bytes]]:
+    """One-byte tag BER-TLVs up to the first ``FF`` padding byte (lengths up to ``81 xx``), or up to
+    the TLV of tag ``last``."""
+    out: list[tuple[int, bytes]] = []
+    k = 0
+    while k < len(data) and data[k] != 0xFF and not (out and out[-1][0] == last):
+        if k + 2 > len(data):
+            raise ValueError(f"truncated TLV at byte {k}")
+        tag, n, k = data[k], data[k + 1], k + 2
+        if n == 0x81:
+            if k >= len(data):
+                raise ValueError("truncated TLV length")
+            n, k = data[k], k + 1
+        elif n > 0x7F:
+            raise ValueError(f"TLV length form {n:02X} not used here")
+        if k + n > len(data):
+            raise ValueError(f"TLV {tag:02X} runs past the end of the file")
+        out.append((tag, data[k:k + n]))
+        k += n
+    return out
+
+
+def encode_suci_calc_info(value: dict[str, Any], size: int) -> bytes:
+    """EF_SUCI_Calc_Info, TS 31.102 §4.4.11.8: the protection scheme identifier list (tag A0: scheme
+    identifier and key index per entry, highest priority first) and the home network public key
+    list (tag A1: key identifier 80, key 81 per key; left out when empty). Shape of pySim's
+    ``EF_SUCI_Calc_Info``: ``{prot_scheme_id_list: [{priority, identifier, key_index}],
+    hnet_pubkey_list: [{hnet_pubkey_identifier, hnet_pubkey}]}``."""
+    schemes = sorted(value.get("prot_scheme_id_list", []), key=lambda e: int(e["priority"]))
+    out = _tlv(0xA0, b"".join(bytes([int(e["identifier"]), int(e["key_index"])]) for e in schemes))
+    keys = value.get("hnet_pubkey_list", [])
+    if keys:
+        out += _tlv(0xA1, b"".join(
+            _tlv(0x80, bytes([int(k["hnet_pubkey_identifier"])]))
+            + _tlv(0x81, bytes.fromhex(k["hnet_pubkey"])) for k in keys))
+    if len(out) > size:
+        raise ValueError(f"EF_SUCI_Calc_Info needs {len(out)} bytes, the file holds {size}")
+    return out + b"\xff" * (size - len(out))
+
+
+def decode_suci_calc_info(data: bytes) -> dict[str, Any]:
+    """Inverse of :func:`encode_suci_calc_info`; ``ValueError`` for a malformed file. What follows
+    the key list is not read: a terminal writing a shorter list over a longer one (pySim's
+    ``update_binary_decoded``) leaves the old tail there."""
+    schemes: list[dict[str, int]] = []
+    keys: list[dict[str, Any]] = []
+    for tag, value in _tlvs(data, last=0xA1):
+        if tag == 0xA0:
+            if len(value) % 2:
+                raise ValueError("protection scheme identifier list of an odd length")
+            schemes = [{"priority": n, "identifier": value[2 * n], "key_index": value[2 * n + 1]}
+                       for n in range(len(value) // 2)]
+        elif tag == 0xA1:
+            pending: int | None = None
+            for inner, v in _tlvs(value):
+                if inner == 0x80 and len(v) == 1:
+                    pending = v[0]
+                elif inner == 0x81 and pending is not None:
+                    keys.append({"hnet_pubkey_identifier": pending, "hnet_pubkey": v.hex().upper()})
+                    pending = None
+                else:
+                    raise ValueError(f"home network public key list: unexpected tag {inner:02X}")
+    return {"prot_scheme_id_list": schemes, "hnet_pubkey_list": keys}
+
+
 # --------------------------------------------------------------------------- ISIM, TS 31.103
 
 

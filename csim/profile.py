@@ -175,6 +175,7 @@ class Profile:
     files: dict[str, Any] = field(default_factory=dict)  # EF key -> decoded contents (``files:``)
     isim: IsimSpec | None = None
     entries: dict[str, int] = field(default_factory=dict)  # ``entries:`` list file -> entries it holds
+    aram: list[bytes] | None = None  # ``aram:`` the ARA-M applet's rules (REF-AR-DO contents), or no ARA-M
 
     def services(self) -> dict[str, list[int]]:
         """The service tables by name (``UST``, ``IST``), as :data:`csim.ef.SERVICE_TABLES` names them."""
@@ -594,6 +595,22 @@ def _isim(doc: LineDict) -> IsimSpec | None:
                     pcscf=pcscf)
 
 
+def _aram(doc: LineDict) -> list[bytes] | None:
+    """``aram:``: the ARA-M applet (GPD_SPE_013) and its access rules, each checked as a REF-AR-DO."""
+    node = doc.get("aram")
+    if node is None:
+        return None
+    from csim.aram import TlvError, ref_ar_do
+
+    rules = []
+    for idx, rule in enumerate(node.get("rules", [])):
+        try:
+            rules.append(ref_ar_do(rule))
+        except (TlvError, ValueError, UnicodeEncodeError) as exc:
+            raise node["rules"].error(idx, f"aram/rules/{idx}: {exc}") from None
+    return rules
+
+
 def _files(doc: LineDict, tables: dict[str, list[int]]) -> dict[str, Any]:
     """``files:``: EF key -> contents in the decoded shape of the EF's codec, checked against the
     EF table (known EF, service on, contents that encode within the spec's size range)."""
@@ -665,7 +682,8 @@ DEFAULTS: dict[str, Any] = {
     "DF_5GS/EF_5GAUTHKEYS": "FF" * 68,
     "DF_5GS/EF_UAC_AIC": "00000000",
     # TS 31.102 §4.4.11.8: protection scheme identifier list holding the null scheme only
-    "DF_5GS/EF_SUCI_Calc_Info": "A0020000",
+    "DF_5GS/EF_SUCI_Calc_Info": {"prot_scheme_id_list": [{"priority": 0, "identifier": 0, "key_index": 0}],
+                                 "hnet_pubkey_list": []},
     "DF_5GS/EF_OPL5G": ["FF" * 10],
     "DF_5GS/EF_Routing_Indicator": "F0FFFFFF",  # TS 31.102 §4.4.11.11: routing indicator 0
     "DF_GSM/EF_ECC": [],
@@ -766,7 +784,7 @@ def _build_profile(doc: LineDict) -> Profile:
         activation_date=_activation_date(doc), msisdn=msisdn,
         languages=list(doc.get("languages", ["fr", "en"])),
         hplmn_search_minutes=minutes, usim_aid=bytes.fromhex(aid_text), usim_label=usim.get("label", "USIM"),
-        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim, entries=_entries(doc),
+        ust=ust, est=est, sst=sst, acl=acl, files=files, isim=isim, entries=_entries(doc), aram=_aram(doc),
     )
 
 

@@ -19,7 +19,9 @@ import pytest
 pytestmark = pytest.mark.oracle
 
 ROOT = Path(__file__).resolve().parents[2]
-CARDS = sorted(p.stem for p in (ROOT / "fixtures" / "cards").glob("*.yaml"))
+# the bundled cards, and the demo card with SUCI calculated by the USIM, ADF.ISIM and the ARA-M
+DEMO_CARDS = ROOT / "tests" / "data" / "cards"
+CARDS = sorted(p.stem for p in (ROOT / "fixtures" / "cards").glob("*.yaml")) + ["demo-suci-aram"]
 
 # TS 31.102 §4.2.5 Tables 4.2.5.1/4.2.5.2 (access technology identifier), the profile's names to
 # the technologies pySim lists: "eutran" is coding 100 of Table 4.2.5.1 (WB-S1 and NB-S1).
@@ -102,7 +104,8 @@ Check = tuple[str, Callable[[Any], Any], Callable[[Any], Any]]
 USIM, GSM = "MF/ADF.USIM", "MF/DF.GSM"
 CHECKS: dict[str, Check] = {
     "ICCID": ("MF/EF.ICCID", lambda b: b["iccid"], lambda p: p.iccid),
-    "EF.DIR": ("MF/EF.DIR", _application, lambda p: [{"aid": p.usim_aid.hex(), "label": p.usim_label}]),
+    "EF.DIR": ("MF/EF.DIR", _application, lambda p: [{"aid": p.usim_aid.hex(), "label": p.usim_label}]
+               + ([{"aid": p.isim.aid.hex(), "label": p.isim.label}] if p.isim else [])),
     "PL": ("MF/EF.PL", _entries, lambda p: p.languages),
     "IMSI": (f"{USIM}/EF.IMSI", lambda b: b["imsi"], lambda p: p.active_profile.imsi),
     "AD": (f"{USIM}/EF.AD", lambda b: b["mnc_len"], lambda p: p.active_profile.mnc_length),
@@ -162,7 +165,8 @@ def _marks(check: str, card: str) -> list[Any]:
 def _profile(card: str) -> Any:
     from csim.profile import load_profile
 
-    return load_profile(ROOT / "fixtures" / "cards" / f"{card}.yaml")
+    bundled = ROOT / "fixtures" / "cards" / f"{card}.yaml"
+    return load_profile(bundled if bundled.is_file() else DEMO_CARDS / f"{card}.yaml")
 
 
 @pytest.fixture(scope="module")

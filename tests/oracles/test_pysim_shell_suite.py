@@ -1,7 +1,8 @@
 """pySim's own integration suite (``tests/pySim-shell_test``) against a served simulated card.
 
 The suite was recorded on physical cards (``.ok`` outputs); each of its directories runs here
-with the simalarm-2 card standing in for the UICC model the suite calls ``sysmoISIM-SJA5-S17``
+with the simalarm-2 card (the demo card with SUCI, ADF.ISIM and the ARA-M for ``get_identity``,
+``ara_m`` and ``lchan``) standing in for the UICC model the suite calls ``sysmoISIM-SJA5-S17``
 (its ``config.yaml`` and ``card_data.csv`` rewritten to the card's ATR, ICCID and PINs). A suite
 that needs what the card does not model is ``xfail(strict=True)`` with the reason.
 """
@@ -20,6 +21,10 @@ pytestmark = pytest.mark.oracle
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "fixtures" / "cards" / "simalarm-2.yaml"  # its ADM1 is 8 digits, as the suite passes it
+# the suites that need SUCI calculated by the USIM, ADF.ISIM or the ARA-M run on the demo card that
+# declares them (no provider document gives SUCI keys, IMS identities or access rules)
+DEMO_CARD = ROOT / "tests" / "data" / "cards" / "demo-suci-aram.yaml"
+CARD_OF = {"get_identity": DEMO_CARD, "ara_m": DEMO_CARD, "lchan": DEMO_CARD}
 MODEL = "sysmoISIM-SJA5-S17"  # the UICC + USIM + ISIM model most of the suite is written for
 SUITE = "tests/pySim-shell_test"
 SUITES = ["apdu", "ara_m", "authenticate", "card_init", "cardinfo", "chv", "euicc", "export", "file_admin",
@@ -33,9 +38,6 @@ DISAGREES: dict[str, str] = {
     "apdu": _EUICC,
     "euicc": _EUICC,
     "gp": _EUICC + "; the ISD tests need the SJA5's SCP02/SCP03 keys and GlobalPlatform ISD",
-    "ara_m": "adf_ara-m.script.tmp does not match adf_ara-m.script.ok: the card has no ADF.ARA-M "
-             "(GlobalPlatform SEAC: GET DATA FF40, STORE DATA of REF-AR-DOs), which the script fills "
-             "with aram_store_ref_ar_do and reads back",
     "authenticate": "the suite's RAND/AUTN are for the SJA5's K/OPc: 'SW match failed! Expected 9000 "
                     "and got 9862: Security management' (MAC failure, right for another key)",
     "cardinfo": "sysmoISIM-SJA5-S17-cardinfo.tmp does not match the .ok: the .ok keeps the SJA5's own "
@@ -48,14 +50,6 @@ DISAGREES: dict[str, str] = {
     "file_specific": "test_ef_ust.tmp does not match test_ef_ust.ok: the suite toggles UST services "
                      "whose files the card lacks",
     "fsdump": "fsdump.json.tmp does not match fsdump.json.ok: another file system than the SJA5's",
-    "get_identity": "pySim's get_identity prints no SUCI (\"'NoneType' object has no attribute "
-                    "'group'\"): the script programs sysmocom's proprietary DF.SAIP/EF.SUCI_Calc_Info "
-                    "and asks for GET IDENTITY (SUCI calculated by the USIM, UST 125, TS 31.102 §7.5), "
-                    "which the card does not model",
-    "lchan": "test.tmp does not match test.ok: MANAGE CHANNEL opens and closes channels 1-3 as "
-             "recorded and channel 1 keeps ADF.USIM/EF.IMSI, but the stand-in card has no "
-             "DF.TELECOM/EF.MSISDN (channel 0), ADF.ISIM/EF.AD (channel 2) nor ADF.ARA-M "
-             "(aram_delete_all, aram_get_all on channel 3)",
     "navigate_fs": "checkpoints_uicc.tmp does not match the .ok: the script walks ADF.ISIM, ADF.ARA-M, "
                    "DF.5GS and DF.TELECOM/DF.MCS/EF.MST, which the stand-in card lacks; test_sim: "
                    "'unknown cardname sysmoSIM-GR1' (a classic SIM, not served)",
@@ -96,7 +90,7 @@ def test_pysim_shell_suite(suite: str, oracle_reader: Any, tmp_path: Path) -> No
     from csim import Card
     from csim.profile import load_profile
 
-    profile = load_profile(CARD)
+    profile = load_profile(CARD_OF.get(suite, CARD))
     tree = tmp_path / "pysim"
     shutil.copytree(oracle_reader.pysim.src, tree, ignore=shutil.ignore_patterns("*.pyc", "__pycache__"))
     _stand_in(tree, profile)
