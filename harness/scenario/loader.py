@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate, validator
+from harness.event_kinds import unknown_kind
 from harness.paths import FIXTURES, ROOT
 from harness.plans import clock
 from harness.scenario.steps import STEP_KINDS, check_scenario
@@ -420,7 +421,7 @@ def step_duration(value: Any, source: str, line: int | None) -> timedelta:
 def _check_steps(scn: Scenario) -> None:
     """What running a step would find wrong in its arguments, found at load time: durations,
     instants and their order (simulated time never goes back: it has passed at least the start
-    plus every ``wait`` and ``advance`` before), APDU hex and instruction names."""
+    plus every ``wait`` and ``advance`` before), APDU hex, instruction names and event kinds."""
     from harness.scenario.checks import clean_hex, ins_of
     from harness.scenario.plan_steps import start_instant
 
@@ -447,17 +448,26 @@ def _check_steps(scn: Scenario) -> None:
             if len(command) < 8:
                 raise DataError(scn.source, step.line,
                                 "apdu: a command has at least 4 bytes, CLA INS P1 P2 (ISO/IEC 7816-4 §5.1)")
-        elif step.kind == "expect" and "apdus" in step.args:
-            specs = step.args["apdus"]
-            for i, spec in enumerate(specs):
+        elif step.kind == "expect":
+            for i, spec in enumerate(step.args.get("apdus", ())):
                 try:
                     ins = ins_of(spec["ins"])
                 except ValueError:
                     ins = -1
                 if not 0 <= ins <= 0xFF:
-                    line = specs.line_of(i) if isinstance(specs, LineList) else step.line
-                    raise DataError(scn.source, line, f"apdus: unknown instruction {spec['ins']!r} "
-                                                      "(a name such as SELECT or FETCH, or one hex byte)")
+                    raise DataError(scn.source, _item_line(step, "apdus", i),
+                                    f"apdus: unknown instruction {spec['ins']!r} "
+                                    "(a name such as SELECT or FETCH, or one hex byte)")
+            for i, spec in enumerate(step.args.get("events", ())):
+                why = unknown_kind(spec["kind"])
+                if why is not None:
+                    raise DataError(scn.source, _item_line(step, "events", i), why)
+
+
+def _item_line(step: Step, key: str, index: int) -> int | None:
+    """The line of item ``index`` of the list ``key`` of an ``expect`` step."""
+    items = step.args[key]
+    return items.line_of(index) if isinstance(items, LineList) else step.line
 
 
 def _pattern_descriptions() -> dict[str, str]:
