@@ -506,6 +506,10 @@ _DECLARED_PROFILE_FILES = {"ehplmn": "ADF_USIM/EF_EHPLMN", "plmnwact": "ADF_USIM
                            "spn": "ADF_USIM/EF_SPN"}
 
 
+# EF_EST services (TS 31.102 §4.2.47) -> (name, the EF_UST service that makes it available)
+_EST_SERVICES = {1: ("FDN", 2), 2: ("BDN", 6), 3: ("ACL", 35)}
+
+
 def _needs(ef: efs.EF) -> str:
     """``EF_MSISDN needs UST service 21``: the services that call for ``ef`` and its directory."""
     gates = efs.DIRECTORY_SERVICES.get(ef.parent)
@@ -518,7 +522,8 @@ def _needs(ef: efs.EF) -> str:
 
 
 def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
-    """A file the profile fills must be one its service tables call for."""
+    """A file the profile fills must be one its service tables call for, and a service EF_EST
+    activates must be available in EF_UST: enabled means both (TS 31.102 §4.2.47)."""
     for key, ef_key in _DECLARED_FILES.items():
         if doc.get(key) and not _called_for(tables, efs.get(ef_key)):
             raise doc.error(key, f"{key}: {_needs(efs.get(ef_key))}")
@@ -529,6 +534,11 @@ def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
     isim = doc.get("isim")
     if isim is not None and isim.get("pcscf") and not _called_for(tables, efs.get("ADF_ISIM/EF_PCSCF")):
         raise isim.error("pcscf", f"isim/pcscf: {_needs(efs.get('ADF_ISIM/EF_PCSCF'))}")
+    for idx, n in enumerate(doc.get("est", [])):
+        name, ust = _EST_SERVICES.get(n, (None, None))
+        if ust is not None and ust not in tables["UST"]:
+            raise doc["est"].error(idx, f"est: service {n} ({name}) is activated while UST service {ust} is "
+                                        "not available: it cannot be enabled (TS 31.102 §4.2.47)")
 
 
 def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:

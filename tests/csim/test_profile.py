@@ -240,6 +240,9 @@ ERRORS = [
     ("- {plmn: \"208-*\", profile: domestic}", "- {plmn: \"2080\", profile: domestic}", 'plmn: "2080"', None),
     # TS 31.102 §4.2.8: a profile that fills a file its EF_UST does not call for contradicts itself
     (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 71, 85, 21]", "ust:", "service 21 is listed twice"),
+    (UST, "ust: [19, 20, 21, 27, 33, 34, 42, 43, 71, 85]\nest: [3]", "est:",
+     "est: service 3 (ACL) is activated while UST service 35 is not available: it cannot be enabled "
+     "(TS 31.102 §4.2.47)"),
     (UST, "ust: [19, 20, 27, 33, 42, 43, 71, 85]", "msisdn:", "msisdn: EF_MSISDN needs UST service 21"),
     (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 85]", "ehplmn:",
      "profiles/domestic/ehplmn: EF_EHPLMN needs UST service 71"),
