@@ -23,7 +23,7 @@ from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate, validator
 from harness.event_kinds import unknown_kind
-from harness.paths import FIXTURES, ROOT
+from harness.paths import FIXTURES, ROOT, real
 from harness.plans import clock
 from harness.scenario.steps import STEP_KINDS, check_scenario
 
@@ -102,14 +102,14 @@ class Scenario:
 def resolve_card(card: str, source: str = ".") -> Path:
     """The profile file for ``card``: a name in ``fixtures/cards`` or a path relative to ``source``."""
     if card.endswith((".yaml", ".yml")) or "/" in card:
-        return (Path(source).parent / card).resolve()
+        return real(Path(source).parent / card)
     return FIXTURES / "cards" / f"{card}.yaml"
 
 
 def resolve_world(world: str, source: str = ".") -> Path:
     """The network world file for ``world``: a name in ``fixtures/networks`` or a path."""
     if world.endswith((".yaml", ".yml")) or "/" in world:
-        return (Path(source).parent / world).resolve()
+        return real(Path(source).parent / world)
     return FIXTURES / "networks" / f"{world}.yaml"
 
 
@@ -256,16 +256,20 @@ def _import(lib: _Library, doc: LineDict, source: str, chain: tuple[str, ...], d
     imports = doc.get("import") or LineList()
     for i, rel in enumerate(imports):
         target = Path(source).parent / rel
-        if not target.is_file():
-            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
-        key = str(target.resolve())
+        key = str(real(target))
         if key in chain:
             names = " -> ".join(Path(c).name for c in (*chain[chain.index(key):], key))
             raise DataError(source, imports.line_of(i), f"circular import ({names})")
         if key in done:
             continue
         done.add(key)
-        library = _load_library_file(str(target))
+        try:
+            library = _load_library_file(str(target))
+        except DataError as exc:
+            if exc.source != str(target) or exc.line is not None:
+                raise
+            # the file itself could not be read (missing, a directory, a device, a link loop...)
+            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: {exc.message}") from None
         lib.add(library, str(target))
         _import(lib, library, str(target), (*chain, key), done)
 
@@ -542,7 +546,7 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
             raise DataError(source, doc.line, f"missing {key!r}")
     lib = _Library()
     lib.add(doc, source)
-    here = str(Path(source).resolve())
+    here = str(real(source))
     _import(lib, doc, source, (here,), {here})
 
     scenarios = []
