@@ -20,6 +20,8 @@ from csim.apdu import CardCore
 from csim.image import AuthSpec, CardImage, FileSpec, PinSpec
 
 SAVE_FORMAT = "simharness-card"
+#: the largest saved card state read back (a bundled card saves about 30 kB)
+MAX_STATE_BYTES = 16 << 20
 SAVE_VERSION = 1
 
 
@@ -153,8 +155,13 @@ class Card(CardCore):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Card:
-        """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state)."""
-        doc = json.loads(Path(path).read_text())
+        """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state).
+
+        Only a regular file of at most :data:`MAX_STATE_BYTES` is read
+        (:class:`~csim.yamlsrc.DataError` otherwise: a FIFO or a device never hangs the load)."""
+        from csim.yamlsrc import read_bytes
+
+        doc = json.loads(read_bytes(path, MAX_STATE_BYTES))
         if doc.get("format") != SAVE_FORMAT or doc.get("version") != SAVE_VERSION:
             raise ValueError(f"{path}: not a saved simharness card (format/version)")
         image = _image_from_json(doc["image"])

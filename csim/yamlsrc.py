@@ -353,8 +353,8 @@ def _most_precise(errors: list[Any]) -> Any:
     return max(candidates, key=lambda e: (len(e.absolute_path), -len(e.message)))
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The content of a regular file of at most :data:`MAX_BYTES` (a FIFO, a device or a
+def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
+    """The content of a regular file of at most ``limit`` bytes (a FIFO, a device or a
     directory is refused without reading it)."""
     source = str(path)
     try:
@@ -373,11 +373,11 @@ def read_bytes(path: str | Path) -> bytes:
         raise DataError(source, None, "not a regular file (a FIFO, socket or device is not read)")
     try:
         with os.fdopen(fd, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as exc:  # a regular file the kernel will not read (/proc/self/mem: EIO)
         raise DataError(source, None, f"cannot read: {exc.strerror}") from None
-    if len(data) > MAX_BYTES:
-        raise DataError(source, None, f"too large (more than {MAX_BYTES} bytes)")
+    if len(data) > limit:
+        raise DataError(source, None, f"too large (more than {limit} bytes)")
     return data
 
 
