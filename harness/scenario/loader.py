@@ -595,11 +595,13 @@ def load_file(path: str | Path) -> list[Scenario]:
 
 
 def iter_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Scenario files under ``paths`` (directories are searched recursively), sorted."""
+    """Scenario files under ``paths`` (directories are searched recursively), sorted; a ``.yaml``
+    name that is no readable file (a dangling link, a link loop, a FIFO) is kept, for the read to
+    report it."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file()))
+            out.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and not x.is_dir()))
         else:
             out.append(p)
     return out
