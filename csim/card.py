@@ -24,6 +24,8 @@ _USIM_IMSI, _USIM_AD = "3F00/7FF0/6F07", "3F00/7FF0/6FAD"
 _SUCI_CALC_INFO, _ROUTING_INDICATOR = "3F00/7FF0/5FC0/4F07", "3F00/7FF0/5FC0/4F0A"
 
 SAVE_FORMAT = "simharness-card"
+#: the largest saved card state read back (a bundled card saves about 30 kB)
+MAX_STATE_BYTES = 16 << 20
 SAVE_VERSION = 1
 
 
@@ -178,8 +180,13 @@ class Card(CardCore):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Card:
-        """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state)."""
-        doc = json.loads(Path(path).read_text())
+        """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state).
+
+        Only a regular file of at most :data:`MAX_STATE_BYTES` is read
+        (:class:`~csim.yamlsrc.DataError` otherwise: a FIFO or a device never hangs the load)."""
+        from csim.yamlsrc import read_bytes
+
+        doc = json.loads(read_bytes(path, MAX_STATE_BYTES))
         if doc.get("format") != SAVE_FORMAT or doc.get("version") != SAVE_VERSION:
             raise ValueError(f"{path}: not a saved simharness card (format/version)")
         image = _image_from_json(doc["image"])

@@ -187,17 +187,12 @@ class Profile:
 
     def sizes(self) -> dict[str, int]:
         """File sizes shared by every IMSI profile, so a profile switch rewrites same-size files:
-        the ``entries`` the profile declares, else room for the longest list."""
+        the ``entries`` the profile declares, else the file's size in :mod:`csim.ef`."""
         ps = list(self.imsi_profiles.values())
-        n = self.entries
-        return {
-            "fplmn": 3 * n.get("fplmn", max(4, *(len(p.fplmn) for p in ps))),
-            "ehplmn": 3 * n.get("ehplmn", max(4, *(len(p.ehplmn) for p in ps))),
-            "hplmnwact": 5 * n.get("hplmnwact", max(1, *(len(p.hplmnwact) for p in ps))),
-            "oplmnwact": 5 * n.get("oplmnwact", max(8, *(len(p.oplmnwact) for p in ps))),
-            "plmnwact": 5 * n.get("plmnwact", max(8, *(len(p.plmnwact) for p in ps))),
-            "plmnsel": 3 * max(8, *(len(_plmnsel(p)) for p in ps)),
-        }
+        out = {key: length * self.entries.get(key, default_entries(key))
+               for key, (_, length, _, _) in _ENTRIES.items()}
+        out["plmnsel"] = 3 * max(8, *(len(_plmnsel(p)) for p in ps))
+        return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -512,6 +507,10 @@ _DECLARED_PROFILE_FILES = {"ehplmn": "ADF_USIM/EF_EHPLMN", "plmnwact": "ADF_USIM
                            "spn": "ADF_USIM/EF_SPN"}
 
 
+# EF_EST services (TS 31.102 §4.2.47) -> (name, the EF_UST service that makes it available)
+_EST_SERVICES = {1: ("FDN", 2), 2: ("BDN", 6), 3: ("ACL", 35)}
+
+
 def _needs(ef: efs.EF) -> str:
     """``EF_MSISDN needs UST service 21``: the services that call for ``ef`` and its directory."""
     gates = efs.DIRECTORY_SERVICES.get(ef.parent)
@@ -524,7 +523,8 @@ def _needs(ef: efs.EF) -> str:
 
 
 def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
-    """A file the profile fills must be one its service tables call for."""
+    """A file the profile fills must be one its service tables call for, and a service EF_EST
+    activates must be available in EF_UST: enabled means both (TS 31.102 §4.2.47)."""
     for key, ef_key in _DECLARED_FILES.items():
         if doc.get(key) and not _called_for(tables, efs.get(ef_key)):
             raise doc.error(key, f"{key}: {_needs(efs.get(ef_key))}")
@@ -535,6 +535,11 @@ def _check_services(doc: LineDict, tables: dict[str, list[int]]) -> None:
     isim = doc.get("isim")
     if isim is not None and isim.get("pcscf") and not _called_for(tables, efs.get("ADF_ISIM/EF_PCSCF")):
         raise isim.error("pcscf", f"isim/pcscf: {_needs(efs.get('ADF_ISIM/EF_PCSCF'))}")
+    for idx, n in enumerate(doc.get("est", [])):
+        name, ust = _EST_SERVICES.get(n, (None, None))
+        if ust is not None and ust not in tables["UST"]:
+            raise doc["est"].error(idx, f"est: service {n} ({name}) is activated while UST service {ust} is "
+                                        "not available: it cannot be enabled (TS 31.102 §4.2.47)")
 
 
 def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:
@@ -550,24 +555,39 @@ def _called_for(tables: dict[str, list[int]], ef: efs.EF) -> bool:
     return ef.called_for(services)
 
 
-# ``entries:`` keys -> (EF, smallest number of entries the spec allows)
-_ENTRIES = {"fplmn": ("EF_FPLMN", 4, "TS 31.102 §4.2.16"), "ehplmn": ("EF_EHPLMN", 1, "TS 31.102 §4.2.84"),
-            "plmnwact": ("EF_PLMNwAcT", 8, "TS 31.102 §4.2.5"),
-            "oplmnwact": ("EF_OPLMNwAcT", 8, "TS 31.102 §4.2.53"),
-            "hplmnwact": ("EF_HPLMNwAcT", 1, "TS 31.102 §4.2.54")}
+# ``entries:`` keys -> (EF under ADF.USIM, bytes per entry, smallest number of entries the spec
+# allows, clause)
+_ENTRIES = {"fplmn": ("EF_FPLMN", 3, 4, "TS 31.102 §4.2.16"),
+            "ehplmn": ("EF_EHPLMN", 3, 1, "TS 31.102 §4.2.84"),
+            "plmnwact": ("EF_PLMNwAcT", 5, 8, "TS 31.102 §4.2.5"),
+            "oplmnwact": ("EF_OPLMNwAcT", 5, 8, "TS 31.102 §4.2.53"),
+            "hplmnwact": ("EF_HPLMNwAcT", 5, 1, "TS 31.102 §4.2.54")}
+
+
+def default_entries(key: str) -> int:
+    """How many entries the list file of ``entries:`` key ``key`` holds when the profile does not
+    say: its default size in :mod:`csim.ef` (EF_FPLMN 12 bytes, 4 PLMNs)."""
+    name, length, _, _ = _ENTRIES[key]
+    return efs.get(f"ADF_USIM/{name}").size // length
 
 
 def _entries(doc: LineDict) -> dict[str, int]:
-    """``entries:``: how many PLMN entries each list file holds; no IMSI profile may list more."""
+    """``entries:``: how many PLMN entries each list file holds (else :func:`default_entries`);
+    no IMSI profile may list more: a transparent file's size is fixed when the card is made
+    (TS 102 221 §11.1.3: UPDATE BINARY never grows a file)."""
     node = doc.get("entries", {})
     for key, count in node.items():
-        name, low, spec = _ENTRIES[key]
+        name, _, low, spec = _ENTRIES[key]
         if count < low:
             raise node.error(key, f"entries/{key}: {name} holds at least {low} entries ({spec})")
+    for key, (name, _, _, _) in _ENTRIES.items():
+        count = node.get(key, default_entries(key))
         for pname, pnode in doc["profiles"].items():
             if len(pnode.get(key, [])) > count:
+                why = (f"entries/{key}" if key in node
+                       else f"its default size; declare entries: {{{key}: N}} for a larger file")
                 raise pnode.error(key, f"profiles/{pname}/{key}: {len(pnode[key])} entries, {name} holds "
-                                       f"{count} (entries/{key})")
+                                       f"{count} ({why})")
     return dict(node)
 
 

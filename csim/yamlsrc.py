@@ -6,9 +6,10 @@ the document, and any error names ``file:line: what is wrong``.
 
 The loader is also the guard of what it accepts, so that no input hangs or exhausts memory:
 only regular files of at most :data:`MAX_BYTES`, UTF-8 text (a bad byte is reported with its
-line and column), at most :data:`MAX_NODES` nodes once aliases are expanded (YAML 1.1 §3.2.2.2
-aliases, the "billion laughs"), no recursive alias, real calendar dates and finite numbers,
-and a document that is a mapping or a list.
+line and column), at most :data:`MAX_NODES` nodes, counted before they are built and again with
+the aliases expanded (YAML 1.1 §3.2.2.2 aliases, the "billion laughs"), no recursive alias, real
+calendar dates, finite numbers and integers Python converts (at most 4300 digits), and a document
+that is a mapping or a list.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: the largest data file read (the largest fixture is about 12 kB)
 MAX_BYTES = 1 << 20
-#: the most nodes a document may have with its aliases expanded
-MAX_NODES = 200_000
+#: the most nodes a document may have, its aliases expanded (about a second to build and check)
+MAX_NODES = 100_000
 
 
 class DataError(ValueError):
@@ -82,6 +83,10 @@ class LineList(list):
         return DataError(self.source, self.line_of(index), message)
 
 
+#: control characters a string may not hold (tab, line feed and carriage return are text)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _make_loader(source: str) -> type:
     class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         pass
@@ -126,7 +131,25 @@ def _make_loader(source: str) -> type:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
+    def construct_int(loader: Any, node: yaml.ScalarNode) -> int:
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits())
+            raise DataError(source, node.start_mark.line + 1,
+                            f"a number of {len(node.value)} characters is too long") from None
+
+    def construct_str(loader: Any, node: yaml.ScalarNode) -> str:
+        value = yaml.constructor.SafeConstructor.construct_yaml_str(loader, node)
+        bad = _CONTROL.search(value)
+        if bad:  # the reader refuses them as characters; an escape (\0, \e, \x07) builds them
+            raise DataError(source, node.start_mark.line + 1,
+                            f"character #x{ord(bad.group()):04X} is not allowed in a string, escaped or not "
+                            "(control characters are not text)")
+        return value
+
     Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:str", construct_str)
     return Loader
 
 
@@ -165,6 +188,26 @@ def _check_size(root: yaml.Node, source: str) -> None:
         stack.extend((c, False) for c in reversed(_children(node)))
 
 
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _count_nodes(text: str, source: str) -> None:
+    """Refuse a text of more than :data:`MAX_NODES` nodes before building any: a pass over the
+    parser's events, several times faster than composing the nodes."""
+    loader = _BaseLoader(text)
+    try:
+        count = 0
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > MAX_NODES:
+                    raise DataError(source, event.start_mark.line + 1,
+                                    f"too large (more than {MAX_NODES} nodes)")
+    finally:
+        loader.dispose()
+
+
 def _document(loader: Any, source: str, anchors: bool) -> Any:
     """The single document of ``loader``: a mapping or a list, never empty, bounded in size
     (counted only when the text may hold ``anchors``: without them every node is in the text,
@@ -193,6 +236,8 @@ def parse(text: str, source: str = "<data>") -> Any:
     or a list, bounded as the module says)."""
     loader = _make_loader(source)(text)
     try:
+        if len(text) > MAX_NODES // 4:  # fewer characters cannot make that many nodes ("?," makes two)
+            _count_nodes(text, source)
         return _document(loader, source, "&" in text)
     except DataError:
         raise
@@ -308,8 +353,8 @@ def _most_precise(errors: list[Any]) -> Any:
     return max(candidates, key=lambda e: (len(e.absolute_path), -len(e.message)))
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """The content of a regular file of at most :data:`MAX_BYTES` (a FIFO, a device or a
+def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
+    """The content of a regular file of at most ``limit`` bytes (a FIFO, a device or a
     directory is refused without reading it)."""
     source = str(path)
     try:
@@ -326,10 +371,13 @@ def read_bytes(path: str | Path) -> bytes:
         if stat.S_ISDIR(mode):
             raise DataError(source, None, "a directory, not a file")
         raise DataError(source, None, "not a regular file (a FIFO, socket or device is not read)")
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise DataError(source, None, f"too large (more than {MAX_BYTES} bytes)")
+    try:
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:  # a regular file the kernel will not read (/proc/self/mem: EIO)
+        raise DataError(source, None, f"cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise DataError(source, None, f"too large (more than {limit} bytes)")
     return data
 
 

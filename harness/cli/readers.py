@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from csim.yamlsrc import DataError
 from harness.readers.vpcd import VPCD_PORT
 from harness.scenario.event_export import jsonable
 from harness.terminal.transport import TransportError
@@ -124,9 +125,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cards, paths = [serve_euicc(args)], [None]
     for profile in [] if args.euicc else args.profiles:
         path = _state_path(args.state, profile)
-        if path is not None and path.exists():
+        if path is not None and os.path.lexists(path):  # a dangling link or a link loop is reported
             try:
                 cards.append(Card.load(str(path)))
+            except DataError as exc:  # not read at all: a FIFO, a device, too large, a link loop
+                print(f"error: {exc}; move it away to start again from {profile}", file=sys.stderr)
+                return 2
             except Exception as exc:  # noqa: BLE001 - whatever the file holds, it is no card state
                 reason = ": ".join([type(exc).__name__, *str(exc).splitlines()[:1]])
                 print(f"error: {path}: not a saved card state ({reason}); move it away to start again "

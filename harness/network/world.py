@@ -23,7 +23,7 @@ from csim import yamlsrc
 from csim.encoding import imsi_plmn
 from csim.memo import once, remember
 from csim.yamlsrc import DataError
-from harness.paths import FIXTURES, SCHEMAS
+from harness.paths import FIXTURES, SCHEMAS, real
 
 NETWORKS_DIR = FIXTURES / "networks"
 SCHEMA_PATH = SCHEMAS / "network.schema.json"
@@ -382,7 +382,7 @@ def _build(doc: Mapping[str, Any], source: str) -> World:
         locations[name] = Location(str(name), str(country), tuple(cells))
 
     base = Path(source).parent
-    subscribers = tuple((base / s).resolve() for s in doc.get("subscribers", ()))
+    subscribers = tuple(real(base / s) for s in doc.get("subscribers", ()))
     return World(
         name=str(doc["name"]), zones=zones, countries=countries, operators=operators,
         locations=locations, source=source, description=str(doc.get("description", "")),

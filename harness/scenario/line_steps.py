@@ -19,7 +19,7 @@ from csim.yamlsrc import DataError
 from harness.lines import Fleet, LineError, Outcome, load_rules
 from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
-from harness.paths import FIXTURES
+from harness.paths import FIXTURES, real
 from harness.plans import parse_instant
 from harness.scenario import data_steps
 from harness.scenario.checks import Mismatch
@@ -114,7 +114,7 @@ def card_path(source: str, card: str) -> Path:
     """A card of ``insert_card``: a name in ``fixtures/lines/cards`` or a path relative to the
     scenario."""
     if card.endswith((".yaml", ".yml")) or "/" in card:
-        return (Path(source).parent / card).resolve()
+        return real(Path(source).parent / card)
     return FIXTURES / "lines" / "cards" / f"{card}.yaml"
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from csim.yamlsrc import DataError, LineDict, LineList, load, load_schema, validate, validator
-from harness.paths import FIXTURES, ROOT
+from harness.event_kinds import unknown_kind
+from harness.paths import FIXTURES, ROOT, real
 from harness.plans import clock
 from harness.scenario.steps import STEP_KINDS, check_scenario
 
@@ -101,14 +102,14 @@ class Scenario:
 def resolve_card(card: str, source: str = ".") -> Path:
     """The profile file for ``card``: a name in ``fixtures/cards`` or a path relative to ``source``."""
     if card.endswith((".yaml", ".yml")) or "/" in card:
-        return (Path(source).parent / card).resolve()
+        return real(Path(source).parent / card)
     return FIXTURES / "cards" / f"{card}.yaml"
 
 
 def resolve_world(world: str, source: str = ".") -> Path:
     """The network world file for ``world``: a name in ``fixtures/networks`` or a path."""
     if world.endswith((".yaml", ".yml")) or "/" in world:
-        return (Path(source).parent / world).resolve()
+        return real(Path(source).parent / world)
     return FIXTURES / "networks" / f"{world}.yaml"
 
 
@@ -255,16 +256,20 @@ def _import(lib: _Library, doc: LineDict, source: str, chain: tuple[str, ...], d
     imports = doc.get("import") or LineList()
     for i, rel in enumerate(imports):
         target = Path(source).parent / rel
-        if not target.is_file():
-            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: no such file")
-        key = str(target.resolve())
+        key = str(real(target))
         if key in chain:
             names = " -> ".join(Path(c).name for c in (*chain[chain.index(key):], key))
             raise DataError(source, imports.line_of(i), f"circular import ({names})")
         if key in done:
             continue
         done.add(key)
-        library = _load_library_file(str(target))
+        try:
+            library = _load_library_file(str(target))
+        except DataError as exc:
+            if exc.source != str(target) or exc.line is not None:
+                raise
+            # the file itself could not be read (missing, a directory, a device, a link loop...)
+            raise DataError(source, imports.line_of(i), f"cannot import {rel!r}: {exc.message}") from None
         lib.add(library, str(target))
         _import(lib, library, str(target), (*chain, key), done)
 
@@ -420,7 +425,7 @@ def step_duration(value: Any, source: str, line: int | None) -> timedelta:
 def _check_steps(scn: Scenario) -> None:
     """What running a step would find wrong in its arguments, found at load time: durations,
     instants and their order (simulated time never goes back: it has passed at least the start
-    plus every ``wait`` and ``advance`` before), APDU hex and instruction names."""
+    plus every ``wait`` and ``advance`` before), APDU hex, instruction names and event kinds."""
     from harness.scenario.checks import clean_hex, ins_of
     from harness.scenario.plan_steps import start_instant
 
@@ -447,17 +452,26 @@ def _check_steps(scn: Scenario) -> None:
             if len(command) < 8:
                 raise DataError(scn.source, step.line,
                                 "apdu: a command has at least 4 bytes, CLA INS P1 P2 (ISO/IEC 7816-4 §5.1)")
-        elif step.kind == "expect" and "apdus" in step.args:
-            specs = step.args["apdus"]
-            for i, spec in enumerate(specs):
+        elif step.kind == "expect":
+            for i, spec in enumerate(step.args.get("apdus", ())):
                 try:
                     ins = ins_of(spec["ins"])
                 except ValueError:
                     ins = -1
                 if not 0 <= ins <= 0xFF:
-                    line = specs.line_of(i) if isinstance(specs, LineList) else step.line
-                    raise DataError(scn.source, line, f"apdus: unknown instruction {spec['ins']!r} "
-                                                      "(a name such as SELECT or FETCH, or one hex byte)")
+                    raise DataError(scn.source, _item_line(step, "apdus", i),
+                                    f"apdus: unknown instruction {spec['ins']!r} "
+                                    "(a name such as SELECT or FETCH, or one hex byte)")
+            for i, spec in enumerate(step.args.get("events", ())):
+                why = unknown_kind(spec["kind"])
+                if why is not None:
+                    raise DataError(scn.source, _item_line(step, "events", i), why)
+
+
+def _item_line(step: Step, key: str, index: int) -> int | None:
+    """The line of item ``index`` of the list ``key`` of an ``expect`` step."""
+    items = step.args[key]
+    return items.line_of(index) if isinstance(items, LineList) else step.line
 
 
 def _pattern_descriptions() -> dict[str, str]:
@@ -532,7 +546,7 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
             raise DataError(source, doc.line, f"missing {key!r}")
     lib = _Library()
     lib.add(doc, source)
-    here = str(Path(source).resolve())
+    here = str(real(source))
     _import(lib, doc, source, (here,), {here})
 
     scenarios = []
@@ -581,11 +595,13 @@ def load_file(path: str | Path) -> list[Scenario]:
 
 
 def iter_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Scenario files under ``paths`` (directories are searched recursively), sorted."""
+    """Scenario files under ``paths`` (directories are searched recursively), sorted; a ``.yaml``
+    name that is no readable file (a dangling link, a link loop, a FIFO) is kept, for the read to
+    report it."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and x.is_file()))
+            out.extend(sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml") and not x.is_dir()))
         else:
             out.append(p)
     return out

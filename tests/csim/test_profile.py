@@ -30,6 +30,7 @@ pins:
   pin2: {value: "1234", puk: "87654321"}
   adm1: {value: "38383838"}
 ust: [19, 20, 21, 27, 33, 42, 43, 71, 85]
+entries: {fplmn: 5}
 profiles:
   domestic:
     imsi: "208019900000001"
@@ -232,13 +233,16 @@ ERRORS = [
      "atr:", "T0 and the interface bytes announce"),
     ("- {plmn: \"208-01\", act: [eutran, gsm]}", "- {plmn: \"262-01\", act: [eutran, gsm]}", "262-01",
      "neither the HPLMN 208-01"),
-    ('fplmn: ["208-10"', 'fplmn: ["208-02"', "fplmn:", "home network 208-02 cannot be forbidden"),
+    ('fplmn: ["208-10"', 'fplmn: ["208-02"', 'fplmn: ["208-02"', "home network 208-02 cannot be forbidden"),
     ("acc: [3]\n    ki: 0001", "acc: [10]\n    ki: 0001", "acc: [10]", "access class 10"),
     ('msisdn: "+33700000000001"', 'msisdn: "+33-7"', "msisdn:", "does not match"),
     ("name: test-card", "name: test-card\ncolour: blue", "colour:", "unknown key"),
     ("- {plmn: \"208-*\", profile: domestic}", "- {plmn: \"2080\", profile: domestic}", 'plmn: "2080"', None),
     # TS 31.102 §4.2.8: a profile that fills a file its EF_UST does not call for contradicts itself
     (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 71, 85, 21]", "ust:", "service 21 is listed twice"),
+    (UST, "ust: [19, 20, 21, 27, 33, 34, 42, 43, 71, 85]\nest: [3]", "est:",
+     "est: service 3 (ACL) is activated while UST service 35 is not available: it cannot be enabled "
+     "(TS 31.102 §4.2.47)"),
     (UST, "ust: [19, 20, 27, 33, 42, 43, 71, 85]", "msisdn:", "msisdn: EF_MSISDN needs UST service 21"),
     (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 85]", "ehplmn:",
      "profiles/domestic/ehplmn: EF_EHPLMN needs UST service 71"),
@@ -251,10 +255,14 @@ ERRORS = [
     ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_IMSI: '0829'", "EF_IMSI",
      "written from the profile's other keys"),
     ("name: test-card", "name: test-card\nfiles:\n  ADF_USIM/EF_NOPE: A1", "EF_NOPE", "unknown EF"),
-    ("name: test-card", "name: test-card\nentries: {fplmn: 4}", "fplmn: [",
+    ("entries: {fplmn: 5}", "entries: {fplmn: 4}", "fplmn: [",
      "profiles/domestic/fplmn: 5 entries, EF_FPLMN holds 4 (entries/fplmn)"),
-    ("name: test-card", "name: test-card\nentries: {fplmn: 3}", "entries:",
+    ("entries: {fplmn: 5}", "entries: {fplmn: 3}", "entries:",
      "entries/fplmn: EF_FPLMN holds at least 4 entries (TS 31.102 §4.2.16)"),
+    # without entries:, a list file holds what its default size in csim/ef.py holds
+    ("entries: {fplmn: 5}\n", "", "fplmn: [",
+     "profiles/domestic/fplmn: 5 entries, EF_FPLMN holds 4 (its default size; declare entries: {fplmn: N} "
+     "for a larger file)"),
     ("name: test-card", "name: test-card\nfiles:\n  DF_GSM/EF_ECC: ['112', '911', '999', '110', '118', '17']",
      "DF_GSM/EF_ECC", "does not fit EF_ECC (3 to 15 bytes, TS 51.011 §10.3.27)"),
 ]
@@ -443,6 +451,8 @@ def test_isim_pcscf_needs_its_service(tmp_path):
 
 def test_entries_fix_the_size_of_list_files(tmp_path):
     """``entries:`` sets how many PLMNs a list file holds, as on a personalised card (3 bytes each)."""
-    path = write(tmp_path, "name: test-card", "name: test-card\nentries: {fplmn: 6}")
+    path = write(tmp_path, "entries: {fplmn: 5}", "entries: {fplmn: 6}")
     image = build_image(load_profile(path))
-    assert len(next(f for f in image.files if f.path == "3F00/7FF0/6F7B").data) == 18
+    sizes = {f.path: len(f.data) for f in image.files if f.structure == "transparent"}
+    assert sizes["3F00/7FF0/6F7B"] == sizes["3F00/7F20/6F7B"] == 18
+    assert sizes["3F00/7FF0/6F61"] == 40  # undeclared: EF_OPLMNwAcT's size in csim/ef.py, 8 entries

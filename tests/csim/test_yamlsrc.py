@@ -109,7 +109,7 @@ BOMB = "".join(
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("a: &a [x, x, x, x, x, x, x, x, x]\n" + BOMB,
-     "bomb.yaml:6: too large once its aliases are expanded (more than 200000 nodes)"),
+     "bomb.yaml:6: too large once its aliases are expanded (more than 100000 nodes)"),
     ("a: &a [1, *a]\n", "bomb.yaml:1: an alias refers to a node that contains it"),
     ("name: x\nstart: 2022-02-30\n",
      "bomb.yaml:2: impossible date '2022-02-30' (day is out of range for month)"),
@@ -122,11 +122,29 @@ BOMB = "".join(
     ("a: 1\nb: x\x00y\n",
      "bomb.yaml:2: invalid YAML: column 5: character #x0000 is not allowed "
      "(control characters are not text)"),
+    ('a: 1\nb: "red \\e[31m"\n', "bomb.yaml:2: character #x001B is not allowed in a string, escaped or not "
+                                "(control characters are not text)"),
+    ('a: ["ok\\tok", "x\\0y"]\n', "bomb.yaml:1: character #x0000 is not allowed in a string, escaped or not "
+                                  "(control characters are not text)"),
+    ("a: 1\nn: " + "9" * 5000 + "\n", "bomb.yaml:2: a number of 5000 characters is too long"),
+    ("a:\n  - [" + "1," * 100_000 + "1]\n", "bomb.yaml:2: too large (more than 100000 nodes)"),
+    ("a: {" + "?," * 50_001 + "?}\n", "bomb.yaml:1: too large (more than 100000 nodes)"),
 ])
 def test_parse_refuses_with_a_line(text, expected):
     with pytest.raises(DataError) as info:
         parse(text, "bomb.yaml")
     assert str(info.value) == expected
+
+
+def test_a_regular_file_the_kernel_will_not_read_is_refused():
+    with pytest.raises(DataError) as info:
+        load("/proc/self/mem")
+    assert str(info.value) == "/proc/self/mem: cannot read: Input/output error"
+
+
+def test_a_document_just_within_the_node_bound_loads():
+    doc = parse("a: [" + "1," * 99_990 + "1]\n", "big.yaml")
+    assert len(doc["a"]) == 99_991 and doc.line_of("a") == 1
 
 
 def test_shared_anchors_within_the_bound_still_load():

@@ -85,6 +85,21 @@ def test_a_state_file_that_is_no_card_is_one_line_and_exit_2(tmp_path, capsys, c
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("make", "why"), [
+    (lambda p: os.mkfifo(p), "not a regular file (a FIFO, socket or device is not read)"),
+    (lambda p: os.symlink("/dev/zero", p), "not a regular file (a FIFO, socket or device is not read)"),
+    (lambda p: os.symlink("/proc/self/mem", p), "cannot read: Input/output error"),
+    (lambda p: os.symlink(p.name, p), "cannot read: Too many levels of symbolic links"),
+    (lambda p: p.mkdir(), "a directory, not a file"),
+], ids=["fifo", "dev-zero", "proc-self-mem", "link-loop", "directory"])
+def test_a_state_file_that_cannot_be_read_is_one_line_and_exit_2_without_hanging(tmp_path, capsys, make, why):
+    state = tmp_path / "alphalink-orange.state"
+    make(state)
+    assert main(["card", "serve", "alphalink-orange", "--state", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {state}: {why}; move it away to start again from alphalink-orange\n"
+
+
 @pytest.mark.parametrize("port", ["99999", "0", "http", "65535"])
 def test_a_bad_port_is_one_line_and_exit_2(port, capsys):
     assert main(["card", "serve", "alphalink-orange", "--port", port]) == 2

@@ -257,3 +257,21 @@ def test_time_never_goes_back_behind_the_waits_and_advances(write):
     err = error_of(write(HEAD + plan + "steps:\n  - advance: 1d\n  - at: 2026-03-01T12:00\n"))
     assert str(err).endswith("s.yaml:8: at: 2026-03-01T12:00 goes back in time "
                              "(the scenario is at 2026-03-02T00:00 or later by then)")
+
+
+def test_a_yaml_name_that_is_no_readable_file_is_listed_and_its_read_reports_it(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ok.yaml").write_text("name: x\n", encoding="utf-8")
+    (tmp_path / "dangling.yaml").symlink_to("missing.yaml")
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "folder.yaml").mkdir()
+    files = scenario.iter_files([tmp_path])
+    names = [f.relative_to(tmp_path).as_posix() for f in files]
+    assert names == ["dangling.yaml", "loop.yaml", "sub/ok.yaml"]
+    reasons = []
+    for f in files[:2]:
+        with pytest.raises(DataError) as err:
+            scenario.load_file(f)
+        reasons.append(str(err.value))
+    assert reasons == [f"{files[0]}: no such file",
+                       f"{files[1]}: cannot read: Too many levels of symbolic links"]
