@@ -931,6 +931,103 @@ def decode_opl_record(data: bytes) -> dict[str, Any] | None:
             "lac_max": int.from_bytes(data[5:7], "big"), "pnn_record": data[7]}
 
 
+def gsm7_pack(septets: bytes) -> bytes:
+    """Septets packed 8 to 7 bytes, the first in the low bits (TS 23.038 §6.1.2.1.1)."""
+    acc = bits = 0
+    out = bytearray()
+    for s in septets:
+        acc |= (s & 0x7F) << bits
+        bits += 7
+        while bits >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            bits -= 8
+    if bits:
+        out.append(acc & 0xFF)
+    return bytes(out)
+
+
+def gsm7_unpack(data: bytes, count: int) -> bytes:
+    """The first ``count`` septets of packed ``data`` (inverse of :func:`gsm7_pack`)."""
+    value = int.from_bytes(data, "little")
+    return bytes((value >> (7 * i)) & 0x7F for i in range(count))
+
+
+def encode_network_name(name: str) -> bytes:
+    """Network name contents, TS 24.008 §10.5.3.5a octets 3..n: ext 1, coding scheme (000 GSM 7-bit
+    default alphabet packed, 001 UCS2 big-endian), no country initials, spare bits of the last octet;
+    then the text."""
+    try:
+        septets = gsm7_encode(name)
+    except ValueError:
+        return b"\x90" + name.encode("utf-16-be")
+    spare = (8 - (7 * len(septets)) % 8) % 8
+    return bytes([0x80 | spare]) + gsm7_pack(septets)
+
+
+def decode_network_name(data: bytes) -> str:
+    """Inverse of :func:`encode_network_name`."""
+    scheme, spare = (data[0] >> 4) & 0x07, data[0] & 0x07
+    text = data[1:]
+    if scheme == 1:
+        return text[: len(text) // 2 * 2].decode("utf-16-be")
+    if scheme != 0:
+        raise ValueError(f"network name coding scheme {scheme} (TS 24.008 §10.5.3.5a: 0 or 1)")
+    return gsm7_decode(gsm7_unpack(text, (8 * len(text) - spare) // 7))
+
+
+def encode_pnn_record(value: dict[str, Any] | None, record_length: int) -> bytes:
+    """One EF_PNN record, TS 31.102 §4.2.58: full name (tag 43), optional short name (tag 45) as network
+    name IEs of TS 24.008 §10.5.3.5a, optional PLMN additional information (tag 80, hex); ``FF`` padded."""
+    if value is None:
+        return b"\xff" * record_length
+    raw = b""
+    for tag, text in ((0x43, value["full"]), (0x45, value.get("short"))):
+        if text is not None:
+            body = encode_network_name(text)
+            raw += bytes([tag, len(body)]) + body
+    info = bytes.fromhex(value.get("info") or "")
+    if info:
+        raw += bytes([0x80, len(info)]) + info
+    if len(raw) > record_length:
+        raise ValueError(f"the names need {len(raw)} bytes, a record holds {record_length}")
+    return raw + b"\xff" * (record_length - len(raw))
+
+
+def decode_pnn_record(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_pnn_record`; None for an unused record."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i + 2 <= len(data) and data[i] != 0xFF:
+        tag, n = data[i], data[i + 1]
+        body = data[i + 2:i + 2 + n]
+        if tag == 0x43:
+            out["full"] = decode_network_name(body)
+        elif tag == 0x45:
+            out["short"] = decode_network_name(body)
+        elif tag == 0x80:
+            out["info"] = body.hex().upper()
+        i += 2 + n
+    return out if "full" in out else None
+
+
+def encode_spdi(plmns: Sequence[str], size: int) -> bytes:
+    """EF_SPDI, TS 31.102 §4.2.66: tag A3 holding tag 80 with the service provider PLMN list."""
+    body = b"".join(encode_plmn(p) for p in plmns)
+    raw = bytes([0xA3, len(body) + 2, 0x80, len(body)]) + body
+    if len(raw) > size:
+        raise ValueError(f"{len(plmns)} PLMNs need {len(raw)} bytes, the file holds {size}")
+    return raw + b"\xff" * (size - len(raw))
+
+
+def decode_spdi(data: bytes) -> list[str]:
+    """Inverse of :func:`encode_spdi` (unused ``FFFFFF`` entries left out)."""
+    if len(data) < 4 or data[0] != 0xA3 or data[2] != 0x80:
+        return []
+    body = data[4:4 + data[3]]
+    return [p for p in (decode_plmn(body[i:i + 3]) for i in range(0, len(body) - 2, 3)) if p]
+
+
 # --------------------------------------------------------------------------- DF_5GS
 
 

@@ -35,7 +35,7 @@ class CardIdentity:
     imsi: str
     mnc_length: int = 2
     spn: str = ""
-    gid1: str = ""                      # EF_GID1 in hex
+    gid1: str = ""                      # EF_GID1 in hex ("" when UST service 17 is off)
     msisdn: str = ""                    # EF_MSISDN (TS 31.102 §4.2.26), as dialled
     sim_reference: str | None = None    # provider's SIM reference (printed on the card / order)
     activation_date: dt.date | None = None
@@ -54,18 +54,25 @@ class CardIdentity:
 
 
 def mvno_matches(setting: ApnSetting, card: CardIdentity) -> bool:
-    """Whether ``card`` matches the entry's MVNO data (an entry without MVNO data matches no MVNO)."""
+    """Whether ``card`` matches the entry's MVNO data, as Android's ``ApnSettingUtils.mvnoMatches``
+    compares ``mvno_match_data`` (an entry without MVNO data matches no MVNO):
+
+    - ``spn``: EF_SPN's name, ignoring case;
+    - ``imsi``: a pattern as long as the IMSI or shorter, ``x`` for any digit;
+    - ``gid``: a hex prefix of EF_GID1 (TS 31.102 §4.2.10) as the card holds it, ignoring case;
+    - ``iccid``: one of the comma-separated prefixes of the ICCID.
+    """
     kind, data = setting.mvno_type.lower(), setting.mvno_match_data
     if kind == "spn":
         return bool(card.spn) and card.spn.strip().lower() == data.strip().lower()
     if kind == "imsi":
-        return len(card.imsi) >= len(data) and all(
+        return 0 < len(data) <= len(card.imsi) and all(
             p in "xX" or p == d for p, d in zip(data, card.imsi, strict=False)
         )
     if kind == "gid":
         return bool(card.gid1) and card.gid1.lower().startswith(data.lower())
     if kind == "iccid":
-        return card.iccid.startswith(data)
+        return any(card.iccid.startswith(prefix) for prefix in data.split(",") if prefix)
     return False
 
 

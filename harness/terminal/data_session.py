@@ -3,7 +3,8 @@
 :class:`DataTerminal` is the part of a terminal that brings data up once the modem
 (:class:`harness.terminal.modem.Modem`) is registered. It reads the card's identity by path
 through the link (:class:`harness.terminal.link.UiccLink`): EF_ICCID, EF_IMSI, EF_AD, EF_SPN,
-EF_GID1, EF_MSISDN (TS 102 221 §13.2, TS 31.102 §4.2.2, §4.2.18, §4.2.12, §4.2.10, §4.2.26).
+EF_UST, EF_MSISDN, and EF_GID1 when EF_UST has service 17 (TS 102 221 §13.2, TS 31.102 §4.2.2,
+§4.2.18, §4.2.12, §4.2.8, §4.2.26, §4.2.10).
 It chooses the APN from its APN database as :mod:`harness.terminal.apn_selection` does,
 builds the PCO credentials (PAP/CHAP, TS 24.008 §10.5.6.3) and sends a PDN connectivity request
 to the home operator's :class:`~harness.network.packet_core.NetworkDataPlane` — only when the
@@ -41,7 +42,8 @@ APN_DATABASES = {"android": FIXTURES / "apns" / "android-apns-conf.xml"}
 
 # TS 102 221 §13.2 / TS 31.102 §4.2: EF_ICCID under the MF, the others in ADF.USIM (7FF0)
 EF_ICCID, ADF_USIM, EF_MSISDN = "3F00/2FE2", "3F00/7FF0", "3F00/7FF0/6F40"
-EF_IMSI, EF_AD, EF_SPN, EF_GID1 = 0x6F07, 0x6FAD, 0x6F46, 0x6F3E
+EF_IMSI, EF_AD, EF_SPN, EF_UST, EF_GID1 = 0x6F07, 0x6FAD, 0x6F46, 0x6F38, 0x6F3E
+SERVICE_GID1 = 17   # EF_UST: Group Identifier Level 1 (TS 31.102 §4.2.8)
 
 
 def _read(link: UiccLink, path: str, record: bool = False) -> bytes | None:
@@ -56,7 +58,9 @@ def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None 
                        activation_date: dt.date | None = None) -> CardIdentity:
     """What a terminal reads from the card to choose its APN, through a link (or a new link on
     a transport): EF_ICCID from the MF, then in ADF.USIM (selected on the way to EF_MSISDN) the
-    USIM's files by FID (TS 102 221 §8.4.1: an EF of the current DF).
+    USIM's files by FID (TS 102 221 §8.4.1: an EF of the current DF). EF_GID1 is read only when
+    EF_UST has service 17; its whole contents are kept, unused ``FF`` bytes included, as Android's
+    ``IccRecords.getGid1()`` gives them to the MVNO match.
 
     ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
     (the installer's sheet) and select the APN of providers that publish it per reference.
@@ -68,8 +72,9 @@ def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None 
             link.select_path(ADF_USIM)
         except CardCommandError:
             pass
-    raw = (iccid, link.read(EF_IMSI), link.read(EF_AD), link.read(EF_SPN), link.read(EF_GID1), msisdn,
-           sim_reference, activation_date)
+    imsi, ad, spn, ust = link.read(EF_IMSI), link.read(EF_AD), link.read(EF_SPN), link.read(EF_UST)
+    gid1 = link.read(EF_GID1) if ust and SERVICE_GID1 in enc.decode_service_table(ust) else None
+    raw = (iccid, imsi, ad, spn, gid1, msisdn, sim_reference, activation_date)
     identity = _identities.get(raw)
     if identity is None:
         identity = remember(_identities, raw, _identity(*raw), 256)
@@ -93,7 +98,7 @@ def _identity(iccid: bytes | None, imsi: bytes | None, ad: bytes | None, spn: by
         imsi=(enc.decode_imsi(imsi) or "") if imsi else "",
         mnc_length=mnc_length,
         spn=enc.decode_spn(spn).get("name", "") if spn else "",
-        gid1=gid1.rstrip(b"\xff").hex().upper() if gid1 else "",
+        gid1=gid1.hex().upper() if gid1 else "",
         msisdn=(number or {}).get("number") or "",
         sim_reference=sim_reference,
         activation_date=activation_date,

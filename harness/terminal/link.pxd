@@ -37,6 +37,7 @@ cdef class UiccLink:
     cpdef Py_ssize_t select(self, int fid, int p1=*)
     cpdef object read(self, int fid, int p1=*)
     cpdef tuple read_each(self, tuple fids)
+    cpdef tuple read_records_of(self, int fid)
     cpdef int update(self, int fid, bytes data)
     cpdef int envelope(self, bytes data)
     cpdef int terminal_response(self, bytes data)

@@ -362,6 +362,24 @@ cdef class UiccLink:
             out[i] = self.read(fids[i], 0)
         return tuple(out)
 
+    cpdef tuple read_records_of(self, int fid):
+        """SELECT by FID with the FCP, then every record of the linear fixed EF (TS 102 221
+        §11.1.5); empty when the file is absent, a record the card refuses ends the list."""
+        cdef bytes resp = self.xfer(select_apdu(fid, 0, True))
+        cdef Fields f
+        cdef int n, sw
+        cdef list out = []
+        if not ok(status_word(resp)):
+            return ()
+        if not decode(<const unsigned char*>PyBytes_AS_STRING(resp), PyBytes_GET_SIZE(resp) - 2, &f):
+            return ()
+        for n in range(1, max(f.record_count, 0) + 1):
+            record = self.checked(read_record_apdu(n, f.record_length), &sw)
+            if record is None:
+                break
+            out.append(record)
+        return tuple(out)
+
     cpdef int update(self, int fid, bytes data):
         """UPDATE BINARY (TS 102 221 §11.1.4) when the contents change.
 

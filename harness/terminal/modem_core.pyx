@@ -59,12 +59,18 @@ cdef enum:
     EF_PSLOCI_ = 0x6F73
     EF_EPSLOCI_ = 0x6FE3
     EF_HPPLMN_ = 0x6F31
+    EF_PNN_ = 0x6FC5
+    EF_OPL_ = 0x6FC6
+    EF_SPDI_ = 0x6FCD
 EF_DIR, EF_ICCID = EF_DIR_, EF_ICCID_
 EF_IMSI, EF_AD, EF_SPN, EF_UST = EF_IMSI_, EF_AD_, EF_SPN_, EF_UST_
 EF_PLMNWACT, EF_OPLMNWACT, EF_HPLMNWACT, EF_EHPLMN = EF_PLMNWACT_, EF_OPLMNWACT_, EF_HPLMNWACT_, EF_EHPLMN_
 EF_FPLMN, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, EF_HPPLMN = EF_FPLMN_, EF_LOCI_, EF_PSLOCI_, EF_EPSLOCI_, EF_HPPLMN_
 
 # services of EF_UST that gate optional files (TS 31.102 §4.2.8)
+cdef int _SERVICE_PNN = 45
+cdef int _SERVICE_OPL = 46
+cdef int _SERVICE_SPDI = 51
 _SERVICE_OF = {EF_SPN: 19, EF_PLMNWACT: 20, EF_OPLMNWACT: 42, EF_HPLMNWACT: 43, EF_EHPLMN: 71,
                EF_EPSLOCI: 85}
 
@@ -212,6 +218,7 @@ cdef tuple _EPS_STATUS = (b"\x00", b"\x01", b"\x02")
 #: EF_5GS3GPPLOCI (TS 31.102 §4.4.11.2); then SELECT '7FFF' back to the ADF (§8.4.1)
 cdef bytes _SELECT_5GS3GPPLOCI = bytes.fromhex("00A4080C067FFF5FC04F01")
 cdef bytes _SELECT_CURRENT_ADF = bytes.fromhex("00A4000C027FFF")
+cdef bytes _READ_5GS3GPPLOCI = bytes.fromhex("00B0000014")   # READ BINARY of its 20 bytes
 cdef int _5GS_LOCI_KEY = 0x5FC04F01   # its entry among the contents last written
 cdef int _SERVICE_5GS_MM = 122        # UST: 5GS Mobility Management Information (TS 31.102 §4.2.8)
 cdef bytes _AUTHENTICATE_HEAD = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10))  # then RAND, L, AUTN, Le
@@ -254,10 +261,13 @@ cdef class Usim:
     cdef readonly object hpplmn_minutes
     cdef readonly object hplmn
     cdef readonly object lists
+    cdef public tuple pnn
+    cdef public tuple opl
+    cdef public frozenset spdi
 
     def __init__(self, iccid=None, imsi=None, mnc_length=2, spn=None, ust=frozenset(), user=(),
                  operator=(), hplmn_act=(), ehplmn=(), fplmn=None, fplmn_size=0, rplmn=None,
-                 hpplmn_minutes=0):
+                 hpplmn_minutes=0, pnn=(), opl=(), spdi=frozenset()):
         self.iccid = iccid
         self.imsi = imsi
         self.mnc_length = mnc_length
@@ -271,6 +281,9 @@ cdef class Usim:
         self.fplmn_size = fplmn_size
         self.rplmn = rplmn
         self.hpplmn_minutes = hpplmn_minutes
+        self.pnn = pnn        # EF_PNN records: {"full", "short"?} or None (TS 31.102 §4.2.58)
+        self.opl = opl        # EF_OPL entries in order (§4.2.59)
+        self.spdi = spdi      # EF_SPDI service provider PLMNs (§4.2.66)
         self.derive()
 
     @property
@@ -410,6 +423,40 @@ def _hpplmn(raw):
     return enc.decode_hpplmn(raw)["minutes"]
 
 
+def _5gs_rplmn(raw):
+    d = enc.decode_5gs_loci(raw)
+    return d["plmn"] if d["status"] == "updated" else None
+
+
+def _pnn(records):
+    out = []
+    for r in records:
+        try:
+            out.append(enc.decode_pnn_record(r))
+        except (ValueError, IndexError, UnicodeDecodeError):
+            out.append(None)  # a name the terminal cannot decode is not shown
+    return tuple(out)
+
+
+def _opl(records):
+    out = []
+    for r in records:
+        try:
+            entry = enc.decode_opl_record(r)
+        except ValueError:
+            continue  # wild-card digits ('D', §4.2.59) are not matched by this terminal
+        if entry is not None:
+            out.append((entry["plmn"], entry["lac_min"], entry["lac_max"], entry["pnn_record"]))
+    return tuple(out)
+
+
+def _spdi(raw):
+    try:
+        return frozenset(enc.decode_spdi(raw))
+    except ValueError:
+        return frozenset()
+
+
 # how the terminal decodes each EF it reads (TS 102 221 §13, TS 31.102 §4.2), into immutable values
 cdef dict _DECODERS = {
     EF_ICCID: enc.decode_iccid,
@@ -425,14 +472,19 @@ cdef dict _DECODERS = {
     EF_HPPLMN: _hpplmn,
     EF_EPSLOCI: _eps_rplmn,
     EF_LOCI: _cs_rplmn,
+    _5GS_LOCI_KEY: _5gs_rplmn,
+    EF_PNN_: _pnn,
+    EF_OPL_: _opl,
+    EF_SPDI_: _spdi,
 }
 
 
 cdef dict _decoded = {}
 
 
-cdef object _decode(int fid, bytes raw):
-    """Decoded contents of an EF read from the card (the values are immutable)."""
+cdef object _decode(int fid, object raw):
+    """Decoded contents of an EF read from the card: its bytes, or its records as a tuple (the
+    values are not changed afterwards)."""
     key = (fid, raw)
     value = _decoded.get(key, _MISSING)
     # kept (callgrind, bench/scenario_replay.py): decoded each time: USIM reads 282 M Ir instead of 48 M
@@ -589,6 +641,7 @@ cdef class ModemCore:
     cdef public dict _efs
     cdef public dict _sizes
     cdef public UiccLink _link
+    cdef public object _last_loci     # (ICCID, the location file written last) on a card with DF.5GS
 
     def __init__(self, transport, world, log, config, network):
         self._efs = {}
@@ -627,6 +680,7 @@ cdef class ModemCore:
         self._next_hplmn_search = 0.0
         self._in_proactive = False
         self._aid = None
+        self._last_loci = None
 
     @property
     def transport(self):
@@ -772,6 +826,7 @@ cdef class ModemCore:
             "hplmn": u.hplmn,
             "spn": spn,
             "display_name": self.display_name_of(opname, roaming) if registered else None,
+            "network_name": self.network_name(registered, cell, opname) if registered else None,
             "country": place[0],
             "location": self.location,
             "zone": place[2],
@@ -805,13 +860,23 @@ cdef class ModemCore:
         return self.display_name_of(opname, roaming)
 
     cdef object display_name_of(self, object opname, bint roaming):
-        """The name shown: EF_SPN display conditions (TS 31.102 §4.2.12) on the operator's name."""
-        spn = self.usim.spn
+        """The name shown (TS 22.101 §A.4, TS 31.102 §4.2.12): on the HPLMN, an EHPLMN or a PLMN
+        of EF_SPDI the service provider name, with the network name when b1 of EF_SPN's display
+        condition asks for it; elsewhere the network name (:meth:`network_name`), with the
+        service provider name when b2 is 0. A name is not shown twice."""
+        cdef Usim u = self.usim
+        name = self.network_name(self.registered, self.cell, opname)
+        spn = u.spn
         if not spn or not spn.get("name"):
-            return opname
-        if not roaming:
-            return spn["name"]
-        return f"{opname} ({spn['name']})" if spn.get("display_spn_when_roaming") else opname
+            return name
+        provider = spn["name"]
+        if not roaming or (u.spdi and self.registered in u.spdi):
+            if spn.get("display_plmn_on_home") and name and name != provider:
+                return f"{provider} ({name})"
+            return provider
+        if spn.get("display_spn_when_roaming") and name != provider:
+            return f"{name} ({provider})"
+        return name
 
     # ================================================================== card access
     cdef bint _update(self, int fid, bytes data):
@@ -914,13 +979,77 @@ cdef class ModemCore:
                 elif fids[i] == EF_LOCI:
                     cs = raws[i]
             rplmn = _decode(EF_EPSLOCI_, eps) if eps else None
+            if _SERVICE_5GS_MM in u.ust:
+                rplmn = self._latest_rplmn(rplmn)
             u.rplmn = rplmn if rplmn is not None or not cs else _decode(EF_LOCI_, cs)
+        if u.ust and (_SERVICE_PNN in u.ust or _SERVICE_SPDI in u.ust or u.pnn or u.spdi):
+            self._read_names(want)
         if old_imsi is not None and u.imsi != old_imsi:
             # a new subscriber identity is a new subscription: the ME's forbidden LA lists go
             # (they are erased at SIM removal, TS 24.008 §4.4.1)
             self.forbidden_las.clear()
             self.profile_switches += 1
             self.record("profile_switch", {"old_imsi": old_imsi, "imsi": u.imsi, "hplmn": u.hplmn})
+
+    cdef object _latest_rplmn(self, object eps_plmn):
+        """The RPLMN at switch-on on a card with DF.5GS (UST service 122): of the valid location
+        files, EF_5GS3GPPLOCI with 5U1 UPDATED (TS 24.501 §5.1.3.2.2, TS 31.102 §4.4.11.2) and
+        EF_EPSLOCI with EU1 UPDATED (§4.2.91), the one this terminal wrote last for this card
+        (an ME keeps its last registration across switch-off); without that memory (another
+        terminal, a first switch-on) the 5GS one. TS 23.122 §4.4.3.1.1: the RPLMN is the PLMN of
+        the last registration."""
+        cdef UiccLink link = self._link
+        nr_plmn = None
+        if link.sw(_SELECT_5GS3GPPLOCI) == 0x9000:
+            data, sw = link.tx(_READ_5GS3GPPLOCI)
+            if sw == 0x9000 and len(data) == 20:
+                self._efs[_5GS_LOCI_KEY] = data
+                nr_plmn = _decode(_5GS_LOCI_KEY, data)
+        link.sw(_SELECT_CURRENT_ADF)
+        if nr_plmn is None:
+            return eps_plmn
+        if eps_plmn is not None and self._last_loci == (self.usim.iccid, EF_EPSLOCI_):
+            return eps_plmn
+        return nr_plmn
+
+    cdef void _read_names(self, object want):
+        """EF_PNN, EF_OPL and EF_SPDI, each when its service is on (TS 31.102 §4.2.58, §4.2.59,
+        §4.2.66): what the terminal needs to name the registered network."""
+        cdef Usim u = self.usim
+        cdef UiccLink link = self._link
+        ust = u.ust
+        if want is None or EF_PNN_ in want:
+            u.pnn = _decode(EF_PNN_, link.read_records_of(EF_PNN_)) if _SERVICE_PNN in ust else ()
+        if want is None or EF_OPL_ in want:
+            u.opl = _decode(EF_OPL_, link.read_records_of(EF_OPL_)) if _SERVICE_OPL in ust else ()
+        if want is None or EF_SPDI_ in want:
+            raw = link.read(EF_SPDI_, 0) if _SERVICE_SPDI in ust else None
+            u.spdi = _decode(EF_SPDI_, raw) if raw else frozenset()
+
+    cdef object network_name(self, object plmn, object cell, object opname):
+        """The name of the registered PLMN: the EF_PNN record that the first EF_OPL entry
+        matching the PLMN and the LAC/TAC designates (TS 31.102 §4.2.59; on NR only entries for
+        the whole PLMN, 0000-FFFE, since the TAC has 24 bits); without EF_OPL, EF_PNN's first
+        record on the HPLMN or an EHPLMN (§4.2.58); otherwise, or for PNN record 0, the
+        network's own name (TS 22.101 §A.4: the ME's list or the name the network sends)."""
+        cdef Usim u = self.usim
+        pnn = u.pnn
+        if not pnn or plmn is None:
+            return opname
+        if _SERVICE_OPL in u.ust:
+            area = cell.area if cell is not None else -1
+            nr = cell is not None and cell.rat == "5G"
+            for entry_plmn, low, high, record in u.opl:
+                if entry_plmn != plmn:
+                    continue
+                if (low == 0 and high == 0xFFFE) if nr else low <= area <= high:
+                    if 0 < record <= len(pnn) and pnn[record - 1] is not None:
+                        return pnn[record - 1]["full"]
+                    return opname
+            return opname
+        if not self._roaming() and pnn[0] is not None:
+            return pnn[0]["full"]
+        return opname
 
     # ================================================================== selection and registration
     def _set_location(self, country, location, default):
@@ -1141,13 +1270,26 @@ cdef class ModemCore:
                 self._update(EF_PSLOCI_, b"".join((acc.ptmsi, acc.ptmsi_signature, lai, b"\x01\x00")))
         elif rat == "5G" and _SERVICE_5GS_MM in u.ust:
             self._update_5gs_loci(acc.guti, plmn, cell.area)
+            self._last_loci = (u.iccid, _5GS_LOCI_KEY)
         elif EF_EPSLOCI_ in self._efs or self._link.select(EF_EPSLOCI_, 0) > 0:
             # E-UTRAN, or NR without DF.5GS location: 5G NSA is anchored on the EPC
             self._update(EF_EPSLOCI_, b"".join((acc.guti, lai, b"\x00")))
+            if _SERVICE_5GS_MM in u.ust:
+                self._last_loci = (u.iccid, EF_EPSLOCI_)
         roaming = self._roaming()  # the writes may have run proactive commands (REFRESH)
         data = self.service == S_NORMAL and self.packet and (not roaming or self.config.data_roaming)
         self.record("registration", {"plmn": plmn, "rat": rat, "area": cell.area, "roaming": roaming,
                                      "previous": previous, "imsi": self.usim.imsi, "data": data})
+        if self.usim.pnn:
+            self._record_name(plmn, cell, roaming)
+
+    cdef void _record_name(self, object plmn, object cell, bint roaming):
+        """A ``network_name`` event: the name of the registered PLMN and what is displayed."""
+        opname = self.world.operator_name(plmn)
+        name = self.network_name(plmn, cell, opname)
+        self.record("network_name", {"plmn": plmn, "rat": cell.rat, "area": cell.area, "name": name,
+                                     "source": "card" if name != opname else "network",
+                                     "display": self.display_name_of(opname, roaming)})
 
     cdef str _rejected(self, object cause, object cell):
         """Reject handling, TS 24.008 §4.4.4.7 / TS 24.301 §5.5.1.2.5."""
@@ -1251,6 +1393,8 @@ cdef class ModemCore:
                     self._update(EF_LOCI_, (self._efs.get(EF_LOCI) or b"\xff" * 11)[:4]
                                  + _lai(cell.plmn, cell.area) + b"\xff\x00")
                     self.record("location_update", {"plmn": cell.plmn, "rat": cell.rat, "area": cell.area})
+                    if self.usim.pnn:
+                        self._record_name(cell.plmn, cell, self._roaming())
                 else:
                     self.cell = self.camped = cell
                 return

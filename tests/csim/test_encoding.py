@@ -249,3 +249,30 @@ def test_arr_expanded_rules():
     assert enc.decode_arr_rule(data) == rule
     assert enc.encode_arr_rule([{"ops": ["read", "update"], "condition": "ALW"}], 5) == H("8001039000")
     assert enc.decode_arr_rule(H("8001029700"))[0]["condition"] == "NEV"
+
+
+def test_gsm7_packing_of_the_classic_example():
+    # TS 23.038 §6.1.2.1.1 packing: "hellohello" is the textbook E8329BFD4697D9EC37
+    septets = enc.gsm7_encode("hellohello")
+    assert enc.gsm7_pack(septets).hex().upper() == "E8329BFD4697D9EC37"
+    assert enc.gsm7_unpack(bytes.fromhex("E8329BFD4697D9EC37"), 10) == septets
+
+
+@pytest.mark.parametrize("name, first", [("Demo Net", 0x80), ("Réseau Démo", 0x80), ("ΔΦΓ ñ€{t}", 0x80),
+                                         ("デモ", 0x90)])
+def test_network_name_coding_scheme(name, first):
+    # TS 24.008 §10.5.3.5a: GSM 7-bit packed when the default alphabet holds the name, else UCS2
+    raw = enc.encode_network_name(name)
+    assert raw[0] & 0xF8 == first
+    assert enc.decode_network_name(raw) == name
+
+
+def test_pnn_record_with_short_name_and_spdi_list():
+    rec = enc.encode_pnn_record({"full": "Demo Network", "short": "Demo"}, 24)
+    assert rec[0] == 0x43 and rec[2] == 0x80 | ((8 - 12 * 7 % 8) % 8)
+    assert enc.decode_pnn_record(rec) == {"full": "Demo Network", "short": "Demo"}
+    assert enc.decode_pnn_record(b"\xff" * 24) is None
+    with pytest.raises(ValueError, match="a record holds 8"):
+        enc.encode_pnn_record({"full": "Demo Network"}, 8)
+    assert enc.encode_spdi(["208-01"], 9).hex().upper() == "A305800302F810FFFF"
+    assert enc.decode_spdi(bytes.fromhex("A305800302F810FFFF")) == ["208-01"]

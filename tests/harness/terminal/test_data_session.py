@@ -15,7 +15,7 @@ def test_identity_read_over_the_transport():
         "8933019900000000012", "208019900000001", 2, "208-01")
     assert card.spn == "Orange"
     assert card.msisdn == "+33700000000001"
-    assert card.gid1 == ""                               # no EF_GID1 on this card (6A82)
+    assert card.gid1 == ""                               # UST without service 17: EF_GID1 not read
     reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu", since=mark)]
     aid = "A0000000871002FF33FF018900000001"
     assert reads == [
@@ -26,7 +26,7 @@ def test_identity_read_over_the_transport():
         "00A40004026F0700", "00B0000009",                         # then by FID in ADF.USIM
         "00A40004026FAD00", "00B0000004",
         "00A40004026F4600", "00B0000011",
-        "00A40004026F3E00",                                       # EF_GID1 absent: 6A82
+        "00A40004026F3800", "00B0000011",                         # EF_UST: no service 17
     ]
 
 

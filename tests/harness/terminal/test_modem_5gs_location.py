@@ -79,3 +79,59 @@ def test_nr_without_df_5gs_keeps_eps_location(tmp_path, world):
     assert log.of_kind("registration")[-1]["rat"] == "5G"
     assert card.read_file(EF_EPSLOCI).hex().upper()[24:] == "02F802" "1301" "00"
     assert card.transmit(bytes.fromhex("00A4080C067FFF5FC04F01"))[-2:] == b"\x6a\x82"
+
+
+# -- the RPLMN at switch-on on a card with DF.5GS ---------------------------------------------------
+
+DEMO = "demo-mvno-5g"   # the demonstration card: UST 85 and 122, EF_5GS3GPPLOCI in DF.5GS
+
+
+def _locations(card, nr_plmn, nr_status, eps_plmn):
+    from csim import encoding as enc
+
+    card.write_file(EF_5GS3GPPLOCI, enc.encode_5gs_loci({"plmn": nr_plmn, "tac": 8193, "status": nr_status}))
+    card.write_file(EF_EPSLOCI, enc.encode_epsloci({"plmn": eps_plmn, "tac": 4098, "status": "updated"}))
+
+
+def _first_choice(log):
+    return log.of_kind("plmn_selection")[-1]["order"][0].split("/")[0]
+
+
+@pytest.mark.parametrize("nr_status, rplmn", [("updated", "206-01"), ("not_updated", "206-10")])
+def test_switch_on_takes_the_valid_5gs_location_first(world, nr_status, rplmn):
+    """A terminal with no memory of this card: EF_5GS3GPPLOCI when 5U1 UPDATED, else EF_EPSLOCI."""
+    card = Card.from_profile(DEMO)
+    _locations(card, "206-01", nr_status, "206-10")
+    log = EventLog()
+    modem = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(pin="0000"))
+    mark = log.mark()
+    modem.power_on(location="FR-border-BE")
+    assert _first_choice(log) == rplmn
+    reads = [e["command"].hex().upper() for e in log.of_kind("apdu", since=mark)]
+    i = reads.index("00A4080C067FFF5FC04F01")              # DF.5GS/EF_5GS3GPPLOCI by path
+    assert reads[i + 1:i + 3] == ["00B0000014", "00A4000C027FFF"]   # read, back to ADF.USIM
+
+
+def test_switch_on_takes_the_location_this_terminal_wrote_last(world):
+    card = Card.from_profile(DEMO)
+    log = EventLog()
+    modem = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(pin="0000", rats=("4G",)))
+    modem.power_on(country="BE")                           # E-UTRAN: EF_EPSLOCI 206-01 written last
+    assert card.read_file(EF_EPSLOCI).hex().upper()[24:30] == "02F610"
+    from csim import encoding as enc
+
+    card.write_file(EF_5GS3GPPLOCI, enc.encode_5gs_loci({"plmn": "206-10", "tac": 8449, "status": "updated"}))
+    modem.power_off()
+    modem.power_on(location="FR-border-BE")
+    assert _first_choice(log) == "206-01"
+    other = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(pin="0000", rats=("4G",)))
+    other.power_on(location="FR-border-BE")                # another terminal: the 5GS location
+    assert _first_choice(log) == "206-10"
+
+
+def test_cards_without_service_122_read_no_5gs_location(world):
+    card = Card.from_profile("alphalink-orange")
+    log = EventLog()
+    modem = Modem(InProcessTransport(card, log), world, log=log, config=ModemConfig(pin="0000"))
+    modem.power_on(country="FR")
+    assert not [e for e in log.of_kind("apdu") if e["command"][5:9] == bytes.fromhex("7FFF5FC0")]
