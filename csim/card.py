@@ -115,7 +115,8 @@ class Card(CardCore):
         auth = None
         if self.auth is not None:
             st = self.auth.state()
-            auth = AuthSpec(ki=st["ki"], opc=st["opc"], sqn=st["sqn"], sqn_array=list(st["sqn_array"]))
+            auth = AuthSpec(ki=st["ki"], opc=st["opc"], sqn=st["sqn"], sqn_array=list(st["sqn_array"]),
+                            algorithm=st["algorithm"])
         return CardImage(atr=self.atr, files=files, pins=pins, auth=auth)
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -85,6 +85,7 @@ class ImsiProfile:
     ki: bytes
     opc: bytes
     sqn: int = 0
+    algorithm: str = "milenage"  # or "usim-test-algorithm" (TS 34.108 §8.1.2, OPc ignored)
     ehplmn: list[str] = field(default_factory=list)
     hplmnwact: list[PlmnAct] = field(default_factory=list)
     oplmnwact: list[PlmnAct] = field(default_factory=list)
@@ -477,6 +478,7 @@ def _imsi_profile(name: str, node: LineDict) -> ImsiProfile:
     p = ImsiProfile(
         name=name, imsi=imsi, mnc_length=mnc_length, spn=spn,
         ki=bytes.fromhex(node["ki"]), opc=bytes.fromhex(node["opc"]), sqn=int(node.get("sqn", 0)),
+        algorithm=str(node.get("algorithm", "milenage")),
         ehplmn=_plmn_list(node, "ehplmn"), hplmnwact=_plmn_act_list(node, "hplmnwact"),
         oplmnwact=_plmn_act_list(node, "oplmnwact"), plmnwact=_plmn_act_list(node, "plmnwact"),
         fplmn=_plmn_list(node, "fplmn"), acc=acc,
@@ -847,7 +849,7 @@ def profile_files(profile: Profile, name: str) -> dict[str, bytes]:
 def profile_auth(profile: Profile, name: str) -> AuthSpec:
     """Subscriber keys of the IMSI profile ``name``."""
     p = profile.imsi_profiles[name]
-    return AuthSpec(ki=p.ki, opc=p.opc, sqn=p.sqn)
+    return AuthSpec(ki=p.ki, opc=p.opc, sqn=p.sqn, algorithm=p.algorithm)
 
 
 def _static_values(profile: Profile) -> dict[str, Any]:

@@ -32,6 +32,10 @@ PE_NAMES = [
 DECODED = {"header", "mf", "pinCodes", "pukCodes", "akaParameter", "usim", "end"}
 # AlgoParameter.algorithmID (§8.6.3)
 MILENAGE, TUAK, USIM_TEST_ALGORITHM = 1, 2, 3
+# algorithmOptions of the GSMA TS.48 test profiles' usim-test-algorithm: the card answers the whole
+# 128-bit XDOUT as RES (TS 34.108 §8.1.2.2), as libosmocore's osmo-auc-gen computes it; the TCA
+# text for the other values (shorter RES) is not in the project's references, so they are refused
+TEST_ALGORITHM_RES_128 = b"\x02"
 # the USIM services whose files csim builds from a card profile's plain fields: service name
 # table (19), GSM access (27), EPS mobility management (85); a package's other services are
 # left out of the card's EF_UST
@@ -167,6 +171,7 @@ class Subscription:
     iccid: str
     imsi: str
     algorithm: int
+    algorithm_options: bytes
     key: bytes
     opc: bytes
     pins: dict[int, tuple[bytes, int | None]]  # key reference: (value, its PUK's key reference)
@@ -201,7 +206,8 @@ def subscription(elements: list[ProfileElement]) -> Subscription:
             puks.setdefault(c["keyReference"], _code(c["pukValue"]))
     return Subscription(
         iccid=_iccid(header["iccid"]), imsi=_imsi(_file_content(usim["ef-imsi"])),
-        algorithm=algo["algorithmID"], key=algo["key"], opc=algo["opc"], pins=pins, puks=puks,
+        algorithm=algo["algorithmID"], algorithm_options=algo["algorithmOptions"], key=algo["key"],
+        opc=algo["opc"], pins=pins, puks=puks,
         services=tuple(header["eUICC-Mandatory-services"]), ust=_services(_file_content(usim["ef-ust"])),
         mnc_length=_mnc_length(_file_content(usim.get("ef-ad", []))))
 
@@ -213,7 +219,12 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
     sub = subscription(elements)
     if sub.algorithm not in (MILENAGE, USIM_TEST_ALGORITHM) or len(sub.key) != 16:
         raise PackageError(f"AKA algorithm {sub.algorithm} with a {len(sub.key)}-byte key: csim has "
-                           "Milenage (TS 35.206) with 128-bit keys only")
+                           "Milenage (TS 35.206) and the 3GPP test algorithm (TS 34.108 §8.1.2) with "
+                           "128-bit keys only")
+    if sub.algorithm == USIM_TEST_ALGORITHM and sub.algorithm_options != TEST_ALGORITHM_RES_128:
+        raise PackageError(f"usim-test-algorithm with algorithmOptions {sub.algorithm_options.hex()}: csim's "
+                           "test algorithm answers a 128-bit RES (algorithmOptions 02, as in the TS.48 test "
+                           "profiles); other RES lengths are not supported")
     if sub.mnc_length is None:
         raise PackageError("the package has no EF_AD: the MNC length of its IMSI is not known")
     if 19 not in sub.ust:
@@ -221,8 +232,7 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
     for ref, what in ((PIN1, "PIN1"), (PIN2, "PIN2"), (ADM1, "ADM1")):
         if ref not in sub.pins:
             raise PackageError(f"the package sets no {what} (key reference {ref:02X})")
-    # the test algorithm ignores OPc (§8.6.3); the card is keyed with K and a zero OPc and its
-    # AUTHENTICATE is switched off by the installer (see card_for)
+    # the test algorithm ignores OPc (§8.6.3): the card profile carries a zero one
     opc = sub.opc if sub.algorithm == MILENAGE and len(sub.opc) == 16 else bytes(16)
 
     def pin(ref: int) -> dict[str, str]:
@@ -241,13 +251,14 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
         "profiles": {"main": {
             "imsi": sub.imsi, "mnc_length": sub.mnc_length, "spn": {"name": spn or name},
             "ki": sub.key.hex(), "opc": opc.hex(),
+            "algorithm": "milenage" if sub.algorithm == MILENAGE else "usim-test-algorithm",
         }},
     }
 
 
 def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
-    """The csim card a package installs to. A profile keyed for the 3GPP test algorithm (TS 34.108
-    §8.1.2) gets a card that refuses AUTHENTICATE: csim computes Milenage only."""
+    """The csim card a package installs to, keyed for Milenage or the 3GPP test algorithm
+    (TS 34.108 §8.1.2) as its akaParameter says."""
     from csim.card import Card
 
     try:
@@ -256,8 +267,6 @@ def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
         if isinstance(exc, PackageError):
             raise
         raise PackageError(f"the package makes no valid card profile: {exc}") from exc
-    if subscription(elements).algorithm == USIM_TEST_ALGORITHM:
-        card.auth = None
     return card
 
 

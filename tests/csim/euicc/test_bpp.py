@@ -33,7 +33,7 @@ def header(n: int) -> str:
     return tlv("A0", tlv("81", f"{n:02X}"))  # PEHeader: identification
 
 
-def profile_package(algorithm: int = 1) -> bytes:
+def profile_package(algorithm: int = 1, options: str = "00") -> bytes:
     """A profile package: ProfileHeader, USIM (EF_IMSI 001010123456063, EF_UST with service 19,
     EF_AD with a 2-digit MNC, the template's other mandatory files empty),
     PUK codes, PIN codes (PIN1, PIN2, ADM1), AKA parameters and the end."""
@@ -50,8 +50,8 @@ def profile_package(algorithm: int = 1) -> bytes:
             tlv("30", tlv("80", "01"), tlv("81", "31323334FFFFFFFF"), tlv("82", "01")),
             tlv("30", tlv("80", "0081"), tlv("81", "39393939FFFFFFFF"), tlv("82", "0081")),
             tlv("30", tlv("80", "0A"), tlv("81", "3535353535353535"))))),
-        tlv("A4", header(5), tlv("A1", tlv("A1", tlv("80", f"{algorithm:02X}"), tlv("81", "00"), tlv("82", K),
-                                           tlv("83", OPC)))),
+        tlv("A4", header(5), tlv("A1", tlv("A1", tlv("80", f"{algorithm:02X}"), tlv("81", options),
+                                           tlv("82", K), tlv("83", OPC)))),
         tlv("AA", header(6)),
     ]
     return bytes.fromhex("".join(elements))

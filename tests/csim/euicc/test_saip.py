@@ -41,14 +41,29 @@ def test_the_hand_written_package_decodes() -> None:
     assert 19 in sub.ust and sub.services == ("usim", "milenage")
 
 
-def test_a_test_algorithm_profile_installs_without_authenticate() -> None:
-    """TS 34.108 §8.1.2's test algorithm is not in csim: the card refuses AUTHENTICATE."""
-    card = saip.card_for(saip.decode(profile_package(algorithm=saip.USIM_TEST_ALGORITHM)), "t", "spn")
-    assert card.auth is None
+def test_a_test_algorithm_profile_answers_authenticate() -> None:
+    """A package keyed for TS 34.108 §8.1.2's test algorithm (algorithmOptions 02, as the TS.48
+    profiles) installs a card that answers AUTHENTICATE with it: the vector is osmo-auc-gen's
+    (libosmocore 1.7.0, ``-3 -a XOR -k 465b..bc -s 96 -f 8000 -r 2d7e..36``: SQN 64)."""
+    package = profile_package(algorithm=saip.USIM_TEST_ALGORITHM, options="02")
+    card = saip.card_for(saip.decode(package), "t", "spn")
+    assert card.auth.algorithm_name == "usim-test-algorithm"
     assert card.transmit(bytes.fromhex("002000010831323334FFFFFFFF"))[-2:] == b"\x90\x00"  # PIN1
     assert card.transmit(bytes.fromhex("00A4000C027FF0"))[-2:] == b"\x90\x00"  # ADF.USIM
-    authenticate = bytes.fromhex("0088008122" + "10" + "00" * 16 + "10" + "00" * 16)
-    assert card.transmit(authenticate) == b"\x69\x85"  # conditions of use not satisfied
+    authenticate = bytes.fromhex("0088008122" + "10" + "2d7e8b4f1a93c6e05b17f2a4c8d9e036"
+                                 + "10" + "a7ab0a727fb180006b25d7a7ab4af27f")
+    assert card.transmit(authenticate) == b"\x61\x34"
+    assert card.transmit(bytes.fromhex("00C0000034")) == bytes.fromhex(
+        "DB10" "6b25d7a7ab0a727ff148f88a2ae1468a"  # RES
+        "10" "25d7a7ab0a727ff148f88a2ae1468a6b"  # CK
+        "10" "d7a7ab0a727ff148f88a2ae1468a6b25"  # IK
+        "9000")
+
+
+def test_a_test_algorithm_profile_with_another_res_length_is_refused() -> None:
+    package = profile_package(algorithm=saip.USIM_TEST_ALGORITHM, options="00")
+    with pytest.raises(saip.PackageError, match="algorithmOptions 00.*128-bit RES"):
+        saip.card_for(saip.decode(package), "t", "spn")
 
 
 @pytest.mark.parametrize("data, reason", [
