@@ -119,9 +119,9 @@ class Card(CardCore):
                             algorithm=st["algorithm"])
         return CardImage(atr=self.atr, files=files, pins=pins, auth=auth)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the card state atomically: temp file in the same directory, fsync, rename."""
-        target = Path(path)
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`from_state` needs to rebuild this card (files, PIN counters, SQN,
+        applet state), as JSON values."""
         doc: dict[str, Any] = {
             "format": SAVE_FORMAT,
             "version": SAVE_VERSION,
@@ -133,41 +133,35 @@ class Card(CardCore):
         if self.auth is not None:
             st = self.auth.state()
             doc["auth_limits"] = {"delta": st.get("delta", 0), "limit": st.get("limit", 0)}
-        payload = json.dumps(doc, default=_json_default, indent=1).encode()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-            stale.unlink(missing_ok=True)  # left by a save killed between its temp file and the rename
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        _fsync_dir(target.parent)
+        return doc
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the card state atomically: temp file in the same directory, fsync, rename."""
+        write_atomically(path, json.dumps(self.state(), default=_json_default, indent=1).encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Card:
         """Rebuild a card written by :meth:`save` (files, PIN counters, SQN, applet state)."""
-        doc = json.loads(Path(path).read_text())
-        if doc.get("format") != SAVE_FORMAT or doc.get("version") != SAVE_VERSION:
-            raise ValueError(f"{path}: not a saved simharness card (format/version)")
+        return cls.from_state(json.loads(Path(path).read_text()), str(path))
+
+    @classmethod
+    def from_state(cls, doc: Any, where: str = "<state>", profile: Any = None) -> Card:
+        """Rebuild a card from its :meth:`state`; ``profile`` (a card profile) when the state names
+        none that can still be read."""
+        if not isinstance(doc, dict) or [doc.get("format"), doc.get("version")] != [SAVE_FORMAT,
+                                                                                    SAVE_VERSION]:
+            raise ValueError(f"{where}: not a saved simharness card (format/version)")
+        from csim.profile import load_profile
+
         image = _image_from_json(doc["image"])
-        profile = None
         src = doc.get("profile")
         if src is not None:
-            from csim.profile import load_profile
-
             try:
                 profile = load_profile(src)
             except Exception:  # the profile file changed or vanished: the saved files still rule
                 profile = None
+        elif isinstance(profile, Mapping):
+            profile = load_profile(profile)
         card = cls(image, profile=profile)
         limits = doc.get("auth_limits")
         if limits and card.auth is not None and (limits.get("delta") or limits.get("limit")):
@@ -177,6 +171,30 @@ class Card(CardCore):
         if card.toolkit is not None and doc.get("toolkit") is not None:
             card.toolkit.restore(doc["toolkit"])
         return card
+
+
+def write_atomically(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that a kill at any moment leaves the old or the new
+    content: temp file in the same directory, fsync, rename, fsync of the directory; the temp
+    file of a write killed before its rename is removed by the next write."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a save killed between its temp file and the rename
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
 
 
 def _make_toolkit(card: Card, profile: Any) -> Any:

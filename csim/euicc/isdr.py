@@ -102,6 +102,7 @@ class IsdP:
     ppr: frozenset[int] = frozenset()  # 1: PPR1, 2: PPR2
     notification_address: str | None = None
     enabled: bool = False
+    source: Any = None  # the card profile (a mapping) of a card made from a package, kept with the state
 
     def info(self, fields: tuple[str, ...]) -> dict[str, Any]:
         """ProfileInfo (SGP.22 §5.7.15) restricted to ``fields``."""
@@ -211,6 +212,13 @@ class IsdR:
     @property
     def enabled(self) -> IsdP | None:
         return next((p for p in self.profiles if p.enabled), None)
+
+    def persistent(self) -> tuple[Any, ...]:
+        """What the eUICC keeps across a power cycle, in short: profiles (ISD-P, state, nickname),
+        notifications and their counter, default SM-DP+ address. Equal before and after an ES10
+        command that changed none of it (the download session is not kept)."""
+        return (tuple((p.aid, p.enabled, p.nickname) for p in self.profiles), self.next_seq,
+                tuple(n.seq for n in self.notifications), self.default_dp_address)
 
     def _find(self, ident: tuple[str, bytes]) -> IsdP | None:
         kind, value = ident
@@ -538,7 +546,9 @@ class IsdR:
                              "the rules authorisation table allows no PPR1/PPR2")
         try:
             package = saip.decode(loaded.profile_package)
-            card = saip.card_for(package, meta["profileName"] or iccid, meta["serviceProviderName"])
+            name = meta["profileName"] or iccid
+            card = saip.card_for(package, name, meta["serviceProviderName"])
+            source = saip.card_profile(package, name, meta["serviceProviderName"])
         except saip.PackageError as exc:
             raise BppFailure(bpp.LOAD_PROFILE_ELEMENTS, bpp.PE_PROCESSING_ERROR, str(exc)) from exc
         used = {p.aid for p in self.profiles}
@@ -547,7 +557,8 @@ class IsdR:
                        None)
         isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid,
                     service_provider=meta["serviceProviderName"], name=meta["profileName"],
-                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address)
+                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address,
+                    source=source)
         self.profiles.append(isdp)
         return isdp
 
