@@ -312,6 +312,7 @@ class Euicc:
                 "aid": p.aid.hex(), "iccid": p.iccid, "service_provider": p.service_provider, "name": p.name,
                 "class": p.profile_class, "nickname": p.nickname, "ppr": sorted(p.ppr),
                 "notification_address": p.notification_address, "enabled": p.enabled, "source": p.source,
+                "icon_type": p.icon_type, "icon": p.icon.hex() if p.icon is not None else None,
                 "card": p.card.state(),
             } for p in isdr.profiles],
         }
@@ -361,6 +362,7 @@ class Euicc:
                 iccid=p["iccid"], service_provider=p["service_provider"], name=p["name"],
                 profile_class=p["class"], nickname=p["nickname"], ppr=frozenset(p["ppr"]),
                 notification_address=p["notification_address"], enabled=p["enabled"], source=p["source"],
+                icon_type=p["icon_type"], icon=bytes.fromhex(p["icon"]) if p["icon"] is not None else None,
             ) for p in doc["profiles"]]
             euicc = cls(credentials, profiles, atr=bytes.fromhex(doc["atr"]),
                         default_dp_address=doc["default_dp_address"])

@@ -103,6 +103,8 @@ class IsdP:
     notification_address: str | None = None
     enabled: bool = False
     source: Any = None  # the card profile (a mapping) of a card made from a package, kept with the state
+    icon_type: int | None = None  # IconType, SGP.22 §2.4a.1.2: 0 JPG, 1 PNG
+    icon: bytes | None = None
 
     def info(self, fields: tuple[str, ...]) -> dict[str, Any]:
         """ProfileInfo (SGP.22 §5.7.15) restricted to ``fields``."""
@@ -110,6 +112,7 @@ class IsdP:
             "iccid": encode_iccid(self.iccid), "isdpAid": self.aid, "profileState": int(self.enabled),
             "profileNickname": self.nickname, "serviceProviderName": self.service_provider,
             "profileName": self.name, "profileClass": self.profile_class,
+            "iconType": self.icon_type, "icon": self.icon,
             "profilePolicyRules": _bits(*self.ppr) if self.ppr else None,
             "notificationConfigurationInfo": [
                 {"profileManagementOperation": _bits(ev), "notificationAddress": self.notification_address}
@@ -558,7 +561,7 @@ class IsdR:
         isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid,
                     service_provider=meta["serviceProviderName"], name=meta["profileName"],
                     profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address,
-                    source=source)
+                    source=source, icon_type=meta.get("iconType"), icon=meta.get("icon"))
         self.profiles.append(isdp)
         return isdp
 

@@ -31,7 +31,8 @@ _EUICC = ("needs the suite's eUICC (sysmoEUICC1-C2T): 'unknown cardname sysmoEUI
           "no simulated eUICC is served")
 DISAGREES: dict[str, str] = {
     "apdu": _EUICC,
-    "euicc": _EUICC,
+    "euicc": "needs the suite's eUICC (sysmoEUICC1-C2T), not the UICC served here: "
+             "'unknown cardname sysmoEUICC1-C2T'; test_pysim_euicc.py runs it on the served eUICC",
     "gp": _EUICC + "; the ISD tests need the SJA5's SCP02/SCP03 keys and GlobalPlatform ISD",
     "ara_m": "adf_ara-m.script.tmp does not match adf_ara-m.script.ok: the card has no ADF.ARA-M "
              "(GlobalPlatform SEAC: GET DATA FF40, STORE DATA of REF-AR-DOs), which the script fills "
