@@ -4,6 +4,7 @@ cannot hold is refused with the reason."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -18,19 +19,47 @@ CARDS = sorted(p.stem for p in (Path(__file__).parents[3] / "fixtures" / "cards"
 
 @pytest.mark.parametrize("name", CARDS)
 def test_every_bundled_card_profile_makes_a_package_and_back(name: str) -> None:
+    """Identities, keys, codes, the PLMN lists of the USIM and optional USIM files, HPPLMN, and a
+    multi-IMSI card's roaming applet with its other IMSI profiles come back as they went."""
     profile = load_profile(name)
     package = saip.encode(profile)
     elements = saip.decode(package)
-    assert [e.name for e in elements] == ["header", "mf", "usim", "pukCodes", "pinCodes", "akaParameter",
-                                          "end"]
+    names = [e.name for e in elements]
+    assert names[:3] == ["header", "mf", "usim"] and names[-1] == "end"
+    assert ("nonStandard" in names) == (profile.applet is not None)
     card = saip.card_for(elements, name, "spn")
     back = card.profile
-    was, now = profile.imsi_profiles[profile.active], back.imsi_profiles[back.active]
-    assert back.iccid == profile.iccid
-    assert (now.imsi, now.mnc_length) == (was.imsi, was.mnc_length)
-    assert (bytes(now.ki), bytes(now.opc)) == (bytes(was.ki), bytes(was.opc))
+    assert back.iccid == profile.iccid and back.applet == profile.applet
+    assert back.hplmn_search_minutes == profile.hplmn_search_minutes
+    assert set(back.ust) == set(profile.ust) & saip.CARD_SERVICES
+    # a single-IMSI card's subscription has no name in a package: it comes back as "main"
+    names = {profile.active: back.active} if profile.applet is None else {k: k for k in profile.imsi_profiles}
+    assert sorted(back.imsi_profiles) == sorted(names.values())
+    for key, was in profile.imsi_profiles.items():
+        now = back.imsi_profiles[names[key]]
+        if key == profile.active:
+            # the active SPN is StoreMetadata's (here "spn")
+            now = dataclasses.replace(now, spn=was.spn, name=was.name)
+        assert now == was, key
     for pin in ("pin1", "pin2", "adm1"):
         assert (back.pins[pin].value, back.pins[pin].puk) == (profile.pins[pin].value, profile.pins[pin].puk)
+
+
+def test_the_ts48_package_files_reach_the_card() -> None:
+    """osmo-smdpp's TS.48 package (TS48V2-SAIP2-1-BERTLV-UNIQUE) sets EF_ACC to access class 0 and
+    empty PLMN selectors: the installed card holds them (read back by EF path, TS 31.102 §4.2)."""
+    upp = Path(__file__).parents[3].parent / "shared" / "oracles"
+    if not (upp / "pysim-597f1e0398.tar.gz").is_file():
+        pytest.skip("no osmo-smdpp test profiles here (../shared/oracles)")
+    import tarfile
+
+    with tarfile.open(upp / "pysim-597f1e0398.tar.gz") as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("upp/TS48V2-SAIP2-1-BERTLV-UNIQUE.der"))
+        package = tar.extractfile(member).read()
+    card = saip.card_for(saip.decode(package), "ts48", "OsmocomSPN")
+    assert card.read_file("3F00/7FF0/6F78") == bytes.fromhex("0001")  # EF_ACC: class 0
+    assert card.profile.active_profile.acc == [0]
+    assert card.profile.active_profile.plmnwact == [] and card.profile.active_profile.oplmnwact == []
 
 
 def test_the_hand_written_package_decodes() -> None:
