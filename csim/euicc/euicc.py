@@ -54,6 +54,9 @@ SW_NO_CHANNEL = 0x6A81
 SW_NOT_FOUND = 0x6A82
 SW_CONDITIONS = 0x6985
 SW_WRONG_DATA = 0x6A80
+# commands that change nothing a card keeps (TS 102 221 §10.1.2): SELECT, READ BINARY, READ RECORD,
+# GET RESPONSE, STATUS; after any other the enabled profile's card is saved again
+READING_INS = frozenset({0xA4, 0xB0, 0xB2, 0xC0, 0xF2})
 
 
 def _sw(sw: int) -> bytes:
@@ -181,7 +184,8 @@ class Euicc:
         return card
 
     def _forward(self, apdu: bytes) -> bytes:
-        self._saved = None  # the profile's card may have changed (files, PIN counters, SQN)
+        if apdu[1] not in READING_INS:
+            self._saved = None  # the profile's card may have changed (files, PIN counters, SQN)
         card = self._sync_card()
         if card is None:
             ins = apdu[1]

@@ -96,10 +96,19 @@ def test_saved_only_when_something_kept_changed(pki: TestPki, tmp_path: Path) ->
     es10(euicc, "BF2D035C015A")  # ListProfileInfo
     euicc.save(path)
     assert os.stat(path).st_ino == first.st_ino and os.stat(path).st_mtime_ns == first.st_mtime_ns
+    assert tx(euicc, "00A4000C027FF0")[1] == 0x9000  # SELECT and READ BINARY on the profile's card
+    assert tx(euicc, "00A4000C026F07")[1] == 0x9000
+    assert tx(euicc, "00B0000009")[1] == 0x9000
+    euicc.save(path)
+    assert os.stat(path).st_ino == first.st_ino and os.stat(path).st_mtime_ns == first.st_mtime_ns
     es10(euicc, tlv("BF29", tlv("5A", iccid(ICCID)), tlv("90", b"autre".hex())))
     euicc.save(path)
-    assert os.stat(path).st_ino != first.st_ino  # written again (a new file renamed over it)
+    second = os.stat(path)
+    assert second.st_ino != first.st_ino  # written again (a new file renamed over it)
     assert Euicc.load(path).isdr.profiles[1].nickname == "autre"
+    assert tx(euicc, AUTHENTICATE)[1] == 0x6110  # a command to the profile's card (its SQN check)
+    euicc.save(path)
+    assert os.stat(path).st_ino != second.st_ino
 
 
 @pytest.mark.parametrize("content, reason", [
