@@ -335,7 +335,7 @@ cdef class CardCore:
         if image.auth is not None:
             a = image.auth
             self._auth = UsimAuth(a.ki, a.opc, sqn=a.sqn if a.sqn_array else (a.sqn or None),
-                                  sqn_array=a.sqn_array or None)
+                                  sqn_array=a.sqn_array or None, algorithm=a.algorithm)
         else:
             self._auth = None
         self.proactive = 0

@@ -141,12 +141,13 @@ class Card(CardCore):
         auth = None
         if self.auth is not None:
             st = self.auth.state()
-            auth = AuthSpec(ki=st["ki"], opc=st["opc"], sqn=st["sqn"], sqn_array=list(st["sqn_array"]))
+            auth = AuthSpec(ki=st["ki"], opc=st["opc"], sqn=st["sqn"], sqn_array=list(st["sqn_array"]),
+                            algorithm=st["algorithm"])
         return CardImage(atr=self.atr, files=files, pins=pins, auth=auth)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the card state atomically: temp file in the same directory, fsync, rename."""
-        target = Path(path)
+    def state(self) -> dict[str, Any]:
+        """Everything :meth:`from_state` needs to rebuild this card (files, PIN counters, SQN,
+        applet state), as JSON values."""
         doc: dict[str, Any] = {
             "format": SAVE_FORMAT,
             "version": SAVE_VERSION,
@@ -159,24 +160,11 @@ class Card(CardCore):
         if self.auth is not None:
             st = self.auth.state()
             doc["auth_limits"] = {"delta": st.get("delta", 0), "limit": st.get("limit", 0)}
-        payload = json.dumps(doc, default=_json_default, indent=1).encode()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-            stale.unlink(missing_ok=True)  # left by a save killed between its temp file and the rename
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        _fsync_dir(target.parent)
+        return doc
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the card state atomically: temp file in the same directory, fsync, rename."""
+        write_atomically(path, json.dumps(self.state(), default=_json_default, indent=1).encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Card:
@@ -186,19 +174,26 @@ class Card(CardCore):
         (:class:`~csim.yamlsrc.DataError` otherwise: a FIFO or a device never hangs the load)."""
         from csim.yamlsrc import read_bytes
 
-        doc = json.loads(read_bytes(path, MAX_STATE_BYTES))
-        if doc.get("format") != SAVE_FORMAT or doc.get("version") != SAVE_VERSION:
-            raise ValueError(f"{path}: not a saved simharness card (format/version)")
+        return cls.from_state(json.loads(read_bytes(path, MAX_STATE_BYTES)), str(path))
+
+    @classmethod
+    def from_state(cls, doc: Any, where: str = "<state>", profile: Any = None) -> Card:
+        """Rebuild a card from its :meth:`state`; ``profile`` (a card profile) when the state names
+        none that can still be read."""
+        if not isinstance(doc, dict) or [doc.get("format"), doc.get("version")] != [SAVE_FORMAT,
+                                                                                    SAVE_VERSION]:
+            raise ValueError(f"{where}: not a saved simharness card (format/version)")
+        from csim.profile import load_profile
+
         image = _image_from_json(doc["image"])
-        profile = None
         src = doc.get("profile")
         if src is not None:
-            from csim.profile import load_profile
-
             try:
                 profile = load_profile(src)
             except Exception:  # the profile file changed or vanished: the saved files still rule
                 profile = None
+        elif isinstance(profile, Mapping):
+            profile = load_profile(profile)
         card = cls(image, profile=profile)
         limits = doc.get("auth_limits")
         if limits and card.auth is not None and (limits.get("delta") or limits.get("limit")):
@@ -212,6 +207,30 @@ class Card(CardCore):
             if applet.name in saved:
                 applet.restore(saved[applet.name])
         return card
+
+
+def write_atomically(path: str | os.PathLike[str], payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that a kill at any moment leaves the old or the new
+    content: temp file in the same directory, fsync, rename, fsync of the directory; the temp
+    file of a write killed before its rename is removed by the next write."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a save killed between its temp file and the rename
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(target.parent)
 
 
 def _make_toolkit(card: Card, profile: Any) -> Any:
@@ -284,7 +303,34 @@ def _unhex(obj: Any) -> Any:
 
 
 def _image_to_json(image: CardImage) -> dict[str, Any]:
-    return json.loads(json.dumps(dataclasses.asdict(image), default=_json_default))
+    """The image as JSON values (bytes as ``{"__hex__": ...}``), as ``dataclasses.asdict`` then a
+    JSON round trip would give it, without their deep copies (a card's state was 6 ms, 5 of them
+    there: bench/bench_euicc.py, "EnableProfile + Euicc.save")."""
+    return _jsonable(image)
+
+
+_PLAIN = (str, int, bool, float, type(None))
+
+
+def _jsonable(obj: Any) -> Any:
+    kind = type(obj)
+    if kind in _PLAIN:
+        return obj
+    if kind is bytes or kind is bytearray:
+        return {"__hex__": obj.hex()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in obj]
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is None:
+        raise TypeError(f"cannot serialise {kind.__name__}")
+    return {name: _jsonable(getattr(obj, name)) for name in names}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # the field names of each dataclass serialised
 
 
 def _image_from_json(doc: dict[str, Any]) -> CardImage:

@@ -61,12 +61,14 @@ class PinSpec:
 
 @dataclass
 class AuthSpec:
-    """Subscriber keys of one IMSI profile (TS 35.206). SQN state per TS 33.102 Annex C."""
+    """Subscriber keys of one IMSI profile (Milenage, TS 35.206, or the 3GPP test algorithm,
+    TS 34.108 §8.1.2). SQN state per TS 33.102 Annex C."""
 
     ki: bytes
     opc: bytes
     sqn: int = 0  # highest SEQ accepted so far (48-bit SQN = SEQ << 5 | IND)
     sqn_array: list[int] = field(default_factory=list)  # per-IND SEQ values (32 entries)
+    algorithm: str = "milenage"  # or "usim-test-algorithm" (csim.milenage.ALGORITHMS)
 
 
 @dataclass

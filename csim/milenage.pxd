@@ -1,8 +1,8 @@
 # cython: language_level=3
-"""C-level interface of the Milenage algorithm set and the USIM side of AKA.
+"""C-level interface of Milenage, the 3GPP test algorithm and the USIM side of AKA.
 
-Milenage: 3GPP TS 35.206. Authentication vectors: TS 33.102 §6.3.2. Sequence number handling:
-TS 33.102 Annex C.
+Milenage: 3GPP TS 35.206. Test algorithm: TS 34.108 §8.1.2. Authentication vectors: TS 33.102
+§6.3.2. Sequence number handling: TS 33.102 Annex C.
 AUTHENTICATE response layouts: TS 31.102 §7.1.2.
 """
 
@@ -47,7 +47,8 @@ cdef class Milenage:
 # an authentication vector of the AuC (TS 33.102 §6.3.2), as the MME takes it (TS 33.401 §6.1.1)
 ctypedef struct EpsVector:
     unsigned char autn[16]  # SQN xor AK || AMF || MAC-A
-    unsigned char xres[8]
+    unsigned char xres[16]
+    int res_len             # 8 (Milenage) or 16 (test algorithm)
     unsigned char ck[16]
     unsigned char ik[16]
     unsigned char ak[6]
@@ -56,11 +57,21 @@ ctypedef struct EpsVector:
 # AUTN, XRES, CK, IK and AK of a 16-byte RAND, SQN (48 bits) and a 2-byte AMF
 cdef void eps_vector(Milenage mil, const unsigned char* rand, uint64_t sqn, const unsigned char* amf,
                      EpsVector* v) noexcept nogil
+# the same with the 3GPP test algorithm (TS 34.108 §8.1.2) of a 16-byte K
+cdef void test_vector(const unsigned char* k, const unsigned char* rand, uint64_t sqn,
+                      const unsigned char* amf, EpsVector* v) noexcept nogil
+
+# UsimAuth.algorithm: the AlgoParameter.algorithmID values of the TCA profile package (§8.6.3)
+cdef enum:
+    ALGORITHM_MILENAGE = 1
+    ALGORITHM_TEST = 3
 
 
 cdef class UsimAuth:
     """The USIM side of AKA for one subscriber (TS 33.102 §6.3.3 and Annex C)."""
-    cdef Milenage mil
+    cdef Milenage mil          # None with the test algorithm
+    cdef int algorithm         # ALGORITHM_MILENAGE or ALGORITHM_TEST
+    cdef unsigned char k[16]   # K, for the test algorithm
     cdef bytes ki
     cdef bytes opc_bytes
     cdef uint64_t seq_ms[32]   # SEQ_MS(i), TS 33.102 Annex C.2.2

@@ -1,10 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Milenage f1, f1*, f2, f3, f4, f5, f5* (3GPP TS 35.206) and the USIM side of AKA.
+"""Milenage f1, f1*, f2, f3, f4, f5, f5* (3GPP TS 35.206), the 3GPP test algorithm (TS 34.108
+§8.1.2) and the USIM side of AKA.
 
 AES-128 comes from OpenSSL's libcrypto (EVP, ECB, no padding); each :class:`Milenage` keeps one
 EVP context, so the key schedule is computed once per subscriber key. :class:`UsimAuth` objects of
 one (K, OPc) share one :class:`Milenage` (it holds no per-subscriber state); the C-level methods
 run with the GIL held.
+
+The test algorithm is the one of test USIMs and of the GSMA TS.48 test profiles (algorithmID
+usim-test-algorithm of the TCA profile package): XDOUT = K XOR RAND, RES = XDOUT (128 bits), CK and
+IK = XDOUT rotated left by 8 and 16 bits, AK = AK* = bits 24..71 of XDOUT, MAC-A (MAC-S) = bits
+0..63 of XDOUT XOR (SQN || AMF). It ignores OPc. ``algorithm="usim-test-algorithm"`` selects it in
+:class:`UsimAuth`, :func:`generate_vector` and :func:`resync`; ``test_vector`` is its C-level AuC.
 
 The USIM side (:class:`UsimAuth`) verifies AUTN (TS 33.102 §6.3.3), checks the freshness of SQN
 with the array scheme of TS 33.102 Annex C.2 (SQN = SEQ || IND, IND on 5 bits, 32 entries
@@ -25,6 +32,9 @@ SQN_MAX = (1 << 48) - 1
 SEQ_MAX = (1 << 43) - 1
 
 SW_OK = 0
+#: the AKA algorithms by name, valued as AlgoParameter.algorithmID of the TCA profile package (§8.6.3)
+ALGORITHMS = {"milenage": ALGORITHM_MILENAGE, "usim-test-algorithm": ALGORITHM_TEST}
+cdef dict _ALGORITHM_NAMES = {v: k for k, v in ALGORITHMS.items()}
 SYNC_FAILURE = 1
 MAC_FAILURE = 2
 
@@ -91,6 +101,13 @@ def _sqn_bytes(sqn) -> bytes:
     return _buf(sqn, 6, "SQN")
 
 
+cdef int _algorithm_id(name) except -1:
+    try:
+        return ALGORITHMS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown AKA algorithm {name!r}: one of {', '.join(ALGORITHMS)}") from None
+
+
 def sqn_split(sqn: int) -> tuple[int, int]:
     """SQN -> (SEQ, IND), TS 33.102 Annex C (IND = the 5 least significant bits)."""
     return sqn >> IND_BITS, sqn & (ARRAY_SIZE - 1)
@@ -123,6 +140,34 @@ def compute_opc(k, op) -> bytes:
     for i in range(16):
         out[i] ^= (<const unsigned char*>opb)[i]
     return out[:16]
+
+
+cdef inline void xdout(const unsigned char* k, const unsigned char* rand, unsigned char* x) noexcept nogil:
+    """XDOUT = K XOR RAND (TS 34.108 §8.1.2.1)."""
+    cdef int i
+    for i in range(16):
+        x[i] = k[i] ^ rand[i]
+
+
+cdef inline void test_f2345(const unsigned char* x, unsigned char* ck, unsigned char* ik,
+                            unsigned char* ak) noexcept nogil:
+    """f3: CK = XDOUT rotated left by 8 bits, f4: IK by 16 bits, f5: AK = XDOUT bits 24..71
+    (TS 34.108 §8.1.2.2-§8.1.2.3); f2 is RES = XDOUT itself."""
+    cdef int i
+    for i in range(16):
+        ck[i] = x[(i + 1) & 15]
+        ik[i] = x[(i + 2) & 15]
+    memcpy(ak, x + 3, 6)
+
+
+cdef inline void test_f1(const unsigned char* x, const unsigned char* sqn, const unsigned char* amf,
+                         unsigned char* mac) noexcept nogil:
+    """f1 (and f1*): MAC = XDOUT bits 0..63 XOR CDOUT, CDOUT = SQN || AMF (TS 34.108 §8.1.2.1)."""
+    cdef int i
+    for i in range(6):
+        mac[i] = x[i] ^ sqn[i]
+    mac[6] = x[6] ^ amf[0]
+    mac[7] = x[7] ^ amf[1]
 
 
 cdef class Milenage:
@@ -262,12 +307,15 @@ cdef class Milenage:
         return ak_s[:6]
 
 
-cdef inline void gsm_convert(const unsigned char* res, const unsigned char* ck, const unsigned char* ik,
-                             unsigned char* sres, unsigned char* kc) noexcept nogil:
-    """Conversion functions c2 (SRES from a 64-bit RES) and c3 (Kc), TS 33.102 §6.8.1.2."""
+cdef inline void gsm_convert(const unsigned char* res, int res_len, const unsigned char* ck,
+                             const unsigned char* ik, unsigned char* sres, unsigned char* kc) noexcept nogil:
+    """Conversion functions c2 (SRES: the 32-bit words of RES, zero-padded to 128 bits, XORed) and
+    c3 (Kc), TS 33.102 §6.8.1.2."""
     cdef int i
     for i in range(4):
-        sres[i] = res[i] ^ res[i + 4]
+        sres[i] = res[i]
+    for i in range(4, res_len):
+        sres[i & 3] ^= res[i]
     for i in range(8):
         kc[i] = ck[i] ^ ck[i + 8] ^ ik[i] ^ ik[i + 8]
 
@@ -279,7 +327,7 @@ def gsm_from_umts(res, ck, ik) -> tuple[bytes, bytes]:
     cdef bytes i = _buf(ik, 16, "IK")
     cdef unsigned char sres[4]
     cdef unsigned char kc[8]
-    gsm_convert(r, c, i, sres, kc)
+    gsm_convert(r, 8, c, i, sres, kc)
     return sres[:4], kc[:8]
 
 
@@ -312,14 +360,23 @@ cdef class UsimAuth:
     sequence number accepted so far. The AMF is not checked: the E-UTRAN "separation bit" is a
     terminal-side check, not a USIM one.
 
+    ``algorithm`` is ``"milenage"`` (TS 35.206) or ``"usim-test-algorithm"`` (TS 34.108 §8.1.2,
+    which ignores OPc: it may be None).
+
     ``UsimAuth(**auth.state())`` rebuilds an equal object (persistence).
     """
 
-    def __cinit__(self, ki, opc, sqn=None, sqn_array=None, delta=0, limit=0):
+    def __cinit__(self, ki, opc, sqn=None, sqn_array=None, delta=0, limit=0, algorithm="milenage"):
         cdef int i
+        self.algorithm = _algorithm_id(algorithm)
         self.ki = _buf(ki, 16, "Ki")
-        self.opc_bytes = _buf(opc, 16, "OPc")
-        self.mil = _milenage(self.ki, self.opc_bytes)
+        memcpy(self.k, <const unsigned char*>self.ki, 16)
+        if self.algorithm == ALGORITHM_TEST:
+            self.opc_bytes = bytes(16) if opc is None else _buf(opc, 16, "OPc")
+            self.mil = None
+        else:
+            self.opc_bytes = _buf(opc, 16, "OPc")
+            self.mil = _milenage(self.ki, self.opc_bytes)
         if (delta == 0 and limit == 0 and (sqn_array is None or len(sqn_array) == 0)
                 and (sqn is None or (type(sqn) is int and 0 <= sqn <= SQN_MAX))):
             # fresh subscriber: SEQ_MS all zero but for the IND of ``sqn``
@@ -364,20 +421,37 @@ cdef class UsimAuth:
 
     cdef int authenticate_3g(self, const unsigned char* rand, const unsigned char* autn, bint with_kc,
                              unsigned char* out, int* outlen) noexcept:
-        cdef unsigned char t[16]
+        cdef unsigned char t[16]   # TEMP (Milenage) or XDOUT (test algorithm)
         cdef unsigned char o234[48]
         cdef unsigned char o1[16]
         cdef unsigned char sqn_b[6]
+        cdef const unsigned char* res
+        cdef const unsigned char* ck
+        cdef const unsigned char* ik
+        cdef int res_len, n
         cdef uint64_t sqn, seq, seq_top
         cdef unsigned int ind
         cdef int i
         cdef Milenage mil = self.mil
-        mil.temp(rand, t)
-        mil.out234(t, o234)
-        # SQN = (SQN XOR AK) XOR AK, AK = OUT2[0..5]
+        if self.algorithm == ALGORITHM_TEST:
+            xdout(self.k, rand, t)
+            test_f2345(t, o234 + 16, o234 + 32, o234)
+            res = t
+            res_len = 16
+        else:
+            mil.temp(rand, t)
+            mil.out234(t, o234)
+            res = o234 + 8
+            res_len = 8
+        ck = o234 + 16
+        ik = o234 + 32
+        # SQN = (SQN XOR AK) XOR AK, AK = OUT2[0..5] (Milenage) or XDOUT[3..8] (test algorithm)
         for i in range(6):
             sqn_b[i] = autn[i] ^ o234[i]
-        mil.out1(t, sqn_b, autn + 6, o1)
+        if self.algorithm == ALGORITHM_TEST:
+            test_f1(t, sqn_b, autn + 6, o1)
+        else:
+            mil.out1(t, sqn_b, autn + 6, o1)
         if not equal8(o1, autn + 8):
             outlen[0] = 0
             return 2
@@ -394,25 +468,27 @@ cdef class UsimAuth:
         self.seq_ms[ind] = seq
         if sqn > self.sqn_ms:
             self.sqn_ms = sqn
-        # DB 08 RES 10 CK 10 IK [08 Kc], TS 31.102 §7.1.2.1
+        # DB L RES 10 CK 10 IK [08 Kc], TS 31.102 §7.1.2.1
         out[0] = 0xDB
-        out[1] = 8
-        memcpy(out + 2, o234 + 8, 8)
-        out[10] = 16
-        memcpy(out + 11, o234 + 16, 16)
-        out[27] = 16
-        memcpy(out + 28, o234 + 32, 16)
+        out[1] = res_len
+        memcpy(out + 2, res, res_len)
+        n = 2 + res_len
+        out[n] = 16
+        memcpy(out + n + 1, ck, 16)
+        out[n + 17] = 16
+        memcpy(out + n + 18, ik, 16)
+        n += 34
         if with_kc:
-            out[44] = 8
+            out[n] = 8
             for i in range(8):
-                out[45 + i] = o234[16 + i] ^ o234[24 + i] ^ o234[32 + i] ^ o234[40 + i]
-            outlen[0] = 53
-        else:
-            outlen[0] = 44
+                out[n + 1 + i] = ck[i] ^ ck[8 + i] ^ ik[i] ^ ik[8 + i]
+            n += 9
+        outlen[0] = n
         return 0
 
     cdef void sync_failure(self, const unsigned char* temp, unsigned char* out) noexcept nogil:
-        """DC 0E AUTS, AUTS = (SQN_MS XOR AK*) || MAC-S, MAC-S = f1*(SQN_MS, RAND, AMF=0000)."""
+        """DC 0E AUTS, AUTS = (SQN_MS XOR AK*) || MAC-S, MAC-S = f1*(SQN_MS, RAND, AMF=0000);
+        ``temp`` is TEMP (Milenage) or XDOUT (the test algorithm, where f5* = f5, f1* = f1)."""
         cdef unsigned char x[16]
         cdef unsigned char blk[32]
         cdef unsigned char o[32]
@@ -421,14 +497,19 @@ cdef class UsimAuth:
         store48(self.sqn_ms, in1)
         in1[6] = 0
         in1[7] = 0
+        out[0] = 0xDC
+        out[1] = 14
+        if self.algorithm == ALGORITHM_TEST:
+            for i in range(6):
+                out[2 + i] = in1[i] ^ temp[3 + i]
+            test_f1(temp, in1, in1 + 6, out + 8)
+            return
         memcpy(in1 + 8, in1, 8)
         for i in range(16):
             x[i] = temp[i] ^ self.mil.opc[i]
             blk[i] = temp[i] ^ in1[(i + R1) & 15] ^ self.mil.opc[(i + R1) & 15]
         out_block(x, R5, 8, blk + 16)
         self.mil.encrypt(blk, o, 2)
-        out[0] = 0xDC
-        out[1] = 14
         for i in range(6):
             out[2 + i] = in1[i] ^ o[16 + i] ^ self.mil.opc[i]
         for i in range(8):
@@ -437,11 +518,16 @@ cdef class UsimAuth:
     cdef int authenticate_gsm(self, const unsigned char* rand, unsigned char* out, int* outlen) noexcept:
         cdef unsigned char t[16]
         cdef unsigned char o234[48]
-        self.mil.temp(rand, t)
-        self.mil.out234(t, o234)
         out[0] = 4
         out[5] = 8
-        gsm_convert(o234 + 8, o234 + 16, o234 + 32, out + 1, out + 6)
+        if self.algorithm == ALGORITHM_TEST:
+            xdout(self.k, rand, t)
+            test_f2345(t, o234 + 16, o234 + 32, o234)
+            gsm_convert(t, 16, o234 + 16, o234 + 32, out + 1, out + 6)
+        else:
+            self.mil.temp(rand, t)
+            self.mil.out234(t, o234)
+            gsm_convert(o234 + 8, 8, o234 + 16, o234 + 32, out + 1, out + 6)
         outlen[0] = 14
         return 0
 
@@ -470,7 +556,8 @@ cdef class UsimAuth:
 
     def copy(self) -> UsimAuth:
         """An equal, independent object: same keys (one key schedule), SQN state and limits."""
-        cdef UsimAuth c = UsimAuth.__new__(UsimAuth, self.ki, self.opc_bytes)
+        cdef UsimAuth c = UsimAuth.__new__(UsimAuth, self.ki, self.opc_bytes,
+                                           algorithm=_ALGORITHM_NAMES[self.algorithm])
         memcpy(c.seq_ms, self.seq_ms, sizeof(self.seq_ms))
         c.sqn_ms = self.sqn_ms
         c.delta = self.delta
@@ -479,7 +566,13 @@ cdef class UsimAuth:
 
     @property
     def milenage(self) -> Milenage:
+        """The Milenage key schedule (None with the test algorithm)."""
         return self.mil
+
+    @property
+    def algorithm_name(self) -> str:
+        """``"milenage"`` or ``"usim-test-algorithm"``."""
+        return _ALGORITHM_NAMES[self.algorithm]
 
     @property
     def sqn(self) -> int:
@@ -500,6 +593,7 @@ cdef class UsimAuth:
             "sqn_array": self.sqn_array,
             "delta": self.delta,
             "limit": self.limit,
+            "algorithm": _ALGORITHM_NAMES[self.algorithm],
         }
 
     def __reduce__(self):
@@ -540,29 +634,52 @@ cdef void eps_vector(Milenage mil, const unsigned char* rand, uint64_t sqn, cons
     memcpy(v.autn + 6, amf, 2)
     memcpy(v.autn + 8, o1, 8)
     memcpy(v.xres, o234 + 8, 8)
+    v.res_len = 8
     memcpy(v.ck, o234 + 16, 16)
     memcpy(v.ik, o234 + 32, 16)
 
 
-def generate_vector(k, opc, sqn, amf, rand) -> dict:
+cdef void test_vector(const unsigned char* k, const unsigned char* rand, uint64_t sqn,
+                      const unsigned char* amf, EpsVector* v) noexcept nogil:
+    """The same as ``eps_vector`` with the 3GPP test algorithm (TS 34.108 §8.1.2): XRES = XDOUT
+    (128 bits), CK, IK, AK from XDOUT; AUTN = SQN xor AK || AMF || XDOUT[0..7] xor (SQN || AMF)."""
+    cdef unsigned char sqn_b[6]
+    cdef int i
+    store48(sqn, sqn_b)
+    xdout(k, rand, v.xres)
+    v.res_len = 16
+    test_f2345(v.xres, v.ck, v.ik, v.ak)
+    for i in range(6):
+        v.autn[i] = sqn_b[i] ^ v.ak[i]
+    memcpy(v.autn + 6, amf, 2)
+    test_f1(v.xres, sqn_b, amf, v.autn + 8)
+
+
+def generate_vector(k, opc, sqn, amf, rand, algorithm: str = "milenage") -> dict:
     """Authentication vector from the AuC (TS 33.102 §6.3.2).
 
     Returns ``rand, autn, xres, ck, ik, ak`` and the GSM values ``sres, kc`` (c2/c3,
-    §6.8.1.2). ``sqn`` is an int or 6 bytes; AUTN = (SQN XOR AK) || AMF || MAC-A.
+    §6.8.1.2). ``sqn`` is an int or 6 bytes; AUTN = (SQN XOR AK) || AMF || MAC-A. With
+    ``algorithm="usim-test-algorithm"`` (TS 34.108 §8.1.2) ``opc`` is ignored and XRES has 16 bytes.
     """
     cdef bytes r = _buf(rand, 16, "RAND")
     cdef bytes a = _buf(amf, 2, "AMF")
     cdef uint64_t s = load48(_sqn_bytes(sqn))
-    cdef Milenage mil = Milenage(k, opc)
+    cdef int algo = _algorithm_id(algorithm)
+    cdef bytes kb
     cdef EpsVector v
     cdef unsigned char sres[4]
     cdef unsigned char kc[8]
-    eps_vector(mil, r, s, a, &v)
-    gsm_convert(v.xres, v.ck, v.ik, sres, kc)
+    if algo == ALGORITHM_TEST:
+        kb = _buf(k, 16, "K")
+        test_vector(kb, r, s, a, &v)
+    else:
+        eps_vector(Milenage(k, opc), r, s, a, &v)
+    gsm_convert(v.xres, v.res_len, v.ck, v.ik, sres, kc)
     return {
         "rand": r,
         "autn": v.autn[:16],
-        "xres": v.xres[:8],
+        "xres": v.xres[:v.res_len],
         "ck": v.ck[:16],
         "ik": v.ik[:16],
         "ak": v.ak[:6],
@@ -571,26 +688,38 @@ def generate_vector(k, opc, sqn, amf, rand) -> dict:
     }
 
 
-def resync(k, opc, rand, auts):
+def resync(k, opc, rand, auts, algorithm: str = "milenage"):
     """SQN_MS recovered from AUTS by the AuC (TS 33.102 §6.3.5), or None if MAC-S is wrong.
 
     SQN_MS = (AUTS[0:6] XOR f5*(RAND))
-    MAC-S must equal f1*(SQN_MS, RAND, AMF = 0000).
+    MAC-S must equal f1*(SQN_MS, RAND, AMF = 0000). ``algorithm`` as in :func:`generate_vector`.
     """
     cdef bytes r = _buf(rand, 16, "RAND")
     cdef bytes au = _buf(auts, 14, "AUTS")
-    cdef Milenage mil = Milenage(k, opc)
+    cdef int algo = _algorithm_id(algorithm)
+    cdef bytes kb
+    cdef Milenage mil
+    cdef unsigned char x[16]
     cdef unsigned char ak_s[6]
     cdef unsigned char sqn_ms[6]
     cdef unsigned char mac_s[8]
     cdef unsigned char amf0[2]
     cdef int i
-    mil.f5star(r, ak_s)
-    for i in range(6):
-        sqn_ms[i] = (<const unsigned char*>au)[i] ^ ak_s[i]
     amf0[0] = 0
     amf0[1] = 0
-    mil.f1(r, sqn_ms, amf0, NULL, mac_s)
+    if algo == ALGORITHM_TEST:
+        kb = _buf(k, 16, "K")
+        xdout(kb, r, x)
+        memcpy(ak_s, x + 3, 6)
+    else:
+        mil = Milenage(k, opc)
+        mil.f5star(r, ak_s)
+    for i in range(6):
+        sqn_ms[i] = (<const unsigned char*>au)[i] ^ ak_s[i]
+    if algo == ALGORITHM_TEST:
+        test_f1(x, sqn_ms, amf0, mac_s)
+    else:
+        mil.f1(r, sqn_ms, amf0, NULL, mac_s)
     if not equal8(mac_s, (<const unsigned char*>au) + 6):
         return None
     return load48(sqn_ms)

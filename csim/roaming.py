@@ -480,7 +480,8 @@ class _Setup:
             issued = shared["issued auth"] = {}
             for name in policy.profile_names:
                 spec = profiles.profile_auth(profile, name)
-                issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None)
+                issued[name] = UsimAuth(spec.ki, spec.opc, sqn=spec.sqn, sqn_array=spec.sqn_array or None,
+                                        algorithm=spec.algorithm)
 
         def auth(name: str) -> UsimAuth:
             return issued[name].copy()

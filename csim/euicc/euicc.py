@@ -6,16 +6,40 @@ SELECT of the ISD-R AID on any channel and STORE DATA to the ISD-R (GlobalPlatfo
 Specification §11.11, SGP.22 §5.7.2: P1 '11' more blocks, '91' last block, blocks numbered in
 P2), with the response handed out by 61xx / GET RESPONSE (TS 102 221 §7.3.1.1.4). Every other
 command goes to the card of the enabled profile, or is refused when none is enabled.
+
+:meth:`Euicc.save` writes what the eUICC keeps across a power cycle (its credentials, the ISD-Ps
+with their metadata, state and whole card, the notifications and their counter, the configured
+addresses) atomically; :meth:`Euicc.load` reads it back. A download in progress is not kept.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from csim.euicc.isdr import ISDR_AID, OPERATIONAL, PROFILE_CLASSES, Es10Error, IsdP, IsdR, isdp_aid
-from csim.euicc.pki import EuiccCredentials, TestPki
+import asn1tools
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from csim.euicc.isdr import (
+    ISDR_AID,
+    OPERATIONAL,
+    PROFILE_CLASSES,
+    SPEC,
+    Es10Error,
+    IsdP,
+    IsdR,
+    Notification,
+    isdp_aid,
+)
+from csim.euicc.pki import EuiccCredentials, TestPki, verify_chain
+
+STATE_FORMAT = "simharness-euicc"
+STATE_VERSION = 1
 
 NCHAN = 4  # channels 0-3, as csim's card (TS 102 221 §11.1.17)
 MAX_COMMAND = 0x10000  # bound on a reassembled ES10 command
@@ -30,6 +54,9 @@ SW_NO_CHANNEL = 0x6A81
 SW_NOT_FOUND = 0x6A82
 SW_CONDITIONS = 0x6985
 SW_WRONG_DATA = 0x6A80
+# commands that change nothing a card keeps (TS 102 221 §10.1.2): SELECT, READ BINARY, READ RECORD,
+# GET RESPONSE, STATUS; after any other the enabled profile's card is saved again
+READING_INS = frozenset({0xA4, 0xB0, 0xB2, 0xC0, 0xF2})
 
 
 def _sw(sw: int) -> bytes:
@@ -50,6 +77,7 @@ class Euicc:
         self._next_block = 0
         self._pending = b""
         self._card: Any = None  # the card the channels were last opened on
+        self._saved: str | None = None  # where the state was last saved, None once it changed
 
     # --- construction -----------------------------------------------------------------------
 
@@ -156,6 +184,8 @@ class Euicc:
         return card
 
     def _forward(self, apdu: bytes) -> bytes:
+        if apdu[1] not in READING_INS:
+            self._saved = None  # the profile's card may have changed (files, PIN counters, SQN)
         card = self._sync_card()
         if card is None:
             ins = apdu[1]
@@ -232,10 +262,14 @@ class Euicc:
         request = bytes(self._block)
         self._block.clear()
         self._next_block = 0
+        before = self.isdr.persistent()
         try:
             response = self.isdr.handle(request)
         except Es10Error as exc:
             return _sw(exc.sw)
+        finally:
+            if self.isdr.persistent() != before:
+                self._saved = None
         return self._respond(response)
 
     def _respond(self, data: bytes) -> bytes:
@@ -253,6 +287,106 @@ class Euicc:
         if self._pending:
             return chunk + _sw(0x6100 | min(len(self._pending), 256) & 0xFF)
         return chunk + SW_OK
+
+
+    # --- state ------------------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What the eUICC keeps across a power cycle, as JSON values (see :meth:`from_state`)."""
+        isdr = self.isdr
+        creds = isdr.credentials
+        return {
+            "format": STATE_FORMAT, "version": STATE_VERSION, "atr": self.atr.hex(),
+            "credentials": {
+                "eid": creds.eid, "curve": creds.curve,
+                "key": creds.euicc_key.private_bytes(serialization.Encoding.PEM,
+                                                     serialization.PrivateFormat.PKCS8,
+                                                     serialization.NoEncryption()).decode(),
+                **{name: cert.public_bytes(serialization.Encoding.PEM).decode() for name, cert in (
+                    ("euicc_cert", creds.euicc_cert), ("eum_cert", creds.eum_cert),
+                    ("ci_cert", creds.ci_cert))},
+            },
+            "default_dp_address": isdr.default_dp_address, "root_ds_address": isdr.root_ds_address,
+            "next_seq": isdr.next_seq,
+            "notifications": [{
+                "seq": n.seq, "event": n.event, "address": n.address, "iccid": n.iccid,
+                "result": SPEC.encode("ProfileInstallationResult", n.result).hex() if n.result else None,
+            } for n in isdr.notifications],
+            "profiles": [{
+                "aid": p.aid.hex(), "iccid": p.iccid, "service_provider": p.service_provider, "name": p.name,
+                "class": p.profile_class, "nickname": p.nickname, "ppr": sorted(p.ppr),
+                "notification_address": p.notification_address, "enabled": p.enabled, "source": p.source,
+                "icon_type": p.icon_type, "icon": p.icon.hex() if p.icon is not None else None,
+                "card": p.card.state(),
+            } for p in isdr.profiles],
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`state` to ``path`` atomically (``csim.card.write_atomically``), unless it
+        is there already: nothing kept changed since the last save to that path."""
+        from csim.card import _json_default, write_atomically
+
+        if self._saved == str(path) and Path(path).exists():
+            return
+        # one line: with indent=1 the JSON text of two ISD-Ps took 7 of the save's 10 ms
+        write_atomically(path, json.dumps(self.state(), default=_json_default).encode())
+        self._saved = str(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Euicc:
+        """The eUICC written by :meth:`save`; ``ValueError`` saying what is wrong otherwise."""
+        try:
+            doc = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a saved eUICC ({exc})") from exc
+        euicc = cls.from_state(doc, str(path))
+        euicc._saved = str(path)
+        return euicc
+
+    @classmethod
+    def from_state(cls, doc: Any, where: str = "<state>") -> Euicc:
+        """Rebuild an eUICC from its :meth:`state`."""
+        from csim.card import Card
+
+        if not isinstance(doc, dict) or [doc.get("format"), doc.get("version")] != [STATE_FORMAT,
+                                                                                    STATE_VERSION]:
+            raise ValueError(f"{where}: not a saved eUICC (format/version)")
+        try:
+            c = doc["credentials"]
+            key = serialization.load_pem_private_key(c["key"].encode(), password=None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise ValueError("the eUICC key is not an EC key")
+            certs = [x509.load_pem_x509_certificate(c[name].encode())
+                     for name in ("euicc_cert", "eum_cert", "ci_cert")]
+            if verify_chain(*certs) != c["eid"]:
+                raise ValueError(f"the eUICC certificate is not that of EID {c['eid']}")
+            credentials = EuiccCredentials(c["eid"], c["curve"], key, *certs)
+            profiles = [IsdP(
+                aid=bytes.fromhex(p["aid"]), card=Card.from_state(p["card"], f"{where}: ISD-P {p['aid']}",
+                                                                  profile=p["source"]),
+                iccid=p["iccid"], service_provider=p["service_provider"], name=p["name"],
+                profile_class=p["class"], nickname=p["nickname"], ppr=frozenset(p["ppr"]),
+                notification_address=p["notification_address"], enabled=p["enabled"], source=p["source"],
+                icon_type=p["icon_type"], icon=bytes.fromhex(p["icon"]) if p["icon"] is not None else None,
+            ) for p in doc["profiles"]]
+            euicc = cls(credentials, profiles, atr=bytes.fromhex(doc["atr"]),
+                        default_dp_address=doc["default_dp_address"])
+            isdr = euicc.isdr
+            isdr.root_ds_address = doc["root_ds_address"]
+            isdr.next_seq = doc["next_seq"]
+            isdr.notifications = [Notification(
+                n["seq"], n["event"], n["address"], n["iccid"],
+                SPEC.decode("ProfileInstallationResult", bytes.fromhex(n["result"])) if n["result"] else None,
+            ) for n in doc["notifications"]]
+        except (KeyError, TypeError, AttributeError, asn1tools.Error) as exc:
+            raise ValueError(f"{where}: not a saved eUICC (missing or malformed {exc})") from exc
+        except ValueError as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ValueError(f"{where}: not a saved eUICC ({exc})") from exc
+        if sum(p.enabled for p in profiles) > 1:
+            raise ValueError(f"{where}: more than one profile enabled")
+        return euicc
 
 
 DEFAULT_ATR = bytes.fromhex("3B9F96801FC78031A073BE21136743200718000001A5")

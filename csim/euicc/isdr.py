@@ -102,6 +102,9 @@ class IsdP:
     ppr: frozenset[int] = frozenset()  # 1: PPR1, 2: PPR2
     notification_address: str | None = None
     enabled: bool = False
+    source: Any = None  # the card profile (a mapping) of a card made from a package, kept with the state
+    icon_type: int | None = None  # IconType, SGP.22 §2.4a.1.2: 0 JPG, 1 PNG
+    icon: bytes | None = None
 
     def info(self, fields: tuple[str, ...]) -> dict[str, Any]:
         """ProfileInfo (SGP.22 §5.7.15) restricted to ``fields``."""
@@ -109,6 +112,7 @@ class IsdP:
             "iccid": encode_iccid(self.iccid), "isdpAid": self.aid, "profileState": int(self.enabled),
             "profileNickname": self.nickname, "serviceProviderName": self.service_provider,
             "profileName": self.name, "profileClass": self.profile_class,
+            "iconType": self.icon_type, "icon": self.icon,
             "profilePolicyRules": _bits(*self.ppr) if self.ppr else None,
             "notificationConfigurationInfo": [
                 {"profileManagementOperation": _bits(ev), "notificationAddress": self.notification_address}
@@ -211,6 +215,13 @@ class IsdR:
     @property
     def enabled(self) -> IsdP | None:
         return next((p for p in self.profiles if p.enabled), None)
+
+    def persistent(self) -> tuple[Any, ...]:
+        """What the eUICC keeps across a power cycle, in short: profiles (ISD-P, state, nickname),
+        notifications and their counter, default SM-DP+ address. Equal before and after an ES10
+        command that changed none of it (the download session is not kept)."""
+        return (tuple((p.aid, p.enabled, p.nickname) for p in self.profiles), self.next_seq,
+                tuple(n.seq for n in self.notifications), self.default_dp_address)
 
     def _find(self, ident: tuple[str, bytes]) -> IsdP | None:
         kind, value = ident
@@ -538,7 +549,9 @@ class IsdR:
                              "the rules authorisation table allows no PPR1/PPR2")
         try:
             package = saip.decode(loaded.profile_package)
-            card = saip.card_for(package, meta["profileName"] or iccid, meta["serviceProviderName"])
+            name = meta["profileName"] or iccid
+            card = saip.card_for(package, name, meta["serviceProviderName"])
+            source = saip.card_profile(package, name, meta["serviceProviderName"])
         except saip.PackageError as exc:
             raise BppFailure(bpp.LOAD_PROFILE_ELEMENTS, bpp.PE_PROCESSING_ERROR, str(exc)) from exc
         used = {p.aid for p in self.profiles}
@@ -547,7 +560,8 @@ class IsdR:
                        None)
         isdp = IsdP(aid=isdp_aid(index), card=card, iccid=iccid,
                     service_provider=meta["serviceProviderName"], name=meta["profileName"],
-                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address)
+                    profile_class=meta.get("profileClass", OPERATIONAL), notification_address=address,
+                    source=source, icon_type=meta.get("iconType"), icon=meta.get("icon"))
         self.profiles.append(isdp)
         return isdp
 

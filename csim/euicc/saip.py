@@ -11,12 +11,14 @@ decoded. What the card is built from: the ICCID of the header, the IMSI of the U
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import asn1tools
 
+from csim import ef as efs
 from csim.encoding import encode_iccid
 
 SPEC = asn1tools.compile_files(str(Path(__file__).with_name("saip.asn")), "der")
@@ -29,13 +31,33 @@ PE_NAMES = [
     "csim", "opt-csim", "eap", "df-5gs", "df-saip", "df-snpn", "df-5gprose", "iot", "opt-iot",
 ]
 # the alternatives of ProfileElement in saip.asn
-DECODED = {"header", "mf", "pinCodes", "pukCodes", "akaParameter", "usim", "end"}
+DECODED = {"header", "mf", "pinCodes", "pukCodes", "akaParameter", "usim", "opt-usim", "nonStandard", "end"}
 # AlgoParameter.algorithmID (§8.6.3)
 MILENAGE, TUAK, USIM_TEST_ALGORITHM = 1, 2, 3
+# algorithmOptions of the GSMA TS.48 test profiles' usim-test-algorithm: the card answers the whole
+# 128-bit XDOUT as RES (TS 34.108 §8.1.2.2), as libosmocore's osmo-auc-gen computes it; the TCA
+# text for the other values (shorter RES) is not in the project's references, so they are refused
+TEST_ALGORITHM_RES_128 = b"\x02"
 # the USIM services whose files csim builds from a card profile's plain fields: service name
-# table (19), GSM access (27), EPS mobility management (85); a package's other services are
-# left out of the card's EF_UST
-CARD_SERVICES = frozenset({19, 27, 85})
+# table (19), PLMNwAcT (20), GSM access (27), OPLMNwAcT (42), HPLMNwAcT (43), EHPLMN (71), EPS
+# mobility management (85); a package's other services are left out of the card's EF_UST
+CARD_SERVICES = frozenset({19, 20, 27, 42, 43, 71, 85})
+# the PLMN files a package carries for the card (TS 31.102 §4.2): Profile Element, its member,
+# the csim EF, the card profile field and the USIM service that calls for the file (0: mandatory)
+PLMN_FILES = (
+    ("usim", "ef-fplmn", "EF_FPLMN", "fplmn", 0),
+    ("usim", "ef-acc", "EF_ACC", "acc", 0),
+    ("opt-usim", "ef-plmnwact", "EF_PLMNwAcT", "plmnwact", 20),
+    ("opt-usim", "ef-oplmnwact", "EF_OPLMNwAcT", "oplmnwact", 42),
+    ("opt-usim", "ef-hplmnwact", "EF_HPLMNwAcT", "hplmnwact", 43),
+    ("opt-usim", "ef-ehplmn", "EF_EHPLMN", "ehplmn", 71),
+)
+OPT_USIM_TEMPLATE = "2.23.143.1.2.5"  # the optional USIM files template (§8.4)
+# issuerID of the project's own nonStandard Profile Element (§8.9): a UUID-based OID (ITU-T X.667
+# §6.3, arc 2.25, which needs no registration) minted for it. The element carries the roaming
+# applet of a multi-IMSI card (its country table and the other IMSI profiles, as JSON in the card
+# profile schema). Only csim reads it; another eUICC skips a nonStandard element it does not know.
+ROAMING_APPLET_ISSUER = "2.25.291552342106049963616261189423896150515"
 # PINKeyReferenceValue / PUKKeyReferenceValue (§8.6.1-§8.6.2, TS 102 221 §9.5.1)
 PIN1, PIN2, ADM1 = 0x01, 0x81, 0x0A
 
@@ -167,6 +189,7 @@ class Subscription:
     iccid: str
     imsi: str
     algorithm: int
+    algorithm_options: bytes
     key: bytes
     opc: bytes
     pins: dict[int, tuple[bytes, int | None]]  # key reference: (value, its PUK's key reference)
@@ -174,6 +197,9 @@ class Subscription:
     services: tuple[str, ...]
     ust: frozenset[int]  # the USIM services of EF_UST (TS 31.102 §4.2.8)
     mnc_length: int | None  # EF_AD byte 4 (TS 31.102 §4.2.18), None where the package sets no EF_AD
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)  # PLMN_FILES given content, by EF
+    hpplmn: bytes = b""  # EF_HPPLMN (TS 31.102 §4.2.6)
+    roaming: dict[str, Any] | None = None  # the ROAMING_APPLET_ISSUER element's content
 
 
 def subscription(elements: list[ProfileElement]) -> Subscription:
@@ -199,11 +225,23 @@ def subscription(elements: list[ProfileElement]) -> Subscription:
     for pe in (e.value for e in elements if e.name == "pukCodes" and e.value is not None):
         for c in pe["pukCodes"]:
             puks.setdefault(c["keyReference"], _code(c["pukValue"]))
+    holders = {"usim": usim, "opt-usim": _first(elements, "opt-usim") or {}}
+    files = {ef: _file_content(holders[pe][member]) for pe, member, ef, _, _ in PLMN_FILES
+             if _file_content(holders[pe].get(member, []))}
+    roaming = None
+    for pe in (e.value for e in elements if e.name == "nonStandard" and e.value is not None):
+        if pe["issuerID"] == ROAMING_APPLET_ISSUER:
+            try:
+                roaming = json.loads(pe["content"])
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise PackageError(f"the roaming applet element ({ROAMING_APPLET_ISSUER}): {exc}") from exc
     return Subscription(
         iccid=_iccid(header["iccid"]), imsi=_imsi(_file_content(usim["ef-imsi"])),
-        algorithm=algo["algorithmID"], key=algo["key"], opc=algo["opc"], pins=pins, puks=puks,
+        algorithm=algo["algorithmID"], algorithm_options=algo["algorithmOptions"], key=algo["key"],
+        opc=algo["opc"], pins=pins, puks=puks,
         services=tuple(header["eUICC-Mandatory-services"]), ust=_services(_file_content(usim["ef-ust"])),
-        mnc_length=_mnc_length(_file_content(usim.get("ef-ad", []))))
+        mnc_length=_mnc_length(_file_content(usim.get("ef-ad", []))), files=files,
+        hpplmn=_file_content(usim.get("ef-hpplmn", [])), roaming=roaming)
 
 
 def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[str, Any]:
@@ -213,7 +251,12 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
     sub = subscription(elements)
     if sub.algorithm not in (MILENAGE, USIM_TEST_ALGORITHM) or len(sub.key) != 16:
         raise PackageError(f"AKA algorithm {sub.algorithm} with a {len(sub.key)}-byte key: csim has "
-                           "Milenage (TS 35.206) with 128-bit keys only")
+                           "Milenage (TS 35.206) and the 3GPP test algorithm (TS 34.108 §8.1.2) with "
+                           "128-bit keys only")
+    if sub.algorithm == USIM_TEST_ALGORITHM and sub.algorithm_options != TEST_ALGORITHM_RES_128:
+        raise PackageError(f"usim-test-algorithm with algorithmOptions {sub.algorithm_options.hex()}: csim's "
+                           "test algorithm answers a 128-bit RES (algorithmOptions 02, as in the TS.48 test "
+                           "profiles); other RES lengths are not supported")
     if sub.mnc_length is None:
         raise PackageError("the package has no EF_AD: the MNC length of its IMSI is not known")
     if 19 not in sub.ust:
@@ -221,8 +264,7 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
     for ref, what in ((PIN1, "PIN1"), (PIN2, "PIN2"), (ADM1, "ADM1")):
         if ref not in sub.pins:
             raise PackageError(f"the package sets no {what} (key reference {ref:02X})")
-    # the test algorithm ignores OPc (§8.6.3); the card is keyed with K and a zero OPc and its
-    # AUTHENTICATE is switched off by the installer (see card_for)
+    # the test algorithm ignores OPc (§8.6.3): the card profile carries a zero one
     opc = sub.opc if sub.algorithm == MILENAGE and len(sub.opc) == 16 else bytes(16)
 
     def pin(ref: int) -> dict[str, str]:
@@ -231,23 +273,42 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
             raise PackageError(f"PIN {ref:02X} has no PUK in the package")
         return {"value": _code(value), "puk": sub.puks[puk]}
 
-    return {
+    main: dict[str, Any] = {
+        "imsi": sub.imsi, "mnc_length": sub.mnc_length, "spn": {"name": spn or name},
+        "ki": sub.key.hex(), "opc": opc.hex(),
+        "algorithm": "milenage" if sub.algorithm == MILENAGE else "usim-test-algorithm",
+    }
+    for _, _, ef_name, field, service in PLMN_FILES:
+        content = sub.files.get(ef_name)
+        if content is not None and (not service or service in sub.ust):
+            value = efs.get(f"ADF_USIM/{ef_name}").decode(content)
+            value = [v for v in value if v is not None]
+            if value:
+                main[field] = value
+    doc: dict[str, Any] = {
         "ust": sorted(sub.ust & CARD_SERVICES),
         "name": re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "esim",
         "atr": "3B9F96801FC78031A073BE21136743200718000001A5", "iccid": sub.iccid,
         "pins": {
             "pin1": pin(PIN1), "pin2": pin(PIN2), "adm1": {"value": sub.pins[ADM1][0].hex()},
         },
-        "profiles": {"main": {
-            "imsi": sub.imsi, "mnc_length": sub.mnc_length, "spn": {"name": spn or name},
-            "ki": sub.key.hex(), "opc": opc.hex(),
-        }},
+        "profiles": {"main": main},
     }
+    if sub.hpplmn:
+        doc["hplmn_search_minutes"] = efs.get("ADF_USIM/EF_HPPLMN").decode(sub.hpplmn)["minutes"]
+    if sub.roaming is not None:
+        try:
+            others = dict(sub.roaming["profiles"])
+            doc["profiles"] = {sub.roaming["active"]: main, **others}
+            doc["applet"] = sub.roaming["applet"]
+        except (KeyError, TypeError) as exc:
+            raise PackageError(f"the roaming applet element ({ROAMING_APPLET_ISSUER}) lacks {exc}") from exc
+    return doc
 
 
 def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
-    """The csim card a package installs to. A profile keyed for the 3GPP test algorithm (TS 34.108
-    §8.1.2) gets a card that refuses AUTHENTICATE: csim computes Milenage only."""
+    """The csim card a package installs to, keyed for Milenage or the 3GPP test algorithm
+    (TS 34.108 §8.1.2) as its akaParameter says."""
     from csim.card import Card
 
     try:
@@ -256,8 +317,6 @@ def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
         if isinstance(exc, PackageError):
             raise
         raise PackageError(f"the package makes no valid card profile: {exc}") from exc
-    if subscription(elements).algorithm == USIM_TEST_ALGORITHM:
-        card.auth = None
     return card
 
 
@@ -288,21 +347,58 @@ def _table(services: Any) -> bytes:
     return bytes(table)
 
 
+def _roaming_applet(profile: Any) -> dict[str, Any]:
+    """The content of the ROAMING_APPLET_ISSUER element: the applet section of the card profile
+    and its IMSI profiles other than the active one, in the card profile schema."""
+    applet = profile.applet
+    table = [{"plmn": e.pattern, "profile": e.profile} for e in applet.table]
+    if applet.default is not None:
+        table.append({"default": applet.default})
+
+    def imsi_profile(p: Any) -> dict[str, Any]:
+        doc: dict[str, Any] = {"imsi": p.imsi, "mnc_length": p.mnc_length, "spn": p.spn.as_value(),
+                               "ki": bytes(p.ki).hex(), "opc": bytes(p.opc).hex(), "sqn": p.sqn,
+                               "algorithm": p.algorithm}
+        lists = {"ehplmn": list(p.ehplmn), "fplmn": list(p.fplmn), "acc": list(p.acc),
+                 **{k: [e.as_value() for e in getattr(p, k)] for k in ("hplmnwact", "oplmnwact", "plmnwact")}}
+        return {**doc, **{k: v for k, v in lists.items() if v}}
+
+    return {"active": profile.active,
+            "applet": {"priority": applet.priority, "refresh": applet.refresh, "table": table},
+            "profiles": {name: imsi_profile(p) for name, p in profile.imsi_profiles.items()
+                         if name != profile.active}}
+
+
 def encode(profile: Any) -> bytes:
     """A profile package (§8) for a csim card profile (``csim.profile.load_profile``): its header
-    (ICCID, services USIM and Milenage), the USIM with EF_IMSI, EF_UST and EF_SPN of the active
-    subscription, PIN1/PIN2/ADM1 with their PUKs, the Milenage K and OPc, and the end. What it
-    carries is what :func:`card_profile` reads back; the rest of the card (PLMN lists, CAT
-    applets, other subscriptions) is not in it."""
+    (ICCID, services USIM and the AKA algorithm), the USIM with EF_IMSI, EF_UST, EF_SPN, EF_AD,
+    EF_FPLMN, EF_ACC and EF_HPPLMN of the active subscription, the optional USIM files with its
+    PLMN selectors and EHPLMN list, PIN1/PIN2/ADM1 with their PUKs, the AKA algorithm and keys,
+    the roaming applet of a multi-IMSI card (the project's nonStandard element
+    ROAMING_APPLET_ISSUER), and the end. What it carries is what :func:`card_profile` reads back;
+    the card's other files (MSISDN, language, CAT applets other than the roaming applet) are not
+    in it."""
+    from csim.profile import build_image
+
     sub = profile.imsi_profiles[profile.active]
     pins = profile.pins
     iccid = profile.iccid + "f" * (len(profile.iccid) % 2)
     spn = sub.spn.name.encode()[:16] if getattr(sub, "spn", None) is not None else b""
+    data = {f.path: f.data for f in build_image(profile).files if f.kind == "EF"}
+
+    def ef(name: str) -> list[tuple[str, Any]]:
+        return _file(data.get(efs.get(f"ADF_USIM/{name}").path, b""))
+
+    test = sub.algorithm == "usim-test-algorithm"
+    opt_usim = {member: ef(ef_name) for pe, member, ef_name, _, _ in PLMN_FILES
+                if pe == "opt-usim" and ef(ef_name)}
+    templates = [USIM_TEMPLATE, *([OPT_USIM_TEMPLATE] if opt_usim else [])]
     elements: list[tuple[str, dict[str, Any]]] = [
         ("header", {"major-version": 2, "minor-version": 3, "profileType": f"simharness {profile.name}",
                     "iccid": bytes.fromhex(iccid),
-                    "eUICC-Mandatory-services": {"usim": None, "milenage": None},
-                    "eUICC-Mandatory-GFSTEList": [USIM_TEMPLATE]}),
+                    "eUICC-Mandatory-services": {"usim": None,
+                                                 "usim-test-algorithm" if test else "milenage": None},
+                    "eUICC-Mandatory-GFSTEList": templates}),
         ("mf", {"mf-header": {"identification": 1}, "templateID": MF_TEMPLATE, "mf": [],
                 # EF_ICCID (TS 102 221 §13.2): the ICCID's digits nibble-swapped
                 "ef-iccid": _file(encode_iccid(profile.iccid)), "ef-dir": [], "ef-arr": []}),
@@ -310,9 +406,12 @@ def encode(profile: Any) -> bytes:
                   "ef-imsi": _file(_bcd_imsi(sub.imsi)), "ef-arr": [],
                   "ef-ust": _file(_table(set(profile.ust) | {19})),
                   # EF_SPN (TS 31.102 §4.2.12): display condition, then the name 'FF'-padded
-                  "ef-spn": _file(b"\x00" + spn.ljust(16, b"\xff")), "ef-est": [], "ef-acc": [],
-                  "ef-ad": _file(bytes([0, 0, 0, sub.mnc_length])),
+                  "ef-hpplmn": ef("EF_HPPLMN"),
+                  "ef-spn": _file(b"\x00" + spn.ljust(16, b"\xff")), "ef-est": [], "ef-acc": ef("EF_ACC"),
+                  "ef-fplmn": ef("EF_FPLMN"), "ef-ad": _file(bytes([0, 0, 0, sub.mnc_length])),
                   "ef-ecc": []}),
+        *([("opt-usim", {"optusim-header": {"identification": 7}, "templateID": OPT_USIM_TEMPLATE,
+                         **opt_usim})] if opt_usim else []),
         ("pukCodes", {"puk-Header": {"identification": 3}, "pukCodes": [
             {"keyReference": 1, "pukValue": pins["pin1"].puk.ljust(8, b"\xff")},
             {"keyReference": 0x81, "pukValue": pins["pin2"].puk.ljust(8, b"\xff")}]}),
@@ -322,8 +421,12 @@ def encode(profile: Any) -> bytes:
             {"keyReference": ADM1,
              "pinValue": pins["adm1"].value.ljust(8, b"\xff")}])}),
         ("akaParameter", {"aka-header": {"identification": 5}, "algoConfiguration": ("algoParameter", {
-            "algorithmID": MILENAGE, "algorithmOptions": b"\x00", "key": bytes(sub.ki),
+            "algorithmID": USIM_TEST_ALGORITHM if test else MILENAGE,
+            "algorithmOptions": TEST_ALGORITHM_RES_128 if test else b"\x00", "key": bytes(sub.ki),
             "opc": bytes(sub.opc)})}),
+        *([("nonStandard", {"nonStandard-header": {"identification": 8}, "issuerID": ROAMING_APPLET_ISSUER,
+                            "content": json.dumps(_roaming_applet(profile)).encode()})]
+          if profile.applet is not None else []),
         ("end", {"end-header": {"identification": 6}}),
     ]
     return b"".join(SPEC.encode("ProfileElement", element) for element in elements)

@@ -12,6 +12,7 @@ import argparse
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any, Protocol
 
 from csim import ef as efs
@@ -198,14 +199,23 @@ def add_euicc_arguments(serve: argparse.ArgumentParser) -> None:
                        help="write the test PKI (CI, EUM and eUICC certificates and keys) to DIR")
 
 
-def serve_euicc(args: argparse.Namespace) -> Any:
-    """The eUICC of ``card serve --euicc``: a fresh test PKI, each profile in an ISD-P."""
+def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
+    """The eUICC of ``card serve --euicc``: the one saved in ``state`` when that file exists
+    (``ValueError`` saying what is wrong if it is no saved eUICC), else a fresh test PKI and each
+    profile in an ISD-P."""
     from csim.euicc import Euicc, TestPki
     from csim.euicc.pki import write_credentials
 
-    if args.state:
-        raise DataError("<command line>", None, "--state is not supported with --euicc: "
-                                                "the eUICC is served from its profiles each time")
+    if state is not None and state.exists():
+        euicc = Euicc.load(state)
+        creds = euicc.isdr.credentials
+        held = ", ".join(f"{p.name} ({'enabled' if p.enabled else 'disabled'})" for p in euicc.isdr.profiles)
+        print(f"reader 0 (vpcd port {args.port}): eUICC EID {creds.eid} ({creds.curve}) from state {state}: "
+              f"{held or 'no profile'}", flush=True)
+        if args.pki_dir:
+            write_credentials(creds, args.pki_dir)
+            print(f"eUICC certificate and key written to {args.pki_dir}", flush=True)
+        return euicc
     pki = TestPki.generate(args.curve)
     credentials = pki.euicc_credentials(pki.eid(1))
     euicc = Euicc.seeded(args.profiles, credentials=credentials)

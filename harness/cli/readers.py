@@ -45,8 +45,9 @@ def register(sub: Any) -> None:
     serve.add_argument("profiles", nargs="+", metavar="PROFILE",
                        help="card profile: a bundled name (`simharness list cards`) or a YAML file")
     serve.add_argument("--state", metavar="DIR",
-                       help="keep each card's state in DIR/PROFILE.state: loaded if present, saved after "
-                            "every command that changes the card")
+                       help="keep each card's state in DIR/PROFILE.state (with --euicc, the eUICC's in "
+                            "DIR/euicc.state): loaded if present, saved after every command that changes "
+                            "the card")
     serve.add_argument("--port", default=str(VPCD_PORT),
                        help=f"vpcd port of the first reader (default {VPCD_PORT}); the next card uses port+1")
     serve.add_argument("--host", default="127.0.0.1",
@@ -122,7 +123,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.euicc:
         from harness.cli.card import serve_euicc
 
-        cards, paths = [serve_euicc(args)], [None]
+        path = _state_path(args.state, "euicc")
+        try:
+            cards, paths = [serve_euicc(args, path)], [path]
+        except ValueError as exc:
+            print(f"error: {str(exc).splitlines()[0]}; move it away to start again from "
+                  f"{' '.join(args.profiles)}", file=sys.stderr)
+            return 2
     for profile in [] if args.euicc else args.profiles:
         path = _state_path(args.state, profile)
         if path is not None and os.path.lexists(path):  # a dangling link or a link loop is reported

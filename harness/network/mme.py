@@ -62,7 +62,7 @@ NetworkMessage = AuthenticationRequest | AuthenticationReject | AttachAccept | A
 # --- HSS / AuC ------------------------------------------------------------------------------------
 
 #: one subscriber row of a card profile: IMSI, K, OPc, MNC length, SQN
-Row = tuple[str, bytes, bytes, int, int]
+Row = tuple[str, bytes, bytes, int, int, str]  # IMSI, K, OPc, MNC length, SQN, AKA algorithm
 
 
 class HSS(_core.AuC):
@@ -97,14 +97,16 @@ class HSS(_core.AuC):
         self.keys_missing = reason
 
     def provision(self, imsi: str, ki: bytes | str, opc: bytes | str, *, mnc_length: int = 2,
-                  sqn: int = 0) -> Subscriber:
+                  sqn: int = 0, algorithm: str = "milenage") -> Subscriber:
+        """A subscriber keyed for Milenage or the 3GPP test algorithm (``"usim-test-algorithm"``)."""
         self._materialise()
-        return self._add(imsi, ki, opc, mnc_length, sqn)
+        return self._add(imsi, ki, opc, mnc_length, sqn, algorithm)
 
-    def _add(self, imsi: str, ki: bytes | str, opc: bytes | str, mnc_length: int, sqn: int) -> Subscriber:
+    def _add(self, imsi: str, ki: bytes | str, opc: bytes | str, mnc_length: int, sqn: int,
+             algorithm: str) -> Subscriber:
         ki_b = bytes.fromhex(ki) if isinstance(ki, str) else bytes(ki)
         opc_b = bytes.fromhex(opc) if isinstance(opc, str) else bytes(opc)
-        sub = Subscriber(imsi, ki_b, opc_b, mnc_length, sqn)
+        sub = Subscriber(imsi, ki_b, opc_b, mnc_length, sqn, algorithm)
         self._subscribers[imsi] = sub
         return sub
 
@@ -115,7 +117,8 @@ class HSS(_core.AuC):
             rows = _profile_rows(str(path), path.stat().st_mtime_ns if path.exists() else 0)
         else:
             rows = _rows_of(profile)
-        return [self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn) for imsi, ki, opc, n, sqn in rows]
+        return [self.provision(imsi, ki, opc, mnc_length=n, sqn=sqn, algorithm=algorithm)
+                for imsi, ki, opc, n, sqn, algorithm in rows]
 
     def provision_sources(self, sources: Iterable[Path], checked: Mapping[str, int] | None = None) -> None:
         """Card profiles from files or directories of ``*.yaml`` profiles.
@@ -129,8 +132,8 @@ class HSS(_core.AuC):
         directory = _Directory.of(tuple(sources))
         if self._subscribers or self._directory is not None:
             self._materialise()
-            for imsi, ki, opc, n, sqn in directory.all_rows():
-                self._add(imsi, ki, opc, n, sqn)
+            for row in directory.all_rows():
+                self._add(*row)
         else:
             self._directory = directory
 
@@ -142,11 +145,11 @@ class HSS(_core.AuC):
         rows = directory.all_rows()
         live = self._subscribers
         self._subscribers = {}
-        for imsi, ki, opc, n, sqn in rows:
-            if imsi in live:
-                self._subscribers[imsi] = live[imsi]
+        for row in rows:
+            if row[0] in live:
+                self._subscribers[row[0]] = live[row[0]]
             else:
-                self._add(imsi, ki, opc, n, sqn)
+                self._add(*row)
         self._subscribers.update(live)
         self._directory = None
 
@@ -247,7 +250,7 @@ def _rows_of(profile: Any) -> tuple[Row, ...]:
     rows = []
     for name, p in prof.imsi_profiles.items():
         auth = profile_auth(prof, name)
-        rows.append((p.imsi, bytes(auth.ki), bytes(auth.opc), p.mnc_length, int(auth.sqn)))
+        rows.append((p.imsi, bytes(auth.ki), bytes(auth.opc), p.mnc_length, int(auth.sqn), auth.algorithm))
     return tuple(rows)
 
 

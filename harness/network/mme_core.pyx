@@ -15,7 +15,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 from posix.stat cimport stat, struct_stat
 
-from csim.milenage cimport EpsVector, Milenage, eps_vector
+from csim.milenage cimport EpsVector, Milenage, eps_vector, test_vector
 from harness.events cimport EventLog, record_event
 from harness.network.nas cimport (
     AttachAccept,
@@ -56,18 +56,22 @@ cdef object _SEQ_MAX = (1 << 43) - 1
 @cython.dataclasses.dataclass
 cdef class Subscriber:
     """One subscription in the home HSS: keys and the AuC's sequence number (TS 33.102 §6.3.2);
-    ``milenage`` is the AuC's Milenage for the subscriber's K and OPc (TS 35.206), set up with
-    the subscriber: the AES key schedule was 41 % of a vector, built per vector."""
+    ``algorithm`` is ``"milenage"`` or ``"usim-test-algorithm"`` (TS 34.108 §8.1.2); ``milenage``
+    is the AuC's Milenage for the subscriber's K and OPc (TS 35.206), set up with the subscriber
+    (the AES key schedule was 41 % of a vector, built per vector), None with the test algorithm."""
 
     imsi: str
     ki: bytes
     opc: bytes
     mnc_length: int = 2
     sqn: int = 0  # last SQN used by the AuC (SEQ << 5 | IND)
+    algorithm: str = "milenage"
     milenage: Milenage = cython.dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        self.milenage = Milenage(self.ki, self.opc)
+        if self.algorithm not in milenage.ALGORITHMS:
+            raise ValueError(f"unknown AKA algorithm {self.algorithm!r}")
+        self.milenage = Milenage(self.ki, self.opc) if self.algorithm == "milenage" else None
 
     @property
     def home_plmn(self) -> str:
@@ -164,17 +168,17 @@ cdef class AuC:
         (TS 33.401 §6.1.1, TS 33.102 §6.3.2)."""
         cdef EpsVector v
         rand = _vector(self, sub, &v)
-        return rand, v.autn[:16], v.xres[:8]
+        return rand, v.autn[:16], v.xres[:v.res_len]
 
     def vector(self, Subscriber sub not None) -> dict:
         """A fresh authentication vector with the next SQN: RAND, AUTN, XRES, CK, IK, AK
         (TS 33.102 §6.3.2) and the GSM SRES and Kc (c2/c3, TS 33.102 §6.8.1.2)."""
         cdef uint64_t sqn = _next_sqn(sub)
-        return milenage.generate_vector(sub.ki, sub.opc, sqn, _AMF_EPS, self.rng.randbytes(16))
+        return milenage.generate_vector(sub.ki, sub.opc, sqn, _AMF_EPS, self.rng.randbytes(16), sub.algorithm)
 
     def resync(self, Subscriber sub not None, rand, auts) -> bool:
         """Re-synchronise on SQN_MS from AUTS (TS 33.102 §6.3.5); False if MAC-S is wrong."""
-        sqn_ms = milenage.resync(sub.ki, sub.opc, rand, auts)
+        sqn_ms = milenage.resync(sub.ki, sub.opc, rand, auts, sub.algorithm)
         if sqn_ms is None:
             return False
         sub.sqn = sqn_ms
@@ -198,7 +202,10 @@ cdef bytes _vector(AuC hss, Subscriber sub, EpsVector* v):
     cdef bytes rand = hss.rng.randbytes(16)
     if len(rand) != 16:
         raise ValueError("RAND is 16 bytes")
-    eps_vector(sub.milenage, rand, sqn, _AMF_EPS, v)
+    if sub.milenage is not None:
+        eps_vector(sub.milenage, rand, sqn, _AMF_EPS, v)
+    else:
+        test_vector(sub.ki, rand, sqn, _AMF_EPS, v)
     return rand
 
 
@@ -318,7 +325,7 @@ cdef AuthenticationRequest _challenge(NetworkCore net, AttachProcedure p):
     (TS 24.301 §5.4.2.2), KSI 0."""
     cdef EpsVector v
     p.rand = _vector(net.hss, p.subscriber, &v)
-    p.xres = v.xres[:8]
+    p.xres = v.xres[:v.res_len]
     cdef AuthenticationRequest msg = AuthenticationRequest.__new__(AuthenticationRequest)
     msg.rand = p.rand
     msg.autn = v.autn[:16]

@@ -52,6 +52,13 @@ MATCHING_ID = "TS48V2-SAIP2-1-BERTLV-UNIQUE"
 SMDP_NAME = "testsmdpplus1.example.com"
 TS48_ICCID = "8949449999999990049"  # the ProfileHeader of TS48V2-SAIP2-1-BERTLV-UNIQUE
 ORANGE_ICCID = "8933019900000000012"
+# an AuC vector of the TS.48 profiles' test algorithm (TS 34.108 §8.1.2) for their K 000102..0f,
+# from libosmocore's osmo-auc-gen (-3 -a XOR -k 000102030405060708090a0b0c0d0e0f -s 96 -f 8000
+# -r 2d7e8b4f1a93c6e05b17f2a4c8d9e036: SQN 64), and what it gives for RES, CK, IK and Kc
+TS48_RAND, TS48_AUTN = "2d7e8b4f1a93c6e05b17f2a4c8d9e036", "4c1e96c0e71380002d7f894c1ed640e7"
+TS48_AUTHENTICATED = {"successful_3g_authentication": {
+    "res": "2d7f894c1e96c0e7531ef8afc4d4ee39", "ck": "7f894c1e96c0e7531ef8afc4d4ee392d",
+    "ik": "894c1e96c0e7531ef8afc4d4ee392d7f", "kc": "109239986cf0a01f"}}
 
 
 def pysim_tree() -> tuple[Path, Path]:
@@ -146,6 +153,21 @@ def relayed(lpac: Path, service: Any, port: int, *args: str) -> tuple[list[dict[
     return lines, http
 
 
+def pysim_shell_json(service: Any, commands: list[str], tmp: Path) -> Any:
+    """pySim-shell (osmo-smdpp's pySim tree) running ``commands`` on the card in the vpcd reader
+    of ``service``; the last JSON value it prints."""
+    from .conftest import last_json
+
+    python, src = pysim_tree()
+    script = tmp / "commands.script"
+    script.write_text("\n".join(commands) + "\n")
+    done = subprocess.run([str(python), "pySim-shell.py", "--pcsc-regex", "Virtual PCD 00 00", "--noprompt",  # noqa: S603
+                           "--script", str(script)], cwd=src, env={**os.environ, **service.env},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return last_json(done.stdout)
+
+
 def credentials(pki: Path, curve: str) -> EuiccCredentials:
     """The eUICC certificate and key of osmo-smdpp's PKI on ``curve`` (NIST or BRP)."""
     return EuiccCredentials.from_files(pki / "eUICC" / f"CERT_EUICC_ECDSA_{curve}.der",
@@ -159,7 +181,8 @@ def accepted(http: dict[str, tuple[int, bytes]], function: str) -> bool:
     return code == 200 and b'"Failed"' not in body
 
 
-def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple[int, Path, str]) -> None:
+def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple[int, Path, str],
+                                                      tmp_path: Path) -> None:
     lpac = lpac_binary()
     port, pki, curve = smdpp
     creds = credentials(pki, curve)
@@ -174,6 +197,9 @@ def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple
         left = run_lpac(lpac, reader, "notification", "list")["data"]
         run_lpac(lpac, reader, "profile", "enable", TS48_ICCID)
         after = profiles_by_iccid(lpac, reader)
+        # pySim-shell authenticates on the enabled TS.48 profile (PIN1 0000, the package's)
+        authenticated = pysim_shell_json(reader, ["verify_chv 0000", "select ADF.USIM",
+                                                  f"authenticate {TS48_RAND} {TS48_AUTN}"], tmp_path)
     # ES9+ authenticateClient: osmo-smdpp verified the eUICC's chain, EID range and euiccSignature1
     assert accepted(http, "authenticateClient"), http.get("authenticateClient")
     # ES9+ getBoundProfilePackage: it verified euiccSignature2 and bound the package to our otPK
@@ -207,6 +233,8 @@ def test_lpac_downloads_a_ts48_profile_from_osmo_smdpp(reader: Any, smdpp: tuple
     assert card is not None and card.profile.iccid == TS48_ICCID
     # the IMSI of the package's EF_IMSI (TS.48 Generic eUICC Test Profile)
     assert card.profile.imsi_profiles[card.profile.active].imsi == "001010123456063"
+    # its akaParameter's usim-test-algorithm (TS 34.108 §8.1.2) answers osmo-auc-gen's vector
+    assert authenticated == TS48_AUTHENTICATED
 
 
 def test_a_harness_made_package_downloads_and_the_modem_attaches(reader: Any,

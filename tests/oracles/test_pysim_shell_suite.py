@@ -36,7 +36,8 @@ _EUICC = ("needs the suite's eUICC (sysmoEUICC1-C2T): 'unknown cardname sysmoEUI
           "no simulated eUICC is served")
 DISAGREES: dict[str, str] = {
     "apdu": _EUICC,
-    "euicc": _EUICC,
+    "euicc": "needs the suite's eUICC (sysmoEUICC1-C2T), not the UICC served here: "
+             "'unknown cardname sysmoEUICC1-C2T'; test_pysim_euicc.py runs it on the served eUICC",
     "gp": _EUICC + "; the ISD tests need the SJA5's SCP02/SCP03 keys and GlobalPlatform ISD",
     "authenticate": "the suite's RAND/AUTN are for the SJA5's K/OPc: 'SW match failed! Expected 9000 "
                     "and got 9862: Security management' (MAC failure, right for another key)",

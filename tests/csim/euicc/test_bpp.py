@@ -33,7 +33,7 @@ def header(n: int) -> str:
     return tlv("A0", tlv("81", f"{n:02X}"))  # PEHeader: identification
 
 
-def profile_package(algorithm: int = 1) -> bytes:
+def profile_package(algorithm: int = 1, options: str = "00") -> bytes:
     """A profile package: ProfileHeader, USIM (EF_IMSI 001010123456063, EF_UST with service 19,
     EF_AD with a 2-digit MNC, the template's other mandatory files empty),
     PUK codes, PIN codes (PIN1, PIN2, ADM1), AKA parameters and the end."""
@@ -50,8 +50,8 @@ def profile_package(algorithm: int = 1) -> bytes:
             tlv("30", tlv("80", "01"), tlv("81", "31323334FFFFFFFF"), tlv("82", "01")),
             tlv("30", tlv("80", "0081"), tlv("81", "39393939FFFFFFFF"), tlv("82", "0081")),
             tlv("30", tlv("80", "0A"), tlv("81", "3535353535353535"))))),
-        tlv("A4", header(5), tlv("A1", tlv("A1", tlv("80", f"{algorithm:02X}"), tlv("81", "00"), tlv("82", K),
-                                           tlv("83", OPC)))),
+        tlv("A4", header(5), tlv("A1", tlv("A1", tlv("80", f"{algorithm:02X}"), tlv("81", options),
+                                           tlv("82", K), tlv("83", OPC)))),
         tlv("AA", header(6)),
     ]
     return bytes.fromhex("".join(elements))
@@ -95,7 +95,7 @@ def euicc(pki: TestPki) -> Euicc:
 
 
 def bound_package(euicc: Euicc, pki: TestPki, tid: str, *, replace_keys: bool = True,
-                  corrupt: str = "", package: bytes | None = None) -> list[str]:
+                  corrupt: str = "", package: bytes | None = None, profile_iccid: str = ICCID) -> list[str]:
     """Authenticate, PrepareDownload, then the package's segments as lpac sends them (§2.5.5)."""
     dp_key, dp_cert = pki.dp_credentials(ROLE_DP_PB)
     signature1 = authenticated(euicc, pki, tid)
@@ -118,7 +118,7 @@ def bound_package(euicc: Euicc, pki: TestPki, tid: str, *, replace_keys: bool = 
         signature = signature[:-2] + f"{int(signature[-2:], 16) ^ 1:02X}"
     isc = tlv("BF23", signed, tlv("5F37", signature))
     configure = keys.segment("87", bytes.fromhex(tlv("BF24", "")))
-    metadata = bytes.fromhex(tlv("BF25", tlv("5A", iccid(ICCID)), tlv("91", b"Test SP".hex()),
+    metadata = bytes.fromhex(tlv("BF25", tlv("5A", iccid(profile_iccid)), tlv("91", b"Test SP".hex()),
                                  tlv("92", b"Test profile".hex()), tlv("95", "00")))  # class test
     store = [keys.segment("88", metadata[:40], encrypt=False),
              keys.segment("88", metadata[40:], encrypt=False)]
@@ -229,3 +229,38 @@ def test_the_same_iccid_twice_is_refused(euicc: Euicc, pki: TestPki) -> None:
     load(euicc, bound_package(euicc, pki, "0D"))
     out = load(euicc, bound_package(euicc, pki, "0E"))
     assert failure(out) == (2, 9)  # storeMetadata, iccidAlreadyExistsOnEuicc
+
+
+def test_a_downloaded_profile_with_the_roaming_applet_switches_imsi_france_to_germany(pki: TestPki) -> None:
+    """The bundled multi-IMSI card alphalink-orange made into a package (its roaming applet in the
+    project's nonStandard element), downloaded, enabled: the modem's journey FR → BE → DE runs as
+    on the physical card (the AlphaLink mobile reference, "Paramétrage du roaming"): domestic IMSI
+    in France and on Proximus in Belgium, the international IMSI after REFRESH in Germany."""
+    from harness.events import EventLog
+
+    from csim.euicc import saip
+    from csim.profile import load_profile
+    from harness.network.world import World
+    from harness.terminal.modem import Modem, ModemConfig
+    from harness.terminal.transport import InProcessTransport
+
+    euicc = Euicc.seeded(["csl-sim"], credentials=pki.euicc_credentials(pki.eid(6)))
+    euicc.reset()
+    open_isdr(euicc)
+    orange = "8933019900000000012"
+    package = saip.encode(load_profile("alphalink-orange"))
+    out = load(euicc, bound_package(euicc, pki, "99" * 16, package=package, profile_iccid=orange))
+    assert "A0" in {t for t, _, _ in parse(installation_result(out)[0]["A2"])}  # successResult
+    assert es10(euicc, tlv("BF31", tlv("A0", tlv("5A", iccid(orange))), "8101FF"))[0].hex().upper() \
+        == tlv("BF31", "800100")
+    log = EventLog()
+    modem = Modem(InProcessTransport(euicc, log), World.load("europe"), log=log,
+                  config=ModemConfig(pin="0000"))
+    modem.power_on(country="FR")
+    seen = [(modem.status()["registered"], modem.status()["imsi"])]
+    for country in ("BE", "DE"):
+        modem.move(country=country)
+        seen.append((modem.status()["registered"], modem.status()["imsi"]))
+    domestic, international = "208019900000001", "901709900000001"
+    assert seen == [("208-01", domestic), ("206-01", domestic), ("262-01", international)]
+    assert [e["imsi"] for e in log.of_kind("profile_switch")] == ["901709900000001"]

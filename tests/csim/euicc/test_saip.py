@@ -4,6 +4,7 @@ cannot hold is refused with the reason."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -18,19 +19,47 @@ CARDS = sorted(p.stem for p in (Path(__file__).parents[3] / "fixtures" / "cards"
 
 @pytest.mark.parametrize("name", CARDS)
 def test_every_bundled_card_profile_makes_a_package_and_back(name: str) -> None:
+    """Identities, keys, codes, the PLMN lists of the USIM and optional USIM files, HPPLMN, and a
+    multi-IMSI card's roaming applet with its other IMSI profiles come back as they went."""
     profile = load_profile(name)
     package = saip.encode(profile)
     elements = saip.decode(package)
-    assert [e.name for e in elements] == ["header", "mf", "usim", "pukCodes", "pinCodes", "akaParameter",
-                                          "end"]
+    names = [e.name for e in elements]
+    assert names[:3] == ["header", "mf", "usim"] and names[-1] == "end"
+    assert ("nonStandard" in names) == (profile.applet is not None)
     card = saip.card_for(elements, name, "spn")
     back = card.profile
-    was, now = profile.imsi_profiles[profile.active], back.imsi_profiles[back.active]
-    assert back.iccid == profile.iccid
-    assert (now.imsi, now.mnc_length) == (was.imsi, was.mnc_length)
-    assert (bytes(now.ki), bytes(now.opc)) == (bytes(was.ki), bytes(was.opc))
+    assert back.iccid == profile.iccid and back.applet == profile.applet
+    assert back.hplmn_search_minutes == profile.hplmn_search_minutes
+    assert set(back.ust) == set(profile.ust) & saip.CARD_SERVICES
+    # a single-IMSI card's subscription has no name in a package: it comes back as "main"
+    names = {profile.active: back.active} if profile.applet is None else {k: k for k in profile.imsi_profiles}
+    assert sorted(back.imsi_profiles) == sorted(names.values())
+    for key, was in profile.imsi_profiles.items():
+        now = back.imsi_profiles[names[key]]
+        if key == profile.active:
+            # the active SPN is StoreMetadata's (here "spn")
+            now = dataclasses.replace(now, spn=was.spn, name=was.name)
+        assert now == was, key
     for pin in ("pin1", "pin2", "adm1"):
         assert (back.pins[pin].value, back.pins[pin].puk) == (profile.pins[pin].value, profile.pins[pin].puk)
+
+
+def test_the_ts48_package_files_reach_the_card() -> None:
+    """osmo-smdpp's TS.48 package (TS48V2-SAIP2-1-BERTLV-UNIQUE) sets EF_ACC to access class 0 and
+    empty PLMN selectors: the installed card holds them (read back by EF path, TS 31.102 §4.2)."""
+    upp = Path(__file__).parents[3].parent / "shared" / "oracles"
+    if not (upp / "pysim-597f1e0398.tar.gz").is_file():
+        pytest.skip("no osmo-smdpp test profiles here (../shared/oracles)")
+    import tarfile
+
+    with tarfile.open(upp / "pysim-597f1e0398.tar.gz") as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("upp/TS48V2-SAIP2-1-BERTLV-UNIQUE.der"))
+        package = tar.extractfile(member).read()
+    card = saip.card_for(saip.decode(package), "ts48", "OsmocomSPN")
+    assert card.read_file("3F00/7FF0/6F78") == bytes.fromhex("0001")  # EF_ACC: class 0
+    assert card.profile.active_profile.acc == [0]
+    assert card.profile.active_profile.plmnwact == [] and card.profile.active_profile.oplmnwact == []
 
 
 def test_the_hand_written_package_decodes() -> None:
@@ -41,14 +70,29 @@ def test_the_hand_written_package_decodes() -> None:
     assert 19 in sub.ust and sub.services == ("usim", "milenage")
 
 
-def test_a_test_algorithm_profile_installs_without_authenticate() -> None:
-    """TS 34.108 §8.1.2's test algorithm is not in csim: the card refuses AUTHENTICATE."""
-    card = saip.card_for(saip.decode(profile_package(algorithm=saip.USIM_TEST_ALGORITHM)), "t", "spn")
-    assert card.auth is None
+def test_a_test_algorithm_profile_answers_authenticate() -> None:
+    """A package keyed for TS 34.108 §8.1.2's test algorithm (algorithmOptions 02, as the TS.48
+    profiles) installs a card that answers AUTHENTICATE with it: the vector is osmo-auc-gen's
+    (libosmocore 1.7.0, ``-3 -a XOR -k 465b..bc -s 96 -f 8000 -r 2d7e..36``: SQN 64)."""
+    package = profile_package(algorithm=saip.USIM_TEST_ALGORITHM, options="02")
+    card = saip.card_for(saip.decode(package), "t", "spn")
+    assert card.auth.algorithm_name == "usim-test-algorithm"
     assert card.transmit(bytes.fromhex("002000010831323334FFFFFFFF"))[-2:] == b"\x90\x00"  # PIN1
     assert card.transmit(bytes.fromhex("00A4000C027FF0"))[-2:] == b"\x90\x00"  # ADF.USIM
-    authenticate = bytes.fromhex("0088008122" + "10" + "00" * 16 + "10" + "00" * 16)
-    assert card.transmit(authenticate) == b"\x69\x85"  # conditions of use not satisfied
+    authenticate = bytes.fromhex("0088008122" + "10" + "2d7e8b4f1a93c6e05b17f2a4c8d9e036"
+                                 + "10" + "a7ab0a727fb180006b25d7a7ab4af27f")
+    assert card.transmit(authenticate) == b"\x61\x34"
+    assert card.transmit(bytes.fromhex("00C0000034")) == bytes.fromhex(
+        "DB10" "6b25d7a7ab0a727ff148f88a2ae1468a"  # RES
+        "10" "25d7a7ab0a727ff148f88a2ae1468a6b"  # CK
+        "10" "d7a7ab0a727ff148f88a2ae1468a6b25"  # IK
+        "9000")
+
+
+def test_a_test_algorithm_profile_with_another_res_length_is_refused() -> None:
+    package = profile_package(algorithm=saip.USIM_TEST_ALGORITHM, options="00")
+    with pytest.raises(saip.PackageError, match="algorithmOptions 00.*128-bit RES"):
+        saip.card_for(saip.decode(package), "t", "spn")
 
 
 @pytest.mark.parametrize("data, reason", [

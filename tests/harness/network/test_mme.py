@@ -273,3 +273,23 @@ def test_a_subclassed_message_is_handled_as_its_base(net):
     assert isinstance(challenge, AuthenticationRequest)
     with pytest.raises(TypeError, match="does not handle str"):
         net.receive("hello")
+
+
+def test_hss_keyed_for_the_test_algorithm():
+    """A subscriber keyed for the 3GPP test algorithm (TS 34.108 §8.1.2, the TS.48 profiles'):
+    the challenge is the algorithm's (XDOUT = K xor RAND, AUTN = SQN xor XDOUT[3:9] || AMF ||
+    XDOUT[:8] xor (SQN || AMF), written here from the clause), the USIM's 16-byte RES registers
+    it, and a replay is answered with AUTS the HSS resynchronises on."""
+    net = Network(World.load("europe"))
+    k = bytes(range(16))
+    net.hss.provision(IMSI, k, bytes(16), algorithm="usim-test-algorithm")
+    rand, autn, xres = net.hss.challenge(net.hss.lookup(IMSI))
+    xdout = bytes(a ^ b for a, b in zip(k, rand, strict=True))
+    sqn = (net.hss.lookup(IMSI).sqn).to_bytes(6, "big")
+    assert xres == xdout
+    assert autn == (bytes(a ^ b for a, b in zip(sqn, xdout[3:9], strict=True)) + b"\x80\x00"
+                    + bytes(a ^ b for a, b in zip(xdout[:8], sqn + b"\x80\x00", strict=True)))
+    usim = UsimAuth(k, None, sqn=40 << 5, algorithm="usim-test-algorithm")
+    accept, rounds = register(net, IMSI, "208-01", usim)
+    assert isinstance(accept, AttachAccept) and rounds == 2 and net.hss.resyncs == 1
+    assert net.hss.lookup(IMSI).sqn >> 5 == 41

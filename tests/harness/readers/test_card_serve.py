@@ -72,6 +72,68 @@ def test_the_state_survives_kill_9_right_after_an_update(pcscd_service, tmp_path
     wait_for_no_card(1)
 
 
+ISDR_SELECT = bytes.fromhex("01A4040010A0000005591010FFFFFFFF8900000100")
+
+
+def _es10(t, request: bytes) -> bytes:
+    """One ES10 request to the ISD-R on channel 1 (STORE DATA, one block); the transport fetches
+    the answer with GET RESPONSE."""
+    resp = t.transmit(bytes([0x81, 0xE2, 0x91, 0x00, len(request)]) + request)
+    assert resp[-2:] == b"\x90\x00", resp.hex()
+    return resp[:-2]
+
+
+def _isdr(t) -> None:
+    assert t.transmit(bytes.fromhex("0070000001")) == b"\x01\x90\x00"  # MANAGE CHANNEL: channel 1
+    assert t.transmit(ISDR_SELECT)[-2:] == b"\x90\x00"
+
+
+def test_the_euicc_state_survives_kill_9_right_after_set_nickname(pcscd_service, tmp_path):
+    """``card serve --euicc --state DIR``: SetNickname (SGP.22 §5.7.18) is saved before it is
+    answered, so a kill -9 right after keeps it; served again from DIR/euicc.state, the same
+    eUICC (EID) lists the nickname."""
+    from csim.euicc import Euicc
+
+    state = tmp_path / "state"
+    nickname = b"pro"
+    set_nickname = bytes.fromhex("BF2911" "5A0A983310990000000010F2" "9003") + nickname  # alphalink-orange
+    proc = _serve(pcscd_service, state, "--euicc")
+    with PcscTransport(1, policy=SafetyPolicy(allow_write=True)) as t:
+        _isdr(t)
+        assert _es10(t, set_nickname) == bytes.fromhex("BF2903800100")
+        os.kill(proc.pid, signal.SIGKILL)  # at once: no clean stop, no save on exit
+    proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    saved = Euicc.load(state / "euicc.state")
+    assert [(p.name, p.nickname, p.enabled) for p in saved.isdr.profiles] == [
+        ("alphalink-orange", "pro", True)]
+    wait_for_no_card(1)
+
+    proc = _serve(pcscd_service, state, "--euicc")
+    try:
+        with PcscTransport(1, policy=SafetyPolicy(allow_write=True)) as t:  # STORE DATA is INS E2
+            _isdr(t)
+            listed = _es10(t, bytes.fromhex("BF2D065C045A909F70"))
+            eid = _es10(t, bytes.fromhex("BF3E035C015A"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    # ProfileInfo of alphalink-orange: ICCID, state enabled, the nickname (SGP.22 §5.7.15)
+    assert listed == bytes.fromhex("BF2D19A017E3155A0A983310990000000010F29F7001019003") + nickname
+    assert eid == bytes.fromhex("BF3E125A10") + bytes.fromhex(saved.isdr.credentials.eid)
+    assert f"from state {state / 'euicc.state'}" in out
+    wait_for_no_card(1)
+
+
+def test_a_state_file_that_is_no_euicc_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "euicc.state").write_bytes(b'{"format": "simharness-card", "version": 1}')
+    assert main(["card", "serve", "--euicc", "alphalink-orange", "--state", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {tmp_path / 'euicc.state'}: not a saved eUICC (format/version); move it away to "
+                   "start again from alphalink-orange\n")
+
+
 @pytest.mark.parametrize("content", [
     b'{"format": "simharness-card", "ver', b"[]", b'{"format": "simharness-card", "version": 1, "image": {}}',
     b"\xff\xfe\x00garbage", b"",
