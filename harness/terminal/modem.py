@@ -35,6 +35,7 @@ from harness.events import EventLog
 from harness.network.mme import Network
 from harness.network.world import World
 from harness.terminal import plmn_selection as sel
+from harness.terminal.link import UiccLink
 from harness.terminal.modem_core import (
     APPLICATION_PIN,
     DEFAULT_RATS,
@@ -196,6 +197,19 @@ class Modem(ModemCore):
         self.log.record("menu_selection", item=item, text=name)
         sw = self._link.envelope(stk.menu_selection(item))
         self._proactive(sw)
+        self._settle()
+
+    @property
+    def link(self) -> UiccLink:
+        """The terminal's link to the card: the one path its commands take (the LPA's ES10 too)."""
+        return self._link
+
+    def poll(self) -> None:
+        """STATUS (TS 102 221 §11.1.2), as the terminal polls the card: a pending proactive
+        command (SW 91xx) is fetched and carried out (a REFRESH after a profile switch)."""
+        if not self.powered:
+            return
+        self._proactive(self._link.sw(bytes.fromhex("80F2000C00")))
         self._settle()
 
     def display_name(self) -> str | None:
