@@ -9,6 +9,8 @@ implementation for both ends); the segment protection here is the sending side o
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import cmac, hashes, serialization
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from csim.euicc.bpp import children
 from csim.euicc.bsp import KEY_TYPE_AES, MAC_LENGTH, session_keys
 from csim.euicc.isdr import SPEC
-from csim.euicc.pki import raw_signature
+from csim.euicc.pki import one_time_key, raw_signature
 
 KEY_LENGTH = 16  # AES-128 (SGP.22 §2.6.4.1)
 SEGMENT = 1008  # plaintext bytes of one '86' segment: 1024 bytes once padded and enciphered
@@ -72,12 +74,13 @@ def bind(
     metadata: dict[str, Any],
     package: bytes,
     host_id: bytes = b"simharness",
+    entropy: Callable[[int], bytes] = os.urandom,
 ) -> bytes:
     """The bound profile package (SGP.22 §2.5.4) of ``package`` for the eUICC whose one-time key is
     ``euicc_otpk``: a fresh otSK.DP.ECKA, ECKA and the KDF (§2.6.4.2), InitialiseSecureChannel signed
     over its first four elements ‖ otPK.EUICC.ECKA (§5.5.1), then the protected segments."""
     curve = dp_pb_key.curve
-    otsk = ec.generate_private_key(curve)
+    otsk = one_time_key(curve, entropy)
     peer = ec.EllipticCurvePublicKey.from_encoded_point(curve, euicc_otpk)
     secret = otsk.exchange(ec.ECDH(), peer)
     s_enc, s_mac, chain = session_keys(secret, KEY_TYPE_AES, KEY_LENGTH, host_id, bytes.fromhex(eid))
@@ -95,7 +98,9 @@ def bind(
     }
     signed = b"".join(children(SPEC.encode("InitialiseSecureChannelRequest", isc))[:4])
     signed += tlv(b"\x5f\x49", euicc_otpk)
-    isc["smdpSign"] = raw_signature(dp_pb_key.sign(signed, ec.ECDSA(hashes.SHA256())))
+    isc["smdpSign"] = raw_signature(
+        dp_pb_key.sign(signed, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    )
     configure = tlv(b"\xa0", keys.segment(b"\x87", SPEC.encode("ConfigureISDPRequest", {})))
     store = SPEC.encode("StoreMetadataRequest", metadata)
     metadata_segments = b"".join(

@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +113,7 @@ class Smdp:
     devices: dict[str, Device] = field(default_factory=load_devices)
     log: Any = None
     seed: int = 0
+    entropy: Callable[[int], bytes] = os.urandom  # transaction IDs, challenges, one-time keys
 
     def __post_init__(self) -> None:
         self.address = self.rules.address
@@ -211,8 +212,8 @@ class Smdp:
             raise Es9Error(*status.CI_KEY_UNSUPPORTED, "none of the eUICC's CI keys is this SM-DP+'s")
         if len(challenge) != 16:
             raise Es9Error(*status.MISSING_ELEMENT, "euiccChallenge is 16 bytes")
-        tid = uuid.UUID(bytes=os.urandom(16)).hex.upper()
-        server_challenge = os.urandom(16)
+        tid = uuid.UUID(bytes=self.entropy(16)).hex.upper()
+        server_challenge = self.entropy(16)
         signed1 = SPEC.encode(
             "ServerSigned1",
             {
@@ -222,7 +223,9 @@ class Smdp:
                 "serverChallenge": server_challenge,
             },
         )
-        signature = raw_signature(self.dp_auth_key.sign(signed1, ec.ECDSA(hashes.SHA256())))
+        signature = raw_signature(
+            self.dp_auth_key.sign(signed1, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        )
         self.sessions[tid] = RspSession(bytes.fromhex(tid), server_challenge)
         return {
             "transactionId": tid,
@@ -269,7 +272,8 @@ class Smdp:
         )
         signature2 = raw_signature(
             self.dp_pb_key.sign(
-                signed2 + tlv(b"\x5f\x37", value["euiccSignature1"]), ec.ECDSA(hashes.SHA256())
+                signed2 + tlv(b"\x5f\x37", value["euiccSignature1"]),
+                ec.ECDSA(hashes.SHA256(), deterministic_signing=True),
             )
         )
         session.smdp_signature2 = signature2
@@ -360,6 +364,7 @@ class Smdp:
             dp_pb_key=self.dp_pb_key,
             metadata=order.metadata(self.rules.profile_types[order.network], self.address),
             package=package,
+            entropy=self.entropy,
         )
         order.state = "downloaded"
         session.delivered = True
