@@ -30,8 +30,13 @@ _lpa = LazyModule("harness.terminal.lpa")
 _euicc = LazyModule("csim.euicc")
 
 ESIM_STEPS: tuple[str, ...] = ("insert_euicc", "download_esim", "enable_esim", "disable_esim", "delete_esim")
-ESIM_EXPECT: tuple[str, ...] = ("esim_activation", "esim_download", "esim_profiles", "esim_order")
-CURVES = ("nist", "brainpool")
+ESIM_EXPECT: tuple[str, ...] = (
+    "esim_activation",
+    "esim_download",
+    "esim_operation",
+    "esim_profiles",
+    "esim_order",
+)
 
 
 class EsimStepError(RuntimeError):
@@ -59,10 +64,10 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
             from harness.scenario.loader import resolve_card
 
             for card in a.get("profiles", ()):
-                try:
-                    resolve_card(str(card), scn.source)
-                except (DataError, FileNotFoundError) as exc:
-                    raise DataError(scn.source, step.line, f"insert_euicc profile {card!r}: {exc}") from None
+                if not resolve_card(str(card), scn.source).is_file():
+                    raise DataError(
+                        scn.source, step.line, f"insert_euicc profile {card!r}: no such card profile"
+                    )
         if step.kind == "download_esim":
             if "activation_code" in a:
                 try:
@@ -94,6 +99,7 @@ class EsimContext(OfRun):
         self.orders: dict[str, Any] = {}  # line id -> ProfileOrder
         self.issued: Any = None  # the last order
         self.download: dict[str, Any] | None = None
+        self.operation: dict[str, Any] | None = None
 
     def _entropy(self, who: str) -> Callable[[int], bytes]:
         return random.Random(self.seed + who.encode()).randbytes  # noqa: S311 - reproducible test runs
@@ -237,6 +243,7 @@ def _manage(operation: str) -> Callable[[Session, Any], None]:
         if operation == "enable":
             ctx.know_pin(iccid)
         result = getattr(lpa, operation)(iccid)
+        ctx.operation = {"operation": operation, "iccid": iccid, "result": result}
         if result != "ok":
             s.log.record("esim_refused", operation=operation, iccid=iccid, result=result)
         ctx.follow()
@@ -279,20 +286,20 @@ def _compare(
 
 
 def _check_activation(ctx: EsimContext, want: Any, line: int | None) -> list[Mismatch]:
-    """The last activation e-mail and SMS: the code, where they went, the confirmation code sent."""
+    """The last activation e-mail and SMS: the code, where they went, the confirmation code sent;
+    ``count``: how many went out in the run."""
     log = ctx.session.log
     emails, sms = log.of_kind("esim_activation_email"), log.of_kind("esim_activation_sms")
-    if not emails:
-        return [Mismatch("esim_activation", dict(want), "no activation e-mail sent", line)]
-    e, t = emails[-1].data, sms[-1].data
-    actual = {
-        "line": e["line"],
-        "email": e["to"],
-        "mobile": t["to"],
-        "activation_code": e["activation_code"],
-        "confirmation_code": ctx.issued is not None and ctx.issued.confirmation_code is not None,
-        "count": len(emails),
-    }
+    actual: dict[str, Any] = {"count": len(emails)}
+    if emails:
+        e, t = emails[-1].data, sms[-1].data
+        actual.update(
+            line=e["line"],
+            email=e["to"],
+            mobile=t["to"],
+            activation_code=e["activation_code"],
+            confirmation_code=ctx.issued is not None and ctx.issued.confirmation_code is not None,
+        )
     return _compare("esim_activation", want, actual, line)
 
 
@@ -300,6 +307,12 @@ def _check_download(ctx: EsimContext, want: Any, line: int | None) -> list[Misma
     if ctx.download is None:
         return [Mismatch("esim_download", dict(want), "no download tried yet", line)]
     return _compare("esim_download", want, ctx.download, line)
+
+
+def _check_operation(ctx: EsimContext, want: Any, line: int | None) -> list[Mismatch]:
+    if ctx.operation is None:
+        return [Mismatch("esim_operation", dict(want), "no enable/disable/delete yet", line)]
+    return _compare("esim_operation", want, ctx.operation, line)
 
 
 def _check_profiles(ctx: EsimContext, want: Any, line: int | None) -> list[Mismatch]:
@@ -330,6 +343,7 @@ def _check_order(ctx: EsimContext, want: Any, line: int | None) -> list[Mismatch
 _CHECKS: dict[str, Callable[[EsimContext, Any, int | None], list[Mismatch]]] = {
     "esim_activation": _check_activation,
     "esim_download": _check_download,
+    "esim_operation": _check_operation,
     "esim_profiles": _check_profiles,
     "esim_order": _check_order,
 }

@@ -206,11 +206,17 @@ class Modem(ModemCore):
 
     def poll(self) -> None:
         """STATUS (TS 102 221 §11.1.2), as the terminal polls the card: a pending proactive
-        command (SW 91xx) is fetched and carried out (a REFRESH after a profile switch)."""
+        command (SW 91xx) is fetched and carried out (a REFRESH after a profile switch); a card
+        whose application no longer answers (an eUICC whose profile was just disabled) is reset
+        and read again, as at power-on."""
         if not self.powered:
             return
-        self._proactive(self._link.sw(bytes.fromhex("80F2000C00")))
-        self._settle()
+        sw = self._link.sw(bytes.fromhex("80F2000C00"))
+        if sw == 0x9000 or sw >> 8 == 0x91:
+            self._proactive(sw)
+            self._settle()
+        else:
+            self.restart()
 
     def display_name(self) -> str | None:
         """Network name shown to the user (EF_SPN display conditions, TS 31.102 §4.2.12)."""
