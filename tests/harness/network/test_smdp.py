@@ -166,3 +166,32 @@ def test_a_corrupted_package_is_refused_by_the_euicc_and_reported(smdp: Smdp, pk
     result = phone.lpa.download(smdp.activation_code(order), order.confirmation_code)
     assert (result.error, result.bpp_command) == ("scp03tSecurityError", 5)
     assert order.state == "error" and phone.lpa.profiles() == []
+
+
+def test_es9_over_https_on_loopback(smdp: Smdp, pki: TestPki) -> None:
+    """The same download through the JSON binding (SGP.22 §6.5) over TLS, the client checking the
+    server's CERT.DP.TLS against the CI; a refusal comes back as a Failed header."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from harness.network.smdp.http import Es9Server
+
+    with Es9Server(smdp) as server:
+        smdp.address = server.address  # the activation code names the loopback server
+        order = smdp.download_order("orange", iccid(9))
+        phone = Phone(pki, smdp, 21)
+        phone.lpa.servers = {server.address: server.client()}
+        wrong = "000000" if order.confirmation_code != "000000" else "111111"
+        assert refused(lambda: phone.lpa.download(smdp.activation_code(order), wrong)) == ("8.2.7", "3.8")
+        result = phone.lpa.download(smdp.activation_code(order), order.confirmation_code)
+        assert result.error is None and order.state == "installed"
+        # without X-Admin-Protocol the server answers 400 (SGP.22 §6.5.1)
+        plain = urllib.request.Request(f"{server.url}/gsma/rsp2/es9plus/initiateAuthentication",
+                                       data=json.dumps({}).encode(), method="POST")
+        import ssl
+
+        context = ssl.create_default_context(cadata=server.ca_pem.decode())
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(plain, context=context, timeout=10)  # noqa: S310
+        assert info.value.code == 400
