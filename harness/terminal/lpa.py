@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from csim.encoding import decode_iccid, encode_iccid
+from csim.encoding import decode_iccid, encode_iccid, swap_bcd
 from csim.euicc.bpp import children
 from csim.euicc.isdr import ISDR_AID, SPEC
 from harness.network.smdp.status import Es9Error
@@ -194,7 +194,8 @@ def segments(bpp: bytes) -> list[bytes]:
 
 class Lpa:
     """The LPA of a terminal (see the module docstring). ``servers``: the ES9+ endpoint of each
-    SM-DP+ address; ``tac``: the terminal's TAC (DeviceInfo, SGP.22 §5.7.13)."""
+    SM-DP+ address; ``tac``: the terminal's TAC, sent in DeviceInfo (SGP.22 §5.7.13) as the IMEI's
+    first four bytes in the BCD of TS 24.008 §10.5.1.4 (as lpac sends it from ``-i IMEI``)."""
 
     def __init__(self, modem: Any, servers: Mapping[str, Es9], *, tac: str, log: Any = None) -> None:
         self.modem = modem
@@ -261,7 +262,7 @@ class Lpa:
                 {
                     "matchingId": ac.matching_id,
                     "deviceInfo": {
-                        "tac": bytes.fromhex(self.tac),
+                        "tac": swap_bcd(self.tac),
                         "deviceCapabilities": {
                             "gsmSupportedRelease": bytes([15, 0, 0]),
                             "utranSupportedRelease": bytes([15, 0, 0]),

@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from csim.encoding import decode_iccid
+from csim.encoding import decode_iccid, unswap_bcd
 from csim.euicc.bpp import children
 from csim.euicc.isdr import SPEC
 from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, der_signature, raw_signature, verify_chain
@@ -102,6 +102,7 @@ class RspSession:
     euicc_cert: x509.Certificate | None = None
     smdp_signature2: bytes = b""
     delivered: bool = False
+    ended: bool = False  # a function failed: the session waits for CancelSession only
 
 
 @dataclass
@@ -188,14 +189,15 @@ class Smdp:
         except Es9Error as exc:
             self._record("smdp_refused", function=function, code=str(exc.status))
             tid = body.get("transactionId") if isinstance(body, Mapping) else None
-            if function in ("authenticateClient", "getBoundProfilePackage") and isinstance(tid, str):
-                self.sessions.pop(tid, None)  # the session ends with the failure (SGP.22 §3.1.3)
+            session = self.sessions.get(tid) if isinstance(tid, str) else None
+            if function in ("authenticateClient", "getBoundProfilePackage") and session is not None:
+                session.ended = True  # only CancelSession may follow (SGP.22 §3.1.3, §5.6.5)
             raise
 
-    def _session(self, body: Mapping[str, Any]) -> tuple[str, RspSession]:
+    def _session(self, body: Mapping[str, Any], cancelling: bool = False) -> tuple[str, RspSession]:
         tid = body.get("transactionId")
         session = self.sessions.get(tid) if isinstance(tid, str) else None
-        if session is None:
+        if session is None or (session.ended and not cancelling):
             raise Es9Error(*status.TRANSACTION_UNKNOWN, "the RSP session of this transactionId is unknown")
         return str(tid), session
 
@@ -312,8 +314,9 @@ class Smdp:
                 *status.EID_REFUSED,
                 "this eSIM is bound to another device's eUICC: a new device needs a new eSIM",
             )
-        tac = device_info["tac"].hex()
-        device = self._by_tac.get(tac)
+        # the TAC as the IMEI's first four bytes in TS 24.008 BCD (lpac from -i IMEI), else plain
+        tac = unswap_bcd(device_info["tac"])
+        device = self._by_tac.get(tac) or self._by_tac.get(device_info["tac"].hex())
         if device is None:
             raise Es9Error(*status.NO_ELIGIBLE_PROFILE, f"device TAC {tac} is not a known terminal")
         if device.kind in self.rules.refused_classes:
@@ -442,7 +445,7 @@ class Smdp:
     def cancel_session(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """ES9+.CancelSession, SGP.22 §5.6.5: the eUICC's signed cancellation ends the session;
         a profile not yet delivered stays downloadable."""
-        tid, session = self._session(body)
+        tid, session = self._session(body, cancelling=True)
         raw = unb64(body, "cancelSessionResponse")
         kind, value = _decode("CancelSessionResponse", raw)
         if kind != "cancelSessionResponseOk":
