@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from csim.memo import once
 from csim.yamlsrc import DataError
 from harness.scenario.checks import Mismatch
 from harness.scenario.step_groups import LazyModule, OfRun, group_key, run_context
@@ -29,6 +30,7 @@ _smdp = LazyModule("harness.network.smdp")
 _lpa = LazyModule("harness.terminal.lpa")
 _euicc = LazyModule("csim.euicc")
 
+_PKIS: dict[bytes, Any] = {}  # the seeded test PKI of each scenario, made once per process
 ESIM_STEPS: tuple[str, ...] = ("insert_euicc", "download_esim", "enable_esim", "disable_esim", "delete_esim")
 ESIM_EXPECT: tuple[str, ...] = (
     "esim_activation",
@@ -91,7 +93,7 @@ class EsimContext(OfRun):
         # signatures in every run, so a replay on the served card compares APDU by APDU
         name = str(getattr(session.scenario, "name", None) or "")
         self.seed = hashlib.sha256(b"simharness eSIM " + name.encode()).digest()
-        self.pki = _euicc.TestPki.generate("nist", seed=self.seed)
+        self.pki = once(_PKIS, self.seed, lambda seed: _euicc.TestPki.generate("nist", seed=seed), 64)
         self.smdp = _smdp.Smdp(self.pki, log=session.log, entropy=self._entropy("SM-DP+"))
         self.euicc: Any = None
         self.device: Any = None

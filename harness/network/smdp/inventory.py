@@ -226,7 +226,7 @@ def esim_profile(template: str, iccid: str) -> Profile:
     """The subscription an eSIM carries: the ``template`` card's (PLMN, SPN, PINs), its own ICCID,
     an IMSI of the template's PLMN ending with the ICCID's serial, and keys drawn from the ICCID
     (reproducible runs)."""
-    base = load_profile(template)
+    base = once(_cache, ("template", template), lambda _: load_profile(template), 8)  # never mutated
     sub = base.active_profile
     plmn_digits = 3 + sub.mnc_length
     serial = iccid[:-1][-(15 - plmn_digits) :]

@@ -34,6 +34,7 @@ from csim.euicc.bpp import children
 from csim.euicc.isdr import SPEC
 from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, der_signature, raw_signature, verify_chain
 from csim.euicc.saip import encode as encode_package
+from csim.memo import once
 from harness.network.smdp import status
 from harness.network.smdp.binding import bind, tlv
 from harness.network.smdp.inventory import (
@@ -118,8 +119,8 @@ class Smdp:
 
     def __post_init__(self) -> None:
         self.address = self.rules.address
-        self.dp_auth_key, self.dp_auth = self.pki.dp_credentials(ROLE_DP_AUTH, self.address)
-        self.dp_pb_key, self.dp_pb = self.pki.dp_credentials(ROLE_DP_PB, self.address)
+        self.dp_auth_key, self.dp_auth = _dp_credentials(self.pki, ROLE_DP_AUTH, self.address)
+        self.dp_pb_key, self.dp_pb = _dp_credentials(self.pki, ROLE_DP_PB, self.address)
         self.ci_ski = self.pki.ci_cert.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier
         ).value.digest
@@ -460,6 +461,18 @@ class Smdp:
         del self.sessions[tid]
         self._record("smdp_session_cancelled", reason=signed["reason"])
         return {}
+
+
+_dp_cache: dict[Any, Any] = {}
+
+
+def _dp_credentials(pki: TestPki, role: x509.ObjectIdentifier, address: str) -> tuple[Any, x509.Certificate]:
+    """CERT.DPauth / CERT.DPpb of this SM-DP+; a seeded PKI gives the same ones each time, so they
+    are made once per seed (a scenario's replays)."""
+    if pki.seed is None:
+        return pki.dp_credentials(role, address)
+    key = (pki.seed, pki.curve, role.dotted_string, address)
+    return once(_dp_cache, key, lambda _: pki.dp_credentials(role, address), 32)
 
 
 _METHODS = {
