@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from csim.memo import once
+from csim.profile import bundled_profiles
 from csim.yamlsrc import DataError
 from harness.scenario.checks import Mismatch
 from harness.scenario.step_groups import LazyModule, OfRun, group_key, run_context
@@ -63,12 +64,13 @@ def check_scenario(scn: Scenario, doc: Mapping[str, Any]) -> None:
                     step.line,
                     f"unknown device {device!r} (fixtures/devices.yaml: {', '.join(devices)})",
                 )
-            from harness.scenario.loader import resolve_card
-
+            bundled = bundled_profiles()
             for card in a.get("profiles", ()):
-                if not resolve_card(str(card), scn.source).is_file():
+                if str(card) not in bundled:
                     raise DataError(
-                        scn.source, step.line, f"insert_euicc profile {card!r}: no such card profile"
+                        scn.source,
+                        step.line,
+                        f"insert_euicc profile {card!r}: not a bundled card profile ({', '.join(bundled)})",
                     )
         if step.kind == "download_esim":
             if "activation_code" in a:
@@ -99,6 +101,7 @@ class EsimContext(OfRun):
         self.device: Any = None
         self.euiccs = 0
         self.orders: dict[str, Any] = {}  # line id -> ProfileOrder
+        self.numbers: dict[str, str] = {}  # line number -> line id
         self.issued: Any = None  # the last order
         self.download: dict[str, Any] | None = None
         self.operation: dict[str, Any] | None = None
@@ -117,12 +120,10 @@ class EsimContext(OfRun):
     def know_pin(self, iccid: str) -> None:
         """The user has the profile's PIN1 (the provider gives it with the eSIM: "PIN1 0000" in the
         AlphaLink reference's 'Ressources' tab) and types it when the new profile asks."""
-        from harness.scenario.session import user_pin
-
         isdp = next((p for p in self.euicc.isdr.profiles if p.iccid == iccid), None) if self.euicc else None
         profile = getattr(getattr(isdp, "card", None), "profile", None)
         if profile is not None:
-            self.session.modem.config.pin = user_pin(profile)
+            self.session.know_pin(profile)
 
     def follow(self) -> None:
         """The session follows the profile now enabled on the eUICC."""
@@ -152,6 +153,7 @@ def issue(session: Session, line: Any, contact: Mapping[str, Any] | None = None)
                 "subscriber_removed", imsi=old.profile.active_profile.imsi, reason="eSIM swapped away"
             )
     ctx.orders[line.id] = ctx.issued = order
+    ctx.numbers[line.number] = line.id
     for sub in session.modem.network.hss.provision_profile(order.profile):
         session.log.record("subscriber_added", imsi=sub.imsi, line=line.id, number=line.number)
     contact = contact or {}
@@ -172,16 +174,16 @@ def issue(session: Session, line: Any, contact: Mapping[str, Any] | None = None)
 
 
 def _line_order(ctx: EsimContext, ref: Any) -> Any:
-    from harness.lines import LineError
-    from harness.scenario.line_steps import lines
-
-    try:
-        ln = lines(ctx.session).fleet.line(None if ref is None else str(ref))
-    except LineError as exc:
-        raise EsimStepError(str(exc)) from None
-    order = ctx.orders.get(ln.id)
+    """The eSIM order of a line by its id or number (default: the last line given an eSIM)."""
+    if ref is None:
+        order = ctx.issued
+    else:
+        line = ctx.numbers.get(str(ref), str(ref))
+        order = ctx.orders.get(line)
     if order is None:
-        raise EsimStepError(f"line {ln.id} has no eSIM from the SM-DP+")
+        raise EsimStepError(
+            f"line {ref if ref is not None else ''} has no eSIM from the SM-DP+".replace("  ", " ")
+        )
     return order
 
 
@@ -190,11 +192,7 @@ def _insert_euicc(s: Session, args: Any) -> None:
     (the first enabled)."""
     a = dict(args) if isinstance(args, Mapping) else {"device": args}
     ctx = esim(s)
-    from harness.scenario.loader import resolve_card
-
-    profiles = [
-        str(resolve_card(str(p), s.scenario.source if s.scenario else ".")) for p in a.get("profiles", ())
-    ]
+    profiles = [str(p) for p in a.get("profiles", ())]
     ctx.euiccs += 1
     credentials = ctx.pki.euicc_credentials(ctx.pki.eid(ctx.euiccs))
     euicc = _euicc.Euicc.seeded(profiles, credentials=credentials, notification_address=ctx.smdp.address)

@@ -178,6 +178,10 @@ class Session:
         self._insert(open_euicc, profile, pin=user_pin(profile) if profile else None, imei=imei)
         self.log.record("euicc_inserted", eid=euicc.isdr.credentials.eid, imei=imei)
 
+    def know_pin(self, profile: Profile) -> None:
+        """The user knows PIN1 of ``profile`` and types it when the card asks."""
+        self.modem.config.pin = user_pin(profile)
+
     def follow_profile(self, profile: Profile | None) -> None:
         """The card profile now enabled on the terminal's eUICC (its IMSI profiles name the
         subscription the terminal registers with)."""
