@@ -181,9 +181,8 @@ def _line_order(ctx: EsimContext, ref: Any) -> Any:
         line = ctx.numbers.get(str(ref), str(ref))
         order = ctx.orders.get(line)
     if order is None:
-        raise EsimStepError(
-            f"line {ref if ref is not None else ''} has no eSIM from the SM-DP+".replace("  ", " ")
-        )
+        which = "no line" if ref is None else f"line {ref}"
+        raise EsimStepError(f"{which} has no eSIM from the SM-DP+: order one (order_line with sim: esim)")
     return order
 
 
