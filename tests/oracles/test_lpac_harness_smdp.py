@@ -127,3 +127,15 @@ def test_lpac_with_an_unknown_matching_id_is_refused(reader: Any, world: Any) ->
                      "-c", "829878")
     assert result["code"] != 0, result
     assert refusals(smdp) == ["8.2.6/3.8"]
+
+
+def test_lpac_in_a_watch_is_refused(reader: Any, world: Any) -> None:
+    """"Apple Watch, tablettes & secondary device incompatibles": lpac's DeviceInfo carries the
+    watch's TAC (``-i``), the SM-DP+ answers 8.2.5/4.3 and lpac stops at authenticateClient."""
+    smdp, _, _ = world
+    binary = lpac_binary()
+    order = smdp.download_order("orange", ICCID)
+    result, _ = lpac(binary, reader, "profile", "download", "-s", smdp.address, "-m", order.matching_id,
+                     "-i", "35000090000004", "-c", str(order.confirmation_code))
+    assert result["code"] != 0 and result["message"] == "es9p_authenticate_client", result
+    assert refusals(smdp) == ["8.2.5/4.3"] and order.eid is None

@@ -114,7 +114,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
         except ValueError:
-            self._send(200, {"header": status.StatusCode(*status.MISSING_ELEMENT, "malformed JSON").json()})
+            failed = status.StatusCode(*status.MISSING_ELEMENT, "malformed JSON").json()
+            self._send(200, {"header": {"functionExecutionStatus": failed}})
             return
         with self.server.lock:  # the SM-DP+ is one state machine
             try:

@@ -199,3 +199,29 @@ def test_es9_over_https_on_loopback(smdp: Smdp, pki: TestPki) -> None:
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(plain, context=context, timeout=10)  # noqa: S310
         assert info.value.code == 400
+
+
+def test_the_http_binding_refuses_what_is_not_es9(smdp: Smdp) -> None:
+    """An unknown function is 404; a body that is not JSON gets a Failed header (1.3.1/2.2); the
+    server listens on loopback only."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from harness.network.smdp.http import Es9Server
+
+    with pytest.raises(ValueError, match="loopback"):
+        Es9Server(smdp, host="0.0.0.0", tls=False)  # noqa: S104 - the refusal is the point
+    with Es9Server(smdp, tls=False) as server:
+        headers = {"X-Admin-Protocol": "gsma/rsp/v2.2.0", "Content-Type": "application/json"}
+        unknown = urllib.request.Request(f"{server.url}/gsma/rsp2/es9plus/deleteEverything", data=b"{}",
+                                         headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(unknown, timeout=10)  # noqa: S310 - loopback test server
+        assert info.value.code == 404
+        bad = urllib.request.Request(f"{server.url}/gsma/rsp2/es9plus/initiateAuthentication", data=b"{nope",
+                                     headers=headers, method="POST")
+        with urllib.request.urlopen(bad, timeout=10) as resp:  # noqa: S310 - loopback test server
+            header = json.loads(resp.read())["header"]
+        assert header["functionExecutionStatus"]["status"] == "Failed"
+        assert header["functionExecutionStatus"]["statusCodeData"]["subjectCode"] == "1.3.1"
