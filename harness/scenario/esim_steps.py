@@ -32,7 +32,14 @@ _lpa = LazyModule("harness.terminal.lpa")
 _euicc = LazyModule("csim.euicc")
 
 _PKIS: dict[bytes, Any] = {}  # the seeded test PKI of each scenario, made once per process
-ESIM_STEPS: tuple[str, ...] = ("insert_euicc", "download_esim", "enable_esim", "disable_esim", "delete_esim")
+ESIM_STEPS: tuple[str, ...] = (
+    "resend_esim_info",
+    "insert_euicc",
+    "download_esim",
+    "enable_esim",
+    "disable_esim",
+    "delete_esim",
+)
 ESIM_EXPECT: tuple[str, ...] = (
     "esim_activation",
     "esim_download",
@@ -156,10 +163,16 @@ def issue(session: Session, line: Any, contact: Mapping[str, Any] | None = None)
     ctx.numbers[line.number] = line.id
     for sub in session.modem.network.hss.provision_profile(order.profile):
         session.log.record("subscriber_added", imsi=sub.imsi, line=line.id, number=line.number)
-    contact = contact or {}
+    _send_activation(session, ctx, line.id, order, contact or {})
+
+
+def _send_activation(
+    session: Session, ctx: EsimContext, line: str, order: Any, contact: Mapping[str, Any]
+) -> None:
+    """The activation e-mail (the activation code) and the SMS (the confirmation code)."""
     session.log.record(
         "esim_activation_email",
-        line=line.id,
+        line=line,
         to=contact.get("email"),
         activation_code=ctx.smdp.activation_code(order),
         smdp=ctx.smdp.address,
@@ -167,10 +180,20 @@ def issue(session: Session, line: Any, contact: Mapping[str, Any] | None = None)
     )
     session.log.record(
         "esim_activation_sms",
-        line=line.id,
+        line=line,
         to=contact.get("mobile"),
         text=f"code de confirmation : {order.confirmation_code}",
     )
+
+
+def _resend(s: Session, args: Any) -> None:
+    """The partner sends the line's activation information again, to a contact of its choice
+    (the AlphaLink reference, "MON CLIENT N'A PAS REÇU LE MAIL ET LE SMS": "Vous pouvez également
+    envoyer à nouveau les informations à un numéro et une adresse email"): the same codes."""
+    a = dict(args or {}) if isinstance(args, Mapping) or args is None else {"line": args}
+    ctx = esim(s)
+    order = _line_order(ctx, a.get("line"))
+    _send_activation(s, ctx, order.line, order, a.get("contact") or {})
 
 
 def _line_order(ctx: EsimContext, ref: Any) -> Any:
@@ -257,6 +280,7 @@ ACTIONS: dict[str, Callable[[Session, Any], None]] = {
     "enable_esim": _manage("enable"),
     "disable_esim": _manage("disable"),
     "delete_esim": _manage("delete"),
+    "resend_esim_info": _resend,
 }
 
 

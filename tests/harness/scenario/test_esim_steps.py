@@ -47,3 +47,14 @@ def test_an_esim_run_is_the_same_apdu_for_apdu_each_time() -> None:
         assert run(scn, session).passed
         logs.append([e.data for e in session.log.of_kind("apdu")])
     assert len(logs[0]) > 50 and logs[0] == logs[1]
+
+
+def test_the_activation_information_sent_again_carries_the_same_codes() -> None:
+    scn, = scenario.load_file(ROOT / "scenarios" / "esim" / "16_activation_information_sent_again.yaml")
+    session = Session.for_scenario(scn)
+    assert run(scn, session).passed
+    emails = [e.data for e in session.log.of_kind("esim_activation_email")]
+    sms = [e.data for e in session.log.of_kind("esim_activation_sms")]
+    assert [e["to"] for e in emails] == ["old@example.fr", "emailcontact@email.fr"]
+    assert emails[0]["activation_code"] == emails[1]["activation_code"]
+    assert sms[0]["text"] == sms[1]["text"] and sms[0]["text"][-6:].isdigit()
