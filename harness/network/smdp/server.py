@@ -186,7 +186,15 @@ class Smdp:
         if function not in ES9_FUNCTIONS:
             raise Es9Error(*status.MISSING_ELEMENT, f"no ES9+ function {function!r}")
         try:
-            return getattr(self, _METHODS[function])(body)
+            try:
+                return getattr(self, _METHODS[function])(body)
+            except (
+                KeyError,
+                IndexError,
+                TypeError,
+                AttributeError,
+            ) as exc:  # decodable, yet not what SGP.22 asks
+                raise Es9Error(*status.MISSING_ELEMENT, f"{function}: malformed request ({exc!r})") from None
         except Es9Error as exc:
             self._record("smdp_refused", function=function, code=str(exc.status))
             tid = body.get("transactionId") if isinstance(body, Mapping) else None

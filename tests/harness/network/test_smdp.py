@@ -225,3 +225,28 @@ def test_the_http_binding_refuses_what_is_not_es9(smdp: Smdp) -> None:
             header = json.loads(resp.read())["header"]
         assert header["functionExecutionStatus"]["status"] == "Failed"
         assert header["functionExecutionStatus"]["statusCodeData"]["subjectCode"] == "1.3.1"
+
+
+def test_malformed_requests_are_refused_with_a_status(smdp: Smdp, pki: TestPki) -> None:
+    """Requests that decode but lack what the function needs: 1.3.1/2.2, never an exception."""
+    phone = Phone(pki, smdp, 22)
+    missing = ("1.3.1", "2.2")
+    assert refused(lambda: smdp.handle("initiateAuthentication", {"euiccChallenge": "AAAA"})) == missing
+    assert refused(lambda: smdp.handle("authenticateClient", {"transactionId": 7})) == ("8.10.1", "3.9")
+    assert refused(lambda: smdp.handle("getBoundProfilePackage", [])) == missing
+    assert refused(lambda: smdp.handle("handleNotification", {"pendingNotification": "!!"})) == missing
+    assert phone.lpa.profiles() == []
+
+
+def test_an_lpa_without_an_euicc_says_so(smdp: Smdp) -> None:
+    """A plain UICC in the terminal: SELECT of the ISD-R fails, the LPA names it."""
+    from csim import Card
+    from harness.terminal.lpa import LpaError
+
+    log = EventLog()
+    modem = Modem(InProcessTransport(Card.from_profile("alphalink-orange"), log), World.load("europe"),
+                  log=log, config=ModemConfig(pin="0000"))
+    modem.power_on(country="FR")
+    with pytest.raises(LpaError, match="no eUICC"):
+        Lpa(modem, {smdp.address: smdp.handle}, tac=IPHONE[:8]).profiles()
+    assert modem.status()["registered"] == "208-01"  # the card and its session are untouched
