@@ -109,6 +109,7 @@ class EsimContext(OfRun):
         self.euiccs = 0
         self.orders: dict[str, Any] = {}  # line id -> ProfileOrder
         self.numbers: dict[str, str] = {}  # line number -> line id
+        self.history: dict[str, list[Any]] = {}  # line id -> its eSIM orders, oldest first
         self.issued: Any = None  # the last order
         self.download: dict[str, Any] | None = None
         self.operation: dict[str, Any] | None = None
@@ -145,25 +146,34 @@ def esim(session: Session) -> EsimContext:
 def issue(session: Session, line: Any, contact: Mapping[str, Any] | None = None) -> None:
     """The provider's SM-DP+ prepares the eSIM of ``line`` (ES2+.DownloadOrder, SGP.22 §5.3.1) and
     the activation e-mail and SMS go out (the AlphaLink reference, "RÉCEPTION DU MAIL PAR VOTRE
-    CLIENT"); the home network learns the eSIM's subscriber and, after an eSIM swap, forgets the
-    old eSIM's."""
+    CLIENT"); the home network learns the eSIM's subscriber."""
     ctx = esim(session)
     try:
         order = ctx.smdp.download_order(line.network, line.sim, line=line.id)
     except _smdp.Es9Error as exc:
         session.log.record("esim_refused", line=line.id, code=str(exc.status))
         return
-    old = ctx.orders.get(line.id)
-    if old is not None:  # an eSIM swap: the old eSIM's subscription ends with it
-        if session.modem.network.hss.subscribers.pop(old.profile.active_profile.imsi, None) is not None:
-            session.log.record(
-                "subscriber_removed", imsi=old.profile.active_profile.imsi, reason="eSIM swapped away"
-            )
     ctx.orders[line.id] = ctx.issued = order
+    ctx.history.setdefault(line.id, []).append(order)
     ctx.numbers[line.number] = line.id
     for sub in session.modem.network.hss.provision_profile(order.profile):
         session.log.record("subscriber_added", imsi=sub.imsi, line=line.id, number=line.number)
     _send_activation(session, ctx, line.id, order, contact or {})
+
+
+def swapped(session: Session, line: Any, to: str, contact: Mapping[str, Any] | None = None) -> None:
+    """A SIM swap of ``line`` accepted: its eSIM, if it had one, is never used again (the SM-DP+
+    cancels the order, ES2+.CancelOrder; the home network forgets its IMSI), and a swap to an eSIM
+    gets a new one (:func:`issue`). A line without an eSIM swapped to a physical SIM costs nothing."""
+    ctx: EsimContext | None = getattr(session, "_esim_context", None)
+    old = ctx.orders.get(line.id) if ctx is not None else None
+    if ctx is not None and old is not None:
+        ctx.smdp.cancel_order(old)
+        imsi = old.profile.active_profile.imsi
+        if session.modem.network.hss.subscribers.pop(imsi, None) is not None:
+            session.log.record("subscriber_removed", imsi=imsi, reason="eSIM swapped away")
+    if to == "esim":
+        issue(session, line, contact)
 
 
 def _send_activation(
@@ -237,11 +247,17 @@ def _confirmation(order: Any, given: Any) -> str | None:
 
 
 def _download(s: Session, args: Any) -> None:
-    """The user scans the line's QR code (or types ``activation_code``) and enters the
-    confirmation code: ``sms`` (the one received), ``wrong``, ``none`` or digits."""
+    """The user scans the line's QR code (or types ``activation_code``; ``previous``: the code of
+    the line's eSIM before its last swap) and enters the confirmation code: ``sms`` (the one
+    received), ``wrong``, ``none`` or digits."""
     a = dict(args or {}) if isinstance(args, Mapping) or args is None else {"line": args}
     ctx = esim(s)
     order = None if "activation_code" in a and "line" not in a else _line_order(ctx, a.get("line"))
+    if a.get("previous"):  # the code of the line's eSIM before its last swap
+        earlier = ctx.history.get(order.line, [])[:-1] if order is not None else []
+        if not earlier:
+            raise EsimStepError("previous: the line had no eSIM before this one")
+        order = earlier[-1]
     code = str(a["activation_code"]) if "activation_code" in a else ctx.smdp.activation_code(order)
     outcome: dict[str, Any] = {"accepted": False, "code": None, "reason": None, "iccid": None}
     try:

@@ -239,8 +239,8 @@ def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     """A SIM swap; when the line is the terminal's card, the home network forgets the card's IMSIs
     (its HSS rejects the old card's attach: TS 24.301 cause #2, IMSI unknown in HSS)."""
     out = ctx.fleet.sim_swap(now, str(a["to"]), a.get("line"), sim=a.get("sim"), by=_by(a, "selfcare"))
-    if out.accepted and a["to"] == "esim":
-        esim_steps.issue(ctx.session, ctx.fleet.line(a.get("line")), a.get("contact"))
+    if out.accepted:
+        esim_steps.swapped(ctx.session, ctx.fleet.line(a.get("line")), str(a["to"]), a.get("contact"))
     if not out.accepted or ctx.fleet.line(a.get("line")).id != ctx.card_line:
         return
     session = ctx.session

@@ -21,8 +21,9 @@ from harness.paths import FIXTURES
 
 # profile order states (SGP.22 §3.1.1 and the ES2+ states of §5.3): released (downloadable),
 # downloaded (the bound package went out), installed / error (the install notification), deleted
-# (the delete notification), unavailable (the confirmation code disabled)
-STATES = ("released", "downloaded", "installed", "error", "deleted", "unavailable")
+# (the delete notification), unavailable (the confirmation code disabled), cancelled (ES2+
+# CancelOrder: the line's SIM was swapped away)
+STATES = ("released", "downloaded", "installed", "error", "deleted", "unavailable", "cancelled")
 
 _RULES_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -175,6 +175,13 @@ class Smdp:
             "$"
         )
 
+    def cancel_order(self, order: ProfileOrder) -> None:
+        """ES2+.CancelOrder (SGP.22 §5.3.4): the profile is no longer downloadable (the operator
+        swapped the line to another SIM); an installed one stays where it is."""
+        if order.state in ("released", "unavailable"):
+            order.state = "cancelled"
+        self._record("smdp_order_cancelled", iccid=order.iccid, state=order.state)
+
     def order_of_iccid(self, iccid: str) -> ProfileOrder | None:
         return next((o for o in self.orders.values() if o.iccid == iccid), None)
 
@@ -308,6 +315,10 @@ class Smdp:
             raise Es9Error(
                 *status.MATCHING_ID_REFUSED,
                 "this eSIM was deleted and cannot be installed again: order a new eSIM",
+            )
+        if order.state == "cancelled":
+            raise Es9Error(
+                *status.MATCHING_ID_REFUSED, "this eSIM was replaced by a SIM swap: its code no longer works"
             )
         if order.state in ("downloaded", "installed", "error"):
             raise Es9Error(

@@ -250,3 +250,18 @@ def test_an_lpa_without_an_euicc_says_so(smdp: Smdp) -> None:
     with pytest.raises(LpaError, match="no eUICC"):
         Lpa(modem, {smdp.address: smdp.handle}, tac=IPHONE[:8]).profiles()
     assert modem.status()["registered"] == "208-01"  # the card and its session are untouched
+
+
+def test_a_cancelled_order_no_longer_downloads(smdp: Smdp, pki: TestPki) -> None:
+    """ES2+.CancelOrder after a SIM swap: the matching ID is refused (8.2.6/3.8); an installed
+    profile's order keeps its state."""
+    order = smdp.download_order("orange", iccid(10))
+    smdp.cancel_order(order)
+    phone = Phone(pki, smdp, 23)
+    with pytest.raises(Es9Error, match="replaced by a SIM swap") as info:
+        phone.lpa.download(smdp.activation_code(order), order.confirmation_code)
+    assert (info.value.status.subject, info.value.status.reason) == ("8.2.6", "3.8")
+    installed = smdp.download_order("orange", iccid(11))
+    phone.lpa.download(smdp.activation_code(installed), installed.confirmation_code)
+    smdp.cancel_order(installed)
+    assert (order.state, installed.state) == ("cancelled", "installed")
