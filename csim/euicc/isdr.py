@@ -31,6 +31,7 @@ from csim.euicc.pki import (
     EuiccCredentials,
     der_signature,
     dp_oid,
+    one_time_key,
     policy,
 )
 from csim.toolkit import Applet
@@ -167,6 +168,7 @@ class IsdR:
         self.root_ds_address = root_ds_address
         self.challenge: bytes | None = None
         self.session: Session | None = None
+        self.entropy: Callable[[int], bytes] = os.urandom  # challenges and one-time keys
         self._request = b""
         self._handlers: dict[str, tuple[str, Callable[[Any], tuple[str, Any]]]] = {
             "bf20": ("GetEuiccInfo1Request", self.get_euicc_info1),
@@ -382,7 +384,7 @@ class IsdR:
 
     def get_euicc_challenge(self, req: dict[str, Any]) -> tuple[str, Any]:
         """ES10b.GetEUICCChallenge, SGP.22 §5.7.7: a fresh random challenge for the session."""
-        self.challenge = os.urandom(16)
+        self.challenge = self.entropy(16)
         return "GetEuiccChallengeResponse", {"euiccChallenge": self.challenge}
 
     def euicc_info1(self) -> dict[str, Any]:
@@ -498,7 +500,7 @@ class IsdR:
             return error(5)  # invalidTransactionId
         if signed2["ccRequiredFlag"] and "hashCc" not in req:
             return error(127)
-        session.otsk = ec.generate_private_key(CURVES[self.credentials.curve])
+        session.otsk = one_time_key(CURVES[self.credentials.curve], self.entropy)
         session.smdp_signature2 = req["smdpSignature2"]
         session.dp_pb = cert
         otpk = session.otsk.public_key().public_bytes(serialization.Encoding.X962,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -65,6 +67,24 @@ def _name(org: str, common: str, serial: str | None = None) -> x509.Name:
     return x509.Name(attrs)
 
 
+def _key(curve: str, seed: bytes | None, label: str) -> ec.EllipticCurvePrivateKey:
+    """A fresh key, or with ``seed`` the key derived from SHA-256(seed ‖ label) (reproducible test
+    PKIs: the same seed gives the same certificates, byte for byte)."""
+    if seed is None:
+        return ec.generate_private_key(CURVES[curve])
+    digest = hashlib.sha256(seed + label.encode()).digest()
+    return ec.derive_private_key(int.from_bytes(digest[:31], "big") + 1, CURVES[curve])  # < n of both curves
+
+
+def one_time_key(curve: ec.EllipticCurve,
+                 entropy: Callable[[int], bytes] = os.urandom) -> ec.EllipticCurvePrivateKey:
+    """A one-time ECKA key pair (SGP.22 §2.6.4.1): fresh, or drawn from ``entropy`` when a
+    reproducible run gives a seeded one."""
+    if entropy is os.urandom:
+        return ec.generate_private_key(curve)
+    return ec.derive_private_key(int.from_bytes(entropy(31), "big") + 1, curve)  # < n of both curves
+
+
 def _ski(key: ec.EllipticCurvePrivateKey) -> x509.SubjectKeyIdentifier:
     return x509.SubjectKeyIdentifier.from_public_key(key.public_key())
 
@@ -91,7 +111,7 @@ def _cert(subject: x509.Name, key: ec.EllipticCurvePrivateKey, issuer: x509.Name
         builder = builder.add_extension(constraints, critical=True)
     if extra is not None:
         builder = builder.add_extension(extra, critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
+    return builder.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)  # RFC 6979
 
 
 @dataclasses.dataclass
@@ -127,7 +147,7 @@ class EuiccCredentials:
 
     def sign(self, data: bytes) -> bytes:
         """ECDSA with SHA-256 by the eUICC key, r ‖ s (SGP.22 §2.6.4)."""
-        return raw_signature(self.euicc_key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return raw_signature(self.euicc_key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)))
 
 
 @dataclasses.dataclass
@@ -142,23 +162,26 @@ class TestPki:
     eum_key: ec.EllipticCurvePrivateKey
     eum_cert: x509.Certificate
     eid_prefix: str
+    seed: bytes | None = None
 
     @classmethod
-    def generate(cls, curve: str = "nist", eid_prefix: str = "89049032123451234512") -> TestPki:
-        """A fresh CI and EUM; the EUM may certify the EIDs that begin with ``eid_prefix``."""
+    def generate(cls, curve: str = "nist", eid_prefix: str = "89049032123451234512",
+                 seed: bytes | None = None) -> TestPki:
+        """A fresh CI and EUM; the EUM may certify the EIDs that begin with ``eid_prefix``. With
+        ``seed`` every key of this PKI is derived from it (the same certificates each time)."""
         if curve not in CURVES:
             raise ValueError(f"curve {curve!r}: one of {', '.join(CURVES)}")
         if not (eid_prefix.isdigit() and 8 <= len(eid_prefix) <= 30):
             raise ValueError(f"EID prefix {eid_prefix!r}: 8 to 30 digits")
-        ci_key = ec.generate_private_key(CURVES[curve])
+        ci_key = _key(curve, seed, "CI")
         ci_name = _name("simharness test CI", "simharness test CI")
         ci_cert = _cert(ci_name, ci_key, ci_name, ci_key, ROLE_CI, True, 1)
-        eum_key = ec.generate_private_key(CURVES[curve])
+        eum_key = _key(curve, seed, "EUM")
         eum_name = _name("simharness test EUM", "simharness test EUM")
         permitted = x509.DirectoryName(_name("simharness test EUM", "simharness test eUICC", eid_prefix))
         constraints = x509.NameConstraints(permitted_subtrees=[permitted], excluded_subtrees=None)
         eum_cert = _cert(eum_name, eum_key, ci_name, ci_key, ROLE_EUM, True, 2, constraints)
-        return cls(curve, ci_key, ci_cert, eum_key, eum_cert, eid_prefix)
+        return cls(curve, ci_key, ci_cert, eum_key, eum_cert, eid_prefix, seed)
 
     def eid(self, serial: int) -> str:
         """The EID number ``serial`` of this EUM's range, with its check digits."""
@@ -173,7 +196,7 @@ class TestPki:
             raise ValueError(f"EID {eid}: 32 digits with valid check digits (ISO 7064 MOD 97-10)")
         if not eid.startswith(self.eid_prefix):
             raise ValueError(f"EID {eid} is outside the EUM range {self.eid_prefix}")
-        key = ec.generate_private_key(CURVES[self.curve])
+        key = _key(self.curve, self.seed, f"eUICC {eid}")
         subject = _name("simharness test EUM", "simharness test eUICC", eid)
         cert = _cert(subject, key, self.eum_cert.subject, self.eum_key, ROLE_EUICC, False,
                      int(eid[-12:]) + 3)
@@ -185,7 +208,7 @@ class TestPki:
         (SGP.22 §4.5.2.1.0.4 / §4.5.2.1.0.5)."""
         if role not in (ROLE_DP_AUTH, ROLE_DP_PB):
             raise ValueError(f"{role.dotted_string} is not an SM-DP+ role")
-        key = ec.generate_private_key(CURVES[self.curve])
+        key = _key(self.curve, self.seed, f"{role.dotted_string} {name}")
         serial = 10 + int(role == ROLE_DP_PB)
         san = x509.SubjectAlternativeName([x509.DNSName(name), x509.RegisteredID(TEST_DP_OID)])
         return key, _cert(_name("simharness test SM-DP+", name), key, self.ci_cert.subject, self.ci_key,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from csim.encoding import luhn_digit
 from harness.events import EventLog
 from harness.lines.numbering import NumberingError, NumberPool
 from harness.lines.opening_hours import FrenchCalendar, OpeningHours
@@ -106,8 +107,10 @@ class Fleet:
         return self._answer(Outcome(request, False, reason), line)
 
     def _new_sim(self, network: str, sim_type: str) -> str:
+        """A new ICCID (ITU-T E.118: 19 digits with the Luhn check digit), ``89339…`` for an eSIM."""
         self._sim_serial += 1
-        return self.pool.take_sim(f"8933{'9' if sim_type == 'esim' else '0'}{self._sim_serial:010d}")
+        body = f"8933{'9' if sim_type == 'esim' else '0'}{self._sim_serial:013d}"
+        return self.pool.take_sim(body + luhn_digit(body))
 
     def _email(self, action: str, line: MobileLine, by: str, **extra: Any) -> None:
         """The partner's e-mail for a self-care action (sent when notifications are on)."""

@@ -21,7 +21,7 @@ from harness.lines import options as line_options
 from harness.network.supplementary import Answer, Routed, SupplementaryServices, Voicemail
 from harness.paths import FIXTURES, real
 from harness.plans import parse_instant
-from harness.scenario import data_steps
+from harness.scenario import data_steps, esim_steps
 from harness.scenario.checks import Mismatch
 from harness.scenario.plan_steps import DEFAULT_START, PlanContext, plans
 from harness.scenario.step_groups import OfRun, group_key, run_context
@@ -202,9 +202,11 @@ def _step(
 
 
 def _order(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
+    """An order; an eSIM line accepted gets its profile from the provider's SM-DP+ and the
+    activation e-mail and SMS go to the ``contact`` (:func:`harness.scenario.esim_steps.issue`)."""
     port = a.get("port_date")
     port_day = None if port is None else (port if isinstance(port, date) else parse_instant(str(port)).date())
-    ctx.fleet.order(
+    out = ctx.fleet.order(
         now,
         str(a["network"]),
         sim=str(a.get("sim", "pin")),
@@ -214,6 +216,8 @@ def _order(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
         port_date=port_day,
         user=str(a.get("user", "")),
     )
+    if out.accepted and out.fields.get("sim_type") == "esim":
+        esim_steps.issue(ctx.session, ctx.fleet.line(out.fields["line"]), a.get("contact"))
 
 
 def _existing(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
@@ -235,6 +239,8 @@ def _sim_swap(ctx: LineContext, a: dict[str, Any], now: datetime) -> None:
     """A SIM swap; when the line is the terminal's card, the home network forgets the card's IMSIs
     (its HSS rejects the old card's attach: TS 24.301 cause #2, IMSI unknown in HSS)."""
     out = ctx.fleet.sim_swap(now, str(a["to"]), a.get("line"), sim=a.get("sim"), by=_by(a, "selfcare"))
+    if out.accepted:
+        esim_steps.swapped(ctx.session, ctx.fleet.line(a.get("line")), str(a["to"]), a.get("contact"))
     if not out.accepted or ctx.fleet.line(a.get("line")).id != ctx.card_line:
         return
     session = ctx.session

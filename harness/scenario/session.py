@@ -159,6 +159,38 @@ class Session:
         card of ``profile`` replaces the old one behind a new transport, and a new terminal (same
         settings, PIN1 of the new card) reads it at its next power-on; the world, the network and
         the log stay. Not for a card in a reader, which only a hand can change."""
+        self._insert(lambda: _open_card(profile, self.target, self.log), profile, pin=user_pin(profile))
+        self.log.record("card_inserted", iccid=profile.iccid)
+
+    def insert_euicc(self, euicc: Any, profile: Profile | None, *, imei: str) -> None:
+        """The user puts a device with the eUICC ``euicc`` in the run (a phone, a watch...): like
+        :meth:`insert_card`, with the device's IMEI; ``profile`` is the enabled profile's card
+        profile (its PIN1 and IMSI profiles), None when no profile is enabled."""
+        def open_euicc() -> tuple[Any, Transport]:
+            if self.target.serve:
+                from harness.readers.served import served_reader
+
+                return euicc, served_reader().insert(euicc, log=self.log, trace=self.target.trace)
+            from harness.terminal.transport import InProcessTransport
+
+            return euicc, InProcessTransport(euicc, self.log)
+
+        self._insert(open_euicc, profile, pin=user_pin(profile) if profile else None, imei=imei)
+        self.log.record("euicc_inserted", eid=euicc.isdr.credentials.eid, imei=imei)
+
+    def know_pin(self, profile: Profile) -> None:
+        """The user knows PIN1 of ``profile`` and types it when the card asks."""
+        self.modem.config.pin = user_pin(profile)
+
+    def follow_profile(self, profile: Profile | None) -> None:
+        """The card profile now enabled on the terminal's eUICC (its IMSI profiles name the
+        subscription the terminal registers with)."""
+        self.profile = profile
+        self._imsi_profiles = {p.imsi: name for name, p in profile.imsi_profiles.items()} if profile else {}
+
+    def _insert(self, open_card: Any, profile: Profile | None, **settings: Any) -> None:
+        """Power the terminal off, open the new card and build a new terminal (same settings but
+        ``settings``) on it; the world, the network and the log stay."""
         import dataclasses
 
         from harness.terminal.modem import Modem
@@ -169,13 +201,11 @@ class Session:
         if old.powered:
             old.power_off()
         self.transport.close()
-        self.card, self.transport = _open_card(profile, self.target, self.log)
-        self.profile = profile
-        self._imsi_profiles = {p.imsi: name for name, p in profile.imsi_profiles.items()}
+        self.card, self.transport = open_card()
+        self.follow_profile(profile)
         self.link = UiccLink(CheckTransport(self.transport, self.log))
-        config = dataclasses.replace(old.config, pin=user_pin(profile))
+        config = dataclasses.replace(old.config, **settings)
         self.modem = Modem(self.transport, self.world, log=self.log, config=config, network=old.network)
-        self.log.record("card_inserted", iccid=profile.iccid)
 
     def restore_selection(self) -> None:
         """After reading files for a check, select ADF.USIM again: the terminal selects its

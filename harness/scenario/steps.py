@@ -3,7 +3,8 @@
 A step group is a module that declares its step kinds (``ACTIONS``: kind -> action), its
 ``expect`` keys (``EXPECT``) with the function that checks them (``check``), and, for groups a
 scenario opts into, ``uses(scenario)`` and ``check_scenario(scenario, document)`` that the
-loader calls. The terminal's steps come first, then the plans', the data sessions' and the lines'.
+loader calls. The terminal's steps come first, then the plans', the data sessions', the lines' and
+the eSIM's.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from harness.scenario import data_steps, line_steps, plan_steps, terminal_steps
+from harness.scenario import data_steps, esim_steps, line_steps, plan_steps, terminal_steps
 
-GROUPS: tuple[ModuleType, ...] = (terminal_steps, plan_steps, data_steps, line_steps)
+GROUPS: tuple[ModuleType, ...] = (terminal_steps, plan_steps, data_steps, line_steps, esim_steps)
 
 #: step kind -> action (``action(session, args) -> mismatches or None``)
 ACTIONS: dict[str, Callable[..., Any]] = {k: a for g in GROUPS for k, a in g.ACTIONS.items()}

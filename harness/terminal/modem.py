@@ -35,6 +35,7 @@ from harness.events import EventLog
 from harness.network.mme import Network
 from harness.network.world import World
 from harness.terminal import plmn_selection as sel
+from harness.terminal.link import UiccLink
 from harness.terminal.modem_core import (
     APPLICATION_PIN,
     DEFAULT_RATS,
@@ -197,6 +198,25 @@ class Modem(ModemCore):
         sw = self._link.envelope(stk.menu_selection(item))
         self._proactive(sw)
         self._settle()
+
+    @property
+    def link(self) -> UiccLink:
+        """The terminal's link to the card: the one path its commands take (the LPA's ES10 too)."""
+        return self._link
+
+    def poll(self) -> None:
+        """STATUS (TS 102 221 §11.1.2), as the terminal polls the card: a pending proactive
+        command (SW 91xx) is fetched and carried out (a REFRESH after a profile switch); a card
+        whose application no longer answers (an eUICC whose profile was just disabled) is reset
+        and read again, as at power-on."""
+        if not self.powered:
+            return
+        sw = self._link.sw(bytes.fromhex("80F2000C00"))
+        if sw == 0x9000 or sw >> 8 == 0x91:
+            self._proactive(sw)
+            self._settle()
+        else:
+            self.restart()
 
     def display_name(self) -> str | None:
         """Network name shown to the user (EF_SPN display conditions, TS 31.102 §4.2.12)."""

@@ -1,11 +1,12 @@
 """ES10b.LoadBoundProfilePackage (GSMA SGP.22 §5.7.6, §2.5.5) through the APDU interface.
 
-The SM-DP+ side is written out in the test from SGP.22 §2.6.4 and §5.5 with ``cryptography``'s
-primitives (ECDH, X9.63 KDF, AES-CBC, CMAC): it binds a profile package of the test's own (TLVs
-written by hand from the TCA eUICC Profile Package §8, AKA keys of TS 35.208 test set 1) to the
-eUICC's one-time key. The eUICC's ProfileInstallationResult signature is checked with
-``cryptography`` against its certificate, over the bytes as received; the installed profile
-answers AUTHENTICATE with the TS 35.208 test set 1 RES.
+The SM-DP+ side: ECDH and the X9.63 KDF written out here with ``cryptography``'s primitives
+(SGP.22 §2.6.4.2), the SCP03t segments (AES-CBC, CMAC) made by the harness's SM-DP+
+(:mod:`harness.network.smdp.binding`), the BPP's structure of §5.5 by hand: it binds a profile
+package of the test's own (TLVs written by hand from the TCA eUICC Profile Package §8, AKA keys of
+TS 35.208 test set 1) to the eUICC's one-time key. The eUICC's ProfileInstallationResult
+signature is checked with ``cryptography`` against its certificate, over the bytes as received;
+the installed profile answers AUTHENTICATE with the TS 35.208 test set 1 RES.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from cryptography.hazmat.primitives import cmac, hashes, serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 
 from csim.euicc import Euicc, TestPki
 from csim.euicc.pki import ROLE_DP_PB
+from harness.network.smdp.binding import Scp03tSender
 
 from .test_download import authenticated, parse, prepare_request, sign, verify
 from .test_isdr import es10, iccid, open_isdr, tlv, tx
@@ -57,28 +58,18 @@ def profile_package(algorithm: int = 1, options: str = "00") -> bytes:
     return bytes.fromhex("".join(elements))
 
 
-class SmdpBinding:
-    """The SM-DP+ side of SGP.22 §2.6.4: session keys, then C-MAC and encryption of segments."""
+class SmdpBinding(Scp03tSender):
+    """The SM-DP+ side of SGP.22 §2.6.4: the session keys derived here with ``cryptography``'s X9.63
+    KDF, then the segments C-MACed and enciphered by the harness's SM-DP+
+    (:class:`harness.network.smdp.binding.Scp03tSender`)."""
 
     def __init__(self, secret: bytes, host_id: bytes, eid: bytes) -> None:
         info = bytes([0x88, 0x10, len(host_id)]) + host_id + bytes([len(eid)]) + eid
         out = X963KDF(algorithm=hashes.SHA256(), length=48, sharedinfo=info).derive(secret)
-        self.chain, self.enc, self.mac = out[:16], out[16:32], out[32:]
-        self.counter = 1
+        super().__init__(out[16:32], out[32:], out[:16])
 
-    def segment(self, tag: str, data: bytes, encrypt: bool = True) -> str:
-        if encrypt:
-            padded = data + b"\x80" + bytes(-(len(data) + 1) % 16)
-            ecb = Cipher(algorithms.AES(self.enc), modes.ECB()).encryptor()  # noqa: S305 (one block: the ICV)
-            icv = ecb.update(self.counter.to_bytes(16, "big")) + ecb.finalize()
-            cbc = Cipher(algorithms.AES(self.enc), modes.CBC(icv)).encryptor()
-            data = cbc.update(padded) + cbc.finalize()
-        self.counter += 1
-        head = bytes.fromhex(tlv(tag, "00" * (len(data) + 8)))[:-(len(data) + 8)]
-        c = cmac.CMAC(algorithms.AES(self.mac))
-        c.update(self.chain + head + data)
-        self.chain = c.finalize()
-        return (head + data + self.chain[:8]).hex().upper()
+    def segment(self, tag: str, data: bytes, encrypt: bool = True) -> str:  # type: ignore[override]
+        return super().segment(bytes.fromhex(tag), data, encrypt).hex().upper()
 
 
 @pytest.fixture(scope="module", params=["nist", "brainpool"])
@@ -128,7 +119,7 @@ def bound_package(euicc: Euicc, pki: TestPki, tid: str, *, replace_keys: bool = 
         ppk_enc, ppk_mac, chain = os.urandom(16), os.urandom(16), os.urandom(16)
         rsk = tlv("BF26", tlv("80", chain.hex()), tlv("81", ppk_enc.hex()), tlv("82", ppk_mac.hex()))
         replace = keys.segment("87", bytes.fromhex(rsk))
-        keys.enc, keys.mac, keys.chain, keys.counter = ppk_enc, ppk_mac, chain, 1
+        keys.s_enc, keys.s_mac, keys.chain, keys.counter = ppk_enc, ppk_mac, chain, 1
     elements = [keys.segment("86", upp[i:i + 200]) for i in range(0, len(upp), 200)]
     if corrupt == "mac":
         elements[-1] = elements[-1][:-2] + f"{int(elements[-1][-2:], 16) ^ 1:02X}"
