@@ -446,3 +446,22 @@ def test_entries_fix_the_size_of_list_files(tmp_path):
     path = write(tmp_path, "name: test-card", "name: test-card\nentries: {fplmn: 6}")
     image = build_image(load_profile(path))
     assert len(next(f for f in image.files if f.path == "3F00/7FF0/6F7B").data) == 18
+
+
+def test_a_mapping_is_validated_once_per_content_and_each_load_is_a_fresh_copy() -> None:
+    """A profile given as a mapping (a package's card profile) is checked once per content: the
+    same content again is a fresh, independent copy; other content, or invalid content, is
+    checked (and refused) again."""
+    import yaml
+
+    from csim.profile import resolve_path
+
+    doc = yaml.safe_load(resolve_path("csl-sim").read_text())
+    first, second = load_profile(doc), load_profile(doc)
+    assert first == second and first is not second
+    first.imsi_profiles[first.active].fplmn.append("999-99")
+    assert "999-99" not in load_profile(doc).imsi_profiles[second.active].fplmn
+    doc["iccid"] = "not digits"
+    for _ in range(2):
+        with pytest.raises(DataError, match="iccid"):
+            load_profile(doc)
