@@ -456,3 +456,22 @@ def test_entries_fix_the_size_of_list_files(tmp_path):
     sizes = {f.path: len(f.data) for f in image.files if f.structure == "transparent"}
     assert sizes["3F00/7FF0/6F7B"] == sizes["3F00/7F20/6F7B"] == 18
     assert sizes["3F00/7FF0/6F61"] == 40  # undeclared: EF_OPLMNwAcT's size in csim/ef.py, 8 entries
+
+
+def test_a_mapping_is_validated_once_per_content_and_each_load_is_a_fresh_copy() -> None:
+    """A profile given as a mapping (a package's card profile) is checked once per content: the
+    same content again is a fresh, independent copy; other content, or invalid content, is
+    checked (and refused) again."""
+    import yaml
+
+    from csim.profile import resolve_path
+
+    doc = yaml.safe_load(resolve_path("csl-sim").read_text())
+    first, second = load_profile(doc), load_profile(doc)
+    assert first == second and first is not second
+    first.imsi_profiles[first.active].fplmn.append("999-99")
+    assert "999-99" not in load_profile(doc).imsi_profiles[second.active].fplmn
+    doc["iccid"] = "not digits"
+    for _ in range(2):
+        with pytest.raises(DataError, match="iccid"):
+            load_profile(doc)
