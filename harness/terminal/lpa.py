@@ -204,7 +204,7 @@ class Lpa:
         self.log = log if log is not None else getattr(modem, "log", None)
         self.last_status: Es9Error | None = None
 
-    def _record(self, kind: str, **data: Any) -> None:
+    def _event(self, kind: str, **data: Any) -> None:
         if self.log is not None:
             self.log.record(kind, **data)
 
@@ -235,7 +235,7 @@ class Lpa:
             return self._download(es10, ac, confirmation_code)
         except Es9Error as exc:
             self.last_status = exc
-            self._record("lpa_refused", address=ac.address, matching_id=ac.matching_id, code=str(exc.status))
+            self._event("lpa_refused", address=ac.address, matching_id=ac.matching_id, code=str(exc.status))
             raise
         finally:
             es10.close()
@@ -342,7 +342,7 @@ class Lpa:
                 error=INSTALL_ERRORS.get(detail["errorReason"], str(detail["errorReason"])),
                 bpp_command=detail["bppCommandId"],
             )
-        self._record(
+        self._event(
             "lpa_download",
             address=ac.address,
             matching_id=ac.matching_id,
@@ -422,7 +422,8 @@ class Lpa:
             {"profileIdentifier": ("iccid", encode_iccid(iccid)), "refreshFlag": refresh and toolkit},
             results,
         )
-        self._record("lpa_" + function.removesuffix("Profile").lower(), iccid=iccid, result=result)
+        self._event("lpa_enable" if function == "EnableProfile" else "lpa_disable",
+                    iccid=iccid, result=result)
         if result == "ok" and refresh and getattr(self.modem, "powered", False):
             if toolkit:
                 self.modem.poll()
@@ -435,7 +436,7 @@ class Lpa:
         result = self._manage(
             "DeleteProfileRequest", "DeleteProfileResponse", ("iccid", encode_iccid(iccid)), PROFILE_RESULTS
         )
-        self._record("lpa_delete", iccid=iccid, result=result)
+        self._event("lpa_delete", iccid=iccid, result=result)
         return result
 
     # --- notifications (SGP.22 §3.5) -----------------------------------------------------------
@@ -466,7 +467,7 @@ class Lpa:
                 sent += 1
         finally:
             es10.close()
-        self._record("lpa_notifications_sent", count=sent)
+        self._event("lpa_notifications_sent", count=sent)
         return sent
 
 

@@ -34,6 +34,8 @@ COMPUTED: dict[tuple[str, str], tuple[str, str] | None] = {
     ("harness/plans/engine.py", "self.log.record(event"): None,  # PolicyEngine._event
     ("harness/terminal/link.pyx", "self.record(n"): None,  # READ RECORD, not an event
     ("harness/network/packet_core.py", "self._record(result"): None,  # takes an ActivationResult
+    ("harness/network/smdp/server.py", "self.log.record(kind"): None,  # Smdp._event
+    ("harness/terminal/lpa.py", "self.log.record(kind"): None,  # Lpa._event
     ("harness/plans/engine.py", "self._event(kind"):  # the changes enforcement.refresh lists
         ("harness/plans/enforcement.py", r'out\.append\(\(mi, 0, "(\w+)"\)\)'),
     ("harness/scenario/data_steps.py", "log.record(kind"):  # the events the data setup gathers

@@ -129,7 +129,7 @@ class Smdp:
         self.sessions: dict[str, RspSession] = {}
         self._by_tac = {d.tac: d for d in self.devices.values()}
 
-    def _record(self, kind: str, **data: Any) -> None:
+    def _event(self, kind: str, **data: Any) -> None:
         if self.log is not None:
             self.log.record(kind, **data)
 
@@ -148,7 +148,7 @@ class Smdp:
                 f"no eSIM profile type for network {network!r} at this SM-DP+ "
                 f"(only {', '.join(self.rules.profile_types) or 'none'})",
             )
-            self._record("smdp_refused", function="downloadOrder", code=str(err.status))
+            self._event("smdp_refused", function="downloadOrder", code=str(err.status))
             raise err
         order = ProfileOrder(
             matching_id=self.codes.matching_id(),
@@ -160,7 +160,7 @@ class Smdp:
             tries_left=self.rules.cc_tries,
         )
         self.orders[order.matching_id] = order
-        self._record(
+        self._event(
             "smdp_order",
             iccid=iccid,
             matching_id=order.matching_id,
@@ -180,7 +180,7 @@ class Smdp:
         swapped the line to another SIM); an installed one stays where it is."""
         if order.state in ("released", "unavailable"):
             order.state = "cancelled"
-        self._record("smdp_order_cancelled", iccid=order.iccid, state=order.state)
+        self._event("smdp_order_cancelled", iccid=order.iccid, state=order.state)
 
     def order_of_iccid(self, iccid: str) -> ProfileOrder | None:
         return next((o for o in self.orders.values() if o.iccid == iccid), None)
@@ -203,7 +203,7 @@ class Smdp:
             ) as exc:  # decodable, yet not what SGP.22 asks
                 raise Es9Error(*status.MISSING_ELEMENT, f"{function}: malformed request ({exc!r})") from None
         except Es9Error as exc:
-            self._record("smdp_refused", function=function, code=str(exc.status))
+            self._event("smdp_refused", function=function, code=str(exc.status))
             tid = body.get("transactionId") if isinstance(body, Mapping) else None
             session = self.sessions.get(tid) if isinstance(tid, str) else None
             if function in ("authenticateClient", "getBoundProfilePackage") and session is not None:
@@ -297,7 +297,7 @@ class Smdp:
         session.smdp_signature2 = signature2
         kind_ = self.rules.profile_types[order.network]
         metadata = SPEC.encode("StoreMetadataRequest", order.metadata(kind_, self.address))
-        self._record("smdp_authenticated", eid=eid, matching_id=order.matching_id, iccid=order.iccid)
+        self._event("smdp_authenticated", eid=eid, matching_id=order.matching_id, iccid=order.iccid)
         return {
             "transactionId": tid,
             "profileMetadata": b64(metadata),
@@ -391,7 +391,7 @@ class Smdp:
         )
         order.state = "downloaded"
         session.delivered = True
-        self._record("smdp_bpp", iccid=order.iccid, eid=session.eid, bytes=len(bpp))
+        self._event("smdp_bpp", iccid=order.iccid, eid=session.eid, bytes=len(bpp))
         return {"transactionId": tid, "boundProfilePackage": b64(bpp)}
 
     def _check_code(self, order: ProfileOrder, hash_cc: bytes | None, tid: bytes) -> None:
@@ -425,14 +425,14 @@ class Smdp:
             tid = data["transactionId"].hex().upper()
             session = self.sessions.pop(tid, None)
             if session is None or session.order is None or session.euicc_cert is None:
-                self._record("smdp_notification", event="install", verified=False, reason="unknown session")
+                self._event("smdp_notification", event="install", verified=False, reason="unknown session")
                 return
             signed = children(raw)[0]
             ok = _verify(session.euicc_cert, value["euiccSignPIR"], signed)
             result, detail = data["finalResult"]
             if ok:
                 session.order.state = "installed" if result == "successResult" else "error"
-            self._record(
+            self._event(
                 "smdp_notification",
                 event="install",
                 iccid=session.order.iccid,
@@ -451,7 +451,7 @@ class Smdp:
             eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
             eid = verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
         except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError):
-            self._record("smdp_notification", verified=False, reason="eUICC certificate chain")
+            self._event("smdp_notification", verified=False, reason="eUICC certificate chain")
             return
         ok = _verify(euicc_cert, value["euiccNotificationSignature"], children(raw)[0])
         bits = meta["profileManagementOperation"]
@@ -460,7 +460,7 @@ class Smdp:
         order = self.order_of_iccid(iccid) if iccid else None
         if ok and order is not None and order.eid == eid and event == "delete":
             order.state = "deleted"
-        self._record("smdp_notification", event=event, iccid=iccid, verified=ok, seq=meta["seqNumber"])
+        self._event("smdp_notification", event=event, iccid=iccid, verified=ok, seq=meta["seqNumber"])
 
     def cancel_session(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """ES9+.CancelSession, SGP.22 §5.6.5: the eUICC's signed cancellation ends the session;
@@ -478,7 +478,7 @@ class Smdp:
         if signed["transactionId"] != session.transaction_id:
             raise Es9Error(*status.TRANSACTION_UNKNOWN, "the signed transactionId is not the session's")
         del self.sessions[tid]
-        self._record("smdp_session_cancelled", reason=signed["reason"])
+        self._event("smdp_session_cancelled", reason=signed["reason"])
         return {}
 
 
