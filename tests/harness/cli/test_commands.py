@@ -50,7 +50,7 @@ def test_every_command_and_argument_has_help_text():
 
 @pytest.mark.parametrize("kind,expected", [
     ("cards", "alphalink-orange"), ("worlds", "europe"), ("operators", "orange-france"),
-    ("plans", "alphalink"), ("offers", "alphalink-bouygues-compteur"),
+    ("plans", "alphalink"), ("offers", "alphalink-bouygues-compteur"), ("events", "registration"),
 ])
 def test_list_names_what_a_scenario_can_use_with_a_description(kind, expected, capsys):
     assert main(["list", kind]) == 0
