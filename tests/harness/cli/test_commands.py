@@ -97,6 +97,12 @@ def test_new_scenario_refuses_an_unknown_card_and_an_existing_file(tmp_path, cap
     assert target.read_text() == "keep me\n"
 
 
+def test_new_scenario_where_nothing_can_be_written_is_one_line_and_exit_2(capsys):
+    assert main(["new", "scenario", "x", "--card", "alphalink-orange", "-o", "/proc/simharness/x.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: /proc/simharness/x.yaml: cannot write it (No such file or directory)\n"
+
+
 def test_commands_run_as_a_module_with_help():
     out = subprocess.run([sys.executable, "-m", "harness.cli", "reader", "read", "--help"],
                          capture_output=True, text=True, timeout=60)
