@@ -22,7 +22,7 @@ import re
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -353,9 +353,9 @@ def _most_precise(errors: list[Any]) -> Any:
     return max(candidates, key=lambda e: (len(e.absolute_path), -len(e.message)))
 
 
-def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
-    """The content of a regular file of at most ``limit`` bytes (a FIFO, a device or a
-    directory is refused without reading it)."""
+def open_regular(path: str | Path) -> BinaryIO:
+    """``path`` opened for reading in binary, if it is a regular file (a FIFO, a device or a
+    directory is refused without reading it, so that nothing blocks or reads without end)."""
     source = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
@@ -371,8 +371,14 @@ def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
         if stat.S_ISDIR(mode):
             raise DataError(source, None, "a directory, not a file")
         raise DataError(source, None, "not a regular file (a FIFO, socket or device is not read)")
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
+    """The content of a regular file (:func:`open_regular`) of at most ``limit`` bytes."""
+    source = str(path)
     try:
-        with os.fdopen(fd, "rb") as f:
+        with open_regular(path) as f:
             data = f.read(limit + 1)
     except OSError as exc:  # a regular file the kernel will not read (/proc/self/mem: EIO)
         raise DataError(source, None, f"cannot read: {exc.strerror}") from None

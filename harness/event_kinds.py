@@ -1,4 +1,4 @@
-"""The kinds of event the run's :class:`~harness.events.EventLog` holds, by the part that records them.
+"""The kinds of event the run's :class:`~harness.events.EventLog` holds, by the modules that record them.
 
 This is the one list of event kinds: ``expect: {events: [{kind: ...}]}`` is checked against it
 when a scenario is loaded, so a misspelt kind is a ``file:line`` error instead of an expectation
@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 _BY_EMITTER: dict[str, dict[str, str]] = {
-    "the card link and the PC/SC transport (harness.terminal.link, harness.readers.pcsc)": {
+    "harness.terminal.link, harness.readers.pcsc": {
         "apdu": "one command and its response, as the terminal sent it",
         "reset": "the card was reset; its ATR (and why, when another party reset it)",
     },
-    "the scenario session (harness.scenario.session)": {
+    "harness.scenario.session": {
         "card_inserted": "the session's card, by ICCID",
         "check_apdu": "a command sent for a check (ef:, the identity check), not by the terminal",
         "check_reset": "a reset made for a check",
     },
-    "the modem (harness.terminal.modem, modem_core)": {
+    "harness.terminal.modem, harness.terminal.modem_core": {
         "sim": "the SIM is absent, or waits for a PIN, after power-on; the status word",
         "pin": "PIN1 presented at power-on: verified or rejected",
         "move": "the terminal moved to a location of the world",
@@ -69,25 +69,25 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
         "esim_download": "a download with an activation code: accepted or not, the ICCID",
         "esim_refused": "an eSIM order or operation refused, and why",
     },
-    "the network's MME (harness.network.mme_core)": {
+    "harness.network.mme_core": {
         "network_attach": "the MME accepted an attach",
         "network_reject": "the MME rejected an attach, with its cause",
         "network_auth_reject": "the MME rejected the authentication response",
         "network_resync": "the AuC resynchronised SQN after a synch failure (TS 33.102 §6.3.5)",
     },
-    "the terminal's data session (harness.terminal.data_session, harness.scenario.data_steps)": {
+    "harness.terminal.data_session, harness.scenario.data_steps": {
         "apn_selected": "the APN chosen for a data session and why",
         "pdn_request": "a PDN connectivity request sent to the network",
         "pdn_not_requested": "no PDN request was sent, and why",
         "fixed_ip_option": "whether the operator offers the fixed-IP option to this line",
         "login_refused": "the operator's login format could not be built for this line",
     },
-    "the packet core (harness.network.packet_core)": {
+    "harness.network.packet_core": {
         "pdn_activation": "a PDN session opened, with its address",
         "pdn_rejected": "a PDN activation refused, with its cause",
         "pdn_released": "a PDN session closed",
     },
-    "the plans engine (harness.plans.engine, harness.scenario.plan_steps)": {
+    "harness.plans.engine, harness.scenario.plan_steps": {
         "line_activated": "a line started on its offer",
         "month_start": "a new billing month began for a line",
         "usage": "data, voice or SMS counted on a line",
@@ -123,7 +123,7 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
         "deactivated": "the line ended (contract expired after cancellation)",
         "bill": "a month's bill",
     },
-    "the partner's fleet of lines (harness.lines.fleet, harness.scenario.line_steps)": {
+    "harness.lines.fleet, harness.scenario.line_steps": {
         "line_ordered": "a line ordered (network, SIM type, number, when it becomes active)",
         "line_active": "an ordered line became active",
         "line_suspended": "a line suspended",
@@ -151,7 +151,7 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
 KINDS: Mapping[str, str] = MappingProxyType(
     {kind: what for kinds in _BY_EMITTER.values() for kind, what in kinds.items()})
 
-#: the part that records each kind
+#: the modules that record each kind
 EMITTER: Mapping[str, str] = MappingProxyType(
     {kind: part for part, kinds in _BY_EMITTER.items() for kind in kinds})
 
@@ -161,5 +161,5 @@ def unknown_kind(kind: str) -> str | None:
     if kind in KINDS:
         return None
     close = difflib.get_close_matches(kind, list(KINDS), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else "see harness/event_kinds.py for the list"
+    hint = f"did you mean {close[0]!r}?" if close else "'simharness list events' lists them"
     return f"unknown event kind {kind!r} ({hint})"

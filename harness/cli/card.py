@@ -222,8 +222,12 @@ def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
     print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
           f"{', '.join(args.profiles)}", flush=True)
     if args.pki_dir:
-        pki.write(args.pki_dir)
-        write_credentials(credentials, args.pki_dir)
+        try:
+            pki.write(args.pki_dir)
+            write_credentials(credentials, args.pki_dir)
+        except OSError as exc:  # a file or a device in the way, a folder that cannot be made
+            raise DataError("<command line>", None, f"--pki-dir {args.pki_dir}: cannot write the test PKI "
+                                                    f"there ({exc.strerror or exc})") from None
         print(f"test PKI written to {args.pki_dir}", flush=True)
     return euicc
 

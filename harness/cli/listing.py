@@ -1,8 +1,9 @@
-"""``simharness list cards|worlds|operators|plans|offers``: what the bundled fixtures hold.
+"""``simharness list cards|worlds|operators|plans|offers|events``: what the bundled fixtures hold,
+and the event kinds a scenario can expect.
 
-Each entry is one line: its name (what a scenario's ``card:``, ``world:``, an ``mno:`` or an
-``offer:`` names) and a description read from the fixture itself, through the loader that
-uses it.
+Each entry is one line: its name (what a scenario's ``card:``, ``world:``, an ``mno:``, an
+``offer:`` or the ``kind:`` of an ``events:`` expectation names) and a description read from the
+fixture itself, through the loader that uses it (for events, from :mod:`harness.event_kinds`).
 """
 
 from __future__ import annotations
@@ -73,8 +74,17 @@ def offers() -> list[Entry]:
     return out
 
 
+def events() -> list[Entry]:
+    """The event kinds of the run's log (``kind:`` of an ``events:`` expectation)."""
+    from harness import event_kinds
+
+    return [{"name": kind, "description": what, "detail": event_kinds.EMITTER[kind],
+             "source": event_kinds.__name__} for kind, what in event_kinds.KINDS.items()]
+
+
 KINDS: dict[str, Callable[[], list[Entry]]] = {
     "cards": cards, "worlds": worlds, "operators": operators, "plans": plans, "offers": offers,
+    "events": events,
 }
 
 
@@ -92,9 +102,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list the bundled cards, worlds, operators, plans or offers",
-                       description="List what the bundled fixtures hold, one line each: the name a "
-                                   "scenario uses and a description.")
+    p = sub.add_parser("list", help="list the bundled cards, worlds, operators, plans or offers, or "
+                                    "the event kinds",
+                       description="List what the bundled fixtures hold, or the event kinds an events: "
+                                   "expectation names, one line each: the name a scenario uses and a "
+                                   "description.")
     p.add_argument("kind", choices=list(KINDS), metavar="KIND",
                    help="what to list: " + ", ".join(KINDS))
     p.add_argument("--json", action="store_true", help="JSON output: a list of {name, description, detail, "

@@ -77,9 +77,13 @@ def cmd_new_scenario(args: argparse.Namespace) -> int:
         print(f"error: {target} exists; choose another name or --output", file=sys.stderr)
         return 2
     text = render(Path(args.name).stem, args.card, args.world)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.new.yaml")
-    tmp.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a folder that cannot be made or written (/proc, read-only, full)
+        print(f"error: {target}: cannot write it ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     try:
         loader.load_file(tmp)  # what is written validates
     except DataError:

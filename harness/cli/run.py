@@ -248,20 +248,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if skipped:
         console.print(f"skipped: {escape(skipped[0].message)}" + (f" (and {len(skipped) - 1} more)"
                                                                   if len(skipped) > 1 else ""))
-    if args.events:
-        from harness.scenario.event_export import write_events
+    option = ""
+    try:
+        if args.events:
+            from harness.scenario.event_export import write_events
 
-        write_events(args.events, [(o.id, o.events or []) for o in outcomes])
-    if args.junitxml:
-        write_junit(args.junitxml, outcomes, errors, wall)
-    if args.report:
-        from harness.scenario import report
+            option = f"--events {args.events}"
+            write_events(args.events, [(o.id, o.events or []) for o in outcomes])
+        if args.junitxml:
+            option = f"--junitxml {args.junitxml}"
+            write_junit(args.junitxml, outcomes, errors, wall)
+        if args.report:
+            from harness.scenario import report
 
-        report.write(args.report, [
-            report.ReportEntry(o.id, o.name, o.source, o.verdict, o.events or [], o.start,
-                               o.report or o.message, o.duration)
-            for o in outcomes], report.RunSummary(run_started, wall, len(errors), target.describe()))
-        console.print(f"report: {escape(args.report)}")
+            option = f"--report {args.report}"
+            report.write(args.report, [
+                report.ReportEntry(o.id, o.name, o.source, o.verdict, o.events or [], o.start,
+                                   o.report or o.message, o.duration)
+                for o in outcomes], report.RunSummary(run_started, wall, len(errors), target.describe()))
+            console.print(f"report: {escape(args.report)}")
+    except OSError as exc:  # a directory, a full disk, a place that cannot be written
+        why = exc.strerror or str(exc)
+        console.print(f"[red]error:[/] {escape(option)}: cannot write it ({escape(why)})", soft_wrap=True)
+        return 2
     if not scenarios and not errors:
         console.print("[red]no scenario found[/]")
         return 1

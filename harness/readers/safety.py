@@ -21,6 +21,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from csim.yamlsrc import DataError, read_bytes
 from harness.readers.trace import KEY_REFERENCES, command_name
 from harness.terminal.link import normal_ending
 from harness.terminal.transport import TransportError
@@ -307,10 +308,12 @@ def load_adm_key(
     if file is None:
         return None
     path = Path(file)
-    try:
-        text = path.read_text(encoding="ascii")
-    except OSError as exc:
-        raise ValueError(f"cannot read the ADM key file {path}: {exc.strerror}") from None
+    try:  # a regular file of a few bytes: /dev/zero or a FIFO never hangs the run
+        text = read_bytes(path, 4096).decode("ascii")
+    except DataError as exc:
+        raise ValueError(f"cannot read the ADM key file {path}: {exc.message}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read the ADM key file {path}: not ASCII text") from None
     try:
         return AdmKey(parse_adm(text), str(path))
     except ValueError as exc:

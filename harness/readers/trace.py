@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from csim.sw import sw_meaning
+from csim.yamlsrc import open_regular
 
 # INS -> command name (TS 102 221 §10.1.2, TS 51.011 §9.2, TS 102 223 for CAT, TS 31.102)
 COMMANDS: dict[int, str] = {
@@ -210,17 +211,36 @@ class Tracer:
         self.close()
 
 
+#: the longest line a trace file may have (an APDU line is well under 1 kB)
+MAX_LINE = 64 * 1024
+
+
 def read_trace(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """The events of a trace file (the header first)."""
-    with open(path, encoding="ascii") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
+    """The events of a trace file (the header first); a regular file only, read line by line
+    (:class:`ValueError` with ``file:line`` on a line that is no trace event)."""
+    with open_regular(path) as f:
+        lineno = 0
+        while raw := _line(f, path):
+            lineno += 1
+            if len(raw) > MAX_LINE:
+                raise ValueError(f"{path}:{lineno}: not a trace line: longer than {MAX_LINE} bytes")
+            try:
+                line = raw.decode("ascii").strip()
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}:{lineno}: not a trace line: not ASCII text") from None
             if not line:
                 continue
             try:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: not a trace line: {exc.msg}") from None
+
+
+def _line(f: IO[bytes], path: str | os.PathLike[str]) -> bytes:
+    try:
+        return f.readline(MAX_LINE + 1)
+    except OSError as exc:  # a regular file the kernel will not read (/proc/self/mem: EIO)
+        raise ValueError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _hex_bytes(text: str) -> bytes:

@@ -45,16 +45,26 @@ def event_record(scenario: str, ev: Event) -> dict[str, Any]:
 
 
 def write_events(path: str | os.PathLike[str], runs: Iterable[tuple[str, Iterable[Event]]]) -> None:
-    """Write the event logs of ``runs`` (scenario id, events) to ``path``, atomically."""
+    """Write the event logs of ``runs`` (scenario id, events) to ``path``: a file atomically; a
+    path that is something else (``/dev/stdout``, a FIFO, a device) is written to as it is, never
+    replaced by a file."""
     target = Path(path)
+    if os.path.exists(target) and not target.is_file():  # a directory fails to open: an OSError
+        with open(target, "w", encoding="utf-8") as out:
+            _write_runs(out, runs)
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for scenario, events in runs:
-                for ev in events:
-                    out.write(json.dumps(event_record(scenario, ev), sort_keys=True) + "\n")
+            _write_runs(out, runs)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_runs(out: Any, runs: Iterable[tuple[str, Iterable[Event]]]) -> None:
+    for scenario, events in runs:
+        for ev in events:
+            out.write(json.dumps(event_record(scenario, ev), sort_keys=True) + "\n")

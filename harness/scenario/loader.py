@@ -274,11 +274,23 @@ def _import(lib: _Library, doc: LineDict, source: str, chain: tuple[str, ...], d
         _import(lib, library, str(target), (*chain, key), done)
 
 
+#: the most steps one file expands to, its blocks used and its matrix entries counted (the bundled
+#: files have at most 35): blocks that use blocks ten times each would otherwise multiply
+MAX_STEPS = 5_000
+
+
 def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mapping[str, Any],
-                  via: tuple[tuple[str, int | None], ...], out: list[Step]) -> None:
+                  via: tuple[tuple[str, int | None], ...], out: list[Step], limit: int = MAX_STEPS,
+                  top: str | None = None) -> None:
+    """Append the steps of ``items`` to ``out``, blocks expanded, at most ``limit`` in all; an
+    error of that bound is reported at the outermost ``use:`` of ``top`` (the scenario file)."""
+    top = top or source
     for i, raw in enumerate(items):
         line = items.line_of(i)
         src = getattr(items, "source", source)
+        if len(out) >= limit:
+            raise DataError(top if via else src, via[0][1] if via else line,
+                            f"more than {MAX_STEPS} steps once blocks and matrix entries are expanded")
         if isinstance(raw, str):
             out.append(Step(len(out), raw, None, line, via))
             continue
@@ -312,7 +324,8 @@ def _expand_steps(items: LineList, source: str, lib: _Library, variables: Mappin
                     scope[pname] = default
                 else:
                     raise DataError(src, raw.line_of("use"), f"block {name!r} needs parameter {pname!r}")
-            _expand_steps(block.steps, block.source, lib, scope, via + ((name, raw.line_of("use")),), out)
+            _expand_steps(block.steps, block.source, lib, scope, via + ((name, raw.line_of("use")),), out,
+                          limit, top)
             continue
         if not _has_vars(raw[kind]):
             # already checked with its file (scenario or block library)
@@ -550,7 +563,11 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
     _import(lib, doc, source, (here,), {here})
 
     scenarios = []
+    budget = MAX_STEPS  # for the whole file: every matrix entry expands the steps again
     for ident, entry, entry_line in _matrix_entries(doc):
+        if budget <= 0:
+            raise DataError(source, entry_line, f"more than {MAX_STEPS} steps once blocks and matrix "
+                                                "entries are expanded")
         card = entry.get("card", doc.get("card"))
         world = entry.get("world", doc.get("world"))
         card_line = entry.line_of("card") if isinstance(entry, LineDict) and "card" in entry else (
@@ -569,7 +586,8 @@ def expand(doc: LineDict, source: str | None = None) -> list[Scenario]:
         config.update(entry.get("config") or {})
         config = _substitute(config, variables, source, doc.line_of("config"))
         steps: list[Step] = []
-        _expand_steps(doc["steps"], source, lib, variables, (), steps)
+        _expand_steps(doc["steps"], source, lib, variables, (), steps, budget)
+        budget -= len(steps)
         markers = tuple(dict.fromkeys([*(doc.get("markers") or []), *(entry.get("markers") or [])]))
         name = _substitute(doc["name"], variables, source, doc.line_of("name"))
         scn = Scenario(name=name, source=source, line=entry_line or doc.line_of("name"), card=card,

@@ -114,14 +114,14 @@ def _scan() -> tuple[dict[str, list[str]], dict[tuple[str, str], str]]:
             else:
                 head = f"{name}({', '.join(a.replace(' ', '') for a in args[:pos + 1])}"
                 computed[(rel, head)] = where
-    for (_, _), feeder in COMPUTED.items():
+    for (site, _), feeder in COMPUTED.items():
         if feeder is None:
             continue
         rel, pattern = feeder
         fed = re.findall(pattern, (ROOT / rel).read_text(encoding="utf-8"))
         assert fed, f"{rel}: no kind matches {pattern!r}: the emitter changed, update COMPUTED"
         for kind in fed:
-            kinds.setdefault(kind, []).append(rel)
+            kinds.setdefault(kind, []).append(f"{site} (from {rel})")
     return kinds, computed
 
 
@@ -148,6 +148,16 @@ def test_every_declared_kind_is_emitted_somewhere(scanned):
     kinds, _ = scanned
     assert set(KINDS) - set(kinds) == set()
     assert set(EMITTER) == set(KINDS)
+
+
+def test_each_kind_is_recorded_where_the_registry_says(scanned):
+    kinds, _ = scanned
+    wrong = {}
+    for kind, places in kinds.items():
+        modules = {p.split(":")[0].split(" ")[0].rsplit(".", 1)[0].replace("/", ".") for p in places}
+        if kind in EMITTER and not modules & set(EMITTER[kind].split(", ")):
+            wrong[kind] = (EMITTER[kind], sorted(modules))
+    assert wrong == {}
 
 
 def test_a_run_of_every_bundled_scenario_records_declared_kinds_only():
@@ -194,7 +204,7 @@ def test_unknown_kind_names_the_closest_kind():
     assert unknown_kind("registratoin") == "unknown event kind 'registratoin' (did you mean 'registration'?)"
     assert unknown_kind("pdn_activaton") == ("unknown event kind 'pdn_activaton' "
                                              "(did you mean 'pdn_activation'?)")
-    assert unknown_kind("zzzzzz") == "unknown event kind 'zzzzzz' (see harness/event_kinds.py for the list)"
+    assert unknown_kind("zzzzzz") == "unknown event kind 'zzzzzz' ('simharness list events' lists them)"
 
 
 def test_validate_refuses_an_unknown_kind_at_its_line(tmp_path):
@@ -208,6 +218,6 @@ def test_validate_refuses_an_unknown_kind_at_its_line(tmp_path):
     with pytest.raises(DataError) as err:
         loader.load_file(path)
     assert str(err.value) == (f"{path}:9: unknown event kind 'zzzzzz' "
-                              "(see harness/event_kinds.py for the list)")
+                              "('simharness list events' lists them)")
     path.write_text(path.read_text(encoding="utf-8").replace("zzzzzz", "refresh"), encoding="utf-8")
     assert len(loader.load_file(path)[0].steps) == 2

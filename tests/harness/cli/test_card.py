@@ -81,3 +81,10 @@ def test_bad_input_is_an_error(capsys, tmp_path):
     assert f"{bad}:1:" in capsys.readouterr().err
 
 
+
+
+def test_a_pki_dir_that_cannot_be_written_is_one_line_and_exit_2(capsys):
+    assert main(["card", "serve", "--euicc", "alphalink-orange", "--pki-dir", "/proc/simharness/pki"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: <command line>: --pki-dir /proc/simharness/pki: cannot write the test PKI there "
+                   "(No such file or directory)\n")

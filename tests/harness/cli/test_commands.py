@@ -50,7 +50,7 @@ def test_every_command_and_argument_has_help_text():
 
 @pytest.mark.parametrize("kind,expected", [
     ("cards", "alphalink-orange"), ("worlds", "europe"), ("operators", "orange-france"),
-    ("plans", "alphalink"), ("offers", "alphalink-bouygues-compteur"),
+    ("plans", "alphalink"), ("offers", "alphalink-bouygues-compteur"), ("events", "registration"),
 ])
 def test_list_names_what_a_scenario_can_use_with_a_description(kind, expected, capsys):
     assert main(["list", kind]) == 0
@@ -95,6 +95,12 @@ def test_new_scenario_refuses_an_unknown_card_and_an_existing_file(tmp_path, cap
     assert main(["new", "scenario", "x", "--card", "alphalink-orange", "-o", str(target)]) == 2
     assert "exists" in capsys.readouterr().err
     assert target.read_text() == "keep me\n"
+
+
+def test_new_scenario_where_nothing_can_be_written_is_one_line_and_exit_2(capsys):
+    assert main(["new", "scenario", "x", "--card", "alphalink-orange", "-o", "/proc/simharness/x.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: /proc/simharness/x.yaml: cannot write it (No such file or directory)\n"
 
 
 def test_commands_run_as_a_module_with_help():

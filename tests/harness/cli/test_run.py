@@ -1,5 +1,7 @@
 """``simharness run`` / ``simharness validate`` on real scenarios."""
 
+import os
+import stat
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -61,6 +63,30 @@ def test_run_junitxml(files, tmp_path):
     failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["bad"]
     assert "208-10" in failed[0].find("failure").text
+
+
+@pytest.mark.parametrize(("option", "where", "why"), [
+    ("--junitxml", "/dev/full", "No space left on device"),
+    ("--report", "/dev/full", "No space left on device"),
+    ("--junitxml", ".", "Is a directory"),
+    ("--report", ".", "Is a directory"),
+    ("--events", ".", "Is a directory"),
+])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(files, capsys, option, where, why):
+    path = str(files) if where == "." else where
+    assert main(["run", "-q", option, path, str(files / "good.yaml")]) == 2
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"error: {option} {path}: cannot write it ({why})"
+
+
+def test_events_written_to_a_device_leave_the_device_in_place(files, capsys):
+    null = files / "null"
+    try:
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+    assert main(["run", "-q", "--events", str(null), str(files / "good.yaml")]) == 0
+    assert stat.S_ISCHR(os.stat(null).st_mode)  # written through, not replaced by a file
 
 
 def test_run_keyword_filter(files, capsys):

@@ -134,6 +134,9 @@ def test_bad_adm_values_are_rejected_without_echoing_them(tmp_path, monkeypatch)
     assert "12ab" not in str(err.value)
     with pytest.raises(ValueError, match="cannot read the ADM key file"):
         load_adm_key(file=tmp_path / "missing")
+    for unreadable, why in (("/dev/zero", "not a regular file"), (tmp_path, "a directory")):
+        with pytest.raises(ValueError, match=f"cannot read the ADM key file {unreadable}: {why}"):
+            load_adm_key(file=unreadable)
 
 
 def test_adm_formats():

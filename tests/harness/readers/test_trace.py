@@ -1,6 +1,7 @@
 """APDU trace files: masking of PIN/PUK/ADM and keys, and the pretty-printer."""
 
 import json
+import os
 
 from harness.readers.trace import Tracer, command_name, format_events, mask_command, read_trace, sw_meaning
 
@@ -84,3 +85,23 @@ def test_trace_command_prints_the_file(tmp_path, capsys):
     bad.write_text("not json\n")
     assert cmd_trace(argparse.Namespace(file=str(bad))) == 2
     assert f"{bad}:1: not a trace line" in capsys.readouterr().err
+
+
+def test_trace_of_what_is_no_trace_file_is_one_line_and_exit_2_without_hanging(tmp_path, capsys):
+    from harness.cli.main import main
+
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    (tmp_path / "binary.jsonl").write_bytes(b'{"trace": 1}\n\xff\xfe\n')
+    (tmp_path / "long.jsonl").write_bytes(b"x" * 70_000 + b"\n")
+    cases = {
+        "/dev/zero": "/dev/zero: not a regular file (a FIFO, socket or device is not read)",
+        str(fifo): f"{fifo}: not a regular file (a FIFO, socket or device is not read)",
+        "/proc/self/mem": "/proc/self/mem: cannot read: Input/output error",
+        str(tmp_path / "binary.jsonl"): f"{tmp_path / 'binary.jsonl'}:2: not a trace line: not ASCII text",
+        str(tmp_path / "long.jsonl"):
+            f"{tmp_path / 'long.jsonl'}:1: not a trace line: longer than 65536 bytes",
+    }
+    for path, why in cases.items():
+        assert main(["trace", path]) == 2
+        assert capsys.readouterr().err == f"error: {why}\n"
