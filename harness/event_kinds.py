@@ -45,7 +45,7 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
         "menu_selection": "a SET UP MENU item was selected (ENVELOPE menu selection)",
         "network_name": "the registered network's name (EF_OPL/EF_PNN or the network's) and the name shown",
     },
-    "the terminal's LPA (harness.terminal.lpa)": {
+    "harness.terminal.lpa": {
         "lpa_download": "a profile download from an SM-DP+ (SGP.22 §3.1.3): its outcome",
         "lpa_refused": "an activation code or a download refused, with the SGP.22 status",
         "lpa_enable": "EnableProfile sent to the eUICC (SGP.22 §5.7.16) and its result",
@@ -53,7 +53,7 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
         "lpa_delete": "DeleteProfile sent to the eUICC (SGP.22 §5.7.18) and its result",
         "lpa_notifications_sent": "notifications handed to the SM-DP+ and removed from the eUICC",
     },
-    "the SM-DP+ (harness.network.smdp)": {
+    "harness.network.smdp.server": {
         "smdp_order": "a profile ordered for a line: its ICCID and matching ID",
         "smdp_order_cancelled": "an order cancelled (SIM swap away from the eSIM)",
         "smdp_refused": "an ES9+ or order function refused, with its SGP.22 subject and reason codes",
@@ -62,7 +62,7 @@ _BY_EMITTER: dict[str, dict[str, str]] = {
         "smdp_notification": "a notification handled (install, enable, disable, delete), verified or not",
         "smdp_session_cancelled": "an RSP session cancelled by the eUICC, and why",
     },
-    "the eSIM steps (harness.scenario.esim_steps, harness.scenario.session)": {
+    "harness.scenario.esim_steps, harness.scenario.session": {
         "euicc_inserted": "an eUICC put in the terminal, by EID",
         "esim_activation_email": "the partner's activation e-mail: the activation code",
         "esim_activation_sms": "the partner's SMS: the confirmation code",

@@ -213,7 +213,7 @@ def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
         print(f"reader 0 (vpcd port {args.port}): eUICC EID {creds.eid} ({creds.curve}) from state {state}: "
               f"{held or 'no profile'}", flush=True)
         if args.pki_dir:
-            write_credentials(creds, args.pki_dir)
+            _write_pki(args.pki_dir, lambda d: write_credentials(creds, d))
             print(f"eUICC certificate and key written to {args.pki_dir}", flush=True)
         return euicc
     pki = TestPki.generate(args.curve)
@@ -222,14 +222,20 @@ def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
     print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
           f"{', '.join(args.profiles)}", flush=True)
     if args.pki_dir:
-        try:
-            pki.write(args.pki_dir)
-            write_credentials(credentials, args.pki_dir)
-        except OSError as exc:  # a file or a device in the way, a folder that cannot be made
-            raise DataError("<command line>", None, f"--pki-dir {args.pki_dir}: cannot write the test PKI "
-                                                    f"there ({exc.strerror or exc})") from None
+        _write_pki(args.pki_dir, pki.write, lambda d: write_credentials(credentials, d))
         print(f"test PKI written to {args.pki_dir}", flush=True)
     return euicc
+
+
+def _write_pki(directory: str, *writers: Any) -> None:
+    """Each writer's files into ``directory``; a file or a device in the way, or a folder that
+    cannot be made, is a :class:`DataError` of the command line."""
+    try:
+        for write in writers:
+            write(directory)
+    except OSError as exc:
+        raise DataError("<command line>", None, f"--pki-dir {directory}: cannot write the test PKI "
+                                                f"there ({exc.strerror or exc})") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -126,9 +126,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         path = _state_path(args.state, "euicc")
         try:
             cards, paths = [serve_euicc(args, path)], [path]
-        except ValueError as exc:
-            print(f"error: {str(exc).splitlines()[0]}; move it away to start again from "
-                  f"{' '.join(args.profiles)}", file=sys.stderr)
+        except ValueError as exc:  # a saved state that is no eUICC's, or a bad --pki-dir
+            advice = "" if isinstance(exc, DataError) and exc.source == "<command line>" else (
+                f"; move it away to start again from {' '.join(args.profiles)}")
+            print(f"error: {str(exc).splitlines()[0]}{advice}", file=sys.stderr)
             return 2
     for profile in [] if args.euicc else args.profiles:
         path = _state_path(args.state, profile)
