@@ -16,10 +16,12 @@ cdef extern from "openssl/evp.h" nogil:
         pass
     ctypedef struct ENGINE:
         pass
+    ctypedef struct OSSL_LIB_CTX:
+        pass
     EVP_CIPHER_CTX* EVP_CIPHER_CTX_new()
     void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX* ctx)
     int EVP_CIPHER_CTX_set_padding(EVP_CIPHER_CTX* ctx, int pad)
-    const EVP_CIPHER* EVP_aes_128_ecb()
+    EVP_CIPHER* EVP_CIPHER_fetch(OSSL_LIB_CTX* ctx, const char* algorithm, const char* properties)
     int EVP_EncryptInit_ex(EVP_CIPHER_CTX* ctx, const EVP_CIPHER* cipher, ENGINE* impl,
                            const unsigned char* key, const unsigned char* iv)
     int EVP_EncryptUpdate(EVP_CIPHER_CTX* ctx, unsigned char* out, int* outl,

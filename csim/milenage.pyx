@@ -120,6 +120,14 @@ def sqn_join(seq: int, ind: int) -> int:
     return (seq << IND_BITS) | ind
 
 
+#: AES-128-ECB fetched once from the default provider: OpenSSL 3 looks an algorithm up (under
+#: its locks) on every EVP_EncryptInit_ex given EVP_aes_128_ecb(), an explicitly fetched one it
+#: does not (OpenSSL 3 migration guide, "Fetching algorithms")
+cdef const EVP_CIPHER* _AES_128_ECB = EVP_CIPHER_fetch(NULL, b"AES-128-ECB", NULL)
+if _AES_128_ECB == NULL:
+    raise ImportError("libcrypto has no AES-128-ECB in its default provider")
+
+
 def compute_opc(k, op) -> bytes:
     """OPc = OP XOR E_K(OP), TS 35.206 §4.1."""
     cdef bytes kb = _buf(k, 16, "K")
@@ -131,7 +139,7 @@ def compute_opc(k, op) -> bytes:
     if ctx == NULL:
         raise MemoryError("EVP_CIPHER_CTX_new failed")
     try:
-        if (EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), NULL, kb, NULL) != 1
+        if (EVP_EncryptInit_ex(ctx, _AES_128_ECB, NULL, kb, NULL) != 1
                 or EVP_CIPHER_CTX_set_padding(ctx, 0) != 1
                 or EVP_EncryptUpdate(ctx, out, &outl, opb, 16) != 1):
             raise RuntimeError("AES-128 encryption failed in libcrypto")
@@ -184,7 +192,7 @@ cdef class Milenage:
         self.ctx = EVP_CIPHER_CTX_new()
         if self.ctx == NULL:
             raise MemoryError("EVP_CIPHER_CTX_new failed")
-        if (EVP_EncryptInit_ex(self.ctx, EVP_aes_128_ecb(), NULL, kb, NULL) != 1
+        if (EVP_EncryptInit_ex(self.ctx, _AES_128_ECB, NULL, kb, NULL) != 1
                 or EVP_CIPHER_CTX_set_padding(self.ctx, 0) != 1):
             raise RuntimeError("AES-128 key setup failed in libcrypto")
 
