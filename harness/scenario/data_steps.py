@@ -331,7 +331,8 @@ class DataContext(OfRun):
                 imsi = usim.imsi
                 if modem.powered and modem.sim_state == "ready":
                     self.terminal.follow_card(self.session.transport,
-                                              (usim.iccid, imsi, modem.refresh_count, modem.powered))
+                                              (usim.iccid, imsi, modem.refresh_count, modem.powered),
+                                              usim.ust)
                 if self.plane is None or not self.terminal.sessions:
                     self._imsi = imsi
                     return
