@@ -213,10 +213,12 @@ class DataTerminal:
         )
 
     # -- the card
-    def refresh_card(self, transport: Any, status: Mapping[str, Any]) -> None:
-        """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again."""
+    def refresh_card(self, transport: Any, status: Mapping[str, Any],
+                     services: Collection[int] | None = None) -> None:
+        """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again.
+        ``services``: the EF_UST services the modem read (:func:`read_card_identity`)."""
         self.follow_card(transport, (status.get("iccid"), status.get("imsi"), status.get("refresh_count"),
-                                     status.get("powered")))
+                                     status.get("powered")), services)
 
     def follow_card(self, transport: Any, seen: tuple[Any, ...],
                     services: Collection[int] | None = None) -> None:
