@@ -331,7 +331,8 @@ class DataContext(OfRun):
                 imsi = usim.imsi
                 if modem.powered and modem.sim_state == "ready":
                     self.terminal.follow_card(self.session.transport,
-                                              (usim.iccid, imsi, modem.refresh_count, modem.powered))
+                                              (usim.iccid, imsi, modem.refresh_count, modem.powered),
+                                              usim.ust)
                 if self.plane is None or not self.terminal.sessions:
                     self._imsi = imsi
                     return
@@ -340,7 +341,8 @@ class DataContext(OfRun):
             status = modem_view(modem)
         st = status
         if st.get("powered") and st.get("sim") == "ready":
-            self.terminal.refresh_card(self.session.transport, st)
+            usim = getattr(self.session.modem, "usim", None)
+            self.terminal.refresh_card(self.session.transport, st, usim.ust if usim is not None else None)
         if self.plane is None or not self.terminal.sessions:
             self._imsi = st.get("imsi")
             return

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,16 @@ def _read(link: UiccLink, path: str, record: bool = False) -> bytes | None:
 
 
 def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None = None,
-                       activation_date: dt.date | None = None) -> CardIdentity:
+                       activation_date: dt.date | None = None,
+                       services: Collection[int] | None = None) -> CardIdentity:
     """What a terminal reads from the card to choose its APN, through a link (or a new link on
     a transport): EF_ICCID from the MF, then in ADF.USIM (selected on the way to EF_MSISDN) the
     USIM's files by FID (TS 102 221 §8.4.1: an EF of the current DF). EF_GID1 is read only when
     EF_UST has service 17; its whole contents are kept, unused ``FF`` bytes included, as Android's
     ``IccRecords.getGid1()`` gives them to the MVNO match.
+
+    ``services``: the EF_UST services the terminal already read at the USIM initialisation
+    (TS 31.102 §5.1.1); EF_UST is read here when they are not given.
 
     ``sim_reference`` and ``activation_date`` are not on the card: they come with the order
     (the installer's sheet) and select the APN of providers that publish it per reference.
@@ -72,8 +76,11 @@ def read_card_identity(card: UiccLink | Transport, *, sim_reference: str | None 
             link.select_path(ADF_USIM)
         except CardCommandError:
             pass
-    imsi, ad, spn, ust = link.read(EF_IMSI), link.read(EF_AD), link.read(EF_SPN), link.read(EF_UST)
-    gid1 = link.read(EF_GID1) if ust and SERVICE_GID1 in enc.decode_service_table(ust) else None
+    imsi, ad, spn = link.read(EF_IMSI), link.read(EF_AD), link.read(EF_SPN)
+    if services is None:
+        ust = link.read(EF_UST)
+        services = enc.decode_service_table(ust) if ust else ()
+    gid1 = link.read(EF_GID1) if SERVICE_GID1 in services else None
     raw = (iccid, imsi, ad, spn, gid1, msisdn, sim_reference, activation_date)
     identity = _identities.get(raw)
     if identity is None:
@@ -206,21 +213,25 @@ class DataTerminal:
         )
 
     # -- the card
-    def refresh_card(self, transport: Any, status: Mapping[str, Any]) -> None:
-        """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again."""
+    def refresh_card(self, transport: Any, status: Mapping[str, Any],
+                     services: Collection[int] | None = None) -> None:
+        """Read the card after power-on, a REFRESH or an IMSI change; choose the APN again.
+        ``services``: the EF_UST services the modem read (:func:`read_card_identity`)."""
         self.follow_card(transport, (status.get("iccid"), status.get("imsi"), status.get("refresh_count"),
-                                     status.get("powered")))
+                                     status.get("powered")), services)
 
-    def follow_card(self, transport: Any, seen: tuple[Any, ...]) -> None:
+    def follow_card(self, transport: Any, seen: tuple[Any, ...],
+                    services: Collection[int] | None = None) -> None:
         """:meth:`refresh_card` given the modem's ``(iccid, imsi, refresh_count, powered)``: the
-        card is read again only when one of them changed since the last read."""
+        card is read again only when one of them changed since the last read. ``services``: the
+        EF_UST services the modem read (:func:`read_card_identity`)."""
         if seen == self._seen and self.card is not None:
             return
         self._seen = seen
         if self._link is None or self._link.transport is not transport:
             self._link = UiccLink(transport)  # the terminal's link: it remembers the USIM AID
         card = read_card_identity(self._link, sim_reference=self.sim_reference,
-                                  activation_date=self.activation_date)
+                                  activation_date=self.activation_date, services=services)
         self.card = card
         choice = self.state.on_card(card)
         apn = choice.setting.apn if choice.setting else None

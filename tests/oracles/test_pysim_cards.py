@@ -99,13 +99,48 @@ def _application(body: list[Any]) -> list[dict[str, str]]:
     return out
 
 
+def _expected_applications(p: Any) -> list[dict[str, str]]:
+    """EF.DIR (TS 102 221 §13.1): the USIM's record, then the ISIM's when the profile has one."""
+    apps = [{"aid": p.usim_aid.hex(), "label": p.usim_label}]
+    if p.isim is not None:
+        apps.append({"aid": p.isim.aid.hex(), "label": p.isim.label})
+    return apps
+
+
+def _opl(body: list[Any]) -> list[dict[str, Any]]:
+    return [{"plmn": e["lai"]["mcc_mnc"], "lac_min": int(e["lai"]["lac_min"], 16),
+             "lac_max": int(e["lai"]["lac_max"], 16), "pnn_record": e["pnn_record_id"]}
+            for e in _entries(body)]
+
+
+def _pnn_records(body: list[Any]) -> list[set[str]]:
+    """The name elements of each EF.PNN record (pySim leaves the TS 24.008 §10.5.3.5a names coded)."""
+    return [{k for item in record for k in item} for record in _entries(body)]
+
+
+def _expected_pnn_records(p: Any) -> list[set[str]]:
+    return [{"full_name_for_network", *(["short_name_for_network"] if "short" in r else [])}
+            for r in p.files["ADF_USIM/EF_PNN"] if r]
+
+
+def _loci_5gs(body: dict[str, Any]) -> dict[str, Any]:
+    return {"guti": body["5g_guti"], "status": body["5gs_update_status"]}
+
+
+def _expected_loci_5gs(p: Any) -> dict[str, Any]:
+    """TS 31.102 §4.4.11.2 on a card no terminal registered: no 5G-GUTI, 5U2 NOT UPDATED."""
+    from csim.profile import DEFAULTS
+
+    value = p.files.get("DF_5GS/EF_5GS3GPPLOCI", DEFAULTS["DF_5GS/EF_5GS3GPPLOCI"])
+    return {"guti": value["guti"] or "ff" * 13, "status": value["status"]}
+
+
 # name -> (file in pySim's fsdump, what pySim's decoded body shows, what the profile says)
 Check = tuple[str, Callable[[Any], Any], Callable[[Any], Any]]
 USIM, GSM = "MF/ADF.USIM", "MF/DF.GSM"
 CHECKS: dict[str, Check] = {
     "ICCID": ("MF/EF.ICCID", lambda b: b["iccid"], lambda p: p.iccid),
-    "EF.DIR": ("MF/EF.DIR", _application, lambda p: [{"aid": p.usim_aid.hex(), "label": p.usim_label}]
-               + ([{"aid": p.isim.aid.hex(), "label": p.isim.label}] if p.isim else [])),
+    "EF.DIR": ("MF/EF.DIR", _application, lambda p: _expected_applications(p)),
     "PL": ("MF/EF.PL", _entries, lambda p: p.languages),
     "IMSI": (f"{USIM}/EF.IMSI", lambda b: b["imsi"], lambda p: p.active_profile.imsi),
     "AD": (f"{USIM}/EF.AD", lambda b: b["mnc_len"], lambda p: p.active_profile.mnc_length),
@@ -143,10 +178,41 @@ CHECKS: dict[str, Check] = {
                       lambda p: _expected_with_act(p.active_profile.hplmnwact)),
 }
 
+# Files that a service of EF_UST calls for (TS 31.102 §4.2.8), checked on the cards whose profile
+# declares them; on the others pySim must find no such file: name -> (check, service)
+OPTIONAL: dict[str, tuple[Check, int]] = {
+    "GID1": ((f"{USIM}/EF.GID1", lambda b: b["raw"], lambda p: p.files["ADF_USIM/EF_GID1"].lower()), 17),
+    "PNN": ((f"{USIM}/EF.PNN", _pnn_records, _expected_pnn_records), 45),
+    "OPL": ((f"{USIM}/EF.OPL", _opl, lambda p: [e for e in p.files["ADF_USIM/EF_OPL"] if e]), 46),
+    "5GS3GPPLOCI": ((f"{USIM}/DF.5GS/EF.5GS3GPPLOCI", _loci_5gs, _expected_loci_5gs), 122),
+}
+
+# ADF.ISIM (TS 31.103 §4.2), in the fsdump pySim-shell makes with ADF.ISIM selected
+ISIM = "MF/ADF.ISIM"
+ISIM_CHECKS: dict[str, Check] = {
+    "IMPI": (f"{ISIM}/EF.IMPI", lambda b: b["nai"], lambda p: p.isim.impi),
+    "DOMAIN": (f"{ISIM}/EF.DOMAIN", lambda b: b["domain"], lambda p: p.isim.domain),
+    "IMPU": (f"{ISIM}/EF.IMPU", lambda b: [e["impu"] for e in _entries(b)], lambda p: p.isim.impu),
+    "IST": (f"{ISIM}/EF.IST", _services, lambda p: set(p.isim.ist)),
+    "P-CSCF": (f"{ISIM}/EF.P-CSCF", lambda b: [e["pcscf_address"]["address"] for e in _entries(b)],
+               lambda p: [a["address"] for a in p.isim.pcscf]),
+}
+def _card_file(card: str) -> Path:
+    bundled = ROOT / "fixtures" / "cards" / f"{card}.yaml"
+    return bundled if bundled.is_file() else DEMO_CARDS / f"{card}.yaml"
+
+
+ISIM_CARDS = [c for c in CARDS if "\nisim:" in _card_file(c).read_text()]
+
 # Where pySim disagrees with the card today: (check, card or "*") -> pySim's complaint and why.
 _ALPHALINK = ("alphalink-bouygues", "alphalink-orange", "alphalink-orange-data-only",
               "alphalink-orange-domestic-only")
 DISAGREES: dict[tuple[str, str], str] = {
+    # TS 31.103 §4.2.8: EF_P-CSCF holds the P-CSCF addresses of IST service 1 ("P-CSCF address") and
+    # service 5 (P-CSCF discovery for IMS local break out); pySim's ts_31_103.py gates the file on 5 only
+    ("ist_service_check", "demo-mvno-5g"):
+        "pySim declares EF.P-CSCF with IST service 5 only and reports 'EF.P-CSCF is selectable but should "
+        "not' on a card with service 1",
     **{("pySim-read", c): "pySim-read has no PIN option and reads EF.IMSI before PIN1 is verified: PIN1 is "
                           "enabled on this card, so it answers 'access condition not fulfilled' as a real "
                           "card does ('SW match failed! Expected 9000')" for c in _ALPHALINK},
@@ -165,8 +231,7 @@ def _marks(check: str, card: str) -> list[Any]:
 def _profile(card: str) -> Any:
     from csim.profile import load_profile
 
-    bundled = ROOT / "fixtures" / "cards" / f"{card}.yaml"
-    return load_profile(bundled if bundled.is_file() else DEMO_CARDS / f"{card}.yaml")
+    return load_profile(_card_file(card))
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +259,56 @@ def test_pysim_decodes_what_the_profile_declares(fsdump: tuple[Any, dict[str, An
     assert entry is not None, f"pySim's fsdump has no {path}"
     assert "error" not in entry, f"pySim cannot read {path}: {entry['error']}"
     assert shown(entry["body"]) == declared(profile)
+
+
+@pytest.mark.parametrize("check", list(OPTIONAL))
+@pytest.mark.parametrize("fsdump", CARDS, indirect=True)
+def test_pysim_decodes_the_files_services_call_for(fsdump: tuple[Any, dict[str, Any]], check: str) -> None:
+    """EF_GID1, EF_PNN, EF_OPL, DF.5GS/EF_5GS3GPPLOCI as pySim decodes them, where the card's EF_UST
+    calls for them; absent (6A82) where it does not."""
+    profile, dump = fsdump
+    (path, shown, declared), service = OPTIONAL[check]
+    entry = dump["files"].get(path)
+    if service not in profile.ust:
+        assert entry is None or entry.get("error", {}).get("sw_actual") == "6a82", (
+            f"{path} is on the card though service {service} is off: {entry}")
+        return
+    assert entry is not None, f"pySim's fsdump has no {path}"
+    assert "error" not in entry, f"pySim cannot read {path}: {entry['error']}"
+    assert shown(entry["body"]) == declared(profile)
+
+
+@pytest.fixture(scope="module")
+def isim_dump(request: pytest.FixtureRequest, oracle_reader: Any,
+              tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    """(profile, pySim-shell's ``fsdump --json`` with ADF.ISIM selected), once per card and worker."""
+    profile = _profile(request.param)
+    dump = oracle_reader.shell_json(profile, ["select ADF.ISIM", "fsdump --json"],
+                                    tmp_path_factory.mktemp("isim"))
+    return profile, dump
+
+
+@pytest.mark.parametrize("check", list(ISIM_CHECKS))
+@pytest.mark.parametrize("isim_dump", ISIM_CARDS, indirect=True)
+def test_pysim_decodes_the_isim_the_profile_declares(isim_dump: tuple[Any, dict[str, Any]],
+                                                     check: str) -> None:
+    profile, dump = isim_dump
+    path, shown, declared = ISIM_CHECKS[check]
+    entry = dump["files"].get(path)
+    assert entry is not None, f"pySim's fsdump has no {path}"
+    assert "error" not in entry, f"pySim cannot read {path}: {entry['error']}"
+    assert shown(entry["body"]) == declared(profile)
+
+
+@pytest.mark.parametrize("card", [pytest.param(c, marks=_marks("ist_service_check", c)) for c in ISIM_CARDS])
+def test_ist_service_check_is_clean(card: str, oracle_reader: Any, tmp_path: Path) -> None:
+    """pySim's service/file consistency check of EF.IST (TS 31.103 §4.2.7)."""
+    run = oracle_reader.shell(_profile(card), ["select ADF.ISIM", "select EF.IST", "ist_service_check"],
+                              tmp_path)
+    errors = [line.strip() for line in (run.stdout + run.stderr).splitlines() if "ERROR" in line]
+    assert errors == []
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Checking service No" in run.stdout
 
 
 @pytest.mark.parametrize("fsdump", CARDS, indirect=True)

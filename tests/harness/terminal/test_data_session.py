@@ -30,6 +30,23 @@ def test_identity_read_over_the_transport():
     ]
 
 
+def test_gid1_read_only_with_service_17():
+    """EF_GID1 (TS 31.102 §4.2.10) is read when EF_UST has service 17, whole (FF bytes included, as
+    Android's getGid1() gives it); with the services the modem read, EF_UST is not read again."""
+    s = Session.build("demo-mvno-5g", "europe")
+    s.modem.power_on(country="FR")
+    mark = s.log.mark()
+    card = read_card_identity(s.transport, services=s.modem.usim.ust)
+    assert card.gid1 == "D3A1FFFF"
+    reads = [e.data["command"].hex().upper() for e in s.log.of_kind("apdu", since=mark)]
+    assert reads[-2:] == ["00A40004026F3E00", "00B0000004"] and "00A40004026F3800" not in reads
+    orange = Session.build("alphalink-orange", "europe")
+    orange.modem.power_on(country="FR")
+    mark = orange.log.mark()
+    assert read_card_identity(orange.transport, services=orange.modem.usim.ust).gid1 == ""
+    assert not [e for e in orange.log.of_kind("apdu", since=mark) if e.data["command"][5:7] == b"\x6f\x3e"]
+
+
 def test_unknown_apn_database_names_the_line(tmp_path):
     f = tmp_path / "s.yaml"
     f.write_text("name: x\ncard: alphalink-orange\nworld: europe\nterminal:\n  apn_db: nokia\n"
