@@ -697,8 +697,8 @@ def fit_size(ef: efs.EF, values: list[Any]) -> int:
         try:
             for v in values:
                 ef.encode(v, size)
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            error = str(exc)
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
+            error = str(exc)  # AttributeError: a hex string where the codec takes decoded fields
             continue
         return size
     raise ValueError(f"does not fit {ef.name} ({low} to {high or 255} bytes, {ef.spec}): {error}")

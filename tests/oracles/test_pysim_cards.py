@@ -210,9 +210,8 @@ _ALPHALINK = ("alphalink-bouygues", "alphalink-orange", "alphalink-orange-data-o
 DISAGREES: dict[tuple[str, str], str] = {
     # TS 31.103 §4.2.8: EF_P-CSCF holds the P-CSCF addresses of IST service 1 ("P-CSCF address") and
     # service 5 (P-CSCF discovery for IMS local break out); pySim's ts_31_103.py gates the file on 5 only
-    ("ist_service_check", "demo-mvno-5g"):
-        "pySim declares EF.P-CSCF with IST service 5 only and reports 'EF.P-CSCF is selectable but should "
-        "not' on a card with service 1",
+    **{("ist_service_check", c): "pySim declares EF.P-CSCF with IST service 5 only and reports 'EF.P-CSCF is "
+       "selectable but should not' on a card with service 1" for c in ("demo-mvno-5g", "demo-suci-aram")},
     **{("pySim-read", c): "pySim-read has no PIN option and reads EF.IMSI before PIN1 is verified: PIN1 is "
                           "enabled on this card, so it answers 'access condition not fulfilled' as a real "
                           "card does ('SW match failed! Expected 9000')" for c in _ALPHALINK},
