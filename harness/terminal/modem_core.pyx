@@ -1288,7 +1288,7 @@ cdef class ModemCore:
         opname = self.world.operator_name(plmn)
         name = self.network_name(plmn, cell, opname)
         self.record("network_name", {"plmn": plmn, "rat": cell.rat, "area": cell.area, "name": name,
-                                     "source": "card" if name != opname else "network",
+                                     "source": "network" if name is opname else "card",
                                      "display": self.display_name_of(opname, roaming)})
 
     cdef str _rejected(self, object cause, object cell):

@@ -102,3 +102,12 @@ def test_cards_without_the_services_read_no_name_files(world):
     st = modem.status()
     assert st["network_name"] == world.operator_name("208-01")
     assert st["display_name"] == f"Orange ({world.operator_name('208-01')})"   # b1 = 1 at home
+
+
+def test_a_card_name_equal_to_the_networks_is_still_the_cards(tmp_path, world):
+    own = world.operator_name("208-01")
+    card = demo_card(tmp_path, name=("{full: Demo Mobile, short: Demo}", "{full: " + own + "}"))
+    modem, log = modem_on(world, card)
+    modem.power_on(country="FR")
+    event = log.of_kind("network_name")[-1]
+    assert (event["name"], event["source"]) == (own, "card")
