@@ -17,7 +17,7 @@ from typing import Any
 import asn1tools
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from csim import stk
@@ -29,10 +29,10 @@ from csim.euicc.pki import (
     ROLE_DP_AUTH,
     ROLE_DP_PB,
     EuiccCredentials,
-    der_signature,
     dp_oid,
     one_time_key,
     policy,
+    verify_signature,
 )
 from csim.toolkit import Applet
 
@@ -433,16 +433,6 @@ class IsdR:
             return None
         return cert
 
-    def _verified(self, cert: x509.Certificate, signature: bytes, data: bytes) -> bool:
-        key = cert.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            return False
-        try:
-            key.verify(der_signature(signature), data, ec.ECDSA(hashes.SHA256()))
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-
     def authenticate_server(self, req: dict[str, Any]) -> tuple[str, Any]:
         """ES10b.AuthenticateServer, SGP.22 §5.7.13: check CERT.DPauth against the CI, the server
         signature and the eUICC challenge; answer euiccSigned1 signed by the eUICC."""
@@ -461,7 +451,7 @@ class IsdR:
             return error(1)  # invalidCertificate
         if cert.public_key().curve.name != CURVES[self.credentials.curve].name:
             return error(3)  # unsupportedCurve
-        if not self._verified(cert, req["serverSignature1"], children(self._request)[0]):
+        if not verify_signature(cert, req["serverSignature1"], children(self._request)[0]):
             return error(2)  # invalidSignature
         if self.challenge is None or signed1["euiccChallenge"] != self.challenge:
             return error(6)  # euiccChallengeMismatch
@@ -494,7 +484,7 @@ class IsdR:
         if cert is None:
             return error(1)
         signed = children(self._request)[0] + _tlv(b"\x5f\x37", session.euicc_signature1)
-        if not self._verified(cert, req["smdpSignature2"], signed):
+        if not verify_signature(cert, req["smdpSignature2"], signed):
             return error(2)
         if tid != session.transaction_id:
             return error(5)  # invalidTransactionId

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
@@ -57,6 +58,18 @@ def der_signature(raw: bytes) -> bytes:
     if len(raw) != 64:
         raise ValueError("an r ‖ s signature on a 256-bit curve has 64 bytes")
     return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+
+def verify_signature(cert: x509.Certificate, signature: bytes, data: bytes) -> bool:
+    """An r ‖ s ECDSA signature with SHA-256 (SGP.22 §2.6.5.1) of ``data`` by the key of ``cert``."""
+    key = cert.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return False
+    try:
+        key.verify(der_signature(signature), data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _name(org: str, common: str, serial: str | None = None) -> x509.Name:

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from csim.encoding import decode_iccid, unswap_bcd
 from csim.euicc.bpp import children
 from csim.euicc.isdr import SPEC
-from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, der_signature, raw_signature, verify_chain
+from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, raw_signature, verify_chain, verify_signature
 from csim.euicc.saip import encode as encode_package
 from csim.memo import once
 from harness.network.smdp import status
@@ -79,17 +79,6 @@ def _decode(type_name: str, data: bytes) -> Any:
         return SPEC.decode(type_name, data)
     except (asn1tools.DecodeError, ValueError) as exc:
         raise Es9Error(*status.MISSING_ELEMENT, f"{type_name}: {exc}") from None
-
-
-def _verify(cert: x509.Certificate, signature: bytes, data: bytes) -> bool:
-    key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        return False
-    try:
-        key.verify(der_signature(signature), data, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 @dataclass
@@ -273,7 +262,7 @@ class Smdp:
             raise Es9Error(
                 *status.EUICC_CERTIFICATE, f"eUICC certificate chain: {exc or 'bad signature'}"
             ) from None
-        if not _verify(euicc_cert, value["euiccSignature1"], signed1_raw):
+        if not verify_signature(euicc_cert, value["euiccSignature1"], signed1_raw):
             raise Es9Error(*status.EUICC_SIGNATURE, "euiccSignature1 does not verify")
         signed1 = value["euiccSigned1"]
         if signed1["transactionId"].hex().upper() != tid:
@@ -368,7 +357,7 @@ class Smdp:
                 f"PrepareDownload failed on the eUICC: downloadErrorCode {value['downloadErrorCode']}",
             )
         signed2_raw = children(children(raw)[0])[0]
-        if not _verify(
+        if not verify_signature(
             cert, value["euiccSignature2"], signed2_raw + tlv(b"\x5f\x37", session.smdp_signature2)
         ):
             raise Es9Error(*status.EUICC_SIGNATURE, "euiccSignature2 does not verify")
@@ -428,7 +417,7 @@ class Smdp:
                 self._event("smdp_notification", event="install", verified=False, reason="unknown session")
                 return
             signed = children(raw)[0]
-            ok = _verify(session.euicc_cert, value["euiccSignPIR"], signed)
+            ok = verify_signature(session.euicc_cert, value["euiccSignPIR"], signed)
             result, detail = data["finalResult"]
             if ok:
                 session.order.state = "installed" if result == "successResult" else "error"
@@ -453,7 +442,7 @@ class Smdp:
         except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError):
             self._event("smdp_notification", verified=False, reason="eUICC certificate chain")
             return
-        ok = _verify(euicc_cert, value["euiccNotificationSignature"], children(raw)[0])
+        ok = verify_signature(euicc_cert, value["euiccNotificationSignature"], children(raw)[0])
         bits = meta["profileManagementOperation"]
         event = next((name for n, name in _EVENTS.items() if bits[0] and bits[0][0] & (0x80 >> n)), "unknown")
         iccid = decode_iccid(meta["iccid"]) if "iccid" in meta else None
@@ -471,7 +460,7 @@ class Smdp:
         if kind != "cancelSessionResponseOk":
             raise Es9Error(*status.EUICC_SIGNATURE, f"CancelSession failed on the eUICC: {value}")
         signed = value["euiccCancelSessionSigned"]
-        if session.euicc_cert is not None and not _verify(
+        if session.euicc_cert is not None and not verify_signature(
             session.euicc_cert, value["euiccCancelSessionSignature"], children(children(raw)[0])[0]
         ):
             raise Es9Error(*status.EUICC_SIGNATURE, "euiccCancelSessionSignature does not verify")
