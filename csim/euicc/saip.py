@@ -11,6 +11,7 @@ decoded. What the card is built from: the ICCID of the header, the IMSI of the U
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from pathlib import Path
@@ -108,16 +109,26 @@ def _split(data: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _decode_element(tlv: bytes) -> dict[str, Any]:
+    """One Profile Element's value, decoded once per content: the same package (a card profile's
+    package downloaded again, a TS.48 test profile) repeats byte for byte, and the file system
+    elements with their FCPs are most of an install's decoding time."""
+    _, value = SPEC.decode("ProfileElement", tlv)
+    return value
+
+
 def decode(data: bytes) -> list[ProfileElement]:
     """The Profile Elements of an unprotected profile package (§8.1), the ones the card needs
-    decoded. Raises :class:`PackageError`."""
+    decoded (values shared between packages holding the same element: not to be changed).
+    Raises :class:`PackageError`."""
     elements = []
     for number, tlv in _split(data):
         name = PE_NAMES[number] if number < len(PE_NAMES) else f"pe{number}"
         value = None
         if name in DECODED:
             try:
-                _, value = SPEC.decode("ProfileElement", tlv)
+                value = _decode_element(tlv)
             except (asn1tools.DecodeError, ValueError) as exc:
                 raise PackageError(f"ProfileElement {name}: {exc}") from exc
         elements.append(ProfileElement(name, tlv, value))
