@@ -474,7 +474,7 @@ def encode(profile: Any) -> bytes:
     iccid = profile.iccid + "f" * (len(profile.iccid) % 2)
     mf, usim, opt_usim = _file_system(profile)
     test = sub.algorithm == "usim-test-algorithm"
-    templates = [USIM_TEMPLATE, *([OPT_USIM_TEMPLATE] if opt_usim else [])]
+    templates = [MF_TEMPLATE, USIM_TEMPLATE, *([OPT_USIM_TEMPLATE] if opt_usim else [])]
     elements: list[tuple[str, dict[str, Any]]] = [
         ("header", {"major-version": 2, "minor-version": 3, "profileType": f"simharness {profile.name}",
                     "iccid": bytes.fromhex(iccid),

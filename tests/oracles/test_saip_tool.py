@@ -102,6 +102,9 @@ def test_saip_tool_reads_the_package(card: str, pysim: Any, packages: Path) -> N
     assert "All good!" in _saip_tool(pysim, package, "check")
 
     dump = _dump(_saip_tool(pysim, package, "dump", "--dump-decoded", "all_pe"))
+    # the header names every template the file system elements use (TCA §8.2)
+    used = {dump[pe]["templateID"] for pe in ("mf", "usim", "opt-usim") if pe in dump}
+    assert used <= set(dump["header"]["eUICC-Mandatory-GFSTEList"]), used
     not_created = {name for pe in ("mf", "usim", "opt-usim")
                    for name, (_, skip) in _files(dump.get(pe, {})).items() if skip}
     tree = {}
