@@ -338,7 +338,7 @@ MF_TEMPLATE = "2.23.143.1.2.1"  # the MF template (§8.3)
 # MF (§8.3), the ADF of the USIM and its files in the USIM template (created by default) and in
 # the optional USIM template (created only where named), §8.4
 MF_PATH, USIM_PATH = efs.DIRECTORIES["MF"], efs.DIRECTORIES["ADF_USIM"]
-# a record EF's descriptor byte (TS 102 221 §11.1.1.4.3)
+# an EF's file descriptor byte by its structure (TS 102 221 §11.1.1.4.3)
 DESCRIPTORS = {"transparent": 0x41, "linear": 0x42, "cyclic": 0x46}
 
 
@@ -349,9 +349,6 @@ def _members(pe: str) -> dict[str, str]:
 
 
 MF_MEMBERS, USIM_MEMBERS, OPT_USIM_MEMBERS = _members("PE-MF"), _members("PE-USIM"), _members("PE-OPT-USIM")
-# the members of PE-USIM the module requires (an absent file is written as doNotCreate)
-USIM_REQUIRED = tuple(m.name for m in SPEC.types["PE-USIM"].type.root_members
-                      if m.name.startswith("ef-") and not m.optional)
 
 
 def _member(name: str) -> str:
