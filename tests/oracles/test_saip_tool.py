@@ -21,6 +21,7 @@ Where saip-tool refuses a package the case would be ``xfail(strict=True)`` with 
 from __future__ import annotations
 
 import ast
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,6 @@ TREE_LINE = re.compile(r"^\s*FsNode(?P<kind>EF|DF|ADF|MF)\((?P<path>[^)]*)\): Fi
 
 def _saip_tool(pysim: Any, package: Path, *args: str) -> str:
     """saip-tool on ``package``; its standard output (it must end normally)."""
-    import os
-
     run = pysim.run("contrib/saip-tool.py", [str(package), *args],
                     dict(os.environ, PYTHONPATH=str(pysim.src)), timeout=120)
     assert run.returncode == 0, f"saip-tool {' '.join(args)}: {(run.stdout + run.stderr)[-2500:]}"
