@@ -57,6 +57,7 @@ def bench_package() -> None:
 
     def first_time() -> None:
         _by_mapping.clear()  # as if this package had never been installed
+        saip._decode_element.cache_clear()
         saip.card_for(saip.decode(package), "orange", "Orange")
 
     rate("SAIP decode + card build, new package", first_time)

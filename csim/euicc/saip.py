@@ -11,6 +11,7 @@ decoded. What the card is built from: the ICCID of the header, the IMSI of the U
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import Any
 import asn1tools
 
 from csim import ef as efs
-from csim.encoding import encode_iccid
 
 SPEC = asn1tools.compile_files(str(Path(__file__).with_name("saip.asn")), "der")
 
@@ -109,16 +109,26 @@ def _split(data: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _decode_element(tlv: bytes) -> dict[str, Any]:
+    """One Profile Element's value, decoded once per content: the same package (a card profile's
+    package downloaded again, a TS.48 test profile) repeats byte for byte, and the file system
+    elements with their FCPs are most of an install's decoding time."""
+    _, value = SPEC.decode("ProfileElement", tlv)
+    return value
+
+
 def decode(data: bytes) -> list[ProfileElement]:
     """The Profile Elements of an unprotected profile package (§8.1), the ones the card needs
-    decoded. Raises :class:`PackageError`."""
+    decoded (values shared between packages holding the same element: not to be changed).
+    Raises :class:`PackageError`."""
     elements = []
     for number, tlv in _split(data):
         name = PE_NAMES[number] if number < len(PE_NAMES) else f"pe{number}"
         value = None
         if name in DECODED:
             try:
-                _, value = SPEC.decode("ProfileElement", tlv)
+                value = _decode_element(tlv)
             except (asn1tools.DecodeError, ValueError) as exc:
                 raise PackageError(f"ProfileElement {name}: {exc}") from exc
         elements.append(ProfileElement(name, tlv, value))
@@ -324,27 +334,104 @@ def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
 # tca(143) euicc-profile(1) template(2) uicc-usim(4)); EF contents below fill its files
 USIM_TEMPLATE = "2.23.143.1.2.4"
 MF_TEMPLATE = "2.23.143.1.2.1"  # the MF template (§8.3)
+# the directories of the card whose files :func:`encode` writes, with their Profile Elements: the
+# MF (§8.3), the ADF of the USIM and its files in the USIM template (created by default) and in
+# the optional USIM template (created only where named), §8.4
+MF_PATH, USIM_PATH = efs.DIRECTORIES["MF"], efs.DIRECTORIES["ADF_USIM"]
+# an EF's file descriptor byte by its structure (TS 102 221 §11.1.1.4.3)
+DESCRIPTORS = {"transparent": 0x41, "linear": 0x42, "cyclic": 0x46}
+
+
+def _members(pe: str) -> dict[str, str]:
+    """The File members of a Profile Element's type, by their lower-case name."""
+    members = SPEC.types[pe].type.root_members
+    return {m.name.lower(): m.name for m in members if m.name.startswith(("ef-", "adf-"))}
+
+
+MF_MEMBERS, USIM_MEMBERS, OPT_USIM_MEMBERS = _members("PE-MF"), _members("PE-USIM"), _members("PE-OPT-USIM")
+
+
+def _member(name: str) -> str:
+    """The template member name of a csim EF (``EF_START_HFN`` -> ``ef-start-hfn``)."""
+    return "ef-" + name[3:].lower().replace("_", "-")
+
+
+def _fcp(spec: Any, arr: int, pins: list[int]) -> dict[str, Any]:
+    """The fileDescriptor (§8.3.2) of a file of the card image: the FCP the card answers SELECT
+    with (TS 102 221 §11.1.1.4): descriptor, FID, AID, EF_ARR record (file and record number),
+    size, SFI, and for a directory the key references of its PIN status template."""
+    fcp: dict[str, Any] = {"fileID": int(spec.path.rsplit("/", 1)[-1], 16).to_bytes(2, "big"),
+                           "securityAttributesReferenced": arr.to_bytes(2, "big") + bytes([spec.arr_record])}
+    if spec.lcsi != 0x05:
+        fcp["lcsi"] = bytes([spec.lcsi])
+    if spec.kind != "EF":
+        fcp["fileDescriptor"] = b"\x78\x21"
+        fcp["pinStatusTemplateDO"] = bytes(pins)
+        if spec.kind == "ADF":
+            fcp["dfName"] = spec.aid
+        return fcp
+    if spec.structure == "transparent":
+        fcp["fileDescriptor"] = bytes([DESCRIPTORS["transparent"], 0x21])
+        size = len(spec.data)
+    else:
+        record = spec.record_length.to_bytes(2, "big")
+        fcp["fileDescriptor"] = bytes([DESCRIPTORS[spec.structure], 0x21]) + record
+        size = spec.record_length * len(spec.records)
+    fcp["efFileSize"] = size.to_bytes(max(1, (size.bit_length() + 7) // 8), "big")
+    fcp["shortEFID"] = bytes([spec.sfi << 3]) if spec.sfi else b""
+    return fcp
+
+
+def _template_file(spec: Any, arr: int, pins: list[int]) -> list[tuple[str, Any]]:
+    """A template member (§8.3.2): the file's FCP, then its whole content (a record EF's records
+    one after the other)."""
+    content = spec.data if spec.kind == "EF" and spec.structure == "transparent" else b"".join(spec.records)
+    return [("fileDescriptor", _fcp(spec, arr, pins)), *_file(content)]
 
 
 def _file(content: bytes) -> list[tuple[str, Any]]:
     return [("fillFileContent", content)] if content else []
 
 
-def _bcd_imsi(imsi: str) -> bytes:
-    """EF_IMSI (TS 31.102 §4.2.2): length, then the digits after a parity nibble (9 odd, 1 even)."""
-    digits = ("9" if len(imsi) % 2 else "1") + imsi
-    digits += "f" * (len(digits) % 2)
-    body = bytes(int(digits[i + 1], 16) << 4 | int(digits[i], 16) for i in range(0, len(digits), 2))
-    return bytes([len(body)]) + body
+def _file_system(profile: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The members of the MF, USIM and OPT-USIM Profile Elements (§8.3-§8.4) for the card image
+    of ``profile``: each file of the MF and of ADF.USIM with its FCP and content. A file of the
+    USIM template that the card has not is doNotCreate; the optional USIM files are named only
+    where the card has them."""
+    from csim.profile import build_image
 
+    image = build_image(profile)
+    pins = [p.key_ref for p in image.pins]
+    global_pins = [ref for ref in pins if ref < 0x80]  # TS 102 221 §9.5.1: local PINs only in an ADF
+    by_path = {f.path: f for f in image.files}
 
-def _table(services: Any) -> bytes:
-    """A service table (TS 31.102 §4.2.8) with ``services`` set."""
-    numbers = sorted(services)
-    table = bytearray((numbers[-1] + 7) // 8 if numbers else 1)
-    for n in numbers:
-        table[(n - 1) // 8] |= 1 << ((n - 1) % 8)
-    return bytes(table)
+    def arr_of(parent: str) -> int:
+        """The EF_ARR a file under ``parent`` refers to: the nearest one up the tree (§8.3.2)."""
+        while parent:
+            for fid in (0x6F06, 0x2F06):
+                if f"{parent}/{fid:04X}" in by_path:
+                    return fid
+            parent = parent.rpartition("/")[0]
+        return 0x2F06
+
+    mf: dict[str, Any] = {"mf": _template_file(by_path[MF_PATH], arr_of(MF_PATH), global_pins)}
+    adf = by_path[USIM_PATH]
+    usim: dict[str, Any] = {"adf-usim": _template_file(adf, arr_of(MF_PATH), pins)}
+    opt_usim: dict[str, Any] = {}
+    for spec in image.files:
+        parent, _, _ = spec.path.rpartition("/")
+        if spec.kind != "EF" or parent not in (MF_PATH, USIM_PATH):
+            continue
+        member = _member(spec.name)
+        if parent == MF_PATH and member in MF_MEMBERS:
+            mf[member] = _template_file(spec, arr_of(parent), pins)
+        elif parent == USIM_PATH and member in USIM_MEMBERS:
+            usim[USIM_MEMBERS[member]] = _template_file(spec, arr_of(parent), pins)
+        elif parent == USIM_PATH and member in OPT_USIM_MEMBERS:
+            opt_usim[OPT_USIM_MEMBERS[member]] = _template_file(spec, arr_of(parent), pins)
+    for member in USIM_MEMBERS.values():
+        usim.setdefault(member, [("doNotCreate", None)])
+    return mf, usim, opt_usim
 
 
 def _roaming_applet(profile: Any) -> dict[str, Any]:
@@ -371,45 +458,28 @@ def _roaming_applet(profile: Any) -> dict[str, Any]:
 
 def encode(profile: Any) -> bytes:
     """A profile package (§8) for a csim card profile (``csim.profile.load_profile``): its header
-    (ICCID, services USIM and the AKA algorithm), the USIM with EF_IMSI, EF_UST, EF_SPN, EF_AD,
-    EF_FPLMN, EF_ACC and EF_HPPLMN of the active subscription, the optional USIM files with its
-    PLMN selectors and EHPLMN list, PIN1/PIN2/ADM1 with their PUKs, the AKA algorithm and keys,
-    the roaming applet of a multi-IMSI card (the project's nonStandard element
-    ROAMING_APPLET_ISSUER), and the end. What it carries is what :func:`card_profile` reads back;
-    the card's other files (MSISDN, language, CAT applets other than the roaming applet) are not
-    in it."""
-    from csim.profile import build_image
-
+    (ICCID, services USIM and the AKA algorithm), the MF and ADF.USIM of the card with their FCPs
+    (§8.3.2) and contents (the USIM's AID as the ADF's dfName, EF_DIR, EF_ARR, EF_IMSI, EF_UST...
+    of the active subscription), the optional USIM files the card has, PIN1/PIN2/ADM1 with their
+    PUKs, the AKA algorithm and keys, the roaming applet of a multi-IMSI card (the project's
+    nonStandard element ROAMING_APPLET_ISSUER), and the end. The card's other directories
+    (DF_TELECOM, DF_GSM, the DFs in ADF.USIM, ADF.ISIM) and CAT applets other than the roaming
+    applet are not in it; :func:`card_profile` reads back the identities, keys, codes and PLMN
+    lists."""
     sub = profile.imsi_profiles[profile.active]
     pins = profile.pins
     iccid = profile.iccid + "f" * (len(profile.iccid) % 2)
-    spn = sub.spn.name.encode()[:16] if getattr(sub, "spn", None) is not None else b""
-    data = {f.path: f.data for f in build_image(profile).files if f.kind == "EF"}
-
-    def ef(name: str) -> list[tuple[str, Any]]:
-        return _file(data.get(efs.get(f"ADF_USIM/{name}").path, b""))
-
+    mf, usim, opt_usim = _file_system(profile)
     test = sub.algorithm == "usim-test-algorithm"
-    opt_usim = {member: ef(ef_name) for pe, member, ef_name, _, _ in PLMN_FILES
-                if pe == "opt-usim" and ef(ef_name)}
-    templates = [USIM_TEMPLATE, *([OPT_USIM_TEMPLATE] if opt_usim else [])]
+    templates = [MF_TEMPLATE, USIM_TEMPLATE, *([OPT_USIM_TEMPLATE] if opt_usim else [])]
     elements: list[tuple[str, dict[str, Any]]] = [
         ("header", {"major-version": 2, "minor-version": 3, "profileType": f"simharness {profile.name}",
                     "iccid": bytes.fromhex(iccid),
                     "eUICC-Mandatory-services": {"usim": None,
                                                  "usim-test-algorithm" if test else "milenage": None},
                     "eUICC-Mandatory-GFSTEList": templates}),
-        ("mf", {"mf-header": {"identification": 1}, "templateID": MF_TEMPLATE, "mf": [],
-                # EF_ICCID (TS 102 221 §13.2): the ICCID's digits nibble-swapped
-                "ef-iccid": _file(encode_iccid(profile.iccid)), "ef-dir": [], "ef-arr": []}),
-        ("usim", {"usim-header": {"identification": 2}, "templateID": USIM_TEMPLATE, "adf-usim": [],
-                  "ef-imsi": _file(_bcd_imsi(sub.imsi)), "ef-arr": [],
-                  "ef-ust": _file(_table(set(profile.ust) | {19})),
-                  # EF_SPN (TS 31.102 §4.2.12): display condition, then the name 'FF'-padded
-                  "ef-hpplmn": ef("EF_HPPLMN"),
-                  "ef-spn": _file(b"\x00" + spn.ljust(16, b"\xff")), "ef-est": [], "ef-acc": ef("EF_ACC"),
-                  "ef-fplmn": ef("EF_FPLMN"), "ef-ad": _file(bytes([0, 0, 0, sub.mnc_length])),
-                  "ef-ecc": []}),
+        ("mf", {"mf-header": {"identification": 1}, "templateID": MF_TEMPLATE, **mf}),
+        ("usim", {"usim-header": {"identification": 2}, "templateID": USIM_TEMPLATE, **usim}),
         *([("opt-usim", {"optusim-header": {"identification": 7}, "templateID": OPT_USIM_TEMPLATE,
                          **opt_usim})] if opt_usim else []),
         ("pukCodes", {"puk-Header": {"identification": 3}, "pukCodes": [

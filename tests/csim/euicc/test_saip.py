@@ -104,3 +104,70 @@ def test_a_test_algorithm_profile_with_another_res_length_is_refused() -> None:
 def test_malformed_packages_are_refused_with_the_reason(data: bytes, reason: str) -> None:
     with pytest.raises(saip.PackageError, match=reason):
         saip.decode(data)
+
+
+def _select_fcp(card: object, path: str) -> dict[int, bytes]:
+    """The FCP the card answers SELECT with (TS 102 221 §11.1.1): by path from the MF, the MF by
+    its FID; 61xx then GET RESPONSE."""
+    from csim.administrative import fcp_template
+
+    fids = path.split("/")[1:]
+    apdu = ("00A4000402" + "3F00") if not fids else ("00A40804" + f"{2 * len(fids):02X}" + "".join(fids))
+    sw = card.transmit(bytes.fromhex(apdu))
+    assert sw[0] == 0x61, (path, sw.hex())
+    answer = card.transmit(bytes.fromhex("00C00000") + sw[1:])
+    assert answer[-2:] == b"\x90\x00", (path, answer.hex())
+    fcp = fcp_template(answer[:-2])
+    assert fcp is not None, path
+    return fcp
+
+
+@pytest.mark.parametrize("name", CARDS)
+def test_the_package_fcps_are_the_cards(name: str) -> None:
+    """Every file of the MF, USIM and optional USIM elements carries the FCP (TCA §8.3.2) the card
+    the profile makes answers SELECT with (TS 102 221 §11.1.1.4): descriptor and record length,
+    FID, DF name, size, SFI, EF_ARR record. The card's other files are not in the package."""
+    from csim import Card
+
+    profile = load_profile(name)
+    card = Card.from_profile(profile)
+    values = {e.name: e.value for e in saip.decode(saip.encode(profile))}
+    written = 0
+    for pe, parent in (("mf", "3F00"), ("usim", "3F00/7FF0"), ("opt-usim", "3F00/7FF0")):
+        for member, file in values.get(pe, {}).items():
+            if not isinstance(file, list) or file == [("doNotCreate", None)]:
+                continue
+            (fcp,) = [v for k, v in file if k == "fileDescriptor"]
+            fid = fcp["fileID"].hex().upper()
+            path = parent if member in ("mf", "adf-usim") else f"{parent}/{fid}"
+            answer = _select_fcp(card, path)
+            assert answer[0x83] == fcp["fileID"], member
+            assert answer[0x8B] == fcp["securityAttributesReferenced"], member
+            if member in ("mf", "adf-usim"):
+                assert answer[0x82][0] == fcp["fileDescriptor"][0] and answer.get(0x84) == fcp.get("dfName")
+                continue
+            # the card's descriptor, data coding, record length (and number of records, which the
+            # package's efFileSize gives instead)
+            assert fcp["fileDescriptor"] == answer[0x82][:4], member
+            assert int.from_bytes(fcp["efFileSize"], "big") == int.from_bytes(answer[0x80], "big"), member
+            sfi = answer.get(0x88, b"")
+            assert fcp["shortEFID"] == (sfi if sfi[:1] != b"\x00" else b""), member
+            written += 1
+    assert written >= 15
+
+
+def test_every_ts48_package_of_osmo_smdpp_installs() -> None:
+    """The GSMA TS.48 test profiles of osmo-smdpp's upp folder (TS.48 v1 to v5, with and without
+    BER-TLV files): their FCPs decode, and each installs into a card with its IMSI."""
+    upp = Path(__file__).parents[3].parent / "shared" / "oracles"
+    if not (upp / "pysim-597f1e0398.tar.gz").is_file():
+        pytest.skip("no osmo-smdpp test profiles here (../shared/oracles)")
+    import tarfile
+
+    installed = []
+    with tarfile.open(upp / "pysim-597f1e0398.tar.gz") as tar:
+        for member in tar.getmembers():
+            if "/smdpp-data/upp/" in member.name and member.name.endswith(".der"):
+                card = saip.card_for(saip.decode(tar.extractfile(member).read()), "ts48", "OsmocomSPN")
+                installed.append(card.profile.active_profile.imsi)
+    assert len(installed) >= 30 and set(installed) == {"001010123456063"}
