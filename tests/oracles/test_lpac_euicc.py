@@ -95,6 +95,11 @@ def reader() -> Iterator[Any]:
         yield service
 
 
+#: seconds pcscd may take to see a card put in the vpcd reader and power it: it polls its readers,
+#: and the CI machine runs the whole suite on every core at once (5 s was seen to run out there)
+PCSCD_WAIT = 30.0
+
+
 @contextlib.contextmanager
 def inserted(reader: Any, euicc: Euicc) -> Iterator[None]:
     """``euicc`` in the vpcd reader, powered by pcscd, until the block ends."""
@@ -102,8 +107,8 @@ def inserted(reader: Any, euicc: Euicc) -> Iterator[None]:
 
     slot = VpcdCard(euicc, port=reader.port, socket_factory=reader.socket_factory).start()
     try:
-        assert slot.wait_connected(5.0), "vpcd did not take the card"
-        deadline = time.monotonic() + 5.0
+        assert slot.wait_connected(PCSCD_WAIT), "vpcd did not take the card"
+        deadline = time.monotonic() + PCSCD_WAIT
         while not slot.powered and time.monotonic() < deadline:  # pcscd powers a card it has seen
             time.sleep(0.02)
         assert slot.powered, "pcscd did not power the card up"
