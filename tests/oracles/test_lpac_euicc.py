@@ -95,9 +95,12 @@ def reader() -> Iterator[Any]:
         yield service
 
 
-#: seconds pcscd may take to see a card put in the vpcd reader and power it: it polls its readers,
-#: and the CI machine runs the whole suite on every core at once (5 s was seen to run out there)
-PCSCD_WAIT = 30.0
+#: seconds pcscd may take to see a card put in the vpcd reader and power it
+PCSCD_WAIT = 10.0
+#: pcsc-lite asks its readers whether a card is present every 400 ms (PCSCLITE_STATUS_POLL_RATE):
+#: a card taken out is seen gone only at the next poll. A card put in before that poll is taken
+#: for the one before, already known (and maybe unpowered by the last client): it is never powered.
+PCSCD_POLL = 0.4
 
 
 @contextlib.contextmanager
@@ -111,10 +114,11 @@ def inserted(reader: Any, euicc: Euicc) -> Iterator[None]:
         deadline = time.monotonic() + PCSCD_WAIT
         while not slot.powered and time.monotonic() < deadline:  # pcscd powers a card it has seen
             time.sleep(0.02)
-        assert slot.powered, "pcscd did not power the card up"
+        assert slot.powered, f"pcscd did not power the card up (the served eUICC: {slot.error!r})"
         yield
     finally:
         slot.stop()
+        time.sleep(2 * PCSCD_POLL)  # pcscd sees the reader empty before the next card goes in
     assert slot.error is None, f"the eUICC failed: {slot.error!r}"
 
 
