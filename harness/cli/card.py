@@ -224,7 +224,8 @@ def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
     print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
           f"{', '.join(args.profiles)}", flush=True)
     if args.pki_dir:
-        _write_pki(args.pki_dir, *([] if loaded else [pki.write]), lambda d: write_credentials(credentials, d))
+        writers = [] if loaded else [pki.write]
+        _write_pki(args.pki_dir, *writers, lambda d: write_credentials(credentials, d))
         print(f"test PKI {'read from' if loaded else 'written to'} {args.pki_dir}", flush=True)
     return euicc
 

@@ -31,7 +31,8 @@ def register(sub: Any) -> None:
         description="Serve ES9+ (SGP.22 §6.5) over HTTPS on a loopback address until Ctrl-C, each "
                     "--order placed first under the provider's line rules and its activation code and "
                     "confirmation code printed; each ES9+ call is logged with its SGP.22 status.")
-    serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="loopback address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", default="0",
                        help="TCP port (default 0: a free port, printed at start)")
     serve.add_argument("--curve", choices=("nist", "brainpool"), default="nist",
@@ -173,7 +174,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _serve(args, out, server, smdp, placed, loaded)
 
 
-def _serve(args: argparse.Namespace, out: _Out, server: Any, smdp: Any, placed: list[Any], loaded: bool) -> int:
+def _serve(args: argparse.Namespace, out: _Out, server: Any, smdp: Any, placed: list[Any],
+           loaded: bool) -> int:
     """Print the server and the orders, then answer until SIGINT or SIGTERM."""
     ci = server.smdp.pki.ci_cert
     out.line(f"SM-DP+ {smdp.rules.provider} on {server.url} ({args.curve}), address {server.address}",

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.events import EventLog
 
 from csim.euicc import Euicc, TestPki
-from harness.events import EventLog
 from harness.network.smdp import Es9Error
 from harness.network.smdp.http import Es9Client
 from harness.network.world import World
@@ -72,7 +72,7 @@ def phone(pki_dir: Path, imei: str) -> Lpa:
     return Lpa(modem, {}, tac=imei[:8])
 
 
-def test_the_printed_codes_download_through_https_and_each_call_is_logged(served: Any, tmp_path: Path) -> None:
+def test_the_printed_codes_download_over_https_and_each_call_is_logged(served: Any, tmp_path: Path) -> None:
     proc, lines = served
     serving = lines[0]
     orders = [line for line in lines if line["event"] == "order"]
@@ -83,7 +83,8 @@ def test_the_printed_codes_download_through_https_and_each_call_is_logged(served
     assert orders[1]["matching_id"] != first["matching_id"]
     lpa = phone(tmp_path, first["imei"])
     # the client checks CERT.DP.TLS against the CI the server wrote to --pki-dir
-    lpa.servers = {serving["address"]: Es9Client(serving["url"], ca_pem=(tmp_path / "CI_nist.pem").read_bytes())}
+    ci = (tmp_path / "CI_nist.pem").read_bytes()
+    lpa.servers = {serving["address"]: Es9Client(serving["url"], ca_pem=ci)}
     wrong = "000000" if first["confirmation_code"] != "000000" else "111111"
     with pytest.raises(Es9Error) as refused:
         lpa.download(first["activation_code"], wrong)
@@ -99,7 +100,8 @@ def test_the_printed_codes_download_through_https_and_each_call_is_logged(served
                          ("authenticateClient", "Executed-Success", None)]
     assert ("getBoundProfilePackage", "Failed", "3.8") in calls  # the wrong code, with its SGP.22 code
     assert calls.count(("getBoundProfilePackage", "Executed-Success", None)) == 1
-    notes = [e for c in log if c["event"] == "call" for e in c.get("events", []) if e["kind"] == "smdp_notification"]
+    events = [e for c in log if c["event"] == "call" for e in c.get("events", [])]
+    notes = [e for e in events if e["kind"] == "smdp_notification"]
     assert [(n["event"], n["verified"]) for n in notes] == [("install", True), ("enable", True)]
 
 
