@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,11 @@ def test_the_printed_codes_download_over_https_and_each_call_is_logged(served: A
     assert (result.iccid, result.error) == (first["iccid"], None)
     assert lpa.enable(first["iccid"]) == "ok"
     lpa.send_notifications()
+    context = ssl.create_default_context(cadata=ci.decode())
+    with pytest.raises(urllib.error.HTTPError) as info:  # not an ES9+ function: 404, logged too
+        urllib.request.urlopen(urllib.request.Request(f"{serving['url']}/gsma/rsp2/es9plus/listProfiles",  # noqa: S310
+                                                      data=b"{}", method="POST"), context=context, timeout=10)
+    assert info.value.code == 404
     code, log = stop(proc)
     assert code == 0 and log[-1]["event"] == "stopped"
     calls = [(c["function"], c["status"], c.get("reason")) for c in log if c["event"] == "call"]
@@ -103,6 +111,9 @@ def test_the_printed_codes_download_over_https_and_each_call_is_logged(served: A
     events = [e for c in log if c["event"] == "call" for e in c.get("events", [])]
     notes = [e for e in events if e["kind"] == "smdp_notification"]
     assert [(n["event"], n["verified"]) for n in notes] == [("install", True), ("enable", True)]
+    not_es9 = log[-2]
+    path = "/gsma/rsp2/es9plus/listProfiles"
+    assert (not_es9["function"], not_es9["http"], not_es9["subject"]) == (path, 404, "HTTP")
 
 
 def test_text_output_and_a_clean_stop_on_sigterm(tmp_path: Path) -> None:
