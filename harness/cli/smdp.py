@@ -105,11 +105,11 @@ def _when(text: str | None) -> datetime:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from harness.cli.card import _write_pki, shared_pki
+    from harness.cli.card import shared_pki
     from harness.events import EventLog
     from harness.lines.fleet import Fleet
     from harness.lines.rules import load_rules
-    from harness.network.smdp import Es9Error, Smdp
+    from harness.network.smdp import Smdp
     from harness.network.smdp.http import Es9Server
 
     port = _port(args.port)
@@ -127,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def observe(function: str, http: int, failure: Any) -> None:
         """One line per ES9+ call: its status, and what the SM-DP+ recorded while answering."""
-        events = [e for e in list(log)[seen[0]:] if e.kind not in QUIET]
+        events = [e for e in (log[i] for i in range(seen[0], len(log))) if e.kind not in QUIET]
         seen[0] = len(log)
         detail = "; ".join(" ".join([e.kind.removeprefix("smdp_"),
                                      *(f"{k}={v}" for k, v in e.data.items() if v is not None)])
@@ -149,21 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _fail(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc})")
     try:
         smdp.address = server.address  # the activation codes name the loopback server
-        if args.pki_dir:
-            _write_pki(args.pki_dir, *([] if loaded else [pki.write]),
-                       lambda d: (Path(d) / "DPtls.pem").write_bytes(server.tls_pem))
-        fleet = Fleet(load_rules(), log)
-        placed = []
-        for network, device in orders:
-            answer = fleet.order(now, network, sim="esim")
-            if not answer.accepted:
-                return _fail(f"--order {network}: refused at {now:%a %Y-%m-%d %H:%M}: {answer.reason}")
-            line = fleet.line(answer.fields["line"])
-            try:
-                order = smdp.download_order(network, line.sim, line=line.id)
-            except Es9Error as exc:
-                return _fail(f"--order {network}: refused by the SM-DP+: {exc.status}")
-            placed.append((line, order, device))
+        placed = _place(args, smdp, Fleet(load_rules(), log), orders, now, loaded, server.tls_pem)
     except DataError as exc:
         server.close()
         return _fail(str(exc).removeprefix("<command line>: "))
@@ -172,6 +158,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise
     seen[0] = len(log)
     return _serve(args, out, server, smdp, placed, loaded)
+
+
+def _place(args: argparse.Namespace, smdp: Any, fleet: Any, orders: list[tuple[str, Any]], now: datetime,
+           loaded: bool, tls_pem: bytes) -> list[tuple[Any, Any, Any]]:
+    """Write ``--pki-dir``, then place each order at the order desk and have the SM-DP+ issue its
+    profile; a refusal is a :class:`DataError` with the reason (or the SGP.22 code)."""
+    from harness.cli.card import _write_pki
+    from harness.network.smdp import Es9Error
+
+    if args.pki_dir:
+        _write_pki(args.pki_dir, *([] if loaded else [smdp.pki.write]),
+                   lambda d: (Path(d) / "DPtls.pem").write_bytes(tls_pem))
+    placed = []
+    for network, device in orders:
+        answer = fleet.order(now, network, sim="esim")
+        if not answer.accepted:
+            hint = "" if args.at else " (--at places it at another time)"
+            raise DataError("<command line>", None, f"--order {network}: refused at {now:%a %Y-%m-%d %H:%M}: "
+                                                    f"{answer.reason}{hint}")
+        line = fleet.line(answer.fields["line"])
+        try:
+            order = smdp.download_order(network, line.sim, line=line.id)
+        except Es9Error as exc:
+            raise DataError("<command line>", None,
+                            f"--order {network}: refused by the SM-DP+: {exc.status}") from None
+        placed.append((line, order, device))
+    return placed
 
 
 def _serve(args: argparse.Namespace, out: _Out, server: Any, smdp: Any, placed: list[Any],
