@@ -14,6 +14,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -227,6 +228,25 @@ class TestPki:
         return key, _cert(_name("simharness test SM-DP+", name), key, self.ci_cert.subject, self.ci_key,
                           role, False, serial, extra=san)
 
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], curve: str = "nist") -> TestPki | None:
+        """The PKI of ``curve`` that :meth:`write` put in ``directory``, or None when it holds none;
+        ``ValueError`` naming the file when the files are there but are not such a PKI."""
+        out = Path(directory)
+        names = [out / f"{role}_{curve}{tail}" for role in ("CI", "EUM") for tail in (".pem", "_key.pem")]
+        if not all(p.is_file() for p in names):
+            return None
+        ci_cert, ci_key, eum_cert, eum_key = (_read_pem(p) for p in names)
+        try:
+            eum_cert.verify_directly_issued_by(ci_cert)
+            prefixes = eid_prefixes(eum_cert)
+        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound) as exc:
+            raise ValueError(f"{names[2]}: not an EUM certificate of {names[0]} "
+                             f"({exc or type(exc).__name__})") from None
+        if not prefixes:
+            raise ValueError(f"{names[2]}: no EID range (serialNumber name constraint)")
+        return cls(curve, ci_key, ci_cert, eum_key, eum_cert, prefixes[0])
+
     def write(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Write CI and EUM certificates (DER and PEM) and keys (PEM) to ``directory``."""
         out = Path(directory)
@@ -235,6 +255,20 @@ class TestPki:
         for role, key, cert in (("CI", self.ci_key, self.ci_cert), ("EUM", self.eum_key, self.eum_cert)):
             written += _write_pair(out, f"{role}_{self.curve}", key, cert)
         return written
+
+
+def _read_pem(path: Path) -> Any:
+    """A PEM certificate or EC private key; ``ValueError`` naming the file otherwise."""
+    data = path.read_bytes()
+    try:
+        if b"PRIVATE KEY" in data:
+            key = serialization.load_pem_private_key(data, password=None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey):
+                raise ValueError("not an EC private key")
+            return key
+        return x509.load_pem_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def _load_cert(path: Path) -> x509.Certificate:
@@ -277,14 +311,20 @@ def dp_oid(cert: x509.Certificate) -> str | None:
     return oids[0].dotted_string if oids else None
 
 
+def eid_prefixes(eum_cert: x509.Certificate) -> list[str]:
+    """The EID ranges an EUM certificate permits (SGP.22 §4.5.2.1.0.2: the serialNumber of its
+    name constraints)."""
+    nc = eum_cert.extensions.get_extension_for_class(x509.NameConstraints).value
+    return [str(a.value) for sub in nc.permitted_subtrees or [] if isinstance(sub, x509.DirectoryName)
+            for a in sub.value.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+
+
 def verify_chain(euicc_cert: x509.Certificate, eum_cert: x509.Certificate, ci_cert: x509.Certificate) -> str:
     """Check CI → EUM → eUICC signatures and that the EID lies in the EUM's range; returns the EID."""
     eum_cert.verify_directly_issued_by(ci_cert)
     euicc_cert.verify_directly_issued_by(eum_cert)
     eid = euicc_cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value
-    nc = eum_cert.extensions.get_extension_for_class(x509.NameConstraints).value
-    prefixes = [a.value for sub in nc.permitted_subtrees or [] if isinstance(sub, x509.DirectoryName)
-                for a in sub.value.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+    prefixes = eid_prefixes(eum_cert)
     if not any(str(eid).startswith(str(p)) for p in prefixes):
         raise ValueError(f"EID {eid} is outside the EUM range {prefixes}")
     if not eid_valid(str(eid)):

@@ -196,14 +196,16 @@ def add_euicc_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--curve", choices=("nist", "brainpool"), default="nist",
                        help="curve of the eUICC's test PKI (CI, EUM, eUICC)")
     serve.add_argument("--pki-dir", metavar="DIR",
-                       help="write the test PKI (CI, EUM and eUICC certificates and keys) to DIR")
+                       help="use the test PKI in DIR if one of the curve is there (written by `smdp "
+                            "serve --pki-dir DIR`), else write a fresh one; and the eUICC's certificate "
+                            "and key")
 
 
 def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
     """The eUICC of ``card serve --euicc``: the one saved in ``state`` when that file exists
     (``ValueError`` saying what is wrong if it is no saved eUICC), else a fresh test PKI and each
     profile in an ISD-P."""
-    from csim.euicc import Euicc, TestPki
+    from csim.euicc import Euicc
     from csim.euicc.pki import write_credentials
 
     if state is not None and state.exists():
@@ -216,15 +218,32 @@ def serve_euicc(args: argparse.Namespace, state: Path | None = None) -> Any:
             _write_pki(args.pki_dir, lambda d: write_credentials(creds, d))
             print(f"eUICC certificate and key written to {args.pki_dir}", flush=True)
         return euicc
-    pki = TestPki.generate(args.curve)
+    pki, loaded = shared_pki(args.curve, args.pki_dir)
     credentials = pki.euicc_credentials(pki.eid(1))
     euicc = Euicc.seeded(args.profiles, credentials=credentials)
     print(f"reader 0 (vpcd port {args.port}): eUICC EID {credentials.eid} ({args.curve}) with "
           f"{', '.join(args.profiles)}", flush=True)
     if args.pki_dir:
-        _write_pki(args.pki_dir, pki.write, lambda d: write_credentials(credentials, d))
-        print(f"test PKI written to {args.pki_dir}", flush=True)
+        writers = [] if loaded else [pki.write]
+        _write_pki(args.pki_dir, *writers, lambda d: write_credentials(credentials, d))
+        print(f"test PKI {'read from' if loaded else 'written to'} {args.pki_dir}", flush=True)
     return euicc
+
+
+def shared_pki(curve: str, pki_dir: str | None) -> tuple[Any, bool]:
+    """The test PKI of ``curve`` that ``--pki-dir`` holds (written there by ``smdp serve`` or
+    ``card serve --euicc``, so that the SM-DP+ and the eUICC share one CI) and True; else a fresh
+    one and False. Files there that are no such PKI are a :class:`DataError`."""
+    from csim.euicc import TestPki
+
+    if pki_dir:
+        try:
+            pki = TestPki.load(pki_dir, curve) if Path(pki_dir).is_dir() else None
+        except (OSError, ValueError) as exc:
+            raise DataError("<command line>", None, f"--pki-dir {pki_dir}: {exc}") from None
+        if pki is not None:
+            return pki, True
+    return TestPki.generate(curve), False
 
 
 def _write_pki(directory: str, *writers: Any) -> None:

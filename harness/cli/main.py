@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "harness.cli.card",
     "harness.cli.run",
     "harness.cli.readers",
+    "harness.cli.smdp",
     "harness.cli.listing",
     "harness.cli.new",
 )

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from pathlib import Path
@@ -38,6 +38,8 @@ ADMIN_PROTOCOL = re.compile(r"gsma/rsp/v2\.\d+\.\d+")
 ROLE_DP_TLS = x509.ObjectIdentifier("2.23.146.1.2.1.3")
 MAX_BODY = 1 << 20  # an ES9+ request is a few kB; refuse anything larger
 TIMEOUT = 30.0
+# what the server tells of each request: function, HTTP status, the failure (None: executed)
+Observer = Callable[[str, int, status.StatusCode | None], None]
 
 
 def tls_credentials(pki: TestPki, names: list[str]) -> tuple[bytes, bytes]:
@@ -97,32 +99,45 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _refuse(self, function: str, code: int, why: str) -> None:
+        """An HTTP-level refusal (no ES9+ function ran), told to the observer."""
+        if self.server.observer is not None:
+            self.server.observer(function, code, status.StatusCode("HTTP", str(code), why))
+        self._send(code, None)
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         function = self.path[len(PATH) :] if self.path.startswith(PATH) else ""
         if function not in ES9_FUNCTIONS:
-            self._send(404, None)
+            self._refuse(self.path, 404, "not an ES9+ function")
             return
         if not ADMIN_PROTOCOL.fullmatch(self.headers.get("X-Admin-Protocol", "")):
-            self._send(400, None)  # SGP.22 §6.5.1: the RSP version must be given
+            self._refuse(function, 400, "no X-Admin-Protocol gsma/rsp/v2.x.y")  # SGP.22 §6.5.1
             return
         length = int(self.headers.get("Content-Length") or 0)
         if not 0 < length <= MAX_BODY:
-            self._send(400, None)
+            self._refuse(function, 400, f"body of {length} bytes")
             return
+        observer = self.server.observer
         try:
             body = json.loads(self.rfile.read(length))
             if not isinstance(body, dict):
                 raise ValueError("not a JSON object")
         except ValueError:
-            failed = status.StatusCode(*status.MISSING_ELEMENT, "malformed JSON").json()
-            self._send(200, {"header": {"functionExecutionStatus": failed}})
+            failed = status.StatusCode(*status.MISSING_ELEMENT, "malformed JSON")
+            if observer is not None:
+                observer(function, 200, failed)
+            self._send(200, {"header": {"functionExecutionStatus": failed.json()}})
             return
         with self.server.lock:  # the SM-DP+ is one state machine
             try:
                 answer = self.server.smdp.handle(function, body)
             except Es9Error as exc:
+                if observer is not None:
+                    observer(function, 200, exc.status)
                 self._send(200, {"header": {"functionExecutionStatus": exc.status.json()}})
                 return
+            if observer is not None:
+                observer(function, 204 if answer is None else 200, None)
         if answer is None:
             self._send(204, None)
         else:
@@ -132,25 +147,31 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], smdp: Smdp) -> None:
+    def __init__(self, address: tuple[str, int], smdp: Smdp, observer: Observer | None) -> None:
         super().__init__(address, _Handler)
         self.smdp = smdp
+        self.observer = observer
         self.lock = threading.Lock()
 
 
 class Es9Server:
     """The SM-DP+ ``smdp`` answering ES9+ on ``host`` (loopback), TLS unless ``tls`` is False;
-    :attr:`address` is ``host:port``, what an activation code names. A context manager."""
+    :attr:`address` is ``host:port``, what an activation code names. ``observer`` is called with
+    each request's function, HTTP status and failure (None when executed), inside the SM-DP+'s
+    lock. A context manager."""
 
-    def __init__(self, smdp: Smdp, host: str = "127.0.0.1", port: int = 0, tls: bool = True) -> None:
+    def __init__(self, smdp: Smdp, host: str = "127.0.0.1", port: int = 0, tls: bool = True,
+                 observer: Observer | None = None) -> None:
         if not ip_address(host).is_loopback:
             raise ValueError(f"the simulated SM-DP+ listens on loopback only, not {host}")
         self.smdp = smdp
-        self.httpd = _Server((host, port), smdp)
+        self.httpd = _Server((host, port), smdp, observer)
         self.address = f"{host}:{self.httpd.server_address[1]}"
         self.ca_pem = b""
+        self.tls_pem = b""  # CERT.DP.TLS (PEM)
         if tls:
             cert, key = tls_credentials(smdp.pki, [self.address, smdp.address])
+            self.tls_pem = cert
             self._dir = tempfile.TemporaryDirectory(prefix="simharness-smdp-")
             cert_path, key_path = Path(self._dir.name) / "tls.pem", Path(self._dir.name) / "tls_key.pem"
             cert_path.write_bytes(cert)

@@ -85,3 +85,18 @@ def test_credentials_load_from_files_and_refuse_a_foreign_chain(tmp_path) -> Non
     other.write(tmp_path / "other")
     with pytest.raises(InvalidSignature):
         EuiccCredentials.from_files(*files[:3], tmp_path / "other" / "CI_brainpool.der")
+
+
+@pytest.mark.parametrize("curve", ["nist", "brainpool"])
+def test_a_written_pki_loads_back_and_certifies_eids_of_its_range(tmp_path, curve: str) -> None:
+    pki = TestPki.generate(curve, eid_prefix="8904903200000000")
+    pki.write(tmp_path)
+    loaded = TestPki.load(tmp_path, curve)
+    assert loaded is not None and loaded.eid_prefix == "8904903200000000"
+    creds = loaded.euicc_credentials(loaded.eid(5))
+    # a certificate of the loaded EUM chains to the CI that was written, as another process sees it
+    assert verify_chain(creds.euicc_cert, pki.eum_cert, pki.ci_cert) == pki.eid(5)
+    assert TestPki.load(tmp_path, "brainpool" if curve == "nist" else "nist") is None
+    (tmp_path / f"CI_{curve}_key.pem").write_text("not a key")
+    with pytest.raises(ValueError, match=f"CI_{curve}_key.pem"):
+        TestPki.load(tmp_path, curve)

@@ -39,7 +39,8 @@ def _commands(parser, path=()):
 def test_every_command_and_argument_has_help_text():
     parser = build_parser()
     commands = list(_commands(parser))
-    assert {"run", "validate", "list", "new scenario", "card serve", "readers", "trace", "reader read"} <= {
+    assert {"run", "validate", "list", "new scenario", "card serve", "smdp serve", "readers", "trace",
+            "reader read"} <= {
         c for c, _, _ in commands}
     missing = [c for c, helptext, description in commands if not helptext or not description]
     assert missing == []
