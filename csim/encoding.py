@@ -46,14 +46,27 @@ def unswap_bcd(data: bytes) -> str:
 # --------------------------------------------------------------------------- PLMN
 
 _PLMN_RE = re.compile(r"^(\d{3})-(\d{2,3})$")
+# TS 31.102 §4.2.59, §4.4.11.9: in EF_OPL / EF_OPL5G a BCD 'D' digit is a wild value
+_WILD_PLMN_RE = re.compile(r"^([\dD]{3})-([\dD]{2,3})$")
 
 
-def parse_plmn(plmn: str) -> tuple[str, str]:
-    """Split ``"208-01"`` into ``("208", "01")``; raises ``ValueError`` on anything else."""
-    m = _PLMN_RE.match(plmn) if isinstance(plmn, str) else None
+def parse_plmn(plmn: str, wildcard: bool = False) -> tuple[str, str]:
+    """Split ``"208-01"`` into ``("208", "01")``; raises ``ValueError`` on anything else. With
+    ``wildcard``, a digit may be ``D`` (any digit, TS 31.102 §4.2.59): ``"214-0D"``."""
+    text = plmn.upper() if wildcard and isinstance(plmn, str) else plmn
+    m = (_WILD_PLMN_RE if wildcard else _PLMN_RE).match(text) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f"not a PLMN 'MCC-MNC' (3 digits, dash, 2 or 3 digits): {plmn!r}")
+        digits = "digits or D" if wildcard else "digits"
+        raise ValueError(f"not a PLMN 'MCC-MNC' (3 {digits}, dash, 2 or 3 {digits}): {plmn!r}")
     return m.group(1), m.group(2)
+
+
+def plmn_matches(pattern: str, plmn: str) -> bool:
+    """Whether the PLMN ``"214-03"`` is one the EF_OPL / EF_OPL5G entry ``pattern`` names, a
+    ``D`` digit of the pattern standing for any digit (TS 31.102 §4.2.59, §4.4.11.9)."""
+    if len(pattern) != len(plmn):
+        return False
+    return all(p == c or p == "D" for p, c in zip(pattern, plmn, strict=True))
 
 
 def imsi_plmn(imsi: str, mnc_length: int) -> tuple[str, str]:
@@ -62,32 +75,30 @@ def imsi_plmn(imsi: str, mnc_length: int) -> tuple[str, str]:
     return imsi[:3], imsi[3:3 + mnc_length]
 
 
-def encode_plmn(plmn: str) -> bytes:
+def encode_plmn(plmn: str, wildcard: bool = False) -> bytes:
     """3-byte PLMN identity, TS 24.008 §10.5.1.3: MCC2|MCC1, MNC3|MCC3, MNC2|MNC1.
 
-    ``encode_plmn("246-81") == bytes.fromhex("42F618")`` (TS 31.102 §4.2.16 example).
+    ``encode_plmn("246-81") == bytes.fromhex("42F618")`` (TS 31.102 §4.2.16 example). With
+    ``wildcard``, ``D`` digits are kept as the BCD value 'D' (TS 31.102 §4.2.59).
     """
-    mcc, mnc = parse_plmn(plmn)
-    mnc3 = int(mnc[2]) if len(mnc) == 3 else 0x0F
-    return bytes((
-        (int(mcc[1]) << 4) | int(mcc[0]),
-        (mnc3 << 4) | int(mcc[2]),
-        (int(mnc[1]) << 4) | int(mnc[0]),
-    ))
+    mcc, mnc = parse_plmn(plmn, wildcard)
+    d = [int(c, 16) for c in mcc + mnc]
+    mnc3 = d[5] if len(mnc) == 3 else 0x0F
+    return bytes(((d[1] << 4) | d[0], (mnc3 << 4) | d[2], (d[4] << 4) | d[3]))
 
 
-def decode_plmn(data: bytes) -> str | None:
+def decode_plmn(data: bytes, wildcard: bool = False) -> str | None:
     """Inverse of :func:`encode_plmn`; ``None`` for the unused entry ``FFFFFF``."""
     if len(data) != 3:
         raise ValueError("a PLMN is 3 bytes")
     if data == b"\xff\xff\xff":
         return None
     n = [data[0] & 0x0F, data[0] >> 4, data[1] & 0x0F, data[2] & 0x0F, data[2] >> 4, data[1] >> 4]
-    if any(d > 9 for d in n[:5]) or n[5] not in (*range(10), 0x0F):
+    digits = (*range(10), 0x0D) if wildcard else tuple(range(10))
+    if any(d not in digits for d in n[:5]) or n[5] not in (*digits, 0x0F):
         raise ValueError(f"not a BCD PLMN: {data.hex().upper()}")
-    mcc = "".join(str(d) for d in n[:3])
-    mnc = "".join(str(d) for d in n[3:5]) + ("" if n[5] == 0x0F else str(n[5]))
-    return f"{mcc}-{mnc}"
+    text = "".join("0123456789ABCDEF"[d] for d in n)
+    return f"{text[:3]}-{text[3:5]}{'' if n[5] == 0x0F else text[5]}"
 
 
 def encode_plmn_list(plmns: Sequence[str | None], count: int) -> bytes:
@@ -915,20 +926,46 @@ def decode_lp(data: bytes) -> list[str]:
     return [_GSM_LANGUAGE_NAMES.get(b, f"{b:02X}") for b in data if b != 0xFF]
 
 
-def encode_opl_record(value: dict[str, Any] | None, record_length: int) -> bytes:
-    """One EF_OPL record, TS 31.102 §4.2.59: PLMN (3) ‖ LAC/TAC range (2 + 2) ‖ PNN record number (1)."""
+def _encode_plmn_range(value: dict[str, Any] | None, record_length: int, width: int, low: str,
+                       high: str) -> bytes:
+    """PLMN (3, 'D' wild digits) ‖ area code range (``width`` + ``width`` bytes) ‖ PNN record
+    number (1), ``FF`` padded: an EF_OPL or EF_OPL5G record."""
     if value is None:
         return b"\xff" * record_length
-    raw = (encode_plmn(value["plmn"]) + int(value["lac_min"]).to_bytes(2, "big")
-           + int(value["lac_max"]).to_bytes(2, "big") + bytes([value["pnn_record"]]))
+    raw = (encode_plmn(value["plmn"], wildcard=True) + int(value[low]).to_bytes(width, "big")
+           + int(value[high]).to_bytes(width, "big") + bytes([value["pnn_record"]]))
+    if len(raw) > record_length:
+        raise ValueError(f"an entry is {len(raw)} bytes, a record holds {record_length}")
     return raw + b"\xff" * (record_length - len(raw))
 
 
-def decode_opl_record(data: bytes) -> dict[str, Any] | None:
+def _decode_plmn_range(data: bytes, width: int, low: str, high: str) -> dict[str, Any] | None:
     if data[:3] == b"\xff\xff\xff":
         return None
-    return {"plmn": decode_plmn(data[:3]), "lac_min": int.from_bytes(data[3:5], "big"),
-            "lac_max": int.from_bytes(data[5:7], "big"), "pnn_record": data[7]}
+    return {"plmn": decode_plmn(data[:3], wildcard=True), low: int.from_bytes(data[3:3 + width], "big"),
+            high: int.from_bytes(data[3 + width:3 + 2 * width], "big"), "pnn_record": data[3 + 2 * width]}
+
+
+def encode_opl_record(value: dict[str, Any] | None, record_length: int) -> bytes:
+    """One EF_OPL record, TS 31.102 §4.2.59: PLMN (3; a 'D' digit matches any digit) ‖ LAC/TAC
+    range (2 + 2; 0000-FFFE is the whole PLMN) ‖ PNN record number (1)."""
+    return _encode_plmn_range(value, record_length, 2, "lac_min", "lac_max")
+
+
+def decode_opl_record(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_opl_record`; None for an unused record."""
+    return _decode_plmn_range(data, 2, "lac_min", "lac_max")
+
+
+def encode_opl5g_record(value: dict[str, Any] | None, record_length: int) -> bytes:
+    """One EF_OPL5G record, TS 31.102 §4.4.11.9: PLMN (3; a 'D' digit matches any digit) ‖ 5GS
+    TAC range (3 + 3; 000000-FFFFFE is the whole PLMN) ‖ PNN record number (1)."""
+    return _encode_plmn_range(value, record_length, 3, "tac_min", "tac_max")
+
+
+def decode_opl5g_record(data: bytes) -> dict[str, Any] | None:
+    """Inverse of :func:`encode_opl5g_record`; None for an unused record."""
+    return _decode_plmn_range(data, 3, "tac_min", "tac_max")
 
 
 def gsm7_pack(septets: bytes) -> bytes:

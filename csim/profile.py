@@ -735,7 +735,7 @@ DEFAULTS: dict[str, Any] = {
     # TS 31.102 §4.4.11.8: protection scheme identifier list holding the null scheme only
     "DF_5GS/EF_SUCI_Calc_Info": {"prot_scheme_id_list": [{"priority": 0, "identifier": 0, "key_index": 0}],
                                  "hnet_pubkey_list": []},
-    "DF_5GS/EF_OPL5G": ["FF" * 10],
+    "DF_5GS/EF_OPL5G": [None],
     "DF_5GS/EF_Routing_Indicator": "F0FFFFFF",  # TS 31.102 §4.4.11.11: routing indicator 0
     "DF_GSM/EF_ECC": [],
     "DF_GSM/EF_Kc": {"kc": None, "cksn": 7},

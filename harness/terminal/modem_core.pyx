@@ -71,6 +71,7 @@ EF_FPLMN, EF_LOCI, EF_PSLOCI, EF_EPSLOCI, EF_HPPLMN = EF_FPLMN_, EF_LOCI_, EF_PS
 cdef int _SERVICE_PNN = 45
 cdef int _SERVICE_OPL = 46
 cdef int _SERVICE_SPDI = 51
+cdef int _SERVICE_OPL5G = 129   # 5GS Operator PLMN List (DF.5GS/EF_OPL5G, TS 31.102 §4.4.11.9)
 _SERVICE_OF = {EF_SPN: 19, EF_PLMNWACT: 20, EF_OPLMNWACT: 42, EF_HPLMNWACT: 43, EF_EHPLMN: 71,
                EF_EPSLOCI: 85}
 
@@ -221,6 +222,9 @@ cdef bytes _SELECT_CURRENT_ADF = bytes.fromhex("00A4000C027FFF")
 cdef bytes _READ_5GS3GPPLOCI = bytes.fromhex("00B0000014")   # READ BINARY of its 20 bytes
 cdef int _5GS_LOCI_KEY = 0x5FC04F01   # its entry among the contents last written
 cdef int _SERVICE_5GS_MM = 122        # UST: 5GS Mobility Management Information (TS 31.102 §4.2.8)
+cdef bytes _SELECT_DF_5GS = bytes.fromhex("00A4080C047FFF5FC0")   # DF.5GS by path from the ADF
+cdef int _OPL5G_FID = 0x4F08
+cdef int _OPL5G_KEY = 0x5FC04F08      # EF_OPL5G among the decoded contents
 cdef bytes _AUTHENTICATE_HEAD = bytes((0x00, 0x88, 0x00, 0x81, 0x22, 0x10))  # then RAND, L, AUTN, Le
 
 
@@ -263,11 +267,12 @@ cdef class Usim:
     cdef readonly object lists
     cdef public tuple pnn
     cdef public tuple opl
+    cdef public tuple opl5g
     cdef public frozenset spdi
 
     def __init__(self, iccid=None, imsi=None, mnc_length=2, spn=None, ust=frozenset(), user=(),
                  operator=(), hplmn_act=(), ehplmn=(), fplmn=None, fplmn_size=0, rplmn=None,
-                 hpplmn_minutes=0, pnn=(), opl=(), spdi=frozenset()):
+                 hpplmn_minutes=0, pnn=(), opl=(), spdi=frozenset(), opl5g=()):
         self.iccid = iccid
         self.imsi = imsi
         self.mnc_length = mnc_length
@@ -283,6 +288,7 @@ cdef class Usim:
         self.hpplmn_minutes = hpplmn_minutes
         self.pnn = pnn        # EF_PNN records: {"full", "short"?} or None (TS 31.102 §4.2.58)
         self.opl = opl        # EF_OPL entries in order (§4.2.59)
+        self.opl5g = opl5g    # DF.5GS/EF_OPL5G entries in order (§4.4.11.9)
         self.spdi = spdi      # EF_SPDI service provider PLMNs (§4.2.66)
         self.derive()
 
@@ -438,16 +444,41 @@ def _pnn(records):
     return tuple(out)
 
 
-def _opl(records):
+def _area_entries(records, decode, str low, str high):
+    """EF_OPL / EF_OPL5G entries as (PLMN, lowest area code, highest, PNN record, has 'D' digits);
+    a record the terminal cannot decode is skipped."""
     out = []
     for r in records:
         try:
-            entry = enc.decode_opl_record(r)
-        except ValueError:
-            continue  # wild-card digits ('D', §4.2.59) are not matched by this terminal
+            entry = decode(r)
+        except (ValueError, IndexError):
+            continue
         if entry is not None:
-            out.append((entry["plmn"], entry["lac_min"], entry["lac_max"], entry["pnn_record"]))
+            plmn = entry["plmn"]
+            out.append((plmn, entry[low], entry[high], entry["pnn_record"], "D" in plmn))
     return tuple(out)
+
+
+def _opl(records):
+    return _area_entries(records, enc.decode_opl_record, "lac_min", "lac_max")
+
+
+def _opl5g(records):
+    return _area_entries(records, enc.decode_opl5g_record, "tac_min", "tac_max")
+
+
+cdef object _named(tuple entries, object plmn, long area, long whole, tuple pnn, object opname):
+    """The full name of the EF_PNN record that the first entry for ``plmn`` whose range holds
+    ``area`` designates (with ``whole`` >= 0, only entries 0 to ``whole``, the whole PLMN, count);
+    ``opname`` when none does or its record is 0 or unused (TS 31.102 §4.2.59, §4.4.11.9)."""
+    for entry_plmn, low, high, record, wild in entries:
+        if not (enc.plmn_matches(entry_plmn, plmn) if wild else entry_plmn == plmn):
+            continue
+        if (low == 0 and high == whole) if whole >= 0 else low <= area <= high:
+            if 0 < record <= len(pnn) and pnn[record - 1] is not None:
+                return pnn[record - 1]["full"]
+            return opname
+    return opname
 
 
 def _spdi(raw):
@@ -475,6 +506,7 @@ cdef dict _DECODERS = {
     _5GS_LOCI_KEY: _5gs_rplmn,
     EF_PNN_: _pnn,
     EF_OPL_: _opl,
+    _OPL5G_KEY: _opl5g,
     EF_SPDI_: _spdi,
 }
 
@@ -1025,28 +1057,35 @@ cdef class ModemCore:
         if want is None or EF_SPDI_ in want:
             raw = link.read(EF_SPDI_, 0) if _SERVICE_SPDI in ust else None
             u.spdi = _decode(EF_SPDI_, raw) if raw else frozenset()
+        if want is None or _OPL5G_FID in want:
+            u.opl5g = self._read_opl5g() if _SERVICE_OPL5G in ust else ()
+
+    cdef tuple _read_opl5g(self):
+        """DF.5GS/EF_OPL5G (TS 31.102 §4.4.11.9): SELECT DF.5GS by path, every record, SELECT
+        the ADF back."""
+        cdef UiccLink link = self._link
+        records = link.read_records_of(_OPL5G_FID) if link.sw(_SELECT_DF_5GS) == 0x9000 else ()
+        link.sw(_SELECT_CURRENT_ADF)
+        return _decode(_OPL5G_KEY, records)
 
     cdef object network_name(self, object plmn, object cell, object opname):
-        """The name of the registered PLMN: the EF_PNN record that the first EF_OPL entry
-        matching the PLMN and the LAC/TAC designates (TS 31.102 §4.2.59; on NR only entries for
-        the whole PLMN, 0000-FFFE, since the TAC has 24 bits); without EF_OPL, EF_PNN's first
-        record on the HPLMN or an EHPLMN (§4.2.58); otherwise, or for PNN record 0, the
-        network's own name (TS 22.101 §A.4: the ME's list or the name the network sends)."""
+        """The name of the registered PLMN: the EF_PNN record that the first matching entry
+        designates, of EF_OPL5G on NR when UST service 129 is on (TS 31.102 §4.4.11.9: PLMN and
+        24-bit TAC range), else of EF_OPL (§4.2.59; on NR only entries for the whole PLMN,
+        0000-FFFE, since its LAC/TAC range has 16 bits); a 'D' digit of an entry's PLMN matches
+        any digit. Without EF_OPL, EF_PNN's first record on the HPLMN or an EHPLMN (§4.2.58);
+        otherwise, or for PNN record 0, the network's own name (TS 22.101 §A.4: the ME's list or
+        the name the network sends)."""
         cdef Usim u = self.usim
         pnn = u.pnn
         if not pnn or plmn is None:
             return opname
+        area = cell.area if cell is not None else -1
+        nr = cell is not None and cell.rat == "5G"
+        if nr and _SERVICE_OPL5G in u.ust:
+            return _named(u.opl5g, plmn, area, -1, pnn, opname)
         if _SERVICE_OPL in u.ust:
-            area = cell.area if cell is not None else -1
-            nr = cell is not None and cell.rat == "5G"
-            for entry_plmn, low, high, record in u.opl:
-                if entry_plmn != plmn:
-                    continue
-                if (low == 0 and high == 0xFFFE) if nr else low <= area <= high:
-                    if 0 < record <= len(pnn) and pnn[record - 1] is not None:
-                        return pnn[record - 1]["full"]
-                    return opname
-            return opname
+            return _named(u.opl, plmn, area, 0xFFFE if nr else -1, pnn, opname)
         if not self._roaming() and pnn[0] is not None:
             return pnn[0]["full"]
         return opname

@@ -276,3 +276,47 @@ def test_pnn_record_with_short_name_and_spdi_list():
         enc.encode_pnn_record({"full": "Demo Network"}, 8)
     assert enc.encode_spdi(["208-01"], 9).hex().upper() == "A305800302F810FFFF"
     assert enc.decode_spdi(bytes.fromhex("A305800302F810FFFF")) == ["208-01"]
+
+
+# TS 31.102 §4.2.59 / §4.4.11.9: a BCD 'D' in an EF_OPL / EF_OPL5G PLMN is a wild digit
+@pytest.mark.parametrize("plmn, hexval", [
+    ("214-0D", "12F4D0"), ("2D8-01", "D2F810"), ("DDD-DD", "DDFDDD"), ("310-26D", "13D062"),
+])
+def test_wild_plmn_vectors(plmn, hexval):
+    assert enc.encode_plmn(plmn, wildcard=True) == H(hexval)
+    assert enc.decode_plmn(H(hexval), wildcard=True) == plmn
+
+
+def test_wild_digits_only_where_the_spec_has_them():
+    assert enc.encode_plmn("214-0d", wildcard=True) == H("12F4D0")
+    with pytest.raises(ValueError, match="digits or D"):
+        enc.encode_plmn("214-0E", wildcard=True)
+    with pytest.raises(ValueError, match="3 digits, dash"):
+        enc.encode_plmn("214-0D")                       # EF_FPLMN, EF_EHPLMN...: digits only
+    with pytest.raises(ValueError, match="not a BCD PLMN"):
+        enc.decode_plmn(H("12F4D0"))
+    with pytest.raises(ValueError, match="not a BCD PLMN"):
+        enc.decode_plmn(H("12F4E0"), wildcard=True)
+
+
+@pytest.mark.parametrize("pattern, plmn, match", [
+    ("214-0D", "214-03", True), ("214-0D", "214-07", True), ("214-0D", "214-10", False),
+    ("2DD-01", "208-01", True), ("2DD-01", "208-10", False), ("214-0D", "214-003", False),
+    ("208-01", "208-01", True), ("DDD-DDD", "310-260", True), ("DDD-DDD", "208-01", False),
+])
+def test_plmn_matches(pattern, plmn, match):
+    assert enc.plmn_matches(pattern, plmn) is match
+
+
+def test_opl_and_opl5g_records():
+    opl = {"plmn": "214-0D", "lac_min": 0x0100, "lac_max": 0x01FF, "pnn_record": 3}
+    assert enc.encode_opl_record(opl, 9) == H("12F4D0010001FF03FF")
+    assert enc.decode_opl_record(H("12F4D0010001FF03FF")) == opl
+    opl5g = {"plmn": "208-01", "tac_min": 0x000100, "tac_max": 0xFFFFFE, "pnn_record": 2}
+    assert enc.encode_opl5g_record(opl5g, 10) == H("02F810000100FFFFFE02")
+    assert enc.decode_opl5g_record(H("02F810000100FFFFFE02")) == opl5g
+    assert enc.decode_opl5g_record(H("FF" * 10)) is None
+    with pytest.raises(ValueError, match="a record holds 8"):
+        enc.encode_opl5g_record(opl5g, 8)
+    with pytest.raises(OverflowError):
+        enc.encode_opl5g_record({**opl5g, "tac_max": 0x1000000}, 10)

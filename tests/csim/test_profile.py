@@ -265,6 +265,17 @@ ERRORS = [
      "for a larger file)"),
     ("name: test-card", "name: test-card\nfiles:\n  DF_GSM/EF_ECC: ['112', '911', '999', '110', '118', '17']",
      "DF_GSM/EF_ECC", "does not fit EF_ECC (3 to 15 bytes, TS 51.011 §10.3.27)"),
+    # TS 31.102 §4.2.59: 'D' is the only non-digit an EF_OPL PLMN may hold
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 45, 46, 71, 85]\nfiles:\n  ADF_USIM/EF_OPL:\n"
+          "    - {plmn: \"2X8-01\", lac_min: 0, lac_max: 65534, pnn_record: 1}", "ADF_USIM/EF_OPL",
+     "files/ADF_USIM/EF_OPL: does not fit EF_OPL (8 to 255 bytes, TS 31.102 §4.2.59): not a PLMN 'MCC-MNC' "
+     "(3 digits or D"),
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 45, 71, 85]\nfiles:\n  DF_5GS/EF_OPL5G:\n"
+          "    - {plmn: \"208-01\", tac_min: 0, tac_max: 16777214, pnn_record: 1}", "DF_5GS/EF_OPL5G",
+     "files/DF_5GS/EF_OPL5G: EF_OPL5G needs UST service 129"),
+    (UST, "ust: [19, 20, 21, 27, 33, 42, 43, 45, 71, 85, 129]\nfiles:\n  DF_5GS/EF_OPL5G:\n"
+          "    - {plmn: \"208-01\", tac_min: 0, tac_max: 16777216, pnn_record: 1}", "DF_5GS/EF_OPL5G",
+     "does not fit EF_OPL5G (10 to 255 bytes, TS 31.102 §4.4.11.9)"),
 ]
 
 

@@ -108,8 +108,16 @@ def _expected_applications(p: Any) -> list[dict[str, str]]:
 
 
 def _opl(body: list[Any]) -> list[dict[str, Any]]:
-    return [{"plmn": e["lai"]["mcc_mnc"], "lac_min": int(e["lai"]["lac_min"], 16),
+    """EF.OPL entries; pySim prints the BCD wild digit 'D' of TS 31.102 §4.2.59 in lower case."""
+    return [{"plmn": e["lai"]["mcc_mnc"].upper(), "lac_min": int(e["lai"]["lac_min"], 16),
              "lac_max": int(e["lai"]["lac_max"], 16), "pnn_record": e["pnn_record_id"]}
+            for e in _entries(body)]
+
+
+def _opl5g(body: list[Any]) -> list[dict[str, Any]]:
+    """DF.5GS/EF.OPL5G entries (TS 31.102 §4.4.11.9): PLMN, 3-byte TAC range, PNN record."""
+    return [{"plmn": e["tai"]["mcc_mnc"].upper(), "tac_min": int(e["tai"]["tac_min"], 16),
+             "tac_max": int(e["tai"]["tac_max"], 16), "pnn_record": e["pnn_record_id"]}
             for e in _entries(body)]
 
 
@@ -184,6 +192,8 @@ OPTIONAL: dict[str, tuple[Check, int]] = {
     "GID1": ((f"{USIM}/EF.GID1", lambda b: b["raw"], lambda p: p.files["ADF_USIM/EF_GID1"].lower()), 17),
     "PNN": ((f"{USIM}/EF.PNN", _pnn_records, _expected_pnn_records), 45),
     "OPL": ((f"{USIM}/EF.OPL", _opl, lambda p: [e for e in p.files["ADF_USIM/EF_OPL"] if e]), 46),
+    "OPL5G": ((f"{USIM}/DF.5GS/EF.OPL5G", _opl5g,
+               lambda p: [e for e in p.files["DF_5GS/EF_OPL5G"] if e]), 129),
     "5GS3GPPLOCI": ((f"{USIM}/DF.5GS/EF.5GS3GPPLOCI", _loci_5gs, _expected_loci_5gs), 122),
 }
 
@@ -263,8 +273,8 @@ def test_pysim_decodes_what_the_profile_declares(fsdump: tuple[Any, dict[str, An
 @pytest.mark.parametrize("check", list(OPTIONAL))
 @pytest.mark.parametrize("fsdump", CARDS, indirect=True)
 def test_pysim_decodes_the_files_services_call_for(fsdump: tuple[Any, dict[str, Any]], check: str) -> None:
-    """EF_GID1, EF_PNN, EF_OPL, DF.5GS/EF_5GS3GPPLOCI as pySim decodes them, where the card's EF_UST
-    calls for them; absent (6A82) where it does not."""
+    """EF_GID1, EF_PNN, EF_OPL, DF.5GS/EF_5GS3GPPLOCI and EF_OPL5G as pySim decodes them, where
+    the card's EF_UST calls for them; absent (6A82) where it does not."""
     profile, dump = fsdump
     (path, shown, declared), service = OPTIONAL[check]
     entry = dump["files"].get(path)
