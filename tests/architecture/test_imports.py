@@ -173,12 +173,13 @@ FORBIDDEN = {
 
 
 def test_the_lines_use_the_plans_and_only_the_scenario_drives_them():
-    """The fleet reuses the plans engine's rules (durations); only the scenario steps import it."""
+    """The fleet reuses the plans engine's rules (durations); only the scenario steps and the command
+    line (``smdp serve`` places its orders through it) import it."""
     graph = import_graph()
     assert "harness.plans" in graph["harness.lines.rules"]
     users = sorted({m.split(".")[1] for m, deps in graph.items() if not m.startswith("harness.lines")
                     and any(d.startswith("harness.lines") for d in deps)})
-    assert users == ["scenario"]
+    assert users == ["cli", "scenario"]
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
