@@ -172,7 +172,7 @@ FORBIDDEN = {
 }
 
 
-def test_the_lines_use_the_plans_and_only_the_scenario_drives_them():
+def test_the_lines_use_the_plans_and_only_the_scenario_and_the_cli_drive_them():
     """The fleet reuses the plans engine's rules (durations); only the scenario steps and the command
     line (``smdp serve`` places its orders through it) import it."""
     graph = import_graph()
