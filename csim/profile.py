@@ -249,16 +249,8 @@ def load_profile(spec: str | Path | Mapping[str, Any] | Profile) -> Profile:
         return _load_file(resolve_path(spec))
     if not isinstance(spec, LineDict):
         return _load_mapping(spec)
-    schema = load_schema(SCHEMA_PATH)
-    if isinstance(spec, Mapping):
-        source = str(spec.get("name", "<mapping>")) if not isinstance(spec, LineDict) else spec.source
-        doc = spec if isinstance(spec, LineDict) else _to_line_tree(spec, f"<profile {source}>")
-        validate(doc, schema, doc.source)
-    else:
-        doc = load(resolve_path(spec), schema)
-    if not isinstance(doc, LineDict):
-        raise DataError(str(spec), None, "a card profile is a mapping")
-    return _build_profile(doc)
+    validate(spec, load_schema(SCHEMA_PATH), spec.source)
+    return _build_profile(spec)
 
 
 # --------------------------------------------------------------------------- caching
