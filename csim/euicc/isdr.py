@@ -542,8 +542,7 @@ class IsdR:
         try:
             package = saip.decode(loaded.profile_package)
             name = meta["profileName"] or iccid
-            card = saip.card_for(package, name, meta["serviceProviderName"])
-            source = saip.card_profile(package, name, meta["serviceProviderName"])
+            card, source = saip.card_and_profile(package, name, meta["serviceProviderName"])
         except saip.PackageError as exc:
             raise BppFailure(bpp.LOAD_PROFILE_ELEMENTS, bpp.PE_PROCESSING_ERROR, str(exc)) from exc
         used = {p.aid for p in self.profiles}

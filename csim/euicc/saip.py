@@ -319,15 +319,21 @@ def card_profile(elements: list[ProfileElement], name: str, spn: str) -> dict[st
 def card_for(elements: list[ProfileElement], name: str, spn: str) -> Any:
     """The csim card a package installs to, keyed for Milenage or the 3GPP test algorithm
     (TS 34.108 §8.1.2) as its akaParameter says."""
+    return card_and_profile(elements, name, spn)[0]
+
+
+def card_and_profile(elements: list[ProfileElement], name: str, spn: str) -> tuple[Any, dict[str, Any]]:
+    """:func:`card_for` and the :func:`card_profile` the card is made from."""
     from csim.card import Card
 
     try:
-        card = Card.from_profile(card_profile(elements, name, spn))
+        profile = card_profile(elements, name, spn)
+        card = Card.from_profile(profile)
     except (ValueError, KeyError) as exc:
         if isinstance(exc, PackageError):
             raise
         raise PackageError(f"the package makes no valid card profile: {exc}") from exc
-    return card
+    return card, profile
 
 
 # the USIM template of the TCA specification (§8.4, joint-iso-itu-t(2) international-organizations(23)
