@@ -255,8 +255,8 @@ cdef class Toolkit:
 
     cdef int attach(self, object core, int* slot) except -1:
         """A compiled core tells the length of the pending command by writing ``*slot`` (its
-        own field, kept alive by ``core``) instead of calling ``set_proactive_pending``; used
-        while ``core`` is :attr:`card`."""
+        own field) instead of calling ``set_proactive_pending``; used while ``core`` is
+        :attr:`card`, alive (``core`` itself is not held: only its address is kept)."""
         self._core = <void*>core
         self._slot = slot
         return 0
