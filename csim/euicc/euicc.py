@@ -334,9 +334,15 @@ class Euicc:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Euicc:
-        """The eUICC written by :meth:`save`; ``ValueError`` saying what is wrong otherwise."""
+        """The eUICC written by :meth:`save`; ``ValueError`` saying what is wrong otherwise.
+
+        Read as a card state is (:meth:`csim.card.Card.load`): only a regular file of at most
+        :data:`~csim.card.MAX_STATE_BYTES` (a FIFO or a device never hangs the load)."""
+        from csim.card import MAX_STATE_BYTES
+        from csim.yamlsrc import read_bytes
+
         try:
-            doc = json.loads(Path(path).read_text())
+            doc = json.loads(read_bytes(path, MAX_STATE_BYTES).decode())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: not a saved eUICC ({exc})") from exc
         euicc = cls.from_state(doc, str(path))

@@ -124,3 +124,12 @@ def test_a_file_that_is_no_saved_euicc_says_so(tmp_path: Path, content: bytes, r
     with pytest.raises(ValueError, match=f"^{path}: not a saved eUICC") as info:
         Euicc.load(path)
     assert reason in str(info.value)
+
+
+def test_a_fifo_or_a_directory_as_the_saved_euicc_is_refused_without_reading(tmp_path: Path) -> None:
+    """Read as a card state is: only a regular file (a FIFO would block the load for ever)."""
+    fifo = tmp_path / "euicc.state"
+    os.mkfifo(fifo)
+    for path in (fifo, tmp_path):
+        with pytest.raises(ValueError, match=f"^{path}: "):
+            Euicc.load(path)
