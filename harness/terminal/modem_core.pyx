@@ -841,6 +841,7 @@ cdef class ModemCore:
         spn = u.spn["name"] if u.spn else None
         roaming = self._roaming()
         cell = self.cell if registered else None
+        name = self.network_name(registered, cell, opname) if registered else None
         config = self.config
         return {
             "powered": self.powered,
@@ -857,8 +858,8 @@ cdef class ModemCore:
             "iccid": u.iccid,
             "hplmn": u.hplmn,
             "spn": spn,
-            "display_name": self.display_name_of(opname, roaming) if registered else None,
-            "network_name": self.network_name(registered, cell, opname) if registered else None,
+            "display_name": self.shown_name(name, roaming) if registered else None,
+            "network_name": name,
             "country": place[0],
             "location": self.location,
             "zone": place[2],
@@ -896,8 +897,11 @@ cdef class ModemCore:
         of EF_SPDI the service provider name, with the network name when b1 of EF_SPN's display
         condition asks for it; elsewhere the network name (:meth:`network_name`), with the
         service provider name when b2 is 0. A name is not shown twice."""
+        return self.shown_name(self.network_name(self.registered, self.cell, opname), roaming)
+
+    cdef object shown_name(self, object name, bint roaming):
+        """:meth:`display_name_of` given the network name ``name`` of the registered PLMN."""
         cdef Usim u = self.usim
-        name = self.network_name(self.registered, self.cell, opname)
         spn = u.spn
         if not spn or not spn.get("name"):
             return name
