@@ -60,7 +60,7 @@ def crypto_floor(curve: str, n: int = 200) -> float:
 
 
 def downloads(curve: str, seconds: float) -> tuple[float, float]:
-    """Downloads per second and the share of it spent installing (the ISD-P's card built)."""
+    """Downloads per second, and seconds per download, through the LPA and the SM-DP+ in process."""
     pki = TestPki.generate(curve)
     smdp = Smdp(pki, log=EventLog())
     creds = pki.euicc_credentials(pki.eid(1))
