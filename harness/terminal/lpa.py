@@ -21,6 +21,7 @@ from typing import Any
 
 from csim.encoding import decode_iccid, encode_iccid, swap_bcd
 from csim.euicc.bpp import children
+from csim.euicc.bsp import tlv
 from csim.euicc.isdr import ISDR_AID, SPEC
 from harness.network.smdp.status import Es9Error
 
@@ -167,14 +168,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _tlv(tag: bytes, value: bytes) -> bytes:
-    n = len(value)
-    if n < 0x80:
-        return tag + bytes([n]) + value
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return tag + bytes([0x80 | len(body)]) + body + value
-
-
 def segments(bpp: bytes) -> list[bytes]:
     """The bound profile package as the LPA sends it (SGP.22 §2.5.5): BF36 header with
     InitialiseSecureChannel, ConfigureISDP, the A1 header then each '88', ReplaceSessionKeys,
@@ -272,7 +265,7 @@ class Lpa:
                 },
             ),
         )
-        request = _tlv(
+        request = tlv(
             b"\xbf\x38",
             b"".join(
                 base64.b64decode(init[k])
@@ -298,10 +291,10 @@ class Lpa:
             if cc is None:
                 self._cancel(es10, server, tid, reason=1)  # postponed: the user has no code
                 raise LpaError("the SM-DP+ asks for the confirmation code and none was entered")
-            hash_cc = _tlv(
+            hash_cc = tlv(
                 b"\x04", hashlib.sha256(hashlib.sha256(cc.encode()).digest() + bytes.fromhex(tid)).digest()
             )
-        prepare = _tlv(
+        prepare = tlv(
             b"\xbf\x21",
             signed2
             + base64.b64decode(client["smdpSignature2"])

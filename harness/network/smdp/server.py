@@ -31,12 +31,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from csim.encoding import decode_iccid, unswap_bcd
 from csim.euicc.bpp import children
+from csim.euicc.bsp import tlv
 from csim.euicc.isdr import SPEC
 from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, raw_signature, verify_chain, verify_signature
 from csim.euicc.saip import encode as encode_package
 from csim.memo import once
 from harness.network.smdp import status
-from harness.network.smdp.binding import bind, tlv
+from harness.network.smdp.binding import bind
 from harness.network.smdp.inventory import (
     Codes,
     Device,
