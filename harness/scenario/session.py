@@ -166,16 +166,8 @@ class Session:
         """The user puts a device with the eUICC ``euicc`` in the run (a phone, a watch...): like
         :meth:`insert_card`, with the device's IMEI; ``profile`` is the enabled profile's card
         profile (its PIN1 and IMSI profiles), None when no profile is enabled."""
-        def open_euicc() -> tuple[Any, Transport]:
-            if self.target.serve:
-                from harness.readers.served import served_reader
-
-                return euicc, served_reader().insert(euicc, log=self.log, trace=self.target.trace)
-            from harness.terminal.transport import InProcessTransport
-
-            return euicc, InProcessTransport(euicc, self.log)
-
-        self._insert(open_euicc, profile, pin=user_pin(profile) if profile else None, imei=imei)
+        self._insert(lambda: _simulated(euicc, self.target, self.log), profile,
+                     pin=user_pin(profile) if profile else None, imei=imei)
         self.log.record("euicc_inserted", eid=euicc.isdr.credentials.eid, imei=imei)
 
     def know_pin(self, profile: Profile) -> None:
@@ -283,14 +275,19 @@ def _open_card(profile: Profile, target: CardTarget, log: EventLog) -> tuple[Any
         return None, PcscTransport(target.reader, log=log, trace=target.trace, policy=policy)
     from csim import Card
 
-    sim = Card(build_image(profile), profile=profile)
+    return _simulated(Card(build_image(profile), profile=profile), target, log)
+
+
+def _simulated(card: Any, target: CardTarget, log: EventLog) -> tuple[Any, Transport]:
+    """The simulated ``card`` (a UICC or an eUICC) and its transport: the served reader when
+    ``target`` serves, else in process."""
     if target.serve:
         from harness.readers.served import served_reader
 
-        return sim, served_reader().insert(sim, log=log, trace=target.trace)
+        return card, served_reader().insert(card, log=log, trace=target.trace)
     from harness.terminal.transport import InProcessTransport
 
-    return sim, InProcessTransport(sim, log)
+    return card, InProcessTransport(card, log)
 
 
 def _check_identity(transport: CheckTransport, scenario_profile: Profile,
