@@ -56,6 +56,8 @@ ES9_FUNCTIONS = (
     "handleNotification",
     "cancelSession",
 )
+# what a certificate chain that does not verify raises (:meth:`Smdp._euicc_chain`)
+_CHAIN_ERRORS = (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError)
 # NotificationEvent bits (SGP.22 §5.7.9)
 _EVENTS = {0: "install", 1: "enable", 2: "disable", 3: "delete"}
 
@@ -256,10 +258,8 @@ class Smdp:
             )
         signed1_raw = children(children(raw)[0])[0]
         try:
-            euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
-            eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
-            eid = verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
-        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError) as exc:
+            euicc_cert, eid = self._euicc_chain(value)
+        except _CHAIN_ERRORS as exc:
             raise Es9Error(
                 *status.EUICC_CERTIFICATE, f"eUICC certificate chain: {exc or 'bad signature'}"
             ) from None
@@ -295,6 +295,13 @@ class Smdp:
             "smdpSignature2": b64(tlv(b"\x5f\x37", signature2)),
             "smdpCertificate": b64(_der(self.dp_pb)),
         }
+
+    def _euicc_chain(self, value: Mapping[str, Any]) -> tuple[x509.Certificate, str]:
+        """The eUICC certificate of a signed answer and its EID, once CERT.EUICC and CERT.EUM
+        verify up to this SM-DP+'s CI; :data:`_CHAIN_ERRORS` otherwise."""
+        euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
+        eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
+        return euicc_cert, verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
 
     def _eligible(self, matching_id: str | None, eid: str, device_info: Mapping[str, Any]) -> ProfileOrder:
         """The order of ``matching_id`` if this eUICC, in this device, may download it now."""
@@ -437,10 +444,8 @@ class Smdp:
             return
         meta = value["tbsOtherNotification"]
         try:
-            euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
-            eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
-            eid = verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
-        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError):
+            euicc_cert, eid = self._euicc_chain(value)
+        except _CHAIN_ERRORS:
             self._event("smdp_notification", verified=False, reason="eUICC certificate chain")
             return
         ok = verify_signature(euicc_cert, value["euiccNotificationSignature"], children(raw)[0])
