@@ -49,13 +49,15 @@ from harness.network.smdp.inventory import (
 )
 from harness.network.smdp.status import Es9Error
 
-ES9_FUNCTIONS = (
-    "initiateAuthentication",
-    "authenticateClient",
-    "getBoundProfilePackage",
-    "handleNotification",
-    "cancelSession",
-)
+# the ES9+ functions by their name in the JSON binding (SGP.22 §6.5.2): the method of each
+_METHODS = {
+    "initiateAuthentication": "initiate_authentication",
+    "authenticateClient": "authenticate_client",
+    "getBoundProfilePackage": "get_bound_profile_package",
+    "handleNotification": "handle_notification",
+    "cancelSession": "cancel_session",
+}
+ES9_FUNCTIONS = tuple(_METHODS)
 # what a certificate chain that does not verify raises (:meth:`Smdp._euicc_chain`)
 _CHAIN_ERRORS = (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError)
 # NotificationEvent bits (SGP.22 §5.7.9)
@@ -487,15 +489,6 @@ def _dp_credentials(pki: TestPki, role: x509.ObjectIdentifier, address: str) -> 
         return pki.dp_credentials(role, address)
     key = (pki.seed, pki.curve, role.dotted_string, address)
     return once(_dp_cache, key, lambda _: pki.dp_credentials(role, address), 32)
-
-
-_METHODS = {
-    "initiateAuthentication": "initiate_authentication",
-    "authenticateClient": "authenticate_client",
-    "getBoundProfilePackage": "get_bound_profile_package",
-    "handleNotification": "handle_notification",
-    "cancelSession": "cancel_session",
-}
 
 
 def _der(cert: x509.Certificate) -> bytes:
