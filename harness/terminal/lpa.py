@@ -204,6 +204,14 @@ class Lpa:
     def _es10(self) -> Es10:
         return Es10(self.modem.link)
 
+    def _call(self, request: bytes) -> bytes:
+        """One ES10 request on a channel to the ISD-R opened for it and closed after."""
+        es10 = self._es10()
+        try:
+            return es10.call(request)
+        finally:
+            es10.close()
+
     def _server(self, address: str) -> Es9:
         server = self.servers.get(address)
         if server is None:
@@ -358,11 +366,7 @@ class Lpa:
 
     def profiles(self) -> list[dict[str, Any]]:
         """GetProfilesInfo (SGP.22 §5.7.15): ICCID, state, names and class of each profile."""
-        es10 = self._es10()
-        try:
-            kind, value = SPEC.decode("ProfileInfoListResponse", es10.call(bytes.fromhex("BF2D00")))
-        finally:
-            es10.close()
+        kind, value = SPEC.decode("ProfileInfoListResponse", self._call(bytes.fromhex("BF2D00")))
         if kind != "profileInfoListOk":
             raise LpaError(f"GetProfilesInfo: error {value}")
         return [
@@ -377,22 +381,11 @@ class Lpa:
         ]
 
     def eid(self) -> str:
-        es10 = self._es10()
-        try:
-            return (
-                SPEC.decode("GetEuiccDataResponse", es10.call(bytes.fromhex("BF3E035C015A")))["eidValue"]
-                .hex()
-                .upper()
-            )
-        finally:
-            es10.close()
+        data = SPEC.decode("GetEuiccDataResponse", self._call(bytes.fromhex("BF3E035C015A")))
+        return data["eidValue"].hex().upper()
 
     def _manage(self, request_type: str, response_type: str, value: Any, results: Mapping[int, str]) -> str:
-        es10 = self._es10()
-        try:
-            answer = SPEC.decode(response_type, es10.call(SPEC.encode(request_type, value)))
-        finally:
-            es10.close()
+        answer = SPEC.decode(response_type, self._call(SPEC.encode(request_type, value)))
         return results.get(next(iter(answer.values())), "undefinedError")
 
     def enable(self, iccid: str, refresh: bool = True) -> str:
