@@ -25,10 +25,15 @@ class Scp03tError(ValueError):
 
 
 def _lv(value: bytes) -> bytes:
-    return _ber_length(len(value)) + value
+    return ber_length(len(value)) + value
 
 
-def _ber_length(n: int) -> bytes:
+def tlv(tag: bytes, value: bytes) -> bytes:
+    """A BER-TLV with a definite length in the shortest form (X.690 §8.1.3)."""
+    return tag + ber_length(len(value)) + value
+
+
+def ber_length(n: int) -> bytes:
     """BER length octets (X.690 §8.1.3)."""
     if n < 0x80:
         return bytes([n])

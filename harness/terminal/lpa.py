@@ -21,6 +21,7 @@ from typing import Any
 
 from csim.encoding import decode_iccid, encode_iccid, swap_bcd
 from csim.euicc.bpp import children
+from csim.euicc.bsp import tlv
 from csim.euicc.isdr import ISDR_AID, SPEC
 from harness.network.smdp.status import Es9Error
 
@@ -167,14 +168,6 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _tlv(tag: bytes, value: bytes) -> bytes:
-    n = len(value)
-    if n < 0x80:
-        return tag + bytes([n]) + value
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return tag + bytes([0x80 | len(body)]) + body + value
-
-
 def segments(bpp: bytes) -> list[bytes]:
     """The bound profile package as the LPA sends it (SGP.22 §2.5.5): BF36 header with
     InitialiseSecureChannel, ConfigureISDP, the A1 header then each '88', ReplaceSessionKeys,
@@ -210,6 +203,14 @@ class Lpa:
 
     def _es10(self) -> Es10:
         return Es10(self.modem.link)
+
+    def _call(self, request: bytes) -> bytes:
+        """One ES10 request on a channel to the ISD-R opened for it and closed after."""
+        es10 = self._es10()
+        try:
+            return es10.call(request)
+        finally:
+            es10.close()
 
     def _server(self, address: str) -> Es9:
         server = self.servers.get(address)
@@ -272,7 +273,7 @@ class Lpa:
                 },
             ),
         )
-        request = _tlv(
+        request = tlv(
             b"\xbf\x38",
             b"".join(
                 base64.b64decode(init[k])
@@ -298,10 +299,10 @@ class Lpa:
             if cc is None:
                 self._cancel(es10, server, tid, reason=1)  # postponed: the user has no code
                 raise LpaError("the SM-DP+ asks for the confirmation code and none was entered")
-            hash_cc = _tlv(
+            hash_cc = tlv(
                 b"\x04", hashlib.sha256(hashlib.sha256(cc.encode()).digest() + bytes.fromhex(tid)).digest()
             )
-        prepare = _tlv(
+        prepare = tlv(
             b"\xbf\x21",
             signed2
             + base64.b64decode(client["smdpSignature2"])
@@ -365,11 +366,7 @@ class Lpa:
 
     def profiles(self) -> list[dict[str, Any]]:
         """GetProfilesInfo (SGP.22 §5.7.15): ICCID, state, names and class of each profile."""
-        es10 = self._es10()
-        try:
-            kind, value = SPEC.decode("ProfileInfoListResponse", es10.call(bytes.fromhex("BF2D00")))
-        finally:
-            es10.close()
+        kind, value = SPEC.decode("ProfileInfoListResponse", self._call(bytes.fromhex("BF2D00")))
         if kind != "profileInfoListOk":
             raise LpaError(f"GetProfilesInfo: error {value}")
         return [
@@ -384,22 +381,11 @@ class Lpa:
         ]
 
     def eid(self) -> str:
-        es10 = self._es10()
-        try:
-            return (
-                SPEC.decode("GetEuiccDataResponse", es10.call(bytes.fromhex("BF3E035C015A")))["eidValue"]
-                .hex()
-                .upper()
-            )
-        finally:
-            es10.close()
+        data = SPEC.decode("GetEuiccDataResponse", self._call(bytes.fromhex("BF3E035C015A")))
+        return data["eidValue"].hex().upper()
 
     def _manage(self, request_type: str, response_type: str, value: Any, results: Mapping[int, str]) -> str:
-        es10 = self._es10()
-        try:
-            answer = SPEC.decode(response_type, es10.call(SPEC.encode(request_type, value)))
-        finally:
-            es10.close()
+        answer = SPEC.decode(response_type, self._call(SPEC.encode(request_type, value)))
         return results.get(next(iter(answer.values())), "undefinedError")
 
     def enable(self, iccid: str, refresh: bool = True) -> str:

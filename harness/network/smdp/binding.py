@@ -18,21 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from csim.euicc.bpp import children
-from csim.euicc.bsp import KEY_TYPE_AES, MAC_LENGTH, session_keys
+from csim.euicc.bsp import KEY_TYPE_AES, MAC_LENGTH, ber_length, session_keys, tlv
 from csim.euicc.isdr import SPEC
 from csim.euicc.pki import one_time_key, raw_signature
 
 KEY_LENGTH = 16  # AES-128 (SGP.22 §2.6.4.1)
 SEGMENT = 1008  # plaintext bytes of one '86' segment: 1024 bytes once padded and enciphered
-
-
-def tlv(tag: bytes, value: bytes) -> bytes:
-    """A BER-TLV with a definite length in the shortest form (X.690 §8.1.3)."""
-    n = len(value)
-    if n < 0x80:
-        return tag + bytes([n]) + value
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return tag + bytes([0x80 | len(body)]) + body + value
 
 
 class Scp03tSender:
@@ -54,7 +45,7 @@ class Scp03tSender:
             cbc = Cipher(algorithms.AES(self.s_enc), modes.CBC(icv)).encryptor()
             data = cbc.update(padded) + cbc.finalize()
         self.counter += 1
-        head = tlv(tag, bytes(len(data) + MAC_LENGTH))[: -(len(data) + MAC_LENGTH)]
+        head = tag + ber_length(len(data) + MAC_LENGTH)
         mac = cmac.CMAC(algorithms.AES(self.s_mac))
         mac.update(self.chain + head + data)
         self.chain = mac.finalize()

@@ -31,12 +31,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from csim.encoding import decode_iccid, unswap_bcd
 from csim.euicc.bpp import children
+from csim.euicc.bsp import tlv
 from csim.euicc.isdr import SPEC
 from csim.euicc.pki import ROLE_DP_AUTH, ROLE_DP_PB, TestPki, raw_signature, verify_chain, verify_signature
 from csim.euicc.saip import encode as encode_package
 from csim.memo import once
 from harness.network.smdp import status
-from harness.network.smdp.binding import bind, tlv
+from harness.network.smdp.binding import bind
 from harness.network.smdp.inventory import (
     Codes,
     Device,
@@ -48,13 +49,17 @@ from harness.network.smdp.inventory import (
 )
 from harness.network.smdp.status import Es9Error
 
-ES9_FUNCTIONS = (
-    "initiateAuthentication",
-    "authenticateClient",
-    "getBoundProfilePackage",
-    "handleNotification",
-    "cancelSession",
-)
+# the ES9+ functions by their name in the JSON binding (SGP.22 §6.5.2): the method of each
+_METHODS = {
+    "initiateAuthentication": "initiate_authentication",
+    "authenticateClient": "authenticate_client",
+    "getBoundProfilePackage": "get_bound_profile_package",
+    "handleNotification": "handle_notification",
+    "cancelSession": "cancel_session",
+}
+ES9_FUNCTIONS = tuple(_METHODS)
+# what a certificate chain that does not verify raises (:meth:`Smdp._euicc_chain`)
+_CHAIN_ERRORS = (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError)
 # NotificationEvent bits (SGP.22 §5.7.9)
 _EVENTS = {0: "install", 1: "enable", 2: "disable", 3: "delete"}
 
@@ -255,10 +260,8 @@ class Smdp:
             )
         signed1_raw = children(children(raw)[0])[0]
         try:
-            euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
-            eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
-            eid = verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
-        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError) as exc:
+            euicc_cert, eid = self._euicc_chain(value)
+        except _CHAIN_ERRORS as exc:
             raise Es9Error(
                 *status.EUICC_CERTIFICATE, f"eUICC certificate chain: {exc or 'bad signature'}"
             ) from None
@@ -294,6 +297,13 @@ class Smdp:
             "smdpSignature2": b64(tlv(b"\x5f\x37", signature2)),
             "smdpCertificate": b64(_der(self.dp_pb)),
         }
+
+    def _euicc_chain(self, value: Mapping[str, Any]) -> tuple[x509.Certificate, str]:
+        """The eUICC certificate of a signed answer and its EID, once CERT.EUICC and CERT.EUM
+        verify up to this SM-DP+'s CI; :data:`_CHAIN_ERRORS` otherwise."""
+        euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
+        eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
+        return euicc_cert, verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
 
     def _eligible(self, matching_id: str | None, eid: str, device_info: Mapping[str, Any]) -> ProfileOrder:
         """The order of ``matching_id`` if this eUICC, in this device, may download it now."""
@@ -436,10 +446,8 @@ class Smdp:
             return
         meta = value["tbsOtherNotification"]
         try:
-            euicc_cert = x509.load_der_x509_certificate(_decoded_der(value["euiccCertificate"]))
-            eum_cert = x509.load_der_x509_certificate(_decoded_der(value["eumCertificate"]))
-            eid = verify_chain(euicc_cert, eum_cert, self.pki.ci_cert)
-        except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound, IndexError):
+            euicc_cert, eid = self._euicc_chain(value)
+        except _CHAIN_ERRORS:
             self._event("smdp_notification", verified=False, reason="eUICC certificate chain")
             return
         ok = verify_signature(euicc_cert, value["euiccNotificationSignature"], children(raw)[0])
@@ -481,15 +489,6 @@ def _dp_credentials(pki: TestPki, role: x509.ObjectIdentifier, address: str) -> 
         return pki.dp_credentials(role, address)
     key = (pki.seed, pki.curve, role.dotted_string, address)
     return once(_dp_cache, key, lambda _: pki.dp_credentials(role, address), 32)
-
-
-_METHODS = {
-    "initiateAuthentication": "initiate_authentication",
-    "authenticateClient": "authenticate_client",
-    "getBoundProfilePackage": "get_bound_profile_package",
-    "handleNotification": "handle_notification",
-    "cancelSession": "cancel_session",
-}
 
 
 def _der(cert: x509.Certificate) -> bytes:
